@@ -1,0 +1,20 @@
+{
+  "targets": [
+    {
+      "target_name": "ctrkit_native",
+      "sources": [
+        "native/addon.cc",
+        "native/threadpool.cc",
+        "native/gemm.cc",
+        "native/bind_gemm.cc",
+        "native/bind_kernels.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-ffp-contract=off", "-fno-math-errno"],
+      "libraries": ["-ldl", "-lpthread"]
+    }
+  ]
+}

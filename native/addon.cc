@@ -1,0 +1,12 @@
+// Module entry point: each binding file registers its functions.
+#include <napi.h>
+
+#include "napi_args.h"
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  ctr::registerGemm(env, exports);
+  ctr::registerKernels(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(ctrkit_native, Init)

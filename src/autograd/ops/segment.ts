@@ -1,0 +1,26 @@
+import { Tensor } from '../../tensor/tensor.js';
+import { K, empty, record, gradOf } from '../tape.js';
+import { segmentWidth } from './softmax.js';
+
+function segmentReduce(x: Tensor, offsets: Int32Array, mean: boolean): Tensor {
+  const d = segmentWidth(mean ? 'segmentMean' : 'segmentSum', x);
+  const S = offsets.length - 1;
+  if (S < 0) throw new Error(`${mean ? 'segmentMean' : 'segmentSum'}: offsets must have at least one entry`);
+  const out = empty(x.shape.length === 1 ? [S] : [S, d]);
+  K().segmentSum(x.data, d, offsets, out.data, mean);
+  return record(out, [x], () => K().segmentSumBackward(out.grad!, d, offsets, gradOf(x), mean));
+}
+
+/** Per-segment sum of rows: [rows, d] → [S, d]. */
+export const segmentSum = (x: Tensor, offsets: Int32Array): Tensor => segmentReduce(x, offsets, false);
+/** Per-segment mean of rows (empty segment → 0). */
+export const segmentMean = (x: Tensor, offsets: Int32Array): Tensor => segmentReduce(x, offsets, true);
+
+/** d[p] = z[i[p]] − z[j[p]] for explicit pairs (RankNet). */
+export function pairDiff(z: Tensor, pi: Int32Array, pj: Int32Array): Tensor {
+  if (pi.length !== pj.length) throw new Error(`pairDiff: ${pi.length} first indices but ${pj.length} second indices`);
+  const n = pi.length;
+  const out = empty([n]);
+  K().pairDiff(z.data, pi, pj, out.data, n);
+  return record(out, [z], () => K().pairDiffBackward(out.grad!, pi, pj, gradOf(z), n));
+}

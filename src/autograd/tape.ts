@@ -1,0 +1,104 @@
+/**
+ * Reverse-mode autograd on a tape. Every differentiable op computes its forward with the
+ * backend kernels and records a closure that accumulates input gradients. Intermediate
+ * buffers come from one arena that is recycled when the step ends (`endStep`), so a
+ * training loop reuses the same memory every step.
+ */
+import { Arena } from '../tensor/arena.js';
+import { Tensor } from '../tensor/tensor.js';
+import { shapeStr, type Shape, numel } from '../tensor/shape.js';
+import { backend, type Kernels } from '../backend/index.js';
+
+const tape: (() => void)[] = [];
+const arena = new Arena();
+let gradEnabled = true;
+const touched: Tensor[] = [];
+
+/** The kernels in use (resolved on every call so tests can switch backends). */
+export function K(): Kernels {
+  return backend();
+}
+
+export function stepArena(): Arena {
+  return arena;
+}
+
+/** A new tensor from the step arena (contents undefined unless zero). */
+export function empty(shape: Shape, zero = false): Tensor {
+  return new Tensor(arena.f32(numel(shape), zero), shape);
+}
+
+/** True when an op over these inputs must be recorded. */
+export function needsGrad(...inputs: readonly (Tensor | null | undefined)[]): boolean {
+  if (!gradEnabled) return false;
+  for (const t of inputs) if (t && t.requiresGrad) return true;
+  return false;
+}
+
+/** Records `backward` for `out` when any input requires a gradient. */
+export function record(out: Tensor, inputs: readonly (Tensor | null | undefined)[], backwardFn: () => void): Tensor {
+  if (needsGrad(...inputs)) {
+    out.requiresGrad = true;
+    tape.push(backwardFn);
+  }
+  return out;
+}
+
+/** The gradient buffer of t, allocated (zeroed) on first use. Views share their base's. */
+export function gradOf(t: Tensor): Float32Array {
+  const r = t.root();
+  if (!r.grad) {
+    r.grad = arena.f32(r.size, true);
+    touched.push(r);
+  }
+  return r.grad;
+}
+
+/** Gradient of t if it needs one, else null (lets kernels skip work). */
+export function gradIfNeeded(t: Tensor | null | undefined): Float32Array | null {
+  return t && t.requiresGrad ? gradOf(t) : null;
+}
+
+/**
+ * Backpropagates from a scalar `loss` (or with an explicit seed gradient for a non-scalar
+ * output), running the tape in reverse. The tape is cleared afterwards.
+ */
+export function backward(loss: Tensor, seed?: Float32Array): void {
+  if (!loss.requiresGrad) throw new Error(`backward: ${loss} does not require a gradient (no parameter reaches it)`);
+  if (!seed && loss.size !== 1) throw new Error(`backward: loss must be a scalar, got shape ${shapeStr(loss.shape)}; pass a seed gradient`);
+  const g = gradOf(loss);
+  if (seed) {
+    if (seed.length !== loss.size) throw new Error(`backward: seed has ${seed.length} elements, loss ${loss.size}`);
+    g.set(seed);
+  } else {
+    g[0] = 1;
+  }
+  for (let i = tape.length - 1; i >= 0; i--) tape[i]!();
+  tape.length = 0;
+}
+
+/**
+ * Ends a step: drops the tape, detaches intermediate gradients and recycles every arena
+ * buffer. Tensors produced during the step must not be used afterwards.
+ */
+export function endStep(): void {
+  tape.length = 0;
+  for (const t of touched) t.grad = null;
+  touched.length = 0;
+  arena.reset();
+}
+
+/** Runs fn without recording (inference). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}

@@ -1,0 +1,56 @@
+import type { Batch } from '../data/batch.js';
+import type { Activation } from '../backend/kernels.js';
+import { concat, reshape } from '../autograd/ops/layout.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { Rng } from '../tensor/random.js';
+import { CrossNet } from '../nn/crossNet.js';
+import { Embedding } from '../nn/embedding.js';
+import { Linear } from '../nn/linear.js';
+import { MLP } from '../nn/mlp.js';
+import { CTRModel } from './ctrModel.js';
+
+export interface DCNv2Config {
+  numIds: number;
+  numFields: number;
+  dim: number;
+  crossLayers: number;
+  /** Low-rank cross layers (undefined = full rank). */
+  crossRank?: number;
+  hidden: readonly number[];
+  /** 'parallel': concat(cross(x0), mlp(x0)) → logit; 'stacked': mlp(cross(x0)) → logit. */
+  structure?: 'parallel' | 'stacked';
+  activation?: Activation;
+  dropout?: number;
+  initStd?: number;
+  seed?: number;
+}
+
+/** DCN-v2 (Wang et al. 2021) with full- or low-rank cross layers, parallel or stacked. */
+export class DCNv2 extends CTRModel {
+  readonly kind = 'dcnv2';
+  readonly emb: Embedding;
+  readonly cross: CrossNet;
+  readonly mlp: MLP;
+  readonly head: Linear | null;
+
+  constructor(readonly cfg: DCNv2Config) {
+    super();
+    const rng = new Rng(cfg.seed ?? 0);
+    const d = cfg.numFields * cfg.dim;
+    const stacked = cfg.structure === 'stacked';
+    this.emb = this.child('emb', new Embedding({ numRows: cfg.numIds, dim: cfg.dim, initStd: cfg.initStd }, rng));
+    this.cross = this.child('cross', new CrossNet({ dim: d, layers: cfg.crossLayers, rank: cfg.crossRank }, rng));
+    this.mlp = this.child('mlp', new MLP({
+      inDim: d, hidden: cfg.hidden, outDim: stacked ? 1 : undefined, activation: cfg.activation ?? 'relu', dropout: cfg.dropout,
+    }, rng));
+    const last = cfg.hidden[cfg.hidden.length - 1] ?? d;
+    this.head = stacked ? null : this.child('head', new Linear({ inDim: d + last, outDim: 1 }, rng));
+  }
+
+  forward(batch: Batch): Tensor {
+    const x0 = this.emb.fields(batch.ids, batch.size, batch.numFields);
+    const xc = this.cross.forward(x0);
+    const out = this.head ? this.head.forward(concat([xc, this.mlp.forward(x0)], 1)) : this.mlp.forward(xc);
+    return reshape(out, [batch.size]);
+  }
+}

@@ -1,0 +1,46 @@
+import type { Activation } from '../backend/kernels.js';
+import { linear } from '../autograd/ops/linear.js';
+import type { Parameter, Tensor } from '../tensor/tensor.js';
+import type { Rng } from '../tensor/random.js';
+import { Module } from './module.js';
+import { xavierUniform } from './init.js';
+
+export interface LinearConfig {
+  inDim: number;
+  outDim: number;
+  bias?: boolean;
+  activation?: Activation;
+  /** SmeLU's beta when activation = 'smelu'. */
+  smeluBeta?: number;
+  /** Low-rank bottleneck: W = U·V with U [in, rank], V [rank, out] (no activation between). */
+  rank?: number;
+}
+
+/** Dense layer y = act(x·W + b) with W stored [in, out]; optionally factorised W = U·V. */
+export class Linear extends Module {
+  readonly W: Parameter | null;
+  readonly U: Parameter | null;
+  readonly V: Parameter | null;
+  readonly b: Parameter | null;
+
+  constructor(readonly cfg: LinearConfig, rng: Rng) {
+    super();
+    const { inDim, outDim, rank } = cfg;
+    if (rank !== undefined && rank > 0) {
+      this.W = null;
+      this.U = this.param('U', xavierUniform(new Float32Array(inDim * rank), inDim, rank, rng), [inDim, rank]);
+      this.V = this.param('V', xavierUniform(new Float32Array(rank * outDim), rank, outDim, rng), [rank, outDim]);
+    } else {
+      this.W = this.param('W', xavierUniform(new Float32Array(inDim * outDim), inDim, outDim, rng), [inDim, outDim]);
+      this.U = this.V = null;
+    }
+    this.b = cfg.bias === false ? null : this.param('b', new Float32Array(outDim), [outDim]);
+  }
+
+  forward(x: Tensor): Tensor {
+    const act = this.cfg.activation ?? 'none';
+    const beta = this.cfg.smeluBeta ?? 1;
+    if (this.W) return linear(x, this.W, this.b, act, beta);
+    return linear(linear(x, this.U!, null), this.V!, this.b, act, beta);
+  }
+}

@@ -1,0 +1,56 @@
+import type { Activation } from '../backend/kernels.js';
+import { dropout } from '../autograd/ops/dropout.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { Rng } from '../tensor/random.js';
+import { Linear } from './linear.js';
+import { Module } from './module.js';
+
+export interface MLPConfig {
+  inDim: number;
+  /** Hidden widths, e.g. [400, 400, 400]. */
+  hidden: readonly number[];
+  /** Output width; omit for a tower that ends at the last hidden layer. */
+  outDim?: number;
+  activation?: Activation;
+  smeluBeta?: number;
+  dropout?: number;
+  /** Low-rank bottleneck rank for hidden layers (0 / undefined = full rank). */
+  rank?: number;
+}
+
+/** Multi-layer perceptron: hidden layers with activation, optional linear output layer. */
+export class MLP extends Module {
+  readonly layers: Linear[] = [];
+  private seed = 0;
+
+  constructor(readonly cfg: MLPConfig, rng: Rng) {
+    super();
+    let d = cfg.inDim;
+    cfg.hidden.forEach((h, i) => {
+      const l = new Linear({ inDim: d, outDim: h, activation: cfg.activation ?? 'relu', smeluBeta: cfg.smeluBeta, rank: cfg.rank }, rng);
+      this.layers.push(this.child(`layers.${i}`, l));
+      d = h;
+    });
+    if (cfg.outDim !== undefined) {
+      this.layers.push(this.child(`layers.${cfg.hidden.length}`, new Linear({ inDim: d, outDim: cfg.outDim }, rng)));
+    }
+    this.seed = (rng.nextU32() | 1) >>> 0;
+  }
+
+  get outDim(): number {
+    return this.cfg.outDim ?? this.cfg.hidden[this.cfg.hidden.length - 1] ?? this.cfg.inDim;
+  }
+
+  forward(x: Tensor): Tensor {
+    const p = this.cfg.dropout ?? 0;
+    const hiddenCount = this.cfg.hidden.length;
+    this.layers.forEach((l, i) => {
+      x = l.forward(x);
+      if (p > 0 && i < hiddenCount && this.training) {
+        this.seed = (Math.imul(this.seed, 0x2c1b3c6d) + 0x297a2d39) >>> 0;
+        x = dropout(x, p, this.seed, true);
+      }
+    });
+    return x;
+  }
+}

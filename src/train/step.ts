@@ -1,0 +1,26 @@
+/**
+ * One optimisation step: forward, loss, backward, update, then the step's buffers are
+ * recycled. A non-finite loss stops here, before any parameter is touched.
+ */
+import { backward, endStep } from '../autograd/tape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { GroupOptions, Optimizer } from '../optim/optimizer.js';
+
+export class NonFiniteLossError extends Error {}
+
+export function trainStep<O extends GroupOptions>(optimizer: Optimizer<O>, computeLoss: () => Tensor): number {
+  optimizer.zeroGrad();
+  let loss: number;
+  try {
+    const l = computeLoss();
+    loss = l.item();
+    if (!Number.isFinite(loss)) {
+      throw new NonFiniteLossError(`loss is ${loss} at step ${optimizer.stepCount + 1}; parameters were not updated`);
+    }
+    backward(l);
+    optimizer.step();
+  } finally {
+    endStep();
+  }
+  return loss;
+}

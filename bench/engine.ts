@@ -1,0 +1,181 @@
+/**
+ * `npm run bench -- engine [--json] [--threads 1,2] [--models lr,dnn,dcn_par,dcn_stack]
+ *  [--windows 7] [--window-sec 1.5] [--no-torch] [--no-gemm]`
+ *
+ * GEMM GFLOP/s (vs OpenBLAS in the same process when present) and training / inference
+ * samples/s of LR, DNN and DCN-v2 on the synthetic Criteo-shaped data, side by side with
+ * ../shared/bench/torch_throughput.py run in its best 2-core setting.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { backend, setBackend } from '../src/backend/index.js';
+import { loadNativeKernels } from '../src/backend/native.js';
+import { bceWithLogits } from '../src/autograd/ops/loss.js';
+import { noGrad, endStep } from '../src/autograd/tape.js';
+import { sigmoid } from '../src/autograd/ops/elementwise.js';
+import { AdaGrad } from '../src/optim/adagrad.js';
+import { trainStep } from '../src/train/step.js';
+import { LR } from '../src/models/lr.js';
+import { DNN } from '../src/models/dnn.js';
+import { DCNv2 } from '../src/models/dcnv2.js';
+import type { CTRModel } from '../src/models/ctrModel.js';
+import { syntheticPool, FIELDS, VOCAB, DIM } from './synthetic.js';
+import { timedWindows } from './timing.js';
+import { Reporter, flagValue, hasFlag } from './report.js';
+
+const GEMM_SHAPES: { name: string; ta: boolean; tb: boolean; M: number; N: number; K: number }[] = [
+  { name: 'fwd 4096x624 · 624x400', ta: false, tb: false, M: 4096, N: 400, K: 624 },
+  { name: 'fwd 4096x400 · 400x400', ta: false, tb: false, M: 4096, N: 400, K: 400 },
+  { name: 'dX 4096x400 · (624x400)ᵀ', ta: false, tb: true, M: 4096, N: 624, K: 400 },
+  { name: 'dX 4096x400 · (400x400)ᵀ', ta: false, tb: true, M: 4096, N: 400, K: 400 },
+  { name: 'dW (4096x624)ᵀ · 4096x400', ta: true, tb: false, M: 624, N: 400, K: 4096 },
+  { name: 'dW (4096x400)ᵀ · 4096x400', ta: true, tb: false, M: 400, N: 400, K: 4096 },
+  { name: 'cross fwd 4096x624 · 624x624', ta: false, tb: false, M: 4096, N: 624, K: 624 },
+  { name: 'cross dX 4096x624 · (624x624)ᵀ', ta: false, tb: true, M: 4096, N: 624, K: 624 },
+  { name: 'cross dW (4096x624)ᵀ · 4096x624', ta: true, tb: false, M: 624, N: 624, K: 4096 },
+];
+
+function gflops(fn: () => void, flops: number, windowSec: number): number {
+  fn();
+  let best = 0;
+  for (let w = 0; w < 5; w++) {
+    const t0 = performance.now();
+    let n = 0;
+    while (performance.now() - t0 < (windowSec * 1000) / 5) {
+      fn();
+      n++;
+    }
+    best = Math.max(best, (n * flops) / ((performance.now() - t0) / 1000) / 1e9);
+  }
+  return best;
+}
+
+function benchGemm(rep: Reporter, threads: number[], windowSec: number): void {
+  const loaded = loadNativeKernels();
+  const k = loaded.kernels ?? backend();
+  const addon = loaded.addon;
+  const blas = addon?.blasAvailable?.() ? addon : null;
+  for (const s of GEMM_SHAPES) {
+    const A = new Float32Array(s.M * s.K).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
+    const B = new Float32Array(s.K * s.N).map((_, i) => ((i * 104729) % 1000) / 1000 - 0.5);
+    const C = new Float32Array(s.M * s.N);
+    const flops = 2 * s.M * s.N * s.K;
+    for (const t of threads) {
+      k.setThreads(t);
+      const ours = gflops(() => k.gemm(s.ta, s.tb, s.M, s.N, s.K, 1, A, B, 0, C), flops, windowSec);
+      let ref: number | undefined;
+      if (blas) {
+        blas.blasSetThreads!(t);
+        ref = gflops(() => blas.blasGemm!(s.ta, s.tb, s.M, s.N, s.K, 1, A, B, 0, C), flops, windowSec);
+      }
+      rep.row({ bench: 'gemm', shape: s.name, threads: t, backend: k.name, gflops: round(ours, 1),
+        openblas_gflops: ref === undefined ? null : round(ref, 1), ratio_vs_openblas: ref ? round(ours / ref, 3) : null });
+    }
+  }
+}
+
+function build(name: string): CTRModel {
+  const common = { numIds: VOCAB, numFields: FIELDS, dim: DIM, hidden: [400, 400, 400], initStd: 0.01, seed: 0 };
+  switch (name) {
+    case 'lr': {
+      const m = new LR({ numIds: VOCAB, seed: 0 });
+      m.w.data.fill(0); // as the PyTorch script: zero-initialised LR weights
+      return m;
+    }
+    case 'dnn': return new DNN(common);
+    case 'dcn_par': return new DCNv2({ ...common, crossLayers: 3, structure: 'parallel' });
+    case 'dcn_stack': return new DCNv2({ ...common, crossLayers: 3, structure: 'stacked' });
+    default: throw new Error(`bench engine: unknown model '${name}' (lr, dnn, dcn_par, dcn_stack)`);
+  }
+}
+
+interface TorchRow { model: string; train_sps: number; infer_sps: number }
+
+function runTorch(models: string[], rep: Reporter): Map<string, TorchRow> {
+  const out = new Map<string, TorchRow>();
+  const here = dirname(fileURLToPath(import.meta.url));
+  const script = resolve(here, '..', '..', '..', 'shared', 'bench', 'torch_throughput.py');
+  if (!existsSync(script) || !existsSync('/usr/bin/python3')) {
+    rep.note(`PyTorch reference skipped: ${script} or /usr/bin/python3 not found`);
+    return out;
+  }
+  rep.note('running the PyTorch reference (torch_throughput.py --threads 2 --torch-threads 1 --blas-threads 2) …');
+  const r = spawnSync('/usr/bin/python3', [script, '--threads', '2', '--torch-threads', '1', '--blas-threads', '2', '--models', models.join(',')],
+    { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) {
+    rep.note(`PyTorch reference failed (install python3-torch): ${(r.stderr || '').split('\n').slice(-3).join(' ')}`);
+    return out;
+  }
+  for (const line of r.stdout.split('\n')) {
+    if (!line.trim()) continue;
+    const row = JSON.parse(line) as TorchRow;
+    out.set(row.model, row);
+    rep.row({ bench: 'torch_ref', model: row.model, threads: 2, train_samples_per_s: row.train_sps, infer_samples_per_s: row.infer_sps });
+  }
+  return out;
+}
+
+export function engineBench(argv: string[]): void {
+  const rep = new Reporter(hasFlag(argv, '--json'));
+  const threads = (flagValue(argv, '--threads') ?? '1,2').split(',').map(Number);
+  const models = (flagValue(argv, '--models') ?? 'lr,dnn,dcn_par,dcn_stack').split(',');
+  const windows = Number(flagValue(argv, '--windows') ?? 7);
+  const windowSec = Number(flagValue(argv, '--window-sec') ?? 1.5);
+  const loaded = loadNativeKernels();
+  if (loaded.kernels) setBackend(loaded.kernels);
+  const k = backend();
+  rep.note(`backend: ${k.name}${loaded.addon ? ` (gemm kernel ${loaded.addon.kernelName()})` : ` — native addon unavailable: ${loaded.error}`}`);
+
+  if (!hasFlag(argv, '--no-gemm')) benchGemm(rep, threads, windowSec);
+
+  const pool = syntheticPool(4096);
+  const ours = new Map<string, { train: number; infer: number }>();
+  for (const t of threads) {
+    k.setThreads(t);
+    for (const name of models) {
+      const model = build(name);
+      const opt = new AdaGrad([{ params: model.parameters(), tables: model.tables() }], { lr: 0.01 });
+      const losses: number[] = [];
+      const train = timedWindows((i) => {
+        const b = pool[i % pool.length]!;
+        losses.push(trainStep(opt, () => bceWithLogits(model.forward(b), b.labels)));
+      }, 4096, windows, windowSec);
+      model.eval();
+      const infer = timedWindows((i) => {
+        const b = pool[i % pool.length]!;
+        noGrad(() => sigmoid(model.forward(b)));
+        endStep();
+      }, 4096, windows, windowSec);
+      const first = mean(losses.slice(0, 5));
+      const last = mean(losses.slice(-5));
+      if (t === 2) ours.set(name, { train: train.median, infer: infer.median });
+      rep.row({ bench: 'train', model: name, threads: t, backend: k.name, samples_per_s: Math.round(train.median),
+        min: Math.round(train.min), max: Math.round(train.max), loss_first5: round(first, 4), loss_last5: round(last, 4) });
+      rep.row({ bench: 'infer', model: name, threads: t, backend: k.name, samples_per_s: Math.round(infer.median),
+        min: Math.round(infer.min), max: Math.round(infer.max) });
+    }
+  }
+
+  if (!hasFlag(argv, '--no-torch')) {
+    const torch = runTorch(models, rep);
+    for (const [name, r] of torch) {
+      const o = ours.get(name);
+      if (!o) continue;
+      rep.row({ bench: 'ratio_vs_torch', model: name, threads: 2, train_ratio: round(o.train / r.train_sps, 2),
+        infer_ratio: round(o.infer / r.infer_sps, 2), ctrkit_train: Math.round(o.train), torch_train: r.train_sps,
+        ctrkit_infer: Math.round(o.infer), torch_infer: r.infer_sps });
+    }
+  }
+}
+
+function mean(a: number[]): number {
+  return a.length ? a.reduce((s, v) => s + v, 0) / a.length : NaN;
+}
+
+function round(v: number, d: number): number {
+  const f = 10 ** d;
+  return Math.round(v * f) / f;
+}
+

@@ -1,0 +1,14 @@
+/** `npm run bench -- <suite> [options]`: suites are listed below. */
+import { engineBench } from './engine.js';
+
+const suites: Record<string, (argv: string[]) => void> = {
+  engine: engineBench,
+};
+
+const [suite, ...rest] = process.argv.slice(2);
+const run = suite ? suites[suite] : undefined;
+if (!run) {
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(suites).join('|')}> [--json]\n`);
+  process.exit(2);
+}
+run(rest);

@@ -1,0 +1,105 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { bceWithLogits } from '../../src/autograd/ops/loss.js';
+import { stepArena } from '../../src/autograd/tape.js';
+import { linear } from '../../src/autograd/ops/linear.js';
+import { add } from '../../src/autograd/ops/elementwise.js';
+import { Tensor } from '../../src/tensor/tensor.js';
+import { AdaGrad } from '../../src/optim/adagrad.js';
+import { trainStep, NonFiniteLossError } from '../../src/train/step.js';
+import { DNN } from '../../src/models/dnn.js';
+import { DCNv2 } from '../../src/models/dcnv2.js';
+import type { Batch } from '../../src/data/batch.js';
+import type { CTRModel } from '../../src/models/ctrModel.js';
+import { Rng } from '../../src/tensor/random.js';
+import { loadNativeKernels } from '../../src/backend/native.js';
+import { testBackends, withBackend } from '../helpers/backends.js';
+
+function batches(n: number, size: number, fields: number, vocab: number): Batch[] {
+  const rng = new Rng(7);
+  return Array.from({ length: n }, () => {
+    const ids = Int32Array.from({ length: size * fields }, (_, i) => (i % fields) * (vocab / fields) + rng.int(vocab / fields));
+    const labels = Float32Array.from({ length: size }, (_, b) => ((ids[b * fields]! + ids[b * fields + 1]!) % 3 === 0 ? 1 : 0));
+    return { size, numFields: fields, ids, labels };
+  });
+}
+
+function train(make: () => CTRModel, data: Batch[], steps: number): { hash: string; losses: number[] } {
+  const model = make();
+  const opt = new AdaGrad([{ params: model.parameters(), tables: model.tables() }], { lr: 0.05 });
+  const losses: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const b = data[s % data.length]!;
+    losses.push(trainStep(opt, () => bceWithLogits(model.forward(b), b.labels)));
+  }
+  const h = createHash('sha256');
+  for (const [name, arr] of model.stateDict()) h.update(name).update(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
+  return { hash: h.digest('hex'), losses };
+}
+
+const dnn = (): CTRModel => new DNN({ numIds: 600, numFields: 6, dim: 4, hidden: [32, 16], initStd: 0.05, seed: 3 });
+const dcn = (): CTRModel => new DCNv2({ numIds: 600, numFields: 6, dim: 4, hidden: [32, 16], crossLayers: 2, initStd: 0.05, seed: 3 });
+
+for (const k of testBackends()) {
+  describe(`training loop (${k.name})`, () => {
+    it('DNN and DCN-v2 learn a synthetic rule (loss falls)', () => withBackend(k, () => {
+      const data = batches(4, 64, 6, 600);
+      for (const make of [dnn, dcn]) {
+        const { losses } = train(make, data, 60);
+        const first = losses.slice(0, 4).reduce((a, b) => a + b) / 4;
+        const last = losses.slice(-4).reduce((a, b) => a + b) / 4;
+        assert.ok(last < first * 0.7, `loss ${first} → ${last}`);
+      }
+    }));
+
+    it('same seed, data and config give bit-identical parameters', () => withBackend(k, () => {
+      const data = batches(3, 50, 6, 600);
+      assert.equal(train(dcn, data, 12).hash, train(dcn, data, 12).hash);
+    }));
+
+    it('steady-state steps allocate no new buffers', () => withBackend(k, () => {
+      const data = batches(2, 32, 6, 600);
+      const model = dnn();
+      const opt = new AdaGrad([{ params: model.parameters(), tables: model.tables() }], { lr: 0.05 });
+      const step = (i: number): number => trainStep(opt, () => bceWithLogits(model.forward(data[i % 2]!), data[i % 2]!.labels));
+      for (let i = 0; i < 4; i++) step(i);
+      const before = stepArena().allocations;
+      for (let i = 0; i < 10; i++) step(i);
+      assert.equal(stepArena().allocations, before);
+    }));
+
+    it('a NaN loss stops before any parameter changes', () => withBackend(k, () => {
+      const model = dnn();
+      const opt = new AdaGrad([{ params: model.parameters(), tables: model.tables() }], { lr: 0.05 });
+      const b = batches(1, 8, 6, 600)[0]!;
+      model.parameters()[0]!.data[0] = NaN;
+      const snapshot = model.parameters().map((p) => p.data.slice());
+      assert.throws(() => trainStep(opt, () => bceWithLogits(model.forward(b), b.labels)), (e: Error) =>
+        e instanceof NonFiniteLossError || /NaN/.test(e.message));
+      model.parameters().forEach((p, i) => assert.deepEqual(p.data, snapshot[i]));
+    }));
+
+    it('shape mismatches name the op and the shapes', () => withBackend(k, () => {
+      const x = new Tensor(new Float32Array(6), [2, 3]);
+      const w = new Tensor(new Float32Array(8), [4, 2]);
+      assert.throws(() => linear(x, w, null), /linear: x \[2, 3\] does not match W \[4, 2\]/);
+      assert.throws(() => add(x, new Tensor(new Float32Array(2), [2])), /add: shapes \[2, 3\] and \[2\]/);
+      assert.throws(() => bceWithLogits(x, new Float32Array(5)), /bceWithLogits: 5 labels/);
+    }));
+  });
+}
+
+const native = loadNativeKernels().kernels;
+describe('threads and determinism (native)', { skip: native ? false : 'native addon not built' }, () => {
+  it('1 and 2 threads give bit-identical parameters after N steps', () => {
+    const data = batches(3, 300, 6, 600);
+    const hashes = [1, 2, 1].map((t) => {
+      native!.setThreads(t);
+      return withBackend(native!, () => train(dcn, data, 8).hash);
+    });
+    native!.setThreads(2);
+    assert.equal(hashes[0], hashes[1]);
+    assert.equal(hashes[0], hashes[2]);
+  });
+});

@@ -1,0 +1,53 @@
+/** ctrkit public API. */
+export { backend, setBackend, referenceKernels, nativeKernels, dropoutUniform } from './backend/index.js';
+export type { Kernels, Activation, UnaryOp, BinaryOp } from './backend/index.js';
+
+export { Tensor, Parameter, EmbeddingTable } from './tensor/tensor.js';
+export type { SparseGrad } from './tensor/tensor.js';
+export { Rng } from './tensor/random.js';
+
+export { backward, endStep, noGrad } from './autograd/tape.js';
+export * from './autograd/ops/elementwise.js';
+export { matmul, linear } from './autograd/ops/linear.js';
+export { sum, mean } from './autograd/ops/reduce.js';
+export { reshape, concat, slice, split } from './autograd/ops/layout.js';
+export { softmax, logSoftmax, segmentSoftmax, segmentLogSoftmax } from './autograd/ops/softmax.js';
+export { segmentSum, segmentMean, pairDiff } from './autograd/ops/segment.js';
+export { bceWithLogits } from './autograd/ops/loss.js';
+export { layerNorm, batchNorm } from './autograd/ops/norm.js';
+export type { BatchNormState } from './autograd/ops/norm.js';
+export { dropout } from './autograd/ops/dropout.js';
+export { embeddingLookup, embeddingBag } from './autograd/ops/embedding.js';
+
+export { Module } from './nn/module.js';
+export { Linear } from './nn/linear.js';
+export type { LinearConfig } from './nn/linear.js';
+export { MLP } from './nn/mlp.js';
+export type { MLPConfig } from './nn/mlp.js';
+export { Embedding } from './nn/embedding.js';
+export type { EmbeddingConfig } from './nn/embedding.js';
+export { CrossNet } from './nn/crossNet.js';
+export type { CrossNetConfig } from './nn/crossNet.js';
+
+export { Optimizer } from './optim/optimizer.js';
+export type { GroupOptions, GroupSpec, ParamGroup } from './optim/optimizer.js';
+export { SGD } from './optim/sgd.js';
+export type { SGDOptions } from './optim/sgd.js';
+export { AdaGrad } from './optim/adagrad.js';
+export type { AdaGradOptions } from './optim/adagrad.js';
+export { Adam, AdamW } from './optim/adam.js';
+export type { AdamOptions } from './optim/adam.js';
+export { clipGradNorm } from './optim/clip.js';
+
+export type { Batch } from './data/batch.js';
+export { CTRModel } from './models/ctrModel.js';
+export { LR } from './models/lr.js';
+export type { LRConfig } from './models/lr.js';
+export { FM } from './models/fm.js';
+export type { FMConfig } from './models/fm.js';
+export { DNN } from './models/dnn.js';
+export type { DNNConfig } from './models/dnn.js';
+export { DCNv2 } from './models/dcnv2.js';
+export type { DCNv2Config } from './models/dcnv2.js';
+
+export { trainStep, NonFiniteLossError } from './train/step.js';

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { referenceKernels as K } from '../../src/backend/reference/index.js';
+import { sortedPositions } from '../../src/backend/reference/embedding.js';
 import { assertClose, f32, i32 } from '../helpers/close.js';
 
 const table = f32([0, 1, 10, 11, 20, 21, 30, 31]); // 4 rows × 2
@@ -35,7 +36,7 @@ test('embeddingBag: sum, mean (empty bag → 0) and per-id weights', () => {
   assert.throws(() => K.embeddingBag(table, 4, 2, i32([1, 4]), i32([0, 2]), null, false, new Float32Array(2)),
     { message: 'embeddingBag: id 4 at position 1 is outside [0, 4)' });
   assert.throws(() => K.embeddingBag(table, 4, 2, bagIds, i32([0, 2, 4]), null, false, out),
-    /embeddingBag: offsets\[2\] must equal the number of rows 5, got 4/);
+    /embeddingBag: offsets\[2\] must equal the number of ids 5, got 4/);
 });
 
 test('embeddingBackward (lookup): unique ids ascending, gradients summed', () => {
@@ -83,4 +84,14 @@ test('embeddingBackward: summation runs in position order and many duplicates co
   for (let i = 0; i < n; i++) want[ids[i]] += i;
   assert.deepEqual(Array.from(uniq.subarray(0, U)), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
   assert.deepEqual(Array.from(grads.subarray(0, U)), want.map(Math.fround));
+});
+
+test('embeddingBackward ordering: packed-key sort and comparator fallback agree on (id, position) order', () => {
+  const ids = i32([5, 2, 5, 0, 2, 2, 9, 0]);
+  const want = [3, 7, 1, 4, 5, 0, 2, 6]; // id 0 at 3,7; id 2 at 1,4,5; id 5 at 0,2; id 9 at 6
+  assert.deepEqual(Array.from(sortedPositions(ids, 8, 10, true)), want);
+  assert.deepEqual(Array.from(sortedPositions(ids, 8, 10, false)), want);
+  const n = 5000;
+  const big = Int32Array.from({ length: n }, (_, i) => ((i * 2654435761) >>> 0) % 2_000_000_000);
+  assert.deepEqual(Array.from(sortedPositions(big, n, 2 ** 31 - 1, true)), Array.from(sortedPositions(big, n, 2 ** 31 - 1, false)));
 });

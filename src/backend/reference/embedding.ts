@@ -34,7 +34,7 @@ export function embeddingBag(table: Float32Array, numRows: number, dim: number, 
   const k = 'embeddingBag';
   checkTable(k, table, numRows, dim);
   // No id count is passed, so ids must be exactly the concatenated bags.
-  const S = checkOffsets(k, offsets, ids.length);
+  const S = checkOffsets(k, offsets, ids.length, 'ids');
   const n = ids.length;
   if (wts) checkLen(k, 'wts', wts, n, `n=${n}`);
   checkLen(k, 'out', out, S * dim, `[S=${S}, dim=${dim}]`);
@@ -58,10 +58,11 @@ export function embeddingBag(table: Float32Array, numRows: number, dim: number, 
  * Positions 0..n-1 ordered by (id, position). Packing id·n + position into a float64 and
  * sorting the Float64Array natively is much faster than a comparator sort; it is exact while
  * numRows·n ≤ 2^53, which covers any realistic table × batch. Beyond that, fall back.
+ * Exported for tests (allowPacked = false forces the fallback); not part of `Kernels`.
  */
-function sortedPositions(ids: Int32Array, n: number, numRows: number): Uint32Array {
+export function sortedPositions(ids: Int32Array, n: number, numRows: number, allowPacked = true): Uint32Array {
   const order = new Uint32Array(n);
-  if (numRows * n <= Number.MAX_SAFE_INTEGER) {
+  if (allowPacked && numRows * n <= Number.MAX_SAFE_INTEGER) {
     const keys = new Float64Array(n);
     for (let p = 0; p < n; p++) keys[p] = ids[p] * n + p;
     keys.sort();
@@ -85,7 +86,7 @@ export function embeddingBackward(ids: Int32Array, n: number, dOut: Float32Array
   let bagOf: Int32Array | null = null;
   let bagScale: Float64Array | null = null;
   if (offsets) {
-    const S = checkOffsets(k, offsets, n);
+    const S = checkOffsets(k, offsets, n, 'ids');
     checkLen(k, 'dOut', dOut, S * dim, `[S=${S}, dim=${dim}]`);
     bagOf = new Int32Array(n);
     bagScale = new Float64Array(n);

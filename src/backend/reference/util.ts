@@ -27,7 +27,7 @@ export function checkLen(kernel: string, name: string, arr: NumArray, len: numbe
  * Validates segment offsets: S+1 entries, offsets[0] = 0, non-decreasing, offsets[S] = rows.
  * Returns S. `rows` = null skips the last-entry check (the caller derives rows from it).
  */
-export function checkOffsets(kernel: string, offsets: Int32Array, rows: number | null): number {
+export function checkOffsets(kernel: string, offsets: Int32Array, rows: number | null, noun = 'rows'): number {
   if (offsets.length < 1) throw new Error(`${kernel}: offsets must have at least 1 entry (S+1), got 0`);
   if (offsets[0] !== 0) throw new Error(`${kernel}: offsets[0] must be 0, got ${offsets[0]}`);
   const S = offsets.length - 1;
@@ -37,7 +37,7 @@ export function checkOffsets(kernel: string, offsets: Int32Array, rows: number |
     }
   }
   if (rows !== null && offsets[S] !== rows) {
-    throw new Error(`${kernel}: offsets[${S}] must equal the number of rows ${rows}, got ${offsets[S]}`);
+    throw new Error(`${kernel}: offsets[${S}] must equal the number of ${noun} ${rows}, got ${offsets[S]}`);
   }
   return S;
 }

@@ -73,6 +73,14 @@ describe('ctrkit metrics (end to end)', () => {
     near(ow.logloss, -(Math.log(0.9) + Math.log(0.9) + 2 * Math.log(0.5) + Math.log(0.4) + Math.log(0.6)) / 6);
   });
 
+  it('reads CRLF files with a BOM, quoted fields, padded values and any header case', () => {
+    const f = csv('crlf.csv', '\ufeffLabel,Score,Group\r\n0,0.1,"a,b"\r\n1,0.9,"a,b"\r\n1, 0.3 ,c\r\n0,0.5,c\r\n');
+    const o = json(ctrkit('metrics', '-i', f));
+    near(o.auc, 0.75);
+    near(o.gauc, 0.5);
+    assert.equal(o.groups, 2);
+  });
+
   it('matches the scikit-learn fixture on a weighted, grouped, tied case', () => {
     const fx = JSON.parse(readFileSync(new URL('../../../test/fixtures/metrics_sklearn.json', import.meta.url), 'utf8')) as
       { cases: { name: string; labels: number[]; scores: number[]; weights: number[] | null; groups: number[] | null;

@@ -88,7 +88,7 @@ export class LineSource {
     // pipeline() forwards errors of either stream to the gunzip stream, so the for-await below sees
     // a truncated or unreadable file as one thrown error and both streams are closed.
     const src: AsyncIterable<Buffer> = this.gzip
-      ? pipeline(raw, createGunzip({ chunkSize: this.chunkSize }), () => { /* errors surface in for-await */ })
+      ? pipeline(raw, createGunzip({ chunkSize: Math.max(64, this.chunkSize) }), () => { /* errors surface in for-await */ })
       : raw;
     const decoder = new StringDecoder('utf8');
     let carry = '';

@@ -1,0 +1,75 @@
+import { DataFormatError, show } from './errors.js';
+import { LineSource } from './lineSource.js';
+import { lineRecordReader, NOT_AN_INT, parseIntRange, type ReaderOptions, type RecordReader } from './reader.js';
+
+export const CRITEO_NUM_INTS = 13;
+export const CRITEO_NUM_CATS = 26;
+export const CRITEO_COLUMNS = 1 + CRITEO_NUM_INTS + CRITEO_NUM_CATS;
+
+/** Column names in file order: label, I1..I13, C1..C26. */
+export const CRITEO_COLUMN_NAMES: readonly string[] = [
+  'label',
+  ...Array.from({ length: CRITEO_NUM_INTS }, (_, i) => `I${i + 1}`),
+  ...Array.from({ length: CRITEO_NUM_CATS }, (_, i) => `C${i + 1}`),
+];
+
+/** One Criteo DAC row. */
+export interface CriteoRow {
+  /** 0 or 1. */
+  label: number;
+  /** I1..I13; NaN = missing (empty column). Negative values occur and are kept. */
+  ints: Float64Array;
+  /** C1..C26 as the raw text (8 hex digits in the Kaggle file); "" = missing. */
+  cats: string[];
+}
+
+/**
+ * Parses one Criteo line (label, 13 ints, 26 categoricals, TAB-separated). Throws DataFormatError
+ * naming the file, line and column. The categoricals are not checked to be hex: they are opaque
+ * tokens, and other Criteo dumps (1TB logs, re-hashed copies) use other widths.
+ */
+export function parseCriteoLine(line: string, file: string, lineNo: number): CriteoRow {
+  const ints = new Float64Array(CRITEO_NUM_INTS);
+  const cats = new Array<string>(CRITEO_NUM_CATS);
+  let label = 0;
+  let start = 0;
+  for (let col = 0; col < CRITEO_COLUMNS; col++) {
+    let end = line.indexOf('\t', start);
+    if (end === -1) {
+      if (col !== CRITEO_COLUMNS - 1) throw columnCountError(line, file, lineNo);
+      end = line.length;
+    } else if (col === CRITEO_COLUMNS - 1) {
+      throw columnCountError(line, file, lineNo);
+    }
+    if (col === 0) {
+      label = parseIntRange(line, start, end);
+      if (label !== 0 && label !== 1) {
+        throw new DataFormatError(file, lineNo, 'label (column 1)', `expected 0 or 1, got ${show(line.slice(start, end))}`);
+      }
+    } else if (col <= CRITEO_NUM_INTS) {
+      const v = parseIntRange(line, start, end);
+      if (v === NOT_AN_INT) {
+        throw new DataFormatError(file, lineNo, `I${col} (column ${col + 1})`,
+          `expected an integer or empty, got ${show(line.slice(start, end))}`);
+      }
+      ints[col - 1] = v;
+    } else {
+      cats[col - 1 - CRITEO_NUM_INTS] = line.slice(start, end);
+    }
+    start = end + 1;
+  }
+  return { label, ints, cats };
+}
+
+function columnCountError(line: string, file: string, lineNo: number): DataFormatError {
+  let n = 1;
+  for (let i = line.indexOf('\t'); i !== -1; i = line.indexOf('\t', i + 1)) n++;
+  return new DataFormatError(file, lineNo, undefined,
+    `expected ${CRITEO_COLUMNS} tab-separated columns, got ${line.length === 0 ? 'an empty line' : n}`);
+}
+
+/** Streams a Criteo DAC TSV file (plain or gzip), e.g. the Kaggle `train.txt`. */
+export async function openCriteo(file: string, options: ReaderOptions = {}): Promise<RecordReader<CriteoRow>> {
+  const src = await LineSource.open(file, options);
+  return lineRecordReader(src, options, (line, lineNo) => parseCriteoLine(line, file, lineNo));
+}

@@ -8,8 +8,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { backend, setBackend } from '../src/backend/index.js';
 import { loadNativeKernels } from '../src/backend/native.js';
 import { bceWithLogits } from '../src/autograd/ops/loss.js';
@@ -24,6 +23,7 @@ import type { CTRModel } from '../src/models/ctrModel.js';
 import { syntheticPool, FIELDS, VOCAB, DIM } from './synthetic.js';
 import { timedWindows } from './timing.js';
 import { Reporter, flagValue, hasFlag } from './report.js';
+import { sharedDir } from './paths.js';
 
 const GEMM_SHAPES: { name: string; ta: boolean; tb: boolean; M: number; N: number; K: number }[] = [
   { name: 'fwd 4096x624 · 624x400', ta: false, tb: false, M: 4096, N: 400, K: 624 },
@@ -95,8 +95,7 @@ interface TorchRow { model: string; train_sps: number; infer_sps: number }
 
 function runTorch(models: string[], rep: Reporter): Map<string, TorchRow> {
   const out = new Map<string, TorchRow>();
-  const here = dirname(fileURLToPath(import.meta.url));
-  const script = resolve(here, '..', '..', '..', 'shared', 'bench', 'torch_throughput.py');
+  const script = join(sharedDir(), 'bench', 'torch_throughput.py');
   if (!existsSync(script) || !existsSync('/usr/bin/python3')) {
     rep.note(`PyTorch reference skipped: ${script} or /usr/bin/python3 not found`);
     return out;

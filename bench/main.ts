@@ -1,8 +1,10 @@
 /** `npm run bench -- <suite> [options]`: suites are listed below. */
 import { engineBench } from './engine.js';
+import { accuracyBench } from './accuracy.js';
 
-const suites: Record<string, (argv: string[]) => void> = {
+const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
   engine: engineBench,
+  accuracy: accuracyBench,
 };
 
 const [suite, ...rest] = process.argv.slice(2);
@@ -11,4 +13,4 @@ if (!run) {
   process.stderr.write(`usage: npm run bench -- <${Object.keys(suites).join('|')}> [--json]\n`);
   process.exit(2);
 }
-run(rest);
+await run(rest);

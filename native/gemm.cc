@@ -11,6 +11,11 @@
 #include <string>
 
 #if defined(__x86_64__)
+// GCC 12 reports the deliberately undefined pass-through operand of unmasked AVX-512
+// intrinsics as maybe-uninitialized (GCC bug 105593); the warning is spurious.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 #endif
 

@@ -1,4 +1,5 @@
-// Bindings for GEMM, fused linear layers and the thread pool.
+// Bindings for GEMM, fused linear layers, the thread pool and the OpenBLAS benchmark hooks.
+#include "blas_dl.h"
 #include "gemm.h"
 #include "napi_args.h"
 #include "threadpool.h"
@@ -17,6 +18,94 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   float beta = (float)real(info, 8, k, "beta");
   float* C = f32(info, 9, k, "C", (size_t)(M * N));
   sgemm(ta, tb, (int)M, (int)N, (int)K, alpha, A, ta ? (int)M : (int)K, B, tb ? (int)K : (int)N, beta, C, (int)N);
+  return info.Env().Undefined();
+}
+
+Act activation(const Napi::CallbackInfo& info, size_t i, const char* k) {
+  if (!info[i].IsString()) fail(info.Env(), k, "act must be a string");
+  std::string a = info[i].As<Napi::String>().Utf8Value();
+  if (a == "none") return Act::None;
+  if (a == "relu") return Act::Relu;
+  if (a == "sigmoid") return Act::Sigmoid;
+  if (a == "tanh") return Act::Tanh;
+  if (a == "smelu") return Act::Smelu;
+  fail(info.Env(), k, "unknown activation '" + a + "' (expected none, relu, sigmoid, tanh or smelu)");
+}
+
+// linearForward(X, W, b|null, Y, M, K, N, act, param)
+Napi::Value LinearForward(const Napi::CallbackInfo& info) {
+  const char* k = "linearForward";
+  long M = count(info, 4, k, "M"), K = count(info, 5, k, "K"), N = count(info, 6, k, "N");
+  const float* X = f32(info, 0, k, "X", (size_t)(M * K));
+  const float* W = f32(info, 1, k, "W", (size_t)(K * N));
+  const float* b = f32opt(info, 2, k, "b", (size_t)N);
+  float* Y = f32(info, 3, k, "Y", (size_t)(M * N));
+  Act act = activation(info, 7, k);
+  float param = (float)real(info, 8, k, "param");
+  linearForward(X, W, b, Y, (int)M, (int)K, (int)N, act, param);
+  return info.Env().Undefined();
+}
+
+// linearBackward(X, W, Y, dY, dZ, dX|null, dW|null, db|null, M, K, N, act, param)
+Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
+  const char* k = "linearBackward";
+  long M = count(info, 8, k, "M"), K = count(info, 9, k, "K"), N = count(info, 10, k, "N");
+  size_t mk = (size_t)(M * K), kn = (size_t)(K * N), mn = (size_t)(M * N);
+  const float* X = f32(info, 0, k, "X", mk);
+  const float* W = f32(info, 1, k, "W", kn);
+  const float* Y = f32(info, 2, k, "Y", mn);
+  const float* dY = f32(info, 3, k, "dY", mn);
+  float* dZ = f32(info, 4, k, "dZ", mn);
+  float* dX = f32opt(info, 5, k, "dX", mk);
+  float* dW = f32opt(info, 6, k, "dW", kn);
+  float* db = f32opt(info, 7, k, "db", (size_t)N);
+  Act act = activation(info, 11, k);
+  float param = (float)real(info, 12, k, "param");
+  linearBackward(X, W, Y, dY, dZ, dX, dW, db, (int)M, (int)K, (int)N, act, param);
+  return info.Env().Undefined();
+}
+
+// activationBackward(act, y, dy, out, n, param)
+Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
+  const char* k = "activationBackward";
+  Act act = activation(info, 0, k);
+  long n = count(info, 4, k, "n");
+  const float* y = f32(info, 1, k, "y", (size_t)n);
+  const float* dy = f32(info, 2, k, "dy", (size_t)n);
+  float* out = f32(info, 3, k, "out", (size_t)n);
+  float param = (float)real(info, 5, k, "param");
+  activationBackward(act, y, dy, out, n, param);
+  return info.Env().Undefined();
+}
+
+Napi::Value BlasAvailable(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), blas().ok()); }
+
+const Blas& requireBlas(const Napi::CallbackInfo& info, const char* k) {
+  if (!blas().ok()) fail(info.Env(), k, "OpenBLAS (libopenblas.so.0 with cblas_sgemm) is not available");
+  return blas();
+}
+
+// blasGemm(transA, transB, M, N, K, alpha, A, B, beta, C): OpenBLAS reference for benchmarks.
+Napi::Value BlasGemmFn(const Napi::CallbackInfo& info) {
+  const char* k = "blasGemm";
+  const Blas& b = requireBlas(info, k);
+  bool ta = flag(info, 0), tb = flag(info, 1);
+  long M = count(info, 2, k, "M"), N = count(info, 3, k, "N"), K = count(info, 4, k, "K");
+  float alpha = (float)real(info, 5, k, "alpha");
+  const float* A = f32(info, 6, k, "A", (size_t)(M * K));
+  const float* B = f32(info, 7, k, "B", (size_t)(K * N));
+  float beta = (float)real(info, 8, k, "beta");
+  float* C = f32(info, 9, k, "C", (size_t)(M * N));
+  if (M > 0 && N > 0) blasGemm(b, ta, tb, (int)M, (int)N, (int)K, alpha, A, B, beta, C);
+  return info.Env().Undefined();
+}
+
+Napi::Value BlasSetThreads(const Napi::CallbackInfo& info) {
+  const char* k = "blasSetThreads";
+  const Blas& b = requireBlas(info, k);
+  long n = count(info, 0, k, "n");
+  if (n < 1 || n > 256) fail(info.Env(), k, "n must be in [1, 256], got " + std::to_string(n));
+  b.setThreads((int)n);
   return info.Env().Undefined();
 }
 
@@ -40,6 +129,12 @@ void registerGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("kernelName", Napi::Function::New(env, KernelName));
+  exports.Set("linearForward", Napi::Function::New(env, LinearForward));
+  exports.Set("linearBackward", Napi::Function::New(env, LinearBackward));
+  exports.Set("activationBackward", Napi::Function::New(env, ActivationBackward));
+  exports.Set("blasAvailable", Napi::Function::New(env, BlasAvailable));
+  exports.Set("blasGemm", Napi::Function::New(env, BlasGemmFn));
+  exports.Set("blasSetThreads", Napi::Function::New(env, BlasSetThreads));
 }
 
 }  // namespace ctr

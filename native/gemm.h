@@ -16,6 +16,16 @@ void sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const flo
 void linearForward(const float* X, const float* W, const float* bias, float* Y, int M, int K, int N, Act act,
                    float param);
 
+// Fused dense layer backward from the layer OUTPUT Y[M,N] and dY[M,N]: dZ = dY ⊙ act'(Y)
+// (written to the scratch dZ[M,N]; with Act::None dY is used directly and dZ is untouched), then
+// ACCUMULATES dX[M,K] += dZ·Wᵀ, dW[K,N] += Xᵀ·dZ, db[N] += column sums of dZ. dX, dW and db may
+// be null. Column sums use a fixed row-chunk order, so they do not depend on the thread count.
+void linearBackward(const float* X, const float* W, const float* Y, const float* dY, float* dZ, float* dX, float* dW,
+                    float* db, int M, int K, int N, Act act, float param);
+
+// out[i] = dy[i] * act'(y[i]) with the derivative taken from the activation's output y.
+void activationBackward(Act act, const float* y, const float* dy, float* out, long n, float param);
+
 // Name of the kernel family chosen at runtime: "avx512", "avx2" or "portable".
 const char* gemmKernelName();
 

@@ -45,22 +45,24 @@ void ThreadPool::workerLoop(int) {
 #endif
     }
     const std::function<void(int)>* job;
+    int ntasks;
     {
       std::unique_lock<std::mutex> lk(mu_);
       cv_.wait(lk, [&] { return stop_ || generation_.load() != seen; });
       if (stop_) return;
       seen = generation_.load();
       job = job_;
+      ntasks = ntasks_;
+      if (!job) continue;  // woke after that job had already finished
+      active_.fetch_add(1);
     }
     for (;;) {
       int t = next_.fetch_add(1);
-      if (t >= ntasks_) break;
+      if (t >= ntasks) break;
       (*job)(t);
-      if (pending_.fetch_sub(1) == 1) {
-        std::lock_guard<std::mutex> lk(mu_);
-        doneCv_.notify_all();
-      }
+      pending_.fetch_sub(1, std::memory_order_release);
     }
+    active_.fetch_sub(1, std::memory_order_release);
   }
 }
 
@@ -84,7 +86,7 @@ void ThreadPool::run(int ntasks, const std::function<void(int)>& fn) {
     int t = next_.fetch_add(1);
     if (t >= ntasks) break;
     fn(t);
-    pending_.fetch_sub(1);
+    pending_.fetch_sub(1, std::memory_order_release);
   }
   while (pending_.load(std::memory_order_acquire) != 0) {
 #if defined(__x86_64__)
@@ -94,6 +96,11 @@ void ThreadPool::run(int ntasks, const std::function<void(int)>& fn) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     job_ = nullptr;
+  }
+  while (active_.load(std::memory_order_acquire) != 0) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#endif
   }
   inRun_ = false;
 }

@@ -31,11 +31,13 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::condition_variable doneCv_;
   const std::function<void(int)>* job_ = nullptr;
   int ntasks_ = 0;
   std::atomic<int> next_{0};
   std::atomic<int> pending_{0};
+  // Workers inside the current job; run() waits for them to leave before the next job can
+  // reset next_, so a late worker can never pair a new task index with the old job.
+  std::atomic<int> active_{0};
   std::atomic<uint64_t> generation_{0};
   bool stop_ = false;
   bool inRun_ = false;

@@ -1,4 +1,61 @@
+/**
+ * Pure-TypeScript kernels: the oracle for tests and the fallback where the native addon
+ * cannot build. Single-threaded, float32 storage, float64 accumulation in reductions.
+ */
 import type { Kernels } from '../kernels.js';
+import { activationBackward, affine, axpy, fill, unary, unaryBackward } from './elementwise.js';
+import { binary, binaryBackward } from './broadcast.js';
+import { dropout } from './dropout.js';
+import { embeddingBackward, embeddingBag, embeddingLookup } from './embedding.js';
+import { gemm, linearBackward, linearForward } from './gemm.js';
+import { bceWithLogits } from './loss.js';
+import { batchNormBackward, batchNormTrain, layerNorm, layerNormBackward } from './norm.js';
+import { adagradStep, adamStep, sgdStep, sparseAdagrad, sparseAdam, sparseSgd } from './optim.js';
+import { copy2d, reduceSum, reduceSumBackward, sumSquares } from './reduce.js';
+import { pairDiff, pairDiffBackward, segmentSum, segmentSumBackward } from './segment.js';
+import { segmentSoftmax, segmentSoftmaxBackward, softmax, softmaxBackward } from './softmax.js';
 
-/** Pure-TypeScript kernels: the oracle for tests and the fallback without the addon. */
-export const referenceKernels = {} as Kernels; // filled in by the reference backend work
+export const referenceKernels: Kernels = {
+  name: 'reference',
+  // Single-threaded by design: the thread count cannot change any result.
+  setThreads(_n: number): void {},
+  getThreads(): number { return 1; },
+  gemm,
+  linearForward,
+  linearBackward,
+  unary,
+  unaryBackward,
+  activationBackward,
+  binary,
+  binaryBackward,
+  affine,
+  axpy,
+  fill,
+  reduceSum,
+  reduceSumBackward,
+  copy2d,
+  sumSquares,
+  softmax,
+  softmaxBackward,
+  segmentSoftmax,
+  segmentSoftmaxBackward,
+  segmentSum,
+  segmentSumBackward,
+  pairDiff,
+  pairDiffBackward,
+  bceWithLogits,
+  layerNorm,
+  layerNormBackward,
+  batchNormTrain,
+  batchNormBackward,
+  dropout,
+  embeddingLookup,
+  embeddingBag,
+  embeddingBackward,
+  sgdStep,
+  adagradStep,
+  adamStep,
+  sparseSgd,
+  sparseAdagrad,
+  sparseAdam,
+};

@@ -1,0 +1,70 @@
+/** Axis reductions, strided block copies and the float64 sum of squares. */
+import { checkDim, checkLen } from './util.js';
+
+export function reduceSum(x: Float32Array, outer: number, len: number, inner: number, out: Float32Array, scale: number): void {
+  const k = 'reduceSum';
+  checkDim(k, 'outer', outer); checkDim(k, 'len', len); checkDim(k, 'inner', inner);
+  checkLen(k, 'x', x, outer * len * inner, `[outer=${outer}, len=${len}, inner=${inner}]`);
+  checkLen(k, 'out', out, outer * inner, `[outer=${outer}, inner=${inner}]`);
+  const acc = new Float64Array(inner);
+  for (let o = 0; o < outer; o++) {
+    acc.fill(0);
+    const base = o * len * inner;
+    for (let a = 0; a < len; a++) {
+      const row = base + a * inner;
+      for (let i = 0; i < inner; i++) acc[i] += x[row + i];
+    }
+    const ob = o * inner;
+    for (let i = 0; i < inner; i++) out[ob + i] = scale * acc[i];
+  }
+}
+
+export function reduceSumBackward(dOut: Float32Array, outer: number, len: number, inner: number, dx: Float32Array, scale: number): void {
+  const k = 'reduceSumBackward';
+  checkDim(k, 'outer', outer); checkDim(k, 'len', len); checkDim(k, 'inner', inner);
+  checkLen(k, 'dOut', dOut, outer * inner, `[outer=${outer}, inner=${inner}]`);
+  checkLen(k, 'dx', dx, outer * len * inner, `[outer=${outer}, len=${len}, inner=${inner}]`);
+  for (let o = 0; o < outer; o++) {
+    const base = o * len * inner;
+    const ob = o * inner;
+    for (let a = 0; a < len; a++) {
+      const row = base + a * inner;
+      for (let i = 0; i < inner; i++) dx[row + i] += scale * dOut[ob + i];
+    }
+  }
+}
+
+export function copy2d(src: Float32Array, srcOff: number, srcStride: number, dst: Float32Array, dstOff: number,
+  dstStride: number, rows: number, cols: number, accumulate: boolean): void {
+  const k = 'copy2d';
+  checkDim(k, 'srcOff', srcOff); checkDim(k, 'srcStride', srcStride);
+  checkDim(k, 'dstOff', dstOff); checkDim(k, 'dstStride', dstStride);
+  checkDim(k, 'rows', rows); checkDim(k, 'cols', cols);
+  if (rows === 0 || cols === 0) return;
+  const srcEnd = srcOff + (rows - 1) * srcStride + cols;
+  const dstEnd = dstOff + (rows - 1) * dstStride + cols;
+  if (srcEnd > src.length) {
+    throw new Error(`${k}: src block (off=${srcOff}, stride=${srcStride}, rows=${rows}, cols=${cols}) ends at ${srcEnd} > src length ${src.length}`);
+  }
+  if (dstEnd > dst.length) {
+    throw new Error(`${k}: dst block (off=${dstOff}, stride=${dstStride}, rows=${rows}, cols=${cols}) ends at ${dstEnd} > dst length ${dst.length}`);
+  }
+  for (let r = 0; r < rows; r++) {
+    const s = srcOff + r * srcStride;
+    const d = dstOff + r * dstStride;
+    if (accumulate) {
+      for (let c = 0; c < cols; c++) dst[d + c] += src[s + c];
+    } else {
+      for (let c = 0; c < cols; c++) dst[d + c] = src[s + c];
+    }
+  }
+}
+
+export function sumSquares(x: Float32Array, n: number): number {
+  const k = 'sumSquares';
+  checkDim(k, 'n', n);
+  checkLen(k, 'x', x, n, `n=${n}`);
+  let s = 0;
+  for (let i = 0; i < n; i++) { const v = x[i]; s += v * v; }
+  return s;
+}

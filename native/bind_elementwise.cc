@@ -1,10 +1,17 @@
 // Bindings: unary / binary elementwise ops and their backward, affine, axpy, fill.
-#include <algorithm>
+#include <cmath>
 
 #include "bind_util.h"
 
 namespace ctr {
 namespace {
+
+float paramArg(const Napi::CallbackInfo& info, size_t i, const char* k, UnaryOp op) {
+  double beta = real(info, i, k, "param");
+  if (op == UnaryOp::Smelu && !(beta >= 0 && std::isfinite(beta)))
+    fail(info.Env(), k, "smelu beta must be finite and >= 0, got " + std::to_string(beta));
+  return (float)beta;
+}
 
 // unary(op, x, out, n, param)
 Napi::Value Unary(const Napi::CallbackInfo& info) {
@@ -13,7 +20,7 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   long n = count(info, 3, k, "n");
   const float* x = f32(info, 1, k, "x", n);
   float* out = f32(info, 2, k, "out", n);
-  unary(op, x, out, n, (float)real(info, 4, k, "param"));
+  unary(op, x, out, n, paramArg(info, 4, k, op));
   return info.Env().Undefined();
 }
 
@@ -26,7 +33,7 @@ Napi::Value UnaryBackward(const Napi::CallbackInfo& info) {
   const float* y = f32(info, 2, k, "y", n);
   const float* dy = f32(info, 3, k, "dy", n);
   float* dx = f32(info, 4, k, "dx", n);
-  unaryBackward(op, x, y, dy, dx, n, (float)real(info, 6, k, "param"));
+  unaryBackward(op, x, y, dy, dx, n, paramArg(info, 6, k, op));
   return info.Env().Undefined();
 }
 
@@ -49,8 +56,7 @@ Shapes shapesArg(const Napi::CallbackInfo& info, const char* k, size_t outIdx) {
     s.a[i] = ia >= 0 ? as[ia] : 1;
     s.b[i] = ib >= 0 ? bs[ib] : 1;
     s.out[i] = os[i];
-    long want = s.a[i] == 1 ? s.b[i] : s.a[i];
-    if ((s.b[i] != 1 && s.b[i] != want) || s.out[i] != want)
+    if ((s.a[i] != s.out[i] && s.a[i] != 1) || (s.b[i] != s.out[i] && s.b[i] != 1))
       fail(info.Env(), k, "shapes " + shapeStr(as) + " and " + shapeStr(bs) + " do not broadcast to " + shapeStr(os));
     s.aSize = prod(info, k, {(long)s.aSize, s.a[i]});
     s.bSize = prod(info, k, {(long)s.bSize, s.b[i]});

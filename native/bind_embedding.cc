@@ -1,4 +1,6 @@
 // Bindings: sparse embeddings (lookup, bag, backward) and the dense / sparse optimiser steps.
+#include <algorithm>
+
 #include "bind_util.h"
 
 namespace ctr {
@@ -35,8 +37,13 @@ Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
   long S = 0;
   if (!info[5].IsNull() && !info[5].IsUndefined()) S = offsetsArg(info, 5, k, n, &off);
   const float* dOut = f32(info, 2, k, "dOut", prod(info, k, {off ? S : n, dim}));
+  // Capacity: U (≤ n) rows are needed, known only after sorting; the kernel checks it.
+  int32_t* uniqueRows = i32(info, 8, k, "uniqueRows", 0);
+  float* rowGrads = f32(info, 9, k, "rowGrads", 0);
+  long capacity = lengthOf(info, 8);
+  if (dim > 0) capacity = std::min(capacity, lengthOf(info, 9) / dim);
   long U = embeddingBackward(ids, n, dOut, dim, numRows, off, S, f32opt(info, 6, k, "wts", n), flag(info, 7),
-                             i32(info, 8, k, "uniqueRows", n), f32(info, 9, k, "rowGrads", prod(info, k, {n, dim})));
+                             uniqueRows, rowGrads, capacity);
   return Napi::Number::New(info.Env(), (double)U);
 }
 
@@ -46,9 +53,14 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   long n = count(info, 3, k, "n");
   float momentum = (float)real(info, 5, k, "momentum");
   float* mom = f32opt(info, 2, k, "mom", n);
+  float dampening = (float)real(info, 6, k, "dampening");
+  bool nesterov = flag(info, 7);
   if (momentum != 0 && !mom) fail(info.Env(), k, "momentum " + std::to_string(momentum) + " needs a mom buffer");
+  if (nesterov && (momentum <= 0 || dampening != 0))
+    fail(info.Env(), k, "Nesterov momentum requires momentum > 0 and dampening = 0, got momentum=" +
+                            std::to_string(momentum) + ", dampening=" + std::to_string(dampening));
   sgdStep(f32(info, 0, k, "p", n), f32(info, 1, k, "g", n), mom, n, (float)real(info, 4, k, "lr"), momentum,
-          (float)real(info, 6, k, "dampening"), flag(info, 7), (float)real(info, 8, k, "weightDecay"), flag(info, 9));
+          dampening, nesterov, (float)real(info, 8, k, "weightDecay"), flag(info, 9));
   return info.Env().Undefined();
 }
 

@@ -69,15 +69,15 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// The row count of segment kernels is offsets[S]; every [rows, d] buffer must hold it.
+// Segment layout: offsets (argument offIdx) over the rows of the [rows, d] buffer in argument
+// rowsIdx.
 struct Segs {
   const int32_t* off;
   long S, rows;
 };
-Segs segsArg(const Napi::CallbackInfo& info, size_t i, const char* k) {
+Segs segsArg(const Napi::CallbackInfo& info, const char* k, size_t rowsIdx, const char* name, long d, size_t offIdx) {
   Segs s;
-  s.S = offsetsArg(info, i, k, -1, &s.off);
-  s.rows = s.off[s.S];
+  s.rows = segmentRows(info, rowsIdx, k, name, d, offIdx, &s.off, &s.S);
   return s;
 }
 
@@ -85,7 +85,7 @@ Segs segsArg(const Napi::CallbackInfo& info, size_t i, const char* k) {
 Napi::Value SegmentSoftmax(const Napi::CallbackInfo& info) {
   const char* k = "segmentSoftmax";
   long d = count(info, 1, k, "d");
-  Segs s = segsArg(info, 2, k);
+  Segs s = segsArg(info, k, 0, "x", d, 2);
   size_t n = prod(info, k, {s.rows, d});
   segmentSoftmax(f32(info, 0, k, "x", n), d, s.off, s.S, f32(info, 3, k, "out", n), flag(info, 4));
   return info.Env().Undefined();
@@ -95,7 +95,7 @@ Napi::Value SegmentSoftmax(const Napi::CallbackInfo& info) {
 Napi::Value SegmentSoftmaxBackward(const Napi::CallbackInfo& info) {
   const char* k = "segmentSoftmaxBackward";
   long d = count(info, 2, k, "d");
-  Segs s = segsArg(info, 3, k);
+  Segs s = segsArg(info, k, 0, "y", d, 3);
   size_t n = prod(info, k, {s.rows, d});
   segmentSoftmaxBackward(f32(info, 0, k, "y", n), f32(info, 1, k, "dy", n), d, s.off, s.S, f32(info, 4, k, "dx", n),
                          flag(info, 5));
@@ -106,7 +106,7 @@ Napi::Value SegmentSoftmaxBackward(const Napi::CallbackInfo& info) {
 Napi::Value SegmentSum(const Napi::CallbackInfo& info) {
   const char* k = "segmentSum";
   long d = count(info, 1, k, "d");
-  Segs s = segsArg(info, 2, k);
+  Segs s = segsArg(info, k, 0, "x", d, 2);
   segmentSum(f32(info, 0, k, "x", prod(info, k, {s.rows, d})), d, s.off, s.S,
              f32(info, 3, k, "out", prod(info, k, {s.S, d})), flag(info, 4));
   return info.Env().Undefined();
@@ -116,7 +116,7 @@ Napi::Value SegmentSum(const Napi::CallbackInfo& info) {
 Napi::Value SegmentSumBackward(const Napi::CallbackInfo& info) {
   const char* k = "segmentSumBackward";
   long d = count(info, 1, k, "d");
-  Segs s = segsArg(info, 2, k);
+  Segs s = segsArg(info, k, 3, "dx", d, 2);
   segmentSumBackward(f32(info, 0, k, "dOut", prod(info, k, {s.S, d})), d, s.off, s.S,
                      f32(info, 3, k, "dx", prod(info, k, {s.rows, d})), flag(info, 4));
   return info.Env().Undefined();
@@ -176,6 +176,10 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
 Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
   const char* k = "batchNormTrain";
   long rows = count(info, 1, k, "rows"), d = count(info, 2, k, "d");
+  // As in PyTorch: the unbiased running variance needs at least 2 rows.
+  if (rows < 2)
+    fail(info.Env(), k, "training needs more than 1 row per column, got rows=" + std::to_string(rows) +
+                            " (d=" + std::to_string(d) + ")");
   size_t n = prod(info, k, {rows, d});
   batchNormTrain(f32(info, 0, k, "x", n), rows, d, f32(info, 3, k, "gamma", d), f32(info, 4, k, "beta", d),
                  (float)real(info, 5, k, "eps"), (float)real(info, 6, k, "momentum"), f32(info, 7, k, "runMean", d),

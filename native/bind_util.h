@@ -108,11 +108,32 @@ inline long offsetsArg(const Napi::CallbackInfo& info, size_t i, const char* ker
   return S;
 }
 
-// Number of rows of a [rows, dim] table held in argument i (dim >= 1).
+// Number of rows of the [rows, dim] table in argument i, whose length must be a multiple of
+// dim (dim = 0: no rows).
 inline long tableRows(const Napi::CallbackInfo& info, size_t i, const char* kernel, long dim) {
-  if (dim < 1) fail(info.Env(), kernel, "dim must be >= 1");
   f32(info, i, kernel, "table", 0);
-  return lengthOf(info, i) / dim;
+  long len = lengthOf(info, i);
+  if (dim == 0) return 0;
+  if (len % dim != 0)
+    fail(info.Env(), kernel, "table length " + std::to_string(len) + " is not a multiple of dim=" + std::to_string(dim));
+  return len / dim;
+}
+
+// Segment kernels get no row count: the [rows, d] buffer in argument i defines it (its length
+// must be a multiple of d) and offsets must end there; with d = 0 offsets define it.
+inline long segmentRows(const Napi::CallbackInfo& info, size_t i, const char* kernel, const char* name, long d,
+                        size_t offIdx, const int32_t** off, long* S) {
+  f32(info, i, kernel, name, 0);
+  long len = lengthOf(info, i);
+  if (d == 0) {
+    *S = offsetsArg(info, offIdx, kernel, -1, off);
+    return (*off)[*S];
+  }
+  if (len % d != 0)
+    fail(info.Env(), kernel, std::string(name) + " length " + std::to_string(len) + " is not a multiple of d=" +
+                                 std::to_string(d));
+  *S = offsetsArg(info, offIdx, kernel, len / d, off);
+  return len / d;
 }
 
 void registerElementwise(Napi::Env env, Napi::Object exports);

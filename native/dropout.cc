@@ -18,7 +18,7 @@ static inline double dropoutUniform(uint32_t seed, uint32_t i) {
 }
 
 void dropout(const float* x, long n, double p, uint32_t seed, float* mask, float* out) {
-  const float scale = (float)(1.0 / (1.0 - p));
+  const float scale = p < 1 ? (float)(1.0 / (1.0 - p)) : 0.0f;  // p = 1: 0, not 0·Inf = NaN
   parallelFor(n, 32768, [&](long i0, long i1) {
     for (long i = i0; i < i1; ++i) {
       float m = dropoutUniform(seed, (uint32_t)i) >= p ? scale : 0.0f;

@@ -205,7 +205,7 @@ CTR_INLINE float gradTerm(BinaryOp op, bool wrtA, float g, float a, float b) {
 
 // Accumulates the gradient of one operand. If the operand has the full output shape every
 // output element maps to its own slot (parallel, direct accumulation); otherwise the output is
-// walked in order, summing into a scratch buffer that is added to the gradient at the end, so
+// walked in order, summing into a float64 scratch buffer that is added to the gradient at the end, so
 // each slot's sum runs in increasing output order.
 void binaryGrad(BinaryOp op, bool wrtA, const Bcast& c, const float* a, const float* b, const float* dOut,
                 float* grad, long gradSize, long outSize) {
@@ -221,15 +221,15 @@ void binaryGrad(BinaryOp op, bool wrtA, const Bcast& c, const float* a, const fl
     });
     return;
   }
-  std::vector<float> acc((size_t)gradSize, 0.0f);
+  std::vector<double> acc((size_t)gradSize, 0.0);
   const long s = wrtA ? sa : sb;
   RowCursor cur(c, 0);
   for (long r = 0; r < c.rows; ++r, cur.next()) {
     const float* g = dOut + r * L;
-    float* dst = acc.data() + (wrtA ? cur.oa : cur.ob);
+    double* dst = acc.data() + (wrtA ? cur.oa : cur.ob);
     for (long k = 0; k < L; ++k) dst[k * s] += gradTerm(op, wrtA, g[k], a[cur.oa + k * sa], b[cur.ob + k * sb]);
   }
-  for (long i = 0; i < gradSize; ++i) grad[i] += acc[(size_t)i];
+  for (long i = 0; i < gradSize; ++i) grad[i] += (float)acc[(size_t)i];
 }
 
 long product(const long* shape, int nd) {

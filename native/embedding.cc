@@ -128,7 +128,7 @@ void embeddingBag(const float* table, long numRows, long dim, const int32_t* ids
 
 long embeddingBackward(const int32_t* ids, long n, const float* dOut, long dim, long numRows,
                        const int32_t* offsets, long nbags, const float* wts, bool mean, int32_t* uniqueRows,
-                       float* rowGrads) {
+                       float* rowGrads, long capacity) {
   long maxId = checkIds("embeddingBackward", ids, n, numRows);
   if (n == 0) return 0;
 
@@ -152,6 +152,9 @@ long embeddingBackward(const int32_t* ids, long n, const float* dOut, long dim, 
     if (i == 0 || (sorted[i] >> 32) != (sorted[i - 1] >> 32)) runStarts.push_back(i);
   long U = (long)runStarts.size();
   runStarts.push_back(n);
+  if (U > capacity)
+    throw KernelError("embeddingBackward", std::to_string(U) + " unique ids but uniqueRows/rowGrads hold only " +
+                                               std::to_string(capacity) + " rows (dim=" + std::to_string(dim) + ")");
   const long* runStart = runStarts.data();  // pool tasks must not name the thread_locals
   const int32_t* bag = bagOf.data();
 

@@ -69,7 +69,7 @@ void embeddingBag(const float* table, long numRows, long dim, const int32_t* ids
                   long nbags, const float* wts, bool mean, float* out);
 long embeddingBackward(const int32_t* ids, long n, const float* dOut, long dim, long numRows,
                        const int32_t* offsets, long nbags, const float* wts, bool mean, int32_t* uniqueRows,
-                       float* rowGrads);
+                       float* rowGrads, long capacity);  // capacity: rows uniqueRows/rowGrads can hold
 
 // ---------------------------------------------------------------- optimisers
 void sgdStep(float* p, const float* g, float* mom, long n, float lr, float momentum, float dampening, bool nesterov,

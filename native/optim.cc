@@ -1,6 +1,6 @@
 // Optimiser updates with PyTorch semantics: dense SGD / Adagrad / Adam(W) over n elements and
-// sparse SGD / Adagrad (row-wise or element-wise) / lazy Adam over the touched rows of an
-// embedding table. Every element's update is independent, so any chunking gives the same bits.
+// sparse SGD / Adagrad (row-wise or element-wise) / lazy Adam (SparseAdam) over the touched
+// rows of an embedding table. Every element's update is independent, so any chunking gives the same bits.
 #include <algorithm>
 #include <cmath>
 
@@ -94,6 +94,23 @@ void forRows(const char* kernel, const int32_t* rows, long U, long numRows, long
   }
 }
 
+// torch.optim.SparseAdam: eps is added to √v unscaled and both bias corrections fold into the
+// step size lr·√bc2/bc1 (dense Adam divides √v by √bc2 before adding eps).
+CTR_INLINE void sparseAdamRowBody(float* p, const float* g, float* m, float* v, long dim, float b1, float b2,
+                                  float eps, float stepSize) {
+  for (long k = 0; k < dim; ++k) {
+    float mi = m[k] + (g[k] - m[k]) * (1.0f - b1);
+    float vi = v[k] + (g[k] * g[k] - v[k]) * (1.0f - b2);
+    m[k] = mi;
+    v[k] = vi;
+    p[k] -= stepSize * mi / (std::sqrt(vi) + eps);
+  }
+}
+CTR_MULTIVERSION(sparseAdamRow,
+                 (float* p, const float* g, float* m, float* v, long dim, float b1, float b2, float eps,
+                  float stepSize),
+                 (p, g, m, v, dim, b1, b2, eps, stepSize))
+
 }  // namespace
 
 void sgdStep(float* p, const float* g, float* mom, long n, float lr, float momentum, float dampening, bool nesterov,
@@ -147,11 +164,10 @@ void sparseAdagrad(float* table, long numRows, long dim, float* acc, const int32
 
 void sparseAdam(float* table, long numRows, long dim, float* m, float* v, const int32_t* rows,
                 const float* rowGrads, long U, float lr, float beta1, float beta2, float eps, double step) {
-  float stepSize = (float)((double)lr / (1.0 - std::pow((double)beta1, step)));
-  float sqrtBc2 = (float)std::sqrt(1.0 - std::pow((double)beta2, step));
+  float stepSize = (float)((double)lr * std::sqrt(1.0 - std::pow((double)beta2, step)) /
+                           (1.0 - std::pow((double)beta1, step)));
   forRows("sparseAdam", rows, U, numRows, dim, [&](long u, long r) {
-    adamChunk(table + r * dim, rowGrads + u * dim, m + r * dim, v + r * dim, dim, beta1, beta2, eps, stepSize,
-              sqrtBc2, 1.0f, 0.0f);
+    sparseAdamRow(table + r * dim, rowGrads + u * dim, m + r * dim, v + r * dim, dim, beta1, beta2, eps, stepSize);
   });
 }
 

@@ -2,6 +2,8 @@
 // Tables can have tens of millions of rows, so nothing here allocates or touches memory
 // proportional to numRows: the backward groups positions by id with a stable LSD radix sort of
 // packed (id, position) keys, whose cost depends only on the number of ids and the id range.
+// The sort is serial (its output is unique, so threads could not change it anyway); summing
+// the rows of distinct ids runs in parallel, each row owned by one task.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -13,7 +15,8 @@
 namespace ctr {
 namespace {
 
-constexpr long kSortChunk = 32768;  // keys per histogram/scatter task of a radix pass
+constexpr long kAhead = 16;  // prefetch distance of the gradient gather
+constexpr int kMaxDigitBits = 13;  // ≤ 26-bit id ranges (50M rows) sort in 2 passes
 
 // Throws naming the first id outside [0, numRows). The min/max pass vectorises; the search
 // for the offending position only runs on failure. Returns the largest id (-1 when n == 0).
@@ -32,71 +35,138 @@ long checkIds(const char* kernel, const int32_t* ids, long n, long numRows) {
   return hi;
 }
 
-CTR_INLINE void addScaledRowBody(float* dst, const float* src, float w, long dim) {
-  for (long k = 0; k < dim; ++k) dst[k] += w * src[k];
-}
-CTR_MULTIVERSION(addScaledRow, (float* dst, const float* src, float w, long dim), (dst, src, w, dim))
-
-// Stable sort of packed keys (id << 32 | position) by id, LSD radix with up to 11-bit digits.
-// Each pass: per-chunk histograms in parallel, prefix sums in (digit, chunk) order, parallel
-// scatter; identical to a serial stable sort. Returns the buffer holding the sorted keys.
-uint64_t* radixSortById(uint64_t* keys, uint64_t* tmp, long n, int idBits) {
-  if (idBits == 0) return keys;
-  int passes = (idBits + 10) / 11;
-  int digitBits = (idBits + passes - 1) / passes;
-  long buckets = 1L << digitBits;
-  long chunks = (n + kSortChunk - 1) / kSortChunk;
-  // Scratch reused across calls; lambdas use the pointer, since naming a thread_local inside
-  // a pool task would resolve to the worker's own instance.
-  thread_local std::vector<long> histBuf;
-  histBuf.resize((size_t)(chunks * buckets));
-  long* hist = histBuf.data();
-  for (int pass = 0; pass < passes; ++pass) {
-    int shift = 32 + pass * digitBits;
-    uint64_t mask = (uint64_t)buckets - 1;
-    parallelFor(chunks, 1, [&](long c0, long c1) {
-      for (long c = c0; c < c1; ++c) {
-        long* h = &hist[c * buckets];
-        std::fill(h, h + buckets, 0L);
-        for (long i = c * kSortChunk, e = std::min(n, (c + 1) * kSortChunk); i < e; ++i) ++h[(keys[i] >> shift) & mask];
-      }
-    });
-    // Skip a pass whose digit is the same for every key (common for the top digit).
-    bool trivial = false;
-    for (long b = 0; b < buckets && !trivial; ++b) {
-      long tot = 0;
-      for (long c = 0; c < chunks; ++c) tot += hist[c * buckets + b];
-      if (tot == n) trivial = true;
-      else if (tot != 0) break;
-    }
-    if (trivial) continue;
-    long run = 0;
-    for (long b = 0; b < buckets; ++b)
-      for (long c = 0; c < chunks; ++c) {
-        long cnt = hist[c * buckets + b];
-        hist[c * buckets + b] = run;
-        run += cnt;
-      }
-    parallelFor(chunks, 1, [&](long c0, long c1) {
-      for (long c = c0; c < c1; ++c) {
-        long* h = &hist[c * buckets];
-        for (long i = c * kSortChunk, e = std::min(n, (c + 1) * kSortChunk); i < e; ++i)
-          tmp[h[(keys[i] >> shift) & mask]++] = keys[i];
-      }
-    });
-    std::swap(keys, tmp);
-  }
-  return keys;
-}
-
 int bitsFor(long v) {
   int b = 0;
-  while (v > 0) {
-    ++b;
-    v >>= 1;
-  }
+  for (; v > 0; v >>= 1) ++b;
   return b;
 }
+
+// Per-call scratch, reused across calls; sized by the number of ids (or bags), never by
+// numRows. Pool tasks get raw pointers: a thread_local named inside a task would resolve to
+// the worker's own instance.
+struct Scratch {
+  std::vector<uint64_t> a, b;
+  std::vector<uint32_t> hist;
+  std::vector<int32_t> bagOf;
+  std::vector<float> invCount;
+  std::vector<long> runStart;
+};
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
+// Stable LSD radix sort of positions by id, as packed keys (id << 32 | position): equal ids
+// keep increasing positions, so the result is the unique (id, position) order. All digit
+// histograms come from one read of ids, the first pass builds keys while scattering, and a
+// pass whose digit is constant over all keys is skipped. Returns the buffer holding the keys.
+const uint64_t* sortById(const int32_t* ids, long n, int idBits, Scratch& s) {
+  uint64_t* a = s.a.data();
+  uint64_t* b = s.b.data();
+  int passes = std::max(1, (idBits + kMaxDigitBits - 1) / kMaxDigitBits);
+  int digitBits = (idBits + passes - 1) / passes;
+  const uint32_t buckets = 1u << digitBits, mask = buckets - 1;
+  s.hist.assign((size_t)passes * buckets, 0);
+  uint32_t* hist = s.hist.data();
+  for (long i = 0; i < n; ++i) {
+    uint32_t id = (uint32_t)ids[i];
+    for (int p = 0; p < passes; ++p) ++hist[p * buckets + ((id >> (p * digitBits)) & mask)];
+  }
+  const uint64_t* src = nullptr;  // nullptr: keys not built yet, read ids
+  uint64_t* dst = a;
+  for (int p = 0; p < passes; ++p) {
+    uint32_t* h = hist + p * buckets;
+    bool trivial = false;
+    uint32_t run = 0;
+    for (uint32_t d = 0; d < buckets; ++d) {
+      uint32_t c = h[d];
+      trivial |= c == (uint32_t)n;
+      h[d] = run;
+      run += c;
+    }
+    if (trivial) continue;
+    const int shift = 32 + p * digitBits;
+    if (!src) {
+      for (long i = 0; i < n; ++i) {
+        uint32_t id = (uint32_t)ids[i];
+        dst[h[(id >> (p * digitBits)) & mask]++] = ((uint64_t)id << 32) | (uint64_t)i;
+      }
+    } else {
+      for (long i = 0; i < n; ++i) {
+        uint64_t k = src[i];
+        dst[h[(k >> shift) & mask]++] = k;
+      }
+    }
+    src = dst;
+    dst = dst == a ? b : a;
+  }
+  if (!src) {  // every digit constant: all ids equal, position order is already sorted
+    for (long i = 0; i < n; ++i) a[i] = ((uint64_t)(uint32_t)ids[i] << 32) | (uint64_t)i;
+    src = a;
+  }
+  return src;
+}
+
+// Sums the gradient rows of unique ids u0..u1-1, each run of equal ids in position order.
+// bagOf/invCount are null for a plain lookup; invCount is null unless mean pooling.
+CTR_INLINE void sumRunsBody(const uint64_t* sorted, const long* runStart, long u0, long u1, const float* dOut, long dim,
+                            const int32_t* bagOf, const float* invCount, const float* wts, int32_t* uniqueRows,
+                            float* rowGrads) {
+  for (long u = u0; u < u1; ++u) {
+    long i0 = runStart[u], i1 = runStart[u + 1];
+    uniqueRows[u] = (int32_t)(sorted[i0] >> 32);
+    float* g = rowGrads + u * dim;
+    if (dim == 1) {  // logistic regression: one float per row, keep it in a register
+      float acc = 0.0f;
+      for (long i = i0; i < i1; ++i) {
+        // Gathers from dOut are random: prefetch a few positions ahead (keys are padded).
+        if (!bagOf) __builtin_prefetch(dOut + (uint32_t)sorted[i + kAhead]);
+        long pos = (long)(uint32_t)sorted[i], row = bagOf ? bagOf[pos] : pos;
+        float w = wts ? wts[pos] : 1.0f;
+        if (invCount) w *= invCount[row];
+        acc += w * dOut[row];
+      }
+      g[0] = acc;
+      continue;
+    }
+    for (long k = 0; k < dim; ++k) g[k] = 0.0f;
+    for (long i = i0; i < i1; ++i) {
+      long pos = (long)(uint32_t)sorted[i], row = bagOf ? bagOf[pos] : pos;
+      float w = wts ? wts[pos] : 1.0f;
+      if (invCount) w *= invCount[row];
+      const float* src = dOut + row * dim;
+      for (long k = 0; k < dim; ++k) g[k] += w * src[k];
+    }
+  }
+}
+CTR_MULTIVERSION(sumRuns,
+                 (const uint64_t* sorted, const long* runStart, long u0, long u1, const float* dOut, long dim,
+                  const int32_t* bagOf, const float* invCount, const float* wts, int32_t* uniqueRows,
+                  float* rowGrads),
+                 (sorted, runStart, u0, u1, dOut, dim, bagOf, invCount, wts, uniqueRows, rowGrads))
+
+// Pools bags s0..s1-1: out[s] = Σ_k w_k · table[ids[k]] in position order (÷ size if mean).
+CTR_INLINE void poolBagsBody(const float* table, long dim, const int32_t* ids, const int32_t* offsets, const float* wts,
+                             bool mean, float* out, long s0, long s1) {
+  for (long s = s0; s < s1; ++s) {
+    float* o = out + s * dim;
+    for (long k = 0; k < dim; ++k) o[k] = 0.0f;
+    for (long p = offsets[s]; p < offsets[s + 1]; ++p) {
+      const float* row = table + (long)ids[p] * dim;
+      float w = wts ? wts[p] : 1.0f;
+      for (long k = 0; k < dim; ++k) o[k] += w * row[k];
+    }
+    long cnt = offsets[s + 1] - offsets[s];
+    if (mean && cnt > 0) {
+      float inv = (float)(1.0 / (double)cnt);
+      for (long k = 0; k < dim; ++k) o[k] *= inv;
+    }
+  }
+}
+CTR_MULTIVERSION(poolBags,
+                 (const float* table, long dim, const int32_t* ids, const int32_t* offsets, const float* wts, bool mean,
+                  float* out, long s0, long s1),
+                 (table, dim, ids, offsets, wts, mean, out, s0, s1))
 
 }  // namespace
 
@@ -112,18 +182,8 @@ void embeddingBag(const float* table, long numRows, long dim, const int32_t* ids
   long n = offsets[nbags];
   checkIds("embeddingBag", ids, n, numRows);
   long perBag = std::max(1L, n * dim / std::max(1L, nbags));
-  parallelFor(nbags, std::max(1L, 16384 / perBag), [&](long s0, long s1) {
-    for (long s = s0; s < s1; ++s) {
-      float* o = out + s * dim;
-      std::fill(o, o + dim, 0.0f);
-      for (long k = offsets[s]; k < offsets[s + 1]; ++k) addScaledRow(o, table + (long)ids[k] * dim, wts ? wts[k] : 1.0f, dim);
-      long cnt = offsets[s + 1] - offsets[s];
-      if (mean && cnt > 0) {
-        float inv = (float)(1.0 / (double)cnt);
-        for (long k = 0; k < dim; ++k) o[k] *= inv;
-      }
-    }
-  });
+  parallelFor(nbags, std::max(1L, 16384 / perBag),
+              [&](long s0, long s1) { poolBags(table, dim, ids, offsets, wts, mean, out, s0, s1); });
 }
 
 long embeddingBackward(const int32_t* ids, long n, const float* dOut, long dim, long numRows,
@@ -131,49 +191,45 @@ long embeddingBackward(const int32_t* ids, long n, const float* dOut, long dim, 
                        float* rowGrads, long capacity) {
   long maxId = checkIds("embeddingBackward", ids, n, numRows);
   if (n == 0) return 0;
-
-  thread_local std::vector<uint64_t> bufA, bufB;
-  thread_local std::vector<int32_t> bagOf;
-  thread_local std::vector<long> runStarts;
-  bufA.resize((size_t)n);
-  bufB.resize((size_t)n);
-  for (long i = 0; i < n; ++i) bufA[(size_t)i] = ((uint64_t)(uint32_t)ids[i] << 32) | (uint64_t)i;
-  const uint64_t* sorted = radixSortById(bufA.data(), bufB.data(), n, bitsFor(maxId));
-
-  // Gradient row and scale of each position: its own dOut row, or its bag's.
-  if (offsets) {
-    bagOf.resize((size_t)n);
-    for (long s = 0; s < nbags; ++s)
-      for (long k = offsets[s]; k < offsets[s + 1]; ++k) bagOf[(size_t)k] = (int32_t)s;
+  Scratch& s = scratch();
+  if ((long)s.runStart.size() < n + 1) {
+    s.a.resize((size_t)(n + kAhead));
+    s.b.resize((size_t)(n + kAhead));
+    s.runStart.resize((size_t)n + 1);
   }
+  std::fill(s.a.begin() + n, s.a.begin() + n + kAhead, 0);  // prefetch padding: position 0
+  std::fill(s.b.begin() + n, s.b.begin() + n + kAhead, 0);
+  const uint64_t* sorted = sortById(ids, n, bitsFor(maxId), s);
 
-  runStarts.clear();
+  long* runStart = s.runStart.data();
+  long U = 0;
   for (long i = 0; i < n; ++i)
-    if (i == 0 || (sorted[i] >> 32) != (sorted[i - 1] >> 32)) runStarts.push_back(i);
-  long U = (long)runStarts.size();
-  runStarts.push_back(n);
+    if (i == 0 || (sorted[i] >> 32) != (sorted[i - 1] >> 32)) runStart[U++] = i;
+  runStart[U] = n;
   if (U > capacity)
     throw KernelError("embeddingBackward", std::to_string(U) + " unique ids but uniqueRows/rowGrads hold only " +
                                                std::to_string(capacity) + " rows (dim=" + std::to_string(dim) + ")");
-  const long* runStart = runStarts.data();  // pool tasks must not name the thread_locals
-  const int32_t* bag = bagOf.data();
 
-  parallelFor(U, std::max(1L, 4096 / std::max(1L, dim * n / U)), [&](long u0, long u1) {
-    for (long u = u0; u < u1; ++u) {
-      uniqueRows[u] = (int32_t)(sorted[runStart[u]] >> 32);
-      float* g = rowGrads + u * dim;
-      std::fill(g, g + dim, 0.0f);
-      for (long i = runStart[u]; i < runStart[u + 1]; ++i) {
-        long pos = (long)(uint32_t)sorted[i];
-        long row = pos;
-        float w = wts ? wts[pos] : 1.0f;
-        if (offsets) {
-          row = bag[pos];
-          if (mean) w *= (float)(1.0 / (double)(offsets[row + 1] - offsets[row]));
-        }
-        addScaledRow(g, dOut + row * dim, w, dim);
+  // With bags, position p's gradient row is its bag's, scaled by 1/size for mean pooling.
+  const int32_t* bagOf = nullptr;
+  const float* invCount = nullptr;
+  if (offsets) {
+    s.bagOf.resize((size_t)n);
+    for (long b = 0; b < nbags; ++b)
+      for (long k = offsets[b]; k < offsets[b + 1]; ++k) s.bagOf[(size_t)k] = (int32_t)b;
+    bagOf = s.bagOf.data();
+    if (mean) {
+      s.invCount.resize((size_t)nbags);
+      for (long b = 0; b < nbags; ++b) {
+        long cnt = offsets[b + 1] - offsets[b];
+        s.invCount[(size_t)b] = cnt > 0 ? (float)(1.0 / (double)cnt) : 0.0f;
       }
+      invCount = s.invCount.data();
     }
+  }
+  long perRow = std::max(1L, dim * n / U);
+  parallelFor(U, std::max(1L, 8192 / perRow), [&](long u0, long u1) {
+    sumRuns(sorted, runStart, u0, u1, dOut, dim, bagOf, invCount, wts, uniqueRows, rowGrads);
   });
   return U;
 }

@@ -32,6 +32,7 @@ void fill(float* x, long n, float value);
 // ---------------------------------------------------------------- reductions / layout
 void reduceSum(const float* x, long outer, long len, long inner, float* out, float scale);
 void reduceSumBackward(const float* dOut, long outer, long len, long inner, float* dx, float scale);
+// rows, cols >= 1; src and dst may overlap (then copied serially in element order).
 void copy2d(const float* src, long srcStride, float* dst, long dstStride, long rows, long cols, bool accumulate);
 double sumSquares(const float* x, long n);
 

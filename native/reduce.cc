@@ -3,6 +3,7 @@
 // (8 interleaved lanes inside fixed-size chunks, chunks combined in order), so results depend
 // only on the sizes, never on the thread count or the ISA.
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "kernels.h"
@@ -83,6 +84,21 @@ void reduceSumBackward(const float* dOut, long outer, long len, long inner, floa
 }
 
 void copy2d(const float* src, long srcStride, float* dst, long dstStride, long rows, long cols, bool accumulate) {
+  // Overlapping source and destination (or destination rows overlapping each other) make the
+  // result depend on element order: run the reference's forward element loop, serially.
+  auto s0 = (uintptr_t)src, s1 = (uintptr_t)(src + (rows - 1) * srcStride + cols);
+  auto d0 = (uintptr_t)dst, d1 = (uintptr_t)(dst + (rows - 1) * dstStride + cols);
+  if ((s0 < d1 && d0 < s1) || dstStride < cols) {
+    for (long r = 0; r < rows; ++r)
+      for (long c = 0; c < cols; ++c) {
+        float v = src[r * srcStride + c];
+        if (accumulate)
+          dst[r * dstStride + c] += v;
+        else
+          dst[r * dstStride + c] = v;
+      }
+    return;
+  }
   parallelFor(rows, std::max(1L, kChunk / std::max(1L, cols)), [&](long r0, long r1) {
     for (long r = r0; r < r1; ++r) {
       const float* s = src + r * srcStride;

@@ -113,6 +113,7 @@ void forSegments(const int32_t* offsets, long nseg, long d, F fn) {
 }  // namespace
 
 void softmax(const float* x, long outer, long len, long inner, float* out, bool log) {
+  if (len == 0) return;  // no elements (outer × inner may then be huge and unbacked)
   if (inner == 1) {
     parallelFor(outer, std::max(1L, kWork / std::max(1L, len)), [&](long o0, long o1) {
       for (long o = o0; o < o1; ++o) softmaxVec(x + o * len, len, out + o * len, log);
@@ -127,6 +128,7 @@ void softmax(const float* x, long outer, long len, long inner, float* out, bool 
 }
 
 void softmaxBackward(const float* y, const float* dy, long outer, long len, long inner, float* dx, bool log) {
+  if (len == 0) return;
   forBlocks(outer, len, inner, [&](long o, long i0, long w) {
     thread_local std::vector<double> dot;
     long base = o * len * inner;

@@ -104,7 +104,10 @@ test('reduceSum / reduceSumBackward / sumSquares / copy2d', { skip }, () => {
     const src = randF32(r, 500), dst = randF32(r, 600), acc = randF32(r, 600);
     K.copy2d(src, 3, 20, dst, 5, 30, 20, 17, false);
     K.copy2d(src, 0, 25, acc, 1, 29, 19, 25, true);
-    return [dst, acc];
+    const same = randF32(r, 400), rows = randF32(r, 400);
+    K.copy2d(same, 0, 20, same, 7, 20, 15, 20, false);  // overlapping source and destination
+    K.copy2d(rows, 0, 20, rows, 200, 3, 10, 20, true);   // destination rows overlap each other
+    return [dst, acc, same, rows];
   });
 });
 

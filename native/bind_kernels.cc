@@ -1,9 +1,13 @@
 // Bindings for the non-GEMM kernels (elementwise, reductions, softmax, segments, losses,
-// normalisation, dropout, embeddings, optimisers).
-#include "napi_args.h"
+// normalisation, dropout, embeddings, optimisers), split by family across bind_*.cc.
+#include "bind_util.h"
 
 namespace ctr {
 
-void registerKernels(Napi::Env, Napi::Object) {}
+void registerKernels(Napi::Env env, Napi::Object exports) {
+  registerElementwise(env, exports);
+  registerReduce(env, exports);
+  registerEmbedding(env, exports);
+}
 
 }  // namespace ctr

@@ -1,0 +1,116 @@
+// Reductions and layout: reduceSum over the middle axis of [outer, len, inner] (+ backward),
+// strided 2-D copies, and sum of squares. Sums run in float64 over a fixed decomposition
+// (8 interleaved lanes inside fixed-size chunks, chunks combined in order), so results depend
+// only on the sizes, never on the thread count or the ISA.
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "kernels.h"
+#include "threadpool.h"
+
+namespace ctr {
+namespace {
+
+constexpr long kChunk = 65536;  // elements per partial sum of a long reduction
+
+// Σ f(x[i]) in double with 8 independent lanes (vectorisable, fixed association).
+template <typename F>
+double laneSum(const float* x, long n, F f) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  long i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; ++k) acc[k] += f((double)x[i + k]);
+  for (int k = 0; i < n; ++i, ++k) acc[k] += f((double)x[i]);
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+// Σ over a long contiguous range: fixed chunks in parallel, partials combined in chunk order.
+template <typename F>
+double chunkedSum(const float* x, long n, F f) {
+  long chunks = (n + kChunk - 1) / kChunk;
+  if (chunks <= 1) return laneSum(x, n, f);
+  std::vector<double> part((size_t)chunks);
+  parallelFor(chunks, 1, [&](long c0, long c1) {
+    for (long c = c0; c < c1; ++c) part[(size_t)c] = laneSum(x + c * kChunk, std::min(kChunk, n - c * kChunk), f);
+  });
+  double s = 0;
+  for (double p : part) s += p;
+  return s;
+}
+
+}  // namespace
+
+void reduceSum(const float* x, long outer, long len, long inner, float* out, float scale) {
+  if (outer * inner == 0) return;
+  if (inner == 1) {
+    if (outer == 1) {
+      out[0] = (float)(scale * chunkedSum(x, len, [](double v) { return v; }));
+      return;
+    }
+    parallelFor(outer, std::max(1L, kChunk / std::max(1L, len)), [&](long o0, long o1) {
+      for (long o = o0; o < o1; ++o) out[o] = (float)(scale * laneSum(x + o * len, len, [](double v) { return v; }));
+    });
+    return;
+  }
+  // inner > 1: accumulate whole rows of `inner` in double, a in increasing order.
+  const long grainI = 1024;
+  long iBlocks = (inner + grainI - 1) / grainI;
+  parallelFor(outer * iBlocks, std::max(1L, kChunk / std::max(1L, len * std::min(inner, grainI))),
+              [&](long t0, long t1) {
+                std::vector<double> acc((size_t)std::min(inner, grainI));
+                for (long t = t0; t < t1; ++t) {
+                  long o = t / iBlocks, i0 = (t % iBlocks) * grainI, w = std::min(grainI, inner - i0);
+                  std::fill(acc.begin(), acc.begin() + w, 0.0);
+                  const float* base = x + o * len * inner + i0;
+                  for (long a = 0; a < len; ++a) {
+                    const float* row = base + a * inner;
+                    for (long i = 0; i < w; ++i) acc[(size_t)i] += row[i];
+                  }
+                  for (long i = 0; i < w; ++i) out[o * inner + i0 + i] = (float)(scale * acc[(size_t)i]);
+                }
+              });
+}
+
+void reduceSumBackward(const float* dOut, long outer, long len, long inner, float* dx, float scale) {
+  long rows = outer * len;
+  parallelFor(rows, std::max(1L, kChunk / std::max(1L, inner)), [&](long r0, long r1) {
+    for (long r = r0; r < r1; ++r) {
+      const float* g = dOut + (r / len) * inner;
+      float* d = dx + r * inner;
+      for (long i = 0; i < inner; ++i) d[i] += scale * g[i];
+    }
+  });
+}
+
+void copy2d(const float* src, long srcStride, float* dst, long dstStride, long rows, long cols, bool accumulate) {
+  // Overlapping source and destination (or destination rows overlapping each other) make the
+  // result depend on element order: run the reference's forward element loop, serially.
+  auto s0 = (uintptr_t)src, s1 = (uintptr_t)(src + (rows - 1) * srcStride + cols);
+  auto d0 = (uintptr_t)dst, d1 = (uintptr_t)(dst + (rows - 1) * dstStride + cols);
+  if ((s0 < d1 && d0 < s1) || dstStride < cols) {
+    for (long r = 0; r < rows; ++r)
+      for (long c = 0; c < cols; ++c) {
+        float v = src[r * srcStride + c];
+        if (accumulate)
+          dst[r * dstStride + c] += v;
+        else
+          dst[r * dstStride + c] = v;
+      }
+    return;
+  }
+  parallelFor(rows, std::max(1L, kChunk / std::max(1L, cols)), [&](long r0, long r1) {
+    for (long r = r0; r < r1; ++r) {
+      const float* s = src + r * srcStride;
+      float* d = dst + r * dstStride;
+      if (accumulate)
+        for (long c = 0; c < cols; ++c) d[c] += s[c];
+      else
+        std::copy(s, s + cols, d);
+    }
+  });
+}
+
+double sumSquares(const float* x, long n) { return chunkedSum(x, n, [](double v) { return v * v; }); }
+
+}  // namespace ctr

@@ -172,6 +172,7 @@ CTR_MULTIVERSION(poolBags,
 
 void embeddingLookup(const float* table, long numRows, long dim, const int32_t* ids, long n, float* out) {
   checkIds("embeddingLookup", ids, n, numRows);
+  if (dim == 0) return;  // empty buffers may be null pointers, invalid even for 0-byte memcpy
   parallelFor(n, std::max(1L, 16384 / std::max(1L, dim)), [&](long b0, long b1) {
     for (long b = b0; b < b1; ++b) std::memcpy(out + b * dim, table + (long)ids[b] * dim, sizeof(float) * dim);
   });

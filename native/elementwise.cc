@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "fastmath.h"
 #include "kernels.h"
 #include "simd.h"
 #include "threadpool.h"
@@ -14,14 +15,8 @@ namespace {
 
 constexpr long kGrain = 32768;
 
-CTR_INLINE float sigmoidf(float x) {
-  if (x >= 0) return 1.0f / (1.0f + std::exp(-x));
-  float e = std::exp(x);
-  return e / (1.0f + e);
-}
-
 // softplus(x) = max(x,0) + log1p(exp(-|x|)): no overflow for large |x|.
-CTR_INLINE float softplusf(float x) { return std::max(x, 0.0f) + std::log1p(std::exp(-std::fabs(x))); }
+CTR_INLINE float softplusf(float x) { return std::max(x, 0.0f) + std::log1p(expApprox(-std::fabs(x))); }
 
 // SmeLU(beta): 0 below -beta, quadratic (x+beta)^2/(4 beta) in between, identity above beta.
 // beta <= 0 degenerates to ReLU.
@@ -39,11 +34,11 @@ CTR_INLINE float smeluGrad(float x, float beta) {
 CTR_INLINE void unaryChunkBody(UnaryOp op, const float* x, float* out, long n, float param) {
   switch (op) {
     case UnaryOp::Relu: for (long i = 0; i < n; ++i) out[i] = x[i] > 0 ? x[i] : 0.0f; break;
-    case UnaryOp::Sigmoid: for (long i = 0; i < n; ++i) out[i] = sigmoidf(x[i]); break;
-    case UnaryOp::Tanh: for (long i = 0; i < n; ++i) out[i] = std::tanh(x[i]); break;
+    case UnaryOp::Sigmoid: for (long i = 0; i < n; ++i) out[i] = sigmoidApprox(x[i]); break;
+    case UnaryOp::Tanh: for (long i = 0; i < n; ++i) out[i] = tanhApprox(x[i]); break;
     case UnaryOp::Softplus: for (long i = 0; i < n; ++i) out[i] = softplusf(x[i]); break;
     case UnaryOp::Smelu: for (long i = 0; i < n; ++i) out[i] = smeluf(x[i], param); break;
-    case UnaryOp::Exp: for (long i = 0; i < n; ++i) out[i] = std::exp(x[i]); break;
+    case UnaryOp::Exp: for (long i = 0; i < n; ++i) out[i] = expApprox(x[i]); break;
     case UnaryOp::Log: for (long i = 0; i < n; ++i) out[i] = std::log(x[i]); break;
     case UnaryOp::Neg: for (long i = 0; i < n; ++i) out[i] = -x[i]; break;
     case UnaryOp::Abs: for (long i = 0; i < n; ++i) out[i] = std::fabs(x[i]); break;
@@ -59,7 +54,7 @@ CTR_INLINE void unaryBackwardChunkBody(UnaryOp op, const float* x, const float* 
     case UnaryOp::Relu: for (long i = 0; i < n; ++i) dx[i] += x[i] > 0 ? dy[i] : 0.0f; break;
     case UnaryOp::Sigmoid: for (long i = 0; i < n; ++i) dx[i] += dy[i] * (y[i] * (1.0f - y[i])); break;
     case UnaryOp::Tanh: for (long i = 0; i < n; ++i) dx[i] += dy[i] * (1.0f - y[i] * y[i]); break;
-    case UnaryOp::Softplus: for (long i = 0; i < n; ++i) dx[i] += dy[i] * sigmoidf(x[i]); break;
+    case UnaryOp::Softplus: for (long i = 0; i < n; ++i) dx[i] += dy[i] * sigmoidApprox(x[i]); break;
     case UnaryOp::Smelu: for (long i = 0; i < n; ++i) dx[i] += dy[i] * smeluGrad(x[i], param); break;
     case UnaryOp::Exp: for (long i = 0; i < n; ++i) dx[i] += dy[i] * y[i]; break;
     case UnaryOp::Log: for (long i = 0; i < n; ++i) dx[i] += dy[i] / x[i]; break;

@@ -18,7 +18,8 @@
         "native/norm.cc",
         "native/dropout.cc",
         "native/embedding.cc",
-        "native/optim.cc"
+        "native/optim.cc",
+        "native/fmtnum.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -18,13 +18,16 @@
         "native/norm.cc",
         "native/dropout.cc",
         "native/embedding.cc",
-        "native/optim.cc"
+        "native/optim.cc",
+        "native/fmtnum.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-ffp-contract=off", "-fno-math-errno"],
+      # -fno-trapping-math lets GCC if-convert (hence vectorise) branchy float code such as
+      # native/fastmath.h; it changes no IEEE result, only assumptions about FP exception traps.
+      "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math"],
       "libraries": ["-ldl", "-lpthread"]
     }
   ]

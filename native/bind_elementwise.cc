@@ -9,7 +9,7 @@ namespace {
 float paramArg(const Napi::CallbackInfo& info, size_t i, const char* k, UnaryOp op) {
   double beta = real(info, i, k, "param");
   if (op == UnaryOp::Smelu && !(beta >= 0 && std::isfinite(beta)))
-    fail(info.Env(), k, "smelu beta must be finite and >= 0, got " + std::to_string(beta));
+    fail(info.Env(), k, "smelu beta must be finite and >= 0, got " + fmtNum(beta));
   return (float)beta;
 }
 

@@ -51,16 +51,16 @@ Napi::Value EmbeddingBackward(const Napi::CallbackInfo& info) {
 Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   const char* k = "sgdStep";
   long n = count(info, 3, k, "n");
-  float momentum = (float)real(info, 5, k, "momentum");
+  double momentum = real(info, 5, k, "momentum"), dampening = real(info, 6, k, "dampening");
   float* mom = f32opt(info, 2, k, "mom", n);
-  float dampening = (float)real(info, 6, k, "dampening");
   bool nesterov = flag(info, 7);
-  if (momentum != 0 && !mom) fail(info.Env(), k, "momentum " + std::to_string(momentum) + " needs a mom buffer");
+  if (momentum != 0 && !mom)
+    fail(info.Env(), k, "momentum=" + fmtNum(momentum) + " needs a momentum buffer (n=" + std::to_string(n) + ")");
   if (nesterov && (momentum <= 0 || dampening != 0))
     fail(info.Env(), k, "Nesterov momentum requires momentum > 0 and dampening = 0, got momentum=" +
-                            std::to_string(momentum) + ", dampening=" + std::to_string(dampening));
-  sgdStep(f32(info, 0, k, "p", n), f32(info, 1, k, "g", n), mom, n, (float)real(info, 4, k, "lr"), momentum,
-          dampening, nesterov, (float)real(info, 8, k, "weightDecay"), flag(info, 9));
+                            fmtNum(momentum) + ", dampening=" + fmtNum(dampening));
+  sgdStep(f32(info, 0, k, "p", n), f32(info, 1, k, "g", n), mom, n, (float)real(info, 4, k, "lr"), (float)momentum,
+          (float)dampening, nesterov, (float)real(info, 8, k, "weightDecay"), flag(info, 9));
   return info.Env().Undefined();
 }
 

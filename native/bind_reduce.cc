@@ -212,7 +212,7 @@ Napi::Value Dropout(const Napi::CallbackInfo& info) {
   const char* k = "dropout";
   long n = count(info, 1, k, "n");
   double p = real(info, 2, k, "p");
-  if (!(p >= 0 && p <= 1)) fail(info.Env(), k, "p must be in [0, 1], got " + std::to_string(p));
+  if (!(p >= 0 && p <= 1)) fail(info.Env(), k, "p must be in [0, 1], got " + fmtNum(p));
   uint32_t seed = toUint32(real(info, 3, k, "seed"));
   dropout(f32(info, 0, k, "x", n), n, p, seed, f32(info, 4, k, "mask", n), f32(info, 5, k, "out", n));
   return info.Env().Undefined();

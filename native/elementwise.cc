@@ -5,6 +5,7 @@
 #include <cmath>
 #include <vector>
 
+#include "fastmath.h"
 #include "kernels.h"
 #include "simd.h"
 #include "threadpool.h"
@@ -14,14 +15,8 @@ namespace {
 
 constexpr long kGrain = 32768;
 
-CTR_INLINE float sigmoidf(float x) {
-  if (x >= 0) return 1.0f / (1.0f + std::exp(-x));
-  float e = std::exp(x);
-  return e / (1.0f + e);
-}
-
 // softplus(x) = max(x,0) + log1p(exp(-|x|)): no overflow for large |x|.
-CTR_INLINE float softplusf(float x) { return std::max(x, 0.0f) + std::log1p(std::exp(-std::fabs(x))); }
+CTR_INLINE float softplusf(float x) { return std::max(x, 0.0f) + std::log1p(expApprox(-std::fabs(x))); }
 
 // SmeLU(beta): 0 below -beta, quadratic (x+beta)^2/(4 beta) in between, identity above beta.
 // beta <= 0 degenerates to ReLU.
@@ -39,11 +34,11 @@ CTR_INLINE float smeluGrad(float x, float beta) {
 CTR_INLINE void unaryChunkBody(UnaryOp op, const float* x, float* out, long n, float param) {
   switch (op) {
     case UnaryOp::Relu: for (long i = 0; i < n; ++i) out[i] = x[i] > 0 ? x[i] : 0.0f; break;
-    case UnaryOp::Sigmoid: for (long i = 0; i < n; ++i) out[i] = sigmoidf(x[i]); break;
-    case UnaryOp::Tanh: for (long i = 0; i < n; ++i) out[i] = std::tanh(x[i]); break;
+    case UnaryOp::Sigmoid: for (long i = 0; i < n; ++i) out[i] = sigmoidApprox(x[i]); break;
+    case UnaryOp::Tanh: for (long i = 0; i < n; ++i) out[i] = tanhApprox(x[i]); break;
     case UnaryOp::Softplus: for (long i = 0; i < n; ++i) out[i] = softplusf(x[i]); break;
     case UnaryOp::Smelu: for (long i = 0; i < n; ++i) out[i] = smeluf(x[i], param); break;
-    case UnaryOp::Exp: for (long i = 0; i < n; ++i) out[i] = std::exp(x[i]); break;
+    case UnaryOp::Exp: for (long i = 0; i < n; ++i) out[i] = expApprox(x[i]); break;
     case UnaryOp::Log: for (long i = 0; i < n; ++i) out[i] = std::log(x[i]); break;
     case UnaryOp::Neg: for (long i = 0; i < n; ++i) out[i] = -x[i]; break;
     case UnaryOp::Abs: for (long i = 0; i < n; ++i) out[i] = std::fabs(x[i]); break;
@@ -59,7 +54,7 @@ CTR_INLINE void unaryBackwardChunkBody(UnaryOp op, const float* x, const float* 
     case UnaryOp::Relu: for (long i = 0; i < n; ++i) dx[i] += x[i] > 0 ? dy[i] : 0.0f; break;
     case UnaryOp::Sigmoid: for (long i = 0; i < n; ++i) dx[i] += dy[i] * (y[i] * (1.0f - y[i])); break;
     case UnaryOp::Tanh: for (long i = 0; i < n; ++i) dx[i] += dy[i] * (1.0f - y[i] * y[i]); break;
-    case UnaryOp::Softplus: for (long i = 0; i < n; ++i) dx[i] += dy[i] * sigmoidf(x[i]); break;
+    case UnaryOp::Softplus: for (long i = 0; i < n; ++i) dx[i] += dy[i] * sigmoidApprox(x[i]); break;
     case UnaryOp::Smelu: for (long i = 0; i < n; ++i) dx[i] += dy[i] * smeluGrad(x[i], param); break;
     case UnaryOp::Exp: for (long i = 0; i < n; ++i) dx[i] += dy[i] * y[i]; break;
     case UnaryOp::Log: for (long i = 0; i < n; ++i) dx[i] += dy[i] / x[i]; break;
@@ -192,44 +187,76 @@ CTR_MULTIVERSION(binaryRowsAny,
                  (BinaryOp op, const Bcast* c, const float* a, const float* b, float* out, long r0, long r1),
                  (op, c, a, b, out, r0, r1))
 
-// Gradient contribution of one output element to operand a (wrtA) or b.
-CTR_INLINE float gradTerm(BinaryOp op, bool wrtA, float g, float a, float b) {
-  switch (op) {
-    case BinaryOp::Add: return g;
-    case BinaryOp::Sub: return wrtA ? g : -g;
-    case BinaryOp::Mul: return wrtA ? g * b : g * a;
-    case BinaryOp::Div: return wrtA ? g / b : -g * a / (b * b);
-  }
-  return 0.0f;
+// Gradient term of one output element for operand a (A) or b, in float64 like the reference
+// (products of two floats are then exact).
+template <BinaryOp OP, bool A>
+CTR_INLINE double gradTerm(float g, float a, float b) {
+  if (OP == BinaryOp::Add) return g;
+  if (OP == BinaryOp::Sub) return A ? (double)g : -(double)g;
+  if (OP == BinaryOp::Mul) return A ? (double)g * b : (double)g * a;
+  return A ? (double)g / b : -((double)g * a) / ((double)b * b);
 }
 
-// Accumulates the gradient of one operand. If the operand has the full output shape every
-// output element maps to its own slot (parallel, direct accumulation); otherwise the output is
-// walked in order, summing into a float64 scratch buffer that is added to the gradient at the end, so
-// each slot's sum runs in increasing output order.
-void binaryGrad(BinaryOp op, bool wrtA, const Bcast& c, const float* a, const float* b, const float* dOut,
-                float* grad, long gradSize, long outSize) {
-  const long L = c.inner, sa = c.sa[c.nd - 1], sb = c.sb[c.nd - 1];
+// Output rows [r0, r1): when DIRECT the operand has the output's shape and grad[k] takes its
+// own term; otherwise terms are summed into the float64 array acc, indexed like the operand.
+template <BinaryOp OP, bool A, bool DIRECT>
+void gradRows(const Bcast& c, const float* a, const float* b, const float* dOut, float* grad, double* acc, long r0,
+              long r1) {
+  const long L = c.inner, sa = c.sa[c.nd - 1], sb = c.sb[c.nd - 1], s = A ? sa : sb;
+  RowCursor cur(c, r0);
+  for (long r = r0; r < r1; ++r, cur.next()) {
+    const float* g = dOut + r * L;
+    const float* ap = a + cur.oa;
+    const float* bp = b + cur.ob;
+    if (DIRECT) {
+      float* dst = grad + r * L;
+      for (long k = 0; k < L; ++k) dst[k] = (float)((double)dst[k] + gradTerm<OP, A>(g[k], ap[k * sa], bp[k * sb]));
+    } else {
+      double* dst = acc + (A ? cur.oa : cur.ob);
+      for (long k = 0; k < L; ++k) dst[k * s] += gradTerm<OP, A>(g[k], ap[k * sa], bp[k * sb]);
+    }
+  }
+}
+
+template <bool A, bool DIRECT>
+void gradRowsAny(BinaryOp op, const Bcast& c, const float* a, const float* b, const float* dOut, float* grad,
+                 double* acc, long r0, long r1) {
+  switch (op) {
+    case BinaryOp::Add: gradRows<BinaryOp::Add, A, DIRECT>(c, a, b, dOut, grad, acc, r0, r1); break;
+    case BinaryOp::Sub: gradRows<BinaryOp::Sub, A, DIRECT>(c, a, b, dOut, grad, acc, r0, r1); break;
+    case BinaryOp::Mul: gradRows<BinaryOp::Mul, A, DIRECT>(c, a, b, dOut, grad, acc, r0, r1); break;
+    case BinaryOp::Div: gradRows<BinaryOp::Div, A, DIRECT>(c, a, b, dOut, grad, acc, r0, r1); break;
+  }
+}
+
+// Accumulates the gradient of one operand. With the output's shape, each output element has
+// its own slot: parallel, direct. Otherwise output rows are split into fixed chunks (count
+// from the sizes only) summing into per-chunk float64 partials, combined in chunk order and
+// then added to the gradient: parallel, and independent of the thread count.
+template <bool A>
+void binaryGrad(BinaryOp op, const Bcast& c, const float* a, const float* b, const float* dOut, float* grad,
+                long gradSize, long outSize) {
+  const long L = c.inner, rows = c.rows;
   if (gradSize == outSize) {
-    parallelFor(c.rows, std::max(1L, kGrain / std::max(1L, L)), [&](long r0, long r1) {
-      RowCursor cur(c, r0);
-      for (long r = r0; r < r1; ++r, cur.next()) {
-        const float* g = dOut + r * L;
-        float* dst = grad + r * L;
-        for (long k = 0; k < L; ++k) dst[k] += gradTerm(op, wrtA, g[k], a[cur.oa + k * sa], b[cur.ob + k * sb]);
-      }
-    });
+    parallelFor(rows, std::max(1L, kGrain / L),
+                [&](long r0, long r1) { gradRowsAny<A, true>(op, c, a, b, dOut, grad, nullptr, r0, r1); });
     return;
   }
-  std::vector<double> acc((size_t)gradSize, 0.0);
-  const long s = wrtA ? sa : sb;
-  RowCursor cur(c, 0);
-  for (long r = 0; r < c.rows; ++r, cur.next()) {
-    const float* g = dOut + r * L;
-    double* dst = acc.data() + (wrtA ? cur.oa : cur.ob);
-    for (long k = 0; k < L; ++k) dst[k * s] += gradTerm(op, wrtA, g[k], a[cur.oa + k * sa], b[cur.ob + k * sb]);
+  long chunks = std::min((rows * L + kGrain - 1) / kGrain, 64L);
+  chunks = std::max(1L, std::min(chunks, (1L << 22) / gradSize));  // partials ≤ 32 MB
+  long chunkRows = (rows + chunks - 1) / chunks;
+  chunks = (rows + chunkRows - 1) / chunkRows;
+  std::vector<double> part((size_t)(chunks * gradSize), 0.0);
+  parallelFor(chunks, 1, [&](long c0, long c1) {
+    for (long ch = c0; ch < c1; ++ch)
+      gradRowsAny<A, false>(op, c, a, b, dOut, nullptr, part.data() + ch * gradSize, ch * chunkRows,
+                            std::min(rows, (ch + 1) * chunkRows));
+  });
+  for (long i = 0; i < gradSize; ++i) {
+    double t = 0;
+    for (long ch = 0; ch < chunks; ++ch) t += part[(size_t)(ch * gradSize + i)];
+    grad[i] = (float)((double)grad[i] + t);
   }
-  for (long i = 0; i < gradSize; ++i) grad[i] += (float)acc[(size_t)i];
 }
 
 long product(const long* shape, int nd) {
@@ -272,8 +299,8 @@ void binaryBackward(BinaryOp op, const float* a, const long* aShape, const float
   long outSize = product(outShape, nd);
   if (outSize == 0) return;
   Bcast c = makeBcast(aShape, bShape, outShape, nd);
-  if (da) binaryGrad(op, true, c, a, b, dOut, da, product(aShape, nd), outSize);
-  if (db) binaryGrad(op, false, c, a, b, dOut, db, product(bShape, nd), outSize);
+  if (da) binaryGrad<true>(op, c, a, b, dOut, da, product(aShape, nd), outSize);
+  if (db) binaryGrad<false>(op, c, a, b, dOut, db, product(bShape, nd), outSize);
 }
 
 void affine(const float* x, float* out, long n, float a, float b) {

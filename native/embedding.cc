@@ -5,7 +5,6 @@
 // The sort is serial (its output is unique, so threads could not change it anyway); summing
 // the rows of distinct ids runs in parallel, each row owned by one task.
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include "kernels.h"
@@ -15,7 +14,7 @@
 namespace ctr {
 namespace {
 
-constexpr long kAhead = 16;  // prefetch distance of the gradient gather
+constexpr long kAhead = 16;  // prefetch distance of scattered row / gradient reads
 constexpr int kMaxDigitBits = 13;  // ≤ 26-bit id ranges (50M rows) sort in 2 passes
 
 // Throws naming the first id outside [0, numRows). The min/max pass vectorises; the search
@@ -131,6 +130,8 @@ CTR_INLINE void sumRunsBody(const uint64_t* sorted, const long* runStart, long u
     }
     for (long k = 0; k < dim; ++k) g[k] = 0.0f;
     for (long i = i0; i < i1; ++i) {
+      long ahead = (long)(uint32_t)sorted[i + kAhead];
+      __builtin_prefetch(dOut + (bagOf ? bagOf[ahead] : ahead) * dim);
       long pos = (long)(uint32_t)sorted[i], row = bagOf ? bagOf[pos] : pos;
       float w = wts ? wts[pos] : 1.0f;
       if (invCount) w *= invCount[row];
@@ -145,13 +146,28 @@ CTR_MULTIVERSION(sumRuns,
                   float* rowGrads),
                  (sorted, runStart, u0, u1, dOut, dim, bagOf, invCount, wts, uniqueRows, rowGrads))
 
+// out[b] = table[ids[b]] for b in [b0, b1). Table rows are scattered over up to gigabytes, so
+// each read is a likely cache and TLB miss: prefetch kAhead ids ahead to overlap them.
+CTR_INLINE void gatherRowsBody(const float* table, long dim, const int32_t* ids, float* out, long b0, long b1) {
+  for (long b = b0; b < b1; ++b) {
+    if (b + kAhead < b1) __builtin_prefetch(table + (long)ids[b + kAhead] * dim);
+    const float* src = table + (long)ids[b] * dim;
+    float* o = out + b * dim;
+    for (long k = 0; k < dim; ++k) o[k] = src[k];
+  }
+}
+CTR_MULTIVERSION(gatherRows, (const float* table, long dim, const int32_t* ids, float* out, long b0, long b1),
+                 (table, dim, ids, out, b0, b1))
+
 // Pools bags s0..s1-1: out[s] = Σ_k w_k · table[ids[k]] in position order (÷ size if mean).
 CTR_INLINE void poolBagsBody(const float* table, long dim, const int32_t* ids, const int32_t* offsets, const float* wts,
                              bool mean, float* out, long s0, long s1) {
+  const long pEnd = offsets[s1];  // prefetch only ids this task reads
   for (long s = s0; s < s1; ++s) {
     float* o = out + s * dim;
     for (long k = 0; k < dim; ++k) o[k] = 0.0f;
     for (long p = offsets[s]; p < offsets[s + 1]; ++p) {
+      if (p + kAhead < pEnd) __builtin_prefetch(table + (long)ids[p + kAhead] * dim);
       const float* row = table + (long)ids[p] * dim;
       float w = wts ? wts[p] : 1.0f;
       for (long k = 0; k < dim; ++k) o[k] += w * row[k];
@@ -172,9 +188,8 @@ CTR_MULTIVERSION(poolBags,
 
 void embeddingLookup(const float* table, long numRows, long dim, const int32_t* ids, long n, float* out) {
   checkIds("embeddingLookup", ids, n, numRows);
-  parallelFor(n, std::max(1L, 16384 / std::max(1L, dim)), [&](long b0, long b1) {
-    for (long b = b0; b < b1; ++b) std::memcpy(out + b * dim, table + (long)ids[b] * dim, sizeof(float) * dim);
-  });
+  parallelFor(n, std::max(1L, 16384 / std::max(1L, dim)),
+              [&](long b0, long b1) { gatherRows(table, dim, ids, out, b0, b1); });
 }
 
 void embeddingBag(const float* table, long numRows, long dim, const int32_t* ids, const int32_t* offsets,

@@ -13,6 +13,10 @@ struct KernelError : std::runtime_error {
   KernelError(const char* kernel, const std::string& msg) : std::runtime_error(std::string(kernel) + ": " + msg) {}
 };
 
+// A number as JavaScript would print it in the common cases (NaN, Infinity, integers, short
+// decimals), so native and reference error messages read the same.
+std::string fmtNum(double v);
+
 // ---------------------------------------------------------------- elementwise
 enum class UnaryOp { Relu, Sigmoid, Tanh, Softplus, Smelu, Exp, Log, Neg, Abs, Sqrt, Square };
 enum class BinaryOp { Add, Sub, Mul, Div };

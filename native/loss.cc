@@ -12,25 +12,25 @@ namespace ctr {
 
 static constexpr long kChunk = 16384;
 
-static void checkFinite(const float* v, long n, const char* name) {
+// what: e.g. "logit z" — the message names the array, index and value of the first bad entry.
+static void checkFinite(const float* v, long n, const char* what) {
   for (long i = 0; i < n; ++i)
     if (!std::isfinite(v[i]))
-      throw KernelError("bceWithLogits", std::string(name) + "[" + std::to_string(i) + "] = " + std::to_string(v[i]) +
-                                            " is not finite");
+      throw KernelError("bceWithLogits",
+                        std::string(what) + "[" + std::to_string(i) + "] = " + fmtNum(v[i]) + " is not finite");
 }
 
 double bceWithLogits(const float* z, const float* y, const float* w, long n, float* dz) {
-  checkFinite(z, n, "z");
-  checkFinite(y, n, "y");
+  checkFinite(z, n, "logit z");
+  checkFinite(y, n, "label y");
   double wsum = (double)n;
   if (w) {
-    checkFinite(w, n, "w");
+    checkFinite(w, n, "weight w");
     wsum = 0;
     for (long i = 0; i < n; ++i) wsum += w[i];
   }
   if (!(wsum > 0))
-    throw KernelError("bceWithLogits", "sum of weights is " + std::to_string(wsum) + " (n = " + std::to_string(n) +
-                                           "), must be > 0");
+    throw KernelError("bceWithLogits", "sum of weights must be > 0, got " + fmtNum(wsum) + " (n=" + std::to_string(n) + ")");
   long chunks = (n + kChunk - 1) / kChunk;
   std::vector<double> part((size_t)chunks);
   const double inv = 1.0 / wsum;

@@ -83,15 +83,27 @@ bool checkRows(const char* kernel, const int32_t* rows, long U, long numRows) {
   return ascending;
 }
 
+// Runs fn(u, rows[u]) for every touched row. Rows are scattered over a large table, so the
+// table row (and the row of one optimiser state array, `state` with `stride` floats per row)
+// kAhead rows ahead is prefetched for writing.
+constexpr long kAhead = 16;
 template <typename F>
-void forRows(const char* kernel, const int32_t* rows, long U, long numRows, long dim, F fn) {
-  if (checkRows(kernel, rows, U, numRows)) {
-    parallelFor(U, std::max(1L, kGrain / std::max(1L, dim)), [&](long u0, long u1) {
-      for (long u = u0; u < u1; ++u) fn(u, (long)rows[u]);
-    });
-  } else {
-    for (long u = 0; u < U; ++u) fn(u, (long)rows[u]);
-  }
+void forRows(const char* kernel, const int32_t* rows, long U, long numRows, long dim, const float* table,
+             const float* state, long stride, F fn) {
+  auto range = [&](long u0, long u1) {
+    for (long u = u0; u < u1; ++u) {
+      if (u + kAhead < u1) {
+        long ra = rows[u + kAhead];
+        __builtin_prefetch(table + ra * dim, 1);
+        if (state) __builtin_prefetch(state + ra * stride, 1);
+      }
+      fn(u, (long)rows[u]);
+    }
+  };
+  if (checkRows(kernel, rows, U, numRows))
+    parallelFor(U, std::max(1L, kGrain / std::max(1L, dim)), range);
+  else
+    range(0, U);
 }
 
 // torch.optim.SparseAdam: eps is added to √v unscaled and both bias corrections fold into the
@@ -138,7 +150,7 @@ void adamStep(float* p, const float* g, float* m, float* v, long n, float lr, fl
 }
 
 void sparseSgd(float* table, long numRows, long dim, const int32_t* rows, const float* rowGrads, long U, float lr) {
-  forRows("sparseSgd", rows, U, numRows, dim, [&](long u, long r) {
+  forRows("sparseSgd", rows, U, numRows, dim, table, nullptr, 0, [&](long u, long r) {
     float* p = table + r * dim;
     const float* g = rowGrads + u * dim;
     for (long k = 0; k < dim; ++k) p[k] -= lr * g[k];
@@ -147,7 +159,7 @@ void sparseSgd(float* table, long numRows, long dim, const int32_t* rows, const 
 
 void sparseAdagrad(float* table, long numRows, long dim, float* acc, const int32_t* rows, const float* rowGrads,
                    long U, float lr, float eps, bool rowwise) {
-  forRows("sparseAdagrad", rows, U, numRows, dim, [&](long u, long r) {
+  forRows("sparseAdagrad", rows, U, numRows, dim, table, acc, rowwise ? 1 : dim, [&](long u, long r) {
     float* p = table + r * dim;
     const float* g = rowGrads + u * dim;
     if (!rowwise) {
@@ -166,7 +178,7 @@ void sparseAdam(float* table, long numRows, long dim, float* m, float* v, const 
                 const float* rowGrads, long U, float lr, float beta1, float beta2, float eps, double step) {
   float stepSize = (float)((double)lr * std::sqrt(1.0 - std::pow((double)beta2, step)) /
                            (1.0 - std::pow((double)beta1, step)));
-  forRows("sparseAdam", rows, U, numRows, dim, [&](long u, long r) {
+  forRows("sparseAdam", rows, U, numRows, dim, table, m, dim, [&](long u, long r) {
     sparseAdamRow(table + r * dim, rowGrads + u * dim, m + r * dim, v + r * dim, dim, beta1, beta2, eps, stepSize);
   });
 }

@@ -7,7 +7,9 @@
 #include <limits>
 #include <vector>
 
+#include "fastmath.h"
 #include "kernels.h"
+#include "simd.h"
 #include "threadpool.h"
 
 namespace ctr {
@@ -16,78 +18,111 @@ namespace {
 constexpr long kWork = 32768;  // target elements per parallel task
 constexpr long kCols = 256;    // column block for the strided (inner > 1) case
 
-// Softmax over the len rows of one contiguous vector (inner == 1).
-void softmaxVec(const float* x, long len, float* out, bool log) {
+// Softmax over the len rows of one contiguous vector (inner == 1). The max and the float64
+// sum use 8 fixed lanes (vectorisable; the max is order-free, the sum's order is fixed).
+CTR_INLINE void softmaxVecBody(const float* x, long len, float* out, bool log) {
   if (len == 0) return;
-  float mx = -std::numeric_limits<float>::infinity();
-  for (long a = 0; a < len; ++a) mx = std::max(mx, x[a]);
-  double sum = 0;
-  for (long a = 0; a < len; ++a) {
-    float e = std::exp(x[a] - mx);
-    if (!log) out[a] = e;
-    sum += e;
-  }
+  float lm[8];
+  for (int k = 0; k < 8; ++k) lm[k] = -std::numeric_limits<float>::infinity();
+  long a = 0;
+  for (; a + 8 <= len; a += 8)
+    for (int k = 0; k < 8; ++k) lm[k] = std::max(lm[k], x[a + k]);
+  for (int k = 0; a < len; ++a, ++k) lm[k] = std::max(lm[k], x[a]);
+  float mx = lm[0];
+  for (int k = 1; k < 8; ++k) mx = std::max(mx, lm[k]);
+  for (a = 0; a < len; ++a) out[a] = expApprox(x[a] - mx);
+  double ls[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (a = 0; a + 8 <= len; a += 8)
+    for (int k = 0; k < 8; ++k) ls[k] += out[a + k];
+  for (int k = 0; a < len; ++a, ++k) ls[k] += out[a];
+  double sum = ((ls[0] + ls[1]) + (ls[2] + ls[3])) + ((ls[4] + ls[5]) + (ls[6] + ls[7]));
   if (log) {
     float lse = (float)std::log(sum);
-    for (long a = 0; a < len; ++a) out[a] = (x[a] - mx) - lse;
+    for (a = 0; a < len; ++a) out[a] = (x[a] - mx) - lse;
   } else {
     float s = (float)sum;
-    for (long a = 0; a < len; ++a) out[a] /= s;
+    for (a = 0; a < len; ++a) out[a] /= s;
   }
 }
+CTR_MULTIVERSION(softmaxVec, (const float* x, long len, float* out, bool log), (x, len, out, log))
 
-// Softmax over rows, per column, for columns [i0, i0+w) of a [len, inner] block.
-void softmaxCols(const float* x, long len, long inner, long i0, long w, float* out, bool log, std::vector<float>& mx,
-                 std::vector<double>& sum) {
+// Softmax over rows, per column, for columns [i0, i0+w) of a [len, inner] block; mx and sum
+// are scratch arrays of w entries. Loops run along columns, so they vectorise across them.
+CTR_INLINE void softmaxColsBody(const float* x, long len, long inner, long i0, long w, float* out, bool log, float* mx,
+                                double* sum) {
   if (len == 0) return;
-  mx.assign((size_t)w, -std::numeric_limits<float>::infinity());
-  sum.assign((size_t)w, 0.0);
+  for (long i = 0; i < w; ++i) {
+    mx[i] = -std::numeric_limits<float>::infinity();
+    sum[i] = 0.0;
+  }
   for (long a = 0; a < len; ++a) {
     const float* r = x + a * inner + i0;
-    for (long i = 0; i < w; ++i) mx[(size_t)i] = std::max(mx[(size_t)i], r[i]);
+    for (long i = 0; i < w; ++i) mx[i] = std::max(mx[i], r[i]);
   }
   for (long a = 0; a < len; ++a) {
     const float* r = x + a * inner + i0;
     float* o = out + a * inner + i0;
-    for (long i = 0; i < w; ++i) {
-      float e = std::exp(r[i] - mx[(size_t)i]);
-      if (!log) o[i] = e;
-      sum[(size_t)i] += e;
-    }
+    for (long i = 0; i < w; ++i) o[i] = expApprox(r[i] - mx[i]);
+    for (long i = 0; i < w; ++i) sum[i] += o[i];
   }
   for (long a = 0; a < len; ++a) {
     const float* r = x + a * inner + i0;
     float* o = out + a * inner + i0;
-    for (long i = 0; i < w; ++i) {
-      if (log)
-        o[i] = (r[i] - mx[(size_t)i]) - (float)std::log(sum[(size_t)i]);
-      else
-        o[i] /= (float)sum[(size_t)i];
-    }
+    if (log)
+      for (long i = 0; i < w; ++i) o[i] = (r[i] - mx[i]) - (float)std::log(sum[i]);
+    else
+      for (long i = 0; i < w; ++i) o[i] /= (float)sum[i];
   }
 }
+CTR_MULTIVERSION(softmaxCols,
+                 (const float* x, long len, long inner, long i0, long w, float* out, bool log, float* mx, double* sum),
+                 (x, len, inner, i0, w, out, log, mx, sum))
 
-// Backward for columns [i0, i0+w) of a [len, inner] block:
+// Backward for columns [i0, i0+w) of a [len, inner] block (dot: scratch of w entries):
 //   softmax:     dx += y ⊙ (dy − Σ dy⊙y)
 //   log-softmax: dx += dy − exp(y) · Σ dy
-void softmaxBackCols(const float* y, const float* dy, long len, long inner, long i0, long w, float* dx, bool log,
-                     std::vector<double>& dot) {
+CTR_INLINE void softmaxBackColsBody(const float* y, const float* dy, long len, long inner, long i0, long w, float* dx,
+                                    bool log, double* dot) {
   if (len == 0) return;
-  dot.assign((size_t)w, 0.0);
+  for (long i = 0; i < w; ++i) dot[i] = 0.0;
   for (long a = 0; a < len; ++a) {
     const float* yr = y + a * inner + i0;
     const float* gr = dy + a * inner + i0;
-    for (long i = 0; i < w; ++i) dot[(size_t)i] += log ? (double)gr[i] : (double)gr[i] * yr[i];
+    if (log)
+      for (long i = 0; i < w; ++i) dot[i] += gr[i];
+    else
+      for (long i = 0; i < w; ++i) dot[i] += (double)gr[i] * yr[i];
   }
   for (long a = 0; a < len; ++a) {
     const float* yr = y + a * inner + i0;
     const float* gr = dy + a * inner + i0;
     float* d = dx + a * inner + i0;
-    for (long i = 0; i < w; ++i) {
-      float s = (float)dot[(size_t)i];
-      d[i] += log ? gr[i] - std::exp(yr[i]) * s : yr[i] * (gr[i] - s);
+    if (log)
+      for (long i = 0; i < w; ++i) d[i] += gr[i] - expApprox(yr[i]) * (float)dot[i];
+    else
+      for (long i = 0; i < w; ++i) d[i] += yr[i] * (gr[i] - (float)dot[i]);
+  }
+}
+CTR_MULTIVERSION(softmaxBackCols,
+                 (const float* y, const float* dy, long len, long inner, long i0, long w, float* dx, bool log,
+                  double* dot),
+                 (y, dy, len, inner, i0, w, dx, log, dot))
+
+// Per-thread scratch for the column kernels (grown on demand; used only inside one task).
+struct ColScratch {
+  std::vector<float> mx;
+  std::vector<double> sum;
+  void reserve(long w) {
+    if ((long)mx.size() < w) {
+      mx.resize((size_t)w);
+      sum.resize((size_t)w);
     }
   }
+};
+ColScratch& colScratch(long w) {
+  thread_local ColScratch s;
+  s.reserve(w);
+  return s;
 }
 
 // Runs fn(block, i0, w) for every (outer block, column block) of a [outer, len, inner] view.
@@ -121,37 +156,34 @@ void softmax(const float* x, long outer, long len, long inner, float* out, bool 
     return;
   }
   forBlocks(outer, len, inner, [&](long o, long i0, long w) {
-    thread_local std::vector<float> mx;
-    thread_local std::vector<double> sum;
-    softmaxCols(x + o * len * inner, len, inner, i0, w, out + o * len * inner, log, mx, sum);
+    ColScratch& s = colScratch(w);
+    softmaxCols(x + o * len * inner, len, inner, i0, w, out + o * len * inner, log, s.mx.data(), s.sum.data());
   });
 }
 
 void softmaxBackward(const float* y, const float* dy, long outer, long len, long inner, float* dx, bool log) {
   if (len == 0) return;
   forBlocks(outer, len, inner, [&](long o, long i0, long w) {
-    thread_local std::vector<double> dot;
     long base = o * len * inner;
-    softmaxBackCols(y + base, dy + base, len, inner, i0, w, dx + base, log, dot);
+    softmaxBackCols(y + base, dy + base, len, inner, i0, w, dx + base, log, colScratch(w).sum.data());
   });
 }
 
 void segmentSoftmax(const float* x, long d, const int32_t* offsets, long nseg, float* out, bool log) {
   forSegments(offsets, nseg, d, [&](long, long r0, long len) {
-    thread_local std::vector<float> mx;
-    thread_local std::vector<double> sum;
-    if (d == 1)
+    if (d == 1) {
       softmaxVec(x + r0, len, out + r0, log);
-    else
-      softmaxCols(x + r0 * d, len, d, 0, d, out + r0 * d, log, mx, sum);
+    } else {
+      ColScratch& s = colScratch(d);
+      softmaxCols(x + r0 * d, len, d, 0, d, out + r0 * d, log, s.mx.data(), s.sum.data());
+    }
   });
 }
 
 void segmentSoftmaxBackward(const float* y, const float* dy, long d, const int32_t* offsets, long nseg, float* dx,
                             bool log) {
   forSegments(offsets, nseg, d, [&](long, long r0, long len) {
-    thread_local std::vector<double> dot;
-    softmaxBackCols(y + r0 * d, dy + r0 * d, len, d, 0, d, dx + r0 * d, log, dot);
+    softmaxBackCols(y + r0 * d, dy + r0 * d, len, d, 0, d, dx + r0 * d, log, colScratch(d).sum.data());
   });
 }
 

@@ -5,7 +5,7 @@ import type { Kernels } from '../../src/backend/kernels.js';
 const loaded = loadNativeKernels();
 export const N: Kernels | null = loaded.kernels;
 /** `skip` option for node:test: false when the addon loaded, else the reason. */
-export const skip: string | false = N ? false : `native addon not built (${loaded.error}); run \`npm run build:native\``;
+export const skip: string | false = N ? false : `native addon not available: ${loaded.error}`;
 
 export function native(): Kernels {
   if (!N) throw new Error('unreachable: test should have been skipped');

@@ -41,13 +41,14 @@ struct Family {
 
 #if defined(__x86_64__)
 
-// AVX-512: 14 x 32 tile = 28 zmm accumulators + 2 B vectors; A is broadcast from memory.
-// Zen 4 splits each 512-bit FMA into two 256-bit halves, but the wider tile halves the
-// instruction count per FLOP, which measured faster than the 256-bit kernels.
+// AVX-512: 6 x 64 tile = 24 zmm accumulators + 4 B vectors; A is broadcast from memory.
+// Zen 4 splits each 512-bit FMA into two 256-bit halves, yet measured single-threaded it beat
+// 14x32, 12x32, 8x48 and 7x64 zmm tiles and the 256-bit 6x16 / 6x32 / 14x16 ymm tiles (the
+// wide tile needs half the instructions per FLOP and streams four B vectors per broadcast).
 namespace avx512 {
 #define CTR_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 using V = __m512;
-constexpr int W = 16, MR = 14, NV = 2;
+constexpr int W = 16, MR = 6, NV = 4;
 constexpr const char* NAME = "avx512";
 CTR_TARGET static inline V vzero() { return _mm512_setzero_ps(); }
 CTR_TARGET static inline V vset1(float x) { return _mm512_set1_ps(x); }
@@ -227,11 +228,11 @@ class Scratch {
   size_t cap_ = 0;
 };
 
-// Blocking. KC bounds the K extent of a packed block; a B micro-panel (KC x NR) then fits in
-// L1/L2 and a task's A block (MC x KC) in the 1 MB L2. MB/NB bound the packed A/B blocks,
-// which are shared by the threads through L3.
-constexpr int KC_MAX = 384;
-constexpr int MC_MAX = 168;
+// Blocking. Measured on Zen 4 (1 MB L2): a long K block wins because every extra block re-reads
+// and re-writes C; with KC = 1024 the B micro-panel (KC x 64) and a task's A block
+// (MC_MAX x KC, 480 KB) share L2. MB/NB bound the packed A/B blocks, shared through L3.
+constexpr int KC_MAX = 1024;
+constexpr int MC_MAX = 120;
 constexpr long PACK_A_MAX = 2L << 20;  // floats
 constexpr long PACK_B_MAX = 1L << 20;
 // Below this many multiply-adds per task a split costs more in wake-ups than it gains.

@@ -37,6 +37,10 @@ struct Family {
   void (*block)(int kc, int mb, int nb, const float* Ap, const float* Bp, float* C, long ldc, float alpha,
                 float beta, const Epilogue* ep);
   void (*actRow)(float* y, const float* bias, int n, Act act, float param);
+  void (*gemvDot)(int m, int k, const float* a, long lda, const float* x, float* y, long incy, float alpha,
+                  float beta);
+  void (*gemvAxpy)(int n, int k, const float* b, long ldb, const float* x, float* y, long incy, float alpha,
+                   float beta);
 };
 
 #if defined(__x86_64__)
@@ -63,6 +67,7 @@ CTR_TARGET static inline V vsub(V a, V b) { return _mm512_sub_ps(a, b); }
 CTR_TARGET static inline V vmax(V a, V b) { return _mm512_max_ps(a, b); }
 CTR_TARGET static inline V vmin(V a, V b) { return _mm512_min_ps(a, b); }
 CTR_TARGET static inline V vdiv(V a, V b) { return _mm512_div_ps(a, b); }
+CTR_TARGET static inline float vsum(V a) { return _mm512_reduce_add_ps(a); }
 CTR_TARGET static inline V vselgt(V a, V b, V x, V y) {
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ), y, x);
 }
@@ -124,6 +129,11 @@ CTR_TARGET static inline V vsub(V a, V b) { return _mm256_sub_ps(a, b); }
 CTR_TARGET static inline V vmax(V a, V b) { return _mm256_max_ps(a, b); }
 CTR_TARGET static inline V vmin(V a, V b) { return _mm256_min_ps(a, b); }
 CTR_TARGET static inline V vdiv(V a, V b) { return _mm256_div_ps(a, b); }
+CTR_TARGET static inline float vsum(V a) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
 CTR_TARGET static inline V vselgt(V a, V b, V x, V y) { return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_GT_OQ)); }
 CTR_TARGET static inline V vexp(V x) {
   x = vmin(vmax(x, vset1(-87.33654f)), vset1(88.0f));
@@ -180,6 +190,7 @@ static inline V vsub(V a, V b) { return a - b; }
 static inline V vmax(V a, V b) { return a > b ? a : b; }
 static inline V vmin(V a, V b) { return a < b ? a : b; }
 static inline V vdiv(V a, V b) { return a / b; }
+static inline float vsum(V a) { return a; }
 static inline V vselgt(V a, V b, V x, V y) { return a > b ? x : y; }
 static inline V vexp(V x) { return std::exp(x); }
 static inline V vtanh(V x) { return std::tanh(x); }
@@ -298,11 +309,54 @@ void scaleRows(const Family& f, int M, int N, float beta, float* C, long ldc, co
   }
 }
 
+// M == 1 or N == 1: the output is one vector y = alpha * Mat · x + beta * y. Whether Mat is read
+// by rows (dot products) or by columns (axpy over k) follows from the storage order.
+void gemv(const Family& f, bool ta, bool tb, int M, int N, int K, float alpha, const float* A, long lda,
+          const float* B, long ldb, float beta, float* C, long ldc, const Epilogue* ep) {
+  const float *mat, *x;
+  long ldm, incx, incy;
+  int n;
+  bool byRows;
+  if (N == 1) {  // y = C[:, 0] (stride ldc), Mat = op(A), x = op(B)[:, 0]
+    n = M, mat = A, ldm = lda, byRows = !ta, x = B, incx = tb ? 1 : ldb, incy = ldc;
+  } else {  // y = C[0, :], Mat = op(B)ᵀ, x = op(A)[0, :]
+    n = N, mat = B, ldm = ldb, byRows = tb, x = A, incx = ta ? lda : 1, incy = 1;
+  }
+  thread_local Scratch xbuf;
+  if (incx != 1) {
+    float* xc = xbuf.get(K);
+    for (int k = 0; k < K; ++k) xc[k] = x[k * incx];
+    x = xc;
+  }
+  constexpr int CHUNK = 1024;  // outputs per task; also gemvAxpy's accumulator size
+  int chunks = (n + CHUNK - 1) / CHUNK;
+  auto task = [&](int c) {
+    int j0 = c * CHUNK, cnt = std::min(CHUNK, n - j0);
+    if (byRows)
+      f.gemvDot(cnt, K, mat + j0 * ldm, ldm, x, C + j0 * incy, incy, alpha, beta);
+    else
+      f.gemvAxpy(cnt, K, mat + j0, ldm, x, C + j0 * incy, incy, alpha, beta);
+  };
+  if ((long)n * K < 2 * MIN_TASK_WORK)
+    for (int c = 0; c < chunks; ++c) task(c);
+  else
+    ThreadPool::instance().run(chunks, task);
+  if (!ep) return;
+  if (N > 1) return f.actRow(C, ep->bias, N, ep->act, ep->param);
+  if (ldc == 1) {  // a contiguous column (a logit layer): one vectorised pass
+    if (ep->bias)
+      for (int i = 0; i < M; ++i) C[i] += ep->bias[0];
+    return f.actRow(C, nullptr, M, ep->act, ep->param);
+  }
+  for (int i = 0; i < M; ++i) f.actRow(C + (long)i * ldc, ep->bias, 1, ep->act, ep->param);
+}
+
 void gemmImpl(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, long lda, const float* B, long ldb,
               float beta, float* C, long ldc, const Epilogue* ep) {
   if (M <= 0 || N <= 0) return;
   const Family& f = family();
   if (K <= 0 || alpha == 0) return scaleRows(f, M, N, beta, C, ldc, ep);
+  if (M == 1 || N == 1) return gemv(f, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep);
   const int MR = f.mr, NR = f.nr;
 
   int nkb = (K + KC_MAX - 1) / KC_MAX;

@@ -200,15 +200,21 @@ int checkFamily() {
       checkGemm(ta, tb, 203, 171, 1000, 1.0f, 0.5f, 1);
       checkGemm(ta, tb, 5500, 9, 390, 1.0f, 0.0f, 0);
       checkGemm(ta, tb, 7, 2800, 390, 2.0f, 1.0f, 0);
+      checkGemm(ta, tb, 1, 2500, 300, 1.0f, 0.5f, 2);  // matrix-vector paths, several chunks
+      checkGemm(ta, tb, 2500, 1, 300, -1.0f, 0.0f, 2);
     }
   for (int a = 0; a < 5; ++a) {
     checkLinear(37, 29, 45, (Act)a, true);
     checkLinear(300, 70, 33, (Act)a, a % 2 == 0);
   }
   checkLinear(5, 0, 7, Act::Sigmoid, true);
+  checkLinear(1, 50, 70, Act::Smelu, true);
+  checkLinear(90, 50, 1, Act::Sigmoid, true);
   for (int ta = 0; ta < 2; ++ta)
     for (int tb = 0; tb < 2; ++tb) checkThreads(ta, tb, 700, 530, 900);
   checkThreads(false, false, 4096, 400, 624);
+  checkThreads(false, false, 1, 3000, 700);
+  checkThreads(true, false, 3000, 1, 700);
   std::printf("%s: %s\n", gemmKernelName(), failures ? "FAILED" : "ok");
   return failures ? 1 : 0;
 }

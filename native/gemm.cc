@@ -36,6 +36,9 @@ struct Family {
   int mr, nr, w;  // register tile MR x NR; NR is a multiple of the vector width w
   void (*block)(int kc, int mb, int nb, const float* Ap, const float* Bp, float* C, long ldc, float alpha,
                 float beta, const Epilogue* ep);
+  // Packs op(A) rows [0, mb) x k [0, kc) (A already offset to the block) into MR-row panels,
+  // k-major, panels [q0, q1) only; the last panel is zero-padded to MR rows.
+  void (*packA)(bool ta, const float* A, long lda, int mb, int kc, int q0, int q1, float* dst);
   void (*actRow)(float* y, const float* bias, int n, Act act, float param);
   void (*gemvDot)(int m, int k, const float* a, long lda, const float* x, float* y, long incy, float alpha,
                   float beta);
@@ -250,29 +253,6 @@ constexpr long PACK_B_MAX = 1L << 20;
 constexpr long MIN_TASK_WORK = 1L << 18;
 constexpr int TARGET_TASKS = 32;
 
-// Packs rows [i0, i0+mb) x k [p0, p0+kc) of op(A) into MR-row panels, k-major, zero-padding the
-// last panel to MR rows. Panels [q0, q1) only.
-void packA(bool ta, const float* A, long lda, int i0, int mb, int p0, int kc, int MR, int q0, int q1, float* dst) {
-  for (int q = q0; q < q1; ++q) {
-    float* d = dst + (long)q * kc * MR;
-    int r0 = i0 + q * MR, rows = std::min(MR, mb - q * MR);
-    if (ta) {
-      for (int k = 0; k < kc; ++k) {
-        const float* s = A + (long)(p0 + k) * lda + r0;
-        for (int r = 0; r < rows; ++r) d[(long)k * MR + r] = s[r];
-        for (int r = rows; r < MR; ++r) d[(long)k * MR + r] = 0.0f;
-      }
-    } else {
-      for (int r = 0; r < rows; ++r) {
-        const float* s = A + (long)(r0 + r) * lda + p0;
-        for (int k = 0; k < kc; ++k) d[(long)k * MR + r] = s[k];
-      }
-      for (int r = rows; r < MR; ++r)
-        for (int k = 0; k < kc; ++k) d[(long)k * MR + r] = 0.0f;
-    }
-  }
-}
-
 // Packs k [p0, p0+kc) x columns [j0, j0+nb) of op(B) into NR-column panels, k-major; the last
 // panel is only as wide as its columns rounded up to the vector width W (zero-padded).
 void packB(bool tb, const float* B, long ldb, int j0, int nb, int p0, int kc, int NR, int W, int q0, int q1,
@@ -361,8 +341,15 @@ void gemmImpl(bool ta, bool tb, int M, int N, int K, float alpha, const float* A
 
   int nkb = (K + KC_MAX - 1) / KC_MAX;
   int kcStep = (K + nkb - 1) / nkb;
-  int MB = std::max<long>(MR, PACK_A_MAX / kcStep / MR * MR);
-  int NB = std::max<long>(NR, PACK_B_MAX / kcStep / NR * NR);
+  // Row/column blocks of near-equal size (in whole panels), so no thin remainder block.
+  auto evenBlock = [](int n, long cap, int unit) {
+    long maxBlk = std::max<long>(unit, cap / unit * unit);
+    long nblk = (n + maxBlk - 1) / maxBlk;
+    long per = (n + nblk - 1) / nblk;
+    return (int)((per + unit - 1) / unit * unit);
+  };
+  int MB = evenBlock(M, PACK_A_MAX / kcStep, MR);
+  int NB = evenBlock(N, PACK_B_MAX / kcStep, NR);
 
   thread_local Scratch bufA, bufB;
   float* Ap = bufA.get((long)(std::min(M, MB) + MR) * kcStep);
@@ -395,13 +382,14 @@ void gemmImpl(bool ta, bool tb, int M, int N, int K, float alpha, const float* A
         }
         int ntr = (mp + tr - 1) / tr, ntc = (np + tc - 1) / tc;
 
+        const float* Ablk = ta ? A + (long)p0 * lda + i0 : A + (long)i0 * lda + p0;
         // Packing tasks: A panels in groups of tr (one task row), B panels in groups of tc.
         pool.run(target == 1 ? 1 : ntr + ntc, [&](int t) {
           if (target == 1) {
-            packA(ta, A, lda, i0, mb, p0, kc, MR, 0, mp, Ap);
+            f.packA(ta, Ablk, lda, mb, kc, 0, mp, Ap);
             packB(tb, B, ldb, j0, nb, p0, kc, NR, f.w, 0, np, Bp);
           } else if (t < ntr) {
-            packA(ta, A, lda, i0, mb, p0, kc, MR, t * tr, std::min(mp, (t + 1) * tr), Ap);
+            f.packA(ta, Ablk, lda, mb, kc, t * tr, std::min(mp, (t + 1) * tr), Ap);
           } else {
             t -= ntr;
             packB(tb, B, ldb, j0, nb, p0, kc, NR, f.w, t * tc, std::min(np, (t + 1) * tc), Bp);

@@ -40,6 +40,7 @@ struct Family {
   // k-major, panels [q0, q1) only; the last panel is zero-padded to MR rows.
   void (*packA)(bool ta, const float* A, long lda, int mb, int kc, int q0, int q1, float* dst);
   void (*actRow)(float* y, const float* bias, int n, Act act, float param);
+  void (*gradRow)(const float* y, const float* dy, float* out, long n, Act act, float param);
   void (*gemvDot)(int m, int k, const float* a, long lda, const float* x, float* y, long incy, float alpha,
                   float beta);
   void (*gemvAxpy)(int n, int k, const float* b, long ldb, const float* x, float* y, long incy, float alpha,
@@ -70,6 +71,7 @@ CTR_TARGET static inline V vsub(V a, V b) { return _mm512_sub_ps(a, b); }
 CTR_TARGET static inline V vmax(V a, V b) { return _mm512_max_ps(a, b); }
 CTR_TARGET static inline V vmin(V a, V b) { return _mm512_min_ps(a, b); }
 CTR_TARGET static inline V vdiv(V a, V b) { return _mm512_div_ps(a, b); }
+CTR_TARGET static inline V vsqrt(V a) { return _mm512_sqrt_ps(a); }
 CTR_TARGET static inline float vsum(V a) { return _mm512_reduce_add_ps(a); }
 CTR_TARGET static inline V vselgt(V a, V b, V x, V y) {
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ), y, x);
@@ -132,6 +134,7 @@ CTR_TARGET static inline V vsub(V a, V b) { return _mm256_sub_ps(a, b); }
 CTR_TARGET static inline V vmax(V a, V b) { return _mm256_max_ps(a, b); }
 CTR_TARGET static inline V vmin(V a, V b) { return _mm256_min_ps(a, b); }
 CTR_TARGET static inline V vdiv(V a, V b) { return _mm256_div_ps(a, b); }
+CTR_TARGET static inline V vsqrt(V a) { return _mm256_sqrt_ps(a); }
 CTR_TARGET static inline float vsum(V a) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -193,6 +196,7 @@ static inline V vsub(V a, V b) { return a - b; }
 static inline V vmax(V a, V b) { return a > b ? a : b; }
 static inline V vmin(V a, V b) { return a < b ? a : b; }
 static inline V vdiv(V a, V b) { return a / b; }
+static inline V vsqrt(V a) { return std::sqrt(a); }
 static inline float vsum(V a) { return a; }
 static inline V vselgt(V a, V b, V x, V y) { return a > b ? x : y; }
 static inline V vexp(V x) { return std::exp(x); }
@@ -412,16 +416,6 @@ void gemmImpl(bool ta, bool tb, int M, int N, int K, float alpha, const float* A
   }
 }
 
-inline float actGrad(float y, Act act, float param) {
-  switch (act) {
-    case Act::Relu: return y > 0 ? 1.0f : 0.0f;
-    case Act::Sigmoid: return y * (1.0f - y);
-    case Act::Tanh: return 1.0f - y * y;
-    case Act::Smelu: return y <= 0 ? 0.0f : (y >= param ? 1.0f : std::sqrt(y / param));
-    default: return 1.0f;
-  }
-}
-
 // Rows per chunk for elementwise / column-sum work; fixed so chunking never depends on threads.
 constexpr long ROW_CHUNK = 256;
 
@@ -440,33 +434,33 @@ void linearForward(const float* X, const float* W, const float* bias, float* Y, 
 }
 
 void activationBackward(Act act, const float* y, const float* dy, float* out, long n, float param) {
-  parallelFor(n, ROW_CHUNK * 64, [&](long b, long e) {
-    for (long i = b; i < e; ++i) out[i] = dy[i] * actGrad(y[i], act, param);
-  });
+  parallelFor(n, ROW_CHUNK * 64, [&](long b, long e) { family().gradRow(y + b, dy + b, out + b, e - b, act, param); });
 }
 
 void linearBackward(const float* X, const float* W, const float* Y, const float* dY, float* dZ, float* dX, float* dW,
                     float* db, int M, int K, int N, Act act, float param) {
   if (M <= 0 || N <= 0) return;
-  const float* g = dY;
-  if (act != Act::None) {
-    activationBackward(act, Y, dY, dZ, (long)M * N, param);
-    g = dZ;
-  }
-  if (db) {
-    // Column sums per fixed row chunk, then chunks combined in order.
+  const Family& f = family();
+  const float* g = act == Act::None ? dY : dZ;
+  if (act != Act::None || db) {
+    // One pass per fixed row chunk: dZ rows while they are hot, plus that chunk's column sums;
+    // the chunk sums are then added to db in chunk order.
     long chunks = (M + ROW_CHUNK - 1) / ROW_CHUNK;
     thread_local Scratch partial;
-    float* part = partial.get(chunks * N);
+    float* part = db ? partial.get(chunks * N) : nullptr;
     parallelFor(chunks, 1, [&](long c0, long c1) {
       for (long c = c0; c < c1; ++c) {
-        float* s = part + c * N;
-        std::fill(s, s + N, 0.0f);
-        for (long i = c * ROW_CHUNK; i < std::min<long>(M, (c + 1) * ROW_CHUNK); ++i)
-          for (int j = 0; j < N; ++j) s[j] += g[i * N + j];
+        long r0 = c * ROW_CHUNK, r1 = std::min<long>(M, r0 + ROW_CHUNK);
+        float* s = part ? part + c * N : nullptr;
+        if (s) std::fill(s, s + N, 0.0f);
+        for (long i = r0; i < r1; ++i) {
+          if (act != Act::None) f.gradRow(Y + i * N, dY + i * N, dZ + i * N, N, act, param);
+          if (s)
+            for (int j = 0; j < N; ++j) s[j] += g[i * N + j];
+        }
       }
     });
-    for (long c = 0; c < chunks; ++c)
+    for (long c = 0; db && c < chunks; ++c)
       for (int j = 0; j < N; ++j) db[j] += part[c * N + j];
   }
   if (dX) sgemm(false, true, M, K, N, 1.0f, g, N, W, N, 1.0f, dX, K);

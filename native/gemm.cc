@@ -36,18 +36,28 @@ struct Family {
   int mr, nr, w;  // register tile MR x NR; NR is a multiple of the vector width w
   void (*block)(int kc, int mb, int nb, const float* Ap, const float* Bp, float* C, long ldc, float alpha,
                 float beta, const Epilogue* ep);
+  // Packs op(A) rows [0, mb) x k [0, kc) (A already offset to the block) into MR-row panels,
+  // k-major, panels [q0, q1) only; the last panel is zero-padded to MR rows.
+  void (*packA)(bool ta, const float* A, long lda, int mb, int kc, int q0, int q1, float* dst);
   void (*actRow)(float* y, const float* bias, int n, Act act, float param);
+  void (*gradRow)(const float* y, const float* dy, float* out, long n, Act act, float param);
+  void (*gemvDot)(int m, int k, const float* a, long lda, const float* x, float* y, long incy, float alpha,
+                  float beta);
+  void (*gemvAxpy)(int n, int k, const float* b, long ldb, const float* x, float* y, long incy, float alpha,
+                   float beta);
 };
 
 #if defined(__x86_64__)
 
-// AVX-512: 14 x 32 tile = 28 zmm accumulators + 2 B vectors; A is broadcast from memory.
-// Zen 4 splits each 512-bit FMA into two 256-bit halves, but the wider tile halves the
-// instruction count per FLOP, which measured faster than the 256-bit kernels.
+// AVX-512: 6 x 64 tile = 24 zmm accumulators, 4 B vectors and 1 broadcast register per row.
+// Zen 4 splits each 512-bit FMA into two 256-bit halves, yet measured single-threaded this tile
+// beat the 14x32, 12x32, 8x48 and 7x64 zmm tiles, the 6x32 / 14x16 ymm tiles, and (at the final
+// blocking) the AVX2 6x16 kernel by 2-15%: half the instructions per FLOP, four B vectors per
+// broadcast.
 namespace avx512 {
 #define CTR_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 using V = __m512;
-constexpr int W = 16, MR = 14, NV = 2;
+constexpr int W = 16, MR = 6, NV = 4;
 constexpr const char* NAME = "avx512";
 CTR_TARGET static inline V vzero() { return _mm512_setzero_ps(); }
 CTR_TARGET static inline V vset1(float x) { return _mm512_set1_ps(x); }
@@ -62,6 +72,8 @@ CTR_TARGET static inline V vsub(V a, V b) { return _mm512_sub_ps(a, b); }
 CTR_TARGET static inline V vmax(V a, V b) { return _mm512_max_ps(a, b); }
 CTR_TARGET static inline V vmin(V a, V b) { return _mm512_min_ps(a, b); }
 CTR_TARGET static inline V vdiv(V a, V b) { return _mm512_div_ps(a, b); }
+CTR_TARGET static inline V vsqrt(V a) { return _mm512_sqrt_ps(a); }
+CTR_TARGET static inline float vsum(V a) { return _mm512_reduce_add_ps(a); }
 CTR_TARGET static inline V vselgt(V a, V b, V x, V y) {
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ), y, x);
 }
@@ -123,6 +135,12 @@ CTR_TARGET static inline V vsub(V a, V b) { return _mm256_sub_ps(a, b); }
 CTR_TARGET static inline V vmax(V a, V b) { return _mm256_max_ps(a, b); }
 CTR_TARGET static inline V vmin(V a, V b) { return _mm256_min_ps(a, b); }
 CTR_TARGET static inline V vdiv(V a, V b) { return _mm256_div_ps(a, b); }
+CTR_TARGET static inline V vsqrt(V a) { return _mm256_sqrt_ps(a); }
+CTR_TARGET static inline float vsum(V a) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
 CTR_TARGET static inline V vselgt(V a, V b, V x, V y) { return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_GT_OQ)); }
 CTR_TARGET static inline V vexp(V x) {
   x = vmin(vmax(x, vset1(-87.33654f)), vset1(88.0f));
@@ -179,6 +197,8 @@ static inline V vsub(V a, V b) { return a - b; }
 static inline V vmax(V a, V b) { return a > b ? a : b; }
 static inline V vmin(V a, V b) { return a < b ? a : b; }
 static inline V vdiv(V a, V b) { return a / b; }
+static inline V vsqrt(V a) { return std::sqrt(a); }
+static inline float vsum(V a) { return a; }
 static inline V vselgt(V a, V b, V x, V y) { return a > b ? x : y; }
 static inline V vexp(V x) { return std::exp(x); }
 static inline V vtanh(V x) { return std::tanh(x); }
@@ -227,39 +247,16 @@ class Scratch {
   size_t cap_ = 0;
 };
 
-// Blocking. KC bounds the K extent of a packed block; a B micro-panel (KC x NR) then fits in
-// L1/L2 and a task's A block (MC x KC) in the 1 MB L2. MB/NB bound the packed A/B blocks,
-// which are shared by the threads through L3.
-constexpr int KC_MAX = 384;
-constexpr int MC_MAX = 168;
+// Blocking. Measured on Zen 4 (1 MB L2): a long K block wins because every extra block re-reads
+// and re-writes C; with KC = 1024 the B micro-panel (KC x 64) and a task's A block
+// (MC_MAX x KC, 480 KB) share L2. MB/NB bound the packed A/B blocks, shared through L3.
+constexpr int KC_MAX = 1024;
+constexpr int MC_MAX = 120;
 constexpr long PACK_A_MAX = 2L << 20;  // floats
 constexpr long PACK_B_MAX = 1L << 20;
 // Below this many multiply-adds per task a split costs more in wake-ups than it gains.
 constexpr long MIN_TASK_WORK = 1L << 18;
 constexpr int TARGET_TASKS = 32;
-
-// Packs rows [i0, i0+mb) x k [p0, p0+kc) of op(A) into MR-row panels, k-major, zero-padding the
-// last panel to MR rows. Panels [q0, q1) only.
-void packA(bool ta, const float* A, long lda, int i0, int mb, int p0, int kc, int MR, int q0, int q1, float* dst) {
-  for (int q = q0; q < q1; ++q) {
-    float* d = dst + (long)q * kc * MR;
-    int r0 = i0 + q * MR, rows = std::min(MR, mb - q * MR);
-    if (ta) {
-      for (int k = 0; k < kc; ++k) {
-        const float* s = A + (long)(p0 + k) * lda + r0;
-        for (int r = 0; r < rows; ++r) d[(long)k * MR + r] = s[r];
-        for (int r = rows; r < MR; ++r) d[(long)k * MR + r] = 0.0f;
-      }
-    } else {
-      for (int r = 0; r < rows; ++r) {
-        const float* s = A + (long)(r0 + r) * lda + p0;
-        for (int k = 0; k < kc; ++k) d[(long)k * MR + r] = s[k];
-      }
-      for (int r = rows; r < MR; ++r)
-        for (int k = 0; k < kc; ++k) d[(long)k * MR + r] = 0.0f;
-    }
-  }
-}
 
 // Packs k [p0, p0+kc) x columns [j0, j0+nb) of op(B) into NR-column panels, k-major; the last
 // panel is only as wide as its columns rounded up to the vector width W (zero-padded).
@@ -297,17 +294,67 @@ void scaleRows(const Family& f, int M, int N, float beta, float* C, long ldc, co
   }
 }
 
+// M == 1 or N == 1: the output is one vector y = alpha * Mat · x + beta * y. Whether Mat is read
+// by rows (dot products) or by columns (axpy over k) follows from the storage order.
+void gemv(const Family& f, bool ta, bool tb, int M, int N, int K, float alpha, const float* A, long lda,
+          const float* B, long ldb, float beta, float* C, long ldc, const Epilogue* ep) {
+  const float *mat, *x;
+  long ldm, incx, incy;
+  int n;
+  bool byRows;
+  if (N == 1) {  // y = C[:, 0] (stride ldc), Mat = op(A), x = op(B)[:, 0]
+    n = M, mat = A, ldm = lda, byRows = !ta, x = B, incx = tb ? 1 : ldb, incy = ldc;
+  } else {  // y = C[0, :], Mat = op(B)ᵀ, x = op(A)[0, :]
+    n = N, mat = B, ldm = ldb, byRows = tb, x = A, incx = ta ? lda : 1, incy = 1;
+  }
+  thread_local Scratch xbuf;
+  if (incx != 1) {
+    float* xc = xbuf.get(K);
+    for (int k = 0; k < K; ++k) xc[k] = x[k * incx];
+    x = xc;
+  }
+  constexpr int CHUNK = 1024;  // outputs per task; also gemvAxpy's accumulator size
+  int chunks = (n + CHUNK - 1) / CHUNK;
+  auto task = [&](int c) {
+    int j0 = c * CHUNK, cnt = std::min(CHUNK, n - j0);
+    if (byRows)
+      f.gemvDot(cnt, K, mat + j0 * ldm, ldm, x, C + j0 * incy, incy, alpha, beta);
+    else
+      f.gemvAxpy(cnt, K, mat + j0, ldm, x, C + j0 * incy, incy, alpha, beta);
+  };
+  if ((long)n * K < 2 * MIN_TASK_WORK)
+    for (int c = 0; c < chunks; ++c) task(c);
+  else
+    ThreadPool::instance().run(chunks, task);
+  if (!ep) return;
+  if (N > 1) return f.actRow(C, ep->bias, N, ep->act, ep->param);
+  if (ldc == 1) {  // a contiguous column (a logit layer): one vectorised pass
+    if (ep->bias)
+      for (int i = 0; i < M; ++i) C[i] += ep->bias[0];
+    return f.actRow(C, nullptr, M, ep->act, ep->param);
+  }
+  for (int i = 0; i < M; ++i) f.actRow(C + (long)i * ldc, ep->bias, 1, ep->act, ep->param);
+}
+
 void gemmImpl(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, long lda, const float* B, long ldb,
               float beta, float* C, long ldc, const Epilogue* ep) {
   if (M <= 0 || N <= 0) return;
   const Family& f = family();
   if (K <= 0 || alpha == 0) return scaleRows(f, M, N, beta, C, ldc, ep);
+  if (M == 1 || N == 1) return gemv(f, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep);
   const int MR = f.mr, NR = f.nr;
 
   int nkb = (K + KC_MAX - 1) / KC_MAX;
   int kcStep = (K + nkb - 1) / nkb;
-  int MB = std::max<long>(MR, PACK_A_MAX / kcStep / MR * MR);
-  int NB = std::max<long>(NR, PACK_B_MAX / kcStep / NR * NR);
+  // Row/column blocks of near-equal size (in whole panels), so no thin remainder block.
+  auto evenBlock = [](int n, long cap, int unit) {
+    long maxBlk = std::max<long>(unit, cap / unit * unit);
+    long nblk = (n + maxBlk - 1) / maxBlk;
+    long per = (n + nblk - 1) / nblk;
+    return (int)((per + unit - 1) / unit * unit);
+  };
+  int MB = evenBlock(M, PACK_A_MAX / kcStep, MR);
+  int NB = evenBlock(N, PACK_B_MAX / kcStep, NR);
 
   thread_local Scratch bufA, bufB;
   float* Ap = bufA.get((long)(std::min(M, MB) + MR) * kcStep);
@@ -340,13 +387,14 @@ void gemmImpl(bool ta, bool tb, int M, int N, int K, float alpha, const float* A
         }
         int ntr = (mp + tr - 1) / tr, ntc = (np + tc - 1) / tc;
 
+        const float* Ablk = ta ? A + (long)p0 * lda + i0 : A + (long)i0 * lda + p0;
         // Packing tasks: A panels in groups of tr (one task row), B panels in groups of tc.
         pool.run(target == 1 ? 1 : ntr + ntc, [&](int t) {
           if (target == 1) {
-            packA(ta, A, lda, i0, mb, p0, kc, MR, 0, mp, Ap);
+            f.packA(ta, Ablk, lda, mb, kc, 0, mp, Ap);
             packB(tb, B, ldb, j0, nb, p0, kc, NR, f.w, 0, np, Bp);
           } else if (t < ntr) {
-            packA(ta, A, lda, i0, mb, p0, kc, MR, t * tr, std::min(mp, (t + 1) * tr), Ap);
+            f.packA(ta, Ablk, lda, mb, kc, t * tr, std::min(mp, (t + 1) * tr), Ap);
           } else {
             t -= ntr;
             packB(tb, B, ldb, j0, nb, p0, kc, NR, f.w, t * tc, std::min(np, (t + 1) * tc), Bp);
@@ -369,16 +417,6 @@ void gemmImpl(bool ta, bool tb, int M, int N, int K, float alpha, const float* A
   }
 }
 
-inline float actGrad(float y, Act act, float param) {
-  switch (act) {
-    case Act::Relu: return y > 0 ? 1.0f : 0.0f;
-    case Act::Sigmoid: return y * (1.0f - y);
-    case Act::Tanh: return 1.0f - y * y;
-    case Act::Smelu: return y <= 0 ? 0.0f : (y >= param ? 1.0f : std::sqrt(y / param));
-    default: return 1.0f;
-  }
-}
-
 // Rows per chunk for elementwise / column-sum work; fixed so chunking never depends on threads.
 constexpr long ROW_CHUNK = 256;
 
@@ -397,33 +435,33 @@ void linearForward(const float* X, const float* W, const float* bias, float* Y, 
 }
 
 void activationBackward(Act act, const float* y, const float* dy, float* out, long n, float param) {
-  parallelFor(n, ROW_CHUNK * 64, [&](long b, long e) {
-    for (long i = b; i < e; ++i) out[i] = dy[i] * actGrad(y[i], act, param);
-  });
+  parallelFor(n, ROW_CHUNK * 64, [&](long b, long e) { family().gradRow(y + b, dy + b, out + b, e - b, act, param); });
 }
 
 void linearBackward(const float* X, const float* W, const float* Y, const float* dY, float* dZ, float* dX, float* dW,
                     float* db, int M, int K, int N, Act act, float param) {
   if (M <= 0 || N <= 0) return;
-  const float* g = dY;
-  if (act != Act::None) {
-    activationBackward(act, Y, dY, dZ, (long)M * N, param);
-    g = dZ;
-  }
-  if (db) {
-    // Column sums per fixed row chunk, then chunks combined in order.
+  const Family& f = family();
+  const float* g = act == Act::None ? dY : dZ;
+  if (act != Act::None || db) {
+    // One pass per fixed row chunk: dZ rows while they are hot, plus that chunk's column sums;
+    // the chunk sums are then added to db in chunk order.
     long chunks = (M + ROW_CHUNK - 1) / ROW_CHUNK;
     thread_local Scratch partial;
-    float* part = partial.get(chunks * N);
+    float* part = db ? partial.get(chunks * N) : nullptr;
     parallelFor(chunks, 1, [&](long c0, long c1) {
       for (long c = c0; c < c1; ++c) {
-        float* s = part + c * N;
-        std::fill(s, s + N, 0.0f);
-        for (long i = c * ROW_CHUNK; i < std::min<long>(M, (c + 1) * ROW_CHUNK); ++i)
-          for (int j = 0; j < N; ++j) s[j] += g[i * N + j];
+        long r0 = c * ROW_CHUNK, r1 = std::min<long>(M, r0 + ROW_CHUNK);
+        float* s = part ? part + c * N : nullptr;
+        if (s) std::fill(s, s + N, 0.0f);
+        for (long i = r0; i < r1; ++i) {
+          if (act != Act::None) f.gradRow(Y + i * N, dY + i * N, dZ + i * N, N, act, param);
+          if (s)
+            for (int j = 0; j < N; ++j) s[j] += g[i * N + j];
+        }
       }
     });
-    for (long c = 0; c < chunks; ++c)
+    for (long c = 0; db && c < chunks; ++c)
       for (int j = 0; j < N; ++j) db[j] += part[c * N + j];
   }
   if (dX) sgemm(false, true, M, K, N, 1.0f, g, N, W, N, 1.0f, dX, K);

@@ -160,6 +160,26 @@ void checkLinear(int M, int K, int N, Act act, bool withBias) {
   expect(worst == 0, buf);
 }
 
+// activationBackward on odd lengths, including the smelu boundaries y = 0 and y = beta.
+void checkActivationBackward() {
+  const float p = 0.5f;
+  for (int a = 0; a < 5; ++a) {
+    const int n = 70001;
+    auto y = randVec(n), dy = randVec(n);
+    y[0] = 0, y[1] = p, y[2] = 0.25f;
+    for (auto& v : y)
+      if ((Act)a == Act::Sigmoid || (Act)a == Act::Smelu) v = std::fabs(v);
+    std::vector<float> out(n);
+    activationBackward((Act)a, y.data(), dy.data(), out.data(), n, p);
+    double worst = 0;
+    for (int i = 0; i < n; ++i) {
+      double ref = dy[i] * gradRef(y[i], (Act)a, p), err = std::fabs(out[i] - ref);
+      if (!(err <= 3e-7 * std::fabs(ref) + 1e-30)) worst = std::max(worst, err);
+    }
+    expect(worst == 0, std::string("activationBackward ") + actName((Act)a));
+  }
+}
+
 // Same inputs with 1 and 2 threads must give the same bits.
 void checkThreads(bool ta, bool tb, int M, int N, int K) {
   auto A = randVec((size_t)M * K), B = randVec((size_t)K * N), C1 = randVec((size_t)M * N), C2 = C1;
@@ -200,15 +220,22 @@ int checkFamily() {
       checkGemm(ta, tb, 203, 171, 1000, 1.0f, 0.5f, 1);
       checkGemm(ta, tb, 5500, 9, 390, 1.0f, 0.0f, 0);
       checkGemm(ta, tb, 7, 2800, 390, 2.0f, 1.0f, 0);
+      checkGemm(ta, tb, 1, 2500, 300, 1.0f, 0.5f, 2);  // matrix-vector paths, several chunks
+      checkGemm(ta, tb, 2500, 1, 300, -1.0f, 0.0f, 2);
     }
   for (int a = 0; a < 5; ++a) {
     checkLinear(37, 29, 45, (Act)a, true);
     checkLinear(300, 70, 33, (Act)a, a % 2 == 0);
   }
   checkLinear(5, 0, 7, Act::Sigmoid, true);
+  checkActivationBackward();
+  checkLinear(1, 50, 70, Act::Smelu, true);
+  checkLinear(90, 50, 1, Act::Sigmoid, true);
   for (int ta = 0; ta < 2; ++ta)
     for (int tb = 0; tb < 2; ++tb) checkThreads(ta, tb, 700, 530, 900);
   checkThreads(false, false, 4096, 400, 624);
+  checkThreads(false, false, 1, 3000, 700);
+  checkThreads(true, false, 3000, 1, 700);
   std::printf("%s: %s\n", gemmKernelName(), failures ? "FAILED" : "ok");
   return failures ? 1 : 0;
 }
@@ -283,6 +310,34 @@ int bench(int reps) {
     std::printf("%-26s %9.1f %9.1f %5.0f%% %9.1f %9.1f %5.0f%%\n", s.name, g[0][0], g[0][1],
                 g[0][1] > 0 ? 100 * g[0][0] / g[0][1] : 0.0, g[1][0], g[1][1], g[1][1] > 0 ? 100 * g[1][0] / g[1][1] : 0.0);
     std::fflush(stdout);
+  }
+
+  // Fused layers at the first forward shape; GFLOP/s counts the GEMM work only.
+  const int M = 4096, K = 624, N = 400;
+  auto X = randVec((size_t)M * K), W = randVec((size_t)K * N), b = randVec(N), dY = randVec((size_t)M * N);
+  std::vector<float> Y((size_t)M * N), dZ((size_t)M * N), dX((size_t)M * K), dW((size_t)K * N), db(N);
+  std::printf("%-36s %9s %9s\n", "fused layer (GFLOP/s)", "1T", "2T");
+  for (Act act : {Act::Relu, Act::Sigmoid}) {
+    for (int bwd = 0; bwd < 2; ++bwd) {
+      double g[2];
+      for (int th = 1; th <= 2; ++th) {
+        ThreadPool::instance().setThreads(th);
+        double t = 1e30;
+        for (int r = 0; r <= reps; ++r) {
+          auto t0 = std::chrono::steady_clock::now();
+          if (bwd)
+            linearBackward(X.data(), W.data(), Y.data(), dY.data(), dZ.data(), dX.data(), dW.data(), db.data(), M, K,
+                           N, act, 0);
+          else
+            linearForward(X.data(), W.data(), b.data(), Y.data(), M, K, N, act, 0);
+          if (r) t = std::min(t, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        }
+        g[th - 1] = (bwd ? 4.0 : 2.0) * M * N * K / t * 1e-9;
+      }
+      char name[64];
+      std::snprintf(name, sizeof name, "%s %s 4096x624->400", bwd ? "linearBackward" : "linearForward", actName(act));
+      std::printf("%-36s %9.1f %9.1f\n", name, g[0], g[1]);
+    }
   }
   return 0;
 }

@@ -12,7 +12,8 @@ void sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const flo
            const float* B, int ldb, float beta, float* C, int ldc);
 
 // Fused dense layer: Y[M,N] = act(X[M,K] · W[K,N] + bias[N]) (bias may be null), applied in the
-// GEMM epilogue while the tile is hot.
+// GEMM epilogue while the tile is hot. param is SmeLU's beta; beta <= 0 degenerates to relu (its
+// limit), in forward and backward alike.
 void linearForward(const float* X, const float* W, const float* bias, float* Y, int M, int K, int N, Act act,
                    float param);
 

@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadBenchDataset, type BenchDatasetName, BENCH_DATASET_NAMES } from '../src/data/prep/index.js';
+import { loadBenchDataset, type BenchDatasetName, BENCH_DATASET_NAMES, BENCH_DATASETS } from '../src/data/prep/index.js';
 import { Adam } from '../src/optim/adam.js';
 import { Rng } from '../src/tensor/random.js';
 import { LR } from '../src/models/lr.js';
@@ -21,7 +21,7 @@ import { trainEpoch, predictLogits } from '../src/train/epoch.js';
 import { auc, logLoss, probabilitiesFromLogits } from '../src/metrics/index.js';
 import { backend } from '../src/backend/index.js';
 import { Reporter, flagValue, hasFlag } from './report.js';
-import { sharedDir } from './paths.js';
+import { packageRoot, sharedDir } from './paths.js';
 
 function buildModel(name: string, numIds: number, numFields: number, seed: number): CTRModel {
   const base = { numIds, numFields, dim: 16, hidden: [400, 400, 400], initStd: 1e-4, seed };
@@ -43,6 +43,12 @@ function referenceSummary(dataset: string, model: string, epochs: number): RefSu
   return JSON.parse(lines[lines.length - 1]!) as RefSummary;
 }
 
+/** The repo's bundled data/ (census-income) when it holds the dataset, else ../shared/data. */
+function dataDirFor(name: BenchDatasetName): string {
+  const bundled = join(packageRoot(), 'data');
+  return existsSync(join(bundled, BENCH_DATASETS[name].file)) ? bundled : join(sharedDir(), 'data');
+}
+
 const meanStd = (a: number[]): [number, number] => {
   const m = a.reduce((s, v) => s + v, 0) / a.length;
   const v = a.length > 1 ? a.reduce((s, x) => s + (x - m) ** 2, 0) / (a.length - 1) : 0;
@@ -60,7 +66,7 @@ export async function accuracyBench(argv: string[]): Promise<void> {
   for (const d of datasets) if (!BENCH_DATASET_NAMES.includes(d)) throw new Error(`bench accuracy: unknown dataset '${d}' (${BENCH_DATASET_NAMES.join(', ')})`);
 
   for (const dname of datasets) {
-    const ds = await loadBenchDataset(dname, join(sharedDir(), 'data'));
+    const ds = await loadBenchDataset(dname, dataDirFor(dname));
     const { fit, validation, test } = ds.split;
     for (const mname of models) {
       const aucs: number[] = [];

@@ -5,11 +5,16 @@ import { fileURLToPath } from 'node:url';
 
 export function sharedDir(): string {
   if (process.env.CTRKIT_SHARED) return resolve(process.env.CTRKIT_SHARED);
+  return resolve(packageRoot(), '..', 'shared');
+}
+
+/** The nearest directory above this file that holds package.json. */
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
     const up = dirname(dir);
     if (up === dir) break;
     dir = up;
   }
-  return resolve(dir, '..', 'shared');
+  return dir;
 }

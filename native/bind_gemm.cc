@@ -7,17 +7,36 @@
 namespace ctr {
 namespace {
 
-// gemm(transA, transB, M, N, K, alpha, A, B, beta, C)
+// Arguments (transA, transB, M, N, K, alpha, A, B, beta, C) shared by gemm and blasGemm,
+// with every array length checked against the dimensions.
+struct GemmArgs {
+  bool ta, tb;
+  long M, N, K;
+  float alpha, beta;
+  const float* A;
+  const float* B;
+  float* C;
+};
+
+GemmArgs gemmArgs(const Napi::CallbackInfo& info, const char* k) {
+  GemmArgs g;
+  g.ta = flag(info, 0);
+  g.tb = flag(info, 1);
+  g.M = count(info, 2, k, "M");
+  g.N = count(info, 3, k, "N");
+  g.K = count(info, 4, k, "K");
+  g.alpha = (float)real(info, 5, k, "alpha");
+  g.A = f32(info, 6, k, "A", (size_t)(g.M * g.K));
+  g.B = f32(info, 7, k, "B", (size_t)(g.K * g.N));
+  g.beta = (float)real(info, 8, k, "beta");
+  g.C = f32(info, 9, k, "C", (size_t)(g.M * g.N));
+  return g;
+}
+
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
-  const char* k = "gemm";
-  bool ta = flag(info, 0), tb = flag(info, 1);
-  long M = count(info, 2, k, "M"), N = count(info, 3, k, "N"), K = count(info, 4, k, "K");
-  float alpha = (float)real(info, 5, k, "alpha");
-  const float* A = f32(info, 6, k, "A", (size_t)(M * K));
-  const float* B = f32(info, 7, k, "B", (size_t)(K * N));
-  float beta = (float)real(info, 8, k, "beta");
-  float* C = f32(info, 9, k, "C", (size_t)(M * N));
-  sgemm(ta, tb, (int)M, (int)N, (int)K, alpha, A, ta ? (int)M : (int)K, B, tb ? (int)K : (int)N, beta, C, (int)N);
+  GemmArgs g = gemmArgs(info, "gemm");
+  sgemm(g.ta, g.tb, (int)g.M, (int)g.N, (int)g.K, g.alpha, g.A, g.ta ? (int)g.M : (int)g.K, g.B,
+        g.tb ? (int)g.K : (int)g.N, g.beta, g.C, (int)g.N);
   return info.Env().Undefined();
 }
 
@@ -89,14 +108,8 @@ const Blas& requireBlas(const Napi::CallbackInfo& info, const char* k) {
 Napi::Value BlasGemmFn(const Napi::CallbackInfo& info) {
   const char* k = "blasGemm";
   const Blas& b = requireBlas(info, k);
-  bool ta = flag(info, 0), tb = flag(info, 1);
-  long M = count(info, 2, k, "M"), N = count(info, 3, k, "N"), K = count(info, 4, k, "K");
-  float alpha = (float)real(info, 5, k, "alpha");
-  const float* A = f32(info, 6, k, "A", (size_t)(M * K));
-  const float* B = f32(info, 7, k, "B", (size_t)(K * N));
-  float beta = (float)real(info, 8, k, "beta");
-  float* C = f32(info, 9, k, "C", (size_t)(M * N));
-  if (M > 0 && N > 0) blasGemm(b, ta, tb, (int)M, (int)N, (int)K, alpha, A, B, beta, C);
+  GemmArgs g = gemmArgs(info, k);
+  if (g.M > 0 && g.N > 0) blasGemm(b, g.ta, g.tb, (int)g.M, (int)g.N, (int)g.K, g.alpha, g.A, g.B, g.beta, g.C);
   return info.Env().Undefined();
 }
 

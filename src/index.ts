@@ -12,7 +12,7 @@ export { matmul, linear } from './autograd/ops/linear.js';
 export { sum, mean } from './autograd/ops/reduce.js';
 export { reshape, concat, slice, split } from './autograd/ops/layout.js';
 export { softmax, logSoftmax, segmentSoftmax, segmentLogSoftmax } from './autograd/ops/softmax.js';
-export { segmentSum, segmentMean, pairDiff } from './autograd/ops/segment.js';
+export { segmentSum, segmentMean, pairDiff, segmentPairs } from './autograd/ops/segment.js';
 export { bceWithLogits } from './autograd/ops/loss.js';
 export { layerNorm, batchNorm } from './autograd/ops/norm.js';
 export type { BatchNormState } from './autograd/ops/norm.js';

@@ -5,6 +5,7 @@ import { backward, endStep } from '../../src/autograd/tape.js';
 import { embeddingLookup, embeddingBag, reducePending } from '../../src/autograd/ops/embedding.js';
 import { mul } from '../../src/autograd/ops/elementwise.js';
 import { sum } from '../../src/autograd/ops/reduce.js';
+import { segmentPairs } from '../../src/autograd/ops/segment.js';
 import { SGD } from '../../src/optim/sgd.js';
 import { Adam } from '../../src/optim/adam.js';
 import { AdaGrad } from '../../src/optim/adagrad.js';
@@ -102,3 +103,13 @@ for (const k of testBackends()) {
     }));
   });
 }
+
+describe('segmentPairs (RankNet pairs within lists)', () => {
+  it('enumerates higher-label × lower-label pairs per segment only', () => {
+    // segment 0: labels [1, 0, 2]; segment 1: [0, 0] (one class → no pairs); segment 2: [1, 0]
+    const { pi, pj } = segmentPairs(Int32Array.of(0, 3, 5, 7), Float32Array.of(1, 0, 2, 0, 0, 1, 0));
+    assert.deepEqual(Array.from(pi), [0, 2, 2, 5]);
+    assert.deepEqual(Array.from(pj), [1, 0, 1, 6]);
+    assert.throws(() => segmentPairs(Int32Array.of(0, 2), Float32Array.of(1, 0, 1)), /offsets must run from 0 to 3/);
+  });
+});

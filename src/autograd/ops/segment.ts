@@ -24,3 +24,40 @@ export function pairDiff(z: Tensor, pi: Int32Array, pj: Int32Array): Tensor {
   K().pairDiff(z.data, pi, pj, out.data, n);
   return record(out, [z], () => K().pairDiffBackward(out.grad!, pi, pj, gradOf(z), n));
 }
+
+/**
+ * RankNet pairs within segments: every (i, j) in the same segment with labels[i] > labels[j],
+ * segment by segment, i and j ascending. A segment with a single label value yields none.
+ * (The pair count is Σ N+·N− per segment; this is the naive O(pairs) form.)
+ */
+export function segmentPairs(offsets: Int32Array, labels: ArrayLike<number>): { pi: Int32Array; pj: Int32Array } {
+  const S = offsets.length - 1;
+  if (S < 0 || offsets[0] !== 0 || offsets[S] !== labels.length) {
+    throw new Error(`segmentPairs: offsets must run from 0 to ${labels.length} (the number of labels)`);
+  }
+  let count = 0;
+  const countPairs = (emit: ((i: number, j: number) => void) | null): void => {
+    for (let s = 0; s < S; s++) {
+      const a = offsets[s]!;
+      const b = offsets[s + 1]!;
+      if (b < a) throw new Error(`segmentPairs: offsets decrease at segment ${s} (${a} > ${b})`);
+      for (let i = a; i < b; i++) {
+        for (let j = a; j < b; j++) {
+          if (labels[i]! > labels[j]!) {
+            if (emit) emit(i, j);
+            else count++;
+          }
+        }
+      }
+    }
+  };
+  countPairs(null);
+  const pi = new Int32Array(count);
+  const pj = new Int32Array(count);
+  let p = 0;
+  countPairs((i, j) => {
+    pi[p] = i;
+    pj[p++] = j;
+  });
+  return { pi, pj };
+}

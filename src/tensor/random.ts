@@ -24,6 +24,19 @@ export class Rng {
     this.s3 = next();
   }
 
+  /** The generator's full state (to checkpoint and resume a run exactly). */
+  getState(): number[] {
+    return [this.s0, this.s1, this.s2, this.s3, this.spare ?? NaN];
+  }
+
+  setState(state: readonly number[]): void {
+    if (state.length !== 5 || state.slice(0, 4).some((v) => !Number.isInteger(v) || v < 0 || v > 0xffffffff)) {
+      throw new Error(`Rng.setState: expected 4 unsigned 32-bit words and a spare normal, got [${state.join(', ')}]`);
+    }
+    [this.s0, this.s1, this.s2, this.s3] = state as [number, number, number, number];
+    this.spare = Number.isNaN(state[4]) ? null : state[4]!;
+  }
+
   /** Uniform 32-bit unsigned integer. */
   nextU32(): number {
     const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;

@@ -33,7 +33,8 @@ CTR_INLINE float smeluGrad(float x, float beta) {
 
 CTR_INLINE void unaryChunkBody(UnaryOp op, const float* x, float* out, long n, float param) {
   switch (op) {
-    case UnaryOp::Relu: for (long i = 0; i < n; ++i) out[i] = x[i] > 0 ? x[i] : 0.0f; break;
+    // x <= 0 rather than x > 0: NaN passes through (as in PyTorch) instead of becoming 0.
+    case UnaryOp::Relu: for (long i = 0; i < n; ++i) out[i] = x[i] <= 0 ? 0.0f : x[i]; break;
     case UnaryOp::Sigmoid: for (long i = 0; i < n; ++i) out[i] = sigmoidApprox(x[i]); break;
     case UnaryOp::Tanh: for (long i = 0; i < n; ++i) out[i] = tanhApprox(x[i]); break;
     case UnaryOp::Softplus: for (long i = 0; i < n; ++i) out[i] = softplusf(x[i]); break;

@@ -19,6 +19,7 @@
 #include <immintrin.h>
 #endif
 
+#include "fastmath.h"
 #include "threadpool.h"
 
 namespace ctr {
@@ -77,37 +78,6 @@ CTR_TARGET static inline float vsum(V a) { return _mm512_reduce_add_ps(a); }
 CTR_TARGET static inline V vselgt(V a, V b, V x, V y) {
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ), y, x);
 }
-// Cephes expf: exp(x) = 2^n * p(r), |r| <= ln2/2; scalef applies 2^n without bit tricks.
-CTR_TARGET static inline V vexp(V x) {
-  x = vmin(vmax(x, vset1(-87.33654f)), vset1(88.0f));
-  V n = _mm512_roundscale_ps(vmul(x, vset1(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  V r = _mm512_fnmadd_ps(n, vset1(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, vset1(-2.12194440e-4f), r);
-  V p = vset1(1.9875691500e-4f);
-  p = vfma(p, r, vset1(1.3981999507e-3f));
-  p = vfma(p, r, vset1(8.3334519073e-3f));
-  p = vfma(p, r, vset1(4.1665795894e-2f));
-  p = vfma(p, r, vset1(1.6666665459e-1f));
-  p = vfma(p, r, vset1(5.0000001201e-1f));
-  p = vfma(p, vmul(r, r), vadd(r, vset1(1.0f)));
-  return _mm512_scalef_ps(p, n);
-}
-// Cephes tanhf: odd polynomial below 0.625 (avoids cancellation), exp-based above.
-CTR_TARGET static inline V vtanh(V x) {
-  V ax = _mm512_abs_ps(x);
-  V e = vexp(vmul(ax, vset1(-2.0f)));
-  V big = vdiv(vsub(vset1(1.0f), e), vadd(vset1(1.0f), e));
-  V z = vmul(x, x);
-  V p = vset1(-5.70498872745e-3f);
-  p = vfma(p, z, vset1(2.06390887954e-2f));
-  p = vfma(p, z, vset1(-5.37397155531e-2f));
-  p = vfma(p, z, vset1(1.33314422036e-1f));
-  p = vfma(p, z, vset1(-3.33332819422e-1f));
-  V small = vfma(vmul(p, z), x, x);
-  V sgnbig = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(big),
-                                                 _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN))));
-  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(ax, vset1(0.625f), _CMP_LT_OQ), sgnbig, small);
-}
 #include "gemm_kernels.inc"
 #undef CTR_TARGET
 }  // namespace avx512
@@ -142,36 +112,6 @@ CTR_TARGET static inline float vsum(V a) {
   return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 CTR_TARGET static inline V vselgt(V a, V b, V x, V y) { return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_GT_OQ)); }
-CTR_TARGET static inline V vexp(V x) {
-  x = vmin(vmax(x, vset1(-87.33654f)), vset1(88.0f));
-  V n = _mm256_round_ps(vmul(x, vset1(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  V r = _mm256_fnmadd_ps(n, vset1(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, vset1(-2.12194440e-4f), r);
-  V p = vset1(1.9875691500e-4f);
-  p = vfma(p, r, vset1(1.3981999507e-3f));
-  p = vfma(p, r, vset1(8.3334519073e-3f));
-  p = vfma(p, r, vset1(4.1665795894e-2f));
-  p = vfma(p, r, vset1(1.6666665459e-1f));
-  p = vfma(p, r, vset1(5.0000001201e-1f));
-  p = vfma(p, vmul(r, r), vadd(r, vset1(1.0f)));
-  // The clamp keeps n in [-126, 127], so 2^n is a normal float built from its exponent bits.
-  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return vmul(p, _mm256_castsi256_ps(e));
-}
-CTR_TARGET static inline V vtanh(V x) {
-  V sign = _mm256_castsi256_ps(_mm256_set1_epi32(INT32_MIN));
-  V ax = _mm256_andnot_ps(sign, x);
-  V e = vexp(vmul(ax, vset1(-2.0f)));
-  V big = _mm256_or_ps(vdiv(vsub(vset1(1.0f), e), vadd(vset1(1.0f), e)), _mm256_and_ps(x, sign));
-  V z = vmul(x, x);
-  V p = vset1(-5.70498872745e-3f);
-  p = vfma(p, z, vset1(2.06390887954e-2f));
-  p = vfma(p, z, vset1(-5.37397155531e-2f));
-  p = vfma(p, z, vset1(1.33314422036e-1f));
-  p = vfma(p, z, vset1(-3.33332819422e-1f));
-  V small = vfma(vmul(p, z), x, x);
-  return _mm256_blendv_ps(big, small, _mm256_cmp_ps(ax, vset1(0.625f), _CMP_LT_OQ));
-}
 #include "gemm_kernels.inc"
 #undef CTR_TARGET
 }  // namespace avx2
@@ -200,8 +140,6 @@ static inline V vdiv(V a, V b) { return a / b; }
 static inline V vsqrt(V a) { return std::sqrt(a); }
 static inline float vsum(V a) { return a; }
 static inline V vselgt(V a, V b, V x, V y) { return a > b ? x : y; }
-static inline V vexp(V x) { return std::exp(x); }
-static inline V vtanh(V x) { return std::tanh(x); }
 #include "gemm_kernels.inc"
 #undef CTR_TARGET
 }  // namespace portable

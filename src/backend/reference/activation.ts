@@ -26,8 +26,11 @@ function checkBeta(kernel: string, beta: number): void {
 }
 
 /** SmeLU (SPEC §4): 0 below −β, (z+β)²/(4β) on [−β, β], z above β. β = 0 is ReLU. */
+/** max(x, 0) that keeps NaN (as PyTorch does), so a NaN weight reaches the loss guard. */
+const relu: Scalar = (x) => (x <= 0 ? 0 : x);
+
 export function smeluFn(beta: number): Scalar {
-  if (beta === 0) return (z) => (z > 0 ? z : 0);
+  if (beta === 0) return relu;
   const inv4b = 1 / (4 * beta);
   return (z) => {
     if (z > beta) return z;
@@ -40,7 +43,7 @@ export function smeluFn(beta: number): Scalar {
 export function activationFn(act: Activation, param: number, kernel: string): Scalar {
   switch (act) {
     case 'none': return (z) => z;
-    case 'relu': return (z) => (z > 0 ? z : 0);
+    case 'relu': return relu;
     case 'sigmoid': return sigmoid;
     case 'tanh': return Math.tanh;
     case 'smelu': checkBeta(kernel, param); return smeluFn(param);
@@ -68,7 +71,7 @@ export function activationDerivFn(act: Activation, param: number, kernel: string
 
 export function unaryFn(op: UnaryOp, param: number, kernel: string): Scalar {
   switch (op) {
-    case 'relu': return (x) => (x > 0 ? x : 0);
+    case 'relu': return relu;
     case 'sigmoid': return sigmoid;
     case 'tanh': return Math.tanh;
     case 'softplus': return softplus;

@@ -82,6 +82,15 @@ for (const k of testBackends()) {
       model.parameters().forEach((p, i) => assert.deepEqual(p.data, snapshot[i]));
     }));
 
+    it('relu does not hide a NaN hidden weight from the loss guard', () => withBackend(k, () => {
+      const model = dnn();
+      const opt = new AdaGrad([{ params: model.parameters(), tables: model.tables() }], { lr: 0.05 });
+      const b = batches(1, 8, 6, 600)[0]!;
+      model.parameters()[0]!.data[0] = NaN; // first hidden layer, followed by relu
+      assert.throws(() => trainStep(opt, () => bceWithLogits(model.forward(b), b.labels)), (e: Error) =>
+        e instanceof NonFiniteLossError || /nan|not finite/i.test(e.message));
+    }));
+
     it('shape mismatches name the op and the shapes', () => withBackend(k, () => {
       const x = new Tensor(new Float32Array(6), [2, 3]);
       const w = new Tensor(new Float32Array(8), [4, 2]);

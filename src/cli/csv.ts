@@ -3,8 +3,8 @@
  * ignored, names matched case-insensitively), then one row per example. Every failure becomes a
  * CliError whose message names the file, the line and the column, so a user can go straight to it.
  */
-import { createReadStream } from 'node:fs';
-import { parse, CsvError } from 'csv-parse';
+import { openCsv } from '../data/readers/csv.js';
+import { DataFormatError } from '../data/readers/errors.js';
 import { CliError } from './errors.js';
 
 /** The columns a command wants: `required` must be present, `optional` are read when present. */
@@ -24,11 +24,6 @@ export interface CsvColumns<R extends string, O extends string> {
   readonly position: Record<string, number>;
 }
 
-interface ParsedRecord {
-  record: string[];
-  info: { lines: number };
-}
-
 function describeIoError(file: string, err: NodeJS.ErrnoException): string {
   switch (err.code) {
     case 'ENOENT': return `${file}: no such file`;
@@ -38,63 +33,48 @@ function describeIoError(file: string, err: NodeJS.ErrnoException): string {
   }
 }
 
-/** Reads the header and the wanted columns as strings; the caller converts and validates values. */
+/**
+ * Reads the header and the wanted columns as strings through the data layer's CSV reader
+ * (quotes, CRLF, BOM, gzip); the caller converts and validates values.
+ */
 export async function readCsvColumns<R extends string, O extends string>(file: string,
   spec: ColumnSpec<R, O>): Promise<CsvColumns<R, O>> {
-  // info: true gives each record's line number, which csv-parse tracks correctly across quoted newlines.
-  const parser = parse({ bom: true, trim: true, skip_empty_lines: true, info: true });
-  const input = createReadStream(file);
-  // pipe() does not forward source errors; without this, ENOENT/EISDIR crash the process unhandled.
-  input.on('error', (err) => parser.destroy(err));
-  input.pipe(parser);
-  let index: Map<string, number> | undefined;
   const position: Record<string, number> = {};
   const req = {} as Record<R, string[]>;
   const opt: Partial<Record<O, string[]>> = {};
-  const want: { name: string; col: number; out: string[] }[] = [];
+  const want: { col: number; out: string[] }[] = [];
   const lines: number[] = [];
   try {
-    for await (const item of parser as AsyncIterable<ParsedRecord>) {
-      const { record, info } = item;
-      if (index === undefined) {
-        index = new Map();
-        record.forEach((h, i) => {
-          const key = h.toLowerCase();
-          if (index!.has(key)) throw new CliError(`${file}:${info.lines}: column '${h}' appears twice in the header`);
-          index!.set(key, i);
-        });
-        for (const name of spec.required) {
-          const col = index.get(name);
-          if (col === undefined) {
-            throw new CliError(`${file}:${info.lines}: missing required column '${name}' (header has: ${record.join(', ')})`);
-          }
-          position[name] = col + 1;
-          want.push({ name, col, out: (req[name] = []) });
-        }
-        for (const name of spec.optional) {
-          const col = index.get(name);
-          if (col === undefined) continue;
-          position[name] = col + 1;
-          want.push({ name, col, out: (opt[name] = []) });
-        }
-        continue;
-      }
+    const reader = await openCsv(file, { header: true, trim: true, allowEmpty: true, skipBlankLines: true });
+    const index = new Map<string, number>();
+    reader.columns.forEach((h, i) => {
+      const key = h.toLowerCase();
+      if (index.has(key)) throw new CliError(`${file}:1: column '${h}' appears twice in the header`);
+      index.set(key, i);
+    });
+    for (const name of spec.required) {
+      const col = index.get(name);
+      if (col === undefined) throw new CliError(`${file}:1: missing required column '${name}' (header has: ${reader.columns.join(', ')})`);
+      position[name] = col + 1;
+      want.push({ col, out: (req[name] = []) });
+    }
+    for (const name of spec.optional) {
+      const col = index.get(name);
+      if (col === undefined) continue;
+      position[name] = col + 1;
+      want.push({ col, out: (opt[name] = []) });
+    }
+    for await (const record of reader) {
       for (const w of want) w.out.push(record[w.col]!);
-      lines.push(info.lines);
+      lines.push(reader.line);
     }
   } catch (err) {
-    input.destroy();
-    parser.destroy();
     if (err instanceof CliError) throw err;
-    if (err instanceof CsvError) {
-      const line = typeof err.lines === 'number' ? `:${err.lines}` : '';
-      throw new CliError(`${file}${line}: ${err.message}`);
-    }
+    if (err instanceof DataFormatError) throw new CliError(err.message);
     const e = err as NodeJS.ErrnoException;
     if (typeof e.code === 'string' && e.syscall !== undefined) throw new CliError(describeIoError(file, e));
     throw err;
   }
-  if (index === undefined) throw new CliError(`${file}: empty file, expected a header row`);
   if (lines.length === 0) throw new CliError(`${file}: header only, no data rows`);
   return { file, rows: lines.length, lines: Uint32Array.from(lines), required: req, optional: opt, position };
 }

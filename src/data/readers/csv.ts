@@ -9,6 +9,8 @@ import {
 export type CsvColumnType = 'int' | 'int?' | 'number';
 
 export interface CsvOptions extends ReaderOptions {
+  /** Ignore empty lines instead of reporting them (hand-edited files often have some). */
+  skipBlankLines?: boolean;
   /** First line is the header (default true). With false, `columns` must name the columns. */
   header?: boolean;
   /** Column names; with a header they must equal it (a cheap schema check). */
@@ -177,6 +179,7 @@ export async function openCsv(file: string, options: CsvOptions = {}): Promise<C
             `quoted field is not closed within ${MAX_RECORD_CHARS} characters`), policy, stats, keep);
           continue;
         }
+        if (text.length === 0 && options.skipBlankLines === true) continue;
         let rec: string[];
         try {
           rec = parse(text, recLine);

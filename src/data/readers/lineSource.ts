@@ -93,9 +93,15 @@ export class LineSource {
     const decoder = new StringDecoder('utf8');
     let carry = '';
     let lineNo = 1;
+    let first = true;
     try {
       for await (const buf of src) {
-        const text = carry + decoder.write(buf);
+        let text = carry + decoder.write(buf);
+        // A UTF-8 byte-order mark (spreadsheet exports) is not part of the first value.
+        if (first && text.length > 0) {
+          if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+          first = false;
+        }
         const lines: string[] = [];
         let start = 0;
         let nl: number;

@@ -1,0 +1,33 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createOptimizer, parseOptimizerConfig } from '../../src/optim/registry.js';
+import { DNN } from '../../src/models/dnn.js';
+import { SGD } from '../../src/optim/sgd.js';
+import { AdaGrad } from '../../src/optim/adagrad.js';
+import { AdamW } from '../../src/optim/adam.js';
+
+describe('optimizer registry', () => {
+  const model = new DNN({ numIds: 20, numFields: 2, dim: 2, hidden: [4], seed: 1 });
+
+  it('builds each type with dense and table groups and keeps the optimisers defaults', () => {
+    const sgd = createOptimizer(parseOptimizerConfig({ type: 'sgd', lr: 0.1, embeddingLr: 0.5 }), model);
+    assert.ok(sgd instanceof SGD);
+    assert.equal(sgd.groups[0]!.options.momentum, 0);
+    assert.equal(sgd.groups[0]!.params.length, model.parameters().length);
+    assert.equal(sgd.groups[1]!.tables.length, 1);
+    assert.equal(sgd.groups[1]!.options.lr, 0.5);
+    const ada = createOptimizer(parseOptimizerConfig({ type: 'adagrad', lr: 0.01, rowwise: true }), model);
+    assert.ok(ada instanceof AdaGrad);
+    assert.equal(ada.groups[0]!.options.eps, 1e-10);
+    assert.equal(ada.groups[1]!.options.rowwise, true);
+    const adamw = createOptimizer(parseOptimizerConfig({ type: 'adamw', lr: 0.001 }), model);
+    assert.ok(adamw instanceof AdamW);
+    assert.equal(adamw.groups[0]!.options.weightDecay, 0.01);
+  });
+
+  it('names the offending key', () => {
+    assert.throws(() => parseOptimizerConfig({ type: 'rmsprop', lr: 1 }), /^Error: train\.optimizer\.type: /);
+    assert.throws(() => parseOptimizerConfig({ type: 'adam', lr: -1 }), /train\.optimizer\.lr/);
+    assert.throws(() => parseOptimizerConfig({ type: 'adam', lr: 1, betas: [0.9] }), /train\.optimizer/);
+  });
+});

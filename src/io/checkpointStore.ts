@@ -36,14 +36,17 @@ function decodeNumbers(_key: string, v: unknown): unknown {
   return v;
 }
 
+/** zod's number() rejects NaN and ±Infinity, which are legitimate here (see encodeNumbers). */
+const anyNumber = z.custom<number>((v) => typeof v === 'number', 'expected a number');
+
 const trainerSchema = z.object({
   epoch: z.number().int().min(0),
   stepInEpoch: z.number().int().min(0),
   globalStep: z.number().int().min(0),
-  epochRngState: z.array(z.number()),
-  best: z.object({ metric: z.number(), epoch: z.number().int() }).nullable(),
+  epochRngState: z.array(anyNumber),
+  best: z.object({ metric: anyNumber, epoch: z.number().int() }).nullable(),
   epochsWithoutImprovement: z.number().int().min(0),
-  history: z.array(z.record(z.string(), z.number())),
+  history: z.array(z.record(z.string(), anyNumber)),
 });
 
 const stateFileSchema = z.object({

@@ -1,0 +1,191 @@
+/**
+ * Model files: a directory holding `manifest.json` (everything needed to rebuild and trust the
+ * model: format version, model config, feature schema, metrics, provenance) and
+ * `model.safetensors` (the weights, float bits exactly as trained). The directory is published
+ * atomically, so a reader sees the previous model or the new one, never a manifest paired with
+ * the wrong weights; the manifest also records the weights' sha256 to catch a damaged copy.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { CTRModel } from '../models/ctrModel.js';
+import { createModel, parseModelConfig, type ModelConfig, type ModelDims } from '../models/registry.js';
+import { publishDirAtomic, recoverPublishedDir, writeFileAtomic } from './atomic.js';
+import { assertFinite } from './finite.js';
+import { moduleTensors } from './moduleTensors.js';
+import { ctrkitVersion, sha256File } from './provenance.js';
+import { encodeSafetensors, readSafetensors } from './safetensors.js';
+
+export const MODEL_FORMAT_VERSION = 1;
+export const MANIFEST_FILE = 'manifest.json';
+export const WEIGHTS_FILE = 'model.safetensors';
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+export interface Provenance {
+  /** dataHash() of the training data sources. */
+  dataHash: string;
+  seed: number;
+  ctrkitVersion: string;
+  /** Free text: the command line, user or pipeline that produced the model. */
+  createdBy?: string;
+  trainRows?: number;
+}
+
+export interface ModelManifest {
+  formatVersion: typeof MODEL_FORMAT_VERSION;
+  createdAt: string;
+  model: ModelConfig;
+  dims: ModelDims;
+  /** The fitted feature schema (vocabularies, field order) as the data layer serialised it. */
+  schema: JsonValue;
+  /** Evaluation metrics by name; null where a metric was undefined (e.g. AUC with one class). */
+  metrics: Record<string, number | null>;
+  provenance: Provenance;
+  calibration?: JsonValue;
+  weights: { file: string; sha256: string; bytes: number; tensors: number };
+}
+
+export interface SaveModelOptions {
+  model: CTRModel;
+  modelConfig: ModelConfig;
+  schema: JsonValue;
+  metrics: Readonly<Record<string, number | null>>;
+  /** ctrkitVersion defaults to this package's version. */
+  provenance: Omit<Provenance, 'ctrkitVersion'> & { ctrkitVersion?: string };
+  calibration?: JsonValue;
+  /** Defaults to the model's own numIds / numFields. */
+  dims?: ModelDims;
+}
+
+function modelDims(model: CTRModel, given: ModelDims | undefined): ModelDims {
+  if (given) return given;
+  const cfg = (model as unknown as { cfg?: { numIds?: unknown; numFields?: unknown } }).cfg;
+  const numIds = cfg?.numIds;
+  if (typeof numIds !== 'number') throw new Error(`saveModel: cannot tell the model's numIds; pass dims`);
+  return typeof cfg?.numFields === 'number' ? { numIds, numFields: cfg.numFields } : { numIds };
+}
+
+/**
+ * Catches a modelConfig that does not describe the model (which would save fine and then fail
+ * to load, or load a different architecture): the model classes take the same field names.
+ */
+function checkConfigDescribesModel(model: CTRModel, cfg: ModelConfig): void {
+  if (model.kind !== cfg.type) throw new Error(`saveModel: modelConfig.type is '${cfg.type}' but the model is '${model.kind}'`);
+  const own = (model as unknown as { cfg?: Record<string, unknown> }).cfg ?? {};
+  for (const [k, v] of Object.entries(cfg)) {
+    if (k === 'type' || own[k] === undefined) continue;
+    if (JSON.stringify(own[k]) !== JSON.stringify(v)) {
+      throw new Error(`saveModel: modelConfig.${k} is ${JSON.stringify(v)} but the model was built with ${JSON.stringify(own[k])}`);
+    }
+  }
+}
+
+function sha256Chunks(chunks: readonly Uint8Array[]): string {
+  const h = createHash('sha256');
+  for (const c of chunks) h.update(c);
+  return h.digest('hex');
+}
+
+/** Writes the model directory `dir` atomically (replacing a previous one). */
+export function saveModel(dir: string, opts: SaveModelOptions): ModelManifest {
+  const { model, modelConfig } = opts;
+  checkConfigDescribesModel(model, modelConfig);
+  const tensors = moduleTensors(model);
+  assertFinite([...tensors].map(([n, t]) => [n, t.data] as const), `saveModel ${dir}`);
+  const metrics: Record<string, number | null> = {};
+  for (const [k, v] of Object.entries(opts.metrics)) metrics[k] = v !== null && Number.isFinite(v) ? v : null;
+  const chunks = encodeSafetensors(tensors, { format: 'ctrkit', formatVersion: String(MODEL_FORMAT_VERSION) }, join(dir, WEIGHTS_FILE));
+  const manifest: ModelManifest = {
+    formatVersion: MODEL_FORMAT_VERSION,
+    createdAt: new Date().toISOString(),
+    model: modelConfig,
+    dims: modelDims(model, opts.dims),
+    schema: opts.schema,
+    metrics,
+    provenance: { ...opts.provenance, ctrkitVersion: opts.provenance.ctrkitVersion ?? ctrkitVersion() },
+    ...(opts.calibration !== undefined ? { calibration: opts.calibration } : {}),
+    weights: { file: WEIGHTS_FILE, sha256: sha256Chunks(chunks), bytes: chunks.reduce((n, c) => n + c.length, 0), tensors: tensors.size },
+  };
+  publishDirAtomic(dir, (tmp) => {
+    writeFileAtomic(join(tmp, WEIGHTS_FILE), chunks);
+    writeFileSync(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
+  });
+  return manifest;
+}
+
+const nonNegInt = z.number().int().min(0);
+const manifestSchema = z.object({
+  formatVersion: z.literal(MODEL_FORMAT_VERSION),
+  createdAt: z.string(),
+  model: z.unknown(),
+  dims: z.object({ numIds: nonNegInt.positive(), numFields: nonNegInt.positive().optional() }),
+  schema: z.json(),
+  metrics: z.record(z.string(), z.number().nullable()),
+  provenance: z.object({
+    dataHash: z.string(), seed: z.number(), ctrkitVersion: z.string(), createdBy: z.string().optional(), trainRows: nonNegInt.optional(),
+  }),
+  calibration: z.json().optional(),
+  weights: z.object({
+    // A bare file name: a manifest must not point outside its own directory.
+    file: z.string().regex(/^[A-Za-z0-9._-]+$/).refine((f) => f !== '.' && f !== '..', 'must be a file name'),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    bytes: nonNegInt,
+    tensors: nonNegInt,
+  }),
+});
+
+function readManifest(dir: string): ModelManifest {
+  const path = join(dir, MANIFEST_FILE);
+  if (!existsSync(path)) throw new Error(`${path}: not found (${dir} is not a ctrkit model directory)`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path}: corrupt manifest, not valid JSON (${(e as Error).message})`);
+  }
+  const version = typeof raw === 'object' && raw !== null ? (raw as { formatVersion?: unknown }).formatVersion : undefined;
+  if (version !== MODEL_FORMAT_VERSION) {
+    throw new Error(`${path}: unknown formatVersion ${JSON.stringify(version)}; this ctrkit (${ctrkitVersion()}) reads version ${MODEL_FORMAT_VERSION}`);
+  }
+  const r = manifestSchema.safeParse(raw);
+  if (!r.success) {
+    throw new Error(`${path}: corrupt manifest: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  const model = parseModelConfig(r.data.model, `${path}: model`);
+  return { ...r.data, model } as ModelManifest;
+}
+
+/** Loads a model directory written by saveModel; the model is returned in eval mode. */
+export function loadModel(dir: string): { model: CTRModel; manifest: ModelManifest } {
+  recoverPublishedDir(dir);
+  const manifest = readManifest(dir);
+  const weightsPath = join(dir, manifest.weights.file);
+  if (!existsSync(weightsPath)) throw new Error(`${weightsPath}: weights file named by the manifest is missing`);
+  const digest = sha256File(weightsPath);
+  if (digest !== manifest.weights.sha256) {
+    throw new Error(`${weightsPath}: sha256 ${digest} does not match the manifest's ${manifest.weights.sha256} (damaged file, or weights from another model)`);
+  }
+  const { tensors } = readSafetensors(weightsPath);
+  const model = createModel(manifest.model, manifest.dims, manifest.provenance.seed);
+  const expected = moduleTensors(model);
+  const missing = [...expected.keys()].filter((n) => !tensors.has(n));
+  const extra = [...tensors.keys()].filter((n) => !expected.has(n));
+  if (missing.length > 0 || extra.length > 0) {
+    throw new Error(`${weightsPath}: tensors do not match the '${manifest.model.type}' model of the manifest`
+      + (missing.length ? `; missing: ${missing.join(', ')}` : '') + (extra.length ? `; unexpected: ${extra.join(', ')}` : ''));
+  }
+  const state = new Map<string, Float32Array>();
+  for (const [name, want] of expected) {
+    const got = tensors.get(name)!;
+    if (got.dtype !== 'F32') throw new Error(`${weightsPath}: tensor '${name}' is ${got.dtype}, expected F32`);
+    if (got.shape.length !== want.shape.length || got.shape.some((d, i) => d !== want.shape[i])) {
+      throw new Error(`${weightsPath}: tensor '${name}' has shape [${got.shape.join(', ')}], the model expects [${want.shape.join(', ')}]`);
+    }
+    state.set(name, got.data as Float32Array);
+  }
+  model.loadStateDict(state);
+  model.eval();
+  return { model, manifest };
+}

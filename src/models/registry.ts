@@ -1,0 +1,108 @@
+/**
+ * The `model` section of an experiment config, and the one place that turns it into a model.
+ * Model files store the resolved section and re-create the model through `createModel`, so a
+ * config that trains a model is also exactly what loads it back.
+ *
+ * Defaults (applied when a field is omitted):
+ *   dim 16 · hidden [400, 400, 400] · activation 'relu' · dropout 0 · crossLayers 3 ·
+ *   structure 'parallel' · initStd 1e-4 (embedding init std) · smeluBeta 1 (dnn) ·
+ *   rank / crossRank unset (full-rank layers).
+ *
+ * A field the chosen type does not use (e.g. `crossLayers` for 'dnn', `dim` for 'lr') is an
+ * error rather than silently ignored: a hyper-parameter that has no effect makes an
+ * experiment differ from what its config claims.
+ */
+import { z } from 'zod';
+import type { CTRModel } from './ctrModel.js';
+import { DCNv2 } from './dcnv2.js';
+import { DNN } from './dnn.js';
+import { FM } from './fm.js';
+import { LR } from './lr.js';
+
+export const MODEL_TYPES = ['lr', 'fm', 'dnn', 'dcnv2'] as const;
+export type ModelType = (typeof MODEL_TYPES)[number];
+
+const positiveInt = z.number().int().positive();
+const initStd = z.number().positive().finite().default(1e-4);
+const dim = positiveInt.default(16);
+const hidden = z.array(positiveInt).default([400, 400, 400]);
+const activation = z.enum(['relu', 'sigmoid', 'tanh', 'smelu', 'none']).default('relu');
+const dropout = z.number().min(0).lt(1).default(0);
+
+/** Zod schema of the `model` section; parsing yields the resolved config (defaults filled). */
+export const modelConfigSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('lr'), initStd }),
+  z.strictObject({ type: z.literal('fm'), dim, initStd }),
+  z.strictObject({
+    type: z.literal('dnn'), dim, hidden, activation, smeluBeta: z.number().positive().finite().default(1), dropout,
+    rank: positiveInt.optional(), initStd,
+  }),
+  z.strictObject({
+    type: z.literal('dcnv2'), dim, hidden, activation, dropout, crossLayers: positiveInt.default(3),
+    crossRank: positiveInt.optional(), structure: z.enum(['parallel', 'stacked']).default('parallel'), initStd,
+  }),
+]);
+
+/** A resolved `model` section (what parseModelConfig returns and model files store). */
+export type ModelConfig = z.output<typeof modelConfigSchema>;
+/** The `model` section as written in a config (optional fields may be omitted). */
+export type ModelConfigInput = z.input<typeof modelConfigSchema>;
+
+export interface ModelDims {
+  /** Rows of the shared embedding table (all fields' vocabularies). */
+  numIds: number;
+  /** Fields per row; required by 'dnn' and 'dcnv2' (it sizes their first layer), unused by 'lr' and 'fm'. */
+  numFields?: number;
+}
+
+/** One readable line per problem, e.g. `model.type: expected one of lr, fm, dnn, dcnv2`. */
+function describeIssue(issue: z.core.$ZodIssue, where: string, type: unknown): string {
+  const at = [where, ...issue.path.map(String)].join('.');
+  switch (issue.code) {
+    case 'invalid_union':
+      return `${at}: expected one of ${MODEL_TYPES.join(', ')}${type === undefined ? ' (missing)' : `, got ${JSON.stringify(type)}`}`;
+    case 'invalid_value':
+      return `${at}: expected one of ${issue.values.map(String).join(', ')}`;
+    case 'unrecognized_keys':
+      return issue.keys.map((k) => `${at}.${k}: not a setting of model type '${String(type)}'`).join('; ');
+    default:
+      return `${at}: ${issue.message}`;
+  }
+}
+
+/** Validates a `model` section; `where` prefixes error paths (e.g. 'model' or 'config.yaml: model'). */
+export function parseModelConfig(obj: unknown, where = 'model'): ModelConfig {
+  const r = modelConfigSchema.safeParse(obj);
+  if (r.success) return r.data;
+  const type = typeof obj === 'object' && obj !== null ? (obj as { type?: unknown }).type : undefined;
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new Error(`${where}: expected an object with a 'type' field`);
+  throw new Error(r.error.issues.map((i) => describeIssue(i, where, type)).join('; '));
+}
+
+/** Builds a freshly initialised model; `seed` fixes the initial weights. */
+export function createModel(cfg: ModelConfig, dims: ModelDims, seed: number): CTRModel {
+  const { numIds, numFields } = dims;
+  if (!Number.isInteger(numIds) || numIds < 1) throw new Error(`createModel: numIds must be a positive integer, got ${numIds}`);
+  const fields = (): number => {
+    if (numFields === undefined || !Number.isInteger(numFields) || numFields < 1) {
+      throw new Error(`createModel: model type '${cfg.type}' needs numFields, a positive integer, got ${numFields}`);
+    }
+    return numFields;
+  };
+  switch (cfg.type) {
+    case 'lr':
+      return new LR({ numIds, initStd: cfg.initStd, seed });
+    case 'fm':
+      return new FM({ numIds, dim: cfg.dim, initStd: cfg.initStd, seed });
+    case 'dnn':
+      return new DNN({
+        numIds, numFields: fields(), dim: cfg.dim, hidden: cfg.hidden, activation: cfg.activation, smeluBeta: cfg.smeluBeta,
+        dropout: cfg.dropout, rank: cfg.rank, initStd: cfg.initStd, seed,
+      });
+    case 'dcnv2':
+      return new DCNv2({
+        numIds, numFields: fields(), dim: cfg.dim, hidden: cfg.hidden, activation: cfg.activation, dropout: cfg.dropout,
+        crossLayers: cfg.crossLayers, crossRank: cfg.crossRank, structure: cfg.structure, initStd: cfg.initStd, seed,
+      });
+  }
+}

@@ -1,0 +1,96 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { publishDirAtomic, recoverPublishedDir, writeFileAtomic } from '../../src/io/atomic.js';
+
+function withTmp(fn: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'ctrkit-atomic-'));
+  try {
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('writeFileAtomic', () => {
+  it('writes strings, bytes and chunk lists, replacing the previous file and leaving no temp file', () => withTmp((dir) => {
+    const p = join(dir, 'f.txt');
+    writeFileAtomic(p, 'old');
+    writeFileAtomic(p, [Buffer.from('ne'), Uint8Array.of(0x77)]);
+    assert.equal(readFileSync(p, 'utf8'), 'new');
+    writeFileAtomic(p, Uint8Array.of(0x41));
+    assert.equal(readFileSync(p, 'utf8'), 'A');
+    assert.deepEqual(readdirSync(dir), ['f.txt']);
+  }));
+
+  it('a failed write keeps the previous file and removes its temp file', () => withTmp((dir) => {
+    const p = join(dir, 'f.txt');
+    writeFileAtomic(p, 'old');
+    // Renaming a file onto a non-empty directory fails after the temp file is written.
+    const blocked = join(dir, 'blocked');
+    mkdirSync(join(blocked, 'x'), { recursive: true });
+    assert.throws(() => writeFileAtomic(blocked, 'data'));
+    assert.equal(readFileSync(p, 'utf8'), 'old');
+    assert.deepEqual(readdirSync(dir).sort(), ['blocked', 'f.txt']);
+  }));
+});
+
+describe('publishDirAtomic', () => {
+  it('creates, then replaces a directory as a whole', () => withTmp((dir) => {
+    const d = join(dir, 'model');
+    publishDirAtomic(d, (tmp) => {
+      writeFileSync(join(tmp, 'a'), '1');
+      writeFileSync(join(tmp, 'stale'), 'x');
+    });
+    publishDirAtomic(d, (tmp) => {
+      mkdirSync(join(tmp, 'sub'));
+      writeFileSync(join(tmp, 'sub', 'b'), '2');
+      writeFileSync(join(tmp, 'a'), '3');
+    });
+    assert.deepEqual(readdirSync(d).sort(), ['a', 'sub']);
+    assert.equal(readFileSync(join(d, 'a'), 'utf8'), '3');
+    assert.deepEqual(readdirSync(dir), ['model']);
+  }));
+
+  it('a fill that throws leaves the previous directory intact and no temp directories', () => withTmp((dir) => {
+    const d = join(dir, 'model');
+    publishDirAtomic(d, (tmp) => writeFileSync(join(tmp, 'a'), 'good'));
+    assert.throws(() => publishDirAtomic(d, (tmp) => {
+      writeFileSync(join(tmp, 'a'), 'half');
+      throw new Error('disk full');
+    }), /disk full/);
+    assert.equal(readFileSync(join(d, 'a'), 'utf8'), 'good');
+    assert.deepEqual(readdirSync(dir), ['model']);
+  }));
+
+  it('a fill that throws on first publish leaves nothing', () => withTmp((dir) => {
+    assert.throws(() => publishDirAtomic(join(dir, 'm'), () => {
+      throw new Error('boom');
+    }), /boom/);
+    assert.deepEqual(readdirSync(dir), []);
+  }));
+
+  it('recovers from a crash between moving the old directory away and the new one in', () => withTmp((dir) => {
+    const d = join(dir, 'model');
+    publishDirAtomic(d, (tmp) => writeFileSync(join(tmp, 'a'), 'old'));
+    // The state publishDirAtomic passes through: old renamed away, new complete but not yet in place.
+    renameSync(d, join(dir, '.model.old-1-aa'));
+    mkdirSync(join(dir, '.model.new-1-aa'));
+    writeFileSync(join(dir, '.model.new-1-aa', 'a'), 'new');
+    recoverPublishedDir(d);
+    assert.equal(readFileSync(join(d, 'a'), 'utf8'), 'new');
+    assert.deepEqual(readdirSync(dir), ['model']);
+  }));
+
+  it('falls back to the old directory when the new one never completed', () => withTmp((dir) => {
+    const d = join(dir, 'model');
+    mkdirSync(join(dir, '.model.old-1-aa'));
+    writeFileSync(join(dir, '.model.old-1-aa', 'a'), 'old');
+    mkdirSync(join(dir, '.model.tmp-2-bb'));
+    recoverPublishedDir(d);
+    assert.equal(readFileSync(join(d, 'a'), 'utf8'), 'old');
+    assert.ok(existsSync(join(dir, '.model.tmp-2-bb')), 'a torn temp dir may belong to a live writer and is left alone');
+  }));
+});

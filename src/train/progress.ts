@@ -41,9 +41,9 @@ export interface ProgressReporter {
 
 /** Reports nothing. */
 export class SilentProgress implements ProgressReporter {
-  startEpoch(): void {}
-  update(): void {}
-  endEpoch(): void {}
+  startEpoch(_s: EpochStart): void {}
+  update(_u: ProgressUpdate): void {}
+  endEpoch(_e: EpochEnd): void {}
   stop(): void {}
 }
 
@@ -64,8 +64,8 @@ function fmtMetrics(m: Record<string, number>): string {
 export class LineProgress implements ProgressReporter {
   constructor(private readonly stream: NodeJS.WritableStream = process.stderr) {}
 
-  startEpoch(): void {}
-  update(): void {}
+  startEpoch(_s: EpochStart): void {}
+  update(_u: ProgressUpdate): void {}
 
   endEpoch(e: EpochEnd): void {
     const rate = e.seconds > 0 ? e.rows / e.seconds : NaN;

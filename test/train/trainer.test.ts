@@ -19,6 +19,18 @@ import { auc } from '../../src/metrics/auc.js';
 import { MemoryCheckpointStore, type Checkpoint, type CheckpointTag } from '../../src/train/checkpoint.js';
 import { Trainer, NonFiniteTrainingError, type TrainerOptions, type TrainResult } from '../../src/train/trainer.js';
 import { MetricLog, parseMetricLog, type MetricRecord } from '../../src/train/metricLog.js';
+import type { EpochEnd, EpochStart, ProgressReporter, ProgressUpdate } from '../../src/train/progress.js';
+
+class RecordingProgress implements ProgressReporter {
+  readonly starts: EpochStart[] = [];
+  readonly updates: ProgressUpdate[] = [];
+  readonly ends: EpochEnd[] = [];
+  stops = 0;
+  startEpoch(s: EpochStart): void { this.starts.push(s); }
+  update(u: ProgressUpdate): void { this.updates.push(u); }
+  endEpoch(e: EpochEnd): void { this.ends.push(e); }
+  stop(): void { this.stops++; }
+}
 
 const F = 4;
 const VOCAB = 10; // per field
@@ -362,6 +374,22 @@ describe('Trainer', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('reports progress per epoch and batch, continuing mid-epoch after resume', async () => {
+    const store = new MemoryCheckpointStore();
+    const crashing = trainer({ store, everySteps: 4, beforeLoss: (call) => { if (call === 13) throw new Error('crash'); } });
+    await assert.rejects(crashing.t.run(), /crash/);
+    const progress = new RecordingProgress();
+    await trainer({ store, everySteps: 4, resume: true, extra: { progress } }).t.run();
+    assert.deepEqual(progress.starts.map((s) => [s.epoch, s.epochs, s.totalRows, s.rowsDone]), [[2, 3, 150, 32], [3, 3, 150, 0]]);
+    assert.equal(progress.updates.length, 18);
+    assert.equal(progress.updates[0]!.rowsDone, 48);
+    assert.equal(progress.updates.at(-1)!.rowsDone, 150);
+    assert.ok(progress.updates.every((u) => Number.isFinite(u.loss)));
+    assert.deepEqual(progress.ends.map((e) => [e.epoch, e.rows]), [[2, 150], [3, 150]]);
+    assert.equal(typeof progress.ends[0]!.metrics.auc, 'number');
+    assert.equal(progress.stops, 1);
   });
 
   it('rejects inconsistent options', () => {

@@ -75,8 +75,8 @@ export interface TrainResult {
 /** Training hit a NaN/Inf (loss, logits or parameters); nothing was saved after it. */
 export class NonFiniteTrainingError extends Error {
   constructor(message: string, readonly epoch: number, readonly step: number, readonly globalStep: number,
-    readonly lastGoodStep: number | null) {
-    super(message);
+    readonly lastGoodStep: number | null, cause?: Error) {
+    super(message, cause ? { cause } : undefined);
     this.name = 'NonFiniteTrainingError';
   }
 }
@@ -351,11 +351,9 @@ export class Trainer<M extends CTRModel = CTRModel, O extends GroupOptions = Gro
       : this.lastSavedStep === null
         ? `no checkpoint had been saved yet; nothing was written to ${location}`
         : `the last good checkpoint (step ${this.lastSavedStep}) is kept in ${location}`;
-    const e = new NonFiniteTrainingError(
+    return new NonFiniteTrainingError(
       `training stopped: ${head} epoch ${epoch} step ${step} (global step ${globalStep}); ${kept}`,
-      epoch, step, globalStep, this.lastSavedStep);
-    if (cause) (e as { cause?: unknown }).cause = cause;
-    return e;
+      epoch, step, globalStep, this.lastSavedStep, cause ?? undefined);
   }
 
   /**

@@ -194,6 +194,21 @@ describe('Trainer', () => {
     assert.deepEqual(r2.history, ref.result.history);
   });
 
+  it('a timer-driven abort (as from a SIGINT handler) is seen: training yields to the event loop', async () => {
+    const store = new SpyStore();
+    const ac = new AbortController();
+    // Each batch is made slow so the run would take far longer than the timer.
+    const spin = (): void => { const t = Date.now() + 2; while (Date.now() < t); };
+    const { t, model } = trainer({ kind: 'lr', store, epochs: 1000, beforeLoss: spin, extra: { signal: ac.signal, validate: undefined } });
+    setTimeout(() => ac.abort(), 100);
+    const r = await t.run();
+    assert.equal(r.interrupted, true);
+    assert.ok(r.globalStep < 10000, `stopped at ${r.globalStep}`);
+    const last = store.load('last')!;
+    assert.equal(last.trainer.globalStep, r.globalStep);
+    assert.equal(hashMap(last.model), hash(model));
+  });
+
   it('an abort on the last batch of an epoch resumes into the epoch end (validation, next epoch)', async () => {
     const ref = await straight();
     const store = new MemoryCheckpointStore();

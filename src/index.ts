@@ -51,3 +51,13 @@ export { DCNv2 } from './models/dcnv2.js';
 export type { DCNv2Config } from './models/dcnv2.js';
 
 export { trainStep, NonFiniteLossError } from './train/step.js';
+export { Trainer, NonFiniteTrainingError } from './train/trainer.js';
+export type { TrainerOptions, TrainResult, ValidationMetric } from './train/trainer.js';
+export { MemoryCheckpointStore, cloneCheckpoint } from './train/checkpoint.js';
+export type { Checkpoint, CheckpointStore, CheckpointTag, TrainerState } from './train/checkpoint.js';
+export { MetricLog, parseMetricLog } from './train/metricLog.js';
+export type { MetricEvent, MetricLogOptions, MetricRecord, MetricSink, MetricValue } from './train/metricLog.js';
+export { BarProgress, LineProgress, SilentProgress, createProgress } from './train/progress.js';
+export type { EpochEnd, EpochStart, ProgressOptions, ProgressReporter, ProgressUpdate } from './train/progress.js';
+export { validationSplit, IndexedBatches, predictRows } from './train/split.js';
+export type { RowSplit, SplitMode, SplitOptions } from './train/split.js';

@@ -15,6 +15,12 @@ export interface TrainerState {
   epochsWithoutImprovement: number;
   /** One record per completed epoch (metrics by name). */
   history: Record<string, number>[];
+  /**
+   * Row-weighted training-loss sum and rows of the current epoch so far, so that an epoch's
+   * mean loss is the same whether or not it was resumed. Optional: older checkpoints lack it.
+   */
+  epochLossSum?: number;
+  epochRows?: number;
 }
 
 export interface Checkpoint {

@@ -37,6 +37,8 @@ function gather(src: RowSource, order: Int32Array, from: number, to: number, int
 /**
  * Trains one epoch over rows [start, end) in a fresh random permutation drawn from rng;
  * returns the mean training loss.
+ * @deprecated Use `Trainer` (src/train/trainer.ts): it adds checkpoints, exact resume,
+ * validation, early stopping and the non-finite guard. Kept for the accuracy bench.
  */
 export function trainEpoch<O extends GroupOptions>(model: CTRModel, opt: Optimizer<O>, src: RowSource,
   start: number, end: number, batchSize: number, rng: Rng, onStep?: (loss: number, rowsDone: number) => void): number {

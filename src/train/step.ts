@@ -6,7 +6,13 @@ import { backward, endStep } from '../autograd/tape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { GroupOptions, Optimizer } from '../optim/optimizer.js';
 
-export class NonFiniteLossError extends Error {}
+export class NonFiniteLossError extends Error {
+  /** The offending loss value (NaN, Infinity or -Infinity), so callers need not parse the message. */
+  constructor(message: string, readonly loss: number = NaN) {
+    super(message);
+    this.name = 'NonFiniteLossError';
+  }
+}
 
 export function trainStep<O extends GroupOptions>(optimizer: Optimizer<O>, computeLoss: () => Tensor): number {
   optimizer.zeroGrad();
@@ -15,7 +21,7 @@ export function trainStep<O extends GroupOptions>(optimizer: Optimizer<O>, compu
     const l = computeLoss();
     loss = l.item();
     if (!Number.isFinite(loss)) {
-      throw new NonFiniteLossError(`loss is ${loss} at step ${optimizer.stepCount + 1}; parameters were not updated`);
+      throw new NonFiniteLossError(`loss is ${loss} at step ${optimizer.stepCount + 1}; parameters were not updated`, loss);
     }
     backward(l);
     optimizer.step();

@@ -104,7 +104,7 @@ export const DataConfigSchema = z.strictObject({
   const claim = (n: string, path: (string | number)[]): void => {
     const prev = seen.get(n);
     if (prev !== undefined) ctx.addIssue({ code: 'custom', path, message: `name ${JSON.stringify(n)} is already used by ${prev}` });
-    else seen.set(n, path.join('.'));
+    else seen.set(n, formatPath('data', path));
   };
   cfg.labels.forEach((l, i) => claim(l.name, ['labels', i, 'name']));
   cfg.fields.forEach((f, i) => {

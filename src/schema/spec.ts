@@ -57,13 +57,16 @@ export const DEFAULT_MIN_COUNT = 2;
 /** Splits the configured fields into id fields, dense columns and sequences, in config order. */
 export function specFromConfig(cfg: DataConfig): SchemaSpec {
   const spec: SchemaSpec = {
-    labels: cfg.labels.map((l) => ({ name: l.name, column: l.column ?? l.name, type: l.type, positive: l.positive })),
+    // Absent options are left out rather than set to undefined: the spec is serialised and compared.
+    labels: cfg.labels.map((l) => ({
+      name: l.name, column: l.column ?? l.name, type: l.type, ...(l.positive === undefined ? {} : { positive: l.positive }),
+    })),
     fields: [],
     dense: [],
     sequences: [],
-    group: cfg.group,
-    weight: cfg.weight,
   };
+  if (cfg.group !== undefined) spec.group = cfg.group;
+  if (cfg.weight !== undefined) spec.weight = cfg.weight;
   for (const f of cfg.fields) {
     const base = { name: f.name, column: f.column ?? f.name, privileged: f.privileged };
     switch (f.kind) {
@@ -82,7 +85,7 @@ export function specFromConfig(cfg: DataConfig): SchemaSpec {
         }
         break;
       case 'sequence': {
-        const seq = { ...base, separator: f.separator, maxLength: f.maxLength };
+        const seq = { ...base, separator: f.separator, ...(f.maxLength === undefined ? {} : { maxLength: f.maxLength }) };
         spec.sequences.push(f.hashBuckets !== undefined
           ? { ...seq, kind: 'hash', buckets: f.hashBuckets }
           : { ...seq, kind: 'vocab', minCount: f.minCount ?? DEFAULT_MIN_COUNT, vocabulary: [] });

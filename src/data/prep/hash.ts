@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { EncodedDataset } from './encode.js';
 
+/** What the prep text is made of: any dataset with one label column and row-major ids. */
+export type PrepText = Pick<EncodedDataset, 'numRows' | 'numFields' | 'ids' | 'labels'>;
+
 /**
  * Calls `sink` with the text `label id_1 ... id_F\n` of all rows in file order, in pieces of about
  * `pieceChars` characters: the format of torch_ref.py --dump and of its prep_sha256.
  */
-export function writePrepText(ds: EncodedDataset, sink: (text: string) => void, pieceChars = 1 << 20): void {
+export function writePrepText(ds: PrepText, sink: (text: string) => void, pieceChars = 1 << 20): void {
   const F = ds.numFields;
   const parts: string[] = [];
   let size = 0;
@@ -26,7 +29,7 @@ export function writePrepText(ds: EncodedDataset, sink: (text: string) => void, 
 }
 
 /** SHA-256 (hex) of writePrepText's text: comparable with the benchmark README's prep_sha256. */
-export function prepSha256(ds: EncodedDataset): string {
+export function prepSha256(ds: PrepText): string {
   const h = createHash('sha256');
   writePrepText(ds, (t) => h.update(t, 'utf8'));
   return h.digest('hex');

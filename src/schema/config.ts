@@ -1,0 +1,234 @@
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+/*
+ * The `data` section of an experiment configuration. Objects are strict: a misspelt key is an error
+ * rather than a silently ignored option, which is the most common way a config "does nothing".
+ * docs/config.md documents every key.
+ */
+
+const name = z.string().min(1);
+const positiveInt = z.number().int().min(1);
+const ratio = z.tuple([z.number().int().min(0), positiveInt]);
+
+const criteoSource = z.strictObject({ format: z.literal('criteo'), path: name });
+const csvSource = z.strictObject({
+  format: z.literal('csv'),
+  path: name,
+  header: z.boolean().default(true),
+  columns: z.array(name).min(1).optional(),
+  delimiter: z.string().length(1).default(','),
+  trim: z.boolean().default(false),
+});
+const ipinyouSource = z.strictObject({ format: z.literal('ipinyou'), path: name, featIndex: name });
+const svmlightSource = z.strictObject({ format: z.literal('svmlight'), path: name });
+export const SourceSchema = z.discriminatedUnion('format', [criteoSource, csvSource, ipinyouSource, svmlightSource]);
+
+const fileOrderSplit = z.strictObject({
+  mode: z.literal('file-order'),
+  /** Train share of all rows, as an integer ratio (Python's integer division is replicated). */
+  train: ratio.default([8, 10]),
+  /** Fit share of the train rows; the rest of the train rows is the validation split. */
+  fit: ratio.default([9, 10]),
+});
+const randomSplit = z.strictObject({
+  mode: z.literal('random'),
+  validation: z.number().min(0).max(1),
+  test: z.number().min(0).max(1),
+  seed: z.number().int().default(1),
+});
+const filesSplit = z.strictObject({ mode: z.literal('files'), validation: name.optional(), test: name.optional() });
+export const SplitSchema = z.discriminatedUnion('mode', [fileOrderSplit, randomSplit, filesSplit]);
+
+const positiveRule = z.strictObject({
+  equals: z.union([z.string(), z.number()]).optional(),
+  oneOf: z.array(z.union([z.string(), z.number()])).min(1).optional(),
+  contains: z.string().min(1).optional(),
+  greaterThan: z.number().optional(),
+  atLeast: z.number().optional(),
+}).refine((r) => Object.values(r).filter((v) => v !== undefined).length === 1,
+  { message: 'give exactly one of equals, oneOf, contains, greaterThan, atLeast' });
+
+const LabelSchema = z.strictObject({
+  name,
+  column: name.optional(),
+  /** binary: 0/1 (directly, or through `positive`); graded: any finite number (relevance grade). */
+  type: z.enum(['binary', 'graded']).default('binary'),
+  positive: positiveRule.optional(),
+});
+
+const common = { name, column: name.optional(), privileged: z.boolean().default(false) };
+
+const categoricalField = z.strictObject({
+  kind: z.literal('categorical'),
+  ...common,
+  minCount: positiveInt.optional(),
+  hashBuckets: positiveInt.optional(),
+});
+
+export const NUMERIC_TRANSFORMS = ['identity', 'log', 'log-bucket', 'bucketize', 'standardize'] as const;
+const numericField = z.strictObject({
+  kind: z.literal('numeric'),
+  ...common,
+  transform: z.enum(NUMERIC_TRANSFORMS).default('identity'),
+  boundaries: z.array(z.number()).min(1).optional(),
+  minCount: positiveInt.optional(),
+});
+
+const sequenceField = z.strictObject({
+  kind: z.literal('sequence'),
+  ...common,
+  separator: z.string().min(1).default('|'),
+  maxLength: positiveInt.optional(),
+  minCount: positiveInt.optional(),
+  hashBuckets: positiveInt.optional(),
+});
+
+const FieldSchema = z.discriminatedUnion('kind', [categoricalField, numericField, sequenceField]);
+
+export const DataConfigSchema = z.strictObject({
+  source: SourceSchema,
+  split: SplitSchema.default({ mode: 'file-order', train: [8, 10], fit: [9, 10] }),
+  labels: z.array(LabelSchema).min(1),
+  fields: z.array(FieldSchema).min(1),
+  /** Column whose runs of equal values are the lists (request / query / user) of ranking losses. */
+  group: name.optional(),
+  /** Column of per-row sample weights. */
+  weight: name.optional(),
+  onBadLine: z.enum(['error', 'skip']).default('error'),
+}).superRefine((cfg, ctx) => {
+  const seen = new Map<string, string>();
+  const claim = (n: string, path: (string | number)[]): void => {
+    const prev = seen.get(n);
+    if (prev !== undefined) ctx.addIssue({ code: 'custom', path, message: `name ${JSON.stringify(n)} is already used by ${prev}` });
+    else seen.set(n, formatPath('data', path));
+  };
+  cfg.labels.forEach((l, i) => claim(l.name, ['labels', i, 'name']));
+  cfg.fields.forEach((f, i) => {
+    const at = (key: string): (string | number)[] => ['fields', i, key];
+    claim(f.name, at('name'));
+    if (f.kind !== 'numeric' && f.minCount !== undefined && f.hashBuckets !== undefined) {
+      ctx.addIssue({ code: 'custom', path: at('hashBuckets'), message: 'hashBuckets and minCount exclude each other (hashing has no vocabulary)' });
+    }
+    if (f.kind === 'numeric') {
+      if (f.transform === 'bucketize') {
+        if (f.boundaries === undefined) ctx.addIssue({ code: 'custom', path: at('boundaries'), message: 'transform bucketize needs boundaries' });
+        else if (f.boundaries.some((b, k) => k > 0 && !(b > f.boundaries![k - 1]!))) {
+          ctx.addIssue({ code: 'custom', path: at('boundaries'), message: 'boundaries must be strictly increasing' });
+        }
+      } else if (f.boundaries !== undefined) {
+        ctx.addIssue({ code: 'custom', path: at('boundaries'), message: `boundaries only apply to transform bucketize, not ${f.transform}` });
+      }
+      if (f.minCount !== undefined && f.transform !== 'log-bucket') {
+        ctx.addIssue({ code: 'custom', path: at('minCount'), message: `minCount only applies to transform log-bucket (a vocabulary), not ${f.transform}` });
+      }
+    }
+  });
+  if (cfg.source.format !== 'csv' && cfg.source.format !== 'svmlight' && cfg.group !== undefined) {
+    // Criteo / iPinYou rows carry no list id; a group on them would be a misunderstanding.
+    ctx.addIssue({ code: 'custom', path: ['group'], message: `format ${cfg.source.format} has no group column` });
+  }
+});
+
+export type SourceConfig = z.output<typeof SourceSchema>;
+export type SplitConfig = z.output<typeof SplitSchema>;
+export type LabelConfig = z.output<typeof LabelSchema>;
+export type PositiveRule = NonNullable<LabelConfig['positive']>;
+export type FieldConfig = z.output<typeof FieldSchema>;
+export type CategoricalFieldConfig = z.output<typeof categoricalField>;
+export type NumericFieldConfig = z.output<typeof numericField>;
+export type SequenceFieldConfig = z.output<typeof sequenceField>;
+export type NumericTransform = (typeof NUMERIC_TRANSFORMS)[number];
+/** The validated `data` section, defaults filled in. */
+export type DataConfig = z.output<typeof DataConfigSchema>;
+
+/** `a.b[3].c` from a zod path. */
+export function formatPath(root: string, path: readonly PropertyKey[]): string {
+  let s = root;
+  for (const k of path) s += typeof k === 'number' ? `[${k}]` : s === '' ? String(k) : `.${String(k)}`;
+  return s;
+}
+
+/** Rewrites zod's messages into `expected ...` sentences that read well after a key path. */
+function issueMessage(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_value':
+      return issue.values.length === 1
+        ? `expected ${JSON.stringify(issue.values[0])}`
+        : `expected one of ${issue.values.map((v) => String(v)).join(', ')}`;
+    case 'invalid_union': {
+      const i = issue as { options?: unknown[]; discriminator?: string };
+      if (i.discriminator !== undefined && i.options !== undefined) return `expected one of ${i.options.map(String).join(', ')}`;
+      return issue.message;
+    }
+    case 'unrecognized_keys':
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    case 'invalid_type':
+      return issue.message.startsWith('Invalid input: expected') && issue.message.endsWith('received undefined')
+        ? `missing (expected ${issue.expected})`
+        : issue.message.replace(/^Invalid input: /, '');
+    default:
+      return issue.message;
+  }
+}
+
+/** Readable, one-line-per-problem messages: `where: data.fields[3].transform: expected one of ...`. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], where: string, root: string): string[] {
+  return issues.map((issue) => `${where}: ${formatPath(root, issue.path)}: ${issueMessage(issue)}`);
+}
+
+/**
+ * Validates the `data` section of a configuration (`obj` is the section's value) and fills in
+ * defaults. `where` names the file in error messages. Throws ConfigError.
+ */
+export function parseDataConfig(obj: unknown, where: string): DataConfig {
+  const r = DataConfigSchema.safeParse(obj);
+  if (!r.success) throw new ConfigError(formatIssues(r.error.issues, where, 'data'));
+  return r.data;
+}
+
+/**
+ * Reads a configuration file as a plain object: JSON for `.json`, else YAML (of which JSON is a
+ * subset). Syntax errors name the file and line. No validation: each section has its own parser.
+ */
+export async function loadConfigFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`${path}: cannot read the configuration file (${(err as Error).message})`]);
+  }
+  if (extname(path).toLowerCase() === '.json') {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (err) {
+      const msg = (err as Error).message;
+      const pos = /position (\d+)/.exec(msg);
+      const line = pos === null ? undefined : text.slice(0, Number(pos[1])).split('\n').length;
+      throw new ConfigError([`${path}${line === undefined ? '' : `:${line}`}: invalid JSON (${msg})`]);
+    }
+  }
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(doc.errors.map((e) => {
+      const lp = e.linePos?.[0];
+      const first = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      return `${path}${lp === undefined ? '' : `:${lp.line}:${lp.col}`}: invalid YAML (${first})`;
+    }));
+  }
+  return doc.toJS() as unknown;
+}
+
+/** loadConfigFile + parseDataConfig of its `data` section. */
+export async function loadDataConfig(path: string): Promise<DataConfig> {
+  const obj = await loadConfigFile(path);
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    throw new ConfigError([`${path}: expected a mapping with keys data, model, train, output`]);
+  }
+  const data = (obj as Record<string, unknown>).data;
+  if (data === undefined) throw new ConfigError([`${path}: data: missing (expected the data section)`]);
+  return parseDataConfig(data, path);
+}

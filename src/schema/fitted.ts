@@ -1,0 +1,165 @@
+import { z } from 'zod';
+import type { Dataset } from '../data/dataset.js';
+import { CategoricalField, LogBucketField, type RawValue } from '../data/prep/field.js';
+import { ConfigError } from './errors.js';
+import { formatIssues } from './config.js';
+import { hashBucket } from './hash.js';
+import { specSize, type SchemaSpec } from './spec.js';
+import type { StoredColumns } from './store.js';
+
+/*
+ * Everything learned from the fit rows, in a form that encodes any later file exactly as the
+ * training data was encoded. Serialised compactly into the model manifest: vocabularies are arrays
+ * of tokens in id order (token i has local id i + 1; 0 is OOV).
+ */
+
+const SCHEMA_VERSION = 1;
+
+const base = { name: z.string(), column: z.string(), privileged: z.boolean() };
+const IdFieldJson = z.discriminatedUnion('kind', [
+  z.strictObject({ ...base, kind: z.literal('vocab'), logBucket: z.boolean(), minCount: z.number().int().min(1), vocabulary: z.array(z.string()) }),
+  z.strictObject({ ...base, kind: z.literal('hash'), buckets: z.number().int().min(1) }),
+  z.strictObject({ ...base, kind: z.literal('bucketize'), boundaries: z.array(z.number()) }),
+]);
+const seqBase = { ...base, separator: z.string().min(1), maxLength: z.number().int().min(1).optional() };
+const SequenceJson = z.discriminatedUnion('kind', [
+  z.strictObject({ ...seqBase, kind: z.literal('vocab'), minCount: z.number().int().min(1), vocabulary: z.array(z.string()) }),
+  z.strictObject({ ...seqBase, kind: z.literal('hash'), buckets: z.number().int().min(1) }),
+]);
+const scalar = z.union([z.string(), z.number()]);
+const FittedJson = z.strictObject({
+  version: z.literal(SCHEMA_VERSION),
+  labels: z.array(z.strictObject({
+    name: z.string(), column: z.string(), type: z.enum(['binary', 'graded']),
+    positive: z.strictObject({
+      equals: scalar.optional(), oneOf: z.array(scalar).optional(), contains: z.string().optional(),
+      greaterThan: z.number().optional(), atLeast: z.number().optional(),
+    }).optional(),
+  })),
+  fields: z.array(IdFieldJson),
+  dense: z.array(z.strictObject({ ...base, transform: z.enum(['identity', 'log', 'standardize']), mean: z.number(), std: z.number() })),
+  sequences: z.array(SequenceJson),
+  group: z.string().optional(),
+  weight: z.string().optional(),
+  /** Redundant (derivable from the vocabularies), kept to detect a manifest edited by hand. */
+  numIds: z.number().int().min(0),
+});
+
+/** The JSON form of a FittedSchema (what goes into the model manifest). */
+export type FittedSchemaJSON = z.output<typeof FittedJson>;
+
+export class FittedSchema {
+  readonly spec: SchemaSpec;
+  /** First global id of each id field, then of each sequence: one shared embedding table. */
+  readonly fieldOffsets: Int32Array;
+  readonly fieldSizes: Int32Array;
+  readonly sequenceOffsets: Int32Array;
+  readonly sequenceSizes: Int32Array;
+  readonly numIds: number;
+  private readonly lookups: (Map<string, number> | undefined)[];
+  private readonly tokenizers: (CategoricalField | undefined)[];
+  private readonly seqLookups: (Map<string, number> | undefined)[];
+
+  /** `spec` must be fitted (vocabularies and dense statistics filled in). */
+  constructor(spec: SchemaSpec) {
+    this.spec = spec;
+    this.fieldSizes = Int32Array.from(spec.fields, specSize);
+    this.sequenceSizes = Int32Array.from(spec.sequences, specSize);
+    this.fieldOffsets = new Int32Array(spec.fields.length);
+    this.sequenceOffsets = new Int32Array(spec.sequences.length);
+    let off = 0;
+    spec.fields.forEach((_, j) => { this.fieldOffsets[j] = off; off += this.fieldSizes[j]!; });
+    spec.sequences.forEach((_, q) => { this.sequenceOffsets[q] = off; off += this.sequenceSizes[q]!; });
+    this.numIds = off;
+    const index = (vocab: readonly string[]): Map<string, number> => new Map(vocab.map((t, i) => [t, i + 1]));
+    this.lookups = spec.fields.map((f) => (f.kind === 'vocab' ? index(f.vocabulary) : undefined));
+    // Only token() of these is used: the tokenising rules of src/data/prep, never their vocabularies.
+    this.tokenizers = spec.fields.map((f) =>
+      f.kind === 'vocab' ? (f.logBucket ? new LogBucketField(f.name) : new CategoricalField(f.name)) : undefined);
+    this.seqLookups = spec.sequences.map((s) => (s.kind === 'vocab' ? index(s.vocabulary) : undefined));
+  }
+
+  /** Global id of id field j for a parsed value (raw value of a vocabulary field or hash token, or local id). */
+  fieldId(j: number, raw: RawValue, local: number): number {
+    const f = this.spec.fields[j]!;
+    const o = this.fieldOffsets[j]!;
+    switch (f.kind) {
+      case 'vocab': return o + (this.lookups[j]!.get(this.tokenizers[j]!.token(raw)) ?? 0);
+      case 'hash': return o + hashBucket(raw as string, f.buckets);
+      case 'bucketize': return o + local;
+    }
+  }
+
+  /** Global id of a token of sequence q. */
+  sequenceId(q: number, token: string): number {
+    const s = this.spec.sequences[q]!;
+    const local = s.kind === 'vocab' ? this.seqLookups[q]!.get(token) ?? 0 : hashBucket(token, s.buckets);
+    return this.sequenceOffsets[q]! + local;
+  }
+
+  /** Names of the fields only a teacher may see. */
+  privileged(): string[] {
+    return [...this.spec.fields, ...this.spec.dense, ...this.spec.sequences].filter((f) => f.privileged).map((f) => f.name);
+  }
+
+  /**
+   * The Dataset of stored columns whose codes are already global ids (dense values are standardised
+   * here). Takes ownership of the arrays.
+   */
+  toDataset(cols: StoredColumns): Dataset {
+    const { spec } = this;
+    const D = spec.dense.length;
+    const ds: Dataset = {
+      numRows: cols.numRows,
+      numFields: spec.fields.length,
+      fieldNames: spec.fields.map((f) => f.name),
+      ids: cols.codes,
+      fieldSizes: this.fieldSizes.slice(),
+      fieldOffsets: this.fieldOffsets.slice(),
+      numIds: this.numIds,
+      labels: cols.labels,
+      labelNames: cols.labels.length === 0 ? [] : spec.labels.map((l) => l.name),
+    };
+    if (cols.weights !== undefined) ds.weights = cols.weights;
+    if (D > 0) {
+      const dense = new Float32Array(cols.numRows * D);
+      for (let d = 0; d < D; d++) {
+        const s = spec.dense[d]!;
+        for (let p = d; p < dense.length; p += D) {
+          const x = cols.dense[p]!;
+          // Missing values become 0 after the transform: the mean of a standardised column.
+          dense[p] = Number.isNaN(x) ? 0 : s.transform === 'standardize' ? (x - s.mean) / s.std : x;
+        }
+      }
+      ds.dense = dense;
+      ds.denseNames = spec.dense.map((s) => s.name);
+    }
+    if (spec.sequences.length > 0) {
+      ds.sequences = cols.sequences.map((c, q) => ({ name: spec.sequences[q]!.name, offsets: c.offsets, ids: c.codes }));
+    }
+    if (cols.groupOffsets !== undefined) ds.groupOffsets = cols.groupOffsets;
+    const priv = this.privileged();
+    if (priv.length > 0) ds.privileged = priv;
+    return ds;
+  }
+
+  toJSON(): FittedSchemaJSON {
+    const { labels, fields, dense, sequences, group, weight } = this.spec;
+    const out: FittedSchemaJSON = { version: SCHEMA_VERSION, labels, fields, dense, sequences, numIds: this.numIds };
+    if (group !== undefined) out.group = group;
+    if (weight !== undefined) out.weight = weight;
+    return out;
+  }
+
+  /** Rebuilds a fitted schema from toJSON()'s object (or its parsed JSON text). Throws ConfigError. */
+  static fromJSON(obj: unknown, where = 'fitted schema'): FittedSchema {
+    const r = FittedJson.safeParse(obj);
+    if (!r.success) throw new ConfigError(formatIssues(r.error.issues, where, ''));
+    const { version: _v, numIds, ...spec } = r.data;
+    const fitted = new FittedSchema(spec);
+    if (fitted.numIds !== numIds) {
+      throw new ConfigError([`${where}: numIds: ${numIds} does not match the vocabularies (${fitted.numIds} ids)`]);
+    }
+    return fitted;
+  }
+}

@@ -1,0 +1,15 @@
+export { ConfigError } from './errors.js';
+export {
+  DataConfigSchema, formatIssues, loadConfigFile, loadDataConfig, parseDataConfig, NUMERIC_TRANSFORMS,
+  type CategoricalFieldConfig, type DataConfig, type FieldConfig, type LabelConfig, type NumericFieldConfig,
+  type NumericTransform, type PositiveRule, type SequenceFieldConfig, type SourceConfig, type SplitConfig,
+} from './config.js';
+export { fnv1a32, hashBucket } from './hash.js';
+export { bucketIndex, log1pClamped, RunningMoments } from './numeric.js';
+export { specFromConfig, type DenseSpec, type IdFieldSpec, type LabelSpec, type SchemaSpec, type SequenceSpec } from './spec.js';
+export { FittedSchema, type FittedSchemaJSON } from './fitted.js';
+export { buildDataset, type BuildResult, type BuildStats } from './build.js';
+export { encodeFile, type EncodedFile, type EncodeFileOptions } from './encodeFile.js';
+export { sliceRows } from './slice.js';
+export type { DataSplit } from './split.js';
+export type { IngestOptions } from './ingest.js';

@@ -1,0 +1,136 @@
+import { DataFormatError, show } from '../data/readers/errors.js';
+import type { RawValue } from '../data/prep/field.js';
+import { bucketIndex, log1pClamped } from './numeric.js';
+import type { LabelSpec, SchemaSpec } from './spec.js';
+
+/*
+ * Turns the raw column values of one row into what the dataset stores, doing every check that can
+ * fail first: a bad line must leave no trace (no token interned) when onBadLine is skip, so
+ * parsing and storing are separate steps.
+ */
+
+/** One parsed row; the arrays are reused from row to row. */
+export interface ParsedRow {
+  labels: Float64Array;
+  weight: number;
+  /** Group key (undefined without a group column). */
+  group: string | undefined;
+  /** Per id field: the raw value for vocabulary fields (tokenised by the field), else the local id. */
+  fieldRaw: RawValue[];
+  fieldLocal: Int32Array;
+  /** Per dense column: the value after log (NaN = missing); standardisation comes later. */
+  dense: Float64Array;
+  /** Per sequence: its tokens, truncated to maxLength. */
+  tokens: string[][];
+}
+
+const INT_RE = /^[+-]?\d+$/;
+
+/** Parses `v` as a number: NaN for missing (empty), a DataFormatError for text that is not a number. */
+function toNumber(v: RawValue, file: string, line: number, column: string): number {
+  if (typeof v === 'number') return v;
+  if (v.length === 0) return Number.NaN;
+  const x = Number(v);
+  if (!Number.isFinite(x)) throw new DataFormatError(file, line, column, `expected a number, got ${show(v)}`);
+  return x;
+}
+
+function text(v: RawValue): string {
+  return typeof v === 'number' ? (Number.isNaN(v) ? '' : String(v)) : v;
+}
+
+function labelValue(l: LabelSpec, v: RawValue, file: string, line: number): number {
+  const p = l.positive;
+  if (p !== undefined) {
+    if (p.contains !== undefined) return text(v).includes(p.contains) ? 1 : 0;
+    if (p.equals !== undefined) return matches(p.equals, v, file, line, l.column) ? 1 : 0;
+    if (p.oneOf !== undefined) return p.oneOf.some((e) => matches(e, v, file, line, l.column)) ? 1 : 0;
+    const x = toNumber(v, file, line, l.column);
+    if (Number.isNaN(x)) throw new DataFormatError(file, line, l.column, 'label is missing');
+    return (p.greaterThan !== undefined ? x > p.greaterThan : x >= p.atLeast!) ? 1 : 0;
+  }
+  const x = toNumber(v, file, line, l.column);
+  if (Number.isNaN(x)) throw new DataFormatError(file, line, l.column, 'label is missing');
+  if (l.type === 'binary' && x !== 0 && x !== 1) {
+    throw new DataFormatError(file, line, l.column, `expected a 0/1 label, got ${show(text(v))} (use positive: to map other values)`);
+  }
+  return x;
+}
+
+/** A string rule compares text, a number rule compares numerically (so 4 matches "4.0"). */
+function matches(want: string | number, v: RawValue, file: string, line: number, column: string): boolean {
+  if (typeof want === 'string') return text(v) === want;
+  return toNumber(v, file, line, column) === want;
+}
+
+/**
+ * A parser for rows whose values come in `specColumns(spec, withLabels)` order. Without labels
+ * (prediction on unlabeled files) `labels` stays empty.
+ */
+export function rowParser(spec: SchemaSpec, withLabels: boolean): (values: readonly RawValue[], file: string, line: number, out: ParsedRow) => void {
+  const L = withLabels ? spec.labels.length : 0;
+  const F = spec.fields.length;
+  const D = spec.dense.length;
+  const S = spec.sequences.length;
+  const groupAt = L + F + D + S;
+  const weightAt = groupAt + (spec.group === undefined ? 0 : 1);
+  return (values, file, line, out) => {
+    for (let k = 0; k < L; k++) out.labels[k] = labelValue(spec.labels[k]!, values[k]!, file, line);
+    for (let j = 0; j < F; j++) {
+      const f = spec.fields[j]!;
+      const v = values[L + j]!;
+      switch (f.kind) {
+        case 'vocab':
+          if (f.logBucket && typeof v === 'string' && v.length > 0 && !INT_RE.test(v)) {
+            // Integers keep their text (src/data/prep's exact tokens); other numbers are bucketed by value.
+            out.fieldRaw[j] = toNumber(v, file, line, f.column);
+          } else {
+            out.fieldRaw[j] = v;
+          }
+          break;
+        case 'hash':
+          out.fieldRaw[j] = text(v);
+          break;
+        case 'bucketize':
+          out.fieldLocal[j] = bucketIndex(toNumber(v, file, line, f.column), f.boundaries) + 1;
+          break;
+      }
+    }
+    for (let d = 0; d < D; d++) {
+      const s = spec.dense[d]!;
+      const x = toNumber(values[L + F + d]!, file, line, s.column);
+      out.dense[d] = s.transform === 'log' ? log1pClamped(x) : x;
+    }
+    for (let q = 0; q < S; q++) {
+      const s = spec.sequences[q]!;
+      const t = text(values[L + F + D + q]!);
+      let toks = t.length === 0 ? [] : t.split(s.separator);
+      if (s.maxLength !== undefined && toks.length > s.maxLength) toks = toks.slice(toks.length - s.maxLength);
+      out.tokens[q] = toks;
+    }
+    if (spec.group !== undefined) {
+      const g = values[groupAt]!;
+      if (typeof g === 'number' ? Number.isNaN(g) : g.length === 0) {
+        throw new DataFormatError(file, line, spec.group, 'group id is missing');
+      }
+      out.group = text(g);
+    }
+    if (spec.weight !== undefined) {
+      const w = toNumber(values[weightAt]!, file, line, spec.weight);
+      if (!(w >= 0)) throw new DataFormatError(file, line, spec.weight, `expected a sample weight >= 0, got ${show(text(values[weightAt]!))}`);
+      out.weight = w;
+    }
+  };
+}
+
+export function newParsedRow(spec: SchemaSpec, withLabels: boolean): ParsedRow {
+  return {
+    labels: new Float64Array(withLabels ? spec.labels.length : 0),
+    weight: 1,
+    group: undefined,
+    fieldRaw: new Array<RawValue>(spec.fields.length).fill(''),
+    fieldLocal: new Int32Array(spec.fields.length),
+    dense: new Float64Array(spec.dense.length),
+    tokens: spec.sequences.map(() => []),
+  };
+}

@@ -1,0 +1,129 @@
+import { resolve } from 'node:path';
+import { CRITEO_COLUMN_NAMES, openCriteo } from '../data/readers/criteo.js';
+import { openCsv } from '../data/readers/csv.js';
+import { DataFormatError } from '../data/readers/errors.js';
+import { openIpinyou, readFeatIndex } from '../data/readers/ipinyou.js';
+import type { ReaderOptions, ReaderStats } from '../data/readers/reader.js';
+import { openSvmlight } from '../data/readers/svmlight.js';
+import type { RawValue } from '../data/prep/field.js';
+import type { SourceConfig } from './config.js';
+
+/*
+ * Adapts the format readers to one shape: rows as the values of the columns a schema asks for,
+ * in that order. Numbers stay numbers where the format has them (Criteo ints, SVMlight values), so
+ * that the log-bucket tokens are those of src/data/prep.
+ */
+
+/** One data row: `values[k]` is the value of the k-th requested column. */
+export interface SourceRow {
+  values: RawValue[];
+  /** 1-based line number in `file`. */
+  line: number;
+}
+
+export interface ColumnSource extends AsyncIterable<SourceRow> {
+  readonly file: string;
+  /** The reader's counters (bad lines skipped by the schema are counted here too). */
+  readonly stats: ReaderStats;
+}
+
+export interface ColumnRequest {
+  column: string;
+  /** The config key that needs the column, for the error message when it is absent. */
+  usedBy: string;
+}
+
+const SVM_FEATURE = /^f([1-9]\d*)$/;
+
+function missingColumn(file: string, req: ColumnRequest, line: number | undefined, available: string): DataFormatError {
+  return new DataFormatError(file, line, undefined,
+    `no column ${JSON.stringify(req.column)} (needed by ${req.usedBy}); the columns are ${available}`);
+}
+
+function listColumns(cols: readonly string[]): string {
+  return cols.length <= 12 ? cols.join(', ') : `${cols.slice(0, 10).join(', ')}, … (${cols.length} in all)`;
+}
+
+/**
+ * Opens `file` in the source's format and checks that every requested column exists (a DataFormatError
+ * naming the file and column otherwise). `baseDir` resolves relative paths such as the featindex file.
+ */
+export async function openColumns(source: SourceConfig, file: string, baseDir: string,
+  requests: readonly ColumnRequest[], options: ReaderOptions): Promise<ColumnSource> {
+  switch (source.format) {
+    case 'criteo': {
+      const pos = requests.map((r) => {
+        const i = CRITEO_COLUMN_NAMES.indexOf(r.column);
+        if (i === -1) throw missingColumn(file, r, undefined, 'label, I1..I13, C1..C26 (criteo format)');
+        return i;
+      });
+      const reader = await openCriteo(file, options);
+      return adapt(file, reader, (row) => pos.map((i) => (i === 0 ? row.label : i <= 13 ? row.ints[i - 1]! : row.cats[i - 14]!)));
+    }
+    case 'svmlight': {
+      // Sparse format: an absent feature is 0; a line without qid has group value NaN (rejected by the group check).
+      const pos = requests.map((r) => {
+        if (r.column === 'label') return -1;
+        if (r.column === 'qid') return -2;
+        const m = SVM_FEATURE.exec(r.column);
+        if (m === null) throw missingColumn(file, r, undefined, 'label, qid, f1, f2, … (svmlight format)');
+        return Number(m[1]);
+      });
+      const reader = await openSvmlight(file, options);
+      return adapt(file, reader, (row) => pos.map((p) => {
+        if (p === -1) return row.label;
+        if (p === -2) return row.qid ?? Number.NaN;
+        const k = lowerBound(row.indices, p);
+        return k < row.indices.length && row.indices[k] === p ? row.values[k]! : 0;
+      }));
+    }
+    case 'ipinyou': {
+      const index = await readFeatIndex(resolve(baseDir, source.featIndex), options);
+      const pos = requests.map((r) => {
+        if (r.column === 'label') return -1;
+        const i = index.fields.indexOf(r.column);
+        if (i === -1) throw missingColumn(file, r, undefined, `label, ${listColumns(index.fields)} (from ${source.featIndex})`);
+        return i;
+      });
+      const reader = await openIpinyou(file, index, options);
+      return adapt(file, reader, (row) => pos.map((i) => (i === -1 ? row.label : row.idx[i]!)));
+    }
+    case 'csv': {
+      const reader = await openCsv(file, {
+        ...options, header: source.header, columns: source.columns, delimiter: source.delimiter, trim: source.trim,
+      });
+      const pos = requests.map((r) => {
+        const i = reader.columns.indexOf(r.column);
+        if (i === -1) throw missingColumn(file, r, source.header ? 1 : undefined, listColumns(reader.columns));
+        return i;
+      });
+      return adapt(file, reader, (row) => pos.map((i) => row[i]!));
+    }
+  }
+}
+
+interface Reader<T> extends AsyncIterable<T> {
+  readonly stats: ReaderStats;
+  readonly line: number;
+}
+
+function adapt<T>(file: string, reader: Reader<T>, pick: (row: T) => RawValue[]): ColumnSource {
+  return {
+    file,
+    stats: reader.stats,
+    async *[Symbol.asyncIterator]() {
+      for await (const row of reader) yield { values: pick(row), line: reader.line };
+    },
+  };
+}
+
+function lowerBound(a: Int32Array, v: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,116 @@
+import type { DataConfig, PositiveRule } from './config.js';
+
+/*
+ * The resolved form of a `data` section: every input column named, every field put in the column
+ * of the Dataset it ends up in (id field, dense column, sequence). The fitted schema is this shape
+ * plus what was learned from the fit rows, so one row parser serves training and prediction.
+ */
+
+interface ColumnSpec {
+  name: string;
+  column: string;
+  privileged: boolean;
+}
+
+/** A single-valued field that becomes one embedding id per row. */
+export type IdFieldSpec = ColumnSpec & (
+  /** Min-count vocabulary fit on the fit rows; local id 0 = OOV, token i of `vocabulary` = i + 1. */
+  | { kind: 'vocab'; logBucket: boolean; minCount: number; vocabulary: string[] }
+  /** FNV-1a bucket of the token; no OOV (every token has a bucket). */
+  | { kind: 'hash'; buckets: number }
+  /** 1 + bucket index among `boundaries`; 0 = missing. */
+  | { kind: 'bucketize'; boundaries: number[] }
+);
+
+export interface DenseSpec extends ColumnSpec {
+  transform: 'identity' | 'log' | 'standardize';
+  /** Fit-row statistics of the value (standardize only; 0 and 1 otherwise). */
+  mean: number;
+  std: number;
+}
+
+export type SequenceSpec = ColumnSpec & {
+  separator: string;
+  /** Only the last maxLength tokens are kept: behaviour logs are chronological, recent ones matter most. */
+  maxLength?: number | undefined;
+} & ({ kind: 'vocab'; minCount: number; vocabulary: string[] } | { kind: 'hash'; buckets: number });
+
+export interface LabelSpec {
+  name: string;
+  column: string;
+  type: 'binary' | 'graded';
+  positive?: PositiveRule | undefined;
+}
+
+export interface SchemaSpec {
+  labels: LabelSpec[];
+  fields: IdFieldSpec[];
+  dense: DenseSpec[];
+  sequences: SequenceSpec[];
+  group?: string | undefined;
+  weight?: string | undefined;
+}
+
+/** Vocabulary fields keep tokens seen at least this often in the fit rows (torch_ref's rule). */
+export const DEFAULT_MIN_COUNT = 2;
+
+/** Splits the configured fields into id fields, dense columns and sequences, in config order. */
+export function specFromConfig(cfg: DataConfig): SchemaSpec {
+  const spec: SchemaSpec = {
+    // Absent options are left out rather than set to undefined: the spec is serialised and compared.
+    labels: cfg.labels.map((l) => ({
+      name: l.name, column: l.column ?? l.name, type: l.type, ...(l.positive === undefined ? {} : { positive: l.positive }),
+    })),
+    fields: [],
+    dense: [],
+    sequences: [],
+  };
+  if (cfg.group !== undefined) spec.group = cfg.group;
+  if (cfg.weight !== undefined) spec.weight = cfg.weight;
+  for (const f of cfg.fields) {
+    const base = { name: f.name, column: f.column ?? f.name, privileged: f.privileged };
+    switch (f.kind) {
+      case 'categorical':
+        spec.fields.push(f.hashBuckets !== undefined
+          ? { ...base, kind: 'hash', buckets: f.hashBuckets }
+          : { ...base, kind: 'vocab', logBucket: false, minCount: f.minCount ?? DEFAULT_MIN_COUNT, vocabulary: [] });
+        break;
+      case 'numeric':
+        if (f.transform === 'log-bucket') {
+          spec.fields.push({ ...base, kind: 'vocab', logBucket: true, minCount: f.minCount ?? DEFAULT_MIN_COUNT, vocabulary: [] });
+        } else if (f.transform === 'bucketize') {
+          spec.fields.push({ ...base, kind: 'bucketize', boundaries: f.boundaries ?? [] });
+        } else {
+          spec.dense.push({ ...base, transform: f.transform, mean: 0, std: 1 });
+        }
+        break;
+      case 'sequence': {
+        const seq = { ...base, separator: f.separator, ...(f.maxLength === undefined ? {} : { maxLength: f.maxLength }) };
+        spec.sequences.push(f.hashBuckets !== undefined
+          ? { ...seq, kind: 'hash', buckets: f.hashBuckets }
+          : { ...seq, kind: 'vocab', minCount: f.minCount ?? DEFAULT_MIN_COUNT, vocabulary: [] });
+        break;
+      }
+    }
+  }
+  return spec;
+}
+
+/** Table rows of an id field or sequence (its vocabulary must be fitted). */
+export function specSize(s: IdFieldSpec | SequenceSpec): number {
+  switch (s.kind) {
+    case 'vocab': return s.vocabulary.length + 1;
+    case 'hash': return s.buckets;
+    case 'bucketize': return s.boundaries.length + 2;
+  }
+}
+
+/** Input columns the spec reads, each with the config key that needs it (for error messages). */
+export function specColumns(spec: SchemaSpec, withLabels: boolean): { column: string; usedBy: string }[] {
+  const out: { column: string; usedBy: string }[] = [];
+  if (withLabels) for (const l of spec.labels) out.push({ column: l.column, usedBy: `label ${l.name}` });
+  for (const f of [...spec.fields, ...spec.dense, ...spec.sequences]) out.push({ column: f.column, usedBy: `field ${f.name}` });
+  if (spec.group !== undefined) out.push({ column: spec.group, usedBy: 'group' });
+  if (spec.weight !== undefined) out.push({ column: spec.weight, usedBy: 'weight' });
+  return out;
+}

@@ -1,0 +1,122 @@
+import { fileOrderSplit, type RowRange } from '../data/prep/split.js';
+import type { SplitConfig } from './config.js';
+import type { StoredColumns } from './store.js';
+
+/*
+ * Split rules. Every mode ends with the rows ordered fit, validation, test, so that the splits are
+ * row ranges (cheap subarray views) and the fit rows are a prefix (vocabularies count a prefix).
+ * With a group column a split never cuts a group: a list belongs to one split.
+ */
+
+export interface DataSplit {
+  fit: RowRange;
+  validation: RowRange;
+  test: RowRange;
+}
+
+/** Rows per input file, in the order the files were read (train, then validation, then test file). */
+export interface FileRows {
+  train: number;
+  validation: number;
+  test: number;
+}
+
+/** The smallest group start >= row (groups never straddle a boundary). */
+function snap(row: number, groupOffsets: Int32Array | undefined): number {
+  if (groupOffsets === undefined) return row;
+  let lo = 0;
+  let hi = groupOffsets.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (groupOffsets[mid]! < row) lo = mid + 1;
+    else hi = mid;
+  }
+  return groupOffsets[lo]!;
+}
+
+/** A small seeded generator (mulberry32): the split must not depend on anything but the seed. */
+function uniform(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Computes the split and, for mode random, reorders `cols` in place (fit, validation, test; file order
+ * within each). Returns the split's row ranges.
+ */
+export function applySplit(cfg: SplitConfig, cols: StoredColumns, files: FileRows, numFields: number, numDense: number): DataSplit {
+  const n = cols.numRows;
+  switch (cfg.mode) {
+    case 'file-order': {
+      const b = fileOrderSplit(n, { train: cfg.train, fit: cfg.fit });
+      const nFit = snap(b.nFit, cols.groupOffsets);
+      const nTrain = Math.max(nFit, snap(b.nTrain, cols.groupOffsets));
+      return { fit: { start: 0, end: nFit }, validation: { start: nFit, end: nTrain }, test: { start: nTrain, end: n } };
+    }
+    case 'files': {
+      const a = files.train;
+      const v = a + files.validation;
+      return { fit: { start: 0, end: a }, validation: { start: a, end: v }, test: { start: v, end: n } };
+    }
+    case 'random': {
+      const units = cols.groupOffsets ?? Int32Array.from({ length: n + 1 }, (_, i) => i);
+      const nUnits = units.length - 1;
+      const rand = uniform(cfg.seed);
+      const which = new Uint8Array(nUnits);
+      for (let u = 0; u < nUnits; u++) {
+        const x = rand();
+        which[u] = x < cfg.test ? 2 : x < cfg.test + cfg.validation ? 1 : 0;
+      }
+      const order = new Int32Array(n);
+      const newStarts: number[] = [];
+      let p = 0;
+      const ends = [0, 0, 0];
+      for (let part = 0; part < 3; part++) {
+        for (let u = 0; u < nUnits; u++) {
+          if (which[u] !== part) continue;
+          newStarts.push(p);
+          for (let r = units[u]!; r < units[u + 1]!; r++) order[p++] = r;
+        }
+        ends[part] = p;
+      }
+      permute(cols, order, numFields, numDense);
+      if (cols.groupOffsets !== undefined) cols.groupOffsets = Int32Array.from([...newStarts, n]);
+      return {
+        fit: { start: 0, end: ends[0]! },
+        validation: { start: ends[0]!, end: ends[1]! },
+        test: { start: ends[1]!, end: ends[2]! },
+      };
+    }
+  }
+}
+
+/** Reorders every per-row column so that new row i is old row order[i]. */
+function permute(cols: StoredColumns, order: Int32Array, F: number, D: number): void {
+  const n = order.length;
+  const rows = <A extends Int32Array | Float32Array | Float64Array>(src: A, width: number): A => {
+    const out = new (src.constructor as new (len: number) => A)(n * width);
+    for (let i = 0; i < n; i++) out.set(src.subarray(order[i]! * width, (order[i]! + 1) * width), i * width);
+    return out;
+  };
+  cols.codes = rows(cols.codes, F);
+  cols.dense = rows(cols.dense, D);
+  cols.labels = cols.labels.map((l) => rows(l, 1));
+  if (cols.weights !== undefined) cols.weights = rows(cols.weights, 1);
+  cols.sequences = cols.sequences.map(({ offsets, codes }) => {
+    const o = new Int32Array(n + 1);
+    const c = new Int32Array(codes.length);
+    for (let i = 0; i < n; i++) {
+      const r = order[i]!;
+      const len = offsets[r + 1]! - offsets[r]!;
+      c.set(codes.subarray(offsets[r]!, offsets[r + 1]!), o[i]!);
+      o[i + 1] = o[i]! + len;
+    }
+    return { offsets: o, codes: c };
+  });
+}

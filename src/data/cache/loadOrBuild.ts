@@ -4,11 +4,12 @@
  */
 import type { Dataset } from '../dataset.js';
 import { CacheCorruptError, type CacheManifest, type JsonValue } from './format.js';
+import { hashSchema } from './hash.js';
 import { loadCacheDataset, openCache, readManifest, type CacheExpectation, type OpenCacheOptions } from './reader.js';
 import { CacheWriter } from './writer.js';
 
 export interface CacheKey extends CacheExpectation {
-  /** Stored in the manifest when the cache is (re)built; schemaHash defaults to its hash. */
+  /** Stored in the manifest when the cache is (re)built; schemaHash (expected and stored) defaults to its hash. */
   schema?: JsonValue;
 }
 
@@ -35,6 +36,8 @@ function isChunks(v: Dataset | Iterable<Dataset> | AsyncIterable<Dataset>): v is
 export async function loadOrBuildCache(dir: string, expected: CacheKey, build: CacheBuilder,
   options: LoadOrBuildOptions = {}): Promise<LoadedCache> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // A schema given without its hash is still compared: a changed schema must not reuse the cache.
+  if (expected.schemaHash === undefined && expected.schema !== undefined) expected = { ...expected, schemaHash: hashSchema(expected.schema) };
   let reason: string;
   try {
     const r = openCache(dir, expected, options);

@@ -1,0 +1,85 @@
+/**
+ * Negative downsampling (SPEC §3): keep every positive and each negative with probability r. The
+ * rate is recorded on the Dataset (and so in a cache manifest) because a model trained on the
+ * sample over-predicts by a known factor, which either training weights or a closed-form
+ * correction of the predictions must undo.
+ */
+import { Rng } from '../../tensor/random.js';
+import type { Dataset } from '../dataset.js';
+import { selectRows } from './subset.js';
+
+function checkRate(r: number, who: string): void {
+  if (!(r > 0 && r <= 1)) throw new RangeError(`${who}: rate must be in (0, 1], got ${r}`);
+}
+
+export interface DownsampleOptions {
+  /** Which label decides positive (> 0) vs negative; default 0 (the first task). */
+  label?: number;
+}
+
+/**
+ * Keeps all positives and each negative with probability `r` (seeded: same seed, same rows).
+ * negativeSampleRate multiplies, so downsampling an already downsampled dataset records the
+ * overall rate.
+ */
+export function negativeDownsample(ds: Dataset, r: number, seed: number, options: DownsampleOptions = {}): Dataset {
+  checkRate(r, 'negativeDownsample');
+  const y = ds.labels[options.label ?? 0];
+  if (y === undefined) throw new Error(`negativeDownsample: no label ${options.label ?? 0}`);
+  const rng = new Rng(seed);
+  const keep = new Int32Array(ds.numRows);
+  let n = 0;
+  for (let i = 0; i < ds.numRows; i++) {
+    // One draw per row whatever its label, so that the rows kept do not depend on earlier labels' draws.
+    const u = rng.uniform();
+    if (y[i]! > 0 || u < r) keep[n++] = i;
+  }
+  const out = selectRows(ds, keep.subarray(0, n));
+  out.negativeSampleRate = (ds.negativeSampleRate ?? 1) * r;
+  return out;
+}
+
+/**
+ * Training weights that undo downsampling at rate r: positives r, negatives 1 (pos : neg = r : 1).
+ * Multiply by 1/r (positives 1, negatives 1/r) for a loss whose sum estimates the full data's.
+ */
+export function negativeWeights(labels: Float32Array, r: number): Float32Array {
+  checkRate(r, 'negativeWeights');
+  const w = new Float32Array(labels.length);
+  for (let i = 0; i < labels.length; i++) w[i] = labels[i]! > 0 ? r : 1;
+  return w;
+}
+
+/** Probability on the full data from one predicted on data downsampled at r: q = p / (p + (1−p)/r). */
+export function correctDownsampled(p: number, r: number): number;
+export function correctDownsampled(p: Float32Array, r: number): Float32Array;
+export function correctDownsampled(p: number | Float32Array, r: number): number | Float32Array {
+  checkRate(r, 'correctDownsampled');
+  const one = (x: number): number => x / (x + (1 - x) / r);
+  if (typeof p === 'number') return one(p);
+  const q = new Float32Array(p.length);
+  for (let i = 0; i < p.length; i++) q[i] = one(p[i]!);
+  return q;
+}
+
+/**
+ * The CTCVR negative rate when impression→click negatives were sampled at r and click→pay was not:
+ * r' = (x1 + x2) / (x1/r + x2), x1 = kept non-click impressions, x2 = clicks without pay (after sampling).
+ */
+export function ctcvrSampleRate(x1: number, x2: number, r: number): number {
+  checkRate(r, 'ctcvrSampleRate');
+  if (x1 < 0 || x2 < 0 || x1 + x2 === 0) throw new RangeError(`ctcvrSampleRate: need x1, x2 ≥ 0 with x1 + x2 > 0, got ${x1}, ${x2}`);
+  return (x1 + x2) / (x1 / r + x2);
+}
+
+/** ctcvrSampleRate with x1 and x2 counted from (downsampled) click and pay labels. */
+export function ctcvrSampleRateFromLabels(click: Float32Array, pay: Float32Array, r: number): number {
+  if (click.length !== pay.length) throw new Error('ctcvrSampleRateFromLabels: click and pay labels differ in length');
+  let x1 = 0;
+  let x2 = 0;
+  for (let i = 0; i < click.length; i++) {
+    if (!(click[i]! > 0)) x1++;
+    else if (!(pay[i]! > 0)) x2++;
+  }
+  return ctcvrSampleRate(x1, x2, r);
+}

@@ -1,0 +1,92 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Dataset } from '../../src/data/dataset.js';
+import {
+  correctDownsampled, ctcvrSampleRate, ctcvrSampleRateFromLabels, lossBasedSample, negativeDownsample, negativeWeights, positiveWeights,
+} from '../../src/data/sampling/index.js';
+import { Rng } from '../../src/tensor/random.js';
+
+function clicks(n: number, ctr: number, seed: number): Dataset {
+  const rng = new Rng(seed);
+  const labels = Float32Array.from({ length: n }, () => (rng.uniform() < ctr ? 1 : 0));
+  return {
+    numRows: n, numFields: 1, fieldNames: ['row'], ids: Int32Array.from({ length: n }, (_, i) => i),
+    fieldSizes: Int32Array.from([n]), fieldOffsets: Int32Array.from([0]), numIds: n, labels: [labels], labelNames: ['click'],
+    groupOffsets: Int32Array.from({ length: n / 10 + 1 }, (_, g) => g * 10),
+  };
+}
+
+describe('negative downsampling', () => {
+  it('keeps every positive and each negative with probability r (exact seeded counts)', () => {
+    const ds = clicks(20000, 0.1, 1);
+    const r = 0.25;
+    const out = negativeDownsample(ds, r, 42);
+    const y = ds.labels[0]!;
+    let pos = 0;
+    let neg = 0;
+    let keptNeg = 0;
+    const rng = new Rng(42);
+    for (let i = 0; i < ds.numRows; i++) {
+      const u = rng.uniform();
+      if (y[i]! > 0) pos++;
+      else {
+        neg++;
+        if (u < r) keptNeg++;
+      }
+    }
+    const outPos = out.labels[0]!.reduce((a, b) => a + b, 0);
+    assert.equal(outPos, pos);
+    assert.equal(out.numRows - outPos, keptNeg);
+    assert.ok(Math.abs(keptNeg / neg - r) < 0.02, `${keptNeg / neg}`);
+    assert.equal(out.negativeSampleRate, 0.25);
+    assert.equal(negativeDownsample(out, 0.5, 1).negativeSampleRate, 0.125);
+    // Rows keep their ids (the id is the source row here), in file order; groups keep their kept rows.
+    for (let k = 1; k < out.numRows; k++) assert.ok(out.ids[k]! > out.ids[k - 1]!);
+    assert.equal(out.groupOffsets![out.groupOffsets!.length - 1], out.numRows);
+    assert.deepEqual(Array.from(negativeDownsample(ds, r, 42).ids), Array.from(out.ids));
+  });
+
+  it('weights pos : neg = r : 1 and the closed-form correction', () => {
+    assert.deepEqual(Array.from(negativeWeights(Float32Array.from([1, 0, 0, 1]), 0.1)), [Math.fround(0.1), 1, 1, Math.fround(0.1)]);
+    // p = 0.5 at r = 0.1: q = 0.5 / (0.5 + 0.5 / 0.1) = 0.5 / 5.5.
+    assert.ok(Math.abs(correctDownsampled(0.5, 0.1) - 1 / 11) < 1e-15);
+    assert.equal(correctDownsampled(0.3, 1), 0.3);
+    const q = correctDownsampled(Float32Array.from([0, 0.2, 1]), 0.5);
+    assert.ok(Math.abs(q[1]! - 0.2 / (0.2 + 0.8 / 0.5)) < 1e-7);
+    assert.deepEqual([q[0], q[2]], [0, 1]);
+    assert.throws(() => correctDownsampled(0.5, 0), /rate/);
+  });
+
+  it('CTCVR rate r\' = (x1 + x2) / (x1/r + x2)', () => {
+    // x1 = 100 kept non-clicks at r = 0.1 stand for 1000; x2 = 50 clicks without pay: (150) / (1000 + 50).
+    assert.ok(Math.abs(ctcvrSampleRate(100, 50, 0.1) - 150 / 1050) < 1e-15);
+    assert.equal(ctcvrSampleRate(0, 7, 0.1), 1);
+    const click = Float32Array.from([0, 0, 1, 1, 1, 0]);
+    const pay = Float32Array.from([0, 0, 0, 1, 0, 0]);
+    assert.ok(Math.abs(ctcvrSampleRateFromLabels(click, pay, 0.5) - (3 + 2) / (3 / 0.5 + 2)) < 1e-15);
+  });
+});
+
+describe('weighting and loss-based sampling', () => {
+  it('β_pos weights positives β and negatives 1', () => {
+    assert.deepEqual(Array.from(positiveWeights(Float32Array.from([1, 0, 1]), 3)), [3, 1, 3]);
+  });
+
+  it('keeps row i with probability p_i, weight 1/p_i and keepProb stored', () => {
+    const ds = clicks(10000, 0.2, 3);
+    const p = Float32Array.from({ length: ds.numRows }, (_, i) => (i % 2 === 0 ? 1 : 0.25));
+    const out = lossBasedSample(ds, p, 9);
+    let sure = 0;
+    for (let k = 0; k < out.numRows; k++) {
+      const row = out.ids[k]!;
+      assert.equal(out.keepProb![k], p[row]);
+      assert.equal(out.weights![k], 1 / p[row]!);
+      if (row % 2 === 0) sure++;
+    }
+    assert.equal(sure, 5000, 'rows with p = 1 are always kept');
+    // Weighted count estimates the number of rows.
+    const est = out.weights!.reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(est - 10000) < 400, `${est}`);
+    assert.throws(() => lossBasedSample(ds, new Float32Array(ds.numRows), 1), /keep probability of row 0 is 0/);
+  });
+});

@@ -9,7 +9,8 @@ import { Tensor } from '../tensor/tensor.js';
 import { shapeStr, type Shape, numel } from '../tensor/shape.js';
 import { backend, type Kernels } from '../backend/index.js';
 
-const tape: (() => void)[] = [];
+/** Recorded ops: the output and the closure that pushes its gradient to the inputs. */
+const tape: { out: Tensor; backward: () => void }[] = [];
 const arena = new Arena();
 let gradEnabled = true;
 const touched: Tensor[] = [];
@@ -39,7 +40,7 @@ export function needsGrad(...inputs: readonly (Tensor | null | undefined)[]): bo
 export function record(out: Tensor, inputs: readonly (Tensor | null | undefined)[], backwardFn: () => void): Tensor {
   if (needsGrad(...inputs)) {
     out.requiresGrad = true;
-    tape.push(backwardFn);
+    tape.push({ out, backward: backwardFn });
   }
   return out;
 }
@@ -73,7 +74,11 @@ export function backward(loss: Tensor, seed?: Float32Array): void {
   } else {
     g[0] = 1;
   }
-  for (let i = tape.length - 1; i >= 0; i--) tape[i]!();
+  for (let i = tape.length - 1; i >= 0; i--) {
+    // An op whose output never reached the loss received no gradient: nothing to propagate.
+    const e = tape[i]!;
+    if (e.out.root().grad) e.backward();
+  }
   tape.length = 0;
 }
 

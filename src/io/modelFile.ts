@@ -61,10 +61,15 @@ export interface SaveModelOptions {
 
 function modelDims(model: CTRModel, given: ModelDims | undefined): ModelDims {
   if (given) return given;
-  const cfg = (model as unknown as { cfg?: { numIds?: unknown; numFields?: unknown } }).cfg;
+  const cfg = (model as unknown as { cfg?: Record<string, unknown> }).cfg;
   const numIds = cfg?.numIds;
   if (typeof numIds !== 'number') throw new Error(`saveModel: cannot tell the model's numIds; pass dims`);
-  return typeof cfg?.numFields === 'number' ? { numIds, numFields: cfg.numFields } : { numIds };
+  const dims: ModelDims = { numIds };
+  for (const k of ['numFields', 'denseDim', 'numSequences'] as const) {
+    const v = cfg?.[k];
+    if (typeof v === 'number' && v > 0) dims[k] = v;
+  }
+  return dims;
 }
 
 /**
@@ -120,7 +125,10 @@ const manifestSchema = z.object({
   formatVersion: z.literal(MODEL_FORMAT_VERSION),
   createdAt: z.string(),
   model: z.unknown(),
-  dims: z.object({ numIds: nonNegInt.positive(), numFields: nonNegInt.positive().optional() }),
+  dims: z.object({
+    numIds: nonNegInt.positive(), numFields: nonNegInt.positive().optional(),
+    denseDim: nonNegInt.optional(), numSequences: nonNegInt.optional(),
+  }),
   schema: z.json(),
   metrics: z.record(z.string(), z.number().nullable()),
   provenance: z.object({

@@ -4,7 +4,7 @@ import { concat, reshape } from '../autograd/ops/layout.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../tensor/random.js';
 import { CrossNet } from '../nn/crossNet.js';
-import { Embedding } from '../nn/embedding.js';
+import { FeatureInput } from '../nn/featureInput.js';
 import { Linear } from '../nn/linear.js';
 import { MLP } from '../nn/mlp.js';
 import { CTRModel } from './ctrModel.js';
@@ -23,12 +23,16 @@ export interface DCNv2Config {
   dropout?: number;
   initStd?: number;
   seed?: number;
+  /** Dense numeric features per row. */
+  denseDim?: number;
+  /** Multi-hot / sequence fields (mean-pooled). */
+  numSequences?: number;
 }
 
 /** DCN-v2 (Wang et al. 2021) with full- or low-rank cross layers, parallel or stacked. */
 export class DCNv2 extends CTRModel {
   readonly kind = 'dcnv2';
-  readonly emb: Embedding;
+  readonly input: FeatureInput;
   readonly cross: CrossNet;
   readonly mlp: MLP;
   readonly head: Linear | null;
@@ -36,9 +40,9 @@ export class DCNv2 extends CTRModel {
   constructor(readonly cfg: DCNv2Config) {
     super();
     const rng = new Rng(cfg.seed ?? 0);
-    const d = cfg.numFields * cfg.dim;
     const stacked = cfg.structure === 'stacked';
-    this.emb = this.child('emb', new Embedding({ numRows: cfg.numIds, dim: cfg.dim, initStd: cfg.initStd }, rng));
+    this.input = this.child('input', new FeatureInput(cfg, rng));
+    const d = this.input.outDim;
     this.cross = this.child('cross', new CrossNet({ dim: d, layers: cfg.crossLayers, rank: cfg.crossRank }, rng));
     this.mlp = this.child('mlp', new MLP({
       inDim: d, hidden: cfg.hidden, outDim: stacked ? 1 : undefined, activation: cfg.activation ?? 'relu', dropout: cfg.dropout,
@@ -48,7 +52,7 @@ export class DCNv2 extends CTRModel {
   }
 
   forward(batch: Batch): Tensor {
-    const x0 = this.emb.fields(batch.ids, batch.size, batch.numFields);
+    const x0 = this.input.forward(batch);
     const xc = this.cross.forward(x0);
     const out = this.head ? this.head.forward(concat([xc, this.mlp.forward(x0)], 1)) : this.mlp.forward(xc);
     return reshape(out, [batch.size]);

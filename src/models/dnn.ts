@@ -3,7 +3,7 @@ import type { Activation } from '../backend/kernels.js';
 import { reshape } from '../autograd/ops/layout.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../tensor/random.js';
-import { Embedding } from '../nn/embedding.js';
+import { FeatureInput } from '../nn/featureInput.js';
 import { MLP } from '../nn/mlp.js';
 import { CTRModel } from './ctrModel.js';
 
@@ -19,26 +19,29 @@ export interface DNNConfig {
   rank?: number;
   initStd?: number;
   seed?: number;
+  /** Dense numeric features per row. */
+  denseDim?: number;
+  /** Multi-hot / sequence fields (mean-pooled). */
+  numSequences?: number;
 }
 
-/** DNN: concatenated field embeddings → MLP → one logit. */
+/** DNN: x0 = [field embeddings ‖ pooled sequences ‖ dense] → MLP → one logit. */
 export class DNN extends CTRModel {
   readonly kind = 'dnn';
-  readonly emb: Embedding;
+  readonly input: FeatureInput;
   readonly mlp: MLP;
 
   constructor(readonly cfg: DNNConfig) {
     super();
     const rng = new Rng(cfg.seed ?? 0);
-    this.emb = this.child('emb', new Embedding({ numRows: cfg.numIds, dim: cfg.dim, initStd: cfg.initStd }, rng));
+    this.input = this.child('input', new FeatureInput(cfg, rng));
     this.mlp = this.child('mlp', new MLP({
-      inDim: cfg.numFields * cfg.dim, hidden: cfg.hidden, outDim: 1, activation: cfg.activation ?? 'relu',
+      inDim: this.input.outDim, hidden: cfg.hidden, outDim: 1, activation: cfg.activation ?? 'relu',
       smeluBeta: cfg.smeluBeta, dropout: cfg.dropout, rank: cfg.rank,
     }, rng));
   }
 
   forward(batch: Batch): Tensor {
-    const x0 = this.emb.fields(batch.ids, batch.size, batch.numFields);
-    return reshape(this.mlp.forward(x0), [batch.size]);
+    return reshape(this.mlp.forward(this.input.forward(batch)), [batch.size]);
   }
 }

@@ -13,6 +13,9 @@ export interface FMConfig {
   dim: number;
   initStd?: number;
   seed?: number;
+  /** Dense features and sequences enter through the linear part only. */
+  denseDim?: number;
+  numSequences?: number;
 }
 
 /** Factorisation machine: LR + ½ Σ_k [(Σ_f v_fk)² − Σ_f v_fk²]. */
@@ -24,7 +27,7 @@ export class FM extends CTRModel {
   constructor(readonly cfg: FMConfig) {
     super();
     const rng = new Rng(cfg.seed ?? 0);
-    this.linearPart = this.child('lr', new LR({ numIds: cfg.numIds, initStd: cfg.initStd, seed: rng.nextU32() }));
+    this.linearPart = this.child('lr', new LR({ numIds: cfg.numIds, initStd: cfg.initStd, seed: rng.nextU32(), denseDim: cfg.denseDim, numSequences: cfg.numSequences }));
     this.emb = this.child('emb', new Embedding({ numRows: cfg.numIds, dim: cfg.dim, initStd: cfg.initStd }, rng));
   }
 

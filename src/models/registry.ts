@@ -53,6 +53,10 @@ export interface ModelDims {
   numIds: number;
   /** Fields per row; required by 'dnn' and 'dcnv2' (it sizes their first layer), unused by 'lr' and 'fm'. */
   numFields?: number;
+  /** Dense numeric features per row (default 0). */
+  denseDim?: number;
+  /** Multi-hot / sequence fields (default 0). */
+  numSequences?: number;
 }
 
 /** One readable line per problem, e.g. `model.type: expected one of lr, fm, dnn, dcnv2`. */
@@ -82,6 +86,7 @@ export function parseModelConfig(obj: unknown, where = 'model'): ModelConfig {
 /** Builds a freshly initialised model; `seed` fixes the initial weights. */
 export function createModel(cfg: ModelConfig, dims: ModelDims, seed: number): CTRModel {
   const { numIds, numFields } = dims;
+  const extra = { denseDim: dims.denseDim, numSequences: dims.numSequences };
   if (!Number.isInteger(numIds) || numIds < 1) throw new Error(`createModel: numIds must be a positive integer, got ${numIds}`);
   const fields = (): number => {
     if (numFields === undefined || !Number.isInteger(numFields) || numFields < 1) {
@@ -91,18 +96,18 @@ export function createModel(cfg: ModelConfig, dims: ModelDims, seed: number): CT
   };
   switch (cfg.type) {
     case 'lr':
-      return new LR({ numIds, initStd: cfg.initStd, seed });
+      return new LR({ numIds, initStd: cfg.initStd, seed, ...extra });
     case 'fm':
-      return new FM({ numIds, dim: cfg.dim, initStd: cfg.initStd, seed });
+      return new FM({ numIds, dim: cfg.dim, initStd: cfg.initStd, seed, ...extra });
     case 'dnn':
       return new DNN({
         numIds, numFields: fields(), dim: cfg.dim, hidden: cfg.hidden, activation: cfg.activation, smeluBeta: cfg.smeluBeta,
-        dropout: cfg.dropout, rank: cfg.rank, initStd: cfg.initStd, seed,
+        dropout: cfg.dropout, rank: cfg.rank, initStd: cfg.initStd, seed, ...extra,
       });
     case 'dcnv2':
       return new DCNv2({
         numIds, numFields: fields(), dim: cfg.dim, hidden: cfg.hidden, activation: cfg.activation, dropout: cfg.dropout,
-        crossLayers: cfg.crossLayers, crossRank: cfg.crossRank, structure: cfg.structure, initStd: cfg.initStd, seed,
+        crossLayers: cfg.crossLayers, crossRank: cfg.crossRank, structure: cfg.structure, initStd: cfg.initStd, seed, ...extra,
       });
   }
 }

@@ -2,7 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { bceWithLogits } from '../../src/autograd/ops/loss.js';
-import { stepArena } from '../../src/autograd/tape.js';
+import { stepArena, backward, endStep } from '../../src/autograd/tape.js';
+import { sum } from '../../src/autograd/ops/reduce.js';
 import { linear } from '../../src/autograd/ops/linear.js';
 import { add } from '../../src/autograd/ops/elementwise.js';
 import { Tensor } from '../../src/tensor/tensor.js';
@@ -112,5 +113,16 @@ describe('threads and determinism (native)', { skip: native ? false : 'native ad
     native!.setThreads(2);
     assert.equal(hashes[0], hashes[1]);
     assert.equal(hashes[0], hashes[2]);
+  });
+});
+
+describe('tape', () => {
+  it('an op whose output does not reach the loss is skipped in backward', () => {
+    const x = new Tensor(Float32Array.of(1, 2), [2], true);
+    add(x, x); // recorded, never used
+    const y = add(x, new Tensor(Float32Array.of(3, 4), [2]));
+    backward(sum(y));
+    assert.deepEqual(Array.from(x.grad!), [1, 1]);
+    endStep();
   });
 });

@@ -104,8 +104,8 @@ describe('FileCheckpointStore', () => {
     const good = checkpoint(2);
     store.save('last', good);
     const bad = checkpoint(3);
-    bad.model.get('emb.weight')![7] = -Infinity;
-    assert.throws(() => store.save('last', bad), /checkpoint 'last' \(model\): tensor 'emb\.weight' has a non-finite value \(-Infinity\) at index 7/);
+    bad.model.get('input.emb.weight')![7] = -Infinity;
+    assert.throws(() => store.save('last', bad), /checkpoint 'last' \(model\): tensor 'input\.emb\.weight' has a non-finite value \(-Infinity\) at index 7/);
     sameBits(good, store.load('last')!);
   }));
 

@@ -100,7 +100,7 @@ describe('model files: manifest and errors', () => {
     const w = m.weights as { file: string; sha256: string; bytes: number };
     assert.equal(w.file, 'model.safetensors');
     assert.equal(w.sha256, sha256File(join(out, 'model.safetensors')));
-    assert.equal(readSafetensors(join(out, 'model.safetensors')).tensors.get('emb.weight')!.shape.join('x'), `${VOCAB}x4`);
+    assert.equal(readSafetensors(join(out, 'model.safetensors')).tensors.get('input.emb.weight')!.shape.join('x'), `${VOCAB}x4`);
   }));
 
   it('refuses non-finite weights, naming tensor and index, and keeps the previous model', () => withTmp((dir) => {
@@ -182,15 +182,15 @@ describe('model files: manifest and errors', () => {
     it('missing and extra tensors', () => withTmp((dir) => {
       const p = setup(dir);
       retensor(p, (t) => {
-        t.delete('emb.weight');
+        t.delete('input.emb.weight');
         t.set('mlp.extra', { data: new Float32Array(1), shape: [1] });
       });
-      assert.throws(() => loadModel(p.out), { message: new RegExp(`^${p.weights}: tensors do not match .*missing: emb\\.weight; unexpected: mlp\\.extra`) });
+      assert.throws(() => loadModel(p.out), { message: new RegExp(`^${p.weights}: tensors do not match .*missing: input\\.emb\\.weight; unexpected: mlp\\.extra`) });
     }));
     it('shape mismatch', () => withTmp((dir) => {
       const p = setup(dir);
-      retensor(p, (t) => { t.get('emb.weight')!.shape = [VOCAB * 2, 2]; });
-      assert.throws(() => loadModel(p.out), { message: `${p.weights}: tensor 'emb.weight' has shape [80, 2], the model expects [40, 4]` });
+      retensor(p, (t) => { t.get('input.emb.weight')!.shape = [VOCAB * 2, 2]; });
+      assert.throws(() => loadModel(p.out), { message: `${p.weights}: tensor 'input.emb.weight' has shape [80, 2], the model expects [40, 4]` });
     }));
   });
 });

@@ -344,11 +344,11 @@ describe('Trainer', () => {
     // Row NUM_IDS-1 is never looked up, so its NaN leaves every loss finite.
     const { t } = trainer({
       store, everySteps: 4,
-      beforeLoss: (call, m) => { if (call === 6) (m as DNN).emb.weight.data[(NUM_IDS - 1) * 4 + 2] = NaN; },
+      beforeLoss: (call, m) => { if (call === 6) (m as DNN).input.emb.weight.data[(NUM_IDS - 1) * 4 + 2] = NaN; },
     });
     await assert.rejects(t.run(), (e: Error) => {
       assert.ok(e instanceof NonFiniteTrainingError);
-      assert.match(e.message, /^training stopped: parameter 'emb\.[\w.]+'\[\d+\] is NaN after epoch 1 step 8 \(global step 8\); the last good checkpoint \(step 4\) is kept in memory$/);
+      assert.match(e.message, /^training stopped: parameter 'input\.emb\.[\w.]+'\[\d+\] is NaN after epoch 1 step 8 \(global step 8\); the last good checkpoint \(step 4\) is kept in memory$/);
       return true;
     });
     assert.deepEqual(store.saves, [{ tag: 'last', globalStep: 4 }]);

@@ -51,3 +51,5 @@ export { DCNv2 } from './models/dcnv2.js';
 export type { DCNv2Config } from './models/dcnv2.js';
 
 export { trainStep, NonFiniteLossError } from './train/step.js';
+
+export * from './losses/index.js';

@@ -38,7 +38,11 @@ export function listTargets(offsets: Int32Array, labels: ArrayLike<number>): Flo
   return coef;
 }
 
-/** −Σ_i (y_i/Σy) log softmax(scores)_i per list, averaged over lists with positives. */
+/**
+ * −Σ_i (y_i/Σy) log softmax(scores)_i per list, averaged over lists with positives. When no list
+ * has a positive, scores must not be the output of ops recorded for this loss alone (they would
+ * get no gradient and break backward): check `listTargets` first, as rcr does.
+ */
 export function softmaxCrossEntropy(scores: Tensor, offsets: Int32Array, labels: ArrayLike<number>): Tensor {
   const coef = listTargets(offsets, labels);
   if (!coef) return zeroLoss(scores);

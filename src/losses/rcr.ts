@@ -8,8 +8,9 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { neg, softplus } from '../autograd/ops/elementwise.js';
-import { type LossBatch, type Scope, flatLogits, scopeOffsets } from './common.js';
-import { softmaxCrossEntropy } from './listNet.js';
+import { segmentLogSoftmax } from '../autograd/ops/softmax.js';
+import { type LossBatch, type Scope, dot, flatLogits, scopeOffsets, zeroLoss } from './common.js';
+import { listTargets } from './listNet.js';
 
 export interface RcrOptions {
   lists?: Scope;
@@ -17,6 +18,11 @@ export interface RcrOptions {
 
 export function rcr(z: Tensor, batch: LossBatch, opts: RcrOptions = {}): Tensor {
   const zz = flatLogits('rcr', z, batch);
+  const offsets = scopeOffsets('rcr', batch, opts.lists);
+  // Decide before recording anything: an op left on the tape with no path to the loss would
+  // receive no gradient and break backward.
+  const coef = listTargets(offsets, batch.labels);
+  if (!coef) return zeroLoss(zz);
   const logSigmoid = neg(softplus(neg(zz)));
-  return softmaxCrossEntropy(logSigmoid, scopeOffsets('rcr', batch, opts.lists), batch.labels);
+  return dot(segmentLogSoftmax(logSigmoid, offsets), coef);
 }

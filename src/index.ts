@@ -61,3 +61,23 @@ export { BarProgress, LineProgress, SilentProgress, createProgress } from './tra
 export type { EpochEnd, EpochStart, ProgressOptions, ProgressReporter, ProgressUpdate } from './train/progress.js';
 export { validationSplit, IndexedBatches, predictRows } from './train/split.js';
 export type { RowSplit, SplitMode, SplitOptions } from './train/split.js';
+
+export * from './losses/index.js';
+
+export * from './schema/index.js';
+export * from './io/index.js';
+export { createModel, parseModelConfig, modelConfigSchema, MODEL_TYPES } from './models/registry.js';
+export type { ModelConfig, ModelConfigInput, ModelDims } from './models/registry.js';
+export { createOptimizer, parseOptimizerConfig } from './optim/registry.js';
+export type { OptimizerConfig, ConfiguredOptimizer } from './optim/registry.js';
+export type { Dataset, SequenceColumn } from './data/dataset.js';
+export * from './data/batching.js';
+export {
+  CACHE_FORMAT_VERSION, CacheCorruptError, writeCache, writeCacheChunks, CacheWriter, openCache, loadOrBuildCache,
+  loadCacheDataset, CacheBlockReader, hashSchema,
+} from './data/cache/index.js';
+export type { CacheManifest, CacheKey, LoadedCache } from './data/cache/index.js';
+export * from './data/sampling/index.js';
+export * from './metrics/index.js';
+export { FeatureInput } from './nn/featureInput.js';
+export type { FeatureInputConfig } from './nn/featureInput.js';

@@ -1,0 +1,27 @@
+/** Losses for CTR and ranking (SPEC §1) and the gradient probes of KDD'24 §2.3.4. */
+export type { LossBatch, Scope } from './common.js';
+export { sampleWeights } from './common.js';
+export { weightedBce } from './weightedBce.js';
+export type { WeightedBceOptions } from './weightedBce.js';
+export { focal } from './focal.js';
+export type { FocalOptions } from './focal.js';
+export { rankNet, rankPairs } from './rankNet.js';
+export type { RankNetOptions, RankPairs } from './rankNet.js';
+export { listNet, softmaxCrossEntropy } from './listNet.js';
+export type { ListNetOptions } from './listNet.js';
+export { listMle } from './listMle.js';
+export type { ListMleOptions } from './listMle.js';
+export { rcr } from './rcr.js';
+export type { RcrOptions } from './rcr.js';
+export { jrc, jrcCalibration, jrcRanking, jrcLogit, jrcProbability } from './jrc.js';
+export type { JrcOptions } from './jrc.js';
+export { contrastive } from './contrastive.js';
+export type { ContrastiveOptions } from './contrastive.js';
+export { combineLosses, combineAlpha } from './combined.js';
+export type { LossTerm } from './combined.js';
+export { curriculumFactor, curriculumWeights } from './curriculum.js';
+export type { CurriculumConfig } from './curriculum.js';
+export { createLoss, parseLossConfig, lossConfigSchema, LossConfigError, LOSS_TYPES } from './registry.js';
+export type { LossConfig, LossType, LossContext, ConfiguredLoss } from './registry.js';
+export { GradientProbe, LogitGradCapture, gradientProbes, logitGradNorms, rowNorms, meanP90 } from './gradientProbes.js';
+export type { ProbeInput, ProbeRecord } from './gradientProbes.js';

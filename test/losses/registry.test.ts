@@ -1,0 +1,83 @@
+/** Curriculum ramp values and the zod-validated loss registry. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Tensor } from '../../src/tensor/tensor.js';
+import { endStep } from '../../src/autograd/tape.js';
+import * as L from '../../src/losses/index.js';
+import { assertNear, f32 } from '../helpers/close.js';
+
+describe('curriculum', () => {
+  it('is 0 during warm-up, then rises linearly to the target', () => {
+    const cfg = { warmupSteps: 10, rampSteps: 20 };
+    const at = (s: number): number => L.curriculumFactor(s, cfg);
+    assert.deepEqual([0, 9, 10, 15, 20, 30, 31, 1000].map(at), [0, 0, 0, 0.25, 0.5, 1, 1, 1]);
+    // α = 0.4: aux target 0.6; BCE takes the rest so the weights always sum to 1
+    assert.deepEqual(L.curriculumWeights(0, 0.4, cfg), { main: 1, aux: 0 });
+    const mid = L.curriculumWeights(20, 0.4, cfg); // r = 0.5 → aux 0.3
+    assertNear(mid.aux, 0.3);
+    assertNear(mid.main, 0.7);
+    const end = L.curriculumWeights(30, 0.4, cfg);
+    assertNear(end.aux, 0.6);
+    assertNear(end.main, 0.4);
+    assert.deepEqual(L.curriculumWeights(5, 0.4), { main: 0.4, aux: 0.6 }, 'no curriculum = target weights');
+  });
+
+  it('rampSteps = 0 switches at the end of warm-up; bad configs are refused', () => {
+    assert.deepEqual([0, 4, 5, 6].map((s) => L.curriculumFactor(s, { warmupSteps: 5, rampSteps: 0 })), [0, 0, 1, 1]);
+    assert.deepEqual([0, 1, 2].map((s) => L.curriculumFactor(s, { rampSteps: 2 })), [0, 0.5, 1]);
+    assert.throws(() => L.curriculumFactor(0, { rampSteps: -1 }), /rampSteps must be an integer ≥ 0/);
+  });
+});
+
+describe('createLoss', () => {
+  const z = (): Tensor => new Tensor(f32([2, 0, 1, -1]), [4], true);
+  const batch = { labels: f32([1, 0, 1, 0]) };
+
+  it('builds every type', () => {
+    const h = new Tensor(f32([1, 0, 0, 1, 1, 1, 0.5, 0]), [4, 2], true);
+    for (const type of L.LOSS_TYPES) {
+      const loss = L.createLoss({ type });
+      const logits = type === 'jrc' ? new Tensor(f32([0, 1, 1, 0, 0.5, 0.5, 2, -1]), [4, 2], true) : z();
+      const v = loss(logits, batch, { representation: h }).item();
+      assert.ok(Number.isFinite(v) && v > 0, `${type}: ${v}`);
+      endStep();
+    }
+  });
+
+  it('uses β_pos, γ and α, and is plain BCE during a curriculum warm-up', () => {
+    const bce = L.weightedBce(z(), batch, { betaPos: 0.5 }).item();
+    const rank = L.rankNet(z(), batch).item();
+    endStep();
+    const cp = L.createLoss({ type: 'combined-pair', alpha: 0.7, betaPos: 0.5, pairs: 'batch' });
+    assertNear(cp(z(), batch).item(), 0.7 * bce + 0.3 * rank, 1e-6, 1e-5);
+    assert.deepEqual(cp.weights(), { main: 0.7, aux: 0.30000000000000004 });
+    endStep();
+    assertNear(L.createLoss({ type: 'focal', gamma: 1 })(z(), batch).item(), L.focal(z(), batch, { gamma: 1 }).item(), 1e-7);
+    endStep();
+    const cur = L.createLoss({ type: 'combined-pair', alpha: 0.7, betaPos: 0.5, curriculum: { warmupSteps: 3, rampSteps: 10 } });
+    assertNear(cur(z(), batch, { step: 2 }).item(), bce, 1e-6, 1e-5);
+    assertNear(cur(z(), batch, { step: 100 }).item(), 0.7 * bce + 0.3 * rank, 1e-6, 1e-5);
+    endStep();
+    assert.throws(() => cur(z(), batch), /has a curriculum: pass ctx.step/);
+    assert.throws(() => L.createLoss({ type: 'contrastive' })(z(), batch), /ctx.representation/);
+    endStep();
+  });
+
+  it('reports every config problem by field', () => {
+    const bad = (cfg: unknown, ...patterns: RegExp[]): void => {
+      assert.throws(() => L.createLoss(cfg), (e: unknown) => {
+        assert.ok(e instanceof L.LossConfigError, String(e));
+        for (const p of patterns) assert.match(e.message, p);
+        return true;
+      });
+    };
+    bad({ type: 'hinge' }, /type: type must be one of 'bce', 'focal'/);
+    bad({ type: 'combined-pair', alpha: 1.5, pairs: 'list' }, /alpha: alpha must be in \[0, 1\]/, /pairs: pairs must be 'batch' or 'group'/);
+    bad({ type: 'combined-list', gamma: 2, pairs: 'batch' }, /gamma: gamma applies to type 'focal' only/, /pairs: pairs applies to type 'combined-pair' only/);
+    bad({ type: 'bce', alpha: 0.5, curriculum: { rampSteps: 5 } }, /alpha: alpha needs an auxiliary loss/, /curriculum: curriculum needs/);
+    bad({ type: 'rcr', curriculum: { warmupSteps: 1.5 } }, /curriculum.warmupSteps: .*whole number/, /curriculum.rampSteps/);
+    bad({ type: 'bce', betaPos: 0 }, /betaPos: betaPos must be > 0/);
+    bad({ type: 'bce', lr: 1 }, /lr|Unrecognized key/);
+    bad('bce', /config/);
+  });
+});

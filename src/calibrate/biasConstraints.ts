@@ -14,9 +14,10 @@
  *
  * So λ_k grows while slice k is under-predicted (Σy > Σŷ) and shrinks while it is over-predicted; its
  * fixed point is λ_k = (mean y − mean ŷ)_k / α₃, which is why α₃ > 0 bounds λ (the quadratic term
- * makes the inner max well posed). The ascent is not ramped — λ learns the slice gaps from the start —
- * only their effect on the model is, through ρ = clamp((step − rampStart) / rampSteps, 0, 1),
- * so the constraint does not fight the model before its predictions mean anything.
+ * makes the inner max well posed). Ramp-in: nothing happens before `rampStart` (the model's early
+ * predictions say nothing about slice calibration, and λ fitted to them would start far off); from
+ * then on λ ascends at its full rate while its effect on the model grows through
+ * ρ = clamp((step − rampStart) / rampSteps, 0, 1), so a fresh λ does not jolt the model.
  *
  * Order within a step: the logit gradient uses λ before this step's ascent (simultaneous
  * descent–ascent), then λ is updated. Rows with slice id −1 belong to no slice.
@@ -127,7 +128,7 @@ export class BiasConstraint {
           grad[i] = (-rho * this.lambda[s]! * w * p * (1 - p)) / total;
         }
       }
-      const lr = this.opts.lambdaLr;
+      const lr = this.step >= (this.opts.rampStart ?? 0) ? this.opts.lambdaLr : 0;
       for (let k = 0; k < Ks; k++) {
         if (W[k] === 0) continue;
         this.lambda[k]! += (lr * (gap[k]! - this.alpha3 * this.lambda[k]! * W[k]!)) / total;

@@ -106,9 +106,10 @@ export function fitPlatt(z: NumericArray, labels: NumericArray, opts: PlattOptio
     }
     if (!(next <= loss)) { converged = true; break; } // no descent possible: at the optimum to rounding
     a += da; b += db;
-    const improvement = loss - next;
     loss = next;
-    if (Math.abs(da) + Math.abs(db) <= 1e-15 * (1 + Math.abs(a) + Math.abs(b)) || improvement === 0) { converged = true; it++; break; }
+    // Near the optimum the loss stops changing in float64 before the gradient test passes; the
+    // Newton steps themselves keep shrinking quadratically, so stop on their size instead.
+    if (Math.abs(da) + Math.abs(db) <= 1e-14 * (1 + Math.abs(a) + Math.abs(b))) { converged = true; it++; break; }
   }
   return { a, b, iterations: it, converged, loss };
 }

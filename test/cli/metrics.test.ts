@@ -47,13 +47,34 @@ describe('ctrkit metrics (end to end)', () => {
   before(() => { dir = mkdtempSync(join(tmpdir(), 'ctrkit-cli-')); });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('prints auc, logloss and rows as one JSON object', () => {
+  it('prints auc, logloss, ece, ece_freq and rows as one JSON object', () => {
     const f = csv('basic.csv', 'label,score\n0,0.1\n0,0.4\n1,0.35\n1,0.8\n');
     const o = json(ctrkit('metrics', '--input', f));
-    assert.deepEqual(Object.keys(o).sort(), ['auc', 'logloss', 'rows']);
+    assert.deepEqual(Object.keys(o).sort(), ['auc', 'ece', 'ece_freq', 'logloss', 'rows']);
     assert.equal(o.rows, 4);
     near(o.auc, 0.75);
     near(o.logloss, -(Math.log(0.9) + Math.log(0.6) + Math.log(0.35) + Math.log(0.8)) / 4);
+    // every row alone in its equal-width bin (1, 4, 3, 8): (0.1 + 0.4 + 0.65 + 0.2) / 4
+    near(o.ece, 1.35 / 4);
+    // 4 rows in 10 equal-frequency bins: row i → bin ⌊10 (i + ½) / 4⌋ = 1, 3, 6, 8, again one row each
+    near(o.ece_freq, 1.35 / 4);
+  });
+
+  it('with a group column adds ece_list and ndcg@10', () => {
+    // a: (0, 0.1) (1, 0.9); b: (1, 0.5) (0, 0.6) (0, 0.4); c: (0, 0.3) — every list shorter than K = 10,
+    // so each row is its own bucket: a (0.1 + 0.1)/2, b (0.4 + 0.5 + 0.6)/3, c 0.3 → ece_list = (0.1 + 0.5 + 0.3)/3
+    // ndcg@10: a 1; b ranks 0.6 (0), 0.5 (1), 0.4 (0) → 1/log2 3; c has no positive and is left out
+    const f = csv('lists.csv', 'group,label,score\na,0,0.1\na,1,0.9\nb,1,0.5\nb,0,0.6\nb,0,0.4\nc,0,0.3\n');
+    const o = json(ctrkit('metrics', '-i', f));
+    near(o.ece_list, 0.9 / 3);
+    near(o['ndcg@10'], (1 + 1 / Math.log2(3)) / 2);
+    // equal-width: gaps 0.1, 0.1, 0.5, 0.6, 0.4, 0.3, each in its own bin → 2.0 / 6
+    near(o.ece, 2 / 6);
+
+    const none = ctrkit('metrics', '-i', csv('nopos.csv', 'group,label,score\na,0,0.1\nb,0,0.2\n'));
+    const on = json(none);
+    assert.equal(on['ndcg@10'], null);
+    assert.match(none.err, /warning: nopos\.csv: ndcg: undefined, none of the 2 groups has a positive label/);
   });
 
   it('takes columns in any order, ignores extras, adds gauc with groups and weights everything', () => {
@@ -102,6 +123,8 @@ describe('ctrkit metrics (end to end)', () => {
     near(o.auc, 1);
     near((o.against as Record<string, unknown>).auc, 0);
     near(o.pd, (0.2 / 0.2 + 0) / 2);
+    // the second model gets the same keys: |0.3 − 0| and |0.2 − 1| in bins 3 and 2 → (0.3 + 0.8) / 2
+    near((o.against as Record<string, unknown>).ece, 1.1 / 2);
     const bad = csv('bad.csv', 'label,score\n0,0.3\n0,0.2\n');
     fails(ctrkit('metrics', '--input', a, '--against', bad), /^ctrkit: bad\.csv:3: column 'label' \(1\): label 0 differs from 1 at a\.csv:3/);
   });

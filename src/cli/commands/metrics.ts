@@ -1,11 +1,13 @@
 /**
- * `ctrkit metrics`: AUC, LogLoss and (with a group column) GAUC of a predictions CSV, printed as
+ * `ctrkit metrics`: AUC, LogLoss, ECE and (with a group column) GAUC, per-list ECE and NDCG@10 of a
+ * predictions CSV, printed as
  * one JSON object on stdout so scripts can consume it; `--against` adds a second model's numbers
  * on the same rows and the prediction difference (PD) between the two.
  */
 import { Command } from 'commander';
 import {
-  auc, gaucDetail, logLoss, predictionDifference, probabilitiesFromLogits, UndefinedMetricError,
+  auc, ece, eceEqualFrequency, gaucDetail, listEce, logLoss, ndcg, predictionDifference, probabilitiesFromLogits,
+  UndefinedMetricError,
 } from '../../metrics/index.js';
 import { CsvColumns, cellRef, numericColumn, readCsvColumns } from '../csv.js';
 import { CliError } from '../errors.js';
@@ -83,6 +85,8 @@ function summarise(p: Predictions, warnings: string[]): Record<string, number | 
   const out: Record<string, number | null> = {
     auc: orNull(file, () => auc(p.probs, p.labels, p.weights), warnings),
     logloss: orNull(file, () => logLoss(p.probs, p.labels, p.weights), warnings),
+    ece: orNull(file, () => ece(p.probs, p.labels, { bins: 10, ...(p.weights && { weights: p.weights }) }), warnings),
+    ece_freq: orNull(file, () => eceEqualFrequency(p.probs, p.labels, { bins: 10, ...(p.weights && { weights: p.weights }) }), warnings),
   };
   if (p.groups !== undefined) {
     const groups = p.groups;
@@ -94,6 +98,9 @@ function summarise(p: Predictions, warnings: string[]): Record<string, number | 
     }, warnings);
     out.groups = new Set(groups).size;
     out.gaucGroups = used;
+    out.ece_list = orNull(file, () => listEce(p.probs, p.labels, groups, { buckets: 10, ...(p.weights && { weights: p.weights }) }), warnings);
+    // NDCG is rank-based and takes no sample weights (see metrics/ndcg.ts).
+    out['ndcg@10'] = orNull(file, () => ndcg(p.probs, p.labels, groups, { k: 10 }), warnings);
   }
   return out;
 }
@@ -131,18 +138,20 @@ async function runMetrics(opts: MetricsOptions): Promise<void> {
 
 export function metricsCommand(): Command {
   return new Command('metrics')
-    .description('AUC, LogLoss and GAUC of a predictions CSV, printed as one JSON object')
+    .description('AUC, LogLoss, ECE, GAUC and NDCG of a predictions CSV, printed as one JSON object')
     .requiredOption('-i, --input <file>', 'CSV with header; columns label (0/1) and score, optional group and weight, any order')
     .option('-a, --against <file>', 'second predictions CSV on the same rows: adds its metrics ("against") and the prediction difference ("pd")')
     .option('--logits', 'scores are logits, not probabilities (converted with a sigmoid)')
     .addHelpText('after', `
-Output keys: rows, auc, logloss; with a group column also gauc, groups (distinct ids) and
-gaucGroups (groups having both classes, the ones averaged). A weight column weights every metric.
-A metric that is undefined for the data (e.g. AUC with one class) is null, with a warning on stderr.
-LogLoss clips p to [1e-7, 1 - 1e-7].
+Output keys: rows, auc, logloss, ece (equal-width, 10 bins), ece_freq (equal-frequency, 10 bins);
+with a group column also gauc, groups (distinct ids), gaucGroups (groups having both classes, the
+ones averaged), ece_list (per-list ECE of CLID, K = 10 buckets per list) and ndcg@10 (groups
+without a positive label left out; tied scores averaged). A weight column weights every metric
+except ndcg@10. A metric that is undefined for the data (e.g. AUC with one class) is null, with a
+warning on stderr. LogLoss clips p to [1e-7, 1 - 1e-7].
 
 Example:
   ctrkit metrics --input preds.csv
-  {"rows":1000,"auc":0.7861,"logloss":0.4312}`)
+  {"rows":1000,"auc":0.7861,"logloss":0.4312,"ece":0.0121,"ece_freq":0.0135}`)
     .action(async (opts: MetricsOptions) => runMetrics(opts));
 }

@@ -1,0 +1,15 @@
+/** Calibration: downsampling correction, post-hoc calibrators (Platt, isotonic), in-training bias constraints. */
+export { type ScoreSpace, sigmoid, logit } from './scoreSpace.js';
+export { BaseCalibrator } from './base.js';
+export {
+  negativeSamplingWeights, correctDownsampledProbability, correctDownsampledLogit, ctcvrNegativeRate,
+  DownsamplingCalibrator,
+} from './negativeSampling.js';
+export { fitPlatt, PlattCalibrator, type PlattFit, type PlattOptions } from './platt.js';
+export { fitIsotonic, poolAdjacentViolators, interpolateClipped, IsotonicCalibrator, type IsotonicFit } from './isotonic.js';
+export {
+  ChainCalibrator, calibratorFromJSON, CalibratorFormatError, type Calibrator, type CalibratorJSON,
+} from './calibrator.js';
+export {
+  BiasConstraint, pctrBuckets, type BiasConstraintOptions, type BiasConstraintStep, type BiasConstraintState,
+} from './biasConstraints.js';

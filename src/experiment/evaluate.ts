@@ -1,0 +1,69 @@
+/**
+ * Scores of a dataset's rows and the standard metrics over them, as training, `ctrkit eval`
+ * and the experiment reports compute them.
+ */
+import type { Dataset } from '../data/dataset.js';
+import type { CTRModel } from '../models/ctrModel.js';
+import { predictRows } from '../train/split.js';
+import type { RowRange } from '../data/prep/split.js';
+import {
+  auc, ece, eceEqualFrequency, gauc, listEce, logLoss, ndcg, probabilitiesFromLogits, UndefinedMetricError,
+} from '../metrics/index.js';
+
+/** Logits of rows [start, end). */
+export function predictRange(model: CTRModel, ds: Dataset, rows: RowRange, batchSize = 4096): Float32Array {
+  const idx = Int32Array.from({ length: rows.end - rows.start }, (_, i) => rows.start + i);
+  return predictRows(model, ds, idx, batchSize);
+}
+
+/** Group index of every row in [start, end) from the dataset's group offsets (undefined without groups). */
+export function groupKeys(ds: Dataset, rows: RowRange): Int32Array | undefined {
+  const off = ds.groupOffsets;
+  if (!off) return undefined;
+  const keys = new Int32Array(rows.end - rows.start);
+  for (let g = 0; g + 1 < off.length; g++) {
+    for (let r = Math.max(off[g]!, rows.start); r < Math.min(off[g + 1]!, rows.end); r++) keys[r - rows.start] = g;
+  }
+  return keys;
+}
+
+/** A metric that has no value on these rows (one class only, …) is null rather than an error. */
+function orNull(f: () => number): number | null {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof UndefinedMetricError) return null;
+    throw e;
+  }
+}
+
+/**
+ * auc, logloss, ece, ece_freq and — when the rows have groups — gauc, ndcg@10 and ece_list of
+ * probabilities `p` against the first label of rows [start, end).
+ */
+export function metricsFor(p: ArrayLike<number>, ds: Dataset, rows: RowRange): Record<string, number | null> {
+  const y = ds.labels[0]!.subarray(rows.start, rows.end);
+  const w = ds.weights?.subarray(rows.start, rows.end);
+  const binary = y.every((v) => v === 0 || v === 1);
+  const out: Record<string, number | null> = {};
+  if (binary) {
+    out.auc = orNull(() => auc(p, y, w));
+    out.logloss = orNull(() => logLoss(p, y, w));
+    out.ece = orNull(() => ece(p, y));
+    out.ece_freq = orNull(() => eceEqualFrequency(p, y));
+  }
+  const groups = groupKeys(ds, rows);
+  if (groups) {
+    if (binary) {
+      out.gauc = orNull(() => gauc(p, y, groups, w));
+      out.ece_list = orNull(() => listEce(p, y, groups));
+    }
+    out['ndcg@10'] = orNull(() => ndcg(p, y, groups, { k: 10 }));
+  }
+  return out;
+}
+
+/** Probabilities from logits (float64). */
+export function probabilities(z: Float32Array): Float64Array {
+  return probabilitiesFromLogits(z);
+}

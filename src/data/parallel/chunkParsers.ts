@@ -43,15 +43,18 @@ class ChunkLog {
   readonly examples: LocalProblem[] = [];
   skipped = 0;
   error: LocalProblem | undefined;
+  /** Physical lines consumed when parsing stopped at `error` (the reader's stats count up to it). */
+  private stoppedAfter = -1;
 
   constructor(private readonly req: Pick<ChunkRequest, 'skip' | 'keep'>) {}
 
   /** Records a bad line; false when parsing must stop (policy 'error'). */
-  bad(err: unknown, line: number): boolean {
+  bad(err: unknown, line: number, physical = line): boolean {
     if (!(err instanceof DataFormatError)) throw err;
     const p: LocalProblem = { line, field: err.field, detail: err.detail };
     if (!this.req.skip) {
       this.error = p;
+      this.stoppedAfter = physical + 1;
       return false;
     }
     this.skipped++;
@@ -61,7 +64,7 @@ class ChunkLog {
 
   base(id: number, lines: number): ChunkResultBase {
     return {
-      id, lines, rows: this.rowLines.length, rowLines: Int32Array.from(this.rowLines),
+      id, lines: this.stoppedAfter >= 0 ? this.stoppedAfter : lines, rows: this.rowLines.length, rowLines: Int32Array.from(this.rowLines),
       skipped: this.skipped, skippedExamples: this.examples, ...(this.error && { error: this.error }),
     };
   }
@@ -113,7 +116,7 @@ export function parseCsvChunk(spec: Extract<ParseSpec, { kind: 'csv' }>, req: Ch
       coder.add(parse(records.text, records.line));
     } catch (err) {
       const line = err instanceof DataFormatError && err.line !== undefined ? err.line : i;
-      if (log.bad(err, line)) continue;
+      if (log.bad(err, line, i)) continue;
       break;
     }
     log.rowLines.push(records.line);

@@ -39,20 +39,29 @@ export async function openLineChunks(file: string, options: LineChunkOptions = {
         : raw;
       let parts: Buffer[] = [];
       let have = 0;
-      for await (const buf of src) {
-        parts.push(buf);
-        have += buf.length;
-        if (have < size) continue;
-        const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
-        const nl = data.lastIndexOf(10);
-        // No newline yet: one very long line; keep collecting.
-        if (nl === -1) {
-          parts = [data];
-          continue;
+      try {
+        for await (const buf of src) {
+          parts.push(buf);
+          have += buf.length;
+          if (have < size) continue;
+          const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
+          const nl = data.lastIndexOf(10);
+          // No newline yet: one very long line; keep collecting.
+          if (nl === -1) {
+            parts = [data];
+            continue;
+          }
+          yield data.subarray(0, nl + 1);
+          parts = nl + 1 < data.length ? [data.subarray(nl + 1)] : [];
+          have = data.length - nl - 1;
         }
-        yield data.subarray(0, nl + 1);
-        parts = nl + 1 < data.length ? [data.subarray(nl + 1)] : [];
-        have = data.length - nl - 1;
+      } catch (err) {
+        // The complete lines decoded before a zlib error are data the single-threaded reader
+        // yields too, so they are handed on before the error.
+        const data = Buffer.concat(parts, have);
+        const nl = data.lastIndexOf(10);
+        if (nl !== -1) yield data.subarray(0, nl + 1);
+        throw err;
       }
       if (have > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
     },

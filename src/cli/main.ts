@@ -6,11 +6,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { dataCommand } from './commands/dataInspect.js';
 import { metricsCommand } from './commands/metrics.js';
 import { CliError } from './errors.js';
 
 const SUBCOMMANDS: readonly (() => Command)[] = [
   metricsCommand,
+  dataCommand,
 ];
 
 function packageVersion(): string {

@@ -31,6 +31,16 @@ export interface CriteoRow {
 export function parseCriteoLine(line: string, file: string, lineNo: number): CriteoRow {
   const ints = new Float64Array(CRITEO_NUM_INTS);
   const cats = new Array<string>(CRITEO_NUM_CATS);
+  const label = parseCriteoInto(line, file, lineNo, ints, 0, cats);
+  return { label, ints, cats };
+}
+
+/**
+ * parseCriteoLine writing into caller-owned storage (ints at `intsAt`, cats[0..26)), so that a
+ * columnar parser fills its buffers without a row object per line. Returns the label.
+ */
+export function parseCriteoInto(line: string, file: string, lineNo: number,
+  ints: Float64Array, intsAt: number, cats: string[]): number {
   let label = 0;
   let start = 0;
   for (let col = 0; col < CRITEO_COLUMNS; col++) {
@@ -52,13 +62,13 @@ export function parseCriteoLine(line: string, file: string, lineNo: number): Cri
         throw new DataFormatError(file, lineNo, `I${col} (column ${col + 1})`,
           `expected an integer or empty, got ${show(line.slice(start, end))}`);
       }
-      ints[col - 1] = v;
+      ints[intsAt + col - 1] = v;
     } else {
       cats[col - 1 - CRITEO_NUM_INTS] = line.slice(start, end);
     }
     start = end + 1;
   }
-  return { label, ints, cats };
+  return label;
 }
 
 function columnCountError(line: string, file: string, lineNo: number): DataFormatError {

@@ -86,35 +86,17 @@ export function splitCsvRecord(text: string, delim: string): string[] | undefine
   }
 }
 
+/** Options that decide how one record is checked (shared by the streaming and parallel readers). */
+export type CsvRecordOptions = Pick<CsvOptions, 'delimiter' | 'trim' | 'types'>;
+
 /**
- * Streams a delimited text file (plain or gzip) as arrays of strings, one per column. Every record
- * must have as many values as there are columns.
+ * The per-record check of a CSV reader: splits a complete record (as assembled by
+ * CsvRecordAssembler), checks the column count and typed columns, and trims. Throws DataFormatError.
  */
-export async function openCsv(file: string, options: CsvOptions = {}): Promise<CsvReader> {
+export function csvRecordParser(file: string, columns: readonly string[],
+  options: CsvRecordOptions): (text: string, lineNo: number) => string[] {
   const delim = options.delimiter ?? ',';
-  if (delim.length !== 1 || delim === '"' || delim === '\n' || delim === '\r') {
-    throw new Error(`openCsv: delimiter must be one character other than quote or newline, got ${JSON.stringify(delim)}`);
-  }
-  const header = options.header ?? true;
   const trim = options.trim === true;
-  const src = await LineSource.open(file, options);
-  const stats = newStats(file);
-  let columns: readonly string[];
-  if (header) {
-    const line = await src.shift();
-    if (line === undefined) throw new DataFormatError(file, undefined, undefined, 'file is empty (expected a header line)');
-    stats.lines = 1;
-    const names = splitCsvRecord(line, delim);
-    if (names === undefined) throw new DataFormatError(file, 1, undefined, 'unterminated quoted field in the header');
-    columns = trim ? names.map((s) => s.trim()) : names;
-    if (options.columns !== undefined && options.columns.join('\u0000') !== columns.join('\u0000')) {
-      throw new DataFormatError(file, 1, undefined,
-        `header ${show(columns.join(delim), 200)} differs from the expected columns ${show(options.columns.join(delim), 200)}`);
-    }
-  } else {
-    if (options.columns === undefined) throw new Error('openCsv: header: false needs `columns`');
-    columns = options.columns;
-  }
   const ncol = columns.length;
   const checks: { col: number; name: string; type: CsvColumnType }[] = [];
   for (const [name, type] of Object.entries(options.types ?? {})) {
@@ -122,11 +104,8 @@ export async function openCsv(file: string, options: CsvOptions = {}): Promise<C
     if (col === -1) throw new Error(`openCsv: typed column ${JSON.stringify(name)} is not among the columns of ${file}`);
     checks.push({ col, name, type });
   }
-  const policy = options.onBadLine ?? 'error';
-  const keep = options.keepSkipped ?? 10;
   const delimName = delim === ',' ? 'comma' : delim === '\t' ? 'tab' : show(delim);
-
-  function parse(text: string, lineNo: number): string[] {
+  return (text, lineNo) => {
     const f = splitCsvRecord(text, delim)!;
     if (f.length !== ncol) {
       throw new DataFormatError(file, lineNo, undefined,
@@ -147,58 +126,133 @@ export async function openCsv(file: string, options: CsvOptions = {}): Promise<C
       }
     }
     return f;
+  };
+}
+
+/**
+ * Joins physical lines into records: a quoted field may contain newlines, so a record can span
+ * lines; it is reported at its first line. Separate from the reader so that the parallel reader,
+ * which sees the file in chunks, assembles records exactly the same way.
+ */
+export class CsvRecordAssembler {
+  /** The last complete record and its first line (valid after push() returned true). */
+  text = '';
+  line = 0;
+  private open: string | undefined;
+  private openLine = 0;
+
+  constructor(private readonly file: string, private readonly delim: string) {}
+
+  /** A record continued from an earlier chunk, as returned by `pending`. */
+  resume(open: string, openLine: number): void {
+    this.open = open;
+    this.openLine = openLine;
   }
+
+  /** The unfinished record, if the last line pushed left a quoted field open. */
+  get pending(): { text: string; line: number } | undefined {
+    return this.open === undefined ? undefined : { text: this.open, line: this.openLine };
+  }
+
+  /**
+   * Adds one physical line. true: a record is complete (`text`, `line`); false: it continues on the
+   * next line. Throws DataFormatError for a quoted field that runs on past MAX_RECORD_CHARS.
+   */
+  push(physical: string, lineNo: number): boolean {
+    let text = physical;
+    let recLine = lineNo;
+    if (this.open !== undefined) {
+      text = `${this.open}\n${text}`;
+      recLine = this.openLine;
+      this.open = undefined;
+    }
+    if (text.indexOf('"') !== -1 && splitCsvRecord(text, this.delim) === undefined) {
+      if (text.length <= MAX_RECORD_CHARS) {
+        this.open = text;
+        this.openLine = recLine;
+        return false;
+      }
+      // A stray quote would otherwise swallow the rest of the file into one record.
+      throw new DataFormatError(this.file, recLine, undefined, `quoted field is not closed within ${MAX_RECORD_CHARS} characters`);
+    }
+    this.text = text;
+    this.line = recLine;
+    return true;
+  }
+
+  /** The error for a record still open at the end of the file, if any. */
+  finish(): DataFormatError | undefined {
+    if (this.open === undefined) return undefined;
+    const line = this.openLine;
+    this.open = undefined;
+    return new DataFormatError(this.file, line, undefined, 'quoted field is not closed before the end of the file');
+  }
+}
+
+/** The column names of a header line, checked against `options.columns` when given. */
+export function csvHeaderColumns(file: string, line: string, options: Pick<CsvOptions, 'delimiter' | 'trim' | 'columns'>): string[] {
+  const delim = options.delimiter ?? ',';
+  const names = splitCsvRecord(line, delim);
+  if (names === undefined) throw new DataFormatError(file, 1, undefined, 'unterminated quoted field in the header');
+  const columns = options.trim === true ? names.map((s) => s.trim()) : names;
+  if (options.columns !== undefined && options.columns.join('\u0000') !== columns.join('\u0000')) {
+    throw new DataFormatError(file, 1, undefined,
+      `header ${show(columns.join(delim), 200)} differs from the expected columns ${show(options.columns.join(delim), 200)}`);
+  }
+  return columns;
+}
+
+/**
+ * Streams a delimited text file (plain or gzip) as arrays of strings, one per column. Every record
+ * must have as many values as there are columns.
+ */
+export async function openCsv(file: string, options: CsvOptions = {}): Promise<CsvReader> {
+  const delim = options.delimiter ?? ',';
+  if (delim.length !== 1 || delim === '"' || delim === '\n' || delim === '\r') {
+    throw new Error(`openCsv: delimiter must be one character other than quote or newline, got ${JSON.stringify(delim)}`);
+  }
+  const header = options.header ?? true;
+  const src = await LineSource.open(file, options);
+  const stats = newStats(file);
+  let columns: readonly string[];
+  if (header) {
+    const line = await src.shift();
+    if (line === undefined) throw new DataFormatError(file, undefined, undefined, 'file is empty (expected a header line)');
+    stats.lines = 1;
+    columns = csvHeaderColumns(file, line, options);
+  } else {
+    if (options.columns === undefined) throw new Error('openCsv: header: false needs `columns`');
+    columns = options.columns;
+  }
+  const parse = csvRecordParser(file, columns, options);
+  const policy = options.onBadLine ?? 'error';
+  const keep = options.keepSkipped ?? 10;
 
   let current = 0;
   let used = false;
   async function* rows(): AsyncGenerator<string[]> {
     if (used) throw new Error(`${file}: a reader can be iterated once; open the file again`);
     used = true;
-    // A quoted field may contain newlines: such a record spans lines and is reported at its first.
-    let open: string | undefined;
-    let openLine = 0;
+    const records = new CsvRecordAssembler(file, delim);
     for await (const { lines, firstLine } of src.batches()) {
       for (let i = 0; i < lines.length; i++) {
-        const lineNo = firstLine + i;
         stats.lines++;
-        let text = lines[i]!;
-        let recLine = lineNo;
-        if (open !== undefined) {
-          text = `${open}\n${text}`;
-          recLine = openLine;
-          open = undefined;
-        }
-        if (text.indexOf('"') !== -1 && splitCsvRecord(text, delim) === undefined) {
-          if (text.length <= MAX_RECORD_CHARS) {
-            open = text;
-            openLine = recLine;
-            continue;
-          }
-          // A stray quote would otherwise swallow the rest of the file into one record.
-          handleBadLine(new DataFormatError(file, recLine, undefined,
-            `quoted field is not closed within ${MAX_RECORD_CHARS} characters`), policy, stats, keep);
-          continue;
-        }
-        if (text.length === 0 && options.skipBlankLines === true) continue;
         let rec: string[];
         try {
-          rec = parse(text, recLine);
+          if (!records.push(lines[i]!, firstLine + i)) continue;
+          if (records.text.length === 0 && options.skipBlankLines === true) continue;
+          rec = parse(records.text, records.line);
         } catch (err) {
           handleBadLine(err, policy, stats, keep);
           continue;
         }
-        current = recLine;
+        current = records.line;
         stats.rows++;
         yield rec;
       }
     }
-    if (open !== undefined) {
-      try {
-        throw new DataFormatError(file, openLine, undefined, 'quoted field is not closed before the end of the file');
-      } catch (err) {
-        handleBadLine(err, policy, stats, keep);
-      }
-    }
+    const unclosed = records.finish();
+    if (unclosed !== undefined) handleBadLine(unclosed, policy, stats, keep);
     checkNotEmpty(stats, options);
     if (stats.rows === 0 && stats.skipped === 0 && header && options.allowEmpty !== true) {
       throw new DataFormatError(file, undefined, undefined, 'no data rows after the header');

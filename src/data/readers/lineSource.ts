@@ -127,16 +127,24 @@ export class LineSource {
   }
 
   private wrap(err: unknown, lineNo: number): unknown {
-    const code = (err as { code?: unknown } | null)?.code;
-    if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || code === 'Z_STREAM_ERROR') {
-      const what = code === 'Z_BUF_ERROR'
-        ? 'truncated gzip file (unexpected end of compressed data)'
-        : `corrupt gzip data (${(err as Error).message})`;
-      const e = new DataFormatError(this.file, undefined, undefined,
-        `${what} after ${lineNo - 1} complete lines; the file is incomplete or damaged, re-download or re-create it`);
-      (e as { cause?: unknown }).cause = err;
-      return e;
-    }
-    return err;
+    return describeReadError(this.file, err, lineNo - 1);
   }
+}
+
+/**
+ * Turns a zlib error into a DataFormatError naming the file and how far it got; other errors (I/O)
+ * are returned unchanged. Shared with the parallel reader, which decompresses the same way.
+ */
+export function describeReadError(file: string, err: unknown, completeLines: number): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || code === 'Z_STREAM_ERROR') {
+    const what = code === 'Z_BUF_ERROR'
+      ? 'truncated gzip file (unexpected end of compressed data)'
+      : `corrupt gzip data (${(err as Error).message})`;
+    const e = new DataFormatError(file, undefined, undefined,
+      `${what} after ${completeLines} complete lines; the file is incomplete or damaged, re-download or re-create it`);
+    (e as { cause?: unknown }).cause = err;
+    return e;
+  }
+  return err;
 }

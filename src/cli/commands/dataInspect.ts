@@ -1,0 +1,240 @@
+/**
+ * `ctrkit data inspect FILE`: reads every row of a data file with the same readers training uses,
+ * and prints what the data looks like (rows, label rates, per-field cardinality and missing share).
+ * The exit code says whether the file is valid, so it can gate a pipeline.
+ *
+ * The report is built from a ProfileSource (labeled raw rows plus names); each format only has to
+ * say how to open one, which is also how a schema-defined dataset will plug in.
+ */
+import { basename } from 'node:path';
+import { Command, Option } from 'commander';
+import { openDuckDbRows } from '../../data/duckdb/index.js';
+import { formatProfile, profileRows, type ProfileSource } from '../../data/inspect/profile.js';
+import { openCriteoParallel, openCsvParallel, openSvmlightParallel } from '../../data/parallel/index.js';
+import type { RawValue } from '../../data/prep/field.js';
+import { CRITEO_COLUMN_NAMES } from '../../data/readers/criteo.js';
+import type { CsvColumnType } from '../../data/readers/csv.js';
+import { DataFormatError, show } from '../../data/readers/errors.js';
+import { openIpinyou, readFeatIndex } from '../../data/readers/ipinyou.js';
+import { handleBadLine, parseNumber, type BadLinePolicy, type ReaderStats } from '../../data/readers/reader.js';
+import { CliError } from '../errors.js';
+
+const FORMATS = ['criteo', 'csv', 'svmlight', 'ipinyou', 'parquet', 'json'] as const;
+type Format = typeof FORMATS[number];
+
+interface InspectOptions {
+  format?: Format;
+  featindex?: string;
+  columns?: string;
+  label?: string;
+  labelValues?: string;
+  numeric?: string;
+  delimiter: string;
+  header: boolean;
+  onBadLine: BadLinePolicy;
+  workers?: string;
+  json?: boolean;
+}
+
+/** The format a file name implies (after a .gz suffix), or undefined. */
+export function formatFromName(file: string, featIndex: boolean): Format | undefined {
+  if (featIndex) return 'ipinyou';
+  const name = basename(file).toLowerCase().replace(/\.gz$/, '');
+  const ext = name.slice(name.lastIndexOf('.') + 1);
+  switch (ext) {
+    case 'parquet': case 'pq': return 'parquet';
+    case 'csv': return 'csv';
+    case 'json': case 'jsonl': case 'ndjson': return 'json';
+    case 'svm': case 'svmlight': case 'libsvm': return 'svmlight';
+    // Criteo's DAC files are train.txt / test.txt (TAB-separated).
+    case 'txt': case 'tsv': return 'criteo';
+    default: return undefined;
+  }
+}
+
+const list = (s: string | undefined): string[] | undefined =>
+  s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+
+function labelSet(opts: InspectOptions, fallback: number[] | undefined): Set<number> | undefined {
+  const vals = list(opts.labelValues);
+  if (vals === undefined) return fallback === undefined ? undefined : new Set(fallback);
+  return new Set(vals.map((v) => {
+    const n = parseNumber(v);
+    if (Number.isNaN(n)) throw new CliError(`--label-values: ${JSON.stringify(v)} is not a number`);
+    return n;
+  }));
+}
+
+/** What an opened file gives the report: the rows, and the reader stats once they are read. */
+interface Opened {
+  source: ProfileSource;
+  stats: () => Pick<ReaderStats, 'lines' | 'skipped' | 'skippedExamples'> | undefined;
+}
+
+async function openCsvSource(file: string, opts: InspectOptions, workers: number | undefined): Promise<Opened> {
+  const types: Record<string, CsvColumnType> = {};
+  for (const c of list(opts.numeric) ?? []) types[c] = 'number';
+  const columns = list(opts.columns);
+  const reader = await openCsvParallel(file, {
+    header: opts.header, columns, delimiter: opts.delimiter, onBadLine: opts.onBadLine, types, workers,
+  });
+  const labels = list(opts.label) ?? [];
+  const labelCols = labels.map((l) => {
+    const i = reader.columns.indexOf(l);
+    if (i === -1) throw new DataFormatError(file, 1, l, `no label column ${show(l)} (columns: ${reader.columns.join(', ')})`);
+    return i;
+  });
+  const allowed = labelSet(opts, [0, 1]);
+  const inputCols = reader.columns.map((_, i) => i).filter((i) => !labelCols.includes(i));
+  async function* rows(): AsyncGenerator<{ labels: number[]; values: string[] }> {
+    for await (const rec of reader) {
+      const ys = new Array<number>(labelCols.length);
+      let bad: DataFormatError | undefined;
+      for (let k = 0; k < labelCols.length && bad === undefined; k++) {
+        const text = rec[labelCols[k]!]!;
+        ys[k] = parseNumber(text);
+        if (Number.isNaN(ys[k]!) || (allowed !== undefined && !allowed.has(ys[k]!))) {
+          bad = new DataFormatError(file, reader.line, `${labels[k]} (column ${labelCols[k]! + 1})`,
+            `label ${show(text)} is not one of ${[...allowed ?? []].join(', ')}`);
+        }
+      }
+      if (bad !== undefined) {
+        // Counted like a reader's bad line, so --on-bad-line applies to labels too.
+        handleBadLine(bad, opts.onBadLine, reader.stats, 10);
+        reader.stats.rows--;
+        continue;
+      }
+      yield { labels: ys, values: inputCols.map((i) => rec[i]!) };
+    }
+  }
+  return {
+    source: { labelNames: labels, fieldNames: inputCols.map((i) => reader.columns[i]!), rows: rows() },
+    stats: () => reader.stats,
+  };
+}
+
+async function open(file: string, format: Format, opts: InspectOptions): Promise<Opened> {
+  const workers = opts.workers === undefined ? undefined : Number(opts.workers);
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0)) {
+    throw new CliError(`--workers: expected an integer >= 0, got ${JSON.stringify(opts.workers)}`);
+  }
+  const base = { onBadLine: opts.onBadLine, workers };
+  switch (format) {
+    case 'criteo': {
+      const r = await openCriteoParallel(file, base);
+      async function* rows(): AsyncGenerator<{ labels: number[]; values: RawValue[] }> {
+        for await (const row of r) yield { labels: [row.label], values: [...row.ints, ...row.cats] };
+      }
+      return { source: { labelNames: ['label'], fieldNames: CRITEO_COLUMN_NAMES.slice(1), rows: rows() }, stats: () => r.stats };
+    }
+    case 'csv':
+      return openCsvSource(file, opts, workers);
+    case 'svmlight': {
+      const r = await openSvmlightParallel(file, base);
+      const allowed = labelSet(opts, undefined);
+      async function* rows(): AsyncGenerator<{ labels: number[]; values: RawValue[] }> {
+        for await (const row of r) {
+          if (allowed !== undefined && !allowed.has(row.label)) {
+            handleBadLine(new DataFormatError(file, r.line, 'label', `label ${row.label} is not one of ${[...allowed].join(', ')}`),
+              opts.onBadLine, r.stats, 10);
+            r.stats.rows--;
+            continue;
+          }
+          yield { labels: [row.label], values: [row.qid ?? Number.NaN, row.indices.length === 0 ? Number.NaN : row.indices.length] };
+        }
+      }
+      return { source: { labelNames: ['label'], fieldNames: ['qid', 'features per row'], rows: rows() }, stats: () => r.stats };
+    }
+    case 'ipinyou': {
+      if (opts.featindex === undefined) throw new CliError('--format ipinyou needs --featindex FILE');
+      const index = await readFeatIndex(opts.featindex);
+      const r = await openIpinyou(file, index, { onBadLine: opts.onBadLine });
+      async function* rows(): AsyncGenerator<{ labels: number[]; values: RawValue[] }> {
+        for await (const row of r) yield { labels: [row.label], values: row.idx };
+      }
+      return { source: { labelNames: ['label'], fieldNames: index.fields, rows: rows() }, stats: () => r.stats };
+    }
+    case 'parquet':
+    case 'json': {
+      if (opts.onBadLine === 'skip') throw new CliError(`--on-bad-line skip is for text formats; a ${format} file is read whole`);
+      const labels = list(opts.label) ?? ['label'];
+      const allowed = labelSet(opts, [0, 1])!;
+      const r = await openDuckDbRows({ format, path: file }, { labels, fields: list(opts.columns), labelValues: [...allowed] });
+      async function* rows(): AsyncGenerator<{ labels: number[]; values: RawValue[] }> {
+        for await (const row of r) yield { labels: row.labels, values: row.values };
+      }
+      return { source: { labelNames: r.labelNames, fieldNames: r.fields, rows: rows() }, stats: () => undefined };
+    }
+  }
+}
+
+function userError(file: string, err: unknown): unknown {
+  if (err instanceof CliError) return err;
+  if (err instanceof DataFormatError) return new CliError(err.message);
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ENOENT') return new CliError(`${file}: no such file`);
+  if (e?.code === 'EISDIR') return new CliError(`${file}: is a directory, expected a data file`);
+  if (e?.code === 'EACCES') return new CliError(`${file}: permission denied`);
+  // DuckDB reports unreadable or malformed Parquet/JSON as plain errors already prefixed with the file.
+  if (err instanceof Error && err.message.startsWith(`${file}:`)) return new CliError(err.message.split('\n')[0]!);
+  return err;
+}
+
+async function runInspect(file: string, opts: InspectOptions): Promise<void> {
+  const format = opts.format ?? formatFromName(file, opts.featindex !== undefined);
+  if (format === undefined) {
+    throw new CliError(`${file}: cannot tell the format from the file name; pass --format (${FORMATS.join(', ')})`);
+  }
+  let report: Record<string, unknown>;
+  let text: string;
+  let skipped = 0;
+  let firstSkipped: string | undefined;
+  try {
+    const opened = await open(file, format, opts);
+    const profile = await profileRows(opened.source);
+    const stats = opened.stats();
+    skipped = stats?.skipped ?? 0;
+    firstSkipped = stats?.skippedExamples[0];
+    report = {
+      file, format, rows: profile.rows,
+      ...(stats && { lines: stats.lines, skipped: stats.skipped, skippedExamples: stats.skippedExamples }),
+      labels: profile.labels, fields: profile.fields,
+    };
+    const head: [string, string][] = [['file', file], ['format', format]];
+    if (stats !== undefined) head.push(['lines', String(stats.lines)], ['skipped', String(stats.skipped)]);
+    text = formatProfile(profile, head);
+  } catch (err) {
+    throw userError(file, err);
+  }
+  process.stdout.write(opts.json === true ? `${JSON.stringify(report)}\n` : text);
+  if (skipped > 0) {
+    throw new CliError(`${file}: ${skipped} bad line${skipped === 1 ? '' : 's'} skipped; first: ${firstSkipped ?? '?'}`);
+  }
+}
+
+export function dataCommand(): Command {
+  const inspect = new Command('inspect')
+    .description('validate every row of a data file and print rows, label rates, per-field cardinality and missing share')
+    .argument('<file>', 'data file, plain or gzip (Parquet / JSON read through DuckDB)')
+    .addOption(new Option('-f, --format <format>', 'file format (default: from the extension; .txt/.tsv = criteo)').choices(FORMATS))
+    .option('--featindex <file>', 'iPinYou featindex file (implies --format ipinyou)')
+    .option('--columns <a,b,...>', 'csv: column names (checked against the header, or naming a headerless file); parquet/json: fields to inspect')
+    .option('--label <col,...>', 'label column(s) (csv, parquet, json; parquet/json default "label")')
+    .option('--label-values <v,...>', 'allowed label values (default 0,1; svmlight: any number)')
+    .option('--numeric <col,...>', 'csv: columns that must hold finite numbers')
+    .option('--delimiter <char>', 'csv: field delimiter', ',')
+    .option('--no-header', 'csv: the file has no header line (needs --columns)')
+    .addOption(new Option('--on-bad-line <policy>', 'error: stop at the first bad line; skip: count bad lines (exit 1 if any)')
+      .choices(['error', 'skip']).default('error'))
+    .option('--workers <n>', 'parse threads for criteo/csv/svmlight (default: number of cores)')
+    .option('--json', 'print one JSON object instead of a table')
+    .addHelpText('after', `
+Exit status: 0 when every row is valid; 1 with the first problem as file:line: field ...
+(or, with --on-bad-line skip, the number of skipped lines) otherwise.
+
+Example:
+  ctrkit data inspect train.txt.gz
+  ctrkit data inspect clicks.parquet --label click --columns C1,C2,hour --json`)
+    .action(async (file: string, opts: InspectOptions) => runInspect(file, opts));
+  return new Command('data').description('inspect and validate data files').addCommand(inspect.showHelpAfterError('(add --help for usage)'));
+}

@@ -1,0 +1,1 @@
+export { openDuckDbRows, sourceSql, type DuckDbReadOptions, type DuckDbRow, type DuckDbRows, type DuckDbSource } from './source.js';

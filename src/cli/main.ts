@@ -8,9 +8,15 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { dataCommand } from './commands/dataInspect.js';
 import { metricsCommand } from './commands/metrics.js';
+import { trainCommand } from './commands/train.js';
+import { evalCommand } from './commands/eval.js';
+import { predictCommand } from './commands/predict.js';
 import { CliError } from './errors.js';
 
 const SUBCOMMANDS: readonly (() => Command)[] = [
+  trainCommand,
+  evalCommand,
+  predictCommand,
   metricsCommand,
   dataCommand,
 ];

@@ -17,6 +17,12 @@ import { moduleTensors } from './moduleTensors.js';
 import { ctrkitVersion, sha256File } from './provenance.js';
 import { encodeSafetensors, readSafetensors } from './safetensors.js';
 
+
+/** A model directory that cannot be loaded: missing, damaged or inconsistent files (named in the message). */
+export class ModelFileError extends Error {
+  override readonly name = 'ModelFileError';
+}
+
 export const MODEL_FORMAT_VERSION = 1;
 export const MANIFEST_FILE = 'manifest.json';
 export const WEIGHTS_FILE = 'model.safetensors';
@@ -146,20 +152,20 @@ const manifestSchema = z.object({
 
 function readManifest(dir: string): ModelManifest {
   const path = join(dir, MANIFEST_FILE);
-  if (!existsSync(path)) throw new Error(`${path}: not found (${dir} is not a ctrkit model directory)`);
+  if (!existsSync(path)) throw new ModelFileError(`${path}: not found (${dir} is not a ctrkit model directory)`);
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new Error(`${path}: corrupt manifest, not valid JSON (${(e as Error).message})`);
+    throw new ModelFileError(`${path}: corrupt manifest, not valid JSON (${(e as Error).message})`);
   }
   const version = typeof raw === 'object' && raw !== null ? (raw as { formatVersion?: unknown }).formatVersion : undefined;
   if (version !== MODEL_FORMAT_VERSION) {
-    throw new Error(`${path}: unknown formatVersion ${JSON.stringify(version)}; this ctrkit (${ctrkitVersion()}) reads version ${MODEL_FORMAT_VERSION}`);
+    throw new ModelFileError(`${path}: unknown formatVersion ${JSON.stringify(version)}; this ctrkit (${ctrkitVersion()}) reads version ${MODEL_FORMAT_VERSION}`);
   }
   const r = manifestSchema.safeParse(raw);
   if (!r.success) {
-    throw new Error(`${path}: corrupt manifest: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new ModelFileError(`${path}: corrupt manifest: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   }
   const model = parseModelConfig(r.data.model, `${path}: model`);
   return { ...r.data, model } as ModelManifest;
@@ -170,26 +176,31 @@ export function loadModel(dir: string): { model: CTRModel; manifest: ModelManife
   recoverPublishedDir(dir);
   const manifest = readManifest(dir);
   const weightsPath = join(dir, manifest.weights.file);
-  if (!existsSync(weightsPath)) throw new Error(`${weightsPath}: weights file named by the manifest is missing`);
+  if (!existsSync(weightsPath)) throw new ModelFileError(`${weightsPath}: weights file named by the manifest is missing`);
   const digest = sha256File(weightsPath);
   if (digest !== manifest.weights.sha256) {
-    throw new Error(`${weightsPath}: sha256 ${digest} does not match the manifest's ${manifest.weights.sha256} (damaged file, or weights from another model)`);
+    throw new ModelFileError(`${weightsPath}: sha256 ${digest} does not match the manifest's ${manifest.weights.sha256} (damaged file, or weights from another model)`);
   }
-  const { tensors } = readSafetensors(weightsPath);
+  let tensors: ReturnType<typeof readSafetensors>['tensors'];
+  try {
+    ({ tensors } = readSafetensors(weightsPath));
+  } catch (e) {
+    throw new ModelFileError((e as Error).message);
+  }
   const model = createModel(manifest.model, manifest.dims, manifest.provenance.seed);
   const expected = moduleTensors(model);
   const missing = [...expected.keys()].filter((n) => !tensors.has(n));
   const extra = [...tensors.keys()].filter((n) => !expected.has(n));
   if (missing.length > 0 || extra.length > 0) {
-    throw new Error(`${weightsPath}: tensors do not match the '${manifest.model.type}' model of the manifest`
+    throw new ModelFileError(`${weightsPath}: tensors do not match the '${manifest.model.type}' model of the manifest`
       + (missing.length ? `; missing: ${missing.join(', ')}` : '') + (extra.length ? `; unexpected: ${extra.join(', ')}` : ''));
   }
   const state = new Map<string, Float32Array>();
   for (const [name, want] of expected) {
     const got = tensors.get(name)!;
-    if (got.dtype !== 'F32') throw new Error(`${weightsPath}: tensor '${name}' is ${got.dtype}, expected F32`);
+    if (got.dtype !== 'F32') throw new ModelFileError(`${weightsPath}: tensor '${name}' is ${got.dtype}, expected F32`);
     if (got.shape.length !== want.shape.length || got.shape.some((d, i) => d !== want.shape[i])) {
-      throw new Error(`${weightsPath}: tensor '${name}' has shape [${got.shape.join(', ')}], the model expects [${want.shape.join(', ')}]`);
+      throw new ModelFileError(`${weightsPath}: tensor '${name}' has shape [${got.shape.join(', ')}], the model expects [${want.shape.join(', ')}]`);
     }
     state.set(name, got.data as Float32Array);
   }

@@ -8,6 +8,7 @@ import type { Module } from '../nn/module.js';
 import { SGD } from './sgd.js';
 import { AdaGrad } from './adagrad.js';
 import { Adam, AdamW } from './adam.js';
+import type { GroupOptions, Optimizer } from './optimizer.js';
 
 export const optimizerConfigSchema = z.strictObject({
   type: z.enum(['sgd', 'adagrad', 'adam', 'adamw']),
@@ -37,8 +38,8 @@ export function parseOptimizerConfig(raw: unknown, where = 'train.optimizer'): O
   return r.data;
 }
 
-/** Any optimiser the registry builds. */
-export type ConfiguredOptimizer = SGD | AdaGrad | Adam;
+/** Any optimiser the registry builds (SGD, AdaGrad, Adam or AdamW), seen through the base class. */
+export type ConfiguredOptimizer = Optimizer<GroupOptions>;
 
 /** Drops undefined keys so that the optimisers' own defaults apply. */
 function defined<T extends object>(o: T): Partial<T> {

@@ -1,0 +1,26 @@
+/** `ctrkit eval --model DIR --input FILE`: metrics of a saved model on a labelled file. */
+import { Command, Option } from 'commander';
+import { scoreFile } from '../../experiment/scoring.js';
+import { metricsFor } from '../../experiment/evaluate.js';
+import { asUserErrors } from '../userErrors.js';
+
+interface EvalOptions {
+  model: string;
+  input: string;
+  onBadLine?: 'error' | 'skip';
+}
+
+export function evalCommand(): Command {
+  return new Command('eval')
+    .description('evaluate a saved model on a labelled file (same format as its training data)')
+    .requiredOption('-m, --model <dir>', 'model directory written by ctrkit train')
+    .requiredOption('-i, --input <file>', 'labelled data file')
+    .addOption(new Option('--on-bad-line <policy>', 'malformed lines: error (default) or skip').choices(['error', 'skip']))
+    .addHelpText('after', '\nPrints one JSON object: rows, auc, logloss, ece, ece_freq and, with groups, gauc, ece_list, ndcg@10.')
+    .action(async (o: EvalOptions) => {
+      const s = await asUserErrors(() => scoreFile(o.model, o.input, { labels: true, onBadLine: o.onBadLine }));
+      const rows = { start: 0, end: s.dataset.numRows };
+      const out = { rows: s.dataset.numRows, calibrated: s.calibrated, ...metricsFor(s.probs, s.dataset, rows), skipped_lines: s.skippedLines };
+      process.stdout.write(`${JSON.stringify(out)}\n`);
+    });
+}

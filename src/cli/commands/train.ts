@@ -1,0 +1,49 @@
+/** `ctrkit train CONFIG`: train, evaluate and save a model as the config describes. */
+import { Command, Option } from 'commander';
+import { loadExperimentConfig } from '../../experiment/config.js';
+import { runTraining } from '../../experiment/trainRun.js';
+import { asUserErrors, loadingConfig } from '../userErrors.js';
+import { CliError } from '../errors.js';
+
+interface TrainOptions {
+  resume?: boolean;
+  quiet?: boolean;
+  onBadLine?: 'error' | 'skip';
+  seed?: string;
+  output?: string;
+}
+
+export function trainCommand(): Command {
+  return new Command('train')
+    .description('train a model from an experiment config (YAML/JSON: data, model, train, output) and save it')
+    .argument('<config>', 'experiment config file, e.g. examples/census-income.yaml')
+    .option('--resume', 'continue from the last checkpoint in the output directory')
+    .option('-q, --quiet', 'no progress output (the summary JSON is still printed)')
+    .addOption(new Option('--on-bad-line <policy>', 'malformed input lines: error (default) or skip and count').choices(['error', 'skip']))
+    .option('--seed <n>', "override the config's train.seed")
+    .option('-o, --output <dir>', "override the config's output directory")
+    .addHelpText('after', '\nWrites <output>/model (manifest.json + model.safetensors), <output>/log.jsonl and <output>/checkpoints;\nprints one JSON object with the validation and test metrics. Ctrl-C saves a checkpoint; --resume continues.')
+    .action(async (config: string, o: TrainOptions) => {
+      const seed = o.seed === undefined ? undefined : Number(o.seed);
+      if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0)) throw new CliError(`--seed must be a non-negative integer, got '${o.seed}'`);
+      const cfg = await loadingConfig(() => loadExperimentConfig(config));
+      const abort = new AbortController();
+      const onSigint = (): void => abort.abort();
+      process.once('SIGINT', onSigint);
+      try {
+        const r = await asUserErrors(() => runTraining(cfg, {
+          resume: o.resume, quiet: o.quiet, onBadLine: o.onBadLine, seed, output: o.output, signal: abort.signal,
+        }));
+        const summary = {
+          output: r.output, model: r.modelDir, epochs: r.train.epochsRun, best_epoch: r.train.best?.epoch ?? null,
+          stopped_early: r.train.stoppedEarly, interrupted: r.train.interrupted, rows: r.rows,
+          validation: r.validation, test: r.test, ...(r.testCalibrated && { test_calibrated: r.testCalibrated }),
+          seconds: Math.round(r.seconds * 100) / 100,
+        };
+        process.stdout.write(`${JSON.stringify(summary)}\n`);
+        if (r.rows.skippedLines > 0) process.stderr.write(`ctrkit train: ${r.rows.skippedLines} malformed lines were skipped\n`);
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    });
+}

@@ -1,0 +1,169 @@
+/**
+ * `ctrkit train CONFIG`: builds the dataset from the config's schema, trains the configured
+ * model with checkpoints, a JSONL log and a progress bar, picks the best epoch on the
+ * validation rows, fits the optional calibration there, evaluates the test rows and writes
+ * the model directory (manifest + safetensors) that `predict` and `eval` load.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { backend } from '../backend/index.js';
+import { ShuffledBatches, type BatchSource } from '../data/batching.js';
+import { GroupBatches } from '../data/batching.js';
+import { buildDataset } from '../schema/index.js';
+import { createModel } from '../models/registry.js';
+import { createOptimizer } from '../optim/registry.js';
+import { createLoss } from '../losses/registry.js';
+import { Trainer, type TrainResult } from '../train/trainer.js';
+import { MetricLog } from '../train/metricLog.js';
+import { createProgress } from '../train/progress.js';
+import { FileCheckpointStore } from '../io/checkpointStore.js';
+import { saveModel, type JsonValue } from '../io/modelFile.js';
+import { savedSchema } from './savedSchema.js';
+import { dataHash } from '../io/provenance.js';
+import { PlattCalibrator } from '../calibrate/platt.js';
+import { IsotonicCalibrator } from '../calibrate/isotonic.js';
+import type { Calibrator } from '../calibrate/calibrator.js';
+import { bceWithLogits } from '../autograd/ops/loss.js';
+import type { CTRModel } from '../models/ctrModel.js';
+import type { Batch } from '../data/batch.js';
+import type { Dataset } from '../data/dataset.js';
+import type { DataSplit } from '../schema/index.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { ExperimentConfig } from './config.js';
+import { metricsFor, predictRange, probabilities } from './evaluate.js';
+
+export interface TrainRunOptions {
+  /** Continue from the output directory's last checkpoint. */
+  resume?: boolean;
+  /** No progress bar / epoch lines. */
+  quiet?: boolean;
+  /** Overrides the config's data.onBadLine. */
+  onBadLine?: 'error' | 'skip';
+  /** Overrides the config's seed (e.g. for seed sweeps). */
+  seed?: number;
+  /** Overrides the config's output directory. */
+  output?: string;
+  signal?: AbortSignal;
+  /** Where progress lines and notes go (default stderr). */
+  stream?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+export interface TrainRunResult {
+  /** The trained model (best epoch's weights), as saved. */
+  model: CTRModel;
+  /** All rows read, ordered fit, validation, test, and the split. */
+  dataset: Dataset;
+  split: DataSplit;
+  output: string;
+  modelDir: string;
+  train: TrainResult;
+  validation: Record<string, number | null>;
+  test: Record<string, number | null>;
+  /** Test metrics after calibration (when configured). */
+  testCalibrated?: Record<string, number | null>;
+  rows: { fit: number; validation: number; test: number; skippedLines: number };
+  seconds: number;
+}
+
+/** Lists, queries and requests stay whole when the loss compares rows within them. */
+function needsGroups(type: string | undefined): boolean {
+  return type === 'combined-list' || type === 'listmle' || type === 'rcr';
+}
+
+export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions = {}): Promise<TrainRunResult> {
+  const t0 = performance.now();
+  const stream = opts.stream ?? process.stderr;
+  const note = (msg: string): void => {
+    if (!opts.quiet) stream.write(`${msg}\n`);
+  };
+  const output = resolve(cfg.baseDir, opts.output ?? cfg.output);
+  const seed = opts.seed ?? cfg.train.seed;
+  if (cfg.train.threads) backend().setThreads(cfg.train.threads);
+
+  const built = await buildDataset(cfg.data, cfg.baseDir, { onBadLine: opts.onBadLine ?? cfg.data.onBadLine });
+  const { dataset: ds, split, fitted, stats } = built;
+  const fitRows = split.fit.end - split.fit.start;
+  if (fitRows === 0) throw new Error(`${cfg.file}: the fit split is empty (${stats.rows} rows read)`);
+  if (ds.labels.length === 0) throw new Error(`${cfg.file}: data.labels is empty: nothing to train on`);
+  note(`ctrkit: ${stats.rows} rows (fit ${fitRows}, validation ${split.validation.end - split.validation.start}, ` +
+    `test ${split.test.end - split.test.start}), ${ds.numFields} fields, ${ds.numIds} ids` +
+    (stats.skippedLines > 0 ? `, ${stats.skippedLines} bad lines skipped` : ''));
+
+  const dims = { numIds: ds.numIds, numFields: ds.numFields, denseDim: ds.denseNames?.length ?? 0, numSequences: ds.sequences?.length ?? 0 };
+  const model = createModel(cfg.model, dims, seed);
+  const optimizer = createOptimizer(cfg.train.optimizer, model);
+  const lossCfg = cfg.train.loss;
+  if (lossCfg?.type === 'jrc') throw new Error(`${cfg.file}: train.loss: 'jrc' needs a two-logit model head, which the configured model does not have`);
+  const loss = lossCfg ? createLoss(lossCfg) : null;
+  const lossFn = loss
+    ? (m: CTRModel, b: Batch): Tensor => loss(m.forward(b), b, { step: optimizer.stepCount })
+    : (m: CTRModel, b: Batch): Tensor => bceWithLogits(m.forward(b), b.labels, b.weights ?? null);
+  let batches: BatchSource;
+  if (needsGroups(lossCfg?.type) || (lossCfg?.type === 'combined-pair' && lossCfg.pairs === 'group')) {
+    if (!ds.groupOffsets) throw new Error(`${cfg.file}: train.loss '${lossCfg!.type}' compares rows within lists: set data.group`);
+    batches = new GroupBatches(ds, split.fit, cfg.train.batchSize);
+  } else {
+    batches = new ShuffledBatches(ds, split.fit, cfg.train.batchSize);
+  }
+
+  const hasValidation = split.validation.end > split.validation.start;
+  const metricName = cfg.train.validationMetric;
+  const validate = hasValidation
+    ? (m: CTRModel): Record<string, number> => {
+      const all = metricsFor(probabilities(predictRange(m, ds, split.validation)), ds, split.validation);
+      const out: Record<string, number> = {};
+      for (const [k, v] of Object.entries(all)) if (v !== null) out[k] = v;
+      if (!(metricName in out)) throw new Error(`validation metric '${metricName}' has no value on the validation rows (${JSON.stringify(all)})`);
+      return out;
+    }
+    : undefined;
+
+  if (!opts.resume && existsSync(join(output, 'checkpoints'))) rmSync(join(output, 'checkpoints'), { recursive: true, force: true });
+  const log = new MetricLog(join(output, 'log.jsonl'), { everySteps: cfg.train.logEvery, truncate: !opts.resume });
+  const trainer = new Trainer({
+    model, optimizer, train: batches, epochs: cfg.train.epochs, seed,
+    loss: lossFn,
+    validate,
+    validationMetric: { name: metricName, mode: metricName === 'logloss' ? 'min' : 'max' },
+    earlyStopping: cfg.train.earlyStopping,
+    checkpoints: { store: new FileCheckpointStore(join(output, 'checkpoints')), everySteps: cfg.train.checkpointEvery, location: join(output, 'checkpoints') },
+    resume: opts.resume,
+    log,
+    progress: createProgress({ quiet: opts.quiet, stream }),
+    signal: opts.signal,
+  });
+  const result = await trainer.run();
+
+  const validation = hasValidation ? metricsFor(probabilities(predictRange(model, ds, split.validation)), ds, split.validation) : {};
+  let calibrator: Calibrator | undefined;
+  if (cfg.train.calibration !== 'none') {
+    if (!hasValidation) throw new Error(`${cfg.file}: train.calibration needs validation rows to fit on`);
+    const zv = predictRange(model, ds, split.validation);
+    const yv = ds.labels[0]!.subarray(split.validation.start, split.validation.end);
+    calibrator = cfg.train.calibration === 'platt' ? PlattCalibrator.fit(zv, yv) : IsotonicCalibrator.fit(zv, yv, { space: 'logit' });
+  }
+  const hasTest = split.test.end > split.test.start;
+  const zt = hasTest ? predictRange(model, ds, split.test) : new Float32Array(0);
+  const test = hasTest ? metricsFor(probabilities(zt), ds, split.test) : {};
+  const testCalibrated = hasTest && calibrator ? metricsFor(calibrator.apply(zt, 'logit'), ds, split.test) : undefined;
+
+  const modelDir = join(output, 'model');
+  const sources = [cfg.data.source.path, ...(cfg.data.split.mode === 'files' ? [cfg.data.split.validation, cfg.data.split.test] : [])]
+    .filter((p): p is string => typeof p === 'string').map((p) => resolve(cfg.baseDir, p));
+  const metrics: Record<string, number | null> = {};
+  for (const [k, v] of Object.entries(validation)) metrics[`validation_${k}`] = v;
+  for (const [k, v] of Object.entries(test)) metrics[`test_${k}`] = v;
+  for (const [k, v] of Object.entries(testCalibrated ?? {})) metrics[`test_calibrated_${k}`] = v;
+  saveModel(modelDir, {
+    model, modelConfig: cfg.model, schema: savedSchema(fitted, cfg), metrics,
+    provenance: { dataHash: dataHash(sources), seed, createdBy: `ctrkit train ${cfg.file}`, trainRows: fitRows },
+    calibration: calibrator ? (calibrator.toJSON() as unknown as JsonValue) : undefined,
+    dims,
+  });
+  log.write({ event: 'stop', epoch: result.epochsRun, step: 0, globalStep: result.globalStep, ...Object.fromEntries(Object.entries(metrics).filter(([, v]) => v !== null)) as Record<string, number> });
+  return {
+    model, dataset: ds, split, output, modelDir, train: result, validation, test, testCalibrated,
+    rows: { fit: fitRows, validation: split.validation.end - split.validation.start, test: split.test.end - split.test.start, skippedLines: stats.skippedLines },
+    seconds: (performance.now() - t0) / 1000,
+  };
+}

@@ -19,8 +19,8 @@ const MODEL_PREFIX = 'model.';
 const OPT_PREFIX = 'optimizer.';
 
 /**
- * Resuming must reproduce the run bit for bit, but JSON has no NaN, ±Infinity or -0 (the Rng
- * state holds NaN for "no spare normal"; metrics can be NaN), so those travel as {"$number": "…"}.
+ * Resuming must reproduce the run bit for bit, but JSON has no NaN, ±Infinity or -0 (metrics
+ * in the history can be NaN), so those travel as {"$number": "…"}.
  */
 function encodeNumbers(_key: string, v: unknown): unknown {
   if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) return { $number: Object.is(v, -0) ? '-0' : String(v) };

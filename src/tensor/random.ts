@@ -24,17 +24,21 @@ export class Rng {
     this.s3 = next();
   }
 
-  /** The generator's full state (to checkpoint and resume a run exactly). */
+  /**
+   * The generator's full state (to checkpoint and resume a run exactly): four 32-bit words,
+   * plus the pending Box–Muller normal when there is one. Plain finite numbers, so it survives JSON.
+   */
   getState(): number[] {
-    return [this.s0, this.s1, this.s2, this.s3, this.spare ?? NaN];
+    const words = [this.s0, this.s1, this.s2, this.s3];
+    return this.spare === null ? words : [...words, this.spare];
   }
 
   setState(state: readonly number[]): void {
-    if (state.length !== 5 || state.slice(0, 4).some((v) => !Number.isInteger(v) || v < 0 || v > 0xffffffff)) {
-      throw new Error(`Rng.setState: expected 4 unsigned 32-bit words and a spare normal, got [${state.join(', ')}]`);
-    }
+    const ok = (state.length === 4 || state.length === 5) && state.slice(0, 4).every((v) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff)
+      && (state.length === 4 || Number.isFinite(state[4]));
+    if (!ok) throw new Error(`Rng.setState: expected 4 unsigned 32-bit words and an optional pending normal, got [${state.join(', ')}]`);
     [this.s0, this.s1, this.s2, this.s3] = state as [number, number, number, number];
-    this.spare = Number.isNaN(state[4]) ? null : state[4]!;
+    this.spare = state.length === 5 ? state[4]! : null;
   }
 
   /** Uniform 32-bit unsigned integer. */

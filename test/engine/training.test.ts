@@ -126,3 +126,15 @@ describe('tape', () => {
     endStep();
   });
 });
+
+describe('Rng state', () => {
+  it('survives a JSON round trip with and without a pending normal', () => {
+    for (const draws of [0, 1]) {
+      const a = new Rng(9);
+      for (let i = 0; i < draws; i++) a.normal();
+      const b = new Rng(0);
+      b.setState(JSON.parse(JSON.stringify(a.getState())) as number[]);
+      assert.deepEqual([a.normal(), a.uniform(), a.normal()], [b.normal(), b.uniform(), b.normal()]);
+    }
+  });
+});

@@ -59,8 +59,7 @@ export { MetricLog, parseMetricLog } from './train/metricLog.js';
 export type { MetricEvent, MetricLogOptions, MetricRecord, MetricSink, MetricValue } from './train/metricLog.js';
 export { BarProgress, LineProgress, SilentProgress, createProgress } from './train/progress.js';
 export type { EpochEnd, EpochStart, ProgressOptions, ProgressReporter, ProgressUpdate } from './train/progress.js';
-export { validationSplit, IndexedBatches, predictRows } from './train/split.js';
-export type { RowSplit, SplitMode, SplitOptions } from './train/split.js';
+export { predictRows } from './train/predict.js';
 
 export * from './losses/index.js';
 

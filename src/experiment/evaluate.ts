@@ -3,18 +3,10 @@
  * and the experiment reports compute them.
  */
 import type { Dataset } from '../data/dataset.js';
-import type { CTRModel } from '../models/ctrModel.js';
-import { predictRows } from '../train/split.js';
 import type { RowRange } from '../data/prep/split.js';
 import {
   auc, ece, eceEqualFrequency, gauc, listEce, logLoss, ndcg, probabilitiesFromLogits, UndefinedMetricError,
 } from '../metrics/index.js';
-
-/** Logits of rows [start, end). */
-export function predictRange(model: CTRModel, ds: Dataset, rows: RowRange, batchSize = 4096): Float32Array {
-  const idx = Int32Array.from({ length: rows.end - rows.start }, (_, i) => rows.start + i);
-  return predictRows(model, ds, idx, batchSize);
-}
 
 /** Group index of every row in [start, end) from the dataset's group offsets (undefined without groups). */
 export function groupKeys(ds: Dataset, rows: RowRange): Int32Array | undefined {

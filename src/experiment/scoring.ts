@@ -9,7 +9,8 @@ import { loadModel, type ModelManifest } from '../io/modelFile.js';
 import { encodeFile } from '../schema/index.js';
 import { calibratorFromJSON } from '../calibrate/calibrator.js';
 import type { CTRModel } from '../models/ctrModel.js';
-import { predictRange, probabilities } from './evaluate.js';
+import { probabilities } from './evaluate.js';
+import { predictRows } from '../train/predict.js';
 import { readSavedSchema } from './savedSchema.js';
 
 export interface ScoredFile {
@@ -27,7 +28,7 @@ export async function scoreFile(modelDir: string, input: string, opts: { labels:
   const { model, manifest } = loadModel(modelDir);
   const { fitted, source } = readSavedSchema(manifest.schema, resolve(modelDir, 'manifest.json'));
   const { dataset, stats } = await encodeFile(fitted, { ...source, path: resolve(input) }, { labels: opts.labels, onBadLine: opts.onBadLine });
-  const logits = predictRange(model, dataset, { start: 0, end: dataset.numRows });
+  const logits = predictRows(model, dataset, { start: 0, end: dataset.numRows });
   let probs = probabilities(logits);
   let calibrated = false;
   if (manifest.calibration !== undefined) {

@@ -30,7 +30,8 @@ import type { Dataset } from '../data/dataset.js';
 import type { DataSplit } from '../schema/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ExperimentConfig } from './config.js';
-import { metricsFor, predictRange, probabilities } from './evaluate.js';
+import { metricsFor, probabilities } from './evaluate.js';
+import { predictRows } from '../train/predict.js';
 
 export interface TrainRunOptions {
   /** Continue from the output directory's last checkpoint. */
@@ -110,7 +111,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const metricName = cfg.train.validationMetric;
   const validate = hasValidation
     ? (m: CTRModel): Record<string, number> => {
-      const all = metricsFor(probabilities(predictRange(m, ds, split.validation)), ds, split.validation);
+      const all = metricsFor(probabilities(predictRows(m, ds, split.validation)), ds, split.validation);
       const out: Record<string, number> = {};
       for (const [k, v] of Object.entries(all)) if (v !== null) out[k] = v;
       if (!(metricName in out)) throw new Error(`validation metric '${metricName}' has no value on the validation rows (${JSON.stringify(all)})`);
@@ -134,16 +135,16 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   });
   const result = await trainer.run();
 
-  const validation = hasValidation ? metricsFor(probabilities(predictRange(model, ds, split.validation)), ds, split.validation) : {};
+  const validation = hasValidation ? metricsFor(probabilities(predictRows(model, ds, split.validation)), ds, split.validation) : {};
   let calibrator: Calibrator | undefined;
   if (cfg.train.calibration !== 'none') {
     if (!hasValidation) throw new Error(`${cfg.file}: train.calibration needs validation rows to fit on`);
-    const zv = predictRange(model, ds, split.validation);
+    const zv = predictRows(model, ds, split.validation);
     const yv = ds.labels[0]!.subarray(split.validation.start, split.validation.end);
     calibrator = cfg.train.calibration === 'platt' ? PlattCalibrator.fit(zv, yv) : IsotonicCalibrator.fit(zv, yv, { space: 'logit' });
   }
   const hasTest = split.test.end > split.test.start;
-  const zt = hasTest ? predictRange(model, ds, split.test) : new Float32Array(0);
+  const zt = hasTest ? predictRows(model, ds, split.test) : new Float32Array(0);
   const test = hasTest ? metricsFor(probabilities(zt), ds, split.test) : {};
   const testCalibrated = hasTest && calibrator ? metricsFor(calibrator.apply(zt, 'logit'), ds, split.test) : undefined;
 

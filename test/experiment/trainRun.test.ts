@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { loadExperimentConfig } from '../../src/experiment/config.js';
 import { runTraining, type TrainRunResult } from '../../src/experiment/trainRun.js';
 import { scoreFile } from '../../src/experiment/scoring.js';
-import { predictRange } from '../../src/experiment/evaluate.js';
+import { predictRows } from '../../src/train/predict.js';
 import { auc } from '../../src/metrics/index.js';
 import { packageRoot } from '../helpers/sharedData.js';
 
@@ -59,7 +59,7 @@ describe('ctrkit train / predict / eval on census-income', () => {
 
   it('the loaded model predicts exactly what the in-memory model predicted', async () => {
     const s = await scoreFile(run.modelDir, census, { labels: true });
-    const inMemory = predictRange(run.model, run.dataset, { start: 0, end: run.dataset.numRows });
+    const inMemory = predictRows(run.model, run.dataset, { start: 0, end: run.dataset.numRows });
     // file-order split: the dataset's rows are the file's rows in order
     assert.deepEqual(s.logits, inMemory);
     const t = run.split.test;

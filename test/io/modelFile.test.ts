@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { bceWithLogits } from '../../src/autograd/ops/loss.js';
 import { AdaGrad } from '../../src/optim/adagrad.js';
 import { trainStep } from '../../src/train/step.js';
-import { predictLogits, type RowSource } from '../../src/train/epoch.js';
+import { predictRows } from '../../src/train/predict.js';
+import type { Dataset } from '../../src/data/dataset.js';
+import { idsDataset } from '../helpers/dataset.js';
 import { Rng } from '../../src/tensor/random.js';
 import { createModel, parseModelConfig, type ModelConfigInput } from '../../src/models/registry.js';
 import type { CTRModel } from '../../src/models/ctrModel.js';
@@ -18,11 +20,11 @@ import { testBackends, withBackend } from '../helpers/backends.js';
 const FIELDS = 4;
 const VOCAB = 40;
 
-function rows(n: number, seed: number): RowSource {
+function rows(n: number, seed: number): Dataset {
   const rng = new Rng(seed);
   const ids = Int32Array.from({ length: n * FIELDS }, (_, i) => (i % FIELDS) * (VOCAB / FIELDS) + rng.int(VOCAB / FIELDS));
   const labels = Float32Array.from({ length: n }, (_, r) => (ids[r * FIELDS]! % 3 === 0 ? 1 : 0));
-  return { ids, labels, numFields: FIELDS };
+  return idsDataset(ids, labels, FIELDS, VOCAB);
 }
 
 function trained(input: ModelConfigInput, steps = 5): { model: CTRModel; opts: SaveModelOptions } {
@@ -32,7 +34,7 @@ function trained(input: ModelConfigInput, steps = 5): { model: CTRModel; opts: S
   const data = rows(64, 3);
   for (let s = 0; s < steps; s++) {
     const size = 16;
-    const b = { size, numFields: FIELDS, ids: data.ids.subarray(s % 4 * size * FIELDS, (s % 4 + 1) * size * FIELDS), labels: data.labels.subarray(s % 4 * size, (s % 4 + 1) * size) };
+    const b = { size, numFields: FIELDS, ids: data.ids.subarray(s % 4 * size * FIELDS, (s % 4 + 1) * size * FIELDS), labels: data.labels[0]!.subarray(s % 4 * size, (s % 4 + 1) * size) };
     trainStep(opt, () => bceWithLogits(model.forward(b), b.labels));
   }
   return {
@@ -72,11 +74,11 @@ for (const k of testBackends()) {
       it(`${JSON.stringify(cfg)}: a loaded model predicts bit-identically`, () => withBackend(k, () => withTmp((dir) => {
         const { model, opts } = trained(cfg);
         const test = rows(300, 9);
-        const before = predictLogits(model, test, 0, 300, 128);
+        const before = predictRows(model, test, { start: 0, end: 300 }, 128);
         const out = join(dir, 'm');
         saveModel(out, opts);
         const { model: loaded, manifest } = loadModel(out);
-        assert.deepEqual(bits(predictLogits(loaded, test, 0, 300, 128)), bits(before));
+        assert.deepEqual(bits(predictRows(loaded, test, { start: 0, end: 300 }, 128)), bits(before));
         assert.deepEqual(loaded.stateDict(), model.stateDict());
         assert.deepEqual(manifest.model, opts.modelConfig);
         assert.deepEqual(readdirSync(out).sort(), ['manifest.json', 'model.safetensors']);

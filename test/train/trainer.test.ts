@@ -14,7 +14,7 @@ import { Adam } from '../../src/optim/adam.js';
 import { Rng } from '../../src/tensor/random.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { bceWithLogits } from '../../src/autograd/ops/loss.js';
-import { predictLogits } from '../../src/train/epoch.js';
+import { predictRows } from '../../src/train/predict.js';
 import { auc } from '../../src/metrics/auc.js';
 import { MemoryCheckpointStore, type Checkpoint, type CheckpointTag } from '../../src/train/checkpoint.js';
 import { Trainer, NonFiniteTrainingError, type TrainerOptions, type TrainResult } from '../../src/train/trainer.js';
@@ -86,7 +86,7 @@ const VALID_ROWS = { start: 150, end: 200 };
 
 /** Validation AUC computed in the test: the trainer itself never sees a metric implementation. */
 function validateAuc(model: CTRModel): Record<string, number> {
-  const z = predictLogits(model, { ids: DS.ids, labels: DS.labels[0]!, numFields: F }, VALID_ROWS.start, VALID_ROWS.end);
+  const z = predictRows(model, DS, VALID_ROWS);
   return { auc: auc(z, DS.labels[0]!.subarray(VALID_ROWS.start, VALID_ROWS.end)) };
 }
 

@@ -158,7 +158,9 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const testCalibrated = hasTest && calibrator ? metricsFor(calibrator.apply(zt, 'logit'), ds, split.test) : undefined;
 
   const modelDir = join(output, 'model');
-  const sources = dataSourceFiles(cfg.data, cfg.baseDir).filter((p) => cfg.data.source.format !== 'ipinyou' || p !== resolve(cfg.baseDir, cfg.data.source.featIndex));
+  // The data files proper (an iPinYou featindex names fields, it is not data).
+  const featIndex = cfg.data.source.format === 'ipinyou' ? resolve(cfg.baseDir, cfg.data.source.featIndex) : undefined;
+  const sources = dataSourceFiles(cfg.data, cfg.baseDir).filter((p) => p !== featIndex);
   const metrics: Record<string, number | null> = {};
   for (const [k, v] of Object.entries(validation)) metrics[`validation_${k}`] = v;
   for (const [k, v] of Object.entries(test)) metrics[`test_${k}`] = v;

@@ -23,6 +23,12 @@ const trainSchema = z.strictObject({
   checkpointEvery: z.number().int().positive().optional(),
   /** Post-hoc calibration fit on the validation rows and stored in the model file. */
   calibration: z.enum(['none', 'platt', 'isotonic']).default('none'),
+  /**
+   * Undo data.sampling in predictions (validation / test metrics, predict, eval) with the
+   * closed-form correction of src/experiment/samplingCorrection.ts. Off: scores stay on the
+   * sampled data's scale (e.g. when a later calibration step is to absorb the shift).
+   */
+  correctSampling: z.boolean().default(true),
   /** Native threads (default: all cores). */
   threads: z.number().int().positive().optional(),
   /** Write a step record to the JSONL log every N steps. */

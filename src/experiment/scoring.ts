@@ -6,34 +6,44 @@
 import { resolve } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { loadModel, type ModelManifest } from '../io/modelFile.js';
-import { encodeFile } from '../schema/index.js';
+import { encodeFile, withSourcePath } from '../schema/index.js';
 import { calibratorFromJSON } from '../calibrate/calibrator.js';
 import type { CTRModel } from '../models/ctrModel.js';
 import { probabilities } from './evaluate.js';
 import { predictRows } from '../train/predict.js';
 import { readSavedSchema } from './savedSchema.js';
+import { correctForSampling } from './samplingCorrection.js';
 
 export interface ScoredFile {
   model: CTRModel;
   manifest: ModelManifest;
   dataset: Dataset;
   logits: Float32Array;
-  /** σ(logit), then the stored calibration when there is one. */
+  /**
+   * The stored calibration of the logit when there is one (it was fit on unsampled validation rows,
+   * so it already undoes data.sampling); else σ(logit), corrected for the recorded sampling.
+   */
   probs: Float64Array;
   calibrated: boolean;
+  /** Whether the sampling correction was applied (see samplingCorrection.ts). */
+  samplingCorrected: boolean;
   skippedLines: number;
 }
 
 export async function scoreFile(modelDir: string, input: string, opts: { labels: boolean; onBadLine?: 'error' | 'skip' }): Promise<ScoredFile> {
   const { model, manifest } = loadModel(modelDir);
   const { fitted, source } = readSavedSchema(manifest.schema, resolve(modelDir, 'manifest.json'));
-  const { dataset, stats } = await encodeFile(fitted, { ...source, path: resolve(input) }, { labels: opts.labels, onBadLine: opts.onBadLine });
+  const { dataset, stats } = await encodeFile(fitted, withSourcePath(source, resolve(input)), { labels: opts.labels, onBadLine: opts.onBadLine });
   const logits = predictRows(model, dataset, { start: 0, end: dataset.numRows });
-  let probs = probabilities(logits);
+  let probs: Float64Array;
   let calibrated = false;
+  let samplingCorrected = false;
   if (manifest.calibration !== undefined) {
     probs = calibratorFromJSON(manifest.calibration).apply(logits, 'logit');
     calibrated = true;
+  } else {
+    probs = correctForSampling(probabilities(logits), manifest.sampling);
+    samplingCorrected = manifest.sampling?.corrected === true;
   }
-  return { model, manifest, dataset, logits, probs, calibrated, skippedLines: stats.skipped };
+  return { model, manifest, dataset, logits, probs, calibrated, samplingCorrected, skippedLines: stats.skipped };
 }

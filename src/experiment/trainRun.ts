@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { backend } from '../backend/index.js';
 import { ShuffledBatches, type BatchSource } from '../data/batching.js';
 import { GroupBatches } from '../data/batching.js';
-import { buildDataset } from '../schema/index.js';
+import { buildDatasetCached, dataSourceFiles, sampleFitRows } from '../schema/index.js';
 import { createModel } from '../models/registry.js';
 import { createOptimizer } from '../optim/registry.js';
 import { createLoss } from '../losses/registry.js';
@@ -17,7 +17,7 @@ import { Trainer, type TrainResult } from '../train/trainer.js';
 import { MetricLog } from '../train/metricLog.js';
 import { createProgress } from '../train/progress.js';
 import { FileCheckpointStore } from '../io/checkpointStore.js';
-import { saveModel, type JsonValue } from '../io/modelFile.js';
+import { saveModel, type JsonValue, type SamplingRecord } from '../io/modelFile.js';
 import { savedSchema } from './savedSchema.js';
 import { dataHash } from '../io/provenance.js';
 import { PlattCalibrator } from '../calibrate/platt.js';
@@ -27,11 +27,12 @@ import { bceWithLogits } from '../autograd/ops/loss.js';
 import type { CTRModel } from '../models/ctrModel.js';
 import type { Batch } from '../data/batch.js';
 import type { Dataset } from '../data/dataset.js';
-import type { DataSplit } from '../schema/index.js';
+import type { CacheInfo, DataSplit } from '../schema/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ExperimentConfig } from './config.js';
 import { metricsFor, probabilities } from './evaluate.js';
 import { predictRows } from '../train/predict.js';
+import { correctForSampling, samplingRecord } from './samplingCorrection.js';
 
 export interface TrainRunOptions {
   /** Continue from the output directory's last checkpoint. */
@@ -63,6 +64,10 @@ export interface TrainRunResult {
   /** Test metrics after calibration (when configured). */
   testCalibrated?: Record<string, number | null>;
   rows: { fit: number; validation: number; test: number; skippedLines: number };
+  /** data.sampling as recorded in the manifest (undefined: not sampled). */
+  sampling?: SamplingRecord;
+  /** data.cache: where, and whether this run (re)built it. */
+  cache?: CacheInfo;
   seconds: number;
 }
 
@@ -81,12 +86,17 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const seed = opts.seed ?? cfg.train.seed;
   if (cfg.train.threads) backend().setThreads(cfg.train.threads);
 
-  const built = await buildDataset(cfg.data, cfg.baseDir, { onBadLine: opts.onBadLine ?? cfg.data.onBadLine });
-  const { dataset: ds, split, fitted, stats } = built;
+  const built = await buildDatasetCached(cfg.data, cfg.baseDir, { onBadLine: opts.onBadLine ?? cfg.data.onBadLine, log: note });
+  const { fitted, stats } = built;
+  if (built.cache !== undefined) note(`ctrkit: dataset ${built.cache.rebuilt ? 'built and cached in' : 'loaded from the cache'} ${built.cache.dir}`);
+  const { dataset: ds, split } = cfg.data.sampling === undefined ? built : sampleFitRows(built.dataset, built.split, cfg.data.sampling);
+  const sampling = samplingRecord(ds.negativeSampleRate, cfg.data.sampling?.betaPos, cfg.train.correctSampling);
+  // Probabilities on the real data's scale: sampled training shifts the odds by a known factor.
+  const probs = (z: Float32Array): Float64Array => correctForSampling(probabilities(z), sampling);
   const fitRows = split.fit.end - split.fit.start;
   if (fitRows === 0) throw new Error(`${cfg.file}: the fit split is empty (${stats.rows} rows read)`);
   if (ds.labels.length === 0) throw new Error(`${cfg.file}: data.labels is empty: nothing to train on`);
-  note(`ctrkit: ${stats.rows} rows (fit ${fitRows}, validation ${split.validation.end - split.validation.start}, ` +
+  note(`ctrkit: ${stats.rows} rows (fit ${fitRows}${sampling === undefined ? '' : ` after sampling`}, validation ${split.validation.end - split.validation.start}, ` +
     `test ${split.test.end - split.test.start}), ${ds.numFields} fields, ${ds.numIds} ids` +
     (stats.skippedLines > 0 ? `, ${stats.skippedLines} bad lines skipped` : ''));
 
@@ -111,7 +121,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const metricName = cfg.train.validationMetric;
   const validate = hasValidation
     ? (m: CTRModel): Record<string, number> => {
-      const all = metricsFor(probabilities(predictRows(m, ds, split.validation)), ds, split.validation);
+      const all = metricsFor(probs(predictRows(m, ds, split.validation)), ds, split.validation);
       const out: Record<string, number> = {};
       for (const [k, v] of Object.entries(all)) if (v !== null) out[k] = v;
       if (!(metricName in out)) throw new Error(`validation metric '${metricName}' has no value on the validation rows (${JSON.stringify(all)})`);
@@ -135,7 +145,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   });
   const result = await trainer.run();
 
-  const validation = hasValidation ? metricsFor(probabilities(predictRows(model, ds, split.validation)), ds, split.validation) : {};
+  const validation = hasValidation ? metricsFor(probs(predictRows(model, ds, split.validation)), ds, split.validation) : {};
   let calibrator: Calibrator | undefined;
   if (cfg.train.calibration !== 'none') {
     if (!hasValidation) throw new Error(`${cfg.file}: train.calibration needs validation rows to fit on`);
@@ -145,12 +155,13 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   }
   const hasTest = split.test.end > split.test.start;
   const zt = hasTest ? predictRows(model, ds, split.test) : new Float32Array(0);
-  const test = hasTest ? metricsFor(probabilities(zt), ds, split.test) : {};
+  const test = hasTest ? metricsFor(probs(zt), ds, split.test) : {};
   const testCalibrated = hasTest && calibrator ? metricsFor(calibrator.apply(zt, 'logit'), ds, split.test) : undefined;
 
   const modelDir = join(output, 'model');
-  const sources = [cfg.data.source.path, ...(cfg.data.split.mode === 'files' ? [cfg.data.split.validation, cfg.data.split.test] : [])]
-    .filter((p): p is string => typeof p === 'string').map((p) => resolve(cfg.baseDir, p));
+  // The data files proper (an iPinYou featindex names fields, it is not data).
+  const featIndex = cfg.data.source.format === 'ipinyou' ? resolve(cfg.baseDir, cfg.data.source.featIndex) : undefined;
+  const sources = dataSourceFiles(cfg.data, cfg.baseDir).filter((p) => p !== featIndex);
   const metrics: Record<string, number | null> = {};
   for (const [k, v] of Object.entries(validation)) metrics[`validation_${k}`] = v;
   for (const [k, v] of Object.entries(test)) metrics[`test_${k}`] = v;
@@ -159,12 +170,15 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     model, modelConfig: cfg.model, schema: savedSchema(fitted, cfg), metrics,
     provenance: { dataHash: dataHash(sources), seed, createdBy: `ctrkit train ${cfg.file}`, trainRows: fitRows },
     calibration: calibrator ? (calibrator.toJSON() as unknown as JsonValue) : undefined,
+    sampling,
     dims,
   });
   log.write({ event: 'stop', epoch: result.epochsRun, step: 0, globalStep: result.globalStep, ...Object.fromEntries(Object.entries(metrics).filter(([, v]) => v !== null)) as Record<string, number> });
   return {
     model, dataset: ds, split, output, modelDir, train: result, validation, test, testCalibrated,
     rows: { fit: fitRows, validation: split.validation.end - split.validation.start, test: split.test.end - split.test.start, skippedLines: stats.skippedLines },
+    ...(sampling === undefined ? {} : { sampling }),
+    ...(built.cache === undefined ? {} : { cache: built.cache }),
     seconds: (performance.now() - t0) / 1000,
   };
 }

@@ -39,6 +39,19 @@ export interface Provenance {
   trainRows?: number;
 }
 
+/**
+ * How the fit rows were sampled (data.sampling), so that scoring can undo it. Absent in manifests
+ * of unsampled models and of ctrkit versions before sampling existed: both mean "not sampled".
+ */
+export interface SamplingRecord {
+  /** Rate at which negative fit rows were kept (1 = all). */
+  negativeSampleRate: number;
+  /** Weight of positive fit rows (1 = unweighted). */
+  betaPos?: number;
+  /** Whether predictions are corrected for the sampling (train.correctSampling). */
+  corrected: boolean;
+}
+
 export interface ModelManifest {
   formatVersion: typeof MODEL_FORMAT_VERSION;
   createdAt: string;
@@ -50,6 +63,7 @@ export interface ModelManifest {
   metrics: Record<string, number | null>;
   provenance: Provenance;
   calibration?: JsonValue;
+  sampling?: SamplingRecord;
   weights: { file: string; sha256: string; bytes: number; tensors: number };
 }
 
@@ -61,6 +75,7 @@ export interface SaveModelOptions {
   /** ctrkitVersion defaults to this package's version. */
   provenance: Omit<Provenance, 'ctrkitVersion'> & { ctrkitVersion?: string };
   calibration?: JsonValue;
+  sampling?: SamplingRecord;
   /** Defaults to the model's own numIds / numFields. */
   dims?: ModelDims;
 }
@@ -117,6 +132,7 @@ export function saveModel(dir: string, opts: SaveModelOptions): ModelManifest {
     metrics,
     provenance: { ...opts.provenance, ctrkitVersion: opts.provenance.ctrkitVersion ?? ctrkitVersion() },
     ...(opts.calibration !== undefined ? { calibration: opts.calibration } : {}),
+    ...(opts.sampling !== undefined ? { sampling: opts.sampling } : {}),
     weights: { file: WEIGHTS_FILE, sha256: sha256Chunks(chunks), bytes: chunks.reduce((n, c) => n + c.length, 0), tensors: tensors.size },
   };
   publishDirAtomic(dir, (tmp) => {
@@ -141,6 +157,9 @@ const manifestSchema = z.object({
     dataHash: z.string(), seed: z.number(), ctrkitVersion: z.string(), createdBy: z.string().optional(), trainRows: nonNegInt.optional(),
   }),
   calibration: z.json().optional(),
+  sampling: z.object({
+    negativeSampleRate: z.number().gt(0).max(1), betaPos: z.number().positive().optional(), corrected: z.boolean(),
+  }).optional(),
   weights: z.object({
     // A bare file name: a manifest must not point outside its own directory.
     file: z.string().regex(/^[A-Za-z0-9._-]+$/).refine((f) => f !== '.' && f !== '..', 'must be a file name'),

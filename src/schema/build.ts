@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { CategoricalField, LogBucketField } from '../data/prep/field.js';
 import type { ReaderStats } from '../data/readers/reader.js';
-import type { DataConfig } from './config.js';
+import { sourcePath, type DataConfig } from './config.js';
 import { FittedSchema } from './fitted.js';
 import { hashBucket } from './hash.js';
 import { ingestFile, type IngestOptions, type RowCoder } from './ingest.js';
@@ -64,12 +64,14 @@ export async function buildDataset(cfg: DataConfig, baseDir: string, options: In
   const store = new RowStore(spec.labels.length, spec.sequences.length, spec.weight !== undefined, spec.group);
   const files: ReaderStats[] = [];
   const fileRows: FileRows = { train: 0, validation: 0, test: 0 };
-  const parts: [keyof FileRows, string | undefined][] = [['train', cfg.source.path]];
+  // A duckdb query has no file: its "file" is the query itself (the config rejects split mode files for it).
+  const parts: [keyof FileRows, string | undefined][] = [['train', sourcePath(cfg.source) ?? 'query']];
   if (cfg.split.mode === 'files') parts.push(['validation', cfg.split.validation], ['test', cfg.split.test]);
+  const ingestOptions: IngestOptions = cfg.workers === undefined ? options : { workers: cfg.workers, ...options };
   for (const [part, path] of parts) {
     if (path === undefined) continue;
     const before = store.numRows;
-    files.push(await ingestFile(cfg.source, resolve(baseDir, path), baseDir, spec, true, store, coder, policy, options));
+    files.push(await ingestFile(cfg.source, resolve(baseDir, path), baseDir, spec, true, store, coder, policy, ingestOptions));
     fileRows[part] = store.numRows - before;
   }
 

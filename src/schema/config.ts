@@ -25,7 +25,28 @@ const csvSource = z.strictObject({
 });
 const ipinyouSource = z.strictObject({ format: z.literal('ipinyou'), path: name, featIndex: name });
 const svmlightSource = z.strictObject({ format: z.literal('svmlight'), path: name });
-export const SourceSchema = z.discriminatedUnion('format', [criteoSource, csvSource, ipinyouSource, svmlightSource]);
+/** Features and labels defined in SQL, read through DuckDB: a whole query ... */
+const duckdbSource = z.strictObject({ format: z.literal('duckdb'), query: name });
+/** ... or one Parquet / JSON file, optionally with `column: SQL expression` columns (then only those). */
+const sqlFileSource = z.strictObject({
+  format: z.enum(['parquet', 'json']),
+  path: name,
+  select: z.record(name, name).optional(),
+});
+export const SourceSchema = z.discriminatedUnion('format', [criteoSource, csvSource, ipinyouSource, svmlightSource, duckdbSource, sqlFileSource]);
+
+/** Formats whose rows come through DuckDB (src/data/duckdb). */
+export const DUCKDB_FORMATS = ['duckdb', 'parquet', 'json'] as const;
+/** Formats the worker-thread parsers of src/data/parallel read. */
+export const PARALLEL_FORMATS = ['criteo', 'csv', 'svmlight'] as const;
+
+const samplingSchema = z.strictObject({
+  /** Keep each negative fit row with this probability (all positives are kept). */
+  negativeRate: z.number().gt(0).max(1).optional(),
+  /** Weight of positive fit rows (negatives weigh 1). */
+  betaPos: z.number().positive().refine(Number.isFinite, 'must be finite').optional(),
+  seed: z.number().int().default(1),
+});
 
 const fileOrderSplit = z.strictObject({
   mode: z.literal('file-order'),
@@ -99,6 +120,12 @@ export const DataConfigSchema = z.strictObject({
   /** Column of per-row sample weights. */
   weight: name.optional(),
   onBadLine: z.enum(['error', 'skip']).default('error'),
+  /** Directory of a binary cache of the encoded dataset, split and fitted schema (src/data/cache). */
+  cache: name.optional(),
+  /** Parse threads for criteo / csv / svmlight (0 = the calling thread; default: the number of cores). */
+  workers: z.number().int().min(0).optional(),
+  /** Downsampling / weighting of the fit rows only; validation and test rows are never sampled. */
+  sampling: samplingSchema.optional(),
 }).superRefine((cfg, ctx) => {
   const seen = new Map<string, string>();
   const claim = (n: string, path: (string | number)[]): void => {
@@ -127,14 +154,19 @@ export const DataConfigSchema = z.strictObject({
       }
     }
   });
-  if (cfg.source.format !== 'csv' && cfg.source.format !== 'svmlight' && cfg.group !== undefined) {
+  if ((cfg.source.format === 'criteo' || cfg.source.format === 'ipinyou') && cfg.group !== undefined) {
     // Criteo / iPinYou rows carry no list id; a group on them would be a misunderstanding.
     ctx.addIssue({ code: 'custom', path: ['group'], message: `format ${cfg.source.format} has no group column` });
+  }
+  if (cfg.source.format === 'duckdb' && cfg.split.mode === 'files') {
+    // A query is one source; extra files would have to be spliced into it, which only the query can say.
+    ctx.addIssue({ code: 'custom', path: ['split', 'mode'], message: 'split mode files needs file sources; with format duckdb, split inside the query or use file-order / random' });
   }
 });
 
 export type SourceConfig = z.output<typeof SourceSchema>;
 export type SplitConfig = z.output<typeof SplitSchema>;
+export type SamplingConfig = z.output<typeof samplingSchema>;
 export type LabelConfig = z.output<typeof LabelSchema>;
 export type PositiveRule = NonNullable<LabelConfig['positive']>;
 export type FieldConfig = z.output<typeof FieldSchema>;
@@ -144,6 +176,23 @@ export type SequenceFieldConfig = z.output<typeof sequenceField>;
 export type NumericTransform = (typeof NUMERIC_TRANSFORMS)[number];
 /** The validated `data` section, defaults filled in. */
 export type DataConfig = z.output<typeof DataConfigSchema>;
+
+/** The file of a source (undefined for a `duckdb` query, which names its files itself). */
+export function sourcePath(source: SourceConfig): string | undefined {
+  return 'path' in source ? source.path : undefined;
+}
+
+/**
+ * The same source reading another file (predict / eval inputs). A `duckdb` query has no file to
+ * swap, so the file is read as Parquet or JSON by its extension, with the query's column names.
+ */
+export function withSourcePath(source: SourceConfig, path: string): SourceConfig {
+  if (source.format !== 'duckdb') return { ...source, path };
+  const lower = path.toLowerCase();
+  if (lower.endsWith('.parquet') || lower.endsWith('.pq')) return { format: 'parquet', path };
+  if (/\.(json|jsonl|ndjson)(\.gz)?$/.test(lower)) return { format: 'json', path };
+  throw new ConfigError([`${path}: the model was trained on a duckdb query; give a .parquet or .json file whose columns are the query's result columns`]);
+}
 
 /** `a.b[3].c` from a zod path. */
 export function formatPath(root: string, path: readonly PropertyKey[]): string {

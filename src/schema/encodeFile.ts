@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import type { BadLinePolicy, ReaderStats } from '../data/readers/reader.js';
-import type { SourceConfig } from './config.js';
+import { sourcePath, type SourceConfig } from './config.js';
 import type { FittedSchema } from './fitted.js';
 import { ingestFile, type IngestOptions, type RowCoder } from './ingest.js';
 import { RowStore } from './store.js';
@@ -33,6 +33,6 @@ export async function encodeFile(fitted: FittedSchema, source: SourceConfig, opt
     token: (q, token) => fitted.sequenceId(q, token),
   };
   const store = new RowStore(withLabels ? spec.labels.length : 0, spec.sequences.length, spec.weight !== undefined, spec.group);
-  const stats = await ingestFile(source, resolve(baseDir, source.path), baseDir, spec, withLabels, store, coder, policy, options);
+  const stats = await ingestFile(source, resolve(baseDir, sourcePath(source) ?? 'query'), baseDir, spec, withLabels, store, coder, policy, options);
   return { dataset: fitted.toDataset(store.take()), stats };
 }

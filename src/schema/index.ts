@@ -1,8 +1,8 @@
 export { ConfigError } from './errors.js';
 export {
-  DataConfigSchema, formatIssues, loadConfigFile, loadDataConfig, parseDataConfig, NUMERIC_TRANSFORMS,
+  DataConfigSchema, DUCKDB_FORMATS, formatIssues, PARALLEL_FORMATS, sourcePath, withSourcePath, loadConfigFile, loadDataConfig, parseDataConfig, NUMERIC_TRANSFORMS,
   type CategoricalFieldConfig, type DataConfig, type FieldConfig, type LabelConfig, type NumericFieldConfig,
-  type NumericTransform, type PositiveRule, type SequenceFieldConfig, type SourceConfig, type SplitConfig,
+  type NumericTransform, type PositiveRule, type SequenceFieldConfig, type SamplingConfig, type SourceConfig, type SplitConfig,
 } from './config.js';
 export { fnv1a32, hashBucket } from './hash.js';
 export { bucketIndex, log1pClamped, RunningMoments } from './numeric.js';
@@ -13,3 +13,6 @@ export { encodeFile, type EncodedFile, type EncodeFileOptions } from './encodeFi
 export { sliceRows } from './slice.js';
 export type { DataSplit } from './split.js';
 export type { IngestOptions } from './ingest.js';
+export { buildDatasetCached, cacheKey, dataSourceFiles, type CacheInfo, type CachedBuildOptions, type CachedBuildResult } from './cached.js';
+export { sampleFitRows, type SampledFit } from './sampleFit.js';
+export { profileWithSchema, type SchemaFieldProfile, type SchemaProfile } from './profile.js';

@@ -1,17 +1,20 @@
 import { resolve } from 'node:path';
-import { CRITEO_COLUMN_NAMES, openCriteo } from '../data/readers/criteo.js';
-import { openCsv } from '../data/readers/csv.js';
+import { CRITEO_COLUMN_NAMES } from '../data/readers/criteo.js';
 import { DataFormatError } from '../data/readers/errors.js';
 import { openIpinyou, readFeatIndex } from '../data/readers/ipinyou.js';
-import type { ReaderOptions, ReaderStats } from '../data/readers/reader.js';
-import { openSvmlight } from '../data/readers/svmlight.js';
+import { newStats, type ReaderStats } from '../data/readers/reader.js';
+import { openDuckDbColumns } from '../data/duckdb/index.js';
+import { openCriteoParallel, openCsvParallel, openSvmlightParallel, type ParallelOptions } from '../data/parallel/index.js';
 import type { RawValue } from '../data/prep/field.js';
 import type { SourceConfig } from './config.js';
 
 /*
  * Adapts the format readers to one shape: rows as the values of the columns a schema asks for,
- * in that order. Numbers stay numbers where the format has them (Criteo ints, SVMlight values), so
- * that the log-bucket tokens are those of src/data/prep.
+ * in that order. Numbers stay numbers where the format has them (Criteo ints, SVMlight values,
+ * DuckDB numeric columns), so that the log-bucket tokens are those of src/data/prep.
+ *
+ * The text formats with a worker-thread parser always go through it: `workers` only changes the
+ * speed (0 parses on the calling thread), never a value, an error or a counter.
  */
 
 /** One data row: `values[k]` is the value of the k-th requested column. */
@@ -49,15 +52,37 @@ function listColumns(cols: readonly string[]): string {
  * naming the file and column otherwise). `baseDir` resolves relative paths such as the featindex file.
  */
 export async function openColumns(source: SourceConfig, file: string, baseDir: string,
-  requests: readonly ColumnRequest[], options: ReaderOptions): Promise<ColumnSource> {
+  requests: readonly ColumnRequest[], options: ParallelOptions): Promise<ColumnSource> {
   switch (source.format) {
+    case 'duckdb':
+    case 'parquet':
+    case 'json': {
+      const src = source.format === 'duckdb' ? source : { ...source, path: file };
+      const rows = await openDuckDbColumns(src, requests.map((r) => r.column), { baseDir, usedBy: requests.map((r) => r.usedBy) });
+      const stats = newStats(rows.name);
+      let line = 0;
+      return {
+        file: rows.name,
+        stats,
+        async *[Symbol.asyncIterator]() {
+          // A result row is the "line" of error messages (row 1 = the first row of the result).
+          for await (const r of rows) {
+            line = r.row;
+            stats.lines = line;
+            stats.rows++;
+            yield { values: r.values, line };
+          }
+          if (stats.rows === 0) throw new DataFormatError(rows.name, undefined, undefined, 'the source returned no rows');
+        },
+      };
+    }
     case 'criteo': {
       const pos = requests.map((r) => {
         const i = CRITEO_COLUMN_NAMES.indexOf(r.column);
         if (i === -1) throw missingColumn(file, r, undefined, 'label, I1..I13, C1..C26 (criteo format)');
         return i;
       });
-      const reader = await openCriteo(file, options);
+      const reader = await openCriteoParallel(file, options);
       return adapt(file, reader, (row) => pos.map((i) => (i === 0 ? row.label : i <= 13 ? row.ints[i - 1]! : row.cats[i - 14]!)));
     }
     case 'svmlight': {
@@ -69,7 +94,7 @@ export async function openColumns(source: SourceConfig, file: string, baseDir: s
         if (m === null) throw missingColumn(file, r, undefined, 'label, qid, f1, f2, … (svmlight format)');
         return Number(m[1]);
       });
-      const reader = await openSvmlight(file, options);
+      const reader = await openSvmlightParallel(file, options);
       return adapt(file, reader, (row) => pos.map((p) => {
         if (p === -1) return row.label;
         if (p === -2) return row.qid ?? Number.NaN;
@@ -89,7 +114,7 @@ export async function openColumns(source: SourceConfig, file: string, baseDir: s
       return adapt(file, reader, (row) => pos.map((i) => (i === -1 ? row.label : row.idx[i]!)));
     }
     case 'csv': {
-      const reader = await openCsv(file, {
+      const reader = await openCsvParallel(file, {
         ...options, header: source.header, columns: source.columns, delimiter: source.delimiter, trim: source.trim,
       });
       const pos = requests.map((r) => {

@@ -121,4 +121,33 @@ describe('ctrkit data inspect (end to end)', () => {
     fails(inspect('ok.parquet', '--label', 'click'), /^ctrkit: ok\.parquet: field click: column "click" is not in the data/);
     fails(inspect('empty.parquet'), /^ctrkit: empty\.parquet: the source returned no rows$/);
   });
+
+  it('--schema: every row encoded with a config; per-field cardinality, OOV share and missing share', () => {
+    file('s.yaml', [
+      'data:',
+      '  source: { format: csv, path: ignored.csv }',
+      '  split: { mode: file-order, train: [1, 2], fit: [1, 1] }',
+      '  labels: [{ name: y }]',
+      '  fields:',
+      '    - { name: city, kind: categorical, minCount: 1 }',
+      '    - { name: n, kind: numeric, transform: standardize }',
+      '    - { name: h, kind: sequence, minCount: 1 }',
+    ].join('\n'));
+    // Fit rows: the first half (rows 1-2); row 3's "oslo" and "c" are then out of vocabulary.
+    file('s.csv', 'y,city,n,h\n1,paris,1,a|b\n0,,2,\n0,oslo,,c\n1,paris,4,a\n');
+    const r = json(inspect('s.csv', '--schema', 's.yaml', '--json'));
+    assert.equal(r.rows, 4);
+    assert.deepEqual(r.labels, [{ name: 'y', rate: 0.5 }]);
+    assert.deepEqual(r.fields, [
+      { name: 'city', kind: 'id', cardinality: 3, vocabulary: 2, oovShare: 0.25, missingShare: 0.25 },
+      { name: 'n', kind: 'dense', cardinality: 3, oovShare: null, missingShare: 0.25 },
+      { name: 'h', kind: 'sequence', cardinality: 3, vocabulary: 2, oovShare: 0.25, missingShare: 0.25 },
+    ]);
+    const text = inspect('s.csv', '--schema', 's.yaml');
+    assert.equal(text.code, 0);
+    assert.match(text.out, /^city +id +3 +2 +25\.00% +25\.00%$/m);
+    fails(inspect('s.csv', '--schema', 'nope.yaml'), /^ctrkit: nope\.yaml: cannot read the configuration file/);
+    file('bad.csv', 'y,city,n,h\n1,paris,x,a\n');
+    fails(inspect('bad.csv', '--schema', 's.yaml'), /^ctrkit: bad\.csv:2: field n: expected a number, got "x"$/);
+  });
 });

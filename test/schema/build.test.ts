@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
-  buildDataset, encodeFile, fnv1a32, FittedSchema, hashBucket, sliceRows, type DataConfig,
+  buildDataset, encodeFile, withSourcePath, fnv1a32, FittedSchema, hashBucket, sliceRows, type DataConfig,
 } from '../../src/schema/index.js';
 import { dataConfig, tempFiles } from './helpers.js';
 
@@ -110,7 +110,7 @@ describe('buildDataset', () => {
     const again = await encodeFile(fitted, cfg.source, { baseDir: dir });
     assert.deepEqual(again.dataset, built.dataset);
 
-    const fresh = await encodeFile(fitted, { ...cfg.source, path: 'new.csv' }, { baseDir: dir });
+    const fresh = await encodeFile(fitted, withSourcePath(cfg.source, 'new.csv'), { baseDir: dir });
     const ds = fresh.dataset;
     assert.equal(ds.numRows, 2);
     assert.deepEqual(Array.from(ds.ids), [0, 3 + hashBucket('tokyo', 7), 10 + 3, 2, 3 + hashBucket('rome', 7), 10 + 1]);
@@ -119,7 +119,7 @@ describe('buildDataset', () => {
     assert.deepEqual(Array.from(ds.groupOffsets!), [0, 2]);
     assert.deepEqual(Array.from(ds.weights!), [5.5, 1]);
 
-    const unlabeled = await encodeFile(fitted, { ...cfg.source, path: 'new.csv' }, { baseDir: dir, labels: false });
+    const unlabeled = await encodeFile(fitted, withSourcePath(cfg.source, 'new.csv'), { baseDir: dir, labels: false });
     assert.deepEqual(unlabeled.dataset.labels, []);
     assert.throws(() => FittedSchema.fromJSON({ ...JSON.parse(json), numIds: 3 }), /numIds: 3 does not match/);
   });

@@ -53,8 +53,8 @@ describe('data config validation', () => {
       ['examples/census.yaml: data.fields[0].hashBuckets: hashBuckets and minCount exclude each other (hashing has no vocabulary)']);
     assert.deepEqual(problems({ ...base, fields: [{ name: 'click', kind: 'categorical' }] }),
       ['examples/census.yaml: data.fields[0].name: name "click" is already used by data.labels[0].name']);
-    assert.deepEqual(problems({ ...base, source: { format: 'parquet', path: 'x' }, fields: [{ name: 'a', kind: 'categorical' }] }),
-      ['examples/census.yaml: data.source.format: expected one of criteo, csv, ipinyou, svmlight']);
+    assert.deepEqual(problems({ ...base, source: { format: 'avro', path: 'x' }, fields: [{ name: 'a', kind: 'categorical' }] }),
+      ['examples/census.yaml: data.source.format: expected one of criteo, csv, ipinyou, svmlight, duckdb, parquet, json']);
   });
 
   it('defaults: file-order 8/10, 9/10 split, binary labels, onBadLine error', () => {

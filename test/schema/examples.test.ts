@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { prepSha256 } from '../../src/data/prep/index.js';
-import { buildDataset, loadDataConfig, type DataConfig } from '../../src/schema/index.js';
+import { buildDataset, loadDataConfig, sourcePath, type DataConfig } from '../../src/schema/index.js';
 import { packageRoot } from '../helpers/sharedData.js';
 
 /** shared/bench/README.md "Checking your preprocessing": the configs must reproduce torch_ref.py's ids. */
@@ -19,7 +19,7 @@ const dir = join(root, 'examples');
 const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
 
 function dataFiles(cfg: DataConfig): string[] {
-  const out = [cfg.source.path];
+  const out = [sourcePath(cfg.source)!];
   if (cfg.source.format === 'ipinyou') out.push(cfg.source.featIndex);
   if (cfg.split.mode === 'files') {
     if (cfg.split.validation !== undefined) out.push(cfg.split.validation);

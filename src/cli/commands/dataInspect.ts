@@ -6,7 +6,7 @@
  * The report is built from a ProfileSource (labeled raw rows plus names); each format only has to
  * say how to open one, which is also how a schema-defined dataset will plug in.
  */
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { openDuckDbRows } from '../../data/duckdb/index.js';
 import { formatProfile, profileRows, type ProfileSource } from '../../data/inspect/profile.js';
@@ -17,6 +17,7 @@ import type { CsvColumnType } from '../../data/readers/csv.js';
 import { DataFormatError, show } from '../../data/readers/errors.js';
 import { openIpinyou, readFeatIndex } from '../../data/readers/ipinyou.js';
 import { handleBadLine, parseNumber, type BadLinePolicy, type ReaderStats } from '../../data/readers/reader.js';
+import { ConfigError, loadDataConfig, profileWithSchema, withSourcePath, type DataConfig, type SchemaProfile } from '../../schema/index.js';
 import { CliError } from '../errors.js';
 
 const FORMATS = ['criteo', 'csv', 'svmlight', 'ipinyou', 'parquet', 'json'] as const;
@@ -34,6 +35,7 @@ interface InspectOptions {
   onBadLine: BadLinePolicy;
   workers?: string;
   json?: boolean;
+  schema?: string;
 }
 
 /** The format a file name implies (after a .gz suffix), or undefined. */
@@ -114,10 +116,7 @@ async function openCsvSource(file: string, opts: InspectOptions, workers: number
 }
 
 async function open(file: string, format: Format, opts: InspectOptions): Promise<Opened> {
-  const workers = opts.workers === undefined ? undefined : Number(opts.workers);
-  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0)) {
-    throw new CliError(`--workers: expected an integer >= 0, got ${JSON.stringify(opts.workers)}`);
-  }
+  const workers = parseWorkers(opts);
   const base = { onBadLine: opts.onBadLine, workers };
   switch (format) {
     case 'criteo': {
@@ -180,7 +179,58 @@ function userError(file: string, err: unknown): unknown {
   return err;
 }
 
+function parseWorkers(opts: InspectOptions): number | undefined {
+  const workers = opts.workers === undefined ? undefined : Number(opts.workers);
+  if (workers !== undefined && !(Number.isInteger(workers) && workers >= 0)) {
+    throw new CliError(`--workers: expected an integer >= 0, got ${JSON.stringify(opts.workers)}`);
+  }
+  return workers;
+}
+
+const pct = (x: number | null): string => (x === null ? '-' : `${(100 * x).toFixed(2)}%`);
+
+function formatSchemaProfile(p: SchemaProfile, head: [string, string][]): string {
+  const lines = head.map(([k, v]) => `${k.padEnd(9)} ${v}`);
+  lines.push(`${'rows'.padEnd(9)} ${p.rows}`);
+  for (const l of p.labels) lines.push(`${'label'.padEnd(9)} ${l.name}: rate ${l.rate.toFixed(4)}`);
+  const rows = [['field', 'kind', 'cardinality', 'vocabulary', 'oov', 'missing'],
+    ...p.fields.map((f) => [f.name, f.kind, String(f.cardinality), f.vocabulary === undefined ? '-' : String(f.vocabulary), pct(f.oovShare), pct(f.missingShare)])];
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  lines.push('', ...rows.map((r) => r.map((v, c) => (c === 0 || c === 1 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ').trimEnd()));
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * --schema: the file is read as the config's source (its path replaced by FILE) and encoded with
+ * the config's fields; the cache is never used or written, since inspecting must read the file.
+ */
+async function runSchemaInspect(file: string, schemaFile: string, opts: InspectOptions): Promise<void> {
+  let report: SchemaProfile;
+  let cfg: DataConfig;
+  try {
+    cfg = await loadDataConfig(schemaFile);
+    const { cache: _cache, sampling: _sampling, ...rest } = cfg;
+    // Split mode files would read the config's other files too; here FILE alone is the data (all fit rows).
+    const split = cfg.split.mode === 'files' ? { mode: 'files' as const } : cfg.split;
+    cfg = { ...rest, source: withSourcePath(cfg.source, resolve(file)), split };
+    const workers = parseWorkers(opts);
+    report = await profileWithSchema(cfg, process.cwd(), { onBadLine: opts.onBadLine, ...(workers === undefined ? {} : { workers }) });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message);
+    throw userError(file, err);
+  }
+  const { stats } = report;
+  const out = { file, schema: schemaFile, format: cfg.source.format, rows: report.rows, skipped: stats.skippedLines,
+    skippedExamples: stats.skippedExamples, labels: report.labels, fields: report.fields };
+  process.stdout.write(opts.json === true ? `${JSON.stringify(out)}\n`
+    : formatSchemaProfile(report, [['file', file], ['schema', schemaFile], ['format', cfg.source.format], ['skipped', String(stats.skippedLines)]]));
+  if (stats.skippedLines > 0) {
+    throw new CliError(`${file}: ${stats.skippedLines} bad line${stats.skippedLines === 1 ? '' : 's'} skipped; first: ${stats.skippedExamples[0] ?? '?'}`);
+  }
+}
+
 async function runInspect(file: string, opts: InspectOptions): Promise<void> {
+  if (opts.schema !== undefined) return runSchemaInspect(file, opts.schema, opts);
   const format = opts.format ?? formatFromName(file, opts.featindex !== undefined);
   if (format === undefined) {
     throw new CliError(`${file}: cannot tell the format from the file name; pass --format (${FORMATS.join(', ')})`);
@@ -228,13 +278,15 @@ export function dataCommand(): Command {
       .choices(['error', 'skip']).default('error'))
     .option('--workers <n>', 'parse threads for criteo/csv/svmlight (default: number of cores)')
     .option('--json', 'print one JSON object instead of a table')
+    .option('--schema <config>', "encode every row with the config's data section (FILE replaces its source path) and report per-field cardinality, OOV share and missing share")
     .addHelpText('after', `
 Exit status: 0 when every row is valid; 1 with the first problem as file:line: field ...
 (or, with --on-bad-line skip, the number of skipped lines) otherwise.
 
 Example:
   ctrkit data inspect train.txt.gz
-  ctrkit data inspect clicks.parquet --label click --columns C1,C2,hour --json`)
+  ctrkit data inspect clicks.parquet --label click --columns C1,C2,hour --json
+  ctrkit data inspect new-day.csv.gz --schema examples/census-income.yaml`)
     .action(async (file: string, opts: InspectOptions) => runInspect(file, opts));
   return new Command('data').description('inspect and validate data files').addCommand(inspect.showHelpAfterError('(add --help for usage)'));
 }

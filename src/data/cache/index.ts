@@ -8,5 +8,5 @@ export {
   loadCacheDataset, openCache, readManifest, staleReason,
   type CacheExpectation, type OpenCacheOptions, type OpenCacheResult,
 } from './reader.js';
-export { loadOrBuildCache, type CacheBuilder, type CacheKey, type LoadedCache, type LoadOrBuildOptions } from './loadOrBuild.js';
+export { loadOrBuildCache, type BuiltWithSchema, type CacheBuilder, type CacheKey, type LoadedCache, type LoadOrBuildOptions } from './loadOrBuild.js';
 export { CacheBlockReader } from './blockReader.js';

@@ -26,11 +26,26 @@ export interface LoadedCache {
   reason?: string;
 }
 
-/** A builder returns the whole dataset, or chunks of it (so that it need not hold every row at once). */
-export type CacheBuilder = () => Promise<Dataset | Iterable<Dataset> | AsyncIterable<Dataset>> | Dataset | Iterable<Dataset> | AsyncIterable<Dataset>;
+/**
+ * The whole dataset together with the schema to store in the manifest (in place of the key's
+ * schema; the schemaHash stays the key's): for what is learned from the data while building.
+ */
+export interface BuiltWithSchema {
+  dataset: Dataset;
+  schema: JsonValue;
+}
 
-function isChunks(v: Dataset | Iterable<Dataset> | AsyncIterable<Dataset>): v is Iterable<Dataset> | AsyncIterable<Dataset> {
+type Built = Dataset | Iterable<Dataset> | AsyncIterable<Dataset> | BuiltWithSchema;
+
+/** A builder returns the whole dataset, or chunks of it (so that it need not hold every row at once). */
+export type CacheBuilder = () => Promise<Built> | Built;
+
+function isChunks(v: Built): v is Iterable<Dataset> | AsyncIterable<Dataset> {
   return Symbol.iterator in v || Symbol.asyncIterator in v;
+}
+
+function isWithSchema(v: Built): v is BuiltWithSchema {
+  return 'dataset' in v && 'schema' in v;
 }
 
 export async function loadOrBuildCache(dir: string, expected: CacheKey, build: CacheBuilder,
@@ -54,6 +69,9 @@ export async function loadOrBuildCache(dir: string, expected: CacheKey, build: C
     const built = await build();
     if (isChunks(built)) {
       for await (const chunk of built) w.append(chunk);
+    } else if (isWithSchema(built)) {
+      w.setSchema(built.schema);
+      w.append(built.dataset);
     } else {
       w.append(built);
     }

@@ -117,6 +117,16 @@ export class CacheWriter {
     mkdirSync(this.tempDir);
   }
 
+  /**
+   * Replaces the schema stored in the manifest, keeping the schemaHash it is keyed on: what a
+   * builder learns from the data (vocabularies, the split) is only known after the rows are read,
+   * while the key must be known before.
+   */
+  setSchema(schema: JsonValue): void {
+    if (this.done) throw new Error('CacheWriter: already committed or aborted');
+    this.identity.schema = schema;
+  }
+
   private open(role: ColumnRole, dtype: CacheDtype, width: number): OpenColumn {
     const file = columnFileName(role);
     const fd = openSync(join(this.tempDir, file), 'w');

@@ -1,1 +1,2 @@
 export { openDuckDbRows, sourceSql, type DuckDbReadOptions, type DuckDbRow, type DuckDbRows, type DuckDbSource } from './source.js';
+export { openDuckDbColumns, type DuckDbColumnOptions, type DuckDbColumnRows } from './columns.js';

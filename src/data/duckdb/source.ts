@@ -38,7 +38,7 @@ export interface DuckDbRows extends AsyncIterable<DuckDbRow> {
   readonly rows: number;
 }
 
-function quoteString(s: string): string {
+export function quoteString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
 }
 
@@ -49,7 +49,7 @@ function quoteIdent(s: string): string {
 const READERS = { parquet: 'read_parquet', csv: 'read_csv', json: 'read_json_auto' } as const;
 
 /** The table expression of a file source, e.g. `read_parquet('x.parquet')`. */
-function fromFile(source: Extract<DuckDbSource, { path: string }>): string {
+export function fromFile(source: Extract<DuckDbSource, { path: string }>): string {
   return `${READERS[source.format]}(${quoteString(source.path)})`;
 }
 
@@ -63,7 +63,7 @@ export function sourceSql(source: DuckDbSource): string {
 }
 
 /** A DuckDB binder error about a missing column, as a DataFormatError naming the file and column. */
-function missingColumn(err: unknown, name: string, available: () => Promise<string[]>): Promise<unknown> {
+export function missingColumn(err: unknown, name: string, available: () => Promise<string[]>): Promise<unknown> {
   const msg = err instanceof Error ? err.message : '';
   // The second form is what DuckDB says when the missing column shares its name with an alias.
   const m = /Referenced column "([^"]+)" not found/.exec(msg) ?? /Column "([^"]+)" referenced that exists in the SELECT clause/.exec(msg);
@@ -72,12 +72,12 @@ function missingColumn(err: unknown, name: string, available: () => Promise<stri
     `column ${show(m[1]!)} is not in the data (it has: ${cols.join(', ')})`), () => err);
 }
 
-async function columnsOf(conn: DuckDBConnection, sql: string): Promise<string[]> {
+export async function columnsOf(conn: DuckDBConnection, sql: string): Promise<string[]> {
   const r = await conn.runAndReadAll(`DESCRIBE ${sql}`);
   return r.getRows().map((row) => String(row[0]));
 }
 
-function toRaw(v: DuckDBValue): RawValue {
+export function toRaw(v: DuckDBValue): RawValue {
   if (v === null) return Number.NaN;
   if (typeof v === 'string' || typeof v === 'number') return v;
   if (typeof v === 'bigint') return Number(v);

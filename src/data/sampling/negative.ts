@@ -18,6 +18,24 @@ export interface DownsampleOptions {
 }
 
 /**
+ * Rows [start, end) of `labels` that negative downsampling at rate `r` keeps (ascending): every
+ * positive, and each negative with probability r. The draws are those of negativeDownsample, so
+ * sampling a row range gives the rows negativeDownsample would keep of that range alone.
+ */
+export function negativeKeep(labels: Float32Array, r: number, seed: number, start = 0, end = labels.length): Int32Array {
+  checkRate(r, 'negativeKeep');
+  const rng = new Rng(seed);
+  const keep = new Int32Array(end - start);
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    // One draw per row whatever its label, so that the rows kept do not depend on earlier labels' draws.
+    const u = rng.uniform();
+    if (labels[i]! > 0 || u < r) keep[n++] = i;
+  }
+  return keep.slice(0, n);
+}
+
+/**
  * Keeps all positives and each negative with probability `r` (seeded: same seed, same rows).
  * negativeSampleRate multiplies, so downsampling an already downsampled dataset records the
  * overall rate.
@@ -26,15 +44,7 @@ export function negativeDownsample(ds: Dataset, r: number, seed: number, options
   checkRate(r, 'negativeDownsample');
   const y = ds.labels[options.label ?? 0];
   if (y === undefined) throw new Error(`negativeDownsample: no label ${options.label ?? 0}`);
-  const rng = new Rng(seed);
-  const keep = new Int32Array(ds.numRows);
-  let n = 0;
-  for (let i = 0; i < ds.numRows; i++) {
-    // One draw per row whatever its label, so that the rows kept do not depend on earlier labels' draws.
-    const u = rng.uniform();
-    if (y[i]! > 0 || u < r) keep[n++] = i;
-  }
-  const out = selectRows(ds, keep.subarray(0, n));
+  const out = selectRows(ds, negativeKeep(y, r, seed));
   out.negativeSampleRate = (ds.negativeSampleRate ?? 1) * r;
   return out;
 }

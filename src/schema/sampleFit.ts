@@ -1,0 +1,53 @@
+/**
+ * `data.sampling`: negative downsampling and β_pos weighting of the fit rows only. Validation and
+ * test rows keep the real class balance, because they measure the model (and choose its epoch) on
+ * the data it will score; sampling them would bias every metric the same way it biases training.
+ */
+import type { Dataset } from '../data/dataset.js';
+import { negativeKeep } from '../data/sampling/index.js';
+import { selectRows } from '../data/sampling/subset.js';
+import type { SamplingConfig } from './config.js';
+import type { DataSplit } from './split.js';
+
+export interface SampledFit {
+  /** Kept fit rows, then every validation and test row (order kept within each). */
+  dataset: Dataset;
+  split: DataSplit;
+}
+
+/**
+ * Applies the sampling to the fit rows of `ds` (a buildDataset result: fit rows first). Decides
+ * positive vs negative by the first label. The dataset's negativeSampleRate becomes the rate of its
+ * fit rows; positives of the fit rows weigh β times their weight.
+ */
+export function sampleFitRows(ds: Dataset, split: DataSplit, s: SamplingConfig): SampledFit {
+  const r = s.negativeRate ?? 1;
+  const beta = s.betaPos ?? 1;
+  if (r === 1 && beta === 1) return { dataset: ds, split };
+  const y = ds.labels[0];
+  if (y === undefined) throw new Error('data.sampling: needs a label to tell positives from negatives');
+  const { fit } = split;
+  const kept = r === 1 ? Int32Array.from({ length: fit.end - fit.start }, (_, i) => fit.start + i) : negativeKeep(y, r, s.seed, fit.start, fit.end);
+  const nFit = kept.length;
+  const rest = ds.numRows - fit.end;
+  const rows = new Int32Array(nFit + rest);
+  rows.set(kept);
+  for (let i = 0; i < rest; i++) rows[nFit + i] = fit.end + i;
+  const out = r === 1 ? { ...ds } : selectRows(ds, rows);
+  if (r !== 1) out.negativeSampleRate = (ds.negativeSampleRate ?? 1) * r;
+  if (beta !== 1) {
+    const w = out.weights === undefined ? new Float32Array(out.numRows).fill(1) : out.weights.slice();
+    const yo = out.labels[0]!;
+    for (let i = 0; i < nFit; i++) if (yo[i]! > 0) w[i] = w[i]! * beta;
+    out.weights = w;
+  }
+  const shift = fit.end - fit.start - nFit;
+  return {
+    dataset: out,
+    split: {
+      fit: { start: fit.start, end: fit.start + nFit },
+      validation: { start: split.validation.start - shift, end: split.validation.end - shift },
+      test: { start: split.test.start - shift, end: split.test.end - shift },
+    },
+  };
+}

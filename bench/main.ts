@@ -1,10 +1,12 @@
 /** `npm run bench -- <suite> [options]`: suites are listed below. */
 import { engineBench } from './engine.js';
 import { accuracyBench } from './accuracy.js';
+import { dataBench } from './data.js';
 
 const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
   engine: engineBench,
   accuracy: accuracyBench,
+  data: dataBench,
 };
 
 const [suite, ...rest] = process.argv.slice(2);

@@ -3,11 +3,11 @@
  * workers (and on the main thread when a CSV chunk has to be redone, see parallelCsv). The line
  * parsers are the single-threaded readers' own, so values and error messages are the same.
  */
-import { CRITEO_NUM_CATS, CRITEO_NUM_INTS, parseCriteoInto } from '../readers/criteo.js';
+import { CRITEO_COLUMNS, CRITEO_NUM_CATS, CRITEO_NUM_INTS, parseCriteoInto } from '../readers/criteo.js';
 import { csvRecordParser, CsvRecordAssembler } from '../readers/csv.js';
 import { DataFormatError } from '../readers/errors.js';
 import { parseSvmlightLine } from '../readers/svmlight.js';
-import { ChunkTokenCoder } from './chunkTokens.js';
+import { ByteTokenCoder, ChunkTokenCoder } from './chunkTokens.js';
 import type {
   ChunkRequest, ChunkResultBase, CriteoChunk, CsvChunk, LocalProblem, ParseSpec, SvmlightChunk, ChunkResult,
 } from './protocol.js';
@@ -70,30 +70,101 @@ class ChunkLog {
   }
 }
 
+/**
+ * Parses one Criteo line from the chunk's bytes: label and ints into `ints` at `intsAt`, and the
+ * byte span of each categorical into `spans` (2 entries per column). Returns the label, or -1 when
+ * the line is not well formed; the caller then re-parses it with parseCriteoInto for the error
+ * message. The accepted lines and their values are exactly parseCriteoInto's: tabs, digits and
+ * signs are ASCII, so the byte and the decoded-text views split and parse alike.
+ */
+function parseCriteoBytes(src: Uint8Array, start: number, end: number, ints: Float64Array, intsAt: number, spans: Int32Array): number {
+  let p = start;
+  let label = -1;
+  for (let col = 0; col < CRITEO_COLUMNS; col++) {
+    const s = p;
+    if (col <= CRITEO_NUM_INTS) {
+      // parseIntRange on bytes: empty = NaN, optional sign, then at least one digit.
+      let v = 0;
+      let neg = false;
+      let digits = 0;
+      let b = p < end ? src[p]! : 9;
+      if (b === 45 || b === 43) {
+        neg = b === 45;
+        b = ++p < end ? src[p]! : 9;
+      }
+      while (b !== 9) {
+        const d = b - 48;
+        if (d < 0 || d > 9) return -1;
+        v = v * 10 + d;
+        digits++;
+        b = ++p < end ? src[p]! : 9;
+      }
+      if (digits === 0 && p > s) return -1; // a lone sign
+      const value = p === s ? Number.NaN : neg ? -v : v;
+      if (col === 0) {
+        if (value !== 0 && value !== 1) return -1;
+        label = value;
+      } else {
+        ints[intsAt + col - 1] = value;
+      }
+    } else {
+      while (p < end && src[p] !== 9) p++;
+      const j = col - 1 - CRITEO_NUM_INTS;
+      spans[2 * j] = s;
+      spans[2 * j + 1] = p;
+    }
+    // p is at a tab or at the end of the line: the last column must end the line, the others a tab.
+    if (col === CRITEO_COLUMNS - 1) {
+      if (p !== end) return -1;
+    } else {
+      if (p >= end) return -1;
+      p++;
+    }
+  }
+  return label;
+}
+
 export function parseCriteoChunk(file: string, req: ChunkRequest): CriteoChunk {
-  const lines = splitLines(decode(req.bytes));
+  const bytes = req.bytes;
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const len = buf.length;
+  // Line boundaries as splitLines draws them on the decoded text (`\n` and `\r` are ASCII, so the
+  // byte offsets split the same lines): `\n` or `\r\n`, no trailing empty line.
+  let numLines = 0;
+  for (let nl = buf.indexOf(10); nl !== -1; nl = buf.indexOf(10, nl + 1)) numLines++;
+  if (len > 0 && buf[len - 1] !== 10) numLines++;
   const log = new ChunkLog(req);
-  const labels = new Uint8Array(lines.length);
-  const ints = new Float64Array(lines.length * CRITEO_NUM_INTS);
-  const coder = new ChunkTokenCoder(CRITEO_NUM_CATS, lines.length);
+  const labels = new Uint8Array(numLines);
+  const ints = new Float64Array(numLines * CRITEO_NUM_INTS);
+  const coder = new ByteTokenCoder(CRITEO_NUM_CATS, buf, numLines);
+  const spans = new Int32Array(2 * CRITEO_NUM_CATS);
   const cats = new Array<string>(CRITEO_NUM_CATS);
   let n = 0;
-  for (let i = 0; i < lines.length; i++) {
-    let label: number;
-    try {
-      // Line numbers here are chunk-local (1-based); see ChunkLog.
-      label = parseCriteoInto(lines[i]!, file, i + 1, ints, n * CRITEO_NUM_INTS, cats);
-    } catch (err) {
-      if (log.bad(err, i)) continue;
-      break;
+  let start = 0;
+  for (let i = 0; i < numLines; i++) {
+    let nl = buf.indexOf(10, start);
+    if (nl === -1) nl = len;
+    const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
+    const lineStart = start;
+    start = nl + 1;
+    const label = parseCriteoBytes(buf, lineStart, end, ints, n * CRITEO_NUM_INTS, spans);
+    if (label < 0) {
+      try {
+        // Line numbers here are chunk-local (1-based); see ChunkLog.
+        parseCriteoInto(buf.toString('utf8', lineStart, end), file, i + 1, ints, n * CRITEO_NUM_INTS, cats);
+      } catch (err) {
+        if (log.bad(err, i)) continue;
+        break;
+      }
+      throw new Error(`parseCriteoChunk: line ${i + 1} of a chunk was rejected by the byte parser but not by parseCriteoInto`);
     }
     labels[n] = label;
-    coder.add(cats);
+    coder.addSpans(spans);
     log.rowLines.push(i);
     n++;
   }
   return {
-    ...log.base(req.id, lines.length), kind: 'criteo',
+    ...log.base(req.id, numLines), kind: 'criteo',
     labels: labels.slice(0, n), ints: ints.slice(0, n * CRITEO_NUM_INTS), cats: coder.finish(),
   };
 }
@@ -181,7 +252,7 @@ export function parseChunk(spec: ParseSpec, req: ChunkRequest): ChunkResult {
 /** The buffers of a result that can be moved to the main thread instead of copied. */
 export function transferables(r: ChunkResult): ArrayBuffer[] {
   const bufs: ArrayBufferLike[] = [r.rowLines.buffer];
-  if (r.kind === 'criteo') bufs.push(r.labels.buffer, r.ints.buffer, r.cats.codes.buffer);
+  if (r.kind === 'criteo') bufs.push(r.labels.buffer, r.ints.buffer, r.cats.codes.buffer, r.cats.offsets.buffer, r.cats.hashes.buffer, r.cats.bytes.buffer);
   else if (r.kind === 'csv') bufs.push(r.values.codes.buffer);
   else bufs.push(r.labels.buffer, r.qids.buffer, r.offsets.buffer, r.indices.buffer, r.values.buffer);
   return bufs.filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);

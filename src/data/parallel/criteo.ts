@@ -42,7 +42,7 @@ export async function openCriteoBlocks(file: string, options: ParallelOptions = 
       if (result.rows === 0) continue;
       const lines = result.rowLines;
       for (let i = 0; i < lines.length; i++) lines[i]! += firstLine;
-      yield { numRows: result.rows, lines, labels: result.labels, ints: result.ints, cats: vocab.merge(result.cats, result.rows) };
+      yield { numRows: result.rows, lines, labels: result.labels, ints: result.ints, cats: vocab.mergePacked(result.cats, result.rows) };
     }
   }
   return { file, stats, vocabulary: vocab.tokens, [Symbol.asyncIterator]: blocks };

@@ -48,6 +48,22 @@ export interface ChunkTokens {
   tokens: string[][];
 }
 
+/**
+ * ChunkTokens with the token text as bytes instead of strings, so that a chunk's tokens cross to the
+ * main thread as three transferred buffers rather than tens of thousands of cloned strings, and the
+ * main thread looks them up without making or hashing a string. Column j's local tokens are
+ * numbered 0..counts[j]-1; over all columns in order, token k is bytes[offsets[k], offsets[k+1]),
+ * the UTF-8 of its text (so equal texts have equal bytes), and hashes[k] is tokenHash of those bytes.
+ */
+export interface PackedChunkTokens {
+  width: number;
+  codes: Int32Array;
+  counts: Int32Array;
+  offsets: Int32Array;
+  hashes: Int32Array;
+  bytes: Uint8Array;
+}
+
 export interface ChunkResultBase {
   id: number;
   /** Physical lines in the chunk. */
@@ -66,7 +82,7 @@ export interface CriteoChunk extends ChunkResultBase {
   labels: Uint8Array;
   /** [rows * 13], NaN = missing. */
   ints: Float64Array;
-  cats: ChunkTokens;
+  cats: PackedChunkTokens;
 }
 
 export interface CsvChunk extends ChunkResultBase {

@@ -31,6 +31,7 @@ import type { DataSplit } from '../schema/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ExperimentConfig } from './config.js';
 import { metricsFor, predictRange, probabilities } from './evaluate.js';
+import { trainingProbes } from './probes.js';
 
 export interface TrainRunOptions {
   /** Continue from the output directory's last checkpoint. */
@@ -43,6 +44,8 @@ export interface TrainRunOptions {
   seed?: number;
   /** Overrides the config's output directory. */
   output?: string;
+  /** Overrides the config's train.threads (experiments run 1 per run when runs share cores). */
+  threads?: number;
   signal?: AbortSignal;
   /** Where progress lines and notes go (default stderr). */
   stream?: NodeJS.WritableStream & { isTTY?: boolean };
@@ -78,7 +81,8 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   };
   const output = resolve(cfg.baseDir, opts.output ?? cfg.output);
   const seed = opts.seed ?? cfg.train.seed;
-  if (cfg.train.threads) backend().setThreads(cfg.train.threads);
+  const threads = opts.threads ?? cfg.train.threads;
+  if (threads) backend().setThreads(threads);
 
   const built = await buildDataset(cfg.data, cfg.baseDir, { onBadLine: opts.onBadLine ?? cfg.data.onBadLine });
   const { dataset: ds, split, fitted, stats } = built;
@@ -93,11 +97,21 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const model = createModel(cfg.model, dims, seed);
   const optimizer = createOptimizer(cfg.train.optimizer, model);
   const lossCfg = cfg.train.loss;
-  if (lossCfg?.type === 'jrc') throw new Error(`${cfg.file}: train.loss: 'jrc' needs a two-logit model head, which the configured model does not have`);
+  const twoLogits = model.logitsPerRow === 2;
+  // [N, 2] logits mean nothing to the one-logit losses, and JRC needs both: refuse a mismatch
+  // here rather than with a shape error at the first step.
+  if (lossCfg?.type === 'jrc' && !twoLogits) {
+    throw new Error(`${cfg.file}: train.loss: 'jrc' needs a two-logit model head: set model.logits: 2 (dnn or dcnv2)`);
+  }
+  if (twoLogits && lossCfg?.type !== 'jrc') {
+    throw new Error(`${cfg.file}: model.logits: 2 is the JRC head; train it with train.loss: { type: jrc }`);
+  }
   const loss = lossCfg ? createLoss(lossCfg) : null;
+  const probes = cfg.train.probes ? trainingProbes(model, cfg.train.logEvery) : null;
+  const logits = (m: CTRModel, b: Batch): Tensor => (probes ? probes.watch(m.forward(b), b.labels) : m.forward(b));
   const lossFn = loss
-    ? (m: CTRModel, b: Batch): Tensor => loss(m.forward(b), b, { step: optimizer.stepCount })
-    : (m: CTRModel, b: Batch): Tensor => bceWithLogits(m.forward(b), b.labels, b.weights ?? null);
+    ? (m: CTRModel, b: Batch): Tensor => loss(logits(m, b), b, { step: optimizer.stepCount })
+    : (m: CTRModel, b: Batch): Tensor => bceWithLogits(logits(m, b), b.labels, b.weights ?? null);
   let batches: BatchSource;
   if (needsGroups(lossCfg?.type) || (lossCfg?.type === 'combined-pair' && lossCfg.pairs === 'group')) {
     if (!ds.groupOffsets) throw new Error(`${cfg.file}: train.loss '${lossCfg!.type}' compares rows within lists: set data.group`);
@@ -131,6 +145,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     log,
     progress: createProgress({ quiet: opts.quiet, stream }),
     signal: opts.signal,
+    afterStep: probes ? (info) => probes.afterStep(info) : undefined,
   });
   const result = await trainer.run();
 

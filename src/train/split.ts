@@ -8,6 +8,7 @@ import { RowGatherer, type BatchSource, type RandomSource } from '../data/batchi
 import type { Dataset } from '../data/dataset.js';
 import type { CTRModel } from '../models/ctrModel.js';
 import { noGrad, endStep } from '../autograd/tape.js';
+import { servingLogit } from '../models/servingLogit.js';
 import { Rng } from '../tensor/random.js';
 
 export type SplitMode = 'random' | 'ordered';
@@ -67,7 +68,10 @@ export class IndexedBatches implements BatchSource {
   }
 }
 
-/** Logits for the given rows, in that order, without recording gradients (validation of a random split). */
+/**
+ * Logits for the given rows, in that order, without recording gradients (validation of a random
+ * split); a two-logit model gives z¹ − z⁰ per row (servingLogit).
+ */
 export function predictRows(model: CTRModel, ds: Dataset, rows: Int32Array, batchSize = 4096): Float32Array {
   const out = new Float32Array(rows.length);
   const gatherer = new RowGatherer(ds);
@@ -75,7 +79,7 @@ export function predictRows(model: CTRModel, ds: Dataset, rows: Int32Array, batc
   noGrad(() => {
     for (let from = 0; from < rows.length; from += batchSize) {
       const to = Math.min(rows.length, from + batchSize);
-      out.set(model.forward(gatherer.gather(rows, from, to)).data, from);
+      out.set(servingLogit(model.forward(gatherer.gather(rows, from, to))).data, from);
       endStep();
     }
   });

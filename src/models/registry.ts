@@ -6,7 +6,7 @@
  * Defaults (applied when a field is omitted):
  *   dim 16 · hidden [400, 400, 400] · activation 'relu' · dropout 0 · crossLayers 3 ·
  *   structure 'parallel' · initStd 1e-4 (embedding init std) · smeluBeta 1 (dnn) ·
- *   rank / crossRank unset (full-rank layers) · logits 1.
+ *   rank / crossRank unset (full-rank layers) · logits unset (= 1).
  *
  * `logits: 2` (dnn, dcnv2) gives the final layer two outputs per row, [z⁰, z¹], the head the
  * JRC loss trains; predictions then use z¹ − z⁰ as the row's logit (see servingLogit.ts).
@@ -31,7 +31,8 @@ const dim = positiveInt.default(16);
 const hidden = z.array(positiveInt).default([400, 400, 400]);
 const activation = z.enum(['relu', 'sigmoid', 'tanh', 'smelu', 'none']).default('relu');
 const dropout = z.number().min(0).lt(1).default(0);
-const logits = z.union([z.literal(1), z.literal(2)]).default(1);
+// Optional rather than defaulted: one-logit configs (and the model files storing them) stay as they were.
+const logits = z.union([z.literal(1), z.literal(2)]).optional();
 
 /** Zod schema of the `model` section; parsing yields the resolved config (defaults filled). */
 export const modelConfigSchema = z.discriminatedUnion('type', [

@@ -10,7 +10,7 @@ import { backend } from '../backend/index.js';
 import { ShuffledBatches, type BatchSource } from '../data/batching.js';
 import { GroupBatches } from '../data/batching.js';
 import { buildDataset } from '../schema/index.js';
-import { createModel } from '../models/registry.js';
+import { createModel, type ModelConfig } from '../models/registry.js';
 import { createOptimizer } from '../optim/registry.js';
 import { createLoss } from '../losses/registry.js';
 import { Trainer, type TrainResult } from '../train/trainer.js';
@@ -69,8 +69,18 @@ export interface TrainRunResult {
 }
 
 /** Lists, queries and requests stay whole when the loss compares rows within them. */
-function needsGroups(type: string | undefined): boolean {
-  return type === 'combined-list' || type === 'listmle' || type === 'rcr';
+function listwise(type: string | undefined): boolean {
+  return type === 'combined-list' || type === 'listmle' || type === 'rcr' || type === 'jrc';
+}
+
+/**
+ * The model section as trained and saved: a dnn / dcnv2 whose `logits` is unset gets the
+ * two-logit head when the loss is JRC, so a loss grid can switch to JRC without a second axis.
+ */
+function resolveModelConfig(cfg: ExperimentConfig): ModelConfig {
+  const m = cfg.model;
+  if (cfg.train.loss?.type === 'jrc' && (m.type === 'dnn' || m.type === 'dcnv2') && m.logits === undefined) return { ...m, logits: 2 };
+  return m;
 }
 
 export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions = {}): Promise<TrainRunResult> {
@@ -94,14 +104,15 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     (stats.skippedLines > 0 ? `, ${stats.skippedLines} bad lines skipped` : ''));
 
   const dims = { numIds: ds.numIds, numFields: ds.numFields, denseDim: ds.denseNames?.length ?? 0, numSequences: ds.sequences?.length ?? 0 };
-  const model = createModel(cfg.model, dims, seed);
+  const modelConfig = resolveModelConfig(cfg);
+  const model = createModel(modelConfig, dims, seed);
   const optimizer = createOptimizer(cfg.train.optimizer, model);
   const lossCfg = cfg.train.loss;
   const twoLogits = model.logitsPerRow === 2;
   // [N, 2] logits mean nothing to the one-logit losses, and JRC needs both: refuse a mismatch
   // here rather than with a shape error at the first step.
   if (lossCfg?.type === 'jrc' && !twoLogits) {
-    throw new Error(`${cfg.file}: train.loss: 'jrc' needs a two-logit model head: set model.logits: 2 (dnn or dcnv2)`);
+    throw new Error(`${cfg.file}: train.loss: 'jrc' needs a two-logit model head (model.logits: 2, dnn or dcnv2), which model type '${cfg.model.type}' with logits ${model.logitsPerRow} does not have`);
   }
   if (twoLogits && lossCfg?.type !== 'jrc') {
     throw new Error(`${cfg.file}: model.logits: 2 is the JRC head; train it with train.loss: { type: jrc }`);
@@ -112,9 +123,13 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const lossFn = loss
     ? (m: CTRModel, b: Batch): Tensor => loss(logits(m, b), b, { step: optimizer.stepCount })
     : (m: CTRModel, b: Batch): Tensor => bceWithLogits(logits(m, b), b.labels, b.weights ?? null);
+  // List losses compare rows within a list: whole lists per batch when the data has them
+  // (data.group), else the batch is the list (the KDD'24 setting on Criteo).
   let batches: BatchSource;
-  if (needsGroups(lossCfg?.type) || (lossCfg?.type === 'combined-pair' && lossCfg.pairs === 'group')) {
-    if (!ds.groupOffsets) throw new Error(`${cfg.file}: train.loss '${lossCfg!.type}' compares rows within lists: set data.group`);
+  if (lossCfg?.type === 'combined-pair' && lossCfg.pairs === 'group' && !ds.groupOffsets) {
+    throw new Error(`${cfg.file}: train.loss: pairs 'group' compares rows within lists: set data.group`);
+  }
+  if (ds.groupOffsets && (listwise(lossCfg?.type) || (lossCfg?.type === 'combined-pair' && lossCfg.pairs === 'group'))) {
     batches = new GroupBatches(ds, split.fit, cfg.train.batchSize);
   } else {
     batches = new ShuffledBatches(ds, split.fit, cfg.train.batchSize);
@@ -170,7 +185,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   for (const [k, v] of Object.entries(test)) metrics[`test_${k}`] = v;
   for (const [k, v] of Object.entries(testCalibrated ?? {})) metrics[`test_calibrated_${k}`] = v;
   saveModel(modelDir, {
-    model, modelConfig: cfg.model, schema: savedSchema(fitted, cfg), metrics,
+    model, modelConfig, schema: savedSchema(fitted, cfg), metrics,
     provenance: { dataHash: dataHash(sources), seed, createdBy: `ctrkit train ${cfg.file}`, trainRows: fitRows },
     calibration: calibrator ? (calibrator.toJSON() as unknown as JsonValue) : undefined,
     dims,

@@ -35,12 +35,14 @@ describe('JRC and gradient probes on census-income', () => {
   before(() => { dir = mkdtempSync(join(tmpdir(), 'ctrkit-jrc-')); });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('a two-logit DNN trains with JRC; probabilities are softmax₁ of the two logits', async () => {
-    const file = writeConfig(dir, 'jrc', '{ type: dnn, dim: 4, hidden: [16], logits: 2 }',
+  it('a DNN trains with JRC (two-logit head by default); probabilities are softmax₁ of the two logits', async () => {
+    const file = writeConfig(dir, 'jrc', '{ type: dnn, dim: 4, hidden: [16] }',
       '{ epochs: 1, batchSize: 1024, seed: 2, optimizer: { type: adam, lr: 0.01 }, loss: { type: jrc, alpha: 0.5 } }');
     const r = await runTraining(await loadExperimentConfig(file, root), { quiet: true });
     assert.ok(r.test.auc! > 0.85, `test auc ${r.test.auc}`);
     assert.equal(r.model.logitsPerRow, 2);
+    const manifest = JSON.parse(readFileSync(join(r.modelDir, 'manifest.json'), 'utf8')) as { model: { logits?: number } };
+    assert.equal(manifest.model.logits, 2, 'the saved model section names the head it was trained with');
     // softmax([z⁰, z¹])₁ in float64 from the raw [N, 2] output of the first 500 test rows
     const rows = Int32Array.from({ length: 500 }, (_, i) => r.split.test.start + i);
     r.model.eval();
@@ -63,9 +65,11 @@ describe('JRC and gradient probes on census-income', () => {
 
   it('a head / loss mismatch is refused before training', async () => {
     const lr = writeConfig(dir, 'lrjrc', '{ type: lr }', '{ epochs: 1, batchSize: 1024, optimizer: { type: adam, lr: 0.01 }, loss: { type: jrc } }');
-    await assert.rejects(runTraining(await loadExperimentConfig(lr, root), { quiet: true }), /'jrc' needs a two-logit model head: set model.logits: 2/);
+    await assert.rejects(runTraining(await loadExperimentConfig(lr, root), { quiet: true }), /'jrc' needs a two-logit model head \(model.logits: 2, dnn or dcnv2\), which model type 'lr'/);
     const two = writeConfig(dir, 'twobce', '{ type: dnn, dim: 4, hidden: [8], logits: 2 }', '{ epochs: 1, batchSize: 1024, optimizer: { type: adam, lr: 0.01 } }');
     await assert.rejects(runTraining(await loadExperimentConfig(two, root), { quiet: true }), /model.logits: 2 is the JRC head/);
+    const one = writeConfig(dir, 'onejrc', '{ type: dnn, dim: 4, hidden: [8], logits: 1 }', '{ epochs: 1, batchSize: 1024, optimizer: { type: adam, lr: 0.01 }, loss: { type: jrc } }');
+    await assert.rejects(runTraining(await loadExperimentConfig(one, root), { quiet: true }), /'jrc' needs a two-logit model head/);
     const lr2 = writeConfig(dir, 'lr2', '{ type: lr, logits: 2 }', '{ epochs: 1, batchSize: 1024, optimizer: { type: adam, lr: 0.01 } }');
     await assert.rejects(loadExperimentConfig(lr2, root), /model.logits: not a setting of model type 'lr'/);
   });

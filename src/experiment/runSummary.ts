@@ -28,7 +28,7 @@ export interface RunSummary {
   bestEpoch: number | null;
   rows: { fit: number; validation: number; test: number };
   seconds: number;
-  /** Equal-frequency reliability bins of the test probabilities (before post-hoc calibration). */
+  /** Equal-frequency reliability bins of the test probabilities (before post-hoc calibration; weighted by β_pos like the metrics). */
   reliability: { bins: CalibrationBin[]; ece: number; rows: number } | null;
   probes: ProbeSeries | null;
 }

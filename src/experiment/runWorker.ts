@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node
 import { dirname, join } from 'node:path';
 import { parseExperimentConfig } from './config.js';
 import { runTraining } from './trainRun.js';
-import { predictRange, probabilities } from './evaluate.js';
+import { evaluationWeights, predictRange, probabilities } from './evaluate.js';
 import { reliabilityDiagram, UndefinedMetricError } from '../metrics/index.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { probeSeries, type RunSummary } from './runSummary.js';
@@ -53,7 +53,7 @@ export async function executeJob(job: RunJob, signal?: AbortSignal): Promise<Wor
     const y = r.dataset.labels[0]!.subarray(r.split.test.start, r.split.test.end);
     if (y.every((v) => v === 0 || v === 1)) {
       try {
-        const d = reliabilityDiagram(p, y);
+        const d = reliabilityDiagram(p, y, { weights: evaluationWeights(r.dataset, r.split.test, cfg.train.loss?.betaPos) });
         reliability = { bins: [...d.bins], ece: d.ece, rows: d.rows };
       } catch (e) {
         if (!(e instanceof UndefinedMetricError)) throw e;

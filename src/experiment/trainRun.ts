@@ -136,10 +136,12 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   }
 
   const hasValidation = split.validation.end > split.validation.start;
+  // β_pos weights positives in evaluation as in training (SPEC §1).
+  const evalOpts = { positiveWeight: lossCfg?.betaPos };
   const metricName = cfg.train.validationMetric;
   const validate = hasValidation
     ? (m: CTRModel): Record<string, number> => {
-      const all = metricsFor(probabilities(predictRange(m, ds, split.validation)), ds, split.validation);
+      const all = metricsFor(probabilities(predictRange(m, ds, split.validation)), ds, split.validation, evalOpts);
       const out: Record<string, number> = {};
       for (const [k, v] of Object.entries(all)) if (v !== null) out[k] = v;
       if (!(metricName in out)) throw new Error(`validation metric '${metricName}' has no value on the validation rows (${JSON.stringify(all)})`);
@@ -164,7 +166,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   });
   const result = await trainer.run();
 
-  const validation = hasValidation ? metricsFor(probabilities(predictRange(model, ds, split.validation)), ds, split.validation) : {};
+  const validation = hasValidation ? metricsFor(probabilities(predictRange(model, ds, split.validation)), ds, split.validation, evalOpts) : {};
   let calibrator: Calibrator | undefined;
   if (cfg.train.calibration !== 'none') {
     if (!hasValidation) throw new Error(`${cfg.file}: train.calibration needs validation rows to fit on`);
@@ -174,8 +176,8 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   }
   const hasTest = split.test.end > split.test.start;
   const zt = hasTest ? predictRange(model, ds, split.test) : new Float32Array(0);
-  const test = hasTest ? metricsFor(probabilities(zt), ds, split.test) : {};
-  const testCalibrated = hasTest && calibrator ? metricsFor(calibrator.apply(zt, 'logit'), ds, split.test) : undefined;
+  const test = hasTest ? metricsFor(probabilities(zt), ds, split.test, evalOpts) : {};
+  const testCalibrated = hasTest && calibrator ? metricsFor(calibrator.apply(zt, 'logit'), ds, split.test, evalOpts) : undefined;
 
   const modelDir = join(output, 'model');
   const sources = [cfg.data.source.path, ...(cfg.data.split.mode === 'files' ? [cfg.data.split.validation, cfg.data.split.test] : [])]

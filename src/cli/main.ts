@@ -11,12 +11,14 @@ import { metricsCommand } from './commands/metrics.js';
 import { trainCommand } from './commands/train.js';
 import { evalCommand } from './commands/eval.js';
 import { predictCommand } from './commands/predict.js';
+import { experimentCommand } from './commands/experiment.js';
 import { CliError } from './errors.js';
 
 const SUBCOMMANDS: readonly (() => Command)[] = [
   trainCommand,
   evalCommand,
   predictCommand,
+  experimentCommand,
   metricsCommand,
   dataCommand,
 ];

@@ -33,6 +33,11 @@ const trainSchema = z.strictObject({
   threads: z.number().int().positive().optional(),
   /** Write a step record to the JSONL log every N steps. */
   logEvery: z.number().int().positive().default(50),
+  /**
+   * Gradient probes (KDD'24 §2.3.4) in every logged step record: grad_neg_logit,
+   * grad_pos_logit and the bottom layers' row-gradient norms (see src/experiment/probes.ts).
+   */
+  probes: z.boolean().default(false),
 });
 
 export interface TrainConfig extends Omit<z.output<typeof trainSchema>, 'optimizer' | 'loss'> {
@@ -62,7 +67,14 @@ function issue(where: string, e: z.ZodError): Error {
  * against `baseDir` (default: the current directory — the examples run from the repository root).
  */
 export async function loadExperimentConfig(file: string, baseDir?: string): Promise<ExperimentConfig> {
-  const raw = await loadConfigFile(file);
+  return parseExperimentConfig(await loadConfigFile(file), file, baseDir);
+}
+
+/**
+ * Validates an already-read config object (e.g. a base config with an experiment grid's
+ * overrides applied); `file` names it in messages.
+ */
+export function parseExperimentConfig(raw: unknown, file: string, baseDir?: string): ExperimentConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file}: expected a mapping with data, model, train and output`);
   const obj = raw as Record<string, unknown>;
   for (const k of Object.keys(obj)) {

@@ -29,20 +29,37 @@ function orNull(f: () => number): number | null {
   }
 }
 
+export interface MetricsOptions {
+  /**
+   * β_pos: positives count with this weight (times any sample weight), as the loss weighted
+   * them in training. A β_pos < 1 simulates sparser positives (KDD'24, SPEC §1), and the
+   * metrics must see the same simulated distribution (default 1).
+   */
+  positiveWeight?: number;
+}
+
+/** Sample weights of rows [start, end) with positives scaled by β_pos (undefined when all are 1). */
+export function evaluationWeights(ds: Dataset, rows: RowRange, positiveWeight = 1): Float32Array | undefined {
+  const w = ds.weights?.subarray(rows.start, rows.end);
+  if (positiveWeight === 1) return w;
+  const y = ds.labels[0]!.subarray(rows.start, rows.end);
+  return Float32Array.from(y, (v, i) => (w ? w[i]! : 1) * (v === 1 ? positiveWeight : 1));
+}
+
 /**
  * auc, logloss, ece, ece_freq and — when the rows have groups — gauc, ndcg@10 and ece_list of
  * probabilities `p` against the first label of rows [start, end).
  */
-export function metricsFor(p: ArrayLike<number>, ds: Dataset, rows: RowRange): Record<string, number | null> {
+export function metricsFor(p: ArrayLike<number>, ds: Dataset, rows: RowRange, opts: MetricsOptions = {}): Record<string, number | null> {
   const y = ds.labels[0]!.subarray(rows.start, rows.end);
-  const w = ds.weights?.subarray(rows.start, rows.end);
   const binary = y.every((v) => v === 0 || v === 1);
+  const w = binary ? evaluationWeights(ds, rows, opts.positiveWeight) : ds.weights?.subarray(rows.start, rows.end);
   const out: Record<string, number | null> = {};
   if (binary) {
     out.auc = orNull(() => auc(p, y, w));
     out.logloss = orNull(() => logLoss(p, y, w));
-    out.ece = orNull(() => ece(p, y));
-    out.ece_freq = orNull(() => eceEqualFrequency(p, y));
+    out.ece = orNull(() => ece(p, y, { weights: w }));
+    out.ece_freq = orNull(() => eceEqualFrequency(p, y, { weights: w }));
   }
   const groups = groupKeys(ds, rows);
   if (groups) {

@@ -10,7 +10,7 @@ import { backend } from '../backend/index.js';
 import { ShuffledBatches, type BatchSource } from '../data/batching.js';
 import { GroupBatches } from '../data/batching.js';
 import { buildDatasetCached, dataSourceFiles, sampleFitRows } from '../schema/index.js';
-import { createModel } from '../models/registry.js';
+import { createModel, type ModelConfig } from '../models/registry.js';
 import { createOptimizer } from '../optim/registry.js';
 import { createLoss } from '../losses/registry.js';
 import { Trainer, type TrainResult } from '../train/trainer.js';
@@ -33,6 +33,7 @@ import type { ExperimentConfig } from './config.js';
 import { metricsFor, probabilities } from './evaluate.js';
 import { predictRows } from '../train/predict.js';
 import { correctForSampling, samplingRecord } from './samplingCorrection.js';
+import { trainingProbes } from './probes.js';
 
 export interface TrainRunOptions {
   /** Continue from the output directory's last checkpoint. */
@@ -45,6 +46,8 @@ export interface TrainRunOptions {
   seed?: number;
   /** Overrides the config's output directory. */
   output?: string;
+  /** Overrides the config's train.threads (experiments run 1 per run when runs share cores). */
+  threads?: number;
   signal?: AbortSignal;
   /** Where progress lines and notes go (default stderr). */
   stream?: NodeJS.WritableStream & { isTTY?: boolean };
@@ -72,8 +75,18 @@ export interface TrainRunResult {
 }
 
 /** Lists, queries and requests stay whole when the loss compares rows within them. */
-function needsGroups(type: string | undefined): boolean {
-  return type === 'combined-list' || type === 'listmle' || type === 'rcr';
+function listwise(type: string | undefined): boolean {
+  return type === 'combined-list' || type === 'listmle' || type === 'rcr' || type === 'jrc';
+}
+
+/**
+ * The model section as trained and saved: a dnn / dcnv2 whose `logits` is unset gets the
+ * two-logit head when the loss is JRC, so a loss grid can switch to JRC without a second axis.
+ */
+function resolveModelConfig(cfg: ExperimentConfig): ModelConfig {
+  const m = cfg.model;
+  if (cfg.train.loss?.type === 'jrc' && (m.type === 'dnn' || m.type === 'dcnv2') && m.logits === undefined) return { ...m, logits: 2 };
+  return m;
 }
 
 export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions = {}): Promise<TrainRunResult> {
@@ -84,7 +97,8 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   };
   const output = resolve(cfg.baseDir, opts.output ?? cfg.output);
   const seed = opts.seed ?? cfg.train.seed;
-  if (cfg.train.threads) backend().setThreads(cfg.train.threads);
+  const threads = opts.threads ?? cfg.train.threads;
+  if (threads) backend().setThreads(threads);
 
   const built = await buildDatasetCached(cfg.data, cfg.baseDir, { onBadLine: opts.onBadLine ?? cfg.data.onBadLine, log: note });
   const { fitted, stats } = built;
@@ -101,27 +115,44 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     (stats.skippedLines > 0 ? `, ${stats.skippedLines} bad lines skipped` : ''));
 
   const dims = { numIds: ds.numIds, numFields: ds.numFields, denseDim: ds.denseNames?.length ?? 0, numSequences: ds.sequences?.length ?? 0 };
-  const model = createModel(cfg.model, dims, seed);
+  const modelConfig = resolveModelConfig(cfg);
+  const model = createModel(modelConfig, dims, seed);
   const optimizer = createOptimizer(cfg.train.optimizer, model);
   const lossCfg = cfg.train.loss;
-  if (lossCfg?.type === 'jrc') throw new Error(`${cfg.file}: train.loss: 'jrc' needs a two-logit model head, which the configured model does not have`);
+  const twoLogits = model.logitsPerRow === 2;
+  // [N, 2] logits mean nothing to the one-logit losses, and JRC needs both: refuse a mismatch
+  // here rather than with a shape error at the first step.
+  if (lossCfg?.type === 'jrc' && !twoLogits) {
+    throw new Error(`${cfg.file}: train.loss: 'jrc' needs a two-logit model head (model.logits: 2, dnn or dcnv2), which model type '${cfg.model.type}' with logits ${model.logitsPerRow} does not have`);
+  }
+  if (twoLogits && lossCfg?.type !== 'jrc') {
+    throw new Error(`${cfg.file}: model.logits: 2 is the JRC head; train it with train.loss: { type: jrc }`);
+  }
   const loss = lossCfg ? createLoss(lossCfg) : null;
+  const probes = cfg.train.probes ? trainingProbes(model, cfg.train.logEvery) : null;
+  const logits = (m: CTRModel, b: Batch): Tensor => (probes ? probes.watch(m.forward(b), b.labels) : m.forward(b));
   const lossFn = loss
-    ? (m: CTRModel, b: Batch): Tensor => loss(m.forward(b), b, { step: optimizer.stepCount })
-    : (m: CTRModel, b: Batch): Tensor => bceWithLogits(m.forward(b), b.labels, b.weights ?? null);
+    ? (m: CTRModel, b: Batch): Tensor => loss(logits(m, b), b, { step: optimizer.stepCount })
+    : (m: CTRModel, b: Batch): Tensor => bceWithLogits(logits(m, b), b.labels, b.weights ?? null);
+  // List losses compare rows within a list: whole lists per batch when the data has them
+  // (data.group), else the batch is the list (the KDD'24 setting on Criteo).
   let batches: BatchSource;
-  if (needsGroups(lossCfg?.type) || (lossCfg?.type === 'combined-pair' && lossCfg.pairs === 'group')) {
-    if (!ds.groupOffsets) throw new Error(`${cfg.file}: train.loss '${lossCfg!.type}' compares rows within lists: set data.group`);
+  if (lossCfg?.type === 'combined-pair' && lossCfg.pairs === 'group' && !ds.groupOffsets) {
+    throw new Error(`${cfg.file}: train.loss: pairs 'group' compares rows within lists: set data.group`);
+  }
+  if (ds.groupOffsets && (listwise(lossCfg?.type) || (lossCfg?.type === 'combined-pair' && lossCfg.pairs === 'group'))) {
     batches = new GroupBatches(ds, split.fit, cfg.train.batchSize);
   } else {
     batches = new ShuffledBatches(ds, split.fit, cfg.train.batchSize);
   }
 
   const hasValidation = split.validation.end > split.validation.start;
+  // β_pos weights positives in evaluation as in training (SPEC §1).
+  const evalOpts = { positiveWeight: lossCfg?.betaPos };
   const metricName = cfg.train.validationMetric;
   const validate = hasValidation
     ? (m: CTRModel): Record<string, number> => {
-      const all = metricsFor(probs(predictRows(m, ds, split.validation)), ds, split.validation);
+      const all = metricsFor(probs(predictRows(m, ds, split.validation)), ds, split.validation, evalOpts);
       const out: Record<string, number> = {};
       for (const [k, v] of Object.entries(all)) if (v !== null) out[k] = v;
       if (!(metricName in out)) throw new Error(`validation metric '${metricName}' has no value on the validation rows (${JSON.stringify(all)})`);
@@ -142,10 +173,11 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     log,
     progress: createProgress({ quiet: opts.quiet, stream }),
     signal: opts.signal,
+    afterStep: probes ? (info) => probes.afterStep(info) : undefined,
   });
   const result = await trainer.run();
 
-  const validation = hasValidation ? metricsFor(probs(predictRows(model, ds, split.validation)), ds, split.validation) : {};
+  const validation = hasValidation ? metricsFor(probs(predictRows(model, ds, split.validation)), ds, split.validation, evalOpts) : {};
   let calibrator: Calibrator | undefined;
   if (cfg.train.calibration !== 'none') {
     if (!hasValidation) throw new Error(`${cfg.file}: train.calibration needs validation rows to fit on`);
@@ -155,8 +187,8 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   }
   const hasTest = split.test.end > split.test.start;
   const zt = hasTest ? predictRows(model, ds, split.test) : new Float32Array(0);
-  const test = hasTest ? metricsFor(probs(zt), ds, split.test) : {};
-  const testCalibrated = hasTest && calibrator ? metricsFor(calibrator.apply(zt, 'logit'), ds, split.test) : undefined;
+  const test = hasTest ? metricsFor(probs(zt), ds, split.test, evalOpts) : {};
+  const testCalibrated = hasTest && calibrator ? metricsFor(calibrator.apply(zt, 'logit'), ds, split.test, evalOpts) : undefined;
 
   const modelDir = join(output, 'model');
   // The data files proper (an iPinYou featindex names fields, it is not data).
@@ -167,7 +199,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   for (const [k, v] of Object.entries(test)) metrics[`test_${k}`] = v;
   for (const [k, v] of Object.entries(testCalibrated ?? {})) metrics[`test_calibrated_${k}`] = v;
   saveModel(modelDir, {
-    model, modelConfig: cfg.model, schema: savedSchema(fitted, cfg), metrics,
+    model, modelConfig, schema: savedSchema(fitted, cfg), metrics,
     provenance: { dataHash: dataHash(sources), seed, createdBy: `ctrkit train ${cfg.file}`, trainRows: fitRows },
     calibration: calibrator ? (calibrator.toJSON() as unknown as JsonValue) : undefined,
     sampling,

@@ -2,8 +2,16 @@ import type { Batch } from '../data/batch.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from '../nn/module.js';
 
-/** Every CTR model maps a batch to one logit per row ([size]). */
+/**
+ * Every CTR model maps a batch to its logits: one per row ([size]), or two per row
+ * ([size, 2], JRC's [z⁰, z¹]) for a model built with a two-logit head.
+ */
 export abstract class CTRModel extends Module {
   abstract readonly kind: string;
   abstract forward(batch: Batch): Tensor;
+
+  /** Logits per row that forward emits (1, or 2 for a two-logit head). */
+  get logitsPerRow(): number {
+    return 1;
+  }
 }

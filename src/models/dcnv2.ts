@@ -27,6 +27,8 @@ export interface DCNv2Config {
   denseDim?: number;
   /** Multi-hot / sequence fields (mean-pooled). */
   numSequences?: number;
+  /** Logits per row: 1 (default) or 2 (a two-logit head for JRC, output [size, 2]). */
+  logits?: 1 | 2;
 }
 
 /** DCN-v2 (Wang et al. 2021) with full- or low-rank cross layers, parallel or stacked. */
@@ -45,16 +47,21 @@ export class DCNv2 extends CTRModel {
     const d = this.input.outDim;
     this.cross = this.child('cross', new CrossNet({ dim: d, layers: cfg.crossLayers, rank: cfg.crossRank }, rng));
     this.mlp = this.child('mlp', new MLP({
-      inDim: d, hidden: cfg.hidden, outDim: stacked ? 1 : undefined, activation: cfg.activation ?? 'relu', dropout: cfg.dropout,
+      inDim: d, hidden: cfg.hidden, outDim: stacked ? cfg.logits ?? 1 : undefined, activation: cfg.activation ?? 'relu', dropout: cfg.dropout,
     }, rng));
     const last = cfg.hidden[cfg.hidden.length - 1] ?? d;
-    this.head = stacked ? null : this.child('head', new Linear({ inDim: d + last, outDim: 1 }, rng));
+    this.head = stacked ? null : this.child('head', new Linear({ inDim: d + last, outDim: cfg.logits ?? 1 }, rng));
+  }
+
+  override get logitsPerRow(): number {
+    return this.cfg.logits ?? 1;
   }
 
   forward(batch: Batch): Tensor {
     const x0 = this.input.forward(batch);
     const xc = this.cross.forward(x0);
     const out = this.head ? this.head.forward(concat([xc, this.mlp.forward(x0)], 1)) : this.mlp.forward(xc);
-    return reshape(out, [batch.size]);
+    const k = this.logitsPerRow;
+    return reshape(out, k === 1 ? [batch.size] : [batch.size, k]);
   }
 }

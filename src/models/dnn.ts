@@ -23,6 +23,8 @@ export interface DNNConfig {
   denseDim?: number;
   /** Multi-hot / sequence fields (mean-pooled). */
   numSequences?: number;
+  /** Logits per row: 1 (default) or 2 (a two-logit head for JRC, output [size, 2]). */
+  logits?: 1 | 2;
 }
 
 /** DNN: x0 = [field embeddings ‖ pooled sequences ‖ dense] → MLP → one logit. */
@@ -36,12 +38,17 @@ export class DNN extends CTRModel {
     const rng = new Rng(cfg.seed ?? 0);
     this.input = this.child('input', new FeatureInput(cfg, rng));
     this.mlp = this.child('mlp', new MLP({
-      inDim: this.input.outDim, hidden: cfg.hidden, outDim: 1, activation: cfg.activation ?? 'relu',
+      inDim: this.input.outDim, hidden: cfg.hidden, outDim: cfg.logits ?? 1, activation: cfg.activation ?? 'relu',
       smeluBeta: cfg.smeluBeta, dropout: cfg.dropout, rank: cfg.rank,
     }, rng));
   }
 
+  override get logitsPerRow(): number {
+    return this.cfg.logits ?? 1;
+  }
+
   forward(batch: Batch): Tensor {
-    return reshape(this.mlp.forward(this.input.forward(batch)), [batch.size]);
+    const k = this.logitsPerRow;
+    return reshape(this.mlp.forward(this.input.forward(batch)), k === 1 ? [batch.size] : [batch.size, k]);
   }
 }

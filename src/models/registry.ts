@@ -6,7 +6,10 @@
  * Defaults (applied when a field is omitted):
  *   dim 16 · hidden [400, 400, 400] · activation 'relu' · dropout 0 · crossLayers 3 ·
  *   structure 'parallel' · initStd 1e-4 (embedding init std) · smeluBeta 1 (dnn) ·
- *   rank / crossRank unset (full-rank layers).
+ *   rank / crossRank unset (full-rank layers) · logits unset (= 1).
+ *
+ * `logits: 2` (dnn, dcnv2) gives the final layer two outputs per row, [z⁰, z¹], the head the
+ * JRC loss trains; predictions then use z¹ − z⁰ as the row's logit (see servingLogit.ts).
  *
  * A field the chosen type does not use (e.g. `crossLayers` for 'dnn', `dim` for 'lr') is an
  * error rather than silently ignored: a hyper-parameter that has no effect makes an
@@ -28,6 +31,8 @@ const dim = positiveInt.default(16);
 const hidden = z.array(positiveInt).default([400, 400, 400]);
 const activation = z.enum(['relu', 'sigmoid', 'tanh', 'smelu', 'none']).default('relu');
 const dropout = z.number().min(0).lt(1).default(0);
+// Optional rather than defaulted: one-logit configs (and the model files storing them) stay as they were.
+const logits = z.union([z.literal(1), z.literal(2)]).optional();
 
 /** Zod schema of the `model` section; parsing yields the resolved config (defaults filled). */
 export const modelConfigSchema = z.discriminatedUnion('type', [
@@ -35,11 +40,11 @@ export const modelConfigSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('fm'), dim, initStd }),
   z.strictObject({
     type: z.literal('dnn'), dim, hidden, activation, smeluBeta: z.number().positive().finite().default(1), dropout,
-    rank: positiveInt.optional(), initStd,
+    rank: positiveInt.optional(), initStd, logits,
   }),
   z.strictObject({
     type: z.literal('dcnv2'), dim, hidden, activation, dropout, crossLayers: positiveInt.default(3),
-    crossRank: positiveInt.optional(), structure: z.enum(['parallel', 'stacked']).default('parallel'), initStd,
+    crossRank: positiveInt.optional(), structure: z.enum(['parallel', 'stacked']).default('parallel'), initStd, logits,
   }),
 ]);
 
@@ -102,12 +107,13 @@ export function createModel(cfg: ModelConfig, dims: ModelDims, seed: number): CT
     case 'dnn':
       return new DNN({
         numIds, numFields: fields(), dim: cfg.dim, hidden: cfg.hidden, activation: cfg.activation, smeluBeta: cfg.smeluBeta,
-        dropout: cfg.dropout, rank: cfg.rank, initStd: cfg.initStd, seed, ...extra,
+        dropout: cfg.dropout, rank: cfg.rank, initStd: cfg.initStd, logits: cfg.logits, seed, ...extra,
       });
     case 'dcnv2':
       return new DCNv2({
         numIds, numFields: fields(), dim: cfg.dim, hidden: cfg.hidden, activation: cfg.activation, dropout: cfg.dropout,
-        crossLayers: cfg.crossLayers, crossRank: cfg.crossRank, structure: cfg.structure, initStd: cfg.initStd, seed, ...extra,
+        crossLayers: cfg.crossLayers, crossRank: cfg.crossRank, structure: cfg.structure, initStd: cfg.initStd, logits: cfg.logits,
+        seed, ...extra,
       });
   }
 }

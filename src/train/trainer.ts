@@ -55,6 +55,23 @@ export interface TrainerOptions<M extends CTRModel = CTRModel, O extends GroupOp
   progress?: ProgressReporter;
   /** Aborting stops training at the next batch boundary, after saving 'last'. */
   signal?: AbortSignal;
+  /**
+   * Called after every optimisation step, before its log record is written; the values it
+   * returns are merged into that 'step' record (e.g. gradient probes). It must only read the
+   * model: a hook that changed weights or drew random numbers would break exact resume.
+   */
+  afterStep?: (info: StepInfo<M>) => Record<string, MetricValue> | void;
+}
+
+/** What the afterStep hook sees: the step just taken (gradients are still those of this step). */
+export interface StepInfo<M extends CTRModel = CTRModel> {
+  model: M;
+  batch: Batch;
+  loss: number;
+  /** 1-based epoch being trained, steps done in it (this one included) and overall. */
+  epoch: number;
+  step: number;
+  globalStep: number;
 }
 
 export interface TrainResult {
@@ -217,7 +234,8 @@ export class Trainer<M extends CTRModel = CTRModel, O extends GroupOptions = Gro
           st.epochRows = (st.epochRows ?? 0) + batch.size;
           rowsHere += batch.size;
           const seconds = (Date.now() - t0) / 1000;
-          log?.write(this.record('step', { loss, rows: batch.size }));
+          const extra = this.opts.afterStep?.({ model, batch, loss, epoch: epoch1, step: st.stepInEpoch, globalStep: st.globalStep }) ?? {};
+          log?.write(this.record('step', { ...extra, loss, rows: batch.size }));
           this.progress.update({
             rowsDone: st.epochRows, loss: st.epochLossSum / st.epochRows, rowsPerSec: seconds > 0 ? rowsHere / seconds : NaN,
           });

@@ -1,0 +1,209 @@
+/**
+ * An experiment grid config: a base experiment config, dotted-path overrides that vary over a
+ * cartesian grid, and the seeds every cell runs with.
+ *
+ *   base: examples/criteo.yaml            # an experiment config (data, model, train, output)
+ *   set: { train.probes: true }           # optional: overrides applied to every cell
+ *   grid:                                 # axes, first key outermost; first values = baseline cell
+ *     train.loss: [ { type: bce }, { type: combined-pair, alpha: 0.5 } ]
+ *     train.loss.betaPos: [ 0.1, 1.0 ]    # applied after train.loss, so it edits that loss
+ *     seeds: [ 1, 2, 3 ]                  # or a top-level `seeds:`; default [train.seed]
+ *   output: runs/exp
+ *   parallel: 2                           # runs at once (child processes), default 1
+ *   metrics: [ auc, logloss, ece ]        # test metrics of the report (default these three)
+ *
+ * A dotted key walks mappings by name and lists by index (`data.labels.0.positive`); missing
+ * mappings along the way are created, anything else in the way is an error naming the key.
+ * Paths (base, output) resolve against baseDir, the current directory by default, like the
+ * data paths of experiment configs.
+ */
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { loadConfigFile } from '../schema/index.js';
+import { parseExperimentConfig, type ExperimentConfig } from './config.js';
+
+const SECTIONS = ['data', 'model', 'train', 'output'];
+
+const gridFileSchema = z.strictObject({
+  base: z.string().min(1),
+  set: z.record(z.string(), z.unknown()).optional(),
+  grid: z.record(z.string(), z.array(z.unknown()).min(1, 'an axis needs at least one value')).optional(),
+  seeds: z.array(z.number().int().min(0)).min(1).optional(),
+  output: z.string().min(1),
+  parallel: z.number().int().positive().default(1),
+  metrics: z.array(z.string().min(1)).min(1).default(['auc', 'logloss', 'ece']),
+});
+
+export interface GridAxis {
+  key: string;
+  values: readonly unknown[];
+}
+
+export interface GridConfig {
+  /** The grid file (absolute) and the base experiment config it varies (absolute). */
+  file: string;
+  base: string;
+  /** The base config as read (before any override). */
+  baseRaw: unknown;
+  /** Overrides applied to every cell, before the axes. */
+  set: readonly [string, unknown][];
+  axes: readonly GridAxis[];
+  seeds: readonly number[];
+  output: string;
+  parallel: number;
+  metrics: readonly string[];
+  baseDir: string;
+}
+
+export interface GridCell {
+  /** Directory-safe name made of the axis values, e.g. `loss=combined-pair_alpha0.5,betaPos=0.1`. */
+  name: string;
+  /** This cell's axis overrides, in axis order. */
+  overrides: readonly [string, unknown][];
+}
+
+export class GridConfigError extends Error {}
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A deep copy of a JSON-like value (configs are plain YAML/JSON data). */
+function clone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+/** Sets `key` (dotted) in a copy of `config`; throws GridConfigError naming the key when it cannot. */
+export function setDotted(config: unknown, key: string, value: unknown): unknown {
+  const parts = key.split('.');
+  if (parts.some((p) => p === '')) throw new GridConfigError(`grid key '${key}': empty path segment`);
+  if (!SECTIONS.includes(parts[0]!)) {
+    throw new GridConfigError(`grid key '${key}': '${parts[0]}' is not a section of an experiment config (expected ${SECTIONS.join(', ')})`);
+  }
+  if (!isMapping(config)) throw new GridConfigError(`grid key '${key}': the base config is not a mapping`);
+  const root = clone(config);
+  let node: Record<string, unknown> | unknown[] = root;
+  for (let i = 0; i < parts.length; i++) {
+    const seg = parts[i]!;
+    const last = i === parts.length - 1;
+    const at = parts.slice(0, i + 1).join('.');
+    if (Array.isArray(node)) {
+      const idx = Number(seg);
+      if (!(Number.isInteger(idx) && idx >= 0 && idx < node.length)) {
+        throw new GridConfigError(`grid key '${key}': '${parts.slice(0, i).join('.')}' is a list of ${node.length}; '${seg}' is not an index of it`);
+      }
+      if (last) { node[idx] = clone(value); break; }
+      const next: unknown = node[idx];
+      if (!isMapping(next) && !Array.isArray(next)) throw new GridConfigError(`grid key '${key}': '${at}' is ${JSON.stringify(next)}, not a mapping or list`);
+      node = next;
+    } else {
+      if (last) { node[seg] = clone(value); break; }
+      let next: unknown = node[seg];
+      if (next === undefined) next = node[seg] = {};
+      if (!isMapping(next) && !Array.isArray(next)) throw new GridConfigError(`grid key '${key}': '${at}' is ${JSON.stringify(next)}, not a mapping or list`);
+      node = next;
+    }
+  }
+  return root;
+}
+
+/** The base config with the overrides applied in order. */
+export function applyOverrides(config: unknown, overrides: readonly (readonly [string, unknown])[]): unknown {
+  return overrides.reduce<unknown>((c, [k, v]) => setDotted(c, k, v), config);
+}
+
+/** Short directory-safe rendering of an axis value: `{type: combined-pair, alpha: 0.5}` → `combined-pair_alpha0.5`. */
+export function valueSlug(v: unknown): string {
+  let s: string;
+  if (Array.isArray(v)) s = v.map(valueSlug).join('+');
+  else if (isMapping(v)) {
+    const entries = Object.entries(v);
+    const type = entries.find(([k]) => k === 'type');
+    s = [...(type ? [valueSlug(type[1])] : []), ...entries.filter(([k]) => k !== 'type').map(([k, x]) => `${k}${valueSlug(x)}`)].join('_');
+  } else s = String(v);
+  return s.replace(/[^A-Za-z0-9._+-]/g, '-');
+}
+
+/**
+ * Cells of the cartesian product, first axis outermost, so the first cell (every axis at its
+ * first value) is the baseline. Axes are labelled by their key's last segment unless two
+ * axes share it.
+ */
+export function expandGrid(axes: readonly GridAxis[]): GridCell[] {
+  if (axes.length === 0) return [{ name: 'base', overrides: [] }];
+  const lastSeg = axes.map((a) => a.key.split('.').pop()!);
+  const labels = axes.map((a, i) => (lastSeg.filter((s) => s === lastSeg[i]).length > 1 ? a.key : lastSeg[i]!));
+  let cells: [string, unknown][][] = [[]];
+  for (const a of axes) cells = cells.flatMap((c) => a.values.map((v) => [...c, [a.key, v] as [string, unknown]]));
+  const out = cells.map((overrides) => ({
+    name: overrides.map(([, v], i) => `${labels[i]}=${valueSlug(v)}`).join(','),
+    overrides,
+  }));
+  const seen = new Set<string>();
+  for (const c of out) {
+    if (seen.has(c.name)) throw new GridConfigError(`two grid cells are both named '${c.name}': make the axis values distinct`);
+    seen.add(c.name);
+  }
+  return out;
+}
+
+/** Reads a grid file; `baseDir` (default cwd) resolves base and output. */
+export async function loadGridConfig(file: string, baseDir = process.cwd()): Promise<GridConfig> {
+  const raw = await loadConfigFile(file);
+  const r = gridFileSchema.safeParse(raw);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new GridConfigError(`${file}: ${i.path.map(String).join('.') || 'config'}: ${i.message}`);
+  }
+  const g = r.data;
+  const axes: GridAxis[] = [];
+  let seeds = g.seeds;
+  for (const [key, values] of Object.entries(g.grid ?? {})) {
+    if (key === 'seeds') {
+      if (seeds) throw new GridConfigError(`${file}: seeds given both at the top level and in grid`);
+      if (!values.every((s) => Number.isInteger(s) && (s as number) >= 0)) throw new GridConfigError(`${file}: grid.seeds: expected non-negative integers`);
+      seeds = values as number[];
+    } else {
+      axes.push({ key, values });
+    }
+  }
+  const base = resolve(baseDir, g.base);
+  const baseRaw = await loadConfigFile(base);
+  const set = Object.entries(g.set ?? {});
+  const grid: GridConfig = {
+    file: resolve(file), base, baseRaw, set, axes, seeds: seeds ?? [], output: resolve(baseDir, g.output),
+    parallel: g.parallel, metrics: g.metrics, baseDir,
+  };
+  const cells = expandGrid(axes);
+  // Every cell's config is validated before anything runs: a typo in the last cell should not
+  // surface hours into the experiment.
+  for (const c of cells) cellConfig(grid, c);
+  if (!seeds) grid.seeds = [cellConfig(grid, cells[0]!).train.seed];
+  if (new Set(grid.seeds).size !== grid.seeds.length) throw new GridConfigError(`${file}: seeds repeat: ${grid.seeds.join(', ')}`);
+  return grid;
+}
+
+/** The raw config of a cell: base, then `set`, then the cell's axis values. */
+export function cellRawConfig(grid: GridConfig, cell: GridCell): unknown {
+  try {
+    return applyOverrides(applyOverrides(grid.baseRaw, grid.set), cell.overrides);
+  } catch (e) {
+    throw new GridConfigError(`${grid.file}: ${(e as Error).message}`);
+  }
+}
+
+/** The validated experiment config of a cell; errors name the grid file and the cell. */
+export function cellConfig(grid: GridConfig, cell: GridCell): ExperimentConfig {
+  const raw = cellRawConfig(grid, cell);
+  try {
+    return parseExperimentConfig(raw, `${grid.base} [cell ${cell.name}]`, grid.baseDir);
+  } catch (e) {
+    throw new GridConfigError(`${grid.file}: ${(e as Error).message}`);
+  }
+}
+
+/** Identifies what a run computes (its config and seed): a stored result with another hash is stale. */
+export function runHash(raw: unknown, seed: number): string {
+  return createHash('sha256').update(JSON.stringify({ config: raw, seed })).digest('hex').slice(0, 16);
+}

@@ -1,0 +1,115 @@
+/**
+ * `ctrkit experiment` end to end on the bundled census-income data: LR, 1 epoch, 2 cells ×
+ * 2 seeds in parallel child processes; the report; resuming; independence of parallelism.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { loadGridConfig } from '../../src/experiment/grid.js';
+import { runExperiment, type ExperimentResult } from '../../src/experiment/runner.js';
+import { buildReport, writeReport } from '../../src/experiment/report.js';
+import type { RunSummary } from '../../src/experiment/runSummary.js';
+import { packageRoot } from '../helpers/sharedData.js';
+
+const root = packageRoot();
+const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+
+function gridFile(dir: string, name: string, parallel: number): string {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, `base: examples/census-income.yaml
+set:
+  model: { type: lr }
+  train: { epochs: 1, batchSize: 2048, seed: 1, optimizer: { type: adam, lr: 0.01 }, probes: true, logEvery: 5 }
+grid:
+  train.loss: [ { type: bce }, { type: combined-pair, alpha: 0.5 } ]
+  seeds: [ 1, 2 ]
+output: ${join(dir, name)}
+parallel: ${parallel}
+`);
+  return file;
+}
+
+const files = ['report.md', 'report.html', 'charts/grad_neg_logit.svg', 'charts/reliability-loss=bce.svg', 'charts/reliability-loss=combined-pair_alpha0.5.svg'];
+
+describe('ctrkit experiment on census-income', () => {
+  let dir: string;
+  let first: ExperimentResult;
+  let lines: string[];
+  let out: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ctrkit-exp-'));
+    const grid = await loadGridConfig(gridFile(dir, 'par', 2), root);
+    out = grid.output;
+    lines = [];
+    first = await runExperiment(grid, { progress: (l) => lines.push(l) });
+    writeReport(out, buildReport(grid, first.cells, first.summaries));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs every cell × seed, stores a summary per run and writes the report', () => {
+    assert.equal(first.ran, 4);
+    assert.deepEqual(first.failed, []);
+    assert.equal(lines.length, 4, 'a progress line per finished run');
+    assert.match(lines.join('\n'), /\[4\/4\] loss=\S+ seed \d: auc 0\.\d{4}, logloss 0\.\d{4}, ece 0\.\d{4}/);
+    for (const cell of ['loss=bce', 'loss=combined-pair_alpha0.5']) {
+      for (const seed of [1, 2]) {
+        const s = JSON.parse(readFileSync(join(out, 'runs', cell, `seed${seed}.json`), 'utf8')) as RunSummary;
+        assert.equal(s.cell, cell);
+        assert.equal(s.seed, seed);
+        assert.ok(s.test.auc! > 0.85);
+        assert.ok(s.reliability && s.reliability.bins.length === 10);
+        assert.ok(s.probes && s.probes.values.grad_neg_logit!.length === s.probes.steps.length && s.probes.steps.length > 0);
+        assert.ok(existsSync(join(out, 'runs', cell, `seed${seed}`, 'model', 'manifest.json')));
+      }
+    }
+    for (const f of files) assert.ok(existsSync(join(out, f)), f);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    assert.match(md, /\| loss=bce \| 2 \| 0\.\d{4} ± 0\.\d{4} \| 0\.\d{4} ± 0\.\d{4} \| 0\.\d{4} ± 0\.\d{4} \|/);
+    assert.match(md, /\| loss=combined-pair_alpha0\.5 \| [+-]0\.\d{4} \[-?0\.\d{4}, -?0\.\d{4}\]/);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    assert.equal((html.match(/<svg /g) ?? []).length, 3, 'gradient chart and two reliability diagrams inline');
+    assert.match(html, /<polyline /);
+  });
+
+  it('a second invocation (the CLI) runs nothing and writes the same report', () => {
+    const before = files.map((f) => readFileSync(join(out, f), 'utf8'));
+    const r = spawnSync('node', [cli, 'experiment', gridFile(dir, 'par', 2)], { encoding: 'utf8', cwd: root });
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(r.stdout) as { ran: number; skipped: number };
+    assert.equal(summary.ran, 0);
+    assert.equal(summary.skipped, 4);
+    assert.match(r.stderr, /4 of 4 runs finished earlier; 0 to run/);
+    assert.deepEqual(files.map((f) => readFileSync(join(out, f), 'utf8')), before);
+  });
+
+  it('a changed config re-runs only the runs it changes', async () => {
+    const file = gridFile(dir, 'par', 2);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('seeds: [ 1, 2 ]', 'seeds: [ 1, 2, 3 ]'));
+    const r = await runExperiment(await loadGridConfig(file, root), { progress: null });
+    assert.equal(r.ran, 2);
+    assert.equal(r.skipped, 4);
+    assert.equal(r.summaries.length, 6);
+  });
+
+  it('results do not depend on parallelism', async () => {
+    const serial = await runExperiment(await loadGridConfig(gridFile(dir, 'serial', 1), root), { progress: null });
+    const key = (s: RunSummary): string => `${s.cell}/${s.seed}`;
+    const par = new Map(first.summaries.map((s) => [key(s), s]));
+    assert.equal(serial.summaries.length, 4);
+    for (const s of serial.summaries) {
+      assert.deepEqual(s.test, par.get(key(s))!.test, key(s));
+      assert.deepEqual(s.probes, par.get(key(s))!.probes, key(s));
+    }
+  });
+
+  it('a bad grid key is a one-line CLI error naming it', () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'base: examples/census-income.yaml\ngrid:\n  trian.loss: [ { type: bce } ]\noutput: x\n');
+    const r = spawnSync('node', [cli, 'experiment', bad], { encoding: 'utf8', cwd: root });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^ctrkit: .*grid key 'trian.loss': 'trian' is not a section/);
+  });
+});

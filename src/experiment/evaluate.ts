@@ -47,8 +47,9 @@ export function evaluationWeights(ds: Dataset, rows: RowRange, positiveWeight = 
 }
 
 /**
- * auc, logloss, ece, ece_freq and — when the rows have groups — gauc, ndcg@10 and ece_list of
- * probabilities `p` against the first label of rows [start, end).
+ * auc, logloss, ece, ece_freq, mean prediction and observed rate and — when the rows have
+ * groups — gauc, ndcg@10 and ece_list of probabilities `p` against the first label of rows
+ * [start, end).
  */
 export function metricsFor(p: ArrayLike<number>, ds: Dataset, rows: RowRange, opts: MetricsOptions = {}): Record<string, number | null> {
   const y = ds.labels[0]!.subarray(rows.start, rows.end);
@@ -60,6 +61,16 @@ export function metricsFor(p: ArrayLike<number>, ds: Dataset, rows: RowRange, op
     out.logloss = orNull(() => logLoss(p, y, w));
     out.ece = orNull(() => ece(p, y, { weights: w }));
     out.ece_freq = orNull(() => eceEqualFrequency(p, y, { weights: w }));
+    // Mean predicted vs observed rate: the first thing a calibration check looks at.
+    let sw = 0, sp = 0, sy = 0;
+    for (let i = 0; i < y.length; i++) {
+      const wi = w ? w[i]! : 1;
+      sw += wi;
+      sp += wi * p[i]!;
+      sy += wi * y[i]!;
+    }
+    out.mean_p = sw > 0 ? sp / sw : null;
+    out.mean_y = sw > 0 ? sy / sw : null;
   }
   const groups = groupKeys(ds, rows);
   if (groups) {

@@ -103,7 +103,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const built = await buildDatasetCached(cfg.data, cfg.baseDir, { onBadLine: opts.onBadLine ?? cfg.data.onBadLine, log: note });
   const { fitted, stats } = built;
   if (built.cache !== undefined) note(`ctrkit: dataset ${built.cache.rebuilt ? 'built and cached in' : 'loaded from the cache'} ${built.cache.dir}`);
-  const { dataset: ds, split } = cfg.data.sampling === undefined ? built : sampleFitRows(built.dataset, built.split, cfg.data.sampling);
+  const { dataset: ds, split } = cfg.data.sampling === undefined ? built : sampleFitRows(built.dataset, built.split, cfg.data.sampling, seed);
   const sampling = samplingRecord(ds.negativeSampleRate, cfg.data.sampling?.betaPos, cfg.train.correctSampling);
   // Probabilities on the real data's scale: sampled training shifts the odds by a known factor.
   const probs = (z: Float32Array): Float64Array => correctForSampling(probabilities(z), sampling);

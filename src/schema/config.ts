@@ -45,7 +45,8 @@ const samplingSchema = z.strictObject({
   negativeRate: z.number().gt(0).max(1).optional(),
   /** Weight of positive fit rows (negatives weigh 1). */
   betaPos: z.number().positive().refine(Number.isFinite, 'must be finite').optional(),
-  seed: z.number().int().default(1),
+  /** Seed of the row selection (default: the run's train.seed, so seeds also vary the sample). */
+  seed: z.number().int().optional(),
 });
 
 const fileOrderSplit = z.strictObject({

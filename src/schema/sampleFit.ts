@@ -20,14 +20,14 @@ export interface SampledFit {
  * positive vs negative by the first label. The dataset's negativeSampleRate becomes the rate of its
  * fit rows; positives of the fit rows weigh β times their weight.
  */
-export function sampleFitRows(ds: Dataset, split: DataSplit, s: SamplingConfig): SampledFit {
+export function sampleFitRows(ds: Dataset, split: DataSplit, s: SamplingConfig, defaultSeed = 1): SampledFit {
   const r = s.negativeRate ?? 1;
   const beta = s.betaPos ?? 1;
   if (r === 1 && beta === 1) return { dataset: ds, split };
   const y = ds.labels[0];
   if (y === undefined) throw new Error('data.sampling: needs a label to tell positives from negatives');
   const { fit } = split;
-  const kept = r === 1 ? Int32Array.from({ length: fit.end - fit.start }, (_, i) => fit.start + i) : negativeKeep(y, r, s.seed, fit.start, fit.end);
+  const kept = r === 1 ? Int32Array.from({ length: fit.end - fit.start }, (_, i) => fit.start + i) : negativeKeep(y, r, s.seed ?? defaultSeed, fit.start, fit.end);
   const nFit = kept.length;
   const rest = ds.numRows - fit.end;
   const rows = new Int32Array(nFit + rest);

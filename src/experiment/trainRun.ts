@@ -7,8 +7,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { backend } from '../backend/index.js';
-import { ShuffledBatches, type BatchSource } from '../data/batching.js';
-import { GroupBatches } from '../data/batching.js';
+import { GroupBatches, ShuffledBatches, type BatchSource } from '../data/batching.js';
 import { buildDatasetCached, dataSourceFiles, sampleFitRows } from '../schema/index.js';
 import { createModel, type ModelConfig } from '../models/registry.js';
 import { createOptimizer } from '../optim/registry.js';

@@ -7,6 +7,7 @@
  * 0.5 would drag GAUC toward chance on sparse-feedback users, which is what GAUC exists to avoid.
  */
 import { aucOverRows } from './auc.js';
+import { groupRows } from './groups.js';
 import {
   CompensatedSum, NumericArray, UndefinedMetricError, checkLabels, checkLengths, checkRankable, checkWeights,
 } from './common.js';
@@ -49,26 +50,8 @@ export function perGroupAuc(scores: NumericArray, labels: NumericArray, groups: 
   checkRankable(what, scores);
   checkWeights(what, weights);
 
-  const ids = new Map<number | string, number>();
-  const keys: (number | string)[] = [];
-  const gid = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    const k = groups[i]!;
-    let id = ids.get(k);
-    if (id === undefined) {
-      id = keys.length;
-      ids.set(k, id);
-      keys.push(k);
-    }
-    gid[i] = id;
-  }
+  const { keys, rows, start } = groupRows(groups);
   const G = keys.length;
-  const start = new Uint32Array(G + 1);
-  for (let i = 0; i < n; i++) start[gid[i]! + 1]!++;
-  for (let g = 0; g < G; g++) start[g + 1]! += start[g]!;
-  const fill = start.slice(0, G);
-  const rows = new Uint32Array(n);
-  for (let i = 0; i < n; i++) rows[fill[gid[i]!]!++] = i;
 
   const out: GroupAuc[] = [];
   for (let g = 0; g < G; g++) {

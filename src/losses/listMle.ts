@@ -1,14 +1,16 @@
 /**
  * ListMLE (Xia et al. 2008; SPEC §1): the Plackett–Luce likelihood of the target order π,
  *   L = −Σ_i log( exp(z_{π_i}) / Σ_{j≥i} exp(z_{π_j}) ),
- * summed within a list and averaged over lists. π sorts the list by label (descending, ties
- * broken by row order — a stable sort, so results are reproducible but tied items get an
- * arbitrary preference), or by a teacher's scores for distillation (ListMLE-KD). A list whose
- * keys are all equal has no order to learn and contributes 0; so does a one-item list.
+ * summed within a list and averaged over lists. π sorts the list by label (descending), or by a
+ * teacher's scores for distillation (ListMLE-KD). Ties: an item competes only with itself and
+ * the items ranked strictly below it, i.e. the suffix of π_i leaves out the items tied with it.
+ * Otherwise the likelihood would ask the model to reproduce the arbitrary order of tied items
+ * (with binary labels, almost all of them); without ties this is exactly the formula above. A
+ * list whose keys are all equal has no order to learn and contributes 0; so does a one-item list.
  *
- * Each suffix {π_i, …, π_n} is laid out as its own segment and the term is its segment
- * log-softmax at the head. Cost: Σ_lists (n(n+1)/2 − 1) entries — fine for lists (queries, pages),
- * quadratic for a whole batch, so more than MAX_ENTRIES entries is refused.
+ * Each head's candidate set is laid out as its own segment and the term is its segment
+ * log-softmax at the head. Cost: at most Σ_lists n(n+1)/2 entries — fine for lists (queries,
+ * pages), quadratic for a whole batch, so more than MAX_ENTRIES entries is refused.
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { pairDiff } from '../autograd/ops/segment.js';
@@ -30,7 +32,8 @@ export function listMle(z: Tensor, batch: LossBatch, opts: ListMleOptions = {}):
   const key = opts.teacher ?? batch.labels;
   if (key.length !== n) throw new Error(`listMle: ${key.length} teacher scores for ${n} labels`);
   const offsets = scopeOffsets('listMle', batch, opts.lists);
-  const orders: number[][] = [];
+  // Per list: the order π and, per position, where the strictly-lower items begin.
+  const orders: { order: number[]; lowerFrom: number[] }[] = [];
   let entries = 0;
   for (let s = 0; s + 1 < offsets.length; s++) {
     const [a, b] = [offsets[s]!, offsets[s + 1]!];
@@ -38,24 +41,32 @@ export function listMle(z: Tensor, batch: LossBatch, opts: ListMleOptions = {}):
     for (let i = a + 1; i < b && !distinct; i++) distinct = key[i] !== key[a];
     if (!distinct) continue;
     const order = sortDesc(a, b, key);
-    orders.push(order);
-    entries += (order.length * (order.length + 1)) / 2 - 1;
+    const lowerFrom = new Array<number>(order.length);
+    for (let i = order.length - 1; i >= 0; i--) {
+      lowerFrom[i] = i + 1 < order.length && key[order[i + 1]!] === key[order[i]!] ? lowerFrom[i + 1]! : i + 1;
+    }
+    for (let i = 0; i < order.length; i++) if (lowerFrom[i]! < order.length) entries += 1 + order.length - lowerFrom[i]!;
+    orders.push({ order, lowerFrom });
   }
   if (orders.length === 0) return zeroLoss(zz);
   if (entries > MAX_ENTRIES) {
     throw new Error(`listMle: ${entries} suffix entries exceed ${MAX_ENTRIES}; use shorter lists (lists: 'group') or a smaller batch`);
   }
-  // Segment i of a list holds z_{π_j} − z_{π_i} for j ≥ i: the shift by z_{π_i} cancels in
-  // the log-softmax and puts the head at 0. The last suffix (one item) is log 1 = 0, skipped.
+  // Segment of head π_i holds z_c − z_{π_i} for its candidates c (itself first): the shift by
+  // z_{π_i} cancels in the log-softmax and puts the head at 0. A head with nothing below it
+  // (the lowest label) has log 1 = 0 and is skipped.
   const idx = new Int32Array(entries);
   const anchor = new Int32Array(entries);
   const coef = new Float32Array(entries);
   const segOff: number[] = [0];
   let e = 0;
-  for (const order of orders) {
-    for (let i = 0; i + 1 < order.length; i++) {
+  for (const { order, lowerFrom } of orders) {
+    for (let i = 0; i < order.length; i++) {
+      if (lowerFrom[i]! >= order.length) continue;
       coef[e] = -1 / orders.length;
-      for (let j = i; j < order.length; j++) {
+      idx[e] = order[i]!;
+      anchor[e++] = order[i]!;
+      for (let j = lowerFrom[i]!; j < order.length; j++) {
         idx[e] = order[j]!;
         anchor[e++] = order[i]!;
       }

@@ -88,7 +88,11 @@ export function listMle64(z: Float64Array, key: ArrayLike<number>, offsets?: Arr
     if (idx.every((i) => key[i] === key[a])) continue;
     idx.sort((i, j) => key[j]! - key[i]! || i - j);
     let s = 0;
-    for (let i = 0; i < idx.length; i++) s -= z[idx[i]!]! - lse(idx.slice(i).map((j) => z[j]!));
+    // Each item competes with itself and the items with a strictly lower key (ties left out).
+    for (const i of idx) {
+      const lower = idx.filter((j) => key[j]! < key[i]!);
+      if (lower.length > 0) s -= z[i]! - lse([i, ...lower].map((j) => z[j]!));
+    }
     total += s;
     groups++;
   }

@@ -124,15 +124,18 @@ for (const k of testBackends()) {
       assertNear(run(L.rcr(z, { labels: f32([1, 0, 0]) }), z).value, Math.log(3.5), 1e-6, 1e-5);
     });
 
-    t('ListMLE by label, with stable ties, and by teacher order', () => {
+    t('ListMLE by label, with ties, and by teacher order', () => {
       // z = [1, 2, 0], y = [2, 0, 1] → π = (0, 2, 1):
       // L = −[1 − ln(e¹+e⁰+e²)] − [0 − ln(e⁰+e²)] − [2 − ln e²] = ln(e+1+e²) − 1 + ln(1+e²)
       const e = Math.E;
       let z = zt([1, 2, 0]);
       assertNear(run(L.listMle(z, { labels: f32([2, 0, 1]) }), z).value, Math.log(e + 1 + e * e) - 1 + Math.log(1 + e * e), 1e-6, 1e-5);
-      // ties y = [1, 1, 0] keep row order: π = (0, 1, 2) → ln(e+e²+1) − 1 + ln(e²+1) − 2
+      // ties y = [1, 1, 0]: each positive competes with itself and the negative only:
+      // −[1 − ln(e¹+e⁰)] − [2 − ln(e²+e⁰)] = ln(e+1) − 1 + ln(e²+1) − 2, whatever the row order
       z = zt([1, 2, 0]);
-      assertNear(run(L.listMle(z, { labels: f32([1, 1, 0]) }), z).value, Math.log(e + e * e + 1) - 1 + Math.log(e * e + 1) - 2, 1e-6, 1e-5);
+      assertNear(run(L.listMle(z, { labels: f32([1, 1, 0]) }), z).value, Math.log(e + 1) - 1 + Math.log(e * e + 1) - 2, 1e-6, 1e-5);
+      z = zt([2, 1, 0]);
+      assertNear(run(L.listMle(z, { labels: f32([1, 1, 0]) }), z).value, Math.log(e * e + 1) - 2 + Math.log(e + 1) - 1, 1e-6, 1e-5);
       // teacher = [0.1, 0.9, 0.5] → π = (1, 2, 0): −[2 − ln(e²+1+e)] − [0 − ln(1+e)]
       z = zt([1, 2, 0]);
       const v = run(L.listMle(z, { labels: f32([0, 0, 1]) }, { teacher: [0.1, 0.9, 0.5] }), z).value;

@@ -64,9 +64,9 @@ test('the default thread count follows the CPU affinity (taskset -c 0 -> 1 threa
   skip: skip || (process.platform !== 'linux' ? 'taskset is Linux-only' : false),
 }, (t) => {
   const which = spawnSync('taskset', ['-c', '0', 'true']);
-  if (which.error || which.status !== 0) return t.skip('taskset is not installed');
-  const native = new URL('../../src/backend/native.js', import.meta.url).href;
-  const code = `const { loadNativeKernels } = await import(${JSON.stringify(native)});
+  if (which.error || which.status !== 0) return t.skip('taskset -c 0 is not available here');
+  const backendUrl = new URL('../../src/backend/native.js', import.meta.url).href;
+  const code = `const { loadNativeKernels } = await import(${JSON.stringify(backendUrl)});
     process.stdout.write(String(loadNativeKernels().kernels.getThreads()));`;
   const r = spawnSync('taskset', ['-c', '0', process.execPath, '--input-type=module', '-e', code],
     { encoding: 'utf8', timeout: CHILD_TIMEOUT_MS });

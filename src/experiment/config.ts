@@ -29,7 +29,7 @@ const trainSchema = z.strictObject({
    * sampled data's scale (e.g. when a later calibration step is to absorb the shift).
    */
   correctSampling: z.boolean().default(true),
-  /** Native threads (default: all cores). */
+  /** Native threads (default: the CPUs the process may use, see README Backends). */
   threads: z.number().int().positive().optional(),
   /** Write a step record to the JSONL log every N steps. */
   logEvery: z.number().int().positive().default(50),

@@ -24,6 +24,8 @@ import { LR } from './lr.js';
 
 export const MODEL_TYPES = ['lr', 'fm', 'dnn', 'dcnv2'] as const;
 export type ModelType = (typeof MODEL_TYPES)[number];
+/** Types whose models have forwardWithRepresentation (hidden layers to take a representation from). */
+export const REPRESENTATION_MODEL_TYPES = ['dnn', 'dcnv2'] as const satisfies readonly ModelType[];
 
 const positiveInt = z.number().int().positive();
 const initStd = z.number().positive().finite().default(1e-4);

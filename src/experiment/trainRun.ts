@@ -16,7 +16,7 @@ import { Trainer, type TrainResult } from '../train/trainer.js';
 import { MetricLog } from '../train/metricLog.js';
 import { createProgress } from '../train/progress.js';
 import { FileCheckpointStore } from '../io/checkpointStore.js';
-import { saveModel, type JsonValue, type SamplingRecord } from '../io/modelFile.js';
+import { saveModel, type EvaluationRecord, type JsonValue, type SamplingRecord } from '../io/modelFile.js';
 import { savedSchema } from './savedSchema.js';
 import { dataHash } from '../io/provenance.js';
 import { PlattCalibrator } from '../calibrate/platt.js';
@@ -137,8 +137,8 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   }
 
   const hasValidation = split.validation.end > split.validation.start;
-  // β_pos weights positives in evaluation as in training (SPEC §1).
-  const evalOpts = { positiveWeight: lossCfg?.betaPos };
+  // β_pos weights positives in evaluation as in training (SPEC §1); the manifest keeps it for `ctrkit eval`.
+  const evalOpts: EvaluationRecord = { positiveWeight: lossCfg?.betaPos ?? 1 };
   const metricName = cfg.train.validationMetric;
   const validate = hasValidation
     ? (m: CTRModel): Record<string, number> => {
@@ -193,6 +193,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     provenance: { dataHash: dataHash(sources), seed, createdBy: `ctrkit train ${cfg.file}`, trainRows: fitRows },
     calibration: calibrator ? (calibrator.toJSON() as unknown as JsonValue) : undefined,
     sampling,
+    evaluation: evalOpts,
     dims,
   });
   log.write({ event: 'stop', epoch: result.epochsRun, step: 0, globalStep: result.globalStep, ...Object.fromEntries(Object.entries(metrics).filter(([, v]) => v !== null)) as Record<string, number> });

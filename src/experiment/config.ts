@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { ConfigError, loadConfigFile, parseDataConfig, type DataConfig } from '../schema/index.js';
 import { parseModelConfig, REPRESENTATION_MODEL_TYPES, type ModelConfig } from '../models/registry.js';
 import { parseOptimizerConfig, type OptimizerConfig } from '../optim/registry.js';
-import { parseLossConfig, type LossConfig } from '../losses/registry.js';
+import { LossConfigError, parseLossConfig, type LossConfig } from '../losses/registry.js';
 
 const trainSchema = z.strictObject({
   epochs: z.number().int().positive(),
@@ -145,7 +145,8 @@ export function parseExperimentConfig(raw: unknown, file: string, baseDir?: stri
     try {
       loss = parseLossConfig(t.data.loss);
     } catch (e) {
-      throw new ConfigError([`${file}: train.loss: ${(e as Error).message}`]);
+      if (!(e instanceof LossConfigError)) throw e;
+      throw new ConfigError(e.problems.map((p) => `${file}: ${['train.loss', p.path].filter(Boolean).join('.')}: ${p.message}`));
     }
   }
   if (typeof obj.output !== 'string' || obj.output === '') throw new ConfigError([`${file}: output: expected a directory path`]);

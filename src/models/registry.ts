@@ -16,6 +16,7 @@
  * experiment differ from what its config claims.
  */
 import { z } from 'zod';
+import { ConfigError } from '../schema/errors.js';
 import type { CTRModel } from './ctrModel.js';
 import { DCNv2 } from './dcnv2.js';
 import { DNN } from './dnn.js';
@@ -86,8 +87,8 @@ export function parseModelConfig(obj: unknown, where = 'model'): ModelConfig {
   const r = modelConfigSchema.safeParse(obj);
   if (r.success) return r.data;
   const type = typeof obj === 'object' && obj !== null ? (obj as { type?: unknown }).type : undefined;
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new Error(`${where}: expected an object with a 'type' field`);
-  throw new Error(r.error.issues.map((i) => describeIssue(i, where, type)).join('; '));
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new ConfigError([`${where}: expected an object with a 'type' field`]);
+  throw new ConfigError(r.error.issues.map((i) => describeIssue(i, where, type)));
 }
 
 /** Builds a freshly initialised model; `seed` fixes the initial weights. */

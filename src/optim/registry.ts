@@ -4,6 +4,7 @@
  * (`embeddingLr`), as large CTR models usually want.
  */
 import { z } from 'zod';
+import { ConfigError } from '../schema/errors.js';
 import type { Module } from '../nn/module.js';
 import { SGD } from './sgd.js';
 import { AdaGrad } from './adagrad.js';
@@ -44,17 +45,17 @@ export const OPTIMIZER_TYPES = ['sgd', 'adagrad', 'adam', 'adamw'] as const;
 export function parseOptimizerConfig(raw: unknown, where = 'train.optimizer'): OptimizerConfig {
   const r = optimizerConfigSchema.safeParse(raw);
   if (r.success) return r.data;
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${where}: expected an object with a 'type' field`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError([`${where}: expected an object with a 'type' field`]);
   const type = (raw as { type?: unknown }).type;
   const i = r.error.issues[0]!;
   const at = [where, ...i.path.map(String)].join('.');
   switch (i.code) {
     case 'invalid_union':
-      throw new Error(`${where}.type: expected one of ${OPTIMIZER_TYPES.join(', ')}${type === undefined ? ' (missing)' : `, got ${JSON.stringify(type)}`}`);
+      throw new ConfigError([`${where}.type: expected one of ${OPTIMIZER_TYPES.join(', ')}${type === undefined ? ' (missing)' : `, got ${JSON.stringify(type)}`}`]);
     case 'unrecognized_keys':
-      throw new Error(`${at}.${i.keys[0]}: not a setting of optimizer type '${String(type)}'`);
+      throw new ConfigError([`${at}.${i.keys[0]}: not a setting of optimizer type '${String(type)}'`]);
     default:
-      throw new Error(`${at}: ${i.message}`);
+      throw new ConfigError([`${at}: ${i.message}`]);
   }
 }
 

@@ -78,8 +78,8 @@ export function readPredictBody(body: unknown, features: readonly FeatureInfo[],
   if (!isRecord(body)) throw new RequestError(`the body must be a JSON object {"rows": [...]}, got ${describe(body)}`);
   for (const k of Object.keys(body)) if (!BODY_KEYS.has(k)) throw new RequestError(`unknown key ${JSON.stringify(k)} (expected rows and optionally context)`);
   const rows = body.rows;
-  if (!Array.isArray(rows)) throw new RequestError(`"rows" must be an array of objects, got ${rows === undefined ? 'nothing' : describe(rows)}`);
-  if (rows.length > maxRows) throw new RequestError(`too many rows: ${rows.length} (at most ${maxRows} per request)`);
+  if (!Array.isArray(rows)) throw new RequestError(`must be an array of objects, got ${describe(rows)}`, undefined, 'rows');
+  if (rows.length > maxRows) throw new RequestError(`too many rows: ${rows.length} (at most ${maxRows} per request)`, undefined, 'rows');
   const index = new Map(features.map((f, i) => [f.name, i]));
   const unknown = (name: string, row?: number): RequestError =>
     new RequestError(`unknown field (the model's fields are: ${listNames(features)})`, row, name);

@@ -126,6 +126,11 @@ export function createServer(opts: ServeOptions): CtrkitServer {
       }
     });
   }
+  // Node closes idle keep-alive connections once when closing starts; one whose response is
+  // still being computed would otherwise stay open for the keep-alive timeout after it.
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ route, status: String(reply.statusCode) });

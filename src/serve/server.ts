@@ -15,7 +15,8 @@ import { Batcher, DEFAULT_BATCH_OPTIONS, type BatchOptions } from './batcher.js'
 import { errorKind, ServeMetrics } from './metrics.js';
 import { Reloader, DEFAULT_RELOAD_OPTIONS, type CheckResult, type ReloadOptions } from './reloader.js';
 import { readPredictBody, RequestError } from './request.js';
-import { loadSnapshot, type ModelSnapshot } from './snapshot.js';
+import { ModelFileError } from '../io/modelFile.js';
+import { loadSnapshot, SnapshotChangedError, type ModelSnapshot } from './snapshot.js';
 
 export interface ServeOptions {
   modelDir: string;
@@ -83,7 +84,14 @@ export function createServer(opts: ServeOptions): CtrkitServer {
     logController: new LogController({ disableRequestLogging: true }),
   });
   // The initial load fails loudly (a user error for the CLI); later ones only keep the old model.
-  const first = serve(loadSnapshot(opts.modelDir));
+  let first: Served;
+  try {
+    first = serve(loadSnapshot(opts.modelDir));
+  } catch (e) {
+    // At startup there is no previous model to wait with: an absent manifest is the user's error.
+    if (e instanceof SnapshotChangedError) throw new ModelFileError(`${opts.modelDir}: not a ctrkit model directory (${e.message})`);
+    throw e;
+  }
   metrics.setModel(modelLabels(first.snapshot));
   let lastReloadError: ReloadFailure | undefined;
   const reloader = new Reloader<Served>(opts.modelDir, first, (dir) => serve(loadSnapshot(dir)), { ...DEFAULT_RELOAD_OPTIONS, ...opts.reload }, {

@@ -86,7 +86,7 @@ export interface ModelSnapshot {
  */
 export function loadSnapshot(dir: string): ModelSnapshot {
   const stamp = manifestStamp(dir);
-  if (stamp === undefined) throw new SnapshotChangedError(`${join(dir, MANIFEST_FILE)}: not there (yet)`);
+  if (stamp === undefined) throw new SnapshotChangedError(`${join(dir, MANIFEST_FILE)}: not found`);
   let bytes: Buffer;
   try {
     bytes = readFileSync(join(dir, MANIFEST_FILE));

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cli } from './census.js';
 import { saveTinyModel, tinyRow } from './tiny.js';
@@ -60,5 +61,26 @@ describe('ctrkit serve (child process)', () => {
     assert.ok(Date.now() - killedAt < 20_000, `exited ${Date.now() - killedAt} ms after SIGTERM`);
     assert.match(stderr, /SIGTERM: finishing in-flight requests/);
     await assert.rejects(fetch(`${url}/healthz`), 'nothing listens after the exit');
+  });
+
+  it('a missing model directory or a taken port is a one-line user error (exit 1)', async () => {
+    const missing = spawnSync('node', [cli, 'serve', '-m', join(dir, 'nope')], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(missing.status, 1, missing.stderr);
+    assert.equal(missing.stderr, `ctrkit: ${join(dir, 'nope')}: not a ctrkit model directory (${join(dir, 'nope', 'manifest.json')}: not found)\n`);
+    const taken = createNetServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = String((taken.address() as AddressInfo).port);
+      const busy = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const p = spawn('node', [cli, 'serve', '-m', join(dir, 'model'), '--port', port, '--log-level', 'silent'], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        p.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+        p.on('exit', (code) => resolve({ code, stderr: err }));
+      });
+      assert.equal(busy.code, 1, busy.stderr);
+      assert.match(busy.stderr, new RegExp(`^ctrkit: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE.*\\n$`));
+    } finally {
+      taken.close();
+    }
   });
 });

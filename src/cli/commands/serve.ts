@@ -20,10 +20,12 @@ interface ServeCliOptions {
   logLevel: string;
 }
 
-function integer(min: number): (v: string) => number {
+function integer(min: number, max = Number.MAX_SAFE_INTEGER): (v: string) => number {
   return (v) => {
     const n = Number(v);
-    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}, got '${v}'`);
+    if (!/^\d+$/.test(v) || !(n >= min && n <= max)) {
+      throw new InvalidArgumentError(`expected an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got '${v}'`);
+    }
     return n;
   };
 }
@@ -33,7 +35,7 @@ export function serveCommand(): Command {
     .description('serve a saved model over HTTP (POST /v1/predict), reloading it when the directory gets a new snapshot')
     .requiredOption('-m, --model <dir>', 'model directory written by ctrkit train')
     .option('--host <host>', 'address to bind', '127.0.0.1')
-    .option('--port <n>', 'port (0: any free port)', integer(0), 8080)
+    .option('--port <n>', 'port (0: any free port)', integer(0, 65535), 8080)
     .addOption(new Option('--token <token>', 'require Authorization: Bearer <token> (all routes but /healthz, /readyz)').env('CTRKIT_SERVE_TOKEN'))
     .option('--max-rows <n>', 'rows per request', integer(1), 4096)
     .option('--body-limit <bytes>', 'request body size limit', integer(1), 8 * 1024 * 1024)
@@ -59,8 +61,8 @@ export function serveCommand(): Command {
         url = await server.listen();
       } catch (e) {
         await server.close();
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new CliError(`cannot listen on ${o.host}:${o.port}: ${(e as Error).message}`);
+        // Address in use, not ours, not resolvable: the user's to fix.
+        if ((e as NodeJS.ErrnoException).syscall !== undefined) throw new CliError(`cannot listen on ${o.host}:${o.port}: ${(e as Error).message}`);
         throw e;
       }
       const s = server.current();

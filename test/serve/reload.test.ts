@@ -9,6 +9,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Writable } from 'node:stream';
 import { publishDirAtomic } from '../../src/io/atomic.js';
 import { MANIFEST_FILE, WEIGHTS_FILE } from '../../src/io/modelFile.js';
 import { scoreFile } from '../../src/experiment/scoring.js';
@@ -84,7 +85,9 @@ describe('serve: hot reload', () => {
   }
 
   it('swaps in a good snapshot; a bad one is reported and the old model keeps serving', async () => {
-    const { server, served } = serveA('swap');
+    const log: string[] = [];
+    const stream = new Writable({ write(chunk: Buffer, _enc, done) { log.push(chunk.toString()); done(); } });
+    const { server, served } = serveA('swap', { logger: { level: 'info', stream } });
     assert.equal(server.reload(), 'unchanged');
     assert.deepEqual(await predict(server), { model: versionA, scores: scoresA });
 
@@ -109,6 +112,10 @@ describe('serve: hot reload', () => {
     const info = JSON.parse((await server.app.inject({ method: 'GET', url: '/v1/model' })).body) as { model: string; lastReloadError?: { message: string } };
     assert.equal(info.model, versionB);
     assert.match(info.lastReloadError?.message ?? '', /sha256/);
+    const rejected = log.map((l) => JSON.parse(l) as { level: number; msg: string; error?: string }).filter((l) => l.level === 50);
+    assert.equal(rejected.length, 1, log.join(''));
+    assert.match(rejected[0]!.msg, /model snapshot rejected; the previous model keeps serving/);
+    assert.match(rejected[0]!.error ?? '', /model\.safetensors: sha256 [0-9a-f]+ does not match/);
 
     // A manifest that is not JSON.
     publishCopy(modelA, served, (tmp) => writeFileSync(join(tmp, MANIFEST_FILE), '{"formatVersion": 1,'));

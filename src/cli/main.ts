@@ -12,12 +12,14 @@ import { trainCommand } from './commands/train.js';
 import { evalCommand } from './commands/eval.js';
 import { predictCommand } from './commands/predict.js';
 import { experimentCommand } from './commands/experiment.js';
+import { serveCommand } from './commands/serve.js';
 import { CliError } from './errors.js';
 
 const SUBCOMMANDS: readonly (() => Command)[] = [
   trainCommand,
   evalCommand,
   predictCommand,
+  serveCommand,
   experimentCommand,
   metricsCommand,
   dataCommand,

@@ -203,9 +203,18 @@ function readManifest(dir: string): ModelManifest {
   return { ...r.data, model } as ModelManifest;
 }
 
+export interface LoadModelOptions {
+  /**
+   * Repair a publish that a crash interrupted first (default true). A reader that runs beside a
+   * live writer (the server) passes false: a missing directory there is a publish in progress,
+   * and renaming its siblings would race the writer's own rename.
+   */
+  recover?: boolean;
+}
+
 /** Loads a model directory written by saveModel; the model is returned in eval mode. */
-export function loadModel(dir: string): { model: CTRModel; manifest: ModelManifest } {
-  recoverPublishedDir(dir);
+export function loadModel(dir: string, opts: LoadModelOptions = {}): { model: CTRModel; manifest: ModelManifest } {
+  if (opts.recover ?? true) recoverPublishedDir(dir);
   const manifest = readManifest(dir);
   const weightsPath = join(dir, manifest.weights.file);
   if (!existsSync(weightsPath)) throw new ModelFileError(`${weightsPath}: weights file named by the manifest is missing`);

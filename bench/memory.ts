@@ -52,11 +52,10 @@ export async function memoryBench(argv: string[]): Promise<void> {
 
   rep.note(`cpu: ${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}, ${mib(totalmem())} MiB, node ${process.version}, ${backend().name} kernels`);
   rep.note(`Combined-Pair DCN-v2 (dim 16, [400, 400, 400], 3 cross layers), batch ${batchSize}, ${train.numRows} fit rows (${perEpoch} steps per epoch), ${steps} steps`);
-  const arena = stepArena() as { pooledBytes?: number };
   const sample = (step: number, pairs: number): void => {
     rep.row({
       bench: 'memory', step, rss_mb: mib(process.memoryUsage().rss), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-      pooled_mb: arena.pooledBytes === undefined ? null : mib(arena.pooledBytes), pairs,
+      pooled_mb: mib(stepArena().pooledBytes), pairs,
     });
   };
   const abort = new AbortController();

@@ -47,6 +47,9 @@ const trainerSchema = z.object({
   best: z.object({ metric: anyNumber, epoch: z.number().int() }).nullable(),
   epochsWithoutImprovement: z.number().int().min(0),
   history: z.array(z.record(z.string(), anyNumber)),
+  // Without them a mid-epoch resume from disk would report that epoch's loss over its last rows only.
+  epochLossSum: anyNumber.optional(),
+  epochRows: z.number().int().min(0).optional(),
 });
 
 const stateFileSchema = z.object({

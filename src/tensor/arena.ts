@@ -15,9 +15,9 @@
 type Typed = Float32Array | Int32Array;
 
 export interface ArenaOptions {
-  /** The pool may keep this many times the bytes of the largest step seen (default 2). */
+  /** After a step the pool keeps at most this many times the bytes of the largest step seen (default 2)... */
   slack?: number;
-  /** ...and never has to drop below this many bytes (default 64 MiB). */
+  /** ...or this many bytes when that is more (default 64 MiB), so small steps never churn. */
   minPooledBytes?: number;
 }
 
@@ -54,7 +54,7 @@ class Pool<T extends Typed> {
     let slot = this.free.get(cap)?.pop();
     if (!slot) {
       const buf = this.make(cap);
-      slot = { buf, view: buf, lastUsed: step };
+      slot = { buf, view: buf, lastUsed: 0 };
       this.allocations++;
       this.ownedBytes += buf.byteLength;
     }

@@ -2,11 +2,13 @@
 import { engineBench } from './engine.js';
 import { accuracyBench } from './accuracy.js';
 import { dataBench } from './data.js';
+import { memoryBench } from './memory.js';
 
 const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
   engine: engineBench,
   accuracy: accuracyBench,
   data: dataBench,
+  memory: memoryBench,
 };
 
 const [suite, ...rest] = process.argv.slice(2);

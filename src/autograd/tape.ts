@@ -8,6 +8,7 @@ import { Arena } from '../tensor/arena.js';
 import { Tensor } from '../tensor/tensor.js';
 import { shapeStr, type Shape, numel } from '../tensor/shape.js';
 import { backend, type Kernels } from '../backend/index.js';
+import { endRandomStep } from './stepRandom.js';
 
 /** Recorded ops: the output and the closure that pushes its gradient to the inputs. */
 const tape: { out: Tensor; backward: () => void }[] = [];
@@ -91,6 +92,7 @@ export function endStep(): void {
   for (const t of touched) t.grad = null;
   touched.length = 0;
   arena.reset();
+  endRandomStep();
 }
 
 /** Runs fn without recording (inference). */

@@ -9,9 +9,10 @@ import { ModelFileError } from '../io/modelFile.js';
 import { LossConfigError } from '../losses/registry.js';
 import { NonFiniteTrainingError } from '../train/trainer.js';
 import { CacheCorruptError } from '../data/cache/index.js';
+import { ResumeConfigError } from '../experiment/resumeGuard.js';
 import { CliError } from './errors.js';
 
-const USER_ERRORS = [ModelFileError, ConfigError, DataFormatError, NonFiniteWeightsError, LossConfigError, NonFiniteTrainingError, CacheCorruptError];
+const USER_ERRORS = [ModelFileError, ConfigError, DataFormatError, NonFiniteWeightsError, LossConfigError, NonFiniteTrainingError, CacheCorruptError, ResumeConfigError];
 
 /** Runs fn, turning user-facing library errors (and any error while reading the config) into CliErrors. */
 export async function asUserErrors<T>(fn: () => Promise<T>): Promise<T> {

@@ -33,10 +33,13 @@ import { metricsFor, probabilities } from './evaluate.js';
 import { predictRows } from '../train/predict.js';
 import { correctForSampling, samplingRecord } from './samplingCorrection.js';
 import { trainingProbes } from './probes.js';
+import { checkResumeConfig } from './resumeGuard.js';
 
 export interface TrainRunOptions {
   /** Continue from the output directory's last checkpoint. */
   resume?: boolean;
+  /** Resume even when the checkpoint was written under another config (implies resume). */
+  forceResume?: boolean;
   /** No progress bar / epoch lines. */
   quiet?: boolean;
   /** Overrides the config's data.onBadLine. */
@@ -97,6 +100,19 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const output = resolve(cfg.baseDir, opts.output ?? cfg.output);
   const seed = opts.seed ?? cfg.train.seed;
   const threads = opts.threads ?? cfg.train.threads;
+  const resume = opts.resume === true || opts.forceResume === true;
+  const modelConfig = resolveModelConfig(cfg);
+  // What the checkpoints record and a resume compares: the config as this run applies it.
+  const runConfig = {
+    data: { ...cfg.data, onBadLine: opts.onBadLine ?? cfg.data.onBadLine }, model: modelConfig, train: { ...cfg.train, seed, threads },
+  };
+  const checkpointDir = join(output, 'checkpoints');
+  const checkpoints = new FileCheckpointStore(checkpointDir);
+  if (resume && !opts.forceResume) {
+    // Before the data set is built: a refused resume should cost nothing.
+    const saved = checkpoints.peek('last');
+    if (saved) checkResumeConfig(saved.config, runConfig, saved.trainer, checkpoints.path('last'));
+  }
   if (threads) backend().setThreads(threads);
 
   const built = await buildDatasetCached(cfg.data, cfg.baseDir, { onBadLine: opts.onBadLine ?? cfg.data.onBadLine, log: note });
@@ -113,7 +129,6 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     (stats.skippedLines > 0 ? `, ${stats.skippedLines} bad lines skipped` : ''));
 
   const dims = { numIds: ds.numIds, numFields: ds.numFields, denseDim: ds.denseNames?.length ?? 0, numSequences: ds.sequences?.length ?? 0 };
-  const modelConfig = resolveModelConfig(cfg);
   const model = createModel(modelConfig, dims, seed);
   const optimizer = createOptimizer(cfg.train.optimizer, model);
   const lossCfg = cfg.train.loss;
@@ -150,16 +165,17 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     }
     : undefined;
 
-  if (!opts.resume && existsSync(join(output, 'checkpoints'))) rmSync(join(output, 'checkpoints'), { recursive: true, force: true });
-  const log = new MetricLog(join(output, 'log.jsonl'), { everySteps: cfg.train.logEvery, truncate: !opts.resume });
+  if (!resume && existsSync(checkpointDir)) rmSync(checkpointDir, { recursive: true, force: true });
+  const log = new MetricLog(join(output, 'log.jsonl'), { everySteps: cfg.train.logEvery, truncate: !resume });
   const trainer = new Trainer({
     model, optimizer, train: batches, epochs: cfg.train.epochs, seed,
     loss: lossFn,
     validate,
     validationMetric: { name: metricName, mode: metricName === 'logloss' ? 'min' : 'max' },
     earlyStopping: cfg.train.earlyStopping,
-    checkpoints: { store: new FileCheckpointStore(join(output, 'checkpoints')), everySteps: cfg.train.checkpointEvery, location: join(output, 'checkpoints') },
-    resume: opts.resume,
+    checkpoints: { store: checkpoints, everySteps: cfg.train.checkpointEvery, location: checkpointDir },
+    resume,
+    runConfig,
     log,
     progress: createProgress({ quiet: opts.quiet, stream }),
     signal: opts.signal,

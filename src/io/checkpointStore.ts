@@ -47,12 +47,16 @@ const trainerSchema = z.object({
   best: z.object({ metric: anyNumber, epoch: z.number().int() }).nullable(),
   epochsWithoutImprovement: z.number().int().min(0),
   history: z.array(z.record(z.string(), anyNumber)),
+  // Without them a mid-epoch resume from disk would report that epoch's loss over its last rows only.
+  epochLossSum: anyNumber.optional(),
+  epochRows: z.number().int().min(0).optional(),
 });
 
 const stateFileSchema = z.object({
   formatVersion: z.literal(CHECKPOINT_FORMAT_VERSION),
   optimizerStepCount: z.number().int().min(0),
   trainer: trainerSchema,
+  config: z.unknown().optional(),
 });
 
 export class FileCheckpointStore implements CheckpointStore {
@@ -78,35 +82,28 @@ export class FileCheckpointStore implements CheckpointStore {
     const chunks = encodeSafetensors(tensors, { format: 'ctrkit-checkpoint' }, join(target, TENSORS_FILE));
     publishDirAtomic(target, (tmp) => {
       writeFileAtomic(join(tmp, TENSORS_FILE), chunks);
-      const state = { formatVersion: CHECKPOINT_FORMAT_VERSION, optimizerStepCount: c.optimizer.stepCount, trainer: c.trainer };
+      const state = {
+        formatVersion: CHECKPOINT_FORMAT_VERSION, optimizerStepCount: c.optimizer.stepCount, trainer: c.trainer,
+        ...(c.config === undefined ? {} : { config: c.config }),
+      };
       writeFileSync(join(tmp, STATE_FILE), JSON.stringify(state, encodeNumbers, 2) + '\n');
     });
   }
 
+  /**
+   * The trainer state and recorded config of a checkpoint without reading its tensors (cheap,
+   * e.g. to check a resume before building the data set); null when there is none.
+   */
+  peek(tag: CheckpointTag): { trainer: TrainerState; config?: unknown } | null {
+    const s = this.readState(tag);
+    return s && { trainer: s.trainer as TrainerState, ...(s.config === undefined ? {} : { config: s.config }) };
+  }
+
   load(tag: CheckpointTag): Checkpoint | null {
-    const target = this.path(tag);
-    recoverPublishedDir(target);
-    if (!existsSync(target)) return null;
-    const corrupt = (msg: string): never => {
-      throw new Error(`FileCheckpointStore: checkpoint ${target} is corrupt: ${msg}`);
-    };
-    const statePath = join(target, STATE_FILE);
-    const tensorsPath = join(target, TENSORS_FILE);
-    if (!existsSync(statePath)) corrupt(`${STATE_FILE} is missing`);
-    if (!existsSync(tensorsPath)) corrupt(`${TENSORS_FILE} is missing`);
-
-    let raw: unknown;
-    try {
-      raw = JSON.parse(readFileSync(statePath, 'utf8'), decodeNumbers);
-    } catch (e) {
-      corrupt(`${STATE_FILE} is not valid JSON (${(e as Error).message})`);
-    }
-    const parsed = stateFileSchema.safeParse(raw);
-    if (!parsed.success) {
-      corrupt(`${STATE_FILE}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-    }
-    const state = parsed.data!;
-
+    const state = this.readState(tag);
+    if (!state) return null;
+    const corrupt = (msg: string): never => this.corrupt(tag, msg);
+    const tensorsPath = join(this.path(tag), TENSORS_FILE);
     let loaded: ReturnType<typeof readSafetensors>;
     try {
       loaded = readSafetensors(tensorsPath);
@@ -121,6 +118,35 @@ export class FileCheckpointStore implements CheckpointStore {
       else if (name.startsWith(OPT_PREFIX)) buffers.set(name.slice(OPT_PREFIX.length), t.data as Float32Array);
       else corrupt(`tensor '${name}' is neither model.* nor optimizer.*`);
     }
-    return { model, optimizer: { stepCount: state.optimizerStepCount, buffers }, trainer: state.trainer as TrainerState };
+    return {
+      model, optimizer: { stepCount: state.optimizerStepCount, buffers }, trainer: state.trainer as TrainerState,
+      ...(state.config === undefined ? {} : { config: state.config }),
+    };
+  }
+
+  private readState(tag: CheckpointTag): z.output<typeof stateFileSchema> | null {
+    const target = this.path(tag);
+    recoverPublishedDir(target);
+    if (!existsSync(target)) return null;
+    const corrupt = (msg: string): never => this.corrupt(tag, msg);
+    const statePath = join(target, STATE_FILE);
+    if (!existsSync(statePath)) corrupt(`${STATE_FILE} is missing`);
+    if (!existsSync(join(target, TENSORS_FILE))) corrupt(`${TENSORS_FILE} is missing`);
+
+    let raw: unknown;
+    try {
+      raw = JSON.parse(readFileSync(statePath, 'utf8'), decodeNumbers);
+    } catch (e) {
+      corrupt(`${STATE_FILE} is not valid JSON (${(e as Error).message})`);
+    }
+    const parsed = stateFileSchema.safeParse(raw);
+    if (!parsed.success) {
+      corrupt(`${STATE_FILE}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    }
+    return parsed.data!;
+  }
+
+  private corrupt(tag: CheckpointTag, msg: string): never {
+    throw new Error(`FileCheckpointStore: checkpoint ${this.path(tag)} is corrupt: ${msg}`);
   }
 }

@@ -1,5 +1,6 @@
 import type { Activation } from '../backend/kernels.js';
 import { dropout } from '../autograd/ops/dropout.js';
+import { stepSeed } from '../autograd/stepRandom.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/random.js';
 import { Linear } from './linear.js';
@@ -21,7 +22,8 @@ export interface MLPConfig {
 /** Multi-layer perceptron: hidden layers with activation, optional linear output layer. */
 export class MLP extends Module {
   readonly layers: Linear[] = [];
-  private seed = 0;
+  /** Seed of this MLP's dropout stream; each mask also depends on the step (see stepRandom). */
+  private readonly seed: number;
 
   constructor(readonly cfg: MLPConfig, rng: Rng) {
     super();
@@ -56,8 +58,7 @@ export class MLP extends Module {
     this.layers.forEach((l, i) => {
       x = l.forward(x);
       if (p > 0 && i < hiddenCount && this.training) {
-        this.seed = (Math.imul(this.seed, 0x2c1b3c6d) + 0x297a2d39) >>> 0;
-        x = dropout(x, p, this.seed, true);
+        x = dropout(x, p, stepSeed(this.seed), true);
       }
       if (i < hiddenCount) hidden = x;
     });

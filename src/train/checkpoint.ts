@@ -28,6 +28,11 @@ export interface Checkpoint {
   model: Map<string, Float32Array>;
   optimizer: { stepCount: number; buffers: Map<string, Float32Array> };
   trainer: TrainerState;
+  /**
+   * The settings the run was trained under, as its caller described them (JSON; the trainer does
+   * not read them), so that a resume can refuse different ones. Absent: none were given.
+   */
+  config?: unknown;
 }
 
 export type CheckpointTag = 'last' | 'best';
@@ -58,5 +63,6 @@ export function cloneCheckpoint(c: Checkpoint): Checkpoint {
     model: copy(c.model),
     optimizer: { stepCount: c.optimizer.stepCount, buffers: copy(c.optimizer.buffers) },
     trainer: JSON.parse(JSON.stringify(c.trainer)) as TrainerState,
+    ...(c.config === undefined ? {} : { config: JSON.parse(JSON.stringify(c.config)) as unknown }),
   };
 }

@@ -3,6 +3,7 @@
  * recycled. A non-finite loss stops here, before any parameter is touched.
  */
 import { backward, endStep } from '../autograd/tape.js';
+import { beginRandomStep } from '../autograd/stepRandom.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { GroupOptions, Optimizer } from '../optim/optimizer.js';
 
@@ -15,6 +16,8 @@ export class NonFiniteLossError extends Error {
 }
 
 export function trainStep<O extends GroupOptions>(optimizer: Optimizer<O>, computeLoss: () => Tensor): number {
+  // Dropout masks follow the optimiser's step count, which checkpoints restore: exact resume.
+  beginRandomStep(optimizer.stepCount);
   optimizer.zeroGrad();
   let loss: number;
   try {

@@ -51,6 +51,8 @@ export interface TrainerOptions<M extends CTRModel = CTRModel, O extends GroupOp
   };
   /** Continue from the store's 'last' checkpoint when there is one. */
   resume?: boolean;
+  /** Saved with every checkpoint (JSON), e.g. the run's config, for the caller to check on resume. */
+  runConfig?: unknown;
   log?: MetricSink;
   progress?: ProgressReporter;
   /** Aborting stops training at the next batch boundary, after saving 'last'. */
@@ -344,7 +346,7 @@ export class Trainer<M extends CTRModel = CTRModel, O extends GroupOptions = Gro
       const where = model.has(bad.name) ? `parameter '${bad.name}'` : `optimizer state '${bad.name}'`;
       throw this.nonFiniteError(null, `${where}[${bad.index}] is ${bad.value} after`, true);
     }
-    const c: Checkpoint = { model, optimizer, trainer: this.trainerState };
+    const c: Checkpoint = { model, optimizer, trainer: this.trainerState, ...(this.opts.runConfig === undefined ? {} : { config: this.opts.runConfig }) };
     store.save(tag, c);
     if (tag === 'last') this.lastSavedStep = this.state.globalStep;
   }

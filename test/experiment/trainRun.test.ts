@@ -13,6 +13,7 @@ import { runTraining, type TrainRunResult } from '../../src/experiment/trainRun.
 import { scoreFile } from '../../src/experiment/scoring.js';
 import { predictRows } from '../../src/train/predict.js';
 import { auc } from '../../src/metrics/index.js';
+import { configChanges } from '../../src/experiment/resumeGuard.js';
 import { packageRoot } from '../helpers/sharedData.js';
 
 const root = packageRoot();
@@ -99,5 +100,106 @@ describe('ctrkit train / predict / eval on census-income', () => {
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /^ctrkit: .*nope/);
     assert.doesNotMatch(missing.stderr, /internal error/);
+  });
+});
+
+describe('resume checks the config the checkpoint was written with', () => {
+  let dir: string;
+  let cfgFile: string;
+  const model = '{ type: dnn, dim: 4, hidden: [8], dropout: 0.2 }';
+  const train = (extra: string): string => `{ epochs: 1, batchSize: 8192, seed: 3, optimizer: { type: adam, lr: 0.01 }${extra} }`;
+  /** The config with its train section replaced, and the data cached (a free key) so reruns skip parsing. */
+  const write = (trainSection: string, modelSection = model): void => {
+    writeConfig(dir, modelSection, trainSection);
+    const text = readFileSync(cfgFile, 'utf8').replace(/^ {2}onBadLine: error$/m, `  onBadLine: error\n  cache: ${join(dir, 'cache')}`);
+    writeFileSync(cfgFile, text);
+  };
+  const runWith = async (opts: { resume?: boolean; forceResume?: boolean; threads?: number } = {}): Promise<TrainRunResult> =>
+    runTraining(await loadExperimentConfig(cfgFile, root), { quiet: true, ...opts });
+  const savedConfig = (): { train: { optimizer: { lr: number } } } =>
+    (JSON.parse(readFileSync(join(dir, 'out', 'checkpoints', 'last', 'trainer.json'), 'utf8')) as { config: { train: { optimizer: { lr: number } } } }).config;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ctrkit-resume-cfg-'));
+    cfgFile = join(dir, 'exp.yaml');
+    write(train(''));
+    await runWith();
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('names every changed key (dotted path, old → new) and refuses', async () => {
+    write(train(', logEvery: 7').replace('lr: 0.01', 'lr: 0.02').replace('8192', '4096'), model.replace('[8]', '[8, 4]'));
+    await assert.rejects(runWith({ resume: true }), (e: Error) => {
+      assert.equal(e.name, 'ResumeConfigError');
+      assert.match(e.message, /checkpoints\/last was written with another config \(/);
+      assert.match(e.message, /model\.hidden: \[8\] → \[8,4\]/);
+      assert.match(e.message, /train\.batchSize: 8192 → 4096/);
+      assert.match(e.message, /train\.optimizer\.lr: 0\.01 → 0\.02/);
+      assert.doesNotMatch(e.message, /logEvery/);
+      assert.match(e.message, /--force-resume/);
+      assert.ok(!e.message.includes('\n'));
+      return true;
+    });
+  });
+
+  it('allows keys that cannot change the result, and more epochs', async () => {
+    write(train(', logEvery: 7, checkpointEvery: 3, calibration: platt').replace('epochs: 1', 'epochs: 2'));
+    const r = await runWith({ resume: true, threads: 1 });
+    assert.ok(r.train.resumed);
+    assert.equal(r.train.epochsRun, 2);
+    // Fewer epochs than the checkpoint has completed would not be the run the config describes.
+    write(train(''));
+    await assert.rejects(runWith({ resume: true }), /train\.epochs: 2 → 1/);
+  });
+
+  it('--force-resume continues under the edited config, which later checkpoints record', async () => {
+    write(train('').replace('epochs: 1', 'epochs: 3').replace('lr: 0.01', 'lr: 0.02'));
+    await assert.rejects(runWith({ resume: true }), /train\.optimizer\.lr: 0\.01 → 0\.02/);
+    const r = await runWith({ forceResume: true });
+    assert.ok(r.train.resumed);
+    assert.equal(r.train.epochsRun, 3);
+    assert.equal(savedConfig().train.optimizer.lr, 0.02);
+    const again = await runWith({ resume: true });
+    assert.ok(again.train.resumed);
+  });
+
+  it('a checkpoint without a recorded config needs --force-resume', async () => {
+    const file = join(dir, 'out', 'checkpoints', 'last', 'trainer.json');
+    const state = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    delete state.config;
+    writeFileSync(file, JSON.stringify(state));
+    await assert.rejects(runWith({ resume: true }), /records no config \(written by an older ctrkit\)/);
+    write(train('').replace('epochs: 1', 'epochs: 4').replace('lr: 0.01', 'lr: 0.02'));
+    const r = await runWith({ forceResume: true });
+    assert.ok(r.train.resumed);
+    assert.equal(savedConfig().train.optimizer.lr, 0.02);
+  });
+
+  it('the CLI refuses with a one-line error (exit 1) and --force-resume goes on', () => {
+    write(train('').replace('epochs: 1', 'epochs: 5').replace('lr: 0.01', 'lr: 0.02').replace('seed: 3', 'seed: 4'));
+    const r = spawnSync('node', [cli, 'train', cfgFile, '--resume', '-q'], { encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^ctrkit: .*checkpoints\/last was written with another config \(train\.seed: 3 → 4\): .*--force-resume/);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+    const f = spawnSync('node', [cli, 'train', cfgFile, '--force-resume', '-q'], { encoding: 'utf8' });
+    assert.equal(f.status, 0, f.stderr);
+    // --seed overrides are what is compared: the checkpoint now records seed 4.
+    const s = spawnSync('node', [cli, 'train', cfgFile, '--resume', '-q', '--seed', '3'], { encoding: 'utf8' });
+    assert.equal(s.status, 1);
+    assert.match(s.stderr, /train\.seed: 4 → 3/);
+  });
+});
+
+describe('configChanges', () => {
+  it('walks objects and arrays of objects by dotted path, compares other arrays whole', () => {
+    const a = { data: { fields: [{ name: 'a', kind: 'numeric' }, { name: 'b' }] }, model: { hidden: [400], dim: 16 } };
+    const b = { data: { fields: [{ name: 'a', kind: 'categorical' }, { name: 'b' }, { name: 'c' }] }, model: { hidden: [400, 400] } };
+    assert.deepEqual(configChanges(a, b), [
+      { path: 'data.fields.0.kind', before: 'numeric', after: 'categorical' },
+      { path: 'data.fields.2', before: undefined, after: { name: 'c' } },
+      { path: 'model.hidden', before: [400], after: [400, 400] },
+      { path: 'model.dim', before: 16, after: undefined },
+    ]);
+    assert.deepEqual(configChanges(a, structuredClone(a)), []);
   });
 });

@@ -16,7 +16,8 @@ import type { Tensor } from '../../src/tensor/tensor.js';
 import { bceWithLogits } from '../../src/autograd/ops/loss.js';
 import { predictRows } from '../../src/train/predict.js';
 import { auc } from '../../src/metrics/auc.js';
-import { MemoryCheckpointStore, type Checkpoint, type CheckpointTag } from '../../src/train/checkpoint.js';
+import { MemoryCheckpointStore, type Checkpoint, type CheckpointStore, type CheckpointTag } from '../../src/train/checkpoint.js';
+import { FileCheckpointStore } from '../../src/io/checkpointStore.js';
 import { Trainer, NonFiniteTrainingError, type TrainerOptions, type TrainResult } from '../../src/train/trainer.js';
 import { MetricLog, parseMetricLog, type MetricRecord } from '../../src/train/metricLog.js';
 import type { EpochEnd, EpochStart, ProgressReporter, ProgressUpdate } from '../../src/train/progress.js';
@@ -54,10 +55,10 @@ function dataset(n = 200, seed = 11): Dataset {
   };
 }
 
-type Kind = 'lr' | 'dnn';
+type Kind = 'lr' | 'dnn' | 'dropout';
 const makeModel = (kind: Kind): CTRModel => kind === 'lr'
   ? new LR({ numIds: NUM_IDS, initStd: 0.01, seed: 1 })
-  : new DNN({ numIds: NUM_IDS, numFields: F, dim: 4, hidden: [16, 8], initStd: 0.05, seed: 1 });
+  : new DNN({ numIds: NUM_IDS, numFields: F, dim: 4, hidden: [16, 8], initStd: 0.05, seed: 1, dropout: kind === 'dropout' ? 0.3 : 0 });
 
 function hash(model: CTRModel): string {
   const h = createHash('sha256');
@@ -94,7 +95,7 @@ interface Setup {
   kind?: Kind;
   seed?: number;
   epochs?: number;
-  store?: MemoryCheckpointStore;
+  store?: CheckpointStore;
   everySteps?: number;
   resume?: boolean;
   /** Called before each loss computation with the 1-based call number of this trainer. */
@@ -129,7 +130,7 @@ async function straight(s: Setup = {}): Promise<{ hash: string; result: TrainRes
 
 describe('Trainer', () => {
   it('same seed, data and config give bit-identical models; another seed gives another model', async () => {
-    for (const kind of ['lr', 'dnn'] as const) {
+    for (const kind of ['lr', 'dnn', 'dropout'] as const) {
       const a = await straight({ kind, seed: 5 });
       const b = await straight({ kind, seed: 5 });
       const c = await straight({ kind, seed: 6 });
@@ -142,14 +143,31 @@ describe('Trainer', () => {
     }
   });
 
-  it('resume after a crash is bit-identical (mid-epoch and at an epoch boundary)', async () => {
-    const ref = await straight({ store: new MemoryCheckpointStore(), everySteps: 4 });
+  it('resume after a crash is bit-identical (mid-epoch and at an epoch boundary), with dropout too, in memory and on disk', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ctrkit-resume-'));
+    try {
+      const stores: [string, () => CheckpointStore][] = [
+        ['memory', () => new MemoryCheckpointStore()],
+        ['files', () => new FileCheckpointStore(mkdtempSync(join(dir, 'ckpt-')))],
+      ];
+      for (const kind of ['dnn', 'dropout'] as const) {
+        for (const [where, makeStore] of stores) await resumeMatchesStraight(kind, where, makeStore);
+      }
+      // Dropout is on: its model differs from the plain DNN's.
+      assert.notEqual((await straight({ kind: 'dropout' })).hash, (await straight({ kind: 'dnn' })).hash);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  async function resumeMatchesStraight(kind: Kind, where: string, makeStore: () => CheckpointStore): Promise<void> {
+    const ref = await straight({ kind, store: makeStore(), everySteps: 4 });
     // Crash during call 13: steps 1..12 done, the periodic save at 12 is mid-epoch 2 (step 2).
     // Crash during call 11: steps 1..10 done, the last save is the end of epoch 1.
     // Crash during call 25: the last save is the periodic one at step 24 (epoch 3 step 4).
     for (const [crashAt, savedAt, epoch, stepInEpoch] of [[13, 12, 1, 2], [11, 10, 1, 0], [25, 24, 2, 4]] as const) {
-      const store = new MemoryCheckpointStore();
-      const crashing = trainer({ store, everySteps: 4, beforeLoss: (call) => {
+      const store = makeStore();
+      const crashing = trainer({ kind, store, everySteps: 4, beforeLoss: (call) => {
         if (call === crashAt) throw new Error('simulated crash');
       } });
       await assert.rejects(crashing.t.run(), /simulated crash/);
@@ -158,15 +176,16 @@ describe('Trainer', () => {
       assert.equal(last.trainer.epoch, epoch);
       assert.equal(last.trainer.stepInEpoch, stepInEpoch);
 
-      const resumed = trainer({ store, everySteps: 4, resume: true });
+      const resumed = trainer({ kind, store, everySteps: 4, resume: true });
       const r = await resumed.t.run();
+      const what = `${kind}, ${where}, crash at ${crashAt}`;
       assert.ok(r.resumed);
       assert.equal(r.globalStep, 30);
-      assert.equal(hash(resumed.model), ref.hash, `crash at ${crashAt}`);
-      assert.deepEqual(r.history, ref.result.history, `history after crash at ${crashAt}`);
+      assert.equal(hash(resumed.model), ref.hash, what);
+      assert.deepEqual(r.history, ref.result.history, `history: ${what}`);
       assert.deepEqual(r.best, ref.result.best);
     }
-  });
+  }
 
   it('resume without a checkpoint starts from scratch', async () => {
     const ref = await straight();

@@ -7,6 +7,7 @@ import { CliError } from '../errors.js';
 
 interface TrainOptions {
   resume?: boolean;
+  forceResume?: boolean;
   quiet?: boolean;
   onBadLine?: 'error' | 'skip';
   seed?: string;
@@ -17,12 +18,13 @@ export function trainCommand(): Command {
   return new Command('train')
     .description('train a model from an experiment config (YAML/JSON: data, model, train, output) and save it')
     .argument('<config>', 'experiment config file, e.g. examples/census-income.yaml')
-    .option('--resume', 'continue from the last checkpoint in the output directory')
+    .option('--resume', 'continue from the last checkpoint in the output directory (refused if the config changed)')
+    .option('--force-resume', 'resume even though the config differs from the one the checkpoint was written with')
     .option('-q, --quiet', 'no progress output (the summary JSON is still printed)')
     .addOption(new Option('--on-bad-line <policy>', 'malformed input lines: error (default) or skip and count').choices(['error', 'skip']))
     .option('--seed <n>', "override the config's train.seed")
     .option('-o, --output <dir>', "override the config's output directory")
-    .addHelpText('after', '\nWrites <output>/model (manifest.json + model.safetensors), <output>/log.jsonl and <output>/checkpoints;\nprints one JSON object with the validation and test metrics. Ctrl-C saves a checkpoint; --resume continues.')
+    .addHelpText('after', '\nWrites <output>/model (manifest.json + model.safetensors), <output>/log.jsonl and <output>/checkpoints;\nprints one JSON object with the validation and test metrics. Ctrl-C saves a checkpoint; --resume continues.\nA checkpoint records its config: --resume names every changed key (old → new) and stops, except for\ntrain.threads, logEvery, checkpointEvery, calibration, more train.epochs, data.cache, workers, onBadLine.')
     .action(async (config: string, o: TrainOptions) => {
       const seed = o.seed === undefined ? undefined : Number(o.seed);
       if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0)) throw new CliError(`--seed must be a non-negative integer, got '${o.seed}'`);
@@ -32,7 +34,7 @@ export function trainCommand(): Command {
       process.once('SIGINT', onSigint);
       try {
         const r = await asUserErrors(() => runTraining(cfg, {
-          resume: o.resume, quiet: o.quiet, onBadLine: o.onBadLine, seed, output: o.output, signal: abort.signal,
+          resume: o.resume, forceResume: o.forceResume, quiet: o.quiet, onBadLine: o.onBadLine, seed, output: o.output, signal: abort.signal,
         }));
         const summary = {
           output: r.output, model: r.modelDir, epochs: r.train.epochsRun, best_epoch: r.train.best?.epoch ?? null,

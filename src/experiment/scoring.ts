@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { loadModel, type ModelManifest } from '../io/modelFile.js';
-import { encodeFile, withSourcePath } from '../schema/index.js';
+import { encodeFile, withSourcePath, type FittedSchema } from '../schema/index.js';
 import { calibratorFromJSON } from '../calibrate/calibrator.js';
 import type { CTRModel } from '../models/ctrModel.js';
 import { probabilities } from './evaluate.js';
@@ -28,12 +28,28 @@ export interface ScoredFile {
   /** Whether the sampling correction was applied (see samplingCorrection.ts). */
   samplingCorrected: boolean;
   skippedLines: number;
+  fitted: FittedSchema;
+  /** The file had no header line and was read with the training file's column names. */
+  headerless: boolean;
+  /** With rowIds: every scored row's input line, and each group's value (see EncodedFile). */
+  lines?: Uint32Array;
+  groupIds?: string[];
 }
 
-export async function scoreFile(modelDir: string, input: string, opts: { labels: boolean; onBadLine?: 'error' | 'skip' }): Promise<ScoredFile> {
+export interface ScoreOptions {
+  labels: boolean;
+  onBadLine?: 'error' | 'skip';
+  /** CSV: force a header (true) or none (false); undefined detects it. */
+  header?: boolean;
+  rowIds?: boolean;
+}
+
+export async function scoreFile(modelDir: string, input: string, opts: ScoreOptions): Promise<ScoredFile> {
   const { model, manifest } = loadModel(modelDir);
-  const { fitted, source } = readSavedSchema(manifest.schema, resolve(modelDir, 'manifest.json'));
-  const { dataset, stats } = await encodeFile(fitted, withSourcePath(source, resolve(input)), { labels: opts.labels, onBadLine: opts.onBadLine });
+  const { fitted, source, columns } = readSavedSchema(manifest.schema, resolve(modelDir, 'manifest.json'));
+  const { dataset, stats, headerless, lines, groupIds } = await encodeFile(fitted, withSourcePath(source, resolve(input)), {
+    labels: opts.labels, onBadLine: opts.onBadLine, header: opts.header, knownColumns: columns, rowIds: opts.rowIds,
+  });
   const logits = predictRows(model, dataset, { start: 0, end: dataset.numRows });
   let probs: Float64Array;
   let calibrated = false;
@@ -45,5 +61,8 @@ export async function scoreFile(modelDir: string, input: string, opts: { labels:
     probs = correctForSampling(probabilities(logits), manifest.sampling);
     samplingCorrected = manifest.sampling?.corrected === true;
   }
-  return { model, manifest, dataset, logits, probs, calibrated, samplingCorrected, skippedLines: stats.skipped };
+  return {
+    model, manifest, dataset, logits, probs, calibrated, samplingCorrected, skippedLines: stats.skipped, fitted, headerless,
+    ...(lines && { lines }), ...(groupIds && { groupIds }),
+  };
 }

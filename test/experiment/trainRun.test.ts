@@ -71,7 +71,7 @@ describe('ctrkit train / predict / eval on census-income', () => {
     const p = spawnSync('node', [cli, 'predict', '-m', run.modelDir, '-i', census, '-o', preds], { encoding: 'utf8' });
     assert.equal(p.status, 0, p.stderr);
     const lines = readFileSync(preds, 'utf8').trim().split('\n');
-    assert.equal(lines[0], 'score,label');
+    assert.equal(lines[0], 'line,score,label');
     assert.equal(lines.length, 99762 + 1);
     const m = spawnSync('node', [cli, 'metrics', '--input', preds], { encoding: 'utf8' });
     const e = spawnSync('node', [cli, 'eval', '-m', run.modelDir, '-i', census], { encoding: 'utf8' });

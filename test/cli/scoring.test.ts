@@ -10,6 +10,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { packageRoot, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 let dir = '';
@@ -167,5 +169,40 @@ describe('ctrkit train / eval / predict / data inspect on a later, headerless sl
       /^ctrkit: .*shared\.yaml: data file .*no-such-shared\/shared\/data\/x\.csv does not exist; the shared data folder is expected at .*no-such-shared\/shared: run from the repository root .*CTRKIT_SHARED_DATA/);
     writeFileSync(join(dir, 'plain.yaml'), CONFIG.replace('path: train.csv', 'path: gone.csv'));
     fails(ctrkit('train', 'plain.yaml', '-q'), /^ctrkit: .*plain\.yaml: data file .*gone\.csv does not exist$/);
+  });
+});
+
+const AVAZU = 'avazu_head9k/avazu_train_head8999.csv.gz';
+
+describe('drift check on a later slice of Avazu (shared data)', { skip: skipWithoutSharedData(AVAZU) }, () => {
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ctrkit-drift-'));
+    const [header, ...rows] = gunzipSync(readFileSync(join(sharedDataDir(), AVAZU))).toString('utf8').trim().split('\n');
+    writeFileSync(join(dir, 'first.csv'), `${header}\n${rows.slice(0, 6000).join('\n')}\n`);
+    // A later slice as `tail` cuts it: no header.
+    writeFileSync(join(dir, 'later.csv'), `${rows.slice(6000).join('\n')}\n`);
+    const example = readFileSync(join(packageRoot(), 'examples', 'avazu.yaml'), 'utf8')
+      .replace(/path: [^ }]+/, 'path: first.csv')
+      .replace(/^model:.*$/m, 'model: { type: lr }')
+      .replace(/^train:.*$/m, 'train: { epochs: 1, batchSize: 256, seed: 1, optimizer: { type: adam, lr: 0.01 } }')
+      .replace(/^output:.*$/m, 'output: out');
+    writeFileSync(join(dir, 'avazu.yaml'), example);
+    ok(ctrkit('train', 'avazu.yaml', '-q'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('data inspect -m: the ids the model never saw; eval reports the same worst field', () => {
+    const r = ok(ctrkit('data', 'inspect', 'later.csv', '-m', 'out/model', '--json'));
+    const o = JSON.parse(r.out) as { rows: number; header: boolean; fields: { name: string; oovShare: number | null }[] };
+    assert.equal(o.rows, 2999);
+    assert.equal(o.header, false);
+    const oov = Object.fromEntries(o.fields.map((f) => [f.name, f.oovShare!]));
+    // Per-user / per-device ids are mostly new in a later slice; the ad slot layout is not.
+    assert.ok(oov.device_ip! > 0.5, `device_ip ${oov.device_ip}`);
+    assert.ok(oov.device_id! > 0.05, `device_id ${oov.device_id}`);
+    assert.ok(oov.banner_pos! < 0.01, `banner_pos ${oov.banner_pos}`);
+    const worst = o.fields.reduce((a, b) => (b.oovShare! > a.oovShare! ? b : a));
+    const e = JSON.parse(ok(ctrkit('eval', '-m', 'out/model', '-i', 'later.csv')).out) as { oov: { max: number; max_field: string } };
+    assert.deepEqual([e.oov.max_field, e.oov.max], [worst.name, worst.oovShare]);
   });
 });

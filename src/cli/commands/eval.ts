@@ -25,7 +25,8 @@ export function evalCommand(): Command {
 Prints one JSON object: rows, calibrated, sampling_corrected (data.sampling undone, see docs/config.md),
 auc, logloss, ece, ece_freq and, with groups, gauc, ece_list, ndcg@10; oov (mean and largest share of
 rows whose token of a vocabulary field the model never saw, and that field: the drift check, per field
-with \`ctrkit data inspect FILE -m DIR\`), also summarised on stderr.`)
+with \`ctrkit data inspect FILE -m DIR\`), also summarised on stderr. Rows are weighted as training
+weighted its metrics (sample weights, positives by train.loss.betaPos, as recorded in the manifest).`)
     .action(async (o: EvalOptions) => {
       checkInputFile(o.input);
       const s = await asUserErrors(() => scoreFile(o.model, o.input, { labels: true, onBadLine: o.onBadLine, header: o.header ? undefined : false }));
@@ -34,8 +35,8 @@ with \`ctrkit data inspect FILE -m DIR\`), also summarised on stderr.`)
       const rows = { start: 0, end: s.dataset.numRows };
       const oov = oovSummary(s);
       const out = {
-        rows: s.dataset.numRows, calibrated: s.calibrated, sampling_corrected: s.samplingCorrected, ...metricsFor(s.probs, s.dataset, rows),
-        ...(oov && { oov }), skipped_lines: s.skippedLines,
+        rows: s.dataset.numRows, calibrated: s.calibrated, sampling_corrected: s.samplingCorrected,
+        ...metricsFor(s.probs, s.dataset, rows, s.manifest.evaluation), ...(oov && { oov }), skipped_lines: s.skippedLines,
       };
       process.stdout.write(`${JSON.stringify(out)}\n`);
       if (oov) {

@@ -25,7 +25,7 @@ export interface EncodedFile {
   dataset: Dataset;
   /** The reader's counters; `skipped` is the number of bad lines dropped under onBadLine: skip. */
   stats: ReaderStats;
-  /** The file was read without a header line, with the known columns' names. */
+  /** The file was read without the header line its source config expects, with the known columns' names. */
   headerless: boolean;
   /** With rowIds: the 1-based input line (result row for SQL sources) of every row kept. */
   lines?: Uint32Array;

@@ -33,10 +33,11 @@ export interface HeaderChoice {
   withLabels: boolean;
 }
 
-/** `source` (already pointing at `file`) as it must be read, and whether that is without a header. */
+/** `source` (already pointing at `file`) as it must be read, and whether that is without the header its config expects. */
 export async function resolveCsvHeader(source: SourceConfig, file: string, spec: SchemaSpec,
   choice: HeaderChoice): Promise<{ source: SourceConfig; headerless: boolean }> {
-  if (source.format !== 'csv' || !source.header || choice.header === true) return { source, headerless: source.format === 'csv' && !source.header };
+  // A source configured without a header is read as configured: nothing was decided here.
+  if (source.format !== 'csv' || !source.header || choice.header === true) return { source, headerless: false };
   const columns = source.columns ?? choice.knownColumns;
   const headerless = { source: { ...source, header: false, columns: [...columns ?? []] }, headerless: true };
   if (choice.header === false) {

@@ -34,7 +34,7 @@ export function trainCommand(): Command {
         const r = await asUserErrors(() => runTraining(cfg, {
           resume: o.resume, quiet: o.quiet, onBadLine: o.onBadLine, seed, output: o.output, signal: abort.signal,
         }));
-        // Where everything went, then how it ran; a per-run report path belongs with the files.
+        // The files first (the per-run report's path belongs beside log and checkpoints), then how it ran.
         const summary = {
           output: r.output, model: r.modelDir, log: r.logFile, checkpoints: r.checkpointsDir,
           backend: r.backend.name, threads: r.backend.threads,

@@ -6,6 +6,7 @@
 import { openCsv } from '../data/readers/csv.js';
 import { DataFormatError } from '../data/readers/errors.js';
 import { CliError } from './errors.js';
+import { checkInputFile, fsErrorMessage } from './userErrors.js';
 
 /** The columns a command wants: `required` must be present, `optional` are read when present. */
 export interface ColumnSpec<R extends string, O extends string> {
@@ -24,15 +25,6 @@ export interface CsvColumns<R extends string, O extends string> {
   readonly position: Record<string, number>;
 }
 
-function describeIoError(file: string, err: NodeJS.ErrnoException): string {
-  switch (err.code) {
-    case 'ENOENT': return `${file}: no such file`;
-    case 'EACCES': return `${file}: permission denied`;
-    case 'EISDIR': return `${file}: is a directory, expected a CSV file`;
-    default: return `${file}: cannot read (${err.message})`;
-  }
-}
-
 /**
  * Reads the header and the wanted columns as strings through the data layer's CSV reader
  * (quotes, CRLF, BOM, gzip); the caller converts and validates values.
@@ -44,6 +36,7 @@ export async function readCsvColumns<R extends string, O extends string>(file: s
   const opt: Partial<Record<O, string[]>> = {};
   const want: { col: number; out: string[] }[] = [];
   const lines: number[] = [];
+  checkInputFile(file);
   try {
     const reader = await openCsv(file, { header: true, trim: true, allowEmpty: true, skipBlankLines: true });
     const index = new Map<string, number>();
@@ -71,8 +64,8 @@ export async function readCsvColumns<R extends string, O extends string>(file: s
   } catch (err) {
     if (err instanceof CliError) throw err;
     if (err instanceof DataFormatError) throw new CliError(err.message);
-    const e = err as NodeJS.ErrnoException;
-    if (typeof e.code === 'string' && e.syscall !== undefined) throw new CliError(describeIoError(file, e));
+    const fs = fsErrorMessage(err, file);
+    if (fs !== undefined) throw new CliError(fs);
     throw err;
   }
   if (lines.length === 0) throw new CliError(`${file}: header only, no data rows`);

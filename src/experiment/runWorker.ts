@@ -7,14 +7,14 @@
  * Protocol (IPC): the parent sends one RunJob, later perhaps { type: 'abort' }; the child
  * answers one WorkerReply and exits.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseExperimentConfig } from './config.js';
 import { runTraining } from './trainRun.js';
 import { evaluationWeights, probabilities } from './evaluate.js';
 import { predictRows } from '../train/predict.js';
 import { reliabilityDiagram, UndefinedMetricError } from '../metrics/index.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { ensureDir, writeFileAtomic } from '../io/atomic.js';
 import { probeSeries, type RunSummary } from './runSummary.js';
 
 export interface RunJob {
@@ -44,7 +44,7 @@ export async function executeJob(job: RunJob, signal?: AbortSignal): Promise<Wor
   // they belong to another config.
   const stamp = join(job.runDir, 'run-hash');
   const resume = existsSync(join(job.runDir, 'checkpoints', 'last')) && existsSync(stamp) && readFileSync(stamp, 'utf8') === job.hash;
-  mkdirSync(job.runDir, { recursive: true });
+  ensureDir(job.runDir);
   writeFileSync(stamp, job.hash);
   const r = await runTraining(cfg, { seed: job.seed, output: job.runDir, quiet: true, resume, threads: job.threads, signal });
   if (r.train.interrupted) return { type: 'failed', message: 'interrupted', interrupted: true };
@@ -69,7 +69,7 @@ export async function executeJob(job: RunJob, signal?: AbortSignal): Promise<Wor
     seconds: Math.round(r.seconds * 100) / 100,
     reliability, probes: probeSeries(join(job.runDir, 'log.jsonl')),
   };
-  mkdirSync(dirname(job.summaryFile), { recursive: true });
+  ensureDir(dirname(job.summaryFile));
   writeFileAtomic(job.summaryFile, `${JSON.stringify(summary, null, 1)}\n`);
   // The model and log stay for inspection; checkpoints only served resuming this run.
   rmSync(join(job.runDir, 'checkpoints'), { recursive: true, force: true });

@@ -20,12 +20,14 @@ export interface ScoringModel {
   manifest: ModelManifest;
   fitted: FittedSchema;
   source: SourceConfig;
+  /** The training CSV's column names, when it had a header (reads headerless files). */
+  columns?: readonly string[];
 }
 
 export function loadScoringModel(modelDir: string, opts: LoadModelOptions = {}): ScoringModel {
   const { model, manifest } = loadModel(modelDir, opts);
-  const { fitted, source } = readSavedSchema(manifest.schema, resolve(modelDir, MANIFEST_FILE));
-  return { model, manifest, fitted, source };
+  const { fitted, source, columns } = readSavedSchema(manifest.schema, resolve(modelDir, MANIFEST_FILE));
+  return { model, manifest, fitted, source, ...(columns && { columns }) };
 }
 
 /** Logits → the probabilities a model's predictions report. */
@@ -58,14 +60,31 @@ export interface ScoredFile {
   calibrated: boolean;
   samplingCorrected: boolean;
   skippedLines: number;
+  fitted: FittedSchema;
+  /** The file had no header line and was read with the training file's column names. */
+  headerless: boolean;
+  /** With rowIds: every scored row's input line, and each group's value (see EncodedFile). */
+  lines?: Uint32Array;
+  groupIds?: string[];
 }
 
-export async function scoreFile(modelDir: string, input: string, opts: { labels: boolean; onBadLine?: 'error' | 'skip' }): Promise<ScoredFile> {
-  const { model, manifest, fitted, source } = loadScoringModel(modelDir);
-  const { dataset, stats } = await encodeFile(fitted, withSourcePath(source, resolve(input)), { labels: opts.labels, onBadLine: opts.onBadLine });
+export interface ScoreOptions {
+  labels: boolean;
+  onBadLine?: 'error' | 'skip';
+  /** CSV: force a header (true) or none (false); undefined detects it. */
+  header?: boolean;
+  rowIds?: boolean;
+}
+
+export async function scoreFile(modelDir: string, input: string, opts: ScoreOptions): Promise<ScoredFile> {
+  const { model, manifest, fitted, source, columns } = loadScoringModel(modelDir);
+  const { dataset, stats, headerless, lines, groupIds } = await encodeFile(fitted, withSourcePath(source, resolve(input)), {
+    labels: opts.labels, onBadLine: opts.onBadLine, header: opts.header, knownColumns: columns, rowIds: opts.rowIds,
+  });
   const logits = predictRows(model, dataset, { start: 0, end: dataset.numRows });
   const map = probabilityMap(manifest);
   return {
-    model, manifest, dataset, logits, probs: map.apply(logits), calibrated: map.calibrated, samplingCorrected: map.samplingCorrected, skippedLines: stats.skipped,
+    model, manifest, dataset, logits, probs: map.apply(logits), calibrated: map.calibrated, samplingCorrected: map.samplingCorrected,
+    skippedLines: stats.skipped, fitted, headerless, ...(lines && { lines }), ...(groupIds && { groupIds }),
   };
 }

@@ -8,7 +8,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { backend } from '../backend/index.js';
 import { GroupBatches, ShuffledBatches, type BatchSource } from '../data/batching.js';
-import { buildDatasetCached, ConfigError, dataSourceFiles, sampleFitRows } from '../schema/index.js';
+import { buildDatasetCached, ConfigError, csvFirstRecord, dataSourceFiles, sampleFitRows } from '../schema/index.js';
 import { createModel, type ModelConfig } from '../models/registry.js';
 import { createOptimizer } from '../optim/registry.js';
 import { createLoss } from '../losses/registry.js';
@@ -18,6 +18,7 @@ import { createProgress } from '../train/progress.js';
 import { FileCheckpointStore } from '../io/checkpointStore.js';
 import { saveModel, type EvaluationRecord, type JsonValue, type SamplingRecord } from '../io/modelFile.js';
 import { savedSchema } from './savedSchema.js';
+import { ensureDir } from '../io/atomic.js';
 import { dataHash } from '../io/provenance.js';
 import { PlattCalibrator } from '../calibrate/platt.js';
 import { IsotonicCalibrator } from '../calibrate/isotonic.js';
@@ -63,6 +64,11 @@ export interface TrainRunResult {
   split: DataSplit;
   output: string;
   modelDir: string;
+  /** The JSONL training log and the checkpoints directory (under output). */
+  logFile: string;
+  checkpointsDir: string;
+  /** Which kernels ran (native addon or TypeScript reference) and with how many threads. */
+  backend: { name: 'native' | 'reference'; threads: number };
   train: TrainResult;
   validation: Record<string, number | null>;
   test: Record<string, number | null>;
@@ -91,6 +97,22 @@ function resolveModelConfig(cfg: ExperimentConfig): ModelConfig {
   return m;
 }
 
+/**
+ * Every data file of the config must exist before anything else runs; a missing one is named, and
+ * when its path goes through a `shared` folder (the examples read ../shared/data) the message says
+ * where that folder is expected, since that is the usual cause.
+ */
+function checkDataSources(cfg: ExperimentConfig): void {
+  for (const file of dataSourceFiles(cfg.data, cfg.baseDir)) {
+    if (existsSync(file)) continue;
+    const shared = /^(.*[\\/]shared)[\\/]/.exec(file);
+    const hint = shared && !existsSync(shared[1]!)
+      ? `; the shared data folder is expected at ${shared[1]}: run from the repository root (a config's paths are relative to the working directory) with the shared data folder beside the repository (CTRKIT_SHARED_DATA relocates it for the tests and benchmarks only)`
+      : '';
+    throw new ConfigError([`${cfg.file}: data file ${file} does not exist${hint}`]);
+  }
+}
+
 export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions = {}): Promise<TrainRunResult> {
   const t0 = performance.now();
   const stream = opts.stream ?? process.stderr;
@@ -114,6 +136,9 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     if (saved) checkResumeConfig(saved.config, runConfig, saved.trainer, checkpoints.path('last'));
   }
   if (threads) backend().setThreads(threads);
+  checkDataSources(cfg);
+  // Before reading any data: an output directory that cannot be created should not cost a data pass.
+  ensureDir(output);
 
   const built = await buildDatasetCached(cfg.data, cfg.baseDir, { onBadLine: opts.onBadLine ?? cfg.data.onBadLine, log: note });
   const { fitted, stats } = built;
@@ -166,7 +191,8 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     : undefined;
 
   if (!resume && existsSync(checkpointDir)) rmSync(checkpointDir, { recursive: true, force: true });
-  const log = new MetricLog(join(output, 'log.jsonl'), { everySteps: cfg.train.logEvery, truncate: !resume });
+  const logFile = join(output, 'log.jsonl');
+  const log = new MetricLog(logFile, { everySteps: cfg.train.logEvery, truncate: !resume });
   const trainer = new Trainer({
     model, optimizer, train: batches, epochs: cfg.train.epochs, seed,
     loss: lossFn,
@@ -204,9 +230,16 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   for (const [k, v] of Object.entries(validation)) metrics[`validation_${k}`] = v;
   for (const [k, v] of Object.entries(test)) metrics[`test_${k}`] = v;
   for (const [k, v] of Object.entries(testCalibrated ?? {})) metrics[`test_calibrated_${k}`] = v;
+  // A CSV's header is recorded so that a headerless later slice of the same log can be scored.
+  const src = cfg.data.source;
+  const columns = src.format === 'csv' && src.header ? await csvFirstRecord(src, sources[0]!) : undefined;
+  const kernels = { name: backend().name, threads: backend().getThreads() };
   saveModel(modelDir, {
-    model, modelConfig, schema: savedSchema(fitted, cfg), metrics,
-    provenance: { dataHash: dataHash(sources), seed, createdBy: `ctrkit train ${cfg.file}`, trainRows: fitRows },
+    model, modelConfig, schema: savedSchema(fitted, cfg, columns), metrics,
+    provenance: {
+      dataHash: dataHash(sources), seed, createdBy: `ctrkit train ${cfg.file}`, trainRows: fitRows,
+      backend: kernels.name, threads: kernels.threads,
+    },
     calibration: calibrator ? (calibrator.toJSON() as unknown as JsonValue) : undefined,
     sampling,
     evaluation: evalOpts,
@@ -214,7 +247,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   });
   log.write({ event: 'stop', epoch: result.epochsRun, step: 0, globalStep: result.globalStep, ...Object.fromEntries(Object.entries(metrics).filter(([, v]) => v !== null)) as Record<string, number> });
   return {
-    model, dataset: ds, split, output, modelDir, train: result, validation, test, testCalibrated,
+    model, dataset: ds, split, output, modelDir, logFile, checkpointsDir: checkpointDir, backend: kernels, train: result, validation, test, testCalibrated,
     rows: { fit: fitRows, validation: split.validation.end - split.validation.start, test: split.test.end - split.test.start, skippedLines: stats.skippedLines },
     ...(sampling === undefined ? {} : { sampling }),
     ...(built.cache === undefined ? {} : { cache: built.cache }),

@@ -48,6 +48,38 @@ function fsyncTree(path: string): void {
   }
 }
 
+/**
+ * `mkdir -p` that always ends. Node's recursive mkdirSync loops forever, synchronously (so Ctrl-C
+ * cannot stop it), when mkdir of a component fails with ENOENT although its parent exists (under
+ * /proc, or a parent removed meanwhile); creating the missing components once each, in order, turns
+ * every failure into the error of the path that failed.
+ */
+export function ensureDir(path: string): void {
+  const target = resolve(path);
+  const missing: string[] = [];
+  let p = target;
+  while (!existsSync(p)) {
+    missing.push(p);
+    const up = dirname(p);
+    if (up === p) break;
+    p = up;
+  }
+  // Errors name the directory asked for (`path`) and, in `detail`, the component that failed.
+  if (existsSync(p) && !statSync(p).isDirectory()) {
+    throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${target}'`), { code: 'ENOTDIR', syscall: 'mkdir', path: target, detail: `${p} is a file` });
+  }
+  for (const dir of missing.reverse()) {
+    try {
+      mkdirSync(dir);
+    } catch (e) {
+      // Created meanwhile by another process: fine as long as it is a directory.
+      if (isCode(e, 'EEXIST') && statSync(dir).isDirectory()) continue;
+      if (dir !== target && e instanceof Error) Object.assign(e, { path: target, detail: `at ${dir}` });
+      throw e;
+    }
+  }
+}
+
 /** Writes `data` (a string, bytes, or chunks written in order) to `path` atomically and durably. */
 export function writeFileAtomic(path: string, data: string | Uint8Array | readonly Uint8Array[]): void {
   const dir = dirname(resolve(path));
@@ -89,7 +121,7 @@ export function publishSiblings(finalDir: string): { parent: string; tmpPrefix: 
 export function publishDirAtomic(finalDir: string, fill: (tmpDir: string) => void): void {
   const { parent, tmpPrefix, newPrefix, oldPrefix } = publishSiblings(finalDir);
   const target = resolve(finalDir);
-  mkdirSync(parent, { recursive: true });
+  ensureDir(parent);
   recoverPublishedDir(target);
   const suffix = uniqueSuffix();
   const tmp = join(parent, tmpPrefix + suffix);

@@ -1,5 +1,5 @@
 /** Model files, checkpoints and the file formats and write discipline under them. */
-export { writeFileAtomic, publishDirAtomic, recoverPublishedDir } from './atomic.js';
+export { ensureDir, writeFileAtomic, publishDirAtomic, recoverPublishedDir } from './atomic.js';
 export { encodeSafetensors, decodeSafetensors, writeSafetensors, readSafetensors } from './safetensors.js';
 export type { DType, TensorData, TensorInput, LoadedTensor, SafetensorsContents } from './safetensors.js';
 export { saveModel, loadModel, ModelFileError, MODEL_FORMAT_VERSION, MANIFEST_FILE, WEIGHTS_FILE } from './modelFile.js';

@@ -37,6 +37,9 @@ export interface Provenance {
   /** Free text: the command line, user or pipeline that produced the model. */
   createdBy?: string;
   trainRows?: number;
+  /** The kernels that trained it and their thread count (absent in manifests before they were recorded). */
+  backend?: 'native' | 'reference';
+  threads?: number;
 }
 
 /**
@@ -167,6 +170,7 @@ const manifestSchema = z.object({
   metrics: z.record(z.string(), z.number().nullable()),
   provenance: z.object({
     dataHash: z.string(), seed: z.number(), ctrkitVersion: z.string(), createdBy: z.string().optional(), trainRows: nonNegInt.optional(),
+    backend: z.enum(['native', 'reference']).optional(), threads: nonNegInt.positive().optional(),
   }),
   calibration: z.json().optional(),
   sampling: z.object({
@@ -182,7 +186,8 @@ const manifestSchema = z.object({
   }),
 });
 
-function readManifest(dir: string): ModelManifest {
+/** The manifest of a model directory, validated (the weights are not read). */
+export function readManifest(dir: string): ModelManifest {
   const path = join(dir, MANIFEST_FILE);
   if (!existsSync(path)) throw new ModelFileError(`${path}: not found (${dir} is not a ctrkit model directory)`);
   let raw: unknown;

@@ -16,4 +16,5 @@ export type { DataSplit } from './split.js';
 export type { IngestOptions } from './ingest.js';
 export { buildDatasetCached, cacheKey, dataSourceFiles, type CacheInfo, type CachedBuildOptions, type CachedBuildResult } from './cached.js';
 export { sampleFitRows, type SampledFit } from './sampleFit.js';
-export { profileWithSchema, type SchemaFieldProfile, type SchemaProfile } from './profile.js';
+export { oovShares, profileWithFitted, profileWithSchema, type SchemaFieldProfile, type SchemaProfile } from './profile.js';
+export { csvFirstRecord } from './header.js';

@@ -3,12 +3,17 @@
  * encode it (vocabularies fit on the fit rows of the config's split), and each field reports its
  * cardinality, its out-of-vocabulary share and its missing share. The OOV share is what the
  * model will see as "unknown" on this data, which a raw profile of distinct values cannot tell.
+ * Against a trained model's fitted schema (profileWithFitted) it is the drift check: the share of
+ * a later file's tokens that model never saw.
  */
+import type { Dataset } from '../data/dataset.js';
 import { buildDataset, type BuildStats } from './build.js';
-import type { DataConfig } from './config.js';
+import type { DataConfig, SourceConfig } from './config.js';
+import { encodeFile, type EncodeFileOptions } from './encodeFile.js';
+import type { FittedSchema } from './fitted.js';
 import type { IngestOptions } from './ingest.js';
 import type { ParsedRow } from './rows.js';
-import { specFromConfig } from './spec.js';
+import { specFromConfig, type SchemaSpec } from './spec.js';
 
 export interface SchemaFieldProfile {
   name: string;
@@ -33,8 +38,8 @@ export interface SchemaProfile {
 
 const isMissing = (v: string | number): boolean => (typeof v === 'number' ? Number.isNaN(v) : v.length === 0);
 
-export async function profileWithSchema(cfg: DataConfig, baseDir: string, options: IngestOptions = {}): Promise<SchemaProfile> {
-  const spec = specFromConfig(cfg);
+/** Counts missing values per field (id, dense, sequence order) and distinct dense values, row by row. */
+function missingCounter(spec: SchemaSpec): { onRow: (row: ParsedRow) => void; missing: Float64Array; denseValues: Set<number>[] } {
   const F = spec.fields.length;
   const D = spec.dense.length;
   const S = spec.sequences.length;
@@ -51,23 +56,38 @@ export async function profileWithSchema(cfg: DataConfig, baseDir: string, option
     }
     for (let q = 0; q < S; q++) if (row.tokens[q]!.length === 0) missing[F + D + q]!++;
   };
-  const { dataset: ds, fitted, stats } = await buildDataset(cfg, baseDir, { ...options, onRow });
+  return { onRow, missing, denseValues };
+}
+
+const share = (k: number, of: number): number => (of === 0 ? 0 : k / of);
+
+/** Share of rows of each vocabulary id field whose id is the field's OOV id (null for hashed / bucketized fields). */
+export function oovShares(fitted: FittedSchema, ds: Dataset): { name: string; oovShare: number | null }[] {
+  const F = fitted.spec.fields.length;
+  return fitted.spec.fields.map((f, j) => {
+    if (f.kind !== 'vocab') return { name: f.name, oovShare: null };
+    const o = fitted.fieldOffsets[j]!;
+    let oov = 0;
+    for (let p = j; p < ds.ids.length; p += F) if (ds.ids[p] === o) oov++;
+    return { name: f.name, oovShare: share(oov, ds.numRows) };
+  });
+}
+
+function summarise(fitted: FittedSchema, ds: Dataset, counted: ReturnType<typeof missingCounter>): Omit<SchemaProfile, 'stats'> {
+  const { spec } = fitted;
+  const { missing, denseValues } = counted;
+  const F = spec.fields.length;
+  const D = spec.dense.length;
   const n = ds.numRows;
-  const share = (k: number, of: number): number => (of === 0 ? 0 : k / of);
+  const oov = oovShares(fitted, ds);
   const fields: SchemaFieldProfile[] = [];
   spec.fields.forEach((f, j) => {
     const seen = new Set<number>();
-    let oov = 0;
-    const o = fitted.fieldOffsets[j]!;
-    for (let p = j; p < ds.ids.length; p += F) {
-      seen.add(ds.ids[p]!);
-      if (ds.ids[p] === o) oov++;
-    }
-    const vocab = fitted.spec.fields[j]!;
+    for (let p = j; p < ds.ids.length; p += F) seen.add(ds.ids[p]!);
     fields.push({
       name: f.name, kind: 'id', cardinality: seen.size,
-      ...(vocab.kind === 'vocab' ? { vocabulary: vocab.vocabulary.length } : {}),
-      oovShare: vocab.kind === 'vocab' ? share(oov, n) : null,
+      ...(f.kind === 'vocab' ? { vocabulary: f.vocabulary.length } : {}),
+      oovShare: oov[j]!.oovShare,
       missingShare: share(missing[j]!, n),
     });
   });
@@ -78,16 +98,36 @@ export async function profileWithSchema(cfg: DataConfig, baseDir: string, option
     const col = ds.sequences![q]!;
     const seen = new Set<number>(col.ids);
     const o = fitted.sequenceOffsets[q]!;
-    let oov = 0;
-    for (const id of col.ids) if (id === o) oov++;
-    const vocab = fitted.spec.sequences[q]!;
+    let oovTokens = 0;
+    for (const id of col.ids) if (id === o) oovTokens++;
     fields.push({
       name: s.name, kind: 'sequence', cardinality: seen.size,
-      ...(vocab.kind === 'vocab' ? { vocabulary: vocab.vocabulary.length } : {}),
-      oovShare: vocab.kind === 'vocab' ? share(oov, col.ids.length) : null,
+      ...(s.kind === 'vocab' ? { vocabulary: s.vocabulary.length } : {}),
+      oovShare: s.kind === 'vocab' ? share(oovTokens, col.ids.length) : null,
       missingShare: share(missing[F + D + q]!, n),
     });
   });
   const labels = ds.labels.map((y, k) => ({ name: ds.labelNames[k]!, rate: share(y.reduce((a, v) => a + v, 0), n) }));
-  return { rows: n, labels, fields, stats };
+  return { rows: n, labels, fields };
+}
+
+/** The file profiled with vocabularies refit on the config's fit rows (what a model trained on this file would see). */
+export async function profileWithSchema(cfg: DataConfig, baseDir: string, options: IngestOptions = {}): Promise<SchemaProfile> {
+  const counted = missingCounter(specFromConfig(cfg));
+  const { dataset, fitted, stats } = await buildDataset(cfg, baseDir, { ...options, onRow: counted.onRow });
+  return { ...summarise(fitted, dataset, counted), stats };
+}
+
+/**
+ * The drift check: the file encoded with a trained model's fitted schema, so the OOV share is what
+ * that model sees on it (tokens it never trained on), not what a refit on the file would give.
+ */
+export async function profileWithFitted(fitted: FittedSchema, source: SourceConfig,
+  options: Omit<EncodeFileOptions, 'onRow' | 'rowIds'> = {}): Promise<SchemaProfile & { headerless: boolean }> {
+  const counted = missingCounter(fitted.spec);
+  const { dataset, stats, headerless } = await encodeFile(fitted, source, { ...options, onRow: counted.onRow });
+  return {
+    ...summarise(fitted, dataset, counted), headerless,
+    stats: { rows: stats.rows, skippedLines: stats.skipped, skippedExamples: stats.skippedExamples, files: [stats] },
+  };
 }

@@ -77,6 +77,21 @@ describe('ctrkit metrics (end to end)', () => {
     assert.match(none.err, /warning: nopos\.csv: ndcg: undefined, none of the 2 groups has a positive label/);
   });
 
+  it('graded labels (LTR): ndcg@10 with gain 2^label - 1, the binary-only metrics refused', () => {
+    // q1 ranks 2.5 (label 2), 1.0 (0), -0.5 (1): DCG = 3 + 1/log2 4 = 3.5; IDCG = 3 + 1/log2 3.
+    // q2 ranks 0.9 (1), 0.2 (3): DCG = 1 + 7/log2 3; IDCG = 7 + 1/log2 3. Scores need not be probabilities.
+    const f = csv('graded.csv', 'group,label,score\nq1,2,2.5\nq1,0,1.0\nq1,1,-0.5\nq2,1,0.9\nq2,3,0.2\n');
+    const r = ctrkit('metrics', '-i', f);
+    const o = json(r);
+    const q1 = 3.5 / (3 + 1 / Math.log2(3));
+    const q2 = (1 + 7 / Math.log2(3)) / (7 + 1 / Math.log2(3));
+    near(o['ndcg@10'], (q1 + q2) / 2);
+    assert.equal(o.labels, 'graded');
+    assert.deepEqual(o.refused, ['auc', 'logloss', 'ece', 'ece_freq', 'gauc', 'ece_list']);
+    for (const k of o.refused as string[]) assert.ok(!(k in o), `${k} must not be reported for graded labels`);
+    assert.match(r.err, /graded\.csv: graded labels \(e\.g\. 2 at line 2\): ndcg@10 only .*auc, logloss, ece, ece_freq, gauc, ece_list need 0\/1 labels/);
+  });
+
   it('takes columns in any order, ignores extras, adds gauc with groups and weights everything', () => {
     // groups: a → AUC 1 (2 rows); b → pos 0.5 vs 0.6 ✗, vs 0.4 ✓ = 0.5 (3 rows); c single class
     const f = csv('groups.csv', [
@@ -150,8 +165,10 @@ describe('ctrkit metrics (end to end)', () => {
       /^ctrkit: nan\.csv:4: column 'score' \(2\): "abc" is not a number$/);
     fails(ctrkit('metrics', '-i', csv('empty-cell.csv', 'score,label\n0.1,\n')),
       /^ctrkit: empty-cell\.csv:2: column 'label' \(2\): "" is not a number$/);
-    fails(ctrkit('metrics', '-i', csv('label.csv', 'label,score\n0,0.1\n\n2,0.3\n')),
-      /^ctrkit: label\.csv:4: column 'label' \(1\): label must be 0 or 1, got 2$/);
+    fails(ctrkit('metrics', '-i', csv('label.csv', 'label,score\n0,0.1\n\n-1,0.3\n')),
+      /^ctrkit: label\.csv:4: column 'label' \(1\): label must be 0\/1 or a graded relevance >= 0, got -1$/);
+    fails(ctrkit('metrics', '-i', csv('graded-nogroup.csv', 'label,score\n0,0.1\n\n2,0.3\n')),
+      /^ctrkit: graded-nogroup\.csv:4: column 'label': graded label 2 \(not 0\/1\): the only metric for graded labels is ndcg@10, which needs a group column/);
     fails(ctrkit('metrics', '-i', csv('weight.csv', 'label,score,weight\n0,0.1,1\n1,0.3,-2\n')),
       /^ctrkit: weight\.csv:3: column 'weight' \(3\): weight must be finite and >= 0, got -2$/);
     fails(ctrkit('metrics', '-i', csv('ragged.csv', 'label,score\n0,0.1\n1,0.3,4\n')), /^ctrkit: ragged\.csv:3: /);

@@ -1,7 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadBenchDataset, prepSha256, BENCH_DATASETS, type BenchDatasetName } from '../../src/data/prep/index.js';
-import { sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
+import { join } from 'node:path';
+import { packageRoot, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
+
+/** census-income is bundled in data/ (same relative path as in the shared folder); the others come from ../shared/data. */
+const BUNDLED = new Set<BenchDatasetName>(['census-income', 'census-marital']);
 
 /** The table "Checking your preprocessing" of shared/bench/README.md, plus its row counts. */
 const EXPECTED: Record<BenchDatasetName, { fields: number; ids: number; fit: number; val: number; test: number; sha256: string }> = {
@@ -21,8 +25,9 @@ describe('benchmark preprocessing matches torch_ref.py (README prep_sha256)', ()
   for (const [name, exp] of Object.entries(EXPECTED) as [BenchDatasetName, (typeof EXPECTED)[BenchDatasetName]][]) {
     const cfg = BENCH_DATASETS[name];
     const files = cfg.kind === 'ipinyou' ? [cfg.file, cfg.featIndex] : [cfg.file];
-    it(name, { skip: skipWithoutSharedData(...files) }, async () => {
-      const ds = await loadBenchDataset(name, sharedDataDir());
+    const bundled = BUNDLED.has(name);
+    it(name, { skip: bundled ? undefined : skipWithoutSharedData(...files) }, async () => {
+      const ds = await loadBenchDataset(name, bundled ? join(packageRoot(), 'data') : sharedDataDir());
       assert.equal(ds.numFields, exp.fields, 'fields');
       assert.equal(ds.numIds, exp.ids, 'ids incl. OOV');
       assert.equal(ds.split.nFit, exp.fit, 'fit rows');

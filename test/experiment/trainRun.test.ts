@@ -72,7 +72,10 @@ describe('ctrkit train / predict / eval on census-income', () => {
     const p = spawnSync('node', [cli, 'predict', '-m', run.modelDir, '-i', census, '-o', preds], { encoding: 'utf8' });
     assert.equal(p.status, 0, p.stderr);
     const lines = readFileSync(preds, 'utf8').trim().split('\n');
-    assert.equal(lines[0], 'score,label');
+    assert.equal(lines[0], 'line,score,label');
+    // The config says header: false; that is how the file is read, not a detected headerless slice.
+    assert.doesNotMatch(p.stderr, /no header line/);
+    assert.match(p.stderr, /wrote 99762 rows \(line, score, label\) to .*preds\.csv/);
     assert.equal(lines.length, 99762 + 1);
     const m = spawnSync('node', [cli, 'metrics', '--input', preds], { encoding: 'utf8' });
     const e = spawnSync('node', [cli, 'eval', '-m', run.modelDir, '-i', census], { encoding: 'utf8' });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { publishDirAtomic, recoverPublishedDir, writeFileAtomic } from '../../src/io/atomic.js';
+import { ensureDir, publishDirAtomic, recoverPublishedDir, writeFileAtomic } from '../../src/io/atomic.js';
 
 function withTmp(fn: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'ctrkit-atomic-'));
@@ -93,4 +93,25 @@ describe('publishDirAtomic', () => {
     assert.equal(readFileSync(join(d, 'a'), 'utf8'), 'old');
     assert.ok(existsSync(join(dir, '.model.tmp-2-bb')), 'a torn temp dir may belong to a live writer and is left alone');
   }));
+});
+
+describe('ensureDir', () => {
+  it('creates the missing components and accepts an existing directory', () => withTmp((dir) => {
+    const p = join(dir, 'a', 'b', 'c');
+    ensureDir(p);
+    ensureDir(p);
+    assert.ok(existsSync(p));
+  }));
+
+  it('a file on the way is an ENOTDIR naming the directory asked for and the file', () => withTmp((dir) => {
+    writeFileSync(join(dir, 'f'), '');
+    assert.throws(() => ensureDir(join(dir, 'f', 'x', 'y')),
+      (e: NodeJS.ErrnoException & { detail?: string }) => e.code === 'ENOTDIR' && e.path === join(dir, 'f', 'x', 'y') && e.detail === `${join(dir, 'f')} is a file`);
+  }));
+
+  // Node's mkdirSync(…, { recursive: true }) never returns here (and blocks Ctrl-C): mkdir gives ENOENT although /proc exists.
+  it('a component that cannot be created is an error, not an endless loop', { skip: existsSync('/proc/self') ? undefined : 'needs /proc' }, () => {
+    assert.throws(() => ensureDir('/proc/ctrkit-x/y'),
+      (e: NodeJS.ErrnoException & { detail?: string }) => e.code === 'ENOENT' && e.path === '/proc/ctrkit-x/y' && e.detail === 'at /proc/ctrkit-x');
+  });
 });

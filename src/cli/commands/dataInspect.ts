@@ -17,8 +17,11 @@ import type { CsvColumnType } from '../../data/readers/csv.js';
 import { DataFormatError, show } from '../../data/readers/errors.js';
 import { openIpinyou, readFeatIndex } from '../../data/readers/ipinyou.js';
 import { handleBadLine, parseNumber, type BadLinePolicy, type ReaderStats } from '../../data/readers/reader.js';
-import { ConfigError, loadDataConfig, profileWithSchema, withSourcePath, type DataConfig, type SchemaProfile } from '../../schema/index.js';
+import { ConfigError, loadDataConfig, profileWithFitted, profileWithSchema, withSourcePath, type DataConfig, type SchemaProfile } from '../../schema/index.js';
+import { ModelFileError, readManifest } from '../../io/modelFile.js';
+import { readSavedSchema } from '../../experiment/savedSchema.js';
 import { CliError } from '../errors.js';
+import { checkInputFile, fsErrorMessage } from '../userErrors.js';
 
 const FORMATS = ['criteo', 'csv', 'svmlight', 'ipinyou', 'parquet', 'json'] as const;
 type Format = typeof FORMATS[number];
@@ -36,6 +39,7 @@ interface InspectOptions {
   workers?: string;
   json?: boolean;
   schema?: string;
+  model?: string;
 }
 
 /** The format a file name implies (after a .gz suffix), or undefined. */
@@ -80,6 +84,7 @@ async function openCsvSource(file: string, opts: InspectOptions, workers: number
   const reader = await openCsvParallel(file, {
     header: opts.header, columns, delimiter: opts.delimiter, onBadLine: opts.onBadLine, types, workers,
   });
+  if (opts.header) warnIfHeaderLooksLikeData(file, reader.columns);
   const labels = list(opts.label) ?? [];
   const labelCols = labels.map((l) => {
     const i = reader.columns.indexOf(l);
@@ -113,6 +118,24 @@ async function openCsvSource(file: string, opts: InspectOptions, workers: number
     source: { labelNames: labels, fieldNames: inputCols.map((i) => reader.columns[i]!), rows: rows() },
     stats: () => reader.stats,
   };
+}
+
+/**
+ * A header is taken on trust otherwise, and a headerless file would silently lose its first row
+ * to it: names that are numbers, empty or repeated are what a data row looks like.
+ */
+function warnIfHeaderLooksLikeData(file: string, names: readonly string[]): void {
+  const numbers = names.filter((n) => n.trim() !== '' && !Number.isNaN(parseNumber(n.trim())));
+  const empty = names.filter((n) => n.trim() === '').length;
+  const repeated = names.length - new Set(names).size;
+  if (numbers.length === 0 && empty === 0 && repeated === 0) return;
+  const why = [
+    numbers.length > 0 ? `${numbers.length} of its ${names.length} names are numbers (${numbers.slice(0, 3).map((n) => JSON.stringify(n)).join(', ')}${numbers.length > 3 ? ', …' : ''})` : '',
+    empty > 0 ? `${empty} are empty` : '',
+    repeated > 0 ? `${repeated} repeat` : '',
+  ].filter((w) => w !== '').join(', ');
+  process.stderr.write(`ctrkit data inspect: warning: ${file}:1: the header line looks like data: ${why}; ` +
+    'it was read as the header (a headerless file: pass --no-header --columns a,b,..., or -m MODEL_DIR to use the model\'s columns)\n');
 }
 
 async function open(file: string, format: Format, opts: InspectOptions): Promise<Opened> {
@@ -170,10 +193,8 @@ async function open(file: string, format: Format, opts: InspectOptions): Promise
 function userError(file: string, err: unknown): unknown {
   if (err instanceof CliError) return err;
   if (err instanceof DataFormatError) return new CliError(err.message);
-  const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'ENOENT') return new CliError(`${file}: no such file`);
-  if (e?.code === 'EISDIR') return new CliError(`${file}: is a directory, expected a data file`);
-  if (e?.code === 'EACCES') return new CliError(`${file}: permission denied`);
+  const fs = fsErrorMessage(err, file);
+  if (fs !== undefined) return new CliError(fs);
   // DuckDB reports unreadable or malformed Parquet/JSON as plain errors already prefixed with the file.
   if (err instanceof Error && err.message.startsWith(`${file}:`)) return new CliError(err.message.split('\n')[0]!);
   return err;
@@ -229,7 +250,43 @@ async function runSchemaInspect(file: string, schemaFile: string, opts: InspectO
   }
 }
 
+/**
+ * -m: the drift check. FILE is read as the model's training source and encoded with its fitted
+ * schema, so OOV is the share of rows whose token that model never trained on (a refit, as
+ * --schema does, would see 0 % there by construction).
+ */
+async function runModelInspect(file: string, modelDir: string, opts: InspectOptions): Promise<void> {
+  let report: SchemaProfile & { headerless: boolean };
+  let format: string;
+  try {
+    const manifest = readManifest(modelDir);
+    const { fitted, source, columns } = readSavedSchema(manifest.schema, resolve(modelDir, 'manifest.json'));
+    format = source.format;
+    const workers = parseWorkers(opts);
+    report = await profileWithFitted(fitted, withSourcePath(source, resolve(file)), {
+      onBadLine: opts.onBadLine, header: opts.header ? undefined : false, ...(columns && { knownColumns: columns }),
+      ...(workers === undefined ? {} : { workers }),
+    });
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof ModelFileError) throw new CliError(err.message);
+    throw userError(file, err);
+  }
+  const { stats } = report;
+  if (report.headerless) process.stderr.write(`ctrkit data inspect: ${file} has no header line; read with the training file's columns\n`);
+  const out = { file, model: modelDir, format, header: !report.headerless, rows: report.rows, skipped: stats.skippedLines,
+    skippedExamples: stats.skippedExamples, labels: report.labels, fields: report.fields };
+  process.stdout.write(opts.json === true ? `${JSON.stringify(out)}\n`
+    : formatSchemaProfile(report, [['file', file], ['model', modelDir], ['format', format], ['header', report.headerless ? 'none (training columns)' : 'yes'],
+      ['skipped', String(stats.skippedLines)]]));
+  if (stats.skippedLines > 0) {
+    throw new CliError(`${file}: ${stats.skippedLines} bad line${stats.skippedLines === 1 ? '' : 's'} skipped; first: ${stats.skippedExamples[0] ?? '?'}`);
+  }
+}
+
 async function runInspect(file: string, opts: InspectOptions): Promise<void> {
+  checkInputFile(file);
+  if (opts.schema !== undefined && opts.model !== undefined) throw new CliError('--schema and -m/--model are exclusive: refit on FILE, or check FILE against a trained model');
+  if (opts.model !== undefined) return runModelInspect(file, opts.model, opts);
   if (opts.schema !== undefined) return runSchemaInspect(file, opts.schema, opts);
   const format = opts.format ?? formatFromName(file, opts.featindex !== undefined);
   if (format === undefined) {
@@ -273,12 +330,13 @@ export function dataCommand(): Command {
     .option('--label-values <v,...>', 'allowed label values (default 0,1; svmlight: any number)')
     .option('--numeric <col,...>', 'csv: columns that must hold finite numbers')
     .option('--delimiter <char>', 'csv: field delimiter', ',')
-    .option('--no-header', 'csv: the file has no header line (needs --columns)')
+    .option('--no-header', "csv: the file has no header line (needs --columns; with -m the model's training columns)")
     .addOption(new Option('--on-bad-line <policy>', 'error: stop at the first bad line; skip: count bad lines (exit 1 if any)')
       .choices(['error', 'skip']).default('error'))
     .option('--workers <n>', 'parse threads for criteo/csv/svmlight (default: number of cores)')
     .option('--json', 'print one JSON object instead of a table')
-    .option('--schema <config>', "encode every row with the config's data section (FILE replaces its source path) and report per-field cardinality, OOV share and missing share")
+    .option('--schema <config>', "encode every row with the config's data section (FILE replaces its source path), vocabularies refit on FILE, and report per-field cardinality, OOV share and missing share")
+    .option('-m, --model <dir>', "drift check: read FILE as the model's training data and report per field the share of rows whose token the model never saw (OOV) and the missing share")
     .addHelpText('after', `
 Exit status: 0 when every row is valid; 1 with the first problem as file:line: field ...
 (or, with --on-bad-line skip, the number of skipped lines) otherwise.
@@ -286,7 +344,12 @@ Exit status: 0 when every row is valid; 1 with the first problem as file:line: f
 Example:
   ctrkit data inspect train.txt.gz
   ctrkit data inspect clicks.parquet --label click --columns C1,C2,hour --json
-  ctrkit data inspect new-day.csv.gz --schema examples/census-income.yaml`)
+  ctrkit data inspect new-day.csv.gz --schema examples/census-income.yaml
+  ctrkit data inspect new-day.csv.gz -m runs/census-income/model
+
+A CSV's first line is taken as its header; one that looks like data (numbers, empty or repeated
+names) gets a warning. With -m the header is detected as predict does: a first line that does not
+name the model's columns but has as many values as its training file's header is data.`)
     .action(async (file: string, opts: InspectOptions) => runInspect(file, opts));
   return new Command('data').description('inspect and validate data files').addCommand(inspect.showHelpAfterError('(add --help for usage)'));
 }

@@ -2,25 +2,46 @@
 import { Command, Option } from 'commander';
 import { scoreFile } from '../../experiment/scoring.js';
 import { metricsFor } from '../../experiment/evaluate.js';
-import { asUserErrors } from '../userErrors.js';
+import { asUserErrors, checkInputFile } from '../userErrors.js';
+import { headerNote, oovSummary } from './scoringNotes.js';
 
 interface EvalOptions {
   model: string;
   input: string;
+  header: boolean;
   onBadLine?: 'error' | 'skip';
 }
+
+const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
 
 export function evalCommand(): Command {
   return new Command('eval')
     .description('evaluate a saved model on a labelled file (same format as its training data)')
     .requiredOption('-m, --model <dir>', 'model directory written by ctrkit train')
     .requiredOption('-i, --input <file>', 'labelled data file')
+    .option('--no-header', "CSV: the file has no header line; its columns are the training file's (default: detected)")
     .addOption(new Option('--on-bad-line <policy>', 'malformed lines: error (default) or skip').choices(['error', 'skip']))
-    .addHelpText('after', '\nPrints one JSON object: rows, calibrated, sampling_corrected (data.sampling undone, see docs/config.md), auc, logloss, ece, ece_freq and, with groups, gauc, ece_list, ndcg@10.\nRows are weighted as training weighted its metrics (sample weights, positives by train.loss.betaPos, as recorded in the manifest).')
+    .addHelpText('after', `
+Prints one JSON object: rows, calibrated, sampling_corrected (data.sampling undone, see docs/config.md),
+auc, logloss, ece, ece_freq and, with groups, gauc, ece_list, ndcg@10; oov (mean and largest share of
+rows whose token of a vocabulary field the model never saw, and that field: the drift check, per field
+with \`ctrkit data inspect FILE -m DIR\`), also summarised on stderr. Rows are weighted as training
+weighted its metrics (sample weights, positives by train.loss.betaPos, as recorded in the manifest).`)
     .action(async (o: EvalOptions) => {
-      const s = await asUserErrors(() => scoreFile(o.model, o.input, { labels: true, onBadLine: o.onBadLine }));
+      checkInputFile(o.input);
+      const s = await asUserErrors(() => scoreFile(o.model, o.input, { labels: true, onBadLine: o.onBadLine, header: o.header ? undefined : false }));
+      const note = headerNote('eval', o.input, s);
+      if (note) process.stderr.write(note);
       const rows = { start: 0, end: s.dataset.numRows };
-      const out = { rows: s.dataset.numRows, calibrated: s.calibrated, sampling_corrected: s.samplingCorrected, ...metricsFor(s.probs, s.dataset, rows, s.manifest.evaluation), skipped_lines: s.skippedLines };
+      const oov = oovSummary(s);
+      const out = {
+        rows: s.dataset.numRows, calibrated: s.calibrated, sampling_corrected: s.samplingCorrected,
+        ...metricsFor(s.probs, s.dataset, rows, s.manifest.evaluation), ...(oov && { oov }), skipped_lines: s.skippedLines,
+      };
       process.stdout.write(`${JSON.stringify(out)}\n`);
+      if (oov) {
+        process.stderr.write(`ctrkit eval: tokens the model never saw (OOV): ${pct(oov.mean)} of rows on average over its vocabulary fields, ` +
+          `at most ${pct(oov.max)} (${oov.max_field}); per field: ctrkit data inspect ${o.input} -m ${o.model}\n`);
+      }
     });
 }

@@ -21,22 +21,31 @@ interface MetricsOptions {
 /** One predictions file, converted and validated. */
 interface Predictions {
   readonly cols: CsvColumns<string, string>;
-  readonly labels: Uint8Array;
+  /** The label column as read: 0/1, or graded relevances (0, 1, 2, …) when `graded`. */
+  readonly labels: Float64Array;
+  /** The first row whose label is neither 0 nor 1 (LTR relevance grades); undefined for binary labels. */
+  readonly graded?: number;
+  /** Probabilities for binary labels; for graded labels any finite ranking scores. */
   readonly probs: Float64Array;
   readonly weights?: Float64Array;
   readonly groups?: readonly string[];
 }
 
+/** Metrics defined only for 0/1 labels (probability or per-class quantities); NDCG takes graded ones. */
+const BINARY_ONLY = ['auc', 'logloss', 'ece', 'ece_freq', 'gauc', 'ece_list'] as const;
+
 async function readPredictions(file: string, logits: boolean): Promise<Predictions> {
   const cols = await readCsvColumns(file, { required: ['label', 'score'], optional: ['group', 'weight'] });
-  const y = numericColumn(cols, 'label', cols.required.label);
-  const labels = new Uint8Array(cols.rows);
+  const labels = numericColumn(cols, 'label', cols.required.label);
+  let graded: number | undefined;
   for (let i = 0; i < cols.rows; i++) {
-    if (y[i] !== 0 && y[i] !== 1) throw new CliError(`${cellRef(cols, i, 'label')}: label must be 0 or 1, got ${y[i]}`);
-    labels[i] = y[i]!;
+    const y = labels[i]!;
+    if (!(y >= 0) || !Number.isFinite(y)) throw new CliError(`${cellRef(cols, i, 'label')}: label must be 0/1 or a graded relevance >= 0, got ${y}`);
+    if (y !== 0 && y !== 1 && graded === undefined) graded = i;
   }
   const scores = numericColumn(cols, 'score', cols.required.score);
-  if (!logits) {
+  // Graded labels only feed NDCG, which ranks: any finite score will do there.
+  if (!logits && graded === undefined) {
     for (let i = 0; i < cols.rows; i++) {
       const p = scores[i]!;
       if (!(p >= 0 && p <= 1)) {
@@ -64,7 +73,7 @@ async function readPredictions(file: string, logits: boolean): Promise<Predictio
     const empty = groups.findIndex((g) => g === '');
     if (empty >= 0) throw new CliError(`${cellRef(cols, empty, 'group')}: empty group id`);
   }
-  return { cols, labels, probs, ...(weights && { weights }), ...(groups && { groups }) };
+  return { cols, labels, ...(graded !== undefined && { graded }), probs, ...(weights && { weights }), ...(groups && { groups }) };
 }
 
 /** Runs one metric, mapping "undefined for this data" to null plus a warning rather than failing the run. */
@@ -80,7 +89,21 @@ function orNull(file: string, f: () => number, warnings: string[]): number | nul
   }
 }
 
+/**
+ * Graded labels: only ndcg@10 is computed; the binary-only metrics are left out of the output
+ * (listed under "refused") rather than computed on a meaningless 0/1 reading of the grades.
+ */
+function summariseGraded(p: Predictions, warnings: string[]): Record<string, number | null> {
+  const file = p.cols.file;
+  const where = `${file}:${p.cols.lines[p.graded!]}`;
+  if (p.groups === undefined) {
+    throw new CliError(`${where}: column 'label': graded label ${p.labels[p.graded!]} (not 0/1): the only metric for graded labels is ndcg@10, which needs a group column (query / list id)`);
+  }
+  return { groups: new Set(p.groups).size, 'ndcg@10': orNull(file, () => ndcg(p.probs, p.labels, p.groups!, { k: 10 }), warnings) };
+}
+
 function summarise(p: Predictions, warnings: string[]): Record<string, number | null> {
+  if (p.graded !== undefined) return summariseGraded(p, warnings);
   const file = p.cols.file;
   const out: Record<string, number | null> = {
     auc: orNull(file, () => auc(p.probs, p.labels, p.weights), warnings),
@@ -122,6 +145,12 @@ async function runMetrics(opts: MetricsOptions): Promise<void> {
   const main = await readPredictions(opts.input, logits);
   const warnings: string[] = [];
   const result: Record<string, unknown> = { rows: main.cols.rows, ...summarise(main, warnings) };
+  if (main.graded !== undefined) {
+    result.labels = 'graded';
+    result.refused = [...BINARY_ONLY];
+    process.stderr.write(`ctrkit metrics: ${main.cols.file}: graded labels (e.g. ${main.labels[main.graded]} at line ${main.cols.lines[main.graded]}): ` +
+      `ndcg@10 only (gain 2^label - 1); ${BINARY_ONLY.join(', ')} need 0/1 labels and are not computed\n`);
+  }
   if (opts.against !== undefined) {
     // Weights and groups come from --input so both models are scored on identical slices.
     const other = await readPredictions(opts.against, logits);
@@ -139,7 +168,7 @@ async function runMetrics(opts: MetricsOptions): Promise<void> {
 export function metricsCommand(): Command {
   return new Command('metrics')
     .description('AUC, LogLoss, ECE, GAUC and NDCG of a predictions CSV, printed as one JSON object')
-    .requiredOption('-i, --input <file>', 'CSV with header; columns label (0/1) and score, optional group and weight, any order')
+    .requiredOption('-i, --input <file>', 'CSV with header; columns label (0/1, or graded 0, 1, 2, ...) and score, optional group and weight, any order')
     .option('-a, --against <file>', 'second predictions CSV on the same rows: adds its metrics ("against") and the prediction difference ("pd")')
     .option('--logits', 'scores are logits, not probabilities (converted with a sigmoid)')
     .addHelpText('after', `
@@ -149,6 +178,11 @@ ones averaged), ece_list (per-list ECE of CLID, K = 10 buckets per list) and ndc
 without a positive label left out; tied scores averaged). A weight column weights every metric
 except ndcg@10. A metric that is undefined for the data (e.g. AUC with one class) is null, with a
 warning on stderr. LogLoss clips p to [1e-7, 1 - 1e-7].
+
+Graded labels (LTR relevance 0, 1, 2, ...: any label other than 0/1): only ndcg@10 (gain
+2^label - 1; needs a group column) and groups are computed, scores may be any finite numbers;
+the output adds "labels":"graded" and "refused":[auc, logloss, ece, ece_freq, gauc, ece_list]
+(those need 0/1 labels), and stderr says so.
 
 Example:
   ctrkit metrics --input preds.csv

@@ -1,17 +1,51 @@
 /** `ctrkit predict --model DIR --input FILE`: scores for every row of a file. */
-import { createWriteStream } from 'node:fs';
 import { Command, Option } from 'commander';
-import { scoreFile } from '../../experiment/scoring.js';
+import { scoreFile, type ScoredFile } from '../../experiment/scoring.js';
 import { groupKeys } from '../../experiment/evaluate.js';
-import { asUserErrors } from '../userErrors.js';
+import { writeFileAtomic } from '../../io/atomic.js';
+import { asUserErrors, checkInputFile, checkOutputFile, fsErrorMessage } from '../userErrors.js';
+import { CliError } from '../errors.js';
+import { headerNote } from './scoringNotes.js';
 
 interface PredictOptions {
   model: string;
   input: string;
   output?: string;
   labels: boolean;
+  header: boolean;
   logits?: boolean;
   onBadLine?: 'error' | 'skip';
+}
+
+/** A CSV value: group ids are the file's own text and may hold the delimiter or quotes. */
+function csvValue(v: string): string {
+  return /[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+}
+
+/** The output CSV in chunks of 8192 rows (one string per chunk). */
+function predictionChunks(s: ScoredFile, withLabels: boolean, logits: boolean): { columns: string[]; chunks: string[] } {
+  const ds = s.dataset;
+  const y = withLabels ? ds.labels[0] : undefined;
+  const groupIndex = groupKeys(ds, { start: 0, end: ds.numRows });
+  const groups = groupIndex && s.groupIds!.map(csvValue);
+  const lines = s.lines!;
+  const columns = ['line', 'score', ...(y ? ['label'] : []), ...(groups ? ['group'] : []), ...(logits ? ['logit'] : [])];
+  const chunks: string[] = [];
+  let rows: string[] = [columns.join(',')];
+  for (let i = 0; i < ds.numRows; i++) {
+    // 9 significant digits round-trip a float32 logit; probabilities keep full float64 precision.
+    const row = [String(lines[i]), String(s.probs[i])];
+    if (y) row.push(String(y[i]));
+    if (groups) row.push(groups[groupIndex![i]!]!);
+    if (logits) row.push(s.logits[i]!.toPrecision(9));
+    rows.push(row.join(','));
+    if (rows.length >= 8192) {
+      chunks.push(`${rows.join('\n')}\n`);
+      rows = [];
+    }
+  }
+  if (rows.length > 0) chunks.push(`${rows.join('\n')}\n`);
+  return { columns, chunks };
 }
 
 export function predictCommand(): Command {
@@ -21,31 +55,38 @@ export function predictCommand(): Command {
     .requiredOption('-i, --input <file>', 'data file to score')
     .option('-o, --output <file>', 'CSV to write (default: standard output)')
     .option('--no-labels', 'the file has no label column(s)')
+    .option('--no-header', "CSV: the file has no header line; its columns are the training file's (default: detected)")
     .option('--logits', 'also write the raw logit')
     .addOption(new Option('--on-bad-line <policy>', 'malformed lines: error (default) or skip').choices(['error', 'skip']))
-    .addHelpText('after', '\nWrites a CSV with header: score (the calibrated probability when the model has a calibration),\nlabel (when the file has labels), group (when the schema has a group column), logit (with --logits).\nIt is the input `ctrkit metrics` reads.')
+    .addHelpText('after', `
+Writes a CSV with header: line (the input line of the row, so that output lines up with input
+when bad lines are skipped), score (the calibrated probability when the model has a calibration),
+label (when the file has labels), group (the row's value of the schema's group column, when it
+has one), logit (with --logits). It is the input \`ctrkit metrics\` reads. The output file is
+written atomically; stderr says how many rows went where.
+
+A CSV model scores a file without a header line (a later slice of its log) when the first line
+is not a header naming the schema's columns and has as many values as the training file's header;
+--no-header forces that reading.`)
     .action(async (o: PredictOptions) => {
-      const s = await asUserErrors(() => scoreFile(o.model, o.input, { labels: o.labels, onBadLine: o.onBadLine }));
-      const ds = s.dataset;
-      const y = o.labels ? ds.labels[0] : undefined;
-      const groups = groupKeys(ds, { start: 0, end: ds.numRows });
-      const out = o.output ? createWriteStream(o.output) : process.stdout;
-      const cols = ['score', ...(y ? ['label'] : []), ...(groups ? ['group'] : []), ...(o.logits ? ['logit'] : [])];
-      const lines: string[] = [cols.join(',')];
-      for (let i = 0; i < ds.numRows; i++) {
-        // 9 significant digits round-trip a float32 logit; probabilities keep full float64 precision.
-        const row = [String(s.probs[i])];
-        if (y) row.push(String(y[i]));
-        if (groups) row.push(String(groups[i]));
-        if (o.logits) row.push(s.logits[i]!.toPrecision(9));
-        lines.push(row.join(','));
-        if (lines.length >= 8192) {
-          out.write(lines.join('\n') + '\n');
-          lines.length = 0;
+      checkInputFile(o.input);
+      if (o.output !== undefined) checkOutputFile(o.output);
+      const s = await asUserErrors(() => scoreFile(o.model, o.input, {
+        labels: o.labels, onBadLine: o.onBadLine, header: o.header ? undefined : false, rowIds: true,
+      }));
+      const note = headerNote('predict', o.input, s);
+      if (note) process.stderr.write(note);
+      const { columns, chunks } = predictionChunks(s, o.labels, o.logits === true);
+      if (o.output !== undefined) {
+        try {
+          writeFileAtomic(o.output, chunks.map((c) => Buffer.from(c, 'utf8')));
+        } catch (e) {
+          throw new CliError(fsErrorMessage(e, o.output, 'cannot write: ') ?? `${o.output}: cannot write (${(e as Error).message})`);
         }
+      } else {
+        for (const c of chunks) process.stdout.write(c);
       }
-      out.write(lines.length ? lines.join('\n') + '\n' : '');
-      if (o.output) await new Promise<void>((res, rej) => (out as NodeJS.WritableStream).end((e?: Error | null) => (e ? rej(e) : res())));
-      if (s.skippedLines > 0) process.stderr.write(`ctrkit predict: ${s.skippedLines} malformed lines were skipped\n`);
+      const skipped = s.skippedLines > 0 ? `; ${s.skippedLines} malformed line${s.skippedLines === 1 ? '' : 's'} skipped (see the line column)` : '';
+      process.stderr.write(`ctrkit predict: wrote ${s.dataset.numRows} rows (${columns.join(', ')}) to ${o.output ?? 'standard output'}${skipped}\n`);
     });
 }

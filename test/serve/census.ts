@@ -55,8 +55,9 @@ export function predictScores(modelDir: string, file: string): string[] {
   const p = spawnSync('node', [cli, 'predict', '-m', modelDir, '-i', file], { encoding: 'utf8', timeout: 120_000 });
   if (p.status !== 0) throw new Error(`ctrkit predict failed: ${p.stderr}`);
   const lines = p.stdout.trim().split('\n');
-  if (lines[0] !== 'score,label') throw new Error(`unexpected header ${lines[0]}`);
-  return lines.slice(1).map((l) => l.split(',')[0]!);
+  const at = lines[0]!.split(',').indexOf('score');
+  if (at < 0) throw new Error(`no score column in the header ${lines[0]}`);
+  return lines.slice(1).map((l) => l.split(',')[at]!);
 }
 
 export const SHORT_TRAIN = '{ epochs: 1, batchSize: 256, seed: 1, optimizer: { type: adam, lr: 0.01 }, validationMetric: auc }';

@@ -33,6 +33,8 @@ import { metricsFor, probabilities } from './evaluate.js';
 import { predictRows } from '../train/predict.js';
 import { correctForSampling, samplingRecord } from './samplingCorrection.js';
 import { trainingProbes } from './probes.js';
+import { evaluationSections } from './trainReport.js';
+import { buildRunReport, readRunLog, writeRunReport } from '../report/runReport.js';
 
 export interface TrainRunOptions {
   /** Continue from the output directory's last checkpoint. */
@@ -70,6 +72,8 @@ export interface TrainRunResult {
   sampling?: SamplingRecord;
   /** data.cache: where, and whether this run (re)built it. */
   cache?: CacheInfo;
+  /** <output>/report.html (its data: report.json beside it). */
+  report: string;
   seconds: number;
 }
 
@@ -186,8 +190,10 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   }
   const hasTest = split.test.end > split.test.start;
   const zt = hasTest ? predictRows(model, ds, split.test) : new Float32Array(0);
-  const test = hasTest ? metricsFor(probs(zt), ds, split.test, evalOpts) : {};
-  const testCalibrated = hasTest && calibrator ? metricsFor(calibrator.apply(zt, 'logit'), ds, split.test, evalOpts) : undefined;
+  const pt = probs(zt);
+  const ptCalibrated = hasTest && calibrator ? calibrator.apply(zt, 'logit') : undefined;
+  const test = hasTest ? metricsFor(pt, ds, split.test, evalOpts) : {};
+  const testCalibrated = ptCalibrated && metricsFor(ptCalibrated, ds, split.test, evalOpts);
 
   const modelDir = join(output, 'model');
   // The data files proper (an iPinYou featindex names fields, it is not data).
@@ -205,11 +211,31 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     dims,
   });
   log.write({ event: 'stop', epoch: result.epochsRun, step: 0, globalStep: result.globalStep, ...Object.fromEntries(Object.entries(metrics).filter(([, v]) => v !== null)) as Record<string, number> });
+  const seconds = (performance.now() - t0) / 1000;
+  const summaryMetrics = { validation, test, ...(testCalibrated && { test_calibrated: testCalibrated }) };
+  const report = await writeRunReport(output, buildRunReport({
+    title: `Training run: ${cfg.file}`,
+    run: {
+      config: cfg.file, output, model: `${modelConfig.type}, loss ${lossCfg?.type ?? 'bce'}`, seed, epochs: result.epochsRun,
+      best_epoch: result.best?.epoch ?? null, stopped_early: result.stoppedEarly, interrupted: result.interrupted,
+      rows_fit: fitRows, rows_validation: split.validation.end - split.validation.start, rows_test: split.test.end - split.test.start,
+      calibration: cfg.train.calibration, seconds: Math.round(seconds * 100) / 100,
+    },
+    metrics: summaryMetrics,
+    tasks: [{
+      name: ds.labelNames[0] ?? 'label',
+      sections: evaluationSections({
+        dataset: ds, split, fitted, metrics: summaryMetrics, positiveWeight: lossCfg?.betaPos,
+        testProbs: pt, ...(ptCalibrated && { testCalibrated: ptCalibrated }),
+      }),
+    }],
+  }, readRunLog(output)));
   return {
     model, dataset: ds, split, output, modelDir, train: result, validation, test, testCalibrated,
     rows: { fit: fitRows, validation: split.validation.end - split.validation.start, test: split.test.end - split.test.start, skippedLines: stats.skippedLines },
     ...(sampling === undefined ? {} : { sampling }),
     ...(built.cache === undefined ? {} : { cache: built.cache }),
-    seconds: (performance.now() - t0) / 1000,
+    report,
+    seconds,
   };
 }

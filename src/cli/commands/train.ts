@@ -22,7 +22,7 @@ export function trainCommand(): Command {
     .addOption(new Option('--on-bad-line <policy>', 'malformed input lines: error (default) or skip and count').choices(['error', 'skip']))
     .option('--seed <n>', "override the config's train.seed")
     .option('-o, --output <dir>', "override the config's output directory")
-    .addHelpText('after', '\nWrites <output>/model (manifest.json + model.safetensors), <output>/log.jsonl and <output>/checkpoints;\nprints one JSON object with the validation and test metrics. Ctrl-C saves a checkpoint; --resume continues.')
+    .addHelpText('after', '\nWrites <output>/model (manifest.json + model.safetensors), <output>/log.jsonl, <output>/checkpoints\nand <output>/report.html (learning curves, metrics, reliability, calibration by slice; data: report.json);\nprints one JSON object with the validation and test metrics. Ctrl-C saves a checkpoint; --resume continues.')
     .action(async (config: string, o: TrainOptions) => {
       const seed = o.seed === undefined ? undefined : Number(o.seed);
       if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0)) throw new CliError(`--seed must be a non-negative integer, got '${o.seed}'`);
@@ -38,6 +38,7 @@ export function trainCommand(): Command {
           output: r.output, model: r.modelDir, epochs: r.train.epochsRun, best_epoch: r.train.best?.epoch ?? null,
           stopped_early: r.train.stoppedEarly, interrupted: r.train.interrupted, rows: r.rows,
           validation: r.validation, test: r.test, ...(r.testCalibrated && { test_calibrated: r.testCalibrated }),
+          report: r.report,
           seconds: Math.round(r.seconds * 100) / 100,
         };
         process.stdout.write(`${JSON.stringify(summary)}\n`);

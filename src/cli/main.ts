@@ -12,6 +12,7 @@ import { trainCommand } from './commands/train.js';
 import { evalCommand } from './commands/eval.js';
 import { predictCommand } from './commands/predict.js';
 import { experimentCommand } from './commands/experiment.js';
+import { reportCommand } from './commands/report.js';
 import { CliError } from './errors.js';
 
 const SUBCOMMANDS: readonly (() => Command)[] = [
@@ -19,6 +20,7 @@ const SUBCOMMANDS: readonly (() => Command)[] = [
   evalCommand,
   predictCommand,
   experimentCommand,
+  reportCommand,
   metricsCommand,
   dataCommand,
 ];

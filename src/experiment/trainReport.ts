@@ -10,7 +10,7 @@
  * slice enough rows to read its bias.
  */
 import type { Dataset } from '../data/dataset.js';
-import type { DataSplit, FittedSchema } from '../schema/index.js';
+import type { DataSplit, FittedSchema, IdFieldSpec } from '../schema/index.js';
 import { calibrationBiasBySlice, reliabilityDiagram, UndefinedMetricError, type ReliabilityDiagram } from '../metrics/index.js';
 import type { MetricsSection, ReportSection, ReliabilitySection, RunReport, SliceBiasSection } from '../report/runReport.js';
 import { evaluationWeights } from './evaluate.js';
@@ -63,10 +63,13 @@ interface SliceField {
   top: number[];
 }
 
-/** The categorical field whose top values split the test rows most evenly (see the module comment). */
-export function chooseSliceField(ds: Dataset, fitted: FittedSchema, rows: { start: number; end: number }): SliceField | null {
+/**
+ * The categorical field (of `fields`, the dataset's id fields in order) whose top values split
+ * `rows` most evenly (see the module comment); null when no categorical field has two values.
+ */
+export function chooseSliceField(ds: Dataset, fields: readonly IdFieldSpec[], rows: { start: number; end: number }): SliceField | null {
   let best: (SliceField & { h: number }) | null = null;
-  fitted.spec.fields.forEach((f, j) => {
+  fields.forEach((f, j) => {
     if (!(f.kind === 'hash' || (f.kind === 'vocab' && !f.logBucket))) return;
     const local = new Int32Array(rows.end - rows.start);
     const counts = new Map<number, number>();
@@ -86,8 +89,7 @@ export function chooseSliceField(ds: Dataset, fitted: FittedSchema, rows: { star
   return best;
 }
 
-function sliceLabel(fitted: FittedSchema, j: number, local: number): string {
-  const f = fitted.spec.fields[j]!;
+function sliceLabel(f: IdFieldSpec, local: number): string {
   if (f.kind === 'vocab') return local === 0 ? '(rare or unseen)' : f.vocabulary[local - 1]!;
   return `bucket ${local}`;
 }
@@ -130,7 +132,7 @@ export function evaluationSections(input: EvaluationInput): ReportSection[] {
       })),
     });
   }
-  const field = chooseSliceField(ds, fitted, rows);
+  const field = chooseSliceField(ds, fitted.spec.fields, rows);
   if (field) {
     const OTHER = -1;
     const isTop = new Set(field.top);
@@ -140,7 +142,7 @@ export function evaluationSections(input: EvaluationInput): ReportSection[] {
     bias.sort((a, b) => order.indexOf(a.slice as number) - order.indexOf(b.slice as number));
     const name = fitted.spec.fields[field.field]!.name;
     const slices: SliceBiasSection['slices'] = bias.map((s) => ({
-      slice: s.slice === OTHER ? '(other values)' : sliceLabel(fitted, field.field, s.slice as number),
+      slice: s.slice === OTHER ? '(other values)' : sliceLabel(fitted.spec.fields[field.field]!, s.slice as number),
       rows: s.rows, weight: s.weight, predicted: s.predicted, observed: s.observed, ratioBias: s.ratioBias, meanBias: s.meanBias,
     }));
     out.push({

@@ -81,6 +81,11 @@ export interface RunReport {
   tasks: TaskReport[];
 }
 
+/** A run directory that cannot be reported on (no log, a log or report.json that does not parse): the user's to fix. */
+export class RunReportInputError extends Error {
+  override name = 'RunReportInputError';
+}
+
 /** Log keys that are bookkeeping, not curves. */
 const NOT_CURVES = new Set(['event', 'epoch', 'step', 'globalStep', 'rows', 'time', 'seconds', 'best', 'best_epoch', 'resumed', 'epochs', 'seed']);
 
@@ -151,11 +156,11 @@ export function buildRunReport(input: Omit<RunReport, 'version' | 'training'>, l
 /** Reads a run directory's log.jsonl (an error naming the file when it is absent). */
 export function readRunLog(dir: string): MetricRecord[] {
   const file = join(dir, 'log.jsonl');
-  if (!existsSync(file)) throw new Error(`${file}: no such file (is '${dir}' the output directory of a training run?)`);
+  if (!existsSync(file)) throw new RunReportInputError(`${file}: no such file (is '${dir}' the output directory of a training run?)`);
   try {
     return parseMetricLog(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`${file}: ${(e as Error).message}`);
+    throw new RunReportInputError(`${file}: ${(e as Error).message}`);
   }
 }
 
@@ -184,9 +189,9 @@ export function rebuildRunReport(dir: string): RunReport {
     try {
       prev = JSON.parse(readFileSync(jsonFile, 'utf8')) as RunReport;
     } catch (e) {
-      throw new Error(`${jsonFile}: not JSON: ${(e as Error).message}`);
+      throw new RunReportInputError(`${jsonFile}: not JSON: ${(e as Error).message}`);
     }
-    if (prev.version !== REPORT_VERSION) throw new Error(`${jsonFile}: report version ${String(prev.version)}, this ctrkit reads version ${REPORT_VERSION}`);
+    if (prev.version !== REPORT_VERSION) throw new RunReportInputError(`${jsonFile}: report version ${String(prev.version)}, this ctrkit reads version ${REPORT_VERSION}`);
     return buildRunReport(prev, log);
   }
   const metrics = metricsFromLog(log);

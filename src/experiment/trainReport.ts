@@ -12,7 +12,11 @@
 import type { Dataset } from '../data/dataset.js';
 import type { DataSplit, FittedSchema, IdFieldSpec } from '../schema/index.js';
 import { calibrationBiasBySlice, reliabilityDiagram, UndefinedMetricError, type ReliabilityDiagram } from '../metrics/index.js';
-import type { MetricsSection, ReportSection, ReliabilitySection, RunReport, SliceBiasSection } from '../report/runReport.js';
+import {
+  buildRunReport, readRunLog, writeRunReport, type MetricsSection, type ReportSection, type ReliabilitySection, type RunReport, type SliceBiasSection,
+} from '../report/runReport.js';
+import type { TrainResult } from '../train/trainer.js';
+import type { ExperimentConfig } from './config.js';
 import { evaluationWeights } from './evaluate.js';
 
 /** Values of the slice field shown one by one; the rest are pooled. */
@@ -57,10 +61,24 @@ function entropy(counts: readonly number[]): number {
 
 interface SliceField {
   field: number;
-  /** Local id of each test row. */
+  /** Local id of each row. */
   local: Int32Array;
-  /** The SLICES most frequent local ids, most rows first. */
+  /** The SLICES most frequent local ids, most rows first (ties: smaller id first). */
   top: number[];
+}
+
+/** The k most frequent ids of `counts` (most first, ties by smaller id), in one pass: fields may have millions of ids. */
+function topIds(counts: Int32Array, k: number): number[] {
+  const top: number[] = [];
+  for (let id = 0; id < counts.length; id++) {
+    const c = counts[id]!;
+    if (c === 0 || (top.length === k && c <= counts[top[k - 1]!]!)) continue;
+    let at = top.length;
+    while (at > 0 && counts[top[at - 1]!]! < c) at--;
+    top.splice(at, 0, id);
+    if (top.length > k) top.pop();
+  }
+  return top;
 }
 
 /**
@@ -68,25 +86,23 @@ interface SliceField {
  * `rows` most evenly (see the module comment); null when no categorical field has two values.
  */
 export function chooseSliceField(ds: Dataset, fields: readonly IdFieldSpec[], rows: { start: number; end: number }): SliceField | null {
-  let best: (SliceField & { h: number }) | null = null;
+  let best: { field: number; top: number[]; h: number } | null = null;
+  const n = rows.end - rows.start;
   fields.forEach((f, j) => {
     if (!(f.kind === 'hash' || (f.kind === 'vocab' && !f.logBucket))) return;
-    const local = new Int32Array(rows.end - rows.start);
-    const counts = new Map<number, number>();
-    for (let r = rows.start; r < rows.end; r++) {
-      const id = ds.ids[r * ds.numFields + j]! - ds.fieldOffsets[j]!;
-      local[r - rows.start] = id;
-      counts.set(id, (counts.get(id) ?? 0) + 1);
-    }
-    if (counts.size < 2) return;
-    // Most rows first, ties by id, so the choice does not depend on row order.
-    const ranked = [...counts].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
-    const top = ranked.slice(0, SLICES);
-    const rest = ranked.slice(SLICES).reduce((s, [, c]) => s + c, 0);
-    const h = entropy([...top.map(([, c]) => c), rest]);
-    if (!best || h > best.h + 1e-12) best = { field: j, local, top: top.map(([id]) => id), h };
+    const counts = new Int32Array(ds.fieldSizes[j]!);
+    for (let r = rows.start; r < rows.end; r++) counts[ds.ids[r * ds.numFields + j]! - ds.fieldOffsets[j]!]!++;
+    const top = topIds(counts, SLICES);
+    if (top.length < 2) return;
+    const inTop = top.reduce((s, id) => s + counts[id]!, 0);
+    const h = entropy([...top.map((id) => counts[id]!), n - inTop]);
+    if (!best || h > best.h + 1e-12) best = { field: j, top, h };
   });
-  return best;
+  if (!best) return null;
+  const { field, top } = best;
+  const local = new Int32Array(n);
+  for (let r = rows.start; r < rows.end; r++) local[r - rows.start] = ds.ids[r * ds.numFields + field]! - ds.fieldOffsets[field]!;
+  return { field, local, top };
 }
 
 function sliceLabel(f: IdFieldSpec, local: number): string {
@@ -151,4 +167,32 @@ export function evaluationSections(input: EvaluationInput): ReportSection[] {
     });
   }
   return out;
+}
+
+export interface TrainingReportInput extends Omit<EvaluationInput, 'positiveWeight'> {
+  cfg: ExperimentConfig;
+  output: string;
+  train: TrainResult;
+  seed: number;
+  /** The model type as trained. */
+  model: string;
+  seconds: number;
+}
+
+/** Writes <output>/report.json and report.html of a finished `ctrkit train` run; returns the HTML's path. */
+export async function writeTrainingReport(r: TrainingReportInput): Promise<string> {
+  const { split, train, cfg } = r;
+  const rows = (x: { start: number; end: number }): number => x.end - x.start;
+  const lossCfg = cfg.train.loss;
+  return writeRunReport(r.output, buildRunReport({
+    title: `Training run: ${cfg.file}`,
+    run: {
+      config: cfg.file, output: r.output, model: r.model, loss: lossCfg?.type ?? 'bce', seed: r.seed, epochs: train.epochsRun,
+      best_epoch: train.best?.epoch ?? null, stopped_early: train.stoppedEarly, interrupted: train.interrupted,
+      rows_fit: rows(split.fit), rows_validation: rows(split.validation), rows_test: rows(split.test),
+      calibration: cfg.train.calibration, seconds: Math.round(r.seconds * 100) / 100,
+    },
+    metrics: r.metrics,
+    tasks: [{ name: r.dataset.labelNames[0] ?? 'label', sections: evaluationSections({ ...r, positiveWeight: lossCfg?.betaPos }) }],
+  }, readRunLog(r.output)));
 }

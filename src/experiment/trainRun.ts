@@ -33,8 +33,7 @@ import { metricsFor, probabilities } from './evaluate.js';
 import { predictRows } from '../train/predict.js';
 import { correctForSampling, samplingRecord } from './samplingCorrection.js';
 import { trainingProbes } from './probes.js';
-import { evaluationSections } from './trainReport.js';
-import { buildRunReport, readRunLog, writeRunReport } from '../report/runReport.js';
+import { writeTrainingReport } from './trainReport.js';
 
 export interface TrainRunOptions {
   /** Continue from the output directory's last checkpoint. */
@@ -212,24 +211,11 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   });
   log.write({ event: 'stop', epoch: result.epochsRun, step: 0, globalStep: result.globalStep, ...Object.fromEntries(Object.entries(metrics).filter(([, v]) => v !== null)) as Record<string, number> });
   const seconds = (performance.now() - t0) / 1000;
-  const summaryMetrics = { validation, test, ...(testCalibrated && { test_calibrated: testCalibrated }) };
-  const report = await writeRunReport(output, buildRunReport({
-    title: `Training run: ${cfg.file}`,
-    run: {
-      config: cfg.file, output, model: `${modelConfig.type}, loss ${lossCfg?.type ?? 'bce'}`, seed, epochs: result.epochsRun,
-      best_epoch: result.best?.epoch ?? null, stopped_early: result.stoppedEarly, interrupted: result.interrupted,
-      rows_fit: fitRows, rows_validation: split.validation.end - split.validation.start, rows_test: split.test.end - split.test.start,
-      calibration: cfg.train.calibration, seconds: Math.round(seconds * 100) / 100,
-    },
-    metrics: summaryMetrics,
-    tasks: [{
-      name: ds.labelNames[0] ?? 'label',
-      sections: evaluationSections({
-        dataset: ds, split, fitted, metrics: summaryMetrics, positiveWeight: lossCfg?.betaPos,
-        testProbs: pt, ...(ptCalibrated && { testCalibrated: ptCalibrated }),
-      }),
-    }],
-  }, readRunLog(output)));
+  const report = await writeTrainingReport({
+    cfg, output, dataset: ds, split, fitted, train: result, seed, seconds, model: modelConfig.type,
+    metrics: { validation, test, ...(testCalibrated && { test_calibrated: testCalibrated }) },
+    testProbs: pt, ...(ptCalibrated && { testCalibrated: ptCalibrated }),
+  });
   return {
     model, dataset: ds, split, output, modelDir, train: result, validation, test, testCalibrated,
     rows: { fit: fitRows, validation: split.validation.end - split.validation.start, test: split.test.end - split.test.start, skippedLines: stats.skippedLines },

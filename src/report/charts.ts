@@ -55,13 +55,22 @@ interface Point {
   y: number;
 }
 
-function points(s: LineSeries, log: boolean): Point[] {
+/**
+ * Points drawn per series at most: a panel is a few hundred pixels wide, and a run logged every
+ * step would otherwise put 10⁵ vertices per line into the page. The data (report.json) keeps all.
+ */
+const MAX_POINTS = 600;
+
+function points(s: LineSeries, log: boolean, max = MAX_POINTS): Point[] {
   const out: Point[] = [];
   s.x.forEach((x, i) => {
     const y = s.y[i];
     if (typeof y === 'number' && Number.isFinite(y) && (!log || y > 0)) out.push({ series: s.name, x, y });
   });
-  return out;
+  if (out.length <= max) return out;
+  // Every k-th point and the last, so the line still ends where the run did.
+  const k = Math.ceil(out.length / max);
+  return out.filter((_, i) => i % k === 0 || i === out.length - 1);
 }
 
 /** Values spanning over a factor of 20, all positive: on a linear axis most of them would lie flat on the floor. */
@@ -125,8 +134,8 @@ export function lineChartSpec(series: readonly LineSeries[], opts: LineChartOpti
   const [base, ...rest] = series;
   const role = (r: string) => ({ role: r });
   const data = rest.flatMap((s) => [
-    ...points(base!, log).map((p) => ({ ...p, panel: s.name, ...role(`baseline: ${base!.name}`) })),
-    ...points(s, log).map((p) => ({ ...p, panel: s.name, ...role('this cell') })),
+    ...points(base!, log, MAX_POINTS / 4).map((p) => ({ ...p, panel: s.name, ...role(`baseline: ${base!.name}`) })),
+    ...points(s, log, MAX_POINTS / 4).map((p) => ({ ...p, panel: s.name, ...role('this cell') })),
   ]);
   return {
     title: { text: title, subtitle: `one panel per series; grey: the baseline (${base!.name})` },

@@ -46,6 +46,15 @@ describe('line charts', () => {
     assert.match(svg, /grey: the baseline \(loss=l0,betaPos=0\)/);
   });
 
+  it('draws at most 600 points of a long series, ending at its last', () => {
+    const x = Array.from({ length: 100_000 }, (_, i) => i + 1);
+    const spec = lineChartSpec([{ name: 'loss', x, y: x.map((v) => 1 / v) }]) as { data: { values: { x: number }[] } };
+    const drawn = spec.data.values.map((p) => p.x);
+    assert.ok(drawn.length <= 600 && drawn.length >= 500, `${drawn.length} points`);
+    assert.equal(drawn[0], 1);
+    assert.equal(drawn.at(-1), 100_000);
+  });
+
   it('uses a log y axis for values spanning decades, linear otherwise; panels get their own scales', () => {
     const y = (spec: object): { scale: { type?: string } } => {
       const enc = ('spec' in spec ? (spec as { spec: { encoding: unknown } }).spec.encoding : (spec as { encoding: unknown }).encoding) as { y: { scale: { type?: string } } };

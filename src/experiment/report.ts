@@ -102,7 +102,7 @@ export async function buildReport(grid: GridConfig, cells: readonly GridCell[], 
     if (!first?.reliability) continue;
     const file = `reliability-${fileSafe(c.name)}.svg`;
     charts.set(file, await renderSvg(reliabilitySpec([{ name: c.name, bins: first.reliability.bins }], {
-      title: `${c.name}, seed ${first.seed} (ECE ${first.reliability.ece.toPrecision(3)}, ${first.reliability.rows} rows)`, size: 260,
+      title: c.name, subtitle: `seed ${first.seed}: ECE ${first.reliability.ece.toPrecision(3)}, ${first.reliability.rows} rows`, size: 260,
     }), opts));
     reliability.push({ cell: c.name, seed: first.seed, file });
   }

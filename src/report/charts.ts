@@ -97,7 +97,7 @@ function axes(opts: LineChartOptions, log: boolean) {
     x: { field: 'x', type: 'quantitative' as const, title: opts.xLabel ?? 'x', axis: { tickMinStep: 1, format: '~s' } },
     y: {
       field: 'y', type: 'quantitative' as const, title: `${opts.yLabel ?? ''}${log ? ' (log scale)' : ''}`,
-      scale: log ? { type: 'log' as const } : { zero: false }, axis: { format: log ? '.1~e' : '~r' },
+      scale: log ? { type: 'log' as const } : { zero: false }, axis: { format: log ? '.1~e' : '~r', labelOverlap: 'greedy' as const },
     },
   };
 }
@@ -169,7 +169,7 @@ const RANGES = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1];
  * Reliability diagram: mean label against mean prediction per bin, the y = x diagonal, and
  * under it the rows per bin on the same x axis (each bar spans the bin's prediction range).
  */
-export function reliabilitySpec(diagrams: readonly ReliabilitySeries[], opts: { title?: string; size?: number } = {}): ChartSpec {
+export function reliabilitySpec(diagrams: readonly ReliabilitySeries[], opts: { title?: string; subtitle?: string; size?: number } = {}): ChartSpec {
   const size = opts.size ?? 360;
   let hi = 0;
   for (const d of diagrams) for (const b of d.bins) hi = Math.max(hi, b.meanPrediction, b.meanLabel);
@@ -186,7 +186,9 @@ export function reliabilitySpec(diagrams: readonly ReliabilitySeries[], opts: { 
     ...(diagrams.length > 1 ? {} : { scale: { range: [HIGHLIGHT] } }),
   };
   return {
-    ...(opts.title ? { title: opts.title } : {}),
+    // The title must not set the width: several diagrams sit side by side in the experiment report.
+    // Long grid-cell names wrap at their commas, as in the small-multiple headers.
+    ...(opts.title ? { title: { text: opts.title.split(','), fontSize: 12, limit: size + 40, ...(opts.subtitle ? { subtitle: opts.subtitle } : {}) } } : {}),
     config: CONFIG,
     vconcat: [
       {
@@ -210,7 +212,7 @@ export function reliabilitySpec(diagrams: readonly ReliabilitySeries[], opts: { 
         data: { values: bins },
         mark: { type: 'rect', stroke: 'white', strokeWidth: 1 },
         encoding: {
-          x: { field: 'lo', type: 'quantitative', title: 'prediction range of each bin (equal rows per bin)', scale: { domain: [0, max] } },
+          x: { field: 'lo', type: 'quantitative', title: 'bin ranges (equal rows each)', scale: { domain: [0, max] } },
           x2: { field: 'hi' },
           y: { field: 'series', type: 'nominal', sort: names, title: null, axis: diagrams.length > 1 ? {} : null },
           color,

@@ -22,7 +22,10 @@
         "native/fmtnum.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      # NODE_ADDON_API_CPP_EXCEPTIONS_ALL: any C++ exception leaving a binding (a kernel's, or one a
+      # pool task threw, rethrown by ThreadPool::run) becomes a JS Error instead of std::terminate.
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL",
+                  "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       # -fno-trapping-math lets GCC if-convert (hence vectorise) branchy float code such as

@@ -4,6 +4,11 @@
 #include "napi_args.h"
 #include "threadpool.h"
 
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
 namespace ctr {
 namespace {
 
@@ -133,6 +138,34 @@ Napi::Value GetThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ThreadPool::instance().threads());
 }
 
+// Test-only: runs a pool job of ntasks tasks where the tasks on pool workers (onWorker) or on
+// the calling thread (!onWorker) throw, to check that the error reaches JS and the pool survives.
+// The other side's tasks wait (2 s at most) until a throwing task has started, so that one
+// side cannot take every task before the other gets any.
+Napi::Value TestThrowInPool(const Napi::CallbackInfo& info) {
+  long n = count(info, 0, "_testThrowInPool", "ntasks");
+  bool onWorker = flag(info, 1);
+  const auto caller = std::this_thread::get_id();
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  std::atomic<bool> throwing{false};
+  ThreadPool::instance().run((int)n, [&](int t) {
+    bool mine = std::this_thread::get_id() == caller;
+    if (mine != onWorker) {
+      throwing.store(true);
+      throw std::runtime_error("task " + std::to_string(t) + " failed on " +
+                               (mine ? "the calling thread" : "a pool worker"));
+    }
+    while (!throwing.load() && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+  });
+  return info.Env().Undefined();
+}
+
+// Test-only: cgroupCpuLimit over a fake file-system tree.
+Napi::Value TestCgroupCpuLimit(const Napi::CallbackInfo& info) {
+  if (!info[0].IsString()) fail(info.Env(), "_testCgroupCpuLimit", "root must be a string");
+  return Napi::Number::New(info.Env(), cgroupCpuLimit(info[0].As<Napi::String>().Utf8Value()));
+}
+
 Napi::Value KernelName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), gemmKernelName()); }
 
 }  // namespace
@@ -148,6 +181,8 @@ void registerGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("blasAvailable", Napi::Function::New(env, BlasAvailable));
   exports.Set("blasGemm", Napi::Function::New(env, BlasGemmFn));
   exports.Set("blasSetThreads", Napi::Function::New(env, BlasSetThreads));
+  exports.Set("_testThrowInPool", Napi::Function::New(env, TestThrowInPool));
+  exports.Set("_testCgroupCpuLimit", Napi::Function::New(env, TestCgroupCpuLimit));
 }
 
 }  // namespace ctr

@@ -11,21 +11,11 @@
 
 namespace ctr {
 
-// Kernels throw KernelError (a std::exception); JS must see it as an Error.
-template <Napi::Value (*F)(const Napi::CallbackInfo&)>
-Napi::Value guarded(const Napi::CallbackInfo& info) {
-  try {
-    return F(info);
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(info.Env(), e.what());
-  }
-}
-
+// Kernels throw KernelError (a std::exception); the build's NODE_ADDON_API_CPP_EXCEPTIONS_ALL
+// turns it, like any C++ exception leaving a binding, into a JS Error with its message.
 template <Napi::Value (*F)(const Napi::CallbackInfo&)>
 void exportFn(Napi::Env env, Napi::Object exports, const char* name) {
-  exports.Set(name, Napi::Function::New(env, guarded<F>, name));
+  exports.Set(name, Napi::Function::New(env, F, name));
 }
 
 // Product of sizes as an element count; fails instead of overflowing.

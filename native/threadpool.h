@@ -1,12 +1,21 @@
-// Fixed-size worker pool for the native kernels.
+// Fixed-size worker pool for the native kernels, one per process (Node worker_threads that load
+// the addon share it).
 // Work is expressed as `ntasks` independent tasks; which thread runs a task never changes its
 // result, and tasks are defined by the problem size only (never by the thread count), so every
 // kernel gives bit-identical results with any number of threads.
+//
+// Concurrent callers: each run() owns its job state (on its stack). The pool serves one job at
+// a time; a caller that finds it busy runs its own tasks inline on its thread instead of
+// queueing. Results are the same either way (see above), no caller ever waits for another
+// caller's kernel (a small scoring request is not stuck behind a large batch), and no lock is
+// held while waiting, so nothing can deadlock. The cost: while two callers overlap, the second
+// one gets one core.
 #pragma once
 #include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -16,32 +25,39 @@ class ThreadPool {
  public:
   static ThreadPool& instance();
   ~ThreadPool();
-  void setThreads(int n);  // n >= 1; total threads including the caller
-  int threads() const { return nthreads_; }
+  // n >= 1; total threads including the caller. Waits for the job in flight, if any.
+  void setThreads(int n);
+  int threads() const { return nthreads_.load(std::memory_order_relaxed); }
   // Runs fn(t) for every t in [0, ntasks), the caller taking part; returns when all are done.
-  // Not re-entrant: a task must not call run() itself (nested calls run inline).
+  // If tasks throw, the remaining ones are skipped and the first exception is rethrown here,
+  // after every worker has left the job; the pool stays usable. A task may call run() again:
+  // the nested call runs inline.
   void run(int ntasks, const std::function<void(int)>& fn);
 
  private:
+  struct Job;
   ThreadPool();
-  void workerLoop(int id);
+  void workerLoop(uint64_t seen);
   void stopWorkers();
 
-  int nthreads_ = 1;
+  std::atomic<int> nthreads_{1};
+  // Held by the caller whose job the workers serve, and by setThreads; guards workers_.
+  std::mutex submit_;
   std::vector<std::thread> workers_;
-  std::mutex mu_;
+  std::mutex mu_;  // guards job_ and the wake-up of idle workers
   std::condition_variable cv_;
-  const std::function<void(int)>* job_ = nullptr;
-  int ntasks_ = 0;
-  std::atomic<int> next_{0};
-  std::atomic<int> pending_{0};
-  // Workers inside the current job; run() waits for them to leave before the next job can
-  // reset next_, so a late worker can never pair a new task index with the old job.
-  std::atomic<int> active_{0};
+  Job* job_ = nullptr;
   std::atomic<uint64_t> generation_{0};
-  bool stop_ = false;
-  bool inRun_ = false;
+  std::atomic<bool> stop_{false};
 };
+
+// Default pool size: the CPUs this process may actually use, i.e. the smallest of the host's
+// core count, the affinity mask (taskset, cpuset) and the cgroup CPU quota (containers).
+int defaultThreads();
+// CPU limit from the cgroup quota (v2 cpu.max or v1 cpu.cfs_quota_us / cpu.cfs_period_us),
+// rounded up, as seen from the file-system root `root` ("" in production; tests pass a fake
+// tree). 0 when there is no quota.
+int cgroupCpuLimit(const std::string& root);
 
 // Splits [0, n) into chunks of `grain` items (the decomposition depends only on n and grain)
 // and runs fn(begin, end) for each chunk on the pool.

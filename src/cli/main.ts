@@ -12,6 +12,7 @@ import { trainCommand } from './commands/train.js';
 import { evalCommand } from './commands/eval.js';
 import { predictCommand } from './commands/predict.js';
 import { experimentCommand } from './commands/experiment.js';
+import { serveCommand } from './commands/serve.js';
 import { reportCommand } from './commands/report.js';
 import { CliError } from './errors.js';
 
@@ -19,6 +20,7 @@ const SUBCOMMANDS: readonly (() => Command)[] = [
   trainCommand,
   evalCommand,
   predictCommand,
+  serveCommand,
   experimentCommand,
   reportCommand,
   metricsCommand,

@@ -5,10 +5,10 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { loadConfigFile, parseDataConfig, type DataConfig } from '../schema/index.js';
-import { parseModelConfig, type ModelConfig } from '../models/registry.js';
+import { ConfigError, loadConfigFile, parseDataConfig, type DataConfig } from '../schema/index.js';
+import { parseModelConfig, REPRESENTATION_MODEL_TYPES, type ModelConfig } from '../models/registry.js';
 import { parseOptimizerConfig, type OptimizerConfig } from '../optim/registry.js';
-import { parseLossConfig, type LossConfig } from '../losses/registry.js';
+import { LossConfigError, parseLossConfig, type LossConfig } from '../losses/registry.js';
 
 const trainSchema = z.strictObject({
   epochs: z.number().int().positive(),
@@ -29,7 +29,7 @@ const trainSchema = z.strictObject({
    * sampled data's scale (e.g. when a later calibration step is to absorb the shift).
    */
   correctSampling: z.boolean().default(true),
-  /** Native threads (default: all cores). */
+  /** Native threads (default: the CPUs the process may use, see README Backends). */
   threads: z.number().int().positive().optional(),
   /** Write a step record to the JSONL log every N steps. */
   logEvery: z.number().int().positive().default(50),
@@ -59,7 +59,62 @@ export interface ExperimentConfig {
 
 function issue(where: string, e: z.ZodError): Error {
   const i = e.issues[0]!;
-  return new Error(`${[where, ...i.path.map(String)].join('.')}: ${i.message}`);
+  return new ConfigError([`${[where, ...i.path.map(String)].join('.')}: ${i.message}`]);
+}
+
+/** Losses whose main term is BCE on the label (all but the pure ranking ones at α = 0). */
+function trainsBce(loss: LossConfig | undefined): boolean {
+  if (loss === undefined || loss.type === 'bce' || loss.type === 'focal') return true;
+  // A curriculum starts at full BCE weight whatever α is (src/losses/curriculum.ts).
+  return (loss.alpha ?? 0.5) > 0 || loss.curriculum !== undefined;
+}
+
+/**
+ * Settings that validate one by one but that training cannot honour together; each would
+ * otherwise train something other than what the config says, or fail at the first step.
+ */
+function checkTrainable(file: string, data: DataConfig, model: ModelConfig, train: TrainConfig): void {
+  const problems: string[] = [];
+  const at = (path: string, msg: string): void => void problems.push(`${file}: ${path}: ${msg}`);
+  if (data.labels.length > 1) {
+    at('data.labels', `${data.labels.length} labels (${data.labels.map((l) => l.name).join(', ')}), but multi-task training is not supported yet: keep one label`);
+  }
+  data.fields.forEach((f, i) => {
+    if (f.privileged) {
+      at(`data.fields[${i}].privileged`, `field ${f.name}: privileged features are for distillation, which is not implemented yet (the model would read the feature as an ordinary input); remove the flag or the field`);
+    }
+  });
+  const label = data.labels[0];
+  const loss = train.loss;
+  const lossName = loss?.type ?? 'bce';
+  const graded = label !== undefined && label.type === 'graded' && label.positive === undefined;
+  if (graded && trainsBce(loss)) {
+    at(loss === undefined ? 'train.loss' : 'train.loss.type', `loss '${lossName}' trains BCE on the label, which needs values in [0, 1], but label ${label.name} (column ${label.column ?? label.name}) is graded; `
+      + `binarise it (data.labels[0].positive, e.g. { atLeast: 1 })${lossName === 'bce' || lossName === 'focal' ? '' : ' or set alpha: 0 (no BCE term)'}`);
+  }
+  const metric = train.validationMetric;
+  if (graded && metric !== 'ndcg@10') {
+    at('train.validationMetric', `'${metric}' needs a binary label, but label ${label.name} is graded; use ndcg@10`);
+  }
+  if ((metric === 'gauc' || metric === 'ndcg@10') && data.group === undefined) {
+    at('train.validationMetric', `'${metric}' is computed per list: set data.group`);
+  }
+  if (loss?.type === 'combined-pair' && loss.pairs === 'group' && data.group === undefined) {
+    at('train.loss.pairs', `'group' compares rows within lists: set data.group`);
+  }
+  const twoLogitHead = model.type === 'dnn' || model.type === 'dcnv2' ? model.logits : undefined;
+  if (loss?.type === 'jrc' && twoLogitHead === 1) at('model.logits', `loss 'jrc' needs the two-logit head (model.logits: 2, or leave it unset)`);
+  if (loss?.type === 'jrc' && model.type !== 'dnn' && model.type !== 'dcnv2') {
+    at('train.loss.type', `'jrc' needs a two-logit model head (model.logits: 2, dnn or dcnv2), which model type '${model.type}' does not have`);
+  }
+  if (twoLogitHead === 2 && loss?.type !== 'jrc') at('model.logits', `2 is the JRC head; train it with train.loss: { type: jrc }`);
+  if (loss?.type === 'contrastive' && !(REPRESENTATION_MODEL_TYPES as readonly string[]).includes(model.type)) {
+    at('train.loss.type', `'contrastive' contrasts hidden representations, which model type '${model.type}' does not have; use ${REPRESENTATION_MODEL_TYPES.join(' or ')}`);
+  }
+  if (train.calibration !== 'none' && data.split.mode === 'files' && data.split.validation === undefined) {
+    at('train.calibration', `'${train.calibration}' is fit on the validation rows: give data.split.validation`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
 }
 
 /**
@@ -75,12 +130,12 @@ export async function loadExperimentConfig(file: string, baseDir?: string): Prom
  * overrides applied); `file` names it in messages.
  */
 export function parseExperimentConfig(raw: unknown, file: string, baseDir?: string): ExperimentConfig {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file}: expected a mapping with data, model, train and output`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError([`${file}: expected a mapping with data, model, train and output`]);
   const obj = raw as Record<string, unknown>;
   for (const k of Object.keys(obj)) {
-    if (!['data', 'model', 'train', 'output'].includes(k)) throw new Error(`${file}: unknown top-level key '${k}' (expected data, model, train, output)`);
+    if (!['data', 'model', 'train', 'output'].includes(k)) throw new ConfigError([`${file}: unknown top-level key '${k}' (expected data, model, train, output)`]);
   }
-  const data = parseDataConfig(obj.data, `${file}: data`);
+  const data = parseDataConfig(obj.data, file);
   const model = parseModelConfig(obj.model, `${file}: model`);
   const t = trainSchema.safeParse(obj.train);
   if (!t.success) throw issue(`${file}: train`, t.error);
@@ -90,13 +145,16 @@ export function parseExperimentConfig(raw: unknown, file: string, baseDir?: stri
     try {
       loss = parseLossConfig(t.data.loss);
     } catch (e) {
-      throw new Error(`${file}: train.loss: ${(e as Error).message}`);
+      if (!(e instanceof LossConfigError)) throw e;
+      throw new ConfigError(e.problems.map((p) => `${file}: ${['train.loss', p.path].filter(Boolean).join('.')}: ${p.message}`));
     }
   }
-  if (typeof obj.output !== 'string' || obj.output === '') throw new Error(`${file}: output: expected a directory path`);
+  if (typeof obj.output !== 'string' || obj.output === '') throw new ConfigError([`${file}: output: expected a directory path`]);
   const { optimizer: _o, loss: _l, ...rest } = t.data;
+  const train: TrainConfig = { ...rest, optimizer, loss };
+  checkTrainable(file, data, model, train);
   return {
-    data, model, train: { ...rest, optimizer, loss }, output: obj.output,
+    data, model, train, output: obj.output,
     baseDir: baseDir ?? process.cwd(), file: resolve(file),
   };
 }

@@ -8,7 +8,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { backend } from '../backend/index.js';
 import { GroupBatches, ShuffledBatches, type BatchSource } from '../data/batching.js';
-import { buildDatasetCached, dataSourceFiles, sampleFitRows } from '../schema/index.js';
+import { buildDatasetCached, ConfigError, dataSourceFiles, sampleFitRows } from '../schema/index.js';
 import { createModel, type ModelConfig } from '../models/registry.js';
 import { createOptimizer } from '../optim/registry.js';
 import { createLoss } from '../losses/registry.js';
@@ -16,13 +16,13 @@ import { Trainer, type TrainResult } from '../train/trainer.js';
 import { MetricLog } from '../train/metricLog.js';
 import { createProgress } from '../train/progress.js';
 import { FileCheckpointStore } from '../io/checkpointStore.js';
-import { saveModel, type JsonValue, type SamplingRecord } from '../io/modelFile.js';
+import { saveModel, type EvaluationRecord, type JsonValue, type SamplingRecord } from '../io/modelFile.js';
 import { savedSchema } from './savedSchema.js';
 import { dataHash } from '../io/provenance.js';
 import { PlattCalibrator } from '../calibrate/platt.js';
 import { IsotonicCalibrator } from '../calibrate/isotonic.js';
 import type { Calibrator } from '../calibrate/calibrator.js';
-import { bceWithLogits } from '../autograd/ops/loss.js';
+import { weightedBce } from '../losses/weightedBce.js';
 import type { CTRModel } from '../models/ctrModel.js';
 import type { Batch } from '../data/batch.js';
 import type { Dataset } from '../data/dataset.js';
@@ -110,8 +110,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   // Probabilities on the real data's scale: sampled training shifts the odds by a known factor.
   const probs = (z: Float32Array): Float64Array => correctForSampling(probabilities(z), sampling);
   const fitRows = split.fit.end - split.fit.start;
-  if (fitRows === 0) throw new Error(`${cfg.file}: the fit split is empty (${stats.rows} rows read)`);
-  if (ds.labels.length === 0) throw new Error(`${cfg.file}: data.labels is empty: nothing to train on`);
+  if (fitRows === 0) throw new ConfigError([`${cfg.file}: data.split: the fit split is empty (${stats.rows} rows read)`]);
   note(`ctrkit: ${stats.rows} rows (fit ${fitRows}${sampling === undefined ? '' : ` after sampling`}, validation ${split.validation.end - split.validation.start}, ` +
     `test ${split.test.end - split.test.start}), ${ds.numFields} fields, ${ds.numIds} ids` +
     (stats.skippedLines > 0 ? `, ${stats.skippedLines} bad lines skipped` : ''));
@@ -121,27 +120,19 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const model = createModel(modelConfig, dims, seed);
   const optimizer = createOptimizer(cfg.train.optimizer, model);
   const lossCfg = cfg.train.loss;
-  const twoLogits = model.logitsPerRow === 2;
-  // [N, 2] logits mean nothing to the one-logit losses, and JRC needs both: refuse a mismatch
-  // here rather than with a shape error at the first step.
-  if (lossCfg?.type === 'jrc' && !twoLogits) {
-    throw new Error(`${cfg.file}: train.loss: 'jrc' needs a two-logit model head (model.logits: 2, dnn or dcnv2), which model type '${cfg.model.type}' with logits ${model.logitsPerRow} does not have`);
-  }
-  if (twoLogits && lossCfg?.type !== 'jrc') {
-    throw new Error(`${cfg.file}: model.logits: 2 is the JRC head; train it with train.loss: { type: jrc }`);
-  }
   const loss = lossCfg ? createLoss(lossCfg) : null;
   const probes = cfg.train.probes ? trainingProbes(model, cfg.train.logEvery) : null;
-  const logits = (m: CTRModel, b: Batch): Tensor => (probes ? probes.watch(m.forward(b), b.labels) : m.forward(b));
-  const lossFn = loss
-    ? (m: CTRModel, b: Batch): Tensor => loss(logits(m, b), b, { step: optimizer.stepCount })
-    : (m: CTRModel, b: Batch): Tensor => bceWithLogits(logits(m, b), b.labels, b.weights ?? null);
+  const watch = (z: Tensor, b: Batch): Tensor => (probes ? probes.watch(z, b.labels) : z);
+  const lossFn = (m: CTRModel, b: Batch): Tensor => {
+    if (!loss) return weightedBce(watch(m.forward(b), b), b);
+    if (lossCfg?.type !== 'contrastive') return loss(watch(m.forward(b), b), b, { step: optimizer.stepCount });
+    // The config check guarantees a model with hidden layers (REPRESENTATION_MODEL_TYPES).
+    const out = m.forwardWithRepresentation!(b);
+    return loss(watch(out.logits, b), b, { step: optimizer.stepCount, representation: out.representation });
+  };
   // List losses compare rows within a list: whole lists per batch when the data has them
   // (data.group), else the batch is the list (the KDD'24 setting on Criteo).
   let batches: BatchSource;
-  if (lossCfg?.type === 'combined-pair' && lossCfg.pairs === 'group' && !ds.groupOffsets) {
-    throw new Error(`${cfg.file}: train.loss: pairs 'group' compares rows within lists: set data.group`);
-  }
   if (ds.groupOffsets && (listwise(lossCfg?.type) || (lossCfg?.type === 'combined-pair' && lossCfg.pairs === 'group'))) {
     batches = new GroupBatches(ds, split.fit, cfg.train.batchSize);
   } else {
@@ -149,15 +140,15 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   }
 
   const hasValidation = split.validation.end > split.validation.start;
-  // β_pos weights positives in evaluation as in training (SPEC §1).
-  const evalOpts = { positiveWeight: lossCfg?.betaPos };
+  // β_pos weights positives in evaluation as in training (SPEC §1); the manifest keeps it for `ctrkit eval`.
+  const evalOpts: EvaluationRecord = { positiveWeight: lossCfg?.betaPos ?? 1 };
   const metricName = cfg.train.validationMetric;
   const validate = hasValidation
     ? (m: CTRModel): Record<string, number> => {
       const all = metricsFor(probs(predictRows(m, ds, split.validation)), ds, split.validation, evalOpts);
       const out: Record<string, number> = {};
       for (const [k, v] of Object.entries(all)) if (v !== null) out[k] = v;
-      if (!(metricName in out)) throw new Error(`validation metric '${metricName}' has no value on the validation rows (${JSON.stringify(all)})`);
+      if (!(metricName in out)) throw new ConfigError([`${cfg.file}: train.validationMetric: '${metricName}' has no value on the validation rows (${JSON.stringify(all)})`]);
       return out;
     }
     : undefined;
@@ -182,7 +173,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const validation = hasValidation ? metricsFor(probs(predictRows(model, ds, split.validation)), ds, split.validation, evalOpts) : {};
   let calibrator: Calibrator | undefined;
   if (cfg.train.calibration !== 'none') {
-    if (!hasValidation) throw new Error(`${cfg.file}: train.calibration needs validation rows to fit on`);
+    if (!hasValidation) throw new ConfigError([`${cfg.file}: train.calibration: needs validation rows to fit on, and the validation split is empty`]);
     const zv = predictRows(model, ds, split.validation);
     const yv = ds.labels[0]!.subarray(split.validation.start, split.validation.end);
     calibrator = cfg.train.calibration === 'platt' ? PlattCalibrator.fit(zv, yv) : IsotonicCalibrator.fit(zv, yv, { space: 'logit' });
@@ -207,6 +198,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     provenance: { dataHash: dataHash(sources), seed, createdBy: `ctrkit train ${cfg.file}`, trainRows: fitRows },
     calibration: calibrator ? (calibrator.toJSON() as unknown as JsonValue) : undefined,
     sampling,
+    evaluation: evalOpts,
     dims,
   });
   log.write({ event: 'stop', epoch: result.epochsRun, step: 0, globalStep: result.globalStep, ...Object.fromEntries(Object.entries(metrics).filter(([, v]) => v !== null)) as Record<string, number> });

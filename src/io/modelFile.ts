@@ -52,6 +52,15 @@ export interface SamplingRecord {
   corrected: boolean;
 }
 
+/**
+ * How the training metrics weighted the rows, so that `ctrkit eval` computes the same metrics.
+ * Absent in manifests written before it existed: unweighted (β_pos 1), as those evaluations were.
+ */
+export interface EvaluationRecord {
+  /** β_pos (train.loss.betaPos): positives count with this weight, times any sample weight. */
+  positiveWeight: number;
+}
+
 export interface ModelManifest {
   formatVersion: typeof MODEL_FORMAT_VERSION;
   createdAt: string;
@@ -64,6 +73,7 @@ export interface ModelManifest {
   provenance: Provenance;
   calibration?: JsonValue;
   sampling?: SamplingRecord;
+  evaluation?: EvaluationRecord;
   weights: { file: string; sha256: string; bytes: number; tensors: number };
 }
 
@@ -76,6 +86,7 @@ export interface SaveModelOptions {
   provenance: Omit<Provenance, 'ctrkitVersion'> & { ctrkitVersion?: string };
   calibration?: JsonValue;
   sampling?: SamplingRecord;
+  evaluation?: EvaluationRecord;
   /** Defaults to the model's own numIds / numFields. */
   dims?: ModelDims;
 }
@@ -133,6 +144,7 @@ export function saveModel(dir: string, opts: SaveModelOptions): ModelManifest {
     provenance: { ...opts.provenance, ctrkitVersion: opts.provenance.ctrkitVersion ?? ctrkitVersion() },
     ...(opts.calibration !== undefined ? { calibration: opts.calibration } : {}),
     ...(opts.sampling !== undefined ? { sampling: opts.sampling } : {}),
+    ...(opts.evaluation !== undefined ? { evaluation: opts.evaluation } : {}),
     weights: { file: WEIGHTS_FILE, sha256: sha256Chunks(chunks), bytes: chunks.reduce((n, c) => n + c.length, 0), tensors: tensors.size },
   };
   publishDirAtomic(dir, (tmp) => {
@@ -160,6 +172,7 @@ const manifestSchema = z.object({
   sampling: z.object({
     negativeSampleRate: z.number().gt(0).max(1), betaPos: z.number().positive().optional(), corrected: z.boolean(),
   }).optional(),
+  evaluation: z.object({ positiveWeight: z.number().positive() }).optional(),
   weights: z.object({
     // A bare file name: a manifest must not point outside its own directory.
     file: z.string().regex(/^[A-Za-z0-9._-]+$/).refine((f) => f !== '.' && f !== '..', 'must be a file name'),
@@ -190,9 +203,18 @@ function readManifest(dir: string): ModelManifest {
   return { ...r.data, model } as ModelManifest;
 }
 
+export interface LoadModelOptions {
+  /**
+   * Repair a publish that a crash interrupted first (default true). A reader that runs beside a
+   * live writer (the server) passes false: a missing directory there is a publish in progress,
+   * and renaming its siblings would race the writer's own rename.
+   */
+  recover?: boolean;
+}
+
 /** Loads a model directory written by saveModel; the model is returned in eval mode. */
-export function loadModel(dir: string): { model: CTRModel; manifest: ModelManifest } {
-  recoverPublishedDir(dir);
+export function loadModel(dir: string, opts: LoadModelOptions = {}): { model: CTRModel; manifest: ModelManifest } {
+  if (opts.recover ?? true) recoverPublishedDir(dir);
   const manifest = readManifest(dir);
   const weightsPath = join(dir, manifest.weights.file);
   if (!existsSync(weightsPath)) throw new ModelFileError(`${weightsPath}: weights file named by the manifest is missing`);

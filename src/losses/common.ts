@@ -86,6 +86,19 @@ export function sampleWeights(batch: LossBatch, betaPos = 1): Float32Array | nul
   return w;
 }
 
+/**
+ * BCE-family terms read labels as probabilities; a graded label (2, 3, …) is not an error to
+ * the kernel, it just pushes the logits without bound. Refused here, naming the value.
+ */
+export function checkUnitLabels(op: string, labels: Float32Array): void {
+  for (let i = 0; i < labels.length; i++) {
+    const y = labels[i]!;
+    if (!(y >= 0 && y <= 1)) {
+      throw new Error(`${op}: label ${y} (row ${i} of the batch) is outside [0, 1]; a BCE-family loss needs 0/1 (or soft) labels: binarise graded labels`);
+    }
+  }
+}
+
 /** Indices of a segment sorted by key descending; ties keep their row order (stable sort). */
 export function sortDesc(a: number, b: number, key: ArrayLike<number>): number[] {
   const idx = Array.from({ length: b - a }, (_, k) => a + k);

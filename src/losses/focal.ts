@@ -7,7 +7,7 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { add, exp, mul, neg, scale, softplus } from '../autograd/ops/elementwise.js';
-import { type LossBatch, dot, flatLogits, sampleWeights } from './common.js';
+import { type LossBatch, checkUnitLabels, dot, flatLogits, sampleWeights } from './common.js';
 
 export interface FocalOptions {
   /** Focusing parameter γ ≥ 0 (γ = 0 is BCE). Default 2. */
@@ -20,6 +20,7 @@ export function focal(z: Tensor, batch: LossBatch, opts: FocalOptions = {}): Ten
   const gamma = opts.gamma ?? 2;
   if (!(gamma >= 0) || !Number.isFinite(gamma)) throw new Error(`focal: gamma must be a finite number ≥ 0, got ${gamma}`);
   const zz = flatLogits('focal', z, batch);
+  checkUnitLabels('focal', batch.labels);
   const y = batch.labels;
   const n = y.length;
   const w = sampleWeights(batch, opts.betaPos);

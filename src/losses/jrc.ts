@@ -15,7 +15,7 @@ import { reshape } from '../autograd/ops/layout.js';
 import { bceWithLogits } from '../autograd/ops/loss.js';
 import { pairDiff } from '../autograd/ops/segment.js';
 import { segmentLogSoftmax } from '../autograd/ops/softmax.js';
-import { type LossBatch, type Scope, dot, sampleWeights, scopeOffsets, zeroLoss } from './common.js';
+import { type LossBatch, type Scope, checkUnitLabels, dot, sampleWeights, scopeOffsets, zeroLoss } from './common.js';
 import { combineAlpha } from './combined.js';
 
 export interface JrcOptions {
@@ -49,6 +49,7 @@ export function jrcProbability(z: Tensor): Tensor {
 /** Calibration term: weighted BCE of softmax(z)₁ against y. */
 export function jrcCalibration(z: Tensor, batch: LossBatch, opts: JrcOptions = {}): Tensor {
   checkTwoLogits('jrc', z, batch.labels.length);
+  checkUnitLabels('jrc', batch.labels);
   return bceWithLogits(jrcLogit(z), batch.labels, sampleWeights(batch, opts.betaPos));
 }
 

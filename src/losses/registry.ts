@@ -56,14 +56,23 @@ export const lossConfigSchema = zod.strictObject({
 
 export type LossConfig = zod.output<typeof lossConfigSchema>;
 
-export class LossConfigError extends Error {}
+export class LossConfigError extends Error {
+  /** Each problem with the dotted path of its key inside the loss config ('' = the config itself). */
+  constructor(input: unknown, readonly problems: readonly { path: string; message: string }[]) {
+    super(`invalid loss config ${JSON.stringify(input)}:\n${problems.map((p) => `  - ${p.path || 'config'}: ${p.message}`).join('\n')}`);
+  }
+}
 
 /** The config, validated; throws LossConfigError listing every problem by field. */
 export function parseLossConfig(input: unknown): LossConfig {
   const r = lossConfigSchema.safeParse(input);
   if (r.success) return r.data;
-  const lines = r.error.issues.map((i) => `  - ${i.path.length ? i.path.join('.') : 'config'}: ${i.message}`);
-  throw new LossConfigError(`invalid loss config ${JSON.stringify(input)}:\n${lines.join('\n')}`);
+  const type = typeof input === 'object' && input !== null ? (input as { type?: unknown }).type : undefined;
+  throw new LossConfigError(input, r.error.issues.flatMap((i) => {
+    const path = i.path.join('.');
+    if (i.code !== 'unrecognized_keys') return [{ path, message: i.message }];
+    return i.keys.map((k) => ({ path: path ? `${path}.${k}` : k, message: `not a setting of loss type ${JSON.stringify(type)}` }));
+  }));
 }
 
 /** What a loss may need besides logits and labels. */

@@ -5,7 +5,7 @@
  */
 import type { Tensor } from '../tensor/tensor.js';
 import { bceWithLogits } from '../autograd/ops/loss.js';
-import { type LossBatch, flatLogits, sampleWeights } from './common.js';
+import { type LossBatch, checkUnitLabels, flatLogits, sampleWeights } from './common.js';
 
 export interface WeightedBceOptions {
   /**
@@ -18,5 +18,6 @@ export interface WeightedBceOptions {
 
 export function weightedBce(z: Tensor, batch: LossBatch, opts: WeightedBceOptions = {}): Tensor {
   const zz = flatLogits('weightedBce', z, batch);
+  checkUnitLabels('weightedBce', batch.labels);
   return bceWithLogits(zz, batch.labels, sampleWeights(batch, opts.betaPos));
 }

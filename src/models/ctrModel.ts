@@ -2,6 +2,12 @@ import type { Batch } from '../data/batch.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from '../nn/module.js';
 
+/** Logits and the representation [size, d] of each row that the output layer reads. */
+export interface RepresentedOutput {
+  logits: Tensor;
+  representation: Tensor;
+}
+
 /**
  * Every CTR model maps a batch to its logits: one per row ([size]), or two per row
  * ([size, 2], JRC's [z⁰, z¹]) for a model built with a two-logit head.
@@ -9,6 +15,12 @@ import { Module } from '../nn/module.js';
 export abstract class CTRModel extends Module {
   abstract readonly kind: string;
   abstract forward(batch: Batch): Tensor;
+
+  /**
+   * forward() with the hidden representation the logits are computed from, for losses on
+   * representations (contrastive). Only models with hidden layers (dnn, dcnv2) have one.
+   */
+  forwardWithRepresentation?(batch: Batch): RepresentedOutput;
 
   /** Logits per row that forward emits (1, or 2 for a two-logit head). */
   get logitsPerRow(): number {

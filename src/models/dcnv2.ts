@@ -7,7 +7,7 @@ import { CrossNet } from '../nn/crossNet.js';
 import { FeatureInput } from '../nn/featureInput.js';
 import { Linear } from '../nn/linear.js';
 import { MLP } from '../nn/mlp.js';
-import { CTRModel } from './ctrModel.js';
+import { CTRModel, type RepresentedOutput } from './ctrModel.js';
 
 export interface DCNv2Config {
   numIds: number;
@@ -58,10 +58,22 @@ export class DCNv2 extends CTRModel {
   }
 
   forward(batch: Batch): Tensor {
+    return this.forwardWithRepresentation(batch).logits;
+  }
+
+  /** The representation is what the logit layer reads: concat(cross, mlp) (parallel), the MLP's last hidden layer (stacked). */
+  override forwardWithRepresentation(batch: Batch): RepresentedOutput {
     const x0 = this.input.forward(batch);
     const xc = this.cross.forward(x0);
-    const out = this.head ? this.head.forward(concat([xc, this.mlp.forward(x0)], 1)) : this.mlp.forward(xc);
+    let representation: Tensor;
+    let out: Tensor;
+    if (this.head) {
+      representation = concat([xc, this.mlp.forward(x0)], 1);
+      out = this.head.forward(representation);
+    } else {
+      ({ hidden: representation, out } = this.mlp.forwardWithHidden(xc));
+    }
     const k = this.logitsPerRow;
-    return reshape(out, k === 1 ? [batch.size] : [batch.size, k]);
+    return { logits: reshape(out, k === 1 ? [batch.size] : [batch.size, k]), representation };
   }
 }

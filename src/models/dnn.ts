@@ -5,7 +5,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../tensor/random.js';
 import { FeatureInput } from '../nn/featureInput.js';
 import { MLP } from '../nn/mlp.js';
-import { CTRModel } from './ctrModel.js';
+import { CTRModel, type RepresentedOutput } from './ctrModel.js';
 
 export interface DNNConfig {
   numIds: number;
@@ -48,7 +48,12 @@ export class DNN extends CTRModel {
   }
 
   forward(batch: Batch): Tensor {
+    return this.forwardWithRepresentation(batch).logits;
+  }
+
+  override forwardWithRepresentation(batch: Batch): RepresentedOutput {
     const k = this.logitsPerRow;
-    return reshape(this.mlp.forward(this.input.forward(batch)), k === 1 ? [batch.size] : [batch.size, k]);
+    const { hidden, out } = this.mlp.forwardWithHidden(this.input.forward(batch));
+    return { logits: reshape(out, k === 1 ? [batch.size] : [batch.size, k]), representation: hidden };
   }
 }

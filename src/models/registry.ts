@@ -16,6 +16,7 @@
  * experiment differ from what its config claims.
  */
 import { z } from 'zod';
+import { ConfigError } from '../schema/errors.js';
 import type { CTRModel } from './ctrModel.js';
 import { DCNv2 } from './dcnv2.js';
 import { DNN } from './dnn.js';
@@ -24,6 +25,8 @@ import { LR } from './lr.js';
 
 export const MODEL_TYPES = ['lr', 'fm', 'dnn', 'dcnv2'] as const;
 export type ModelType = (typeof MODEL_TYPES)[number];
+/** Types whose models have forwardWithRepresentation (hidden layers to take a representation from). */
+export const REPRESENTATION_MODEL_TYPES = ['dnn', 'dcnv2'] as const satisfies readonly ModelType[];
 
 const positiveInt = z.number().int().positive();
 const initStd = z.number().positive().finite().default(1e-4);
@@ -84,8 +87,8 @@ export function parseModelConfig(obj: unknown, where = 'model'): ModelConfig {
   const r = modelConfigSchema.safeParse(obj);
   if (r.success) return r.data;
   const type = typeof obj === 'object' && obj !== null ? (obj as { type?: unknown }).type : undefined;
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new Error(`${where}: expected an object with a 'type' field`);
-  throw new Error(r.error.issues.map((i) => describeIssue(i, where, type)).join('; '));
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new ConfigError([`${where}: expected an object with a 'type' field`]);
+  throw new ConfigError(r.error.issues.map((i) => describeIssue(i, where, type)));
 }
 
 /** Builds a freshly initialised model; `seed` fixes the initial weights. */

@@ -42,15 +42,25 @@ export class MLP extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.forwardWithHidden(x).out;
+  }
+
+  /**
+   * The output and `hidden`, the last hidden layer's activations (after dropout) — what the
+   * output layer reads, i.e. the tower's representation of the row (x itself without hidden layers).
+   */
+  forwardWithHidden(x: Tensor): { hidden: Tensor; out: Tensor } {
     const p = this.cfg.dropout ?? 0;
     const hiddenCount = this.cfg.hidden.length;
+    let hidden = x;
     this.layers.forEach((l, i) => {
       x = l.forward(x);
       if (p > 0 && i < hiddenCount && this.training) {
         this.seed = (Math.imul(this.seed, 0x2c1b3c6d) + 0x297a2d39) >>> 0;
         x = dropout(x, p, this.seed, true);
       }
+      if (i < hiddenCount) hidden = x;
     });
-    return x;
+    return { hidden, out: x };
   }
 }

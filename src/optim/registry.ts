@@ -4,38 +4,59 @@
  * (`embeddingLr`), as large CTR models usually want.
  */
 import { z } from 'zod';
+import { ConfigError } from '../schema/errors.js';
 import type { Module } from '../nn/module.js';
 import { SGD } from './sgd.js';
 import { AdaGrad } from './adagrad.js';
 import { Adam, AdamW } from './adam.js';
 import type { GroupOptions, Optimizer } from './optimizer.js';
 
-export const optimizerConfigSchema = z.strictObject({
-  type: z.enum(['sgd', 'adagrad', 'adam', 'adamw']),
-  lr: z.number().positive(),
+const lr = z.number().positive();
+const rate = z.number().min(0).max(1).optional();
+/** Settings every type has. weightDecay applies to the dense parameters only (see createOptimizer). */
+const shared = {
+  lr,
   /** Learning rate of the embedding tables (default: lr). */
-  embeddingLr: z.number().positive().optional(),
+  embeddingLr: lr.optional(),
   weightDecay: z.number().min(0).optional(),
-  momentum: z.number().min(0).max(1).optional(),
-  nesterov: z.boolean().optional(),
-  beta1: z.number().min(0).max(1).optional(),
-  beta2: z.number().min(0).max(1).optional(),
-  eps: z.number().positive().optional(),
-  initialAccumulator: z.number().min(0).optional(),
-  /** AdaGrad tables: one accumulator per row. */
-  rowwise: z.boolean().optional(),
-});
+};
+const eps = z.number().positive().optional();
+
+/**
+ * One strict schema per type: a setting the chosen optimiser does not have (momentum for adam,
+ * beta1 for sgd) is an error rather than silently ignored, as in the model registry.
+ */
+export const optimizerConfigSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('sgd'), ...shared, momentum: rate, nesterov: z.boolean().optional() })
+    .refine((c) => !c.nesterov || (c.momentum ?? 0) > 0, { path: ['nesterov'], message: 'Nesterov momentum needs momentum > 0' }),
+  z.strictObject({
+    type: z.literal('adagrad'), ...shared, eps, initialAccumulator: z.number().min(0).optional(),
+    /** AdaGrad tables: one accumulator per row. */
+    rowwise: z.boolean().optional(),
+  }),
+  z.strictObject({ type: z.literal('adam'), ...shared, beta1: rate, beta2: rate, eps }),
+  z.strictObject({ type: z.literal('adamw'), ...shared, beta1: rate, beta2: rate, eps }),
+]);
 
 export type OptimizerConfig = z.infer<typeof optimizerConfigSchema>;
+export const OPTIMIZER_TYPES = ['sgd', 'adagrad', 'adam', 'adamw'] as const;
 
 /** Validates a raw `optimizer` object; errors name the offending key under `where`. */
 export function parseOptimizerConfig(raw: unknown, where = 'train.optimizer'): OptimizerConfig {
   const r = optimizerConfigSchema.safeParse(raw);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new Error(`${[where, ...i.path.map(String)].join('.')}: ${i.message}`);
+  if (r.success) return r.data;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError([`${where}: expected an object with a 'type' field`]);
+  const type = (raw as { type?: unknown }).type;
+  const i = r.error.issues[0]!;
+  const at = [where, ...i.path.map(String)].join('.');
+  switch (i.code) {
+    case 'invalid_union':
+      throw new ConfigError([`${where}.type: expected one of ${OPTIMIZER_TYPES.join(', ')}${type === undefined ? ' (missing)' : `, got ${JSON.stringify(type)}`}`]);
+    case 'unrecognized_keys':
+      throw new ConfigError([`${at}.${i.keys[0]}: not a setting of optimizer type '${String(type)}'`]);
+    default:
+      throw new ConfigError([`${at}: ${i.message}`]);
   }
-  return r.data;
 }
 
 /** Any optimiser the registry builds (SGD, AdaGrad, Adam or AdamW), seen through the base class. */
@@ -46,10 +67,15 @@ function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/**
+ * Tables are updated lazily (only the batch's rows), so they take no weight decay: decaying just
+ * the rows a batch touches would shrink frequent ids more than rare ones. Their group says so
+ * (weightDecay 0) instead of carrying a decay it never applies.
+ */
 export function createOptimizer(cfg: OptimizerConfig, model: Module): ConfiguredOptimizer {
   const dense = { params: model.parameters() };
-  const tables = { tables: model.tables(), lr: cfg.embeddingLr ?? cfg.lr };
-  const common = { lr: cfg.lr, ...defined({ weightDecay: cfg.weightDecay, eps: cfg.eps }) };
+  const tables = { tables: model.tables(), lr: cfg.embeddingLr ?? cfg.lr, weightDecay: 0 };
+  const common = { lr: cfg.lr, ...defined({ weightDecay: cfg.weightDecay, eps: 'eps' in cfg ? cfg.eps : undefined }) };
   switch (cfg.type) {
     case 'sgd':
       return new SGD([dense, tables], { lr: cfg.lr, ...defined({ weightDecay: cfg.weightDecay, momentum: cfg.momentum, nesterov: cfg.nesterov }) });

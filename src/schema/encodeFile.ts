@@ -3,7 +3,8 @@ import type { Dataset } from '../data/dataset.js';
 import type { BadLinePolicy, ReaderStats } from '../data/readers/reader.js';
 import { sourcePath, type SourceConfig } from './config.js';
 import type { FittedSchema } from './fitted.js';
-import { ingestFile, type IngestOptions, type RowCoder } from './ingest.js';
+import { fittedCoder } from './encodeRows.js';
+import { ingestFile, type IngestOptions } from './ingest.js';
 import { RowStore } from './store.js';
 
 export interface EncodeFileOptions extends IngestOptions {
@@ -28,10 +29,7 @@ export async function encodeFile(fitted: FittedSchema, source: SourceConfig, opt
   const withLabels = options.labels ?? true;
   const baseDir = options.baseDir ?? process.cwd();
   const policy: BadLinePolicy = options.onBadLine ?? 'error';
-  const coder: RowCoder = {
-    field: (j, row) => fitted.fieldId(j, row.fieldRaw[j]!, row.fieldLocal[j]!),
-    token: (q, token) => fitted.sequenceId(q, token),
-  };
+  const coder = fittedCoder(fitted);
   const store = new RowStore(withLabels ? spec.labels.length : 0, spec.sequences.length, spec.weight !== undefined, spec.group);
   const stats = await ingestFile(source, resolve(baseDir, sourcePath(source) ?? 'query'), baseDir, spec, withLabels, store, coder, policy, options);
   return { dataset: fitted.toDataset(store.take()), stats };

@@ -26,8 +26,28 @@ describe('optimizer registry', () => {
   });
 
   it('names the offending key', () => {
-    assert.throws(() => parseOptimizerConfig({ type: 'rmsprop', lr: 1 }), /^Error: train\.optimizer\.type: /);
+    assert.throws(() => parseOptimizerConfig({ type: 'rmsprop', lr: 1 }), /^ConfigError: train\.optimizer\.type: /);
     assert.throws(() => parseOptimizerConfig({ type: 'adam', lr: -1 }), /train\.optimizer\.lr/);
     assert.throws(() => parseOptimizerConfig({ type: 'adam', lr: 1, betas: [0.9] }), /train\.optimizer/);
+  });
+
+  it("refuses another optimiser's settings, naming the key and the type", () => {
+    const bad = (cfg: object, message: string): void => assert.throws(() => parseOptimizerConfig(cfg), { name: 'ConfigError', message });
+    bad({ type: 'adam', lr: 0.1, momentum: 0.9 }, "train.optimizer.momentum: not a setting of optimizer type 'adam'");
+    bad({ type: 'adamw', lr: 0.1, rowwise: true }, "train.optimizer.rowwise: not a setting of optimizer type 'adamw'");
+    bad({ type: 'sgd', lr: 0.1, beta2: 0.99 }, "train.optimizer.beta2: not a setting of optimizer type 'sgd'");
+    bad({ type: 'sgd', lr: 0.1, eps: 1e-8 }, "train.optimizer.eps: not a setting of optimizer type 'sgd'");
+    bad({ type: 'adagrad', lr: 0.1, nesterov: true }, "train.optimizer.nesterov: not a setting of optimizer type 'adagrad'");
+    bad({ type: 'sgd', lr: 0.1, nesterov: true }, 'train.optimizer.nesterov: Nesterov momentum needs momentum > 0');
+    bad({ lr: 0.1 }, 'train.optimizer.type: expected one of sgd, adagrad, adam, adamw (missing)');
+    assert.doesNotThrow(() => parseOptimizerConfig({ type: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 1e-4, embeddingLr: 0.5 }));
+  });
+
+  it('weight decay applies to the dense parameters; the sparsely updated tables say they take none', () => {
+    for (const cfg of [{ type: 'adamw', lr: 0.001 }, { type: 'adam', lr: 0.001, weightDecay: 0.1 }, { type: 'sgd', lr: 0.1, weightDecay: 0.1 }, { type: 'adagrad', lr: 0.1, weightDecay: 0.1 }]) {
+      const opt = createOptimizer(parseOptimizerConfig(cfg), model);
+      assert.ok(opt.groups[0]!.options.weightDecay! > 0, `${cfg.type} dense`);
+      assert.equal(opt.groups[1]!.options.weightDecay, 0, `${cfg.type} tables`);
+    }
   });
 });

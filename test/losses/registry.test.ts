@@ -81,3 +81,20 @@ describe('createLoss', () => {
     bad('bce', /config/);
   });
 });
+
+describe('BCE-family losses and labels outside [0, 1]', () => {
+  it('refuse a graded label, naming the loss and the value; ranking terms still take grades', () => {
+    const batch = { labels: f32([0, 2, 1, 0.5]) };
+    const z = (shape = [4]): Tensor => new Tensor(f32(Array(shape.reduce((a, b) => a * b, 1)).fill(0.1)), shape, true);
+    assert.throws(() => L.weightedBce(z(), batch), /^Error: weightedBce: label 2 \(row 1 of the batch\) is outside \[0, 1\]/);
+    assert.throws(() => L.focal(z(), batch), /focal: label 2 \(row 1/);
+    assert.throws(() => L.jrcCalibration(z([4, 2]), batch), /jrc: label 2 \(row 1/);
+    assert.throws(() => L.createLoss({ type: 'combined-list' })(z(), batch), /weightedBce: label 2/);
+    endStep();
+    // α = 0: no BCE term is evaluated, so graded relevance is fine (MQ2008).
+    assert.ok(Number.isFinite(L.createLoss({ type: 'combined-list', alpha: 0 })(z(), batch).item()));
+    // Soft labels in [0, 1] stay allowed (distillation targets, label smoothing).
+    assert.ok(Number.isFinite(L.weightedBce(z(), { labels: f32([0, 0.3, 1, 0.5]) }).item()));
+    endStep();
+  });
+});

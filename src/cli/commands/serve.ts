@@ -1,0 +1,83 @@
+/** `ctrkit serve --model DIR`: an HTTP scoring server over a model directory (src/serve). */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { backend } from '../../backend/index.js';
+import { createServer } from '../../serve/server.js';
+import { CliError } from '../errors.js';
+import { asUserErrors } from '../userErrors.js';
+
+interface ServeCliOptions {
+  model: string;
+  host: string;
+  port: number;
+  token?: string;
+  maxRows: number;
+  bodyLimit: number;
+  batchWaitMs: number;
+  maxBatchRows: number;
+  chunkRows: number;
+  pollMs: number;
+  threads?: number;
+  logLevel: string;
+}
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || !(n >= min && n <= max)) {
+      throw new InvalidArgumentError(`expected an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}, got '${v}'`);
+    }
+    return n;
+  };
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('serve a saved model over HTTP (POST /v1/predict), reloading it when the directory gets a new snapshot')
+    .requiredOption('-m, --model <dir>', 'model directory written by ctrkit train')
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--port <n>', 'port (0: any free port)', integer(0, 65535), 8080)
+    .addOption(new Option('--token <token>', 'require Authorization: Bearer <token> (all routes but /healthz, /readyz)').env('CTRKIT_SERVE_TOKEN'))
+    .option('--max-rows <n>', 'rows per request', integer(1), 4096)
+    .option('--body-limit <bytes>', 'request body size limit', integer(1), 8 * 1024 * 1024)
+    .option('--batch-wait-ms <ms>', 'how long a request waits for others to share its batch (0: same event-loop turn only)', integer(0), 1)
+    .option('--max-batch-rows <n>', 'rows at which a batch is scored without waiting', integer(1), 1024)
+    .option('--chunk-rows <n>', 'rows scored per step before other requests get a turn', integer(1), 256)
+    .option('--poll-ms <ms>', 'interval of the model-directory check beside fs.watch (0: watch only)', integer(0), 2000)
+    .option('--threads <n>', 'native compute threads (default: all cores)', integer(1))
+    .addOption(new Option('--log-level <level>', 'log level (JSON lines on stderr)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'))
+    .addHelpText('after', '\nRequest: POST /v1/predict {"rows": [{"<field>": <raw value>, ...}, ...], "context": {...}}\n'
+      + 'Answer: {"model": "<version>", "scores": [p, ...]}; p as ctrkit predict gives it. See docs/serving.md.\n'
+      + 'SIGTERM / SIGINT: stop accepting, finish in-flight requests, exit 0.')
+    .action(async (o: ServeCliOptions) => {
+      if (o.threads !== undefined) backend().setThreads(o.threads);
+      const server = await asUserErrors(async () => createServer({
+        modelDir: o.model, host: o.host, port: o.port, token: o.token, maxRows: o.maxRows, bodyLimit: o.bodyLimit,
+        batch: { maxWaitMs: o.batchWaitMs, maxBatchRows: o.maxBatchRows, chunkRows: o.chunkRows },
+        reload: { pollMs: o.pollMs },
+        logger: { level: o.logLevel, stream: process.stderr },
+      }));
+      let url: string;
+      try {
+        url = await server.listen();
+      } catch (e) {
+        await server.close();
+        // Address in use, not ours, not resolvable: the user's to fix.
+        if ((e as NodeJS.ErrnoException).syscall !== undefined) throw new CliError(`cannot listen on ${o.host}:${o.port}: ${(e as Error).message}`);
+        throw e;
+      }
+      const s = server.current();
+      process.stderr.write(`ctrkit serve: model ${s.version} (${s.manifest.model.type}) at ${url}\n`);
+      await new Promise<void>((resolve, reject) => {
+        const stop = (signal: string): void => {
+          process.off('SIGTERM', onTerm);
+          process.off('SIGINT', onInt);
+          process.stderr.write(`ctrkit serve: ${signal}: finishing in-flight requests\n`);
+          server.close().then(resolve, reject);
+        };
+        const onTerm = (): void => stop('SIGTERM');
+        const onInt = (): void => stop('SIGINT');
+        process.once('SIGTERM', onTerm);
+        process.once('SIGINT', onInt);
+      });
+    });
+}

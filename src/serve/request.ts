@@ -1,0 +1,129 @@
+/**
+ * Validation of a predict request's JSON against the model's features, before anything is
+ * scored. Every problem is a RequestError naming the row (0-based index in `rows`) and the
+ * field, which the server answers with 400; values that pass are what a data file would hold,
+ * and the row encoder then applies the training checks (a number for a numeric field, …).
+ */
+import type { RawValue } from '../data/prep/field.js';
+import { DataFormatError } from '../data/readers/errors.js';
+import type { RowEncoder } from '../schema/index.js';
+import { errorKind } from './metrics.js';
+import type { FeatureInfo } from './snapshot.js';
+
+export class RequestError extends Error {
+  override readonly name = 'RequestError';
+
+  constructor(readonly detail: string, readonly row?: number, readonly field?: string, readonly status = 400) {
+    super(`${row === undefined ? '' : `row ${row}: `}${field === undefined ? '' : `field ${field}: `}${detail}`);
+  }
+
+  toJSON(): { code: string; message: string; row?: number; field?: string } {
+    return {
+      code: errorKind(this.status) ?? 'bad_request', message: this.message,
+      ...(this.row === undefined ? {} : { row: this.row }), ...(this.field === undefined ? {} : { field: this.field }),
+    };
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+}
+
+/**
+ * A JSON value as a reader would give it: text as it is, a number as a number (the row parser
+ * tokenises both the way the training reader's values were), null as an empty cell (missing),
+ * a sequence's array as its tokens joined by the separator.
+ */
+function rawValue(v: unknown, f: FeatureInfo): RawValue {
+  if (v === null) return '';
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') {
+    // JSON has no NaN / Infinity literals, but 1e999 parses to Infinity.
+    if (!Number.isFinite(v)) throw new Error(`expected a finite number, got ${v}`);
+    return v;
+  }
+  if (f.kind === 'sequence' && Array.isArray(v)) {
+    const sep = f.separator!;
+    return v.map((t, k) => {
+      if (typeof t === 'number' && Number.isFinite(t)) return String(t);
+      if (typeof t !== 'string') throw new Error(`token ${k}: expected a string, got ${describe(t)}`);
+      if (t.includes(sep)) throw new Error(`token ${k}: ${describe(t)} contains the separator ${JSON.stringify(sep)}`);
+      return t;
+    }).join(sep);
+  }
+  const want = f.kind === 'sequence' ? 'a string, an array of tokens or null' : f.kind === 'numeric' ? 'a number, a numeric string or null' : 'a string, a number or null';
+  throw new Error(`expected ${want}, got ${describe(v)}`);
+}
+
+function listNames(features: readonly FeatureInfo[]): string {
+  const n = features.map((f) => f.name);
+  return n.length <= 12 ? n.join(', ') : `${n.slice(0, 10).join(', ')}, … (${n.length} in all; GET /v1/model lists them)`;
+}
+
+const BODY_KEYS = new Set(['rows', 'context']);
+
+/**
+ * The rows of a predict body as values in `features` order, each row checked by `encoder` (which
+ * stores nothing). Throws RequestError on the first problem.
+ */
+export function readPredictBody(body: unknown, features: readonly FeatureInfo[], encoder: RowEncoder, maxRows: number): RawValue[][] {
+  if (!isRecord(body)) throw new RequestError(`the body must be a JSON object {"rows": [...]}, got ${describe(body)}`);
+  for (const k of Object.keys(body)) if (!BODY_KEYS.has(k)) throw new RequestError(`unknown key ${JSON.stringify(k)} (expected rows and optionally context)`);
+  const rows = body.rows;
+  if (!Array.isArray(rows)) throw new RequestError(`must be an array of objects, got ${describe(rows)}`, undefined, 'rows');
+  if (rows.length > maxRows) throw new RequestError(`too many rows: ${rows.length} (at most ${maxRows} per request)`, undefined, 'rows');
+  const index = new Map(features.map((f, i) => [f.name, i]));
+  const unknown = (name: string, row?: number): RequestError =>
+    new RequestError(`unknown field (the model's fields are: ${listNames(features)})`, row, name);
+
+  const shared: (RawValue | undefined)[] = new Array(features.length).fill(undefined);
+  if (body.context !== undefined) {
+    if (!isRecord(body.context)) throw new RequestError(`"context" must be an object of field values, got ${describe(body.context)}`);
+    for (const [name, v] of Object.entries(body.context)) {
+      const i = index.get(name);
+      if (i === undefined) throw unknown(`context.${name}`);
+      try {
+        shared[i] = rawValue(v, features[i]!);
+      } catch (e) {
+        throw new RequestError((e as Error).message, undefined, `context.${name}`);
+      }
+    }
+  }
+
+  const out: RawValue[][] = new Array(rows.length);
+  for (let r = 0; r < rows.length; r++) {
+    const row: unknown = rows[r];
+    if (!isRecord(row)) throw new RequestError(`expected an object of field values, got ${describe(row)}`, r);
+    const values = shared.slice();
+    for (const [name, v] of Object.entries(row)) {
+      const i = index.get(name);
+      if (i === undefined) throw unknown(name, r);
+      if (shared[i] !== undefined) throw new RequestError('given both in the row and in context', r, name);
+      try {
+        values[i] = rawValue(v, features[i]!);
+      } catch (e) {
+        throw new RequestError((e as Error).message, r, name);
+      }
+    }
+    const missing = values.findIndex((v) => v === undefined);
+    if (missing !== -1) throw new RequestError('missing (every field is required; null means a missing value)', r, features[missing]!.name);
+    try {
+      encoder.check(values as RawValue[], 'request', r);
+    } catch (e) {
+      if (!(e instanceof DataFormatError)) throw e;
+      const f = e.field;
+      const fromContext = f !== undefined && index.has(f) && shared[index.get(f)!] !== undefined;
+      throw fromContext ? new RequestError(e.detail, undefined, `context.${f}`) : new RequestError(e.detail, r, f);
+    }
+    out[r] = values as RawValue[];
+  }
+  return out;
+}

@@ -1,0 +1,207 @@
+/**
+ * The HTTP face of a model directory (`ctrkit serve`): fastify routes over a hot-reloaded model
+ * snapshot and a request batcher. Every request is answered with JSON; what a client got wrong
+ * is a 4xx naming the row and field, never a 500.
+ *
+ *   POST /v1/predict  {"rows": [{field: value, …}, …], "context": {field: value, …}?}
+ *                     → {"model": version, "scores": [p, …]}   (one task; several: {task: [p, …]})
+ *   GET  /v1/model    what is served: version, model type, tasks, fields, data hash
+ *   GET  /healthz     the process is up      GET /readyz   a model is loaded and not shutting down
+ *   GET  /metrics     Prometheus text
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Batcher, DEFAULT_BATCH_OPTIONS, type BatchOptions } from './batcher.js';
+import { errorKind, ServeMetrics } from './metrics.js';
+import { Reloader, DEFAULT_RELOAD_OPTIONS, type CheckResult, type ReloadOptions } from './reloader.js';
+import { readPredictBody, RequestError } from './request.js';
+import { ModelFileError } from '../io/modelFile.js';
+import { loadSnapshot, SnapshotChangedError, type ModelSnapshot } from './snapshot.js';
+
+export interface ServeOptions {
+  modelDir: string;
+  /** Default 127.0.0.1 (loopback: exposing the server is a decision, not a default). */
+  host?: string;
+  /** Default 8080; 0 picks a free port. */
+  port?: number;
+  /** When set, every route but /healthz and /readyz needs `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Rows per predict request (default 4096). */
+  maxRows?: number;
+  /** Request body bytes (default 8 MiB). */
+  bodyLimit?: number;
+  batch?: Partial<BatchOptions>;
+  reload?: Partial<ReloadOptions>;
+  /** fastify's logger option (default: off). */
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** A snapshot with the batcher that scores requests encoded by it. */
+interface Served {
+  readonly snapshot: ModelSnapshot;
+  readonly batcher: Batcher;
+  readonly version: string;
+  readonly stamp: string;
+}
+
+export interface ReloadFailure {
+  message: string;
+  at: string;
+}
+
+export interface CtrkitServer {
+  readonly app: FastifyInstance;
+  readonly metrics: ServeMetrics;
+  /** The snapshot new requests get. */
+  current(): ModelSnapshot;
+  /** Checks the model directory now (what the watcher and the poll do). */
+  reload(): CheckResult;
+  /** Listens on host:port; resolves with the URL. */
+  listen(): Promise<string>;
+  /** Stops accepting, lets in-flight requests finish, stops watching. */
+  close(): Promise<void>;
+}
+
+const OPEN_ROUTES = new Set(['/healthz', '/readyz']);
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+export function createServer(opts: ServeOptions): CtrkitServer {
+  const batch: BatchOptions = { ...DEFAULT_BATCH_OPTIONS, ...opts.batch };
+  const maxRows = opts.maxRows ?? 4096;
+  const metrics = new ServeMetrics();
+  const serve = (snapshot: ModelSnapshot): Served => ({
+    snapshot, version: snapshot.version, stamp: snapshot.stamp,
+    batcher: new Batcher(snapshot, batch, (n) => metrics.batchRows.observe(n)),
+  });
+  const modelLabels = (s: ModelSnapshot): { version: string; type: string; dataHash: string } =>
+    ({ version: s.version, type: s.manifest.model.type, dataHash: s.manifest.provenance.dataHash });
+
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: opts.bodyLimit ?? 8 * 1024 * 1024, return503OnClosing: true,
+    // A line per request would swamp the log at serving rates; errors and reloads are logged.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  // The initial load fails loudly (a user error for the CLI); later ones only keep the old model.
+  let first: Served;
+  try {
+    first = serve(loadSnapshot(opts.modelDir));
+  } catch (e) {
+    // At startup there is no previous model to wait with: an absent manifest is the user's error.
+    if (e instanceof SnapshotChangedError) throw new ModelFileError(`${opts.modelDir}: not a ctrkit model directory (${e.message})`);
+    throw e;
+  }
+  metrics.setModel(modelLabels(first.snapshot));
+  let lastReloadError: ReloadFailure | undefined;
+  const reloader = new Reloader<Served>(opts.modelDir, first, (dir) => serve(loadSnapshot(dir)), { ...DEFAULT_RELOAD_OPTIONS, ...opts.reload }, {
+    swapped(next, previous) {
+      metrics.reloads.inc({ result: 'ok' });
+      metrics.setModel(modelLabels(next.snapshot));
+      lastReloadError = undefined;
+      app.log.info({ version: next.version, previous: previous.version }, 'model reloaded');
+    },
+    failed(err) {
+      metrics.reloads.inc({ result: 'failed' });
+      lastReloadError = { message: err.message, at: new Date().toISOString() };
+      app.log.error({ dir: opts.modelDir, error: err.message }, 'model snapshot rejected; the previous model keeps serving');
+    },
+  });
+  let closing = false;
+
+  // Any content type is read as JSON: `curl -d` sends form-urlencoded, and a body that is not
+  // JSON is a 400 whatever it claims to be. Plain JSON.parse is safe here: a "__proto__" key
+  // becomes an own property, and request objects are only read through a Map of field names.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body as string;
+    if (text.trim().length === 0) return done(new RequestError('the body is empty; expected JSON {"rows": [...]}'), undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (e) {
+      done(new RequestError(`the body is not valid JSON (${(e as Error).message})`), undefined);
+    }
+  });
+
+  if (opts.token !== undefined) {
+    const want = digest(opts.token);
+    app.addHook('onRequest', async (req, reply) => {
+      if (OPEN_ROUTES.has(req.url.split('?', 1)[0]!)) return;
+      const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+      if (m === null || !timingSafeEqual(digest(m[1]!), want)) {
+        reply.header('www-authenticate', 'Bearer');
+        throw new RequestError('missing or wrong bearer token', undefined, undefined, 401);
+      }
+    });
+  }
+  // Node closes idle keep-alive connections once when closing starts; one whose response is
+  // still being computed would otherwise stay open for the keep-alive timeout after it.
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ route, status: String(reply.statusCode) });
+    const kind = errorKind(reply.statusCode);
+    if (kind !== undefined) metrics.errors.inc({ route, kind });
+    metrics.latency.observe({ route }, reply.elapsedTime / 1000);
+  });
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof RequestError) return reply.code(err.status).send({ error: err.toJSON() });
+    // fastify's own 4xx: body not JSON, empty, over bodyLimit (413), …
+    const { statusCode: status, message } = err as { statusCode?: number; message?: string };
+    if (status !== undefined && status >= 400 && status < 500) {
+      return reply.code(status).send({ error: { code: errorKind(status), message: message ?? 'bad request' } });
+    }
+    req.log.error({ err }, 'internal error');
+    return reply.code(500).send({ error: { code: 'internal', message: 'internal error (see the server log)' } });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url.split('?', 1)[0]}` } }));
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    if (closing) return reply.code(503).send({ status: 'shutting down' });
+    return { status: 'ready', model: reloader.current.version };
+  });
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+  app.get('/v1/model', async () => {
+    const s = reloader.current.snapshot;
+    const m = s.manifest;
+    return {
+      model: s.version, type: m.model.type, config: m.model, tasks: s.tasks, fields: s.features, calibrated: s.calibrated,
+      dataHash: m.provenance.dataHash, createdAt: m.createdAt, ctrkitVersion: m.provenance.ctrkitVersion, metrics: m.metrics,
+      loadedAt: s.loadedAt.toISOString(), maxRows, ...(lastReloadError === undefined ? {} : { lastReloadError }),
+    };
+  });
+  app.post('/v1/predict', async (req) => {
+    // Pinned for the whole request: a reload meanwhile does not change the model that scores it.
+    const served = reloader.current;
+    const s = served.snapshot;
+    const rows = readPredictBody(req.body, s.features, s.encoder, maxRows);
+    metrics.requestRows.observe(rows.length);
+    const scores = await served.batcher.submit(rows);
+    return {
+      model: s.version,
+      // One task answers a list; a multi-task model will answer {task: list}.
+      scores: s.tasks.length === 1 ? Array.from(scores[0]!) : Object.fromEntries(s.tasks.map((t, i) => [t, Array.from(scores[i]!)])),
+    };
+  });
+
+  return {
+    app,
+    metrics,
+    current: () => reloader.current.snapshot,
+    reload: () => reloader.check(),
+    async listen() {
+      const url = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
+      const note = reloader.start();
+      if (note !== undefined) app.log.warn(note);
+      return url;
+    },
+    async close() {
+      closing = true;
+      reloader.stop();
+      await app.close();
+    },
+  };
+}

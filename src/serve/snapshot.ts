@@ -1,0 +1,122 @@
+/**
+ * One loaded, verified model directory: the model, its fitted schema as a row encoder, the map
+ * from logits to the probabilities `ctrkit predict` reports, and an identity (version) that
+ * changes whenever the directory's manifest does. Scoring goes through predictRows and
+ * probabilityMap, the functions behind `ctrkit predict`, so the two give the same numbers.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Dataset } from '../data/dataset.js';
+import { MANIFEST_FILE, ModelFileError, type ModelManifest } from '../io/modelFile.js';
+import { loadScoringModel, probabilityMap } from '../experiment/scoring.js';
+import { featureNames, RowEncoder, type FittedSchema, type SchemaSpec } from '../schema/index.js';
+import { predictRows } from '../train/predict.js';
+
+export type FeatureKind = 'categorical' | 'numeric' | 'sequence';
+
+/** A request-level description of one input feature (GET /v1/model, validation). */
+export interface FeatureInfo {
+  name: string;
+  kind: FeatureKind;
+  /** How the raw value becomes model input. */
+  encoding: 'vocab' | 'hash' | 'log-bucket' | 'bucketize' | 'identity' | 'log' | 'standardize';
+  /** Embedding rows of an id feature (OOV included). */
+  size?: number;
+  /** Sequence token separator in string form. */
+  separator?: string;
+}
+
+export function featureInfo(spec: SchemaSpec, fitted: FittedSchema): FeatureInfo[] {
+  const out: FeatureInfo[] = [];
+  spec.fields.forEach((f, j) => {
+    const size = fitted.fieldSizes[j]!;
+    switch (f.kind) {
+      case 'vocab': out.push({ name: f.name, kind: f.logBucket ? 'numeric' : 'categorical', encoding: f.logBucket ? 'log-bucket' : 'vocab', size }); break;
+      case 'hash': out.push({ name: f.name, kind: 'categorical', encoding: 'hash', size }); break;
+      case 'bucketize': out.push({ name: f.name, kind: 'numeric', encoding: 'bucketize', size }); break;
+    }
+  });
+  for (const d of spec.dense) out.push({ name: d.name, kind: 'numeric', encoding: d.transform });
+  spec.sequences.forEach((s, q) => out.push({ name: s.name, kind: 'sequence', encoding: s.kind, size: fitted.sequenceSizes[q]!, separator: s.separator }));
+  // RowEncoder takes values in featureNames order; this list must be that order.
+  const names = featureNames(spec);
+  if (out.some((f, i) => f.name !== names[i])) throw new Error('featureInfo: feature order differs from featureNames');
+  return out;
+}
+
+/**
+ * Identity of the manifest file as it is on disk now (undefined while it is absent, e.g. between
+ * the two renames of a publish): a new snapshot is a new directory, hence a new inode.
+ */
+export function manifestStamp(dir: string): string | undefined {
+  try {
+    const s = statSync(join(dir, MANIFEST_FILE), { bigint: true });
+    return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The directory changed while it was being read: not a bad snapshot, read it again later. */
+export class SnapshotChangedError extends Error {
+  override readonly name = 'SnapshotChangedError';
+}
+
+export interface ModelSnapshot {
+  readonly dir: string;
+  /** First 16 hex digits of the manifest's sha256 (the manifest holds the weights' sha256 and the calibration). */
+  readonly version: string;
+  readonly stamp: string;
+  readonly manifest: ModelManifest;
+  /** Names of the predicted tasks (labels), in score order. */
+  readonly tasks: readonly string[];
+  readonly features: readonly FeatureInfo[];
+  readonly calibrated: boolean;
+  readonly loadedAt: Date;
+  /** Encodes request rows with the model's fitted schema (values in `features` order). */
+  readonly encoder: RowEncoder;
+  /** Probabilities of rows [start, end) of `ds`, one array per task. Synchronous: callers bound end − start. */
+  score(ds: Dataset, start: number, end: number): Float64Array[];
+}
+
+/**
+ * Loads `dir` without touching it (no publish recovery: a writer may be mid-publish) and checks
+ * that it scores: every probability of an all-missing row must be finite.
+ */
+export function loadSnapshot(dir: string): ModelSnapshot {
+  const stamp = manifestStamp(dir);
+  if (stamp === undefined) throw new SnapshotChangedError(`${join(dir, MANIFEST_FILE)}: not found`);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(join(dir, MANIFEST_FILE));
+  } catch (e) {
+    throw new SnapshotChangedError(`${join(dir, MANIFEST_FILE)}: ${(e as Error).message}`);
+  }
+  const { model, manifest, fitted } = loadScoringModel(dir, { recover: false });
+  if (manifestStamp(dir) !== stamp) throw new SnapshotChangedError(`${dir}: replaced while it was being loaded`);
+  const map = probabilityMap(manifest);
+  const encoder = new RowEncoder(fitted);
+  const features = featureInfo(fitted.spec, fitted);
+  const tasks = [fitted.spec.labels[0]?.name ?? 'score'];
+  const snapshot: ModelSnapshot = {
+    dir,
+    version: createHash('sha256').update(bytes).digest('hex').slice(0, 16),
+    stamp,
+    manifest,
+    tasks,
+    features,
+    calibrated: map.calibrated,
+    loadedAt: new Date(),
+    encoder,
+    score(ds, start, end) {
+      return [map.apply(predictRows(model, ds, { start, end }, Math.max(1, end - start)))];
+    },
+  };
+  encoder.push(features.map(() => ''), 'probe', 0);
+  const probe = snapshot.score(encoder.take(), 0, 1);
+  if (probe.some((p) => !Number.isFinite(p[0]!))) {
+    throw new ModelFileError(`${dir}: the model scores a row of missing values as ${probe.map((p) => p[0]).join(', ')}, not a probability (damaged weights?)`);
+  }
+  return snapshot;
+}

@@ -1,0 +1,141 @@
+/**
+ * A config that validates key by key but asks for something training does not do is refused
+ * when it is loaded, with the file and the key in the message (no data is read).
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadExperimentConfig, parseExperimentConfig } from '../../src/experiment/config.js';
+import { ConfigError } from '../../src/schema/index.js';
+import { packageRoot } from '../helpers/sharedData.js';
+
+type Raw = { data: Record<string, unknown>; model: Record<string, unknown>; train: Record<string, unknown>; output: string };
+
+function base(): Raw {
+  return {
+    data: {
+      source: { format: 'csv', path: 'x.csv' },
+      labels: [{ name: 'click' }],
+      fields: [{ name: 'a', kind: 'categorical' }, { name: 'b', kind: 'numeric' }],
+    },
+    model: { type: 'dnn', dim: 4, hidden: [8] },
+    train: { epochs: 1, batchSize: 8, optimizer: { type: 'adam', lr: 0.01 } },
+    output: 'out',
+  };
+}
+
+/** base() with a graded label in lists, as LTR data has. */
+function graded(): Raw {
+  const r = base();
+  r.data.labels = [{ name: 'relevance', column: 'label', type: 'graded' }];
+  r.data.group = 'qid';
+  r.train.validationMetric = 'ndcg@10';
+  return r;
+}
+
+function refused(raw: Raw, pattern: RegExp): void {
+  assert.throws(() => parseExperimentConfig(raw, 'bad.yaml'), (e: unknown) => {
+    assert.ok(e instanceof ConfigError, `a ConfigError (a user error), got ${String(e)}`);
+    assert.match((e as Error).message, pattern);
+    return true;
+  });
+}
+
+describe('experiment config: what training cannot do is refused', () => {
+  it('the base config is accepted', () => {
+    assert.equal(parseExperimentConfig(base(), 'ok.yaml').data.labels.length, 1);
+  });
+
+  it('several labels: multi-task training is not supported yet', () => {
+    const r = base();
+    r.data.labels = [{ name: 'click' }, { name: 'conversion' }];
+    refused(r, /^bad\.yaml: data\.labels: 2 labels \(click, conversion\), but multi-task training is not supported yet/);
+  });
+
+  it('privileged fields: distillation is not implemented yet', () => {
+    const r = base();
+    r.data.fields = [{ name: 'a', kind: 'categorical' }, { name: 'b', kind: 'numeric', privileged: true }];
+    refused(r, /^bad\.yaml: data\.fields\[1\]\.privileged: field b: .*distillation, which is not implemented yet/);
+  });
+
+  it('a BCE term on a graded label, naming the loss and the label column', () => {
+    const r = graded();
+    refused(r, /^bad\.yaml: train\.loss: loss 'bce' trains BCE on the label, .*label relevance \(column label\) is graded/);
+    r.train.loss = { type: 'focal' };
+    refused(r, /train\.loss\.type: loss 'focal'/);
+    r.train.loss = { type: 'combined-list' }; // α defaults to 0.5
+    refused(r, /train\.loss\.type: loss 'combined-list' .*or set alpha: 0/);
+    // A curriculum trains BCE alone first, whatever α is.
+    r.train.loss = { type: 'listmle', alpha: 0, curriculum: { rampSteps: 10 } };
+    refused(r, /loss 'listmle'/);
+    r.train.loss = { type: 'jrc', alpha: 0.3 };
+    refused(r, /loss 'jrc'/);
+  });
+
+  it('graded labels train pure ranking losses (α = 0), and binarised ones train BCE', () => {
+    const r = graded();
+    for (const type of ['combined-list', 'listmle', 'rcr', 'combined-pair']) {
+      r.train.loss = { type, alpha: 0 };
+      assert.doesNotThrow(() => parseExperimentConfig(r, 'ok.yaml'), type);
+    }
+    const b = graded();
+    b.data.labels = [{ name: 'relevance', column: 'label', type: 'graded', positive: { atLeast: 1 } }];
+    b.train.validationMetric = 'auc';
+    assert.doesNotThrow(() => parseExperimentConfig(b, 'ok.yaml'));
+  });
+
+  it('validation metrics the data cannot give', () => {
+    const r = graded();
+    r.train.loss = { type: 'combined-list', alpha: 0 };
+    r.train.validationMetric = 'auc';
+    refused(r, /^bad\.yaml: train\.validationMetric: 'auc' needs a binary label, but label relevance is graded/);
+    const g = base();
+    g.train.validationMetric = 'gauc';
+    refused(g, /^bad\.yaml: train\.validationMetric: 'gauc' is computed per list: set data\.group/);
+  });
+
+  it('contrastive needs a model with hidden layers', () => {
+    const r = base();
+    r.train.loss = { type: 'contrastive', temperature: 0.2 };
+    assert.doesNotThrow(() => parseExperimentConfig(r, 'ok.yaml'));
+    r.model = { type: 'lr' };
+    refused(r, /^bad\.yaml: train\.loss\.type: 'contrastive' contrasts hidden representations, which model type 'lr' does not have; use dnn or dcnv2/);
+  });
+
+  it('JRC and the two-logit head go together', () => {
+    const r = base();
+    r.train.loss = { type: 'jrc' };
+    assert.doesNotThrow(() => parseExperimentConfig(r, 'ok.yaml'));
+    r.model = { type: 'fm' };
+    refused(r, /train\.loss\.type: 'jrc' needs a two-logit model head/);
+    const h = base();
+    h.model = { type: 'dnn', hidden: [8], logits: 2 };
+    refused(h, /^bad\.yaml: model\.logits: 2 is the JRC head/);
+  });
+
+  it('pairs: group and calibration need the data they work on', () => {
+    const r = base();
+    r.train.loss = { type: 'combined-pair', pairs: 'group' };
+    refused(r, /^bad\.yaml: train\.loss\.pairs: 'group' compares rows within lists: set data\.group/);
+    const c = base();
+    c.data.split = { mode: 'files', test: 't.csv' };
+    c.train.calibration = 'platt';
+    refused(c, /^bad\.yaml: train\.calibration: 'platt' is fit on the validation rows: give data\.split\.validation/);
+  });
+
+  it('every problem is listed, each with its key', () => {
+    const r = base();
+    r.data.labels = [{ name: 'click' }, { name: 'conversion' }];
+    r.model = { type: 'lr' };
+    r.train.loss = { type: 'contrastive' };
+    refused(r, /2 problems:\n {2}bad\.yaml: data\.labels: .*\n {2}bad\.yaml: train\.loss\.type: /);
+  });
+
+  it('every example config is one training can run', async () => {
+    const dir = join(packageRoot(), 'examples');
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
+      await assert.doesNotReject(loadExperimentConfig(join(dir, f)), f);
+    }
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * Request batching on a small saved model: concurrent requests share a batch (bounded by rows
+ * and wait), each gets its own rows' scores back, and a large batch is scored in chunks with
+ * turns of the event loop between them. Also the JSON forms of a sequence field.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Batcher, type BatchOptions } from '../../src/serve/batcher.js';
+import { loadSnapshot, type ModelSnapshot } from '../../src/serve/snapshot.js';
+import { readPredictBody, RequestError } from '../../src/serve/request.js';
+import { createServer } from '../../src/serve/server.js';
+import { saveTinyModel, tinyRow } from './tiny.js';
+
+describe('serve: batching', () => {
+  let dir: string;
+  let modelDir: string;
+  let snap: ModelSnapshot;
+  const events: string[] = [];
+  let batches: number[] = [];
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ctrkit-serve-batch-'));
+    modelDir = join(dir, 'model');
+    saveTinyModel(modelDir, 7);
+    snap = loadSnapshot(modelDir);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The snapshot, recording each synchronous scoring step. */
+  function recording(): ModelSnapshot {
+    return { ...snap, score: (ds, s, e) => { events.push(`score ${s}-${e}`); return snap.score(ds, s, e); } };
+  }
+  function batcher(opts: Partial<BatchOptions>): Batcher {
+    events.length = 0;
+    batches = [];
+    return new Batcher(recording(), { maxWaitMs: 5, maxBatchRows: 1000, chunkRows: 1000, ...opts }, (n) => batches.push(n));
+  }
+  const rowsOf = (from: number, n: number) => readPredictBody({ rows: Array.from({ length: n }, (_, i) => tinyRow(from + i)) }, snap.features, snap.encoder, 10_000);
+  /** Scores of rows scored one request at a time, one batch each (the reference). */
+  async function alone(from: number, n: number): Promise<number[]> {
+    const b = new Batcher(snap, { maxWaitMs: 0, maxBatchRows: 1, chunkRows: 1 });
+    return Array.from((await b.submit(rowsOf(from, n)))[0]!);
+  }
+
+  it('coalesces concurrent requests into one batch and hands each its own scores', async () => {
+    const b = batcher({});
+    const got = await Promise.all([b.submit(rowsOf(0, 2)), b.submit(rowsOf(2, 3)), b.submit(rowsOf(5, 1))]);
+    assert.deepEqual(batches, [6]);
+    assert.deepEqual(events, ['score 0-6']);
+    assert.deepEqual(got.map((s) => Array.from(s[0]!)), [await alone(0, 2), await alone(2, 3), await alone(5, 1)]);
+    assert.ok(new Set(await alone(0, 6)).size > 1, 'rows must score differently for the comparison to mean anything');
+  });
+
+  it('seals a batch at maxBatchRows; a larger request is a batch of its own', async () => {
+    const b = batcher({ maxBatchRows: 4 });
+    await Promise.all([b.submit(rowsOf(0, 3)), b.submit(rowsOf(3, 3)), b.submit(rowsOf(6, 10)), b.submit(rowsOf(16, 1))]);
+    assert.deepEqual(batches, [3, 3, 10, 1]);
+  });
+
+  it('scores a large batch in chunks, letting the event loop run between them', async () => {
+    const b = batcher({ chunkRows: 2 });
+    const first = b.submit(rowsOf(0, 7));
+    // Runs as soon as the event loop gets a turn after scoring starts.
+    const tick = new Promise<void>((resolve) => {
+      const wait = (): void => { if (events.length > 0) { events.push('tick'); resolve(); } else setImmediate(wait); };
+      setImmediate(wait);
+    });
+    const [scores] = await Promise.all([first, tick]);
+    assert.deepEqual(events.slice(0, 3), ['score 0-2', 'tick', 'score 2-4']);
+    assert.deepEqual(events.filter((e) => e !== 'tick'), ['score 0-2', 'score 2-4', 'score 4-6', 'score 6-7']);
+    assert.deepEqual(Array.from(scores[0]!), await alone(0, 7));
+  });
+
+  it('a sequence is a separator-joined string or an array of tokens', async () => {
+    const server = createServer({ modelDir });
+    try {
+      const base = { user: 'u1', city: 'rome', price: 5, x: 0.5 };
+      const asText = await server.app.inject({ method: 'POST', url: '/v1/predict', payload: { rows: [{ ...base, items: 'a|c|b|zz' }, { ...base, items: '' }] } });
+      const asArray = await server.app.inject({ method: 'POST', url: '/v1/predict', payload: { rows: [{ ...base, items: ['a', 'c', 'b', 'zz'] }, { ...base, items: [] }] } });
+      assert.equal(asText.statusCode, 200, asText.body);
+      assert.equal(asArray.body, asText.body);
+      assert.throws(() => readPredictBody({ rows: [{ ...base, items: ['a|b'] }] }, snap.features, snap.encoder, 10),
+        (e: RequestError) => e.row === 0 && e.field === 'items' && /separator/.test(e.message));
+      assert.throws(() => readPredictBody({ rows: [{ ...base, items: [{}] }] }, snap.features, snap.encoder, 10),
+        (e: RequestError) => e.row === 0 && e.field === 'items' && /token 0/.test(e.message));
+      const badPrice = await server.app.inject({ method: 'POST', url: '/v1/predict', payload: { rows: [{ ...base, items: [] }, { ...base, items: [], price: 'cheap' }] } });
+      assert.equal(badPrice.statusCode, 400);
+      assert.deepEqual(JSON.parse(badPrice.body).error, { code: 'bad_request', message: 'row 1: field price: expected a number, got "cheap"', row: 1, field: 'price' });
+    } finally {
+      await server.close();
+    }
+  });
+});

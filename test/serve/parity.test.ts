@@ -1,0 +1,75 @@
+/**
+ * The server's scores are `ctrkit predict`'s, bit for bit, for every model type: the same rows of
+ * the census file, sent as JSON raw values in concurrent requests of different sizes (so they are
+ * coalesced and chunked differently from predict's batches), give the same float64 probabilities,
+ * and the JSON numbers print exactly as predict's CSV cells.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer, type CtrkitServer } from '../../src/serve/server.js';
+import { censusColumns, censusPrefix, predictScores, requestRow, SHORT_TRAIN, trainCensus } from './census.js';
+
+const ROWS = 3000;
+const MODELS: { name: string; model: string; calibration?: string }[] = [
+  { name: 'lr', model: '{ type: lr }', calibration: 'platt' },
+  { name: 'fm', model: '{ type: fm, dim: 8 }' },
+  { name: 'dnn', model: '{ type: dnn, dim: 8, hidden: [32, 16] }', calibration: 'isotonic' },
+  { name: 'dcnv2', model: '{ type: dcnv2, dim: 8, hidden: [32], crossLayers: 2 }' },
+];
+
+describe('serve: scores equal ctrkit predict bit for bit', () => {
+  let dir: string;
+  let data: { file: string; lines: string[] };
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ctrkit-serve-parity-'));
+    data = censusPrefix(dir, ROWS);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const m of MODELS) {
+    it(`${m.name}${m.calibration ? ` (${m.calibration} calibration)` : ''}`, async () => {
+      const train = m.calibration ? SHORT_TRAIN.replace(/ }$/, `, calibration: ${m.calibration} }`) : SHORT_TRAIN;
+      const modelDir = await trainCensus(join(dir, m.name), data.file, m.model, train);
+      const offline = predictScores(modelDir, data.file);
+      assert.equal(offline.length, ROWS);
+
+      // Small chunks and a generous wait: many requests share a batch, and batches split unevenly.
+      const server: CtrkitServer = createServer({ modelDir, batch: { maxWaitMs: 5, maxBatchRows: 700, chunkRows: 97 } });
+      try {
+        const fields = server.current().features.map((f) => f.name);
+        const columns = censusColumns();
+        const rows = data.lines.map((l) => requestRow(l, columns, fields));
+        const sizes = [1, 7, 250, 1, 1000, 33, 2, 1706];
+        assert.equal(sizes.reduce((a, b) => a + b, 0), ROWS);
+        let at = 0;
+        const replies = await Promise.all(sizes.map((n) => {
+          const body = { rows: rows.slice(at, at + n) };
+          at += n;
+          return server.app.inject({ method: 'POST', url: '/v1/predict', payload: body });
+        }));
+        const served: number[] = [];
+        const printed: string[] = [];
+        for (const r of replies) {
+          assert.equal(r.statusCode, 200, r.body);
+          const j = JSON.parse(r.body) as { model: string; scores: number[] };
+          assert.equal(j.model, server.current().version);
+          served.push(...j.scores);
+          // The numbers as they appear in the JSON text.
+          printed.push(...r.body.slice(r.body.indexOf('[') + 1, r.body.lastIndexOf(']')).split(','));
+        }
+        assert.equal(served.length, ROWS);
+        for (let i = 0; i < ROWS; i++) {
+          assert.ok(Object.is(served[i], Number(offline[i])), `row ${i}: served ${served[i]}, predict ${offline[i]}`);
+          assert.equal(printed[i], offline[i], `row ${i}: JSON text`);
+        }
+        // Not all equal: a constant model would pass the comparison trivially.
+        assert.ok(new Set(offline).size > 20, `only ${new Set(offline).size} distinct scores`);
+      } finally {
+        await server.close();
+      }
+    });
+  }
+});

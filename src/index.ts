@@ -80,3 +80,10 @@ export * from './data/sampling/index.js';
 export * from './metrics/index.js';
 export { FeatureInput } from './nn/featureInput.js';
 export type { FeatureInputConfig } from './nn/featureInput.js';
+export { renderSvg, type ChartSpec, type RenderOptions } from './report/vega.js';
+export {
+  lineChartSpec, reliabilitySpec, sliceBiasSpec, type LineSeries, type LineChartOptions, type ReliabilitySeries, type SliceBiasRow,
+} from './report/charts.js';
+export {
+  buildRunReport, rebuildRunReport, runReportHtml, writeRunReport, type RunReport, type TaskReport, type ReportSection,
+} from './report/runReport.js';

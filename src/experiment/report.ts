@@ -6,14 +6,15 @@
  *   - the negative-logit gradient norm per logged step, mean over seeds, one line per cell
  *     (when the runs logged gradient probes);
  *   - the test reliability diagram of each cell's first seed.
- * The charts are SVG: inline in the HTML, and files under <output>/charts/ linked from the
- * Markdown.
+ * The charts are Vega-Lite specs rendered to SVG (src/report/): inline in the HTML, and files
+ * under <output>/charts/ linked from the Markdown.
  */
 import { mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
-import { renderReliabilitySvg } from '../metrics/reliabilitySvg.js';
-import { renderLineChart, type LineSeries } from './lineChart.js';
+import { lineChartSpec, reliabilitySpec, type LineSeries } from '../report/charts.js';
+import { htmlPage, htmlTable, inlineText } from '../report/html.js';
+import { renderSvg, type RenderOptions } from '../report/vega.js';
 import { meanCI, pairedDifferenceCI, type MeanCI } from './stats.js';
 import type { GridCell, GridConfig } from './grid.js';
 import type { RunSummary } from './runSummary.js';
@@ -42,10 +43,6 @@ function diffText(c: MeanCI | null): string {
   if (!c) return 'n/a';
   const m = `${c.mean >= 0 ? '+' : ''}${num(c.mean)}`;
   return c.lower === null || c.upper === null ? `${m} (n=1)` : `${m} [${num(c.lower)}, ${num(c.upper)}]${c.lower > 0 || c.upper < 0 ? ' *' : ''}`;
-}
-
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 function fileSafe(s: string): string {
@@ -82,7 +79,7 @@ function gradientSeries(cell: string, runs: readonly RunSummary[]): LineSeries |
   return { name: cell, x, y: x.map((s) => acc.get(s)!.s / acc.get(s)!.n) };
 }
 
-export function buildReport(grid: GridConfig, cells: readonly GridCell[], summaries: readonly RunSummary[]): ExperimentReport {
+export async function buildReport(grid: GridConfig, cells: readonly GridCell[], summaries: readonly RunSummary[], opts: RenderOptions = {}): Promise<ExperimentReport> {
   const runsOf = new Map(cells.map((c) => [c.name, summaries.filter((s) => s.cell === c.name)]));
   const metrics = grid.metrics;
   const baseline = cells[0]!;
@@ -95,16 +92,18 @@ export function buildReport(grid: GridConfig, cells: readonly GridCell[], summar
 
   const series = cells.map((c) => gradientSeries(c.name, runsOf.get(c.name)!)).filter((s): s is LineSeries => s !== null);
   if (series.length > 0) {
-    charts.set(`${GRAD_PROBE}.svg`, renderLineChart(series, {
+    charts.set(`${GRAD_PROBE}.svg`, await renderSvg(lineChartSpec(series, {
       title: 'Mean |∂L/∂z| over negative samples (mean over seeds)', xLabel: 'global step', yLabel: GRAD_PROBE,
-    }));
+    }), opts));
   }
   const reliability: { cell: string; seed: number; file: string }[] = [];
   for (const c of cells) {
     const first = grid.seeds.map((s) => runsOf.get(c.name)!.find((r) => r.seed === s)).find((r) => r?.reliability);
     if (!first?.reliability) continue;
     const file = `reliability-${fileSafe(c.name)}.svg`;
-    charts.set(file, renderReliabilitySvg(first.reliability, { title: `${c.name}, seed ${first.seed}`, size: 320 }));
+    charts.set(file, await renderSvg(reliabilitySpec([{ name: c.name, bins: first.reliability.bins }], {
+      title: c.name, subtitle: `seed ${first.seed}: ECE ${first.reliability.ece.toPrecision(3)}, ${first.reliability.rows} rows`, size: 260,
+    }), opts));
     reliability.push({ cell: c.name, seed: first.seed, file });
   }
 
@@ -135,26 +134,18 @@ export function buildReport(grid: GridConfig, cells: readonly GridCell[], summar
   md.push('');
 
   // HTML.
-  const h: string[] = ['<!DOCTYPE html>', '<html><head><meta charset="utf-8">', `<title>${esc(title)}</title>`,
-    '<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}.figs{display:flex;flex-wrap:wrap;gap:12px}</style>',
-    '</head><body>', `<h1>${esc(title)}</h1>`, ...intro.map((l) => `<p>${esc(l).replace(/`([^`]*)`/g, '<code>$1</code>')}</p>`)];
-  if (axisNote) h.push(`<p>${esc(axisNote).replace(/`([^`]*)`/g, '<code>$1</code>')}</p>`);
-  h.push('<h2>Test metrics</h2>', `<table><tr><th>cell</th><th>n</th>${metrics.map((m) => `<th>${esc(m)}</th>`).join('')}</tr>`);
-  for (const s of stats) h.push(`<tr><td>${esc(s.cell.name)}</td><td>${s.n}</td>${s.ci.map((c) => `<td>${esc(ciText(c))}</td>`).join('')}</tr>`);
-  h.push('</table>', `<h2>Difference vs baseline (${esc(baseline.name)})</h2>`);
+  const h: string[] = [...intro, ...(axisNote ? [axisNote] : [])].map((l) => `<p>${inlineText(l)}</p>`);
+  h.push('<h2>Test metrics</h2>', htmlTable(['cell', 'n', ...metrics], stats.map((s) => [s.cell.name, String(s.n), ...s.ci.map((c) => ciText(c))])));
+  h.push(`<h2>Difference vs baseline (${inlineText(baseline.name)})</h2>`);
   if (diffs.length === 0) h.push('<p>(one cell only)</p>');
-  else {
-    h.push(`<table><tr><th>cell</th>${metrics.map((m) => `<th>Δ ${esc(m)}</th>`).join('')}</tr>`);
-    for (const d of diffs) h.push(`<tr><td>${esc(d.cell.name)}</td>${d.d.map((c) => `<td>${esc(diffText(c))}</td>`).join('')}</tr>`);
-    h.push('</table>');
-  }
+  else h.push(htmlTable(['cell', ...metrics.map((m) => `Δ ${m}`)], diffs.map((d) => [d.cell.name, ...d.d.map(diffText)])));
   h.push('<h2>Negative-logit gradient norm</h2>');
   h.push(charts.get(`${GRAD_PROBE}.svg`) ?? '<p>No gradient probes in the logs (set <code>train.probes: true</code>).</p>');
   h.push('<h2>Reliability diagrams (test rows, first seed of each cell)</h2>', '<div class="figs">');
-  for (const r of reliability) h.push(`<figure>${charts.get(r.file)!}<figcaption>${esc(r.cell)}</figcaption></figure>`);
-  h.push('</div>', '</body></html>', '');
+  for (const r of reliability) h.push(`<figure>${charts.get(r.file)!}</figure>`);
+  h.push('</div>');
 
-  return { markdown: md.join('\n'), html: h.join('\n'), charts };
+  return { markdown: md.join('\n'), html: htmlPage(title, h), charts };
 }
 
 /** Writes report.md, report.html and charts/ under `dir`, each file atomically. */

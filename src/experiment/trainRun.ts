@@ -35,6 +35,7 @@ import { predictRows } from '../train/predict.js';
 import { correctForSampling, samplingRecord } from './samplingCorrection.js';
 import { trainingProbes } from './probes.js';
 import { checkResumeConfig } from './resumeGuard.js';
+import { writeTrainingReport } from './trainReport.js';
 
 export interface TrainRunOptions {
   /** Continue from the output directory's last checkpoint. */
@@ -79,6 +80,8 @@ export interface TrainRunResult {
   sampling?: SamplingRecord;
   /** data.cache: where, and whether this run (re)built it. */
   cache?: CacheInfo;
+  /** <output>/report.html (its data: report.json beside it). */
+  report: string;
   seconds: number;
 }
 
@@ -219,8 +222,10 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   }
   const hasTest = split.test.end > split.test.start;
   const zt = hasTest ? predictRows(model, ds, split.test) : new Float32Array(0);
-  const test = hasTest ? metricsFor(probs(zt), ds, split.test, evalOpts) : {};
-  const testCalibrated = hasTest && calibrator ? metricsFor(calibrator.apply(zt, 'logit'), ds, split.test, evalOpts) : undefined;
+  const pt = probs(zt);
+  const ptCalibrated = hasTest && calibrator ? calibrator.apply(zt, 'logit') : undefined;
+  const test = hasTest ? metricsFor(pt, ds, split.test, evalOpts) : {};
+  const testCalibrated = ptCalibrated && metricsFor(ptCalibrated, ds, split.test, evalOpts);
 
   const modelDir = join(output, 'model');
   // The data files proper (an iPinYou featindex names fields, it is not data).
@@ -246,11 +251,18 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     dims,
   });
   log.write({ event: 'stop', epoch: result.epochsRun, step: 0, globalStep: result.globalStep, ...Object.fromEntries(Object.entries(metrics).filter(([, v]) => v !== null)) as Record<string, number> });
+  const seconds = (performance.now() - t0) / 1000;
+  const report = await writeTrainingReport({
+    cfg, output, dataset: ds, split, fitted, train: result, seed, seconds, model: modelConfig.type,
+    metrics: { validation, test, ...(testCalibrated && { test_calibrated: testCalibrated }) },
+    testProbs: pt, ...(ptCalibrated && { testCalibrated: ptCalibrated }),
+  });
   return {
     model, dataset: ds, split, output, modelDir, logFile, checkpointsDir: checkpointDir, backend: kernels, train: result, validation, test, testCalibrated,
     rows: { fit: fitRows, validation: split.validation.end - split.validation.start, test: split.test.end - split.test.start, skippedLines: stats.skippedLines },
     ...(sampling === undefined ? {} : { sampling }),
     ...(built.cache === undefined ? {} : { cache: built.cache }),
-    seconds: (performance.now() - t0) / 1000,
+    report,
+    seconds,
   };
 }

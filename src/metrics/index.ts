@@ -15,7 +15,6 @@ export {
 } from './ece.js';
 export { StreamingEce } from './streamingEce.js';
 export { reliabilityDiagram, type ReliabilityDiagram } from './reliability.js';
-export { renderReliabilitySvg, writeReliabilitySvg, type ReliabilitySvgOptions } from './reliabilitySvg.js';
 export { ndcg, ndcgDetail, type NdcgOptions, type NdcgDetail, type GroupNdcg, type NdcgTies } from './ndcg.js';
 export { calibrationBiasBySlice, type SliceBias } from './calibrationBias.js';
 export { type GroupKeyArray } from './groups.js';

@@ -45,7 +45,7 @@ describe('ctrkit experiment on census-income', () => {
     out = grid.output;
     lines = [];
     first = await runExperiment(grid, { progress: (l) => lines.push(l) });
-    writeReport(out, buildReport(grid, first.cells, first.summaries));
+    writeReport(out, await buildReport(grid, first.cells, first.summaries, { warn: (m) => { throw new Error(`chart warning: ${m}`); } }));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -71,7 +71,8 @@ describe('ctrkit experiment on census-income', () => {
     assert.match(md, /\| loss=combined-pair_alpha0\.5 \| [+-]0\.\d{4} \[-?0\.\d{4}, -?0\.\d{4}\]/);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     assert.equal((html.match(/<svg /g) ?? []).length, 3, 'gradient chart and two reliability diagrams inline');
-    assert.match(html, /<polyline /);
+    assert.match(html, /class="mark-line role-mark/, 'Vega line marks');
+    assert.doesNotMatch(html, /<script|<link|https?:\/\/(?!www\.w3\.org)/, 'self-contained');
   });
 
   it('a second invocation (the CLI) runs nothing and writes the same report', () => {

@@ -1,12 +1,9 @@
 /** ECE variants, reliability diagram, NDCG and slice bias on inputs small enough to check on paper. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   calibrationBiasBySlice, ece, eceDetail, eceEqualFrequency, listEce, listEceDetail, ndcg, ndcgDetail,
-  reliabilityDiagram, renderReliabilitySvg, StreamingEce, UndefinedMetricError, writeReliabilitySvg,
+  reliabilityDiagram, StreamingEce, UndefinedMetricError,
 } from '../../src/metrics/index.js';
 
 const near = (a: number, e: number, tol = 1e-12): void => assert.ok(Math.abs(a - e) < tol, `got ${a}, expected ${e}`);
@@ -104,26 +101,6 @@ describe('reliability diagram', () => {
       near(b.meanLabel, [0, 0.5, 1][i]!);
     });
     near(d.ece, 0.25);
-  });
-
-  it('renders a self-contained SVG with axes, diagonal, one point and count per bin, and saves it', async () => {
-    const d = reliabilityDiagram(p, y, { bins: 3 });
-    const svg = renderReliabilitySvg(d, { title: 'test <model>' });
-    assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
-    assert.match(svg, /<\/svg>\n$/);
-    assert.equal((svg.match(/<circle /g) ?? []).length, 3);
-    assert.match(svg, /class="diagonal"/);
-    assert.match(svg, /class="axes"/);
-    assert.match(svg, /test &lt;model&gt;/);
-    assert.match(svg, /mean p 0\.35, mean y 0\.5, 2 rows/);
-    const dir = mkdtempSync(join(tmpdir(), 'ctrkit-svg-'));
-    try {
-      const file = join(dir, 'r.svg');
-      await writeReliabilitySvg(file, d);
-      assert.equal(readFileSync(file, 'utf8'), renderReliabilitySvg(d));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });
 

@@ -28,7 +28,7 @@ export function experimentCommand(): Command {
       process.once('SIGINT', onSigint);
       try {
         const r = await asUserErrors(() => runExperiment(grid, { parallel, signal: abort.signal, progress: o.quiet ? null : undefined }));
-        writeReport(grid.output, buildReport(grid, r.cells, r.summaries));
+        writeReport(grid.output, await buildReport(grid, r.cells, r.summaries));
         const out = {
           output: grid.output, report: join(grid.output, 'report.html'), cells: r.cells.length, seeds: grid.seeds.length,
           ran: r.ran, skipped: r.skipped, failed: r.failed, interrupted: r.interrupted,

@@ -24,7 +24,7 @@ export function trainCommand(): Command {
     .addOption(new Option('--on-bad-line <policy>', 'malformed input lines: error (default) or skip and count').choices(['error', 'skip']))
     .option('--seed <n>', "override the config's train.seed")
     .option('-o, --output <dir>', "override the config's output directory")
-    .addHelpText('after', '\nWrites <output>/model (manifest.json + model.safetensors), <output>/log.jsonl and <output>/checkpoints;\nprints one JSON object: output, model, log, checkpoints (paths), backend (native or reference) and threads,\nepochs, best_epoch, rows, the validation and test metrics. Ctrl-C saves a checkpoint; --resume continues.\nA checkpoint records its config: --resume names every changed key (old → new) and stops, except for\ntrain.threads, logEvery, checkpointEvery, calibration, more train.epochs, data.cache, workers, onBadLine.')
+    .addHelpText('after', '\nWrites <output>/model (manifest.json + model.safetensors), <output>/log.jsonl, <output>/checkpoints\nand <output>/report.html (learning curves, metrics, reliability, calibration by slice; data: report.json);\nprints one JSON object: output, model, log, checkpoints, report (paths), backend (native or reference)\nand threads, epochs, best_epoch, rows, the validation and test metrics. Ctrl-C saves a checkpoint;\n--resume continues. A checkpoint records its config: --resume names every changed key (old → new)\nand stops, except for train.threads, logEvery, checkpointEvery, calibration, more train.epochs,\ndata.cache, workers, onBadLine.')
     .action(async (config: string, o: TrainOptions) => {
       const seed = o.seed === undefined ? undefined : Number(o.seed);
       if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0)) throw new CliError(`--seed must be a non-negative integer, got '${o.seed}'`);
@@ -43,6 +43,7 @@ export function trainCommand(): Command {
           epochs: r.train.epochsRun, best_epoch: r.train.best?.epoch ?? null,
           stopped_early: r.train.stoppedEarly, interrupted: r.train.interrupted, rows: r.rows,
           validation: r.validation, test: r.test, ...(r.testCalibrated && { test_calibrated: r.testCalibrated }),
+          report: r.report,
           seconds: Math.round(r.seconds * 100) / 100,
         };
         process.stdout.write(`${JSON.stringify(summary)}\n`);

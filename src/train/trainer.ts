@@ -222,6 +222,7 @@ export class Trainer<M extends CTRModel = CTRModel, O extends GroupOptions = Gro
             lastYield = Date.now();
           }
           let loss: number;
+          model.onTrainingStep(st.globalStep);
           try {
             loss = trainStep(optimizer, () => this.lossFn(model, batch));
           } catch (e) {

@@ -117,7 +117,7 @@ function costCells(c: CellCost, base: CellCost): string[] {
 }
 
 const COST_HEAD = ['dense weights (× baseline)', 'train rows/s (× baseline)', '1-min load avg at run end'];
-const COST_NOTE = 'Dense weights exclude the embedding tables (each is one multiply-add per row); rows/s are fit rows per second of training (validation excluded), mean ± 95 % CI over the seeds, and depend on what else the machine ran: hence the load range.';
+const COST_NOTE = 'Dense weights exclude the embedding tables (each costs about one multiply-add per row in the forward pass); rows/s are fit rows per second of training (validation excluded), mean ± 95 % CI over the seeds, and depend on what else the machine ran: hence the load range.';
 
 export function buildReport(grid: GridConfig, cells: readonly GridCell[], summaries: readonly RunSummary[]): ExperimentReport {
   const runsOf = new Map(cells.map((c) => [c.name, summaries.filter((s) => s.cell === c.name)]));

@@ -20,7 +20,7 @@ export interface ProbeSeries {
  * pass); rows/s depend on the machine and whatever else ran on it, hence the load and CPU.
  */
 export interface RunCost {
-  /** Trained dense weights (embedding tables excluded). */
+  /** Trained dense weights (embedding tables excluded), biases and gates included. */
   denseParams: number;
   /** Fit rows trained per second of training time (validation excluded), over all epochs. */
   trainRowsPerSec: number | null;

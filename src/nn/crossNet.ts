@@ -1,4 +1,4 @@
-import { add, mul, scale } from '../autograd/ops/elementwise.js';
+import { add, mul, mulScalar, scale } from '../autograd/ops/elementwise.js';
 import type { Parameter, Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../tensor/random.js';
 import { Linear } from './linear.js';
@@ -70,7 +70,7 @@ export class CrossNet extends Module {
       let term = mul(x0, l.forward(x));
       if (a !== 1) term = scale(term, a);
       const g = this.gates[i];
-      if (g) term = mul(term, g);
+      if (g) term = mulScalar(term, g);
       x = add(term, x);
     });
     return x;

@@ -5,7 +5,8 @@
  *   - per cell: the difference from the baseline (first) cell with its 95 % CI, paired by seed;
  *   - the negative-logit gradient norm per logged step, mean over seeds, one line per cell
  *     (when the runs logged gradient probes);
- *   - the test reliability diagram of each cell's first seed.
+ *   - the test reliability diagram of each cell's first seed;
+ *   - per cell, when the runs recorded it: dense weights, train rows/s and the machine's load.
  * The charts are Vega-Lite specs rendered to SVG (src/report/): inline in the HTML, and files
  * under <output>/charts/ linked from the Markdown.
  */
@@ -79,6 +80,42 @@ function gradientSeries(cell: string, runs: readonly RunSummary[]): LineSeries |
   return { name: cell, x, y: x.map((s) => acc.get(s)!.s / acc.get(s)!.n) };
 }
 
+interface CellCost {
+  cell: string;
+  denseParams: number | null;
+  rowsPerSec: MeanCI | null;
+  load: [number, number] | null;
+}
+
+/** Per cell: dense weights, train rows/s over seeds, the load range; null when no run recorded costs. */
+function costTable(cells: readonly GridCell[], runsOf: ReadonlyMap<string, readonly RunSummary[]>): { rows: CellCost[]; machines: string[] } | null {
+  const all = cells.flatMap((c) => runsOf.get(c.name)!).filter((r) => r.cost);
+  if (all.length === 0) return null;
+  const machines = [...new Set(all.map((r) => `${r.cost!.cpu}, ${r.cost!.threads} thread${r.cost!.threads === 1 ? '' : 's'} per run`))].sort();
+  const rows = cells.map((c) => {
+    const runs = runsOf.get(c.name)!.filter((r) => r.cost);
+    const rates = runs.map((r) => r.cost!.trainRowsPerSec).filter((v): v is number => v !== null);
+    const loads = runs.map((r) => r.cost!.loadAvg1m);
+    return {
+      cell: c.name, denseParams: runs[0]?.cost!.denseParams ?? null, rowsPerSec: rates.length > 0 ? meanCI(rates) : null,
+      load: loads.length > 0 ? [Math.min(...loads), Math.max(...loads)] as [number, number] : null,
+    };
+  });
+  return { rows, machines };
+}
+
+function costCells(c: CellCost, base: CellCost): string[] {
+  const ratio = (a: number | null | undefined, b: number | null | undefined): string => (a != null && b ? ` (${(a / b).toFixed(2)}×)` : '');
+  return [
+    c.denseParams === null ? 'n/a' : `${c.denseParams.toLocaleString('en-US')}${ratio(c.denseParams, base.denseParams)}`,
+    c.rowsPerSec === null ? 'n/a' : `${c.rowsPerSec.mean.toFixed(0)}${c.rowsPerSec.halfWidth === null ? '' : ` ± ${c.rowsPerSec.halfWidth.toFixed(0)}`}${ratio(c.rowsPerSec.mean, base.rowsPerSec?.mean)}`,
+    c.load === null ? 'n/a' : `${c.load[0].toFixed(2)}–${c.load[1].toFixed(2)}`,
+  ];
+}
+
+const COST_HEAD = ['dense weights (× baseline)', 'train rows/s (× baseline)', '1-min load avg at run end'];
+const COST_NOTE = 'Dense weights exclude the embedding tables (each costs about one multiply-add per row in the forward pass); rows/s are fit rows per second of training (validation excluded), mean ± 95 % CI over the seeds, and depend on what else the machine ran: hence the load range.';
+
 export async function buildReport(grid: GridConfig, cells: readonly GridCell[], summaries: readonly RunSummary[], opts: RenderOptions = {}): Promise<ExperimentReport> {
   const runsOf = new Map(cells.map((c) => [c.name, summaries.filter((s) => s.cell === c.name)]));
   const metrics = grid.metrics;
@@ -126,6 +163,12 @@ export async function buildReport(grid: GridConfig, cells: readonly GridCell[], 
     md.push(`| cell | ${metrics.map((m) => `Δ ${m}`).join(' | ')} |`, `|---|${metrics.map(() => '---').join('|')}|`);
     for (const d of diffs) md.push(`| ${d.cell.name} | ${d.d.map(diffText).join(' | ')} |`);
   }
+  const cost = costTable(cells, runsOf);
+  if (cost) {
+    md.push('', '## Cost', '', COST_NOTE, `Machine: ${cost.machines.join('; ')}.`, '');
+    md.push(`| cell | ${COST_HEAD.join(' | ')} |`, `|---|${COST_HEAD.map(() => '---').join('|')}|`);
+    for (const c of cost.rows) md.push(`| ${c.cell} | ${costCells(c, cost.rows[0]!).join(' | ')} |`);
+  }
   md.push('', '## Negative-logit gradient norm', '');
   md.push(series.length > 0 ? `![${GRAD_PROBE}](charts/${GRAD_PROBE}.svg)` : 'No gradient probes in the logs (set `train.probes: true`).');
   md.push('', '## Reliability diagrams (test rows, first seed of each cell)', '');
@@ -139,6 +182,10 @@ export async function buildReport(grid: GridConfig, cells: readonly GridCell[], 
   h.push(`<h2>Difference vs baseline (${inlineText(baseline.name)})</h2>`);
   if (diffs.length === 0) h.push('<p>(one cell only)</p>');
   else h.push(htmlTable(['cell', ...metrics.map((m) => `Δ ${m}`)], diffs.map((d) => [d.cell.name, ...d.d.map(diffText)])));
+  if (cost) {
+    h.push('<h2>Cost</h2>', `<p>${inlineText(COST_NOTE)}</p>`, `<p>Machine: ${inlineText(cost.machines.join('; '))}.</p>`);
+    h.push(htmlTable(['cell', ...COST_HEAD], cost.rows.map((c) => [c.cell, ...costCells(c, cost.rows[0]!)])));
+  }
   h.push('<h2>Negative-logit gradient norm</h2>');
   h.push(charts.get(`${GRAD_PROBE}.svg`) ?? '<p>No gradient probes in the logs (set <code>train.probes: true</code>).</p>');
   h.push('<h2>Reliability diagrams (test rows, first seed of each cell)</h2>', '<div class="figs">');

@@ -15,6 +15,22 @@ export interface ProbeSeries {
   values: Record<string, (number | null)[]>;
 }
 
+/**
+ * What a run cost. Dense weights are exact (each is one multiply-add per row in the forward
+ * pass); rows/s depend on the machine and whatever else ran on it, hence the load and CPU.
+ */
+export interface RunCost {
+  /** Trained dense weights (embedding tables excluded), biases and gates included. */
+  denseParams: number;
+  /** Fit rows trained per second of training time (validation excluded), over all epochs. */
+  trainRowsPerSec: number | null;
+  /** 1-minute load average when training ended. */
+  loadAvg1m: number;
+  /** CPU model × logical cores, and the native threads the run used. */
+  cpu: string;
+  threads: number;
+}
+
 export interface RunSummary {
   cell: string;
   seed: number;
@@ -31,6 +47,25 @@ export interface RunSummary {
   /** Equal-frequency reliability bins of the test probabilities (before post-hoc calibration; weighted by β_pos like the metrics). */
   reliability: { bins: CalibrationBin[]; ece: number; rows: number } | null;
   probes: ProbeSeries | null;
+  /** Absent in summaries written before costs were recorded. */
+  cost?: RunCost;
+}
+
+/**
+ * Training throughput from a run's 'epoch' records. A resumed epoch's later record wins; its
+ * `rows` counts the rows trained before the resume too, so the rows timed are rows_per_s × seconds.
+ */
+export function trainRowsPerSec(logFile: string): number | null {
+  if (!existsSync(logFile)) return null;
+  const byEpoch = new Map<number, { rows: number; seconds: number }>();
+  for (const r of parseMetricLog(readFileSync(logFile, 'utf8'))) {
+    if (r.event === 'epoch' && typeof r.rows_per_s === 'number' && typeof r.seconds === 'number') {
+      byEpoch.set(r.epoch, { rows: r.rows_per_s * r.seconds, seconds: r.seconds });
+    }
+  }
+  let rows = 0, seconds = 0;
+  for (const e of byEpoch.values()) { rows += e.rows; seconds += e.seconds; }
+  return seconds > 0 ? rows / seconds : null;
 }
 
 /** The grad_* series of a run's log; later records win (a resumed run re-logs steps). */

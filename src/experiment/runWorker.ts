@@ -15,7 +15,9 @@ import { evaluationWeights, probabilities } from './evaluate.js';
 import { predictRows } from '../train/predict.js';
 import { reliabilityDiagram, UndefinedMetricError } from '../metrics/index.js';
 import { ensureDir, writeFileAtomic } from '../io/atomic.js';
-import { probeSeries, type RunSummary } from './runSummary.js';
+import { cpus, loadavg } from 'node:os';
+import { backend } from '../backend/index.js';
+import { probeSeries, trainRowsPerSec, type RunSummary } from './runSummary.js';
 
 export interface RunJob {
   type: 'run';
@@ -48,6 +50,7 @@ export async function executeJob(job: RunJob, signal?: AbortSignal): Promise<Wor
   writeFileSync(stamp, job.hash);
   const r = await runTraining(cfg, { seed: job.seed, output: job.runDir, quiet: true, resume, threads: job.threads, signal });
   if (r.train.interrupted) return { type: 'failed', message: 'interrupted', interrupted: true };
+  const loadAvg1m = loadavg()[0]!;
   let reliability: RunSummary['reliability'] = null;
   if (r.rows.test > 0) {
     const p = probabilities(predictRows(r.model, r.dataset, r.split.test));
@@ -68,6 +71,13 @@ export async function executeJob(job: RunJob, signal?: AbortSignal): Promise<Wor
     rows: { fit: r.rows.fit, validation: r.rows.validation, test: r.rows.test },
     seconds: Math.round(r.seconds * 100) / 100,
     reliability, probes: probeSeries(join(job.runDir, 'log.jsonl')),
+    cost: {
+      denseParams: r.model.parameters().reduce((n, p) => n + p.size, 0),
+      trainRowsPerSec: trainRowsPerSec(join(job.runDir, 'log.jsonl')),
+      loadAvg1m: Math.round(loadAvg1m * 100) / 100,
+      cpu: `${cpus()[0]?.model.trim() ?? 'unknown'} × ${cpus().length}`,
+      threads: backend().getThreads(),
+    },
   };
   ensureDir(dirname(job.summaryFile));
   writeFileAtomic(job.summaryFile, `${JSON.stringify(summary, null, 1)}\n`);

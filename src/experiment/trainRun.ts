@@ -179,6 +179,12 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     batches = new ShuffledBatches(ds, split.fit, cfg.train.batchSize);
   }
 
+  const ramp = modelConfig.type === 'dcnv2' ? modelConfig.crossRamp : undefined;
+  const plannedSteps = cfg.train.epochs * Math.ceil(batches.numRows / cfg.train.batchSize);
+  if (ramp !== undefined && ramp > plannedSteps) {
+    note(`ctrkit: model.crossRamp (${ramp} steps) is longer than training (about ${plannedSteps} steps): the cross terms never reach full weight in training, yet validation and the saved model use the ramp's final value 1`);
+  }
+
   const hasValidation = split.validation.end > split.validation.start;
   // β_pos weights positives in evaluation as in training (SPEC §1); the manifest keeps it for `ctrkit eval`.
   const evalOpts: EvaluationRecord = { positiveWeight: lossCfg?.betaPos ?? 1 };

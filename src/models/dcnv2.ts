@@ -16,11 +16,18 @@ export interface DCNv2Config {
   crossLayers: number;
   /** Low-rank cross layers (undefined = full rank). */
   crossRank?: number;
+  /** Steps over which the cross term's scale ramps 0 → 1 (Google's DCN-v2; undefined = no ramp). */
+  crossRamp?: number;
+  /** ReZero: a learned scalar per cross layer, initialised to 0, on the cross term. */
+  rezero?: boolean;
   hidden: readonly number[];
   /** 'parallel': concat(cross(x0), mlp(x0)) → logit; 'stacked': mlp(cross(x0)) → logit. */
   structure?: 'parallel' | 'stacked';
   activation?: Activation;
+  smeluBeta?: number;
   dropout?: number;
+  /** Low-rank bottleneck rank of the MLP's hidden layers. */
+  rank?: number;
   initStd?: number;
   seed?: number;
   /** Dense numeric features per row. */
@@ -31,7 +38,10 @@ export interface DCNv2Config {
   logits?: 1 | 2;
 }
 
-/** DCN-v2 (Wang et al. 2021) with full- or low-rank cross layers, parallel or stacked. */
+/**
+ * DCN-v2 (Wang et al. 2021) with full- or low-rank cross layers, parallel or stacked, and the
+ * Google variant's cross ramp, ReZero and low-rank MLP bottlenecks.
+ */
 export class DCNv2 extends CTRModel {
   readonly kind = 'dcnv2';
   readonly input: FeatureInput;
@@ -45,9 +55,10 @@ export class DCNv2 extends CTRModel {
     const stacked = cfg.structure === 'stacked';
     this.input = this.child('input', new FeatureInput(cfg, rng));
     const d = this.input.outDim;
-    this.cross = this.child('cross', new CrossNet({ dim: d, layers: cfg.crossLayers, rank: cfg.crossRank }, rng));
+    this.cross = this.child('cross', new CrossNet({ dim: d, layers: cfg.crossLayers, rank: cfg.crossRank, ramp: cfg.crossRamp, rezero: cfg.rezero }, rng));
     this.mlp = this.child('mlp', new MLP({
-      inDim: d, hidden: cfg.hidden, outDim: stacked ? cfg.logits ?? 1 : undefined, activation: cfg.activation ?? 'relu', dropout: cfg.dropout,
+      inDim: d, hidden: cfg.hidden, outDim: stacked ? cfg.logits ?? 1 : undefined, activation: cfg.activation ?? 'relu',
+      smeluBeta: cfg.smeluBeta, dropout: cfg.dropout, rank: cfg.rank,
     }, rng));
     const last = cfg.hidden[cfg.hidden.length - 1] ?? d;
     this.head = stacked ? null : this.child('head', new Linear({ inDim: d + last, outDim: cfg.logits ?? 1 }, rng));

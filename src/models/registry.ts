@@ -5,8 +5,13 @@
  *
  * Defaults (applied when a field is omitted):
  *   dim 16 · hidden [400, 400, 400] · activation 'relu' · dropout 0 · crossLayers 3 ·
- *   structure 'parallel' · initStd 1e-4 (embedding init std) · smeluBeta 1 (dnn) ·
- *   rank / crossRank unset (full-rank layers) · logits unset (= 1).
+ *   structure 'parallel' · initStd 1e-4 (embedding init std) · smeluBeta 1 ·
+ *   rank / crossRank unset (full-rank layers) · logits unset (= 1) · crossRamp unset (no
+ *   ramp) · rezero unset (off).
+ *
+ * dcnv2's smeluBeta, rank, crossRamp and rezero are optional rather than defaulted, like
+ * `logits`: configs that do not set them resolve, and their model files store, what they did
+ * before these settings existed.
  *
  * `logits: 2` (dnn, dcnv2) gives the final layer two outputs per row, [z⁰, z¹], the head the
  * JRC loss trains; predictions then use z¹ − z⁰ as the row's logit (see servingLogit.ts).
@@ -33,6 +38,7 @@ const initStd = z.number().positive().finite().default(1e-4);
 const dim = positiveInt.default(16);
 const hidden = z.array(positiveInt).default([400, 400, 400]);
 const activation = z.enum(['relu', 'sigmoid', 'tanh', 'smelu', 'none']).default('relu');
+const smeluBeta = z.number().positive().finite();
 const dropout = z.number().min(0).lt(1).default(0);
 // Optional rather than defaulted: one-logit configs (and the model files storing them) stay as they were.
 const logits = z.union([z.literal(1), z.literal(2)]).optional();
@@ -42,12 +48,13 @@ export const modelConfigSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('lr'), initStd }),
   z.strictObject({ type: z.literal('fm'), dim, initStd }),
   z.strictObject({
-    type: z.literal('dnn'), dim, hidden, activation, smeluBeta: z.number().positive().finite().default(1), dropout,
+    type: z.literal('dnn'), dim, hidden, activation, smeluBeta: smeluBeta.default(1), dropout,
     rank: positiveInt.optional(), initStd, logits,
   }),
   z.strictObject({
-    type: z.literal('dcnv2'), dim, hidden, activation, dropout, crossLayers: positiveInt.default(3),
-    crossRank: positiveInt.optional(), structure: z.enum(['parallel', 'stacked']).default('parallel'), initStd, logits,
+    type: z.literal('dcnv2'), dim, hidden, activation, smeluBeta: smeluBeta.optional(), dropout, rank: positiveInt.optional(),
+    crossLayers: positiveInt.default(3), crossRank: positiveInt.optional(), crossRamp: positiveInt.optional(),
+    rezero: z.boolean().optional(), structure: z.enum(['parallel', 'stacked']).default('parallel'), initStd, logits,
   }),
 ]);
 
@@ -114,9 +121,9 @@ export function createModel(cfg: ModelConfig, dims: ModelDims, seed: number): CT
       });
     case 'dcnv2':
       return new DCNv2({
-        numIds, numFields: fields(), dim: cfg.dim, hidden: cfg.hidden, activation: cfg.activation, dropout: cfg.dropout,
-        crossLayers: cfg.crossLayers, crossRank: cfg.crossRank, structure: cfg.structure, initStd: cfg.initStd, logits: cfg.logits,
-        seed, ...extra,
+        numIds, numFields: fields(), dim: cfg.dim, hidden: cfg.hidden, activation: cfg.activation, smeluBeta: cfg.smeluBeta,
+        dropout: cfg.dropout, rank: cfg.rank, crossLayers: cfg.crossLayers, crossRank: cfg.crossRank, crossRamp: cfg.crossRamp,
+        rezero: cfg.rezero, structure: cfg.structure, initStd: cfg.initStd, logits: cfg.logits, seed, ...extra,
       });
   }
 }

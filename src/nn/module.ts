@@ -80,6 +80,16 @@ export abstract class Module {
     for (const n of state.keys()) if (!mine.has(n)) throw new Error(`loadStateDict: unexpected tensor '${n}'`);
   }
 
+  /**
+   * The trainer calls this on the model before every optimisation step with the number of
+   * steps already taken in the run: its checkpointed global step, so that a schedule inside a
+   * layer (a warm-up ramp) continues exactly where it was after a resume, which a private
+   * counter would not. Layers that need it override and call super; the rest ignore it.
+   */
+  onTrainingStep(step: number): void {
+    for (const [, c] of this._children) c.onTrainingStep(step);
+  }
+
   /** Switches training mode (dropout, batch norm) for this module and its children. */
   train(on = true): this {
     this.training = on;

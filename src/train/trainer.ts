@@ -6,7 +6,9 @@
  * Determinism: the only randomness the trainer owns is one Rng(seed) that draws each epoch's
  * order. Its state at the start of the current epoch is checkpointed, so a resumed run replays
  * that order and skips the batches already trained: N steps straight and k steps + resume +
- * N−k steps give bit-identical models.
+ * N−k steps give bit-identical models. Before each step the model is told the global step
+ * (Module.onTrainingStep), so a schedule inside it (DCN-v2's cross ramp) follows this
+ * checkpointed state rather than a counter of its own that a resume would reset.
  */
 import type { Batch } from '../data/batch.js';
 import type { BatchSource } from '../data/batching.js';
@@ -224,6 +226,7 @@ export class Trainer<M extends CTRModel = CTRModel, O extends GroupOptions = Gro
             lastYield = Date.now();
           }
           let loss: number;
+          model.onTrainingStep(st.globalStep);
           try {
             loss = trainStep(optimizer, () => this.lossFn(model, batch));
           } catch (e) {

@@ -174,6 +174,9 @@ for (const k of testBackends()) {
       }
     }
 
+    run('mulScalar', () => check('mulScalar', [{ shape: [3, 5] }, { shape: [1] }], ([x, s]) => E.mulScalar(x!, s!),
+      ([x, s]) => map(x!, (v) => v * s![0]!)));
+
     run('affine', () => check('affine', [{ shape: [5] }], ([x]) => E.affine(x!, -2.5, 0.3), ([x]) => map(x!, (v) => -2.5 * v + 0.3)));
 
     run('sum all / mean all', () => {

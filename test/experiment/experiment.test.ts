@@ -63,12 +63,14 @@ describe('ctrkit experiment on census-income', () => {
         assert.ok(s.reliability && s.reliability.bins.length === 10);
         assert.ok(s.probes && s.probes.values.grad_neg_logit!.length === s.probes.steps.length && s.probes.steps.length > 0);
         assert.ok(existsSync(join(out, 'runs', cell, `seed${seed}`, 'model', 'manifest.json')));
+        assert.ok(s.cost && s.cost.denseParams > 0 && s.cost.trainRowsPerSec! > 0 && s.cost.threads === 1, JSON.stringify(s.cost));
       }
     }
     for (const f of files) assert.ok(existsSync(join(out, f)), f);
     const md = readFileSync(join(out, 'report.md'), 'utf8');
     assert.match(md, /\| loss=bce \| 2 \| 0\.\d{4} ± 0\.\d{4} \| 0\.\d{4} ± 0\.\d{4} \| 0\.\d{4} ± 0\.\d{4} \|/);
     assert.match(md, /\| loss=combined-pair_alpha0\.5 \| [+-]0\.\d{4} \[-?0\.\d{4}, -?0\.\d{4}\]/);
+    assert.match(md, /## Cost\n/);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     assert.equal((html.match(/<svg /g) ?? []).length, 3, 'gradient chart and two reliability diagrams inline');
     assert.match(html, /class="mark-line role-mark/, 'Vega line marks');
@@ -96,7 +98,11 @@ describe('ctrkit experiment on census-income', () => {
   });
 
   it('results do not depend on parallelism', async () => {
-    const serial = await runExperiment(await loadGridConfig(gridFile(dir, 'serial', 1), root), { progress: null });
+    const serialLines: string[] = [];
+    const serial = await runExperiment(await loadGridConfig(gridFile(dir, 'serial', 1), root), { progress: (l) => serialLines.push(l) });
+    // Seed-major: each seed runs every cell before the next seed, so load drift hits all cells alike.
+    assert.deepEqual(serialLines.map((l) => / (\S+) seed (\d):/.exec(l)!.slice(1).join(' ')),
+      ['loss=bce 1', 'loss=combined-pair_alpha0.5 1', 'loss=bce 2', 'loss=combined-pair_alpha0.5 2']);
     const key = (s: RunSummary): string => `${s.cell}/${s.seed}`;
     const par = new Map(first.summaries.map((s) => [key(s), s]));
     assert.equal(serial.summaries.length, 4);

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { loadExperimentConfig } from '../../src/experiment/config.js';
 import { runTraining, type TrainRunResult } from '../../src/experiment/trainRun.js';
 import { scoreFile } from '../../src/experiment/scoring.js';
@@ -204,5 +205,24 @@ describe('configChanges', () => {
       { path: 'model.dim', before: 16, after: undefined },
     ]);
     assert.deepEqual(configChanges(a, structuredClone(a)), []);
+  });
+});
+
+describe("Google's DCN-v2 through ctrkit train", () => {
+  let dir: string;
+  before(() => { dir = mkdtempSync(join(tmpdir(), 'ctrkit-dcn-')); });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('trains with ramp, ReZero, low-rank layers and SmeLU; the saved model predicts what the trained one did; a ramp longer than training is pointed out', async () => {
+    const model = '{ type: dcnv2, dim: 4, hidden: [16], rank: 4, activation: smelu, smeluBeta: 0.5, crossLayers: 2, crossRank: 4, crossRamp: 1000, rezero: true }';
+    const file = writeConfig(dir, model, '{ epochs: 1, batchSize: 4096, seed: 3, optimizer: { type: adam, lr: 0.01 } }');
+    const lines: string[] = [];
+    const stream = Object.assign(new PassThrough(), { isTTY: false });
+    stream.on('data', (d: Buffer) => lines.push(d.toString()));
+    const r = await runTraining(await loadExperimentConfig(file, root), { stream });
+    assert.match(lines.join(''), /model\.crossRamp \(1000 steps\) is longer than training \(about 18 steps\)/);
+    assert.ok(r.test.auc! > 0.8, `test auc ${r.test.auc}`);
+    const s = await scoreFile(r.modelDir, census, { labels: true });
+    assert.deepEqual(s.logits, predictRows(r.model, r.dataset, { start: 0, end: r.dataset.numRows }));
   });
 });

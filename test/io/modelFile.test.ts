@@ -35,6 +35,7 @@ function trained(input: ModelConfigInput, steps = 5): { model: CTRModel; opts: S
   for (let s = 0; s < steps; s++) {
     const size = 16;
     const b = { size, numFields: FIELDS, ids: data.ids.subarray(s % 4 * size * FIELDS, (s % 4 + 1) * size * FIELDS), labels: data.labels[0]!.subarray(s % 4 * size, (s % 4 + 1) * size) };
+    model.onTrainingStep(s);
     trainStep(opt, () => bceWithLogits(model.forward(b), b.labels));
   }
   return {
@@ -66,6 +67,8 @@ const configs: ModelConfigInput[] = [
   { type: 'dnn', dim: 4, hidden: [16], activation: 'smelu', smeluBeta: 0.5, rank: 2, initStd: 0.05 },
   { type: 'dcnv2', dim: 4, hidden: [16, 8], crossLayers: 2, initStd: 0.05 },
   { type: 'dcnv2', dim: 4, hidden: [8], crossLayers: 1, crossRank: 3, structure: 'stacked', initStd: 0.05 },
+  // Google's DCN-v2, saved mid-ramp (5 steps of 8): inference runs at the ramp's final value.
+  { type: 'dcnv2', dim: 4, hidden: [16, 8], rank: 4, activation: 'smelu', smeluBeta: 0.5, crossLayers: 2, crossRank: 3, crossRamp: 8, rezero: true, initStd: 0.05 },
 ];
 
 for (const k of testBackends()) {

@@ -15,6 +15,18 @@ describe('model registry', () => {
     assert.deepEqual(parseModelConfig({ type: 'fm', dim: 8 }), { type: 'fm', dim: 8, initStd: 1e-4 });
   });
 
+  it('dcnv2 takes the Google settings (rank, smeluBeta, crossRamp, rezero) only when written', () => {
+    const g = { type: 'dcnv2', activation: 'smelu', smeluBeta: 0.5, rank: 32, crossRank: 16, crossRamp: 1000, rezero: true } as const;
+    assert.deepEqual(parseModelConfig(g), {
+      ...g, dim: 16, hidden: [400, 400, 400], dropout: 0, crossLayers: 3, structure: 'parallel', initStd: 1e-4,
+    });
+    assert.throws(() => parseModelConfig({ type: 'dcnv2', crossRamp: 0 }), { message: /^model\.crossRamp: Too small/ });
+    assert.throws(() => parseModelConfig({ type: 'dcnv2', crossRamp: 2.5 }), { message: /^model\.crossRamp: / });
+    assert.throws(() => parseModelConfig({ type: 'dcnv2', rezero: 'yes' }), { message: /^model\.rezero: / });
+    assert.throws(() => parseModelConfig({ type: 'dnn', crossRamp: 10 }), { message: "model.crossRamp: not a setting of model type 'dnn'" });
+    assert.throws(() => parseModelConfig({ type: 'dnn', rezero: true }), { message: "model.rezero: not a setting of model type 'dnn'" });
+  });
+
   it('a resolved config parses to itself', () => {
     const c = parseModelConfig({ type: 'dcnv2', structure: 'stacked', hidden: [8] });
     assert.deepEqual(parseModelConfig(JSON.parse(JSON.stringify(c))), c);

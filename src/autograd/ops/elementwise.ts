@@ -49,3 +49,27 @@ export function affine(x: Tensor, a: number, b = 0): Tensor {
 }
 
 export const scale = (x: Tensor, a: number): Tensor => affine(x, a, 0);
+
+/**
+ * x · s for a one-element tensor s (a learned scalar such as a ReZero gate). Same values as
+ * mul(x, s), but the gradient of s is one dense product and sum instead of the general
+ * broadcasting reduction into a single element, which is several times slower.
+ */
+export function mulScalar(x: Tensor, s: Tensor): Tensor {
+  if (s.size !== 1) throw new Error(`mulScalar: the scalar must have one element, got shape [${s.shape.join(', ')}]`);
+  const out = empty(x.shape);
+  K().affine(x.data, out.data, x.size, s.data[0]!, 0);
+  return record(out, [x, s], () => {
+    const g = out.grad!;
+    const dx = gradIfNeeded(x);
+    if (dx) K().axpy(x.size, s.data[0]!, g, dx);
+    const ds = gradIfNeeded(s);
+    if (ds) {
+      const prod = empty(x.shape);
+      K().binary('mul', x.data, x.shape, g, x.shape, prod.data, x.shape);
+      const total = empty([1]);
+      K().reduceSum(prod.data, 1, x.size, 1, total.data, 1);
+      ds[0] = ds[0]! + total.data[0]!;
+    }
+  });
+}

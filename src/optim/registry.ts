@@ -9,6 +9,7 @@ import type { Module } from '../nn/module.js';
 import { SGD } from './sgd.js';
 import { AdaGrad } from './adagrad.js';
 import { Adam, AdamW } from './adam.js';
+import { Shampoo } from './shampoo.js';
 import type { GroupOptions, Optimizer } from './optimizer.js';
 
 const lr = z.number().positive();
@@ -36,10 +37,25 @@ export const optimizerConfigSchema = z.discriminatedUnion('type', [
   }),
   z.strictObject({ type: z.literal('adam'), ...shared, beta1: rate, beta2: rate, eps }),
   z.strictObject({ type: z.literal('adamw'), ...shared, beta1: rate, beta2: rate, eps }),
+  z.strictObject({
+    type: z.literal('shampoo'), ...shared, eps,
+    /** Statistics decay (1: accumulate as AdaGrad does). */
+    beta2: z.number().gt(0).max(1).optional(),
+    /** Momentum β₁ on the grafted step; Nesterov form unless nesterov: false. */
+    momentum: z.number().min(0).lt(1).optional(),
+    nesterov: z.boolean().optional(),
+    /** Damping of L and R relative to their largest eigenvalue. */
+    matrixEps: z.number().positive().optional(),
+    blockSize: z.number().int().min(2).optional(),
+    precondEvery: z.number().int().positive().optional(),
+    startStep: z.number().int().positive().optional(),
+    /** Step-size source; AdaGrad is the one implemented (explicit so configs read as they run). */
+    grafting: z.literal('adagrad').optional(),
+  }).refine((c) => !c.nesterov || (c.momentum ?? 0) > 0, { path: ['nesterov'], message: 'Nesterov momentum needs momentum > 0' }),
 ]);
 
 export type OptimizerConfig = z.infer<typeof optimizerConfigSchema>;
-export const OPTIMIZER_TYPES = ['sgd', 'adagrad', 'adam', 'adamw'] as const;
+export const OPTIMIZER_TYPES = ['sgd', 'adagrad', 'adam', 'adamw', 'shampoo'] as const;
 
 /** Validates a raw `optimizer` object; errors name the offending key under `where`. */
 export function parseOptimizerConfig(raw: unknown, where = 'train.optimizer'): OptimizerConfig {
@@ -59,7 +75,7 @@ export function parseOptimizerConfig(raw: unknown, where = 'train.optimizer'): O
   }
 }
 
-/** Any optimiser the registry builds (SGD, AdaGrad, Adam or AdamW), seen through the base class. */
+/** Any optimiser the registry builds (SGD, AdaGrad, Adam, AdamW or Shampoo), seen through the base class. */
 export type ConfiguredOptimizer = Optimizer<GroupOptions>;
 
 /** Drops undefined keys so that the optimisers' own defaults apply. */
@@ -85,5 +101,9 @@ export function createOptimizer(cfg: OptimizerConfig, model: Module): Configured
       return new Adam([dense, tables], { ...common, ...defined({ beta1: cfg.beta1, beta2: cfg.beta2 }) });
     case 'adamw':
       return new AdamW([dense, tables], { ...common, ...defined({ beta1: cfg.beta1, beta2: cfg.beta2 }) });
+    case 'shampoo': {
+      const { beta2, momentum, nesterov, matrixEps, blockSize, precondEvery, startStep } = cfg;
+      return new Shampoo([dense, tables], { ...common, ...defined({ beta2, momentum, nesterov, matrixEps, blockSize, precondEvery, startStep }) });
+    }
   }
 }

@@ -76,7 +76,7 @@ function benchGemm(rep: Reporter, threads: number[], windowSec: number): void {
   }
 }
 
-function build(name: string): CTRModel {
+export function build(name: string): CTRModel {
   const common = { numIds: VOCAB, numFields: FIELDS, dim: DIM, hidden: [400, 400, 400], initStd: 0.01, seed: 0 };
   switch (name) {
     case 'lr': {

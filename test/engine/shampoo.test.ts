@@ -112,7 +112,34 @@ function runShampoo(w0: number[], shape: number[], grads: number[][], o: Partial
   return p.data;
 }
 
-describe('inverse 4th root (float64 Jacobi)', () => {
+describe('inverse 4th root (float64 eigendecomposition)', () => {
+  it('decomposes symmetric matrices: orthonormal eigenvectors reconstruct A (indefinite, rank 1, repeated eigenvalues)', () => {
+    const rng = new Rng(5);
+    const n = 30;
+    const B = Array.from({ length: n * n }, () => rng.uniform() - 0.5);
+    const u = Array.from({ length: 40 }, () => rng.uniform() - 0.5);
+    const cases: [string, number[], number][] = [
+      ['indefinite', B.map((v, i) => v + B[(i % n) * n + Math.floor(i / n)]!), n],
+      ['rank 1', matmul(u, u, 40, 1, 40), 40],
+      ['identity plus zeros', Array.from({ length: 36 }, (_, i) => (i % 7 === 0 && i < 21 ? 1 : 0)), 6],
+    ];
+    for (const [what, A, m] of cases) {
+      const { values, vectors: W } = symmetricEigen(A, m);
+      const back = new Array<number>(m * m).fill(0);
+      const gram = new Array<number>(m * m).fill(0);
+      for (let k = 0; k < m; k++) {
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < m; j++) {
+            back[i * m + j]! += values[k]! * W[k * m + i]! * W[k * m + j]!;
+            gram[i * m + j]! += W[i * m + k]! * W[j * m + k]!;
+          }
+        }
+      }
+      assertClose(back, A, 1e-12, 0, `${what}: reconstruction`);
+      assertClose(gram, Array.from({ length: m * m }, (_, i) => (i % (m + 1) === 0 ? 1 : 0)), 1e-12, 0, `${what}: orthonormality`);
+    }
+  });
+
   it('diagonal matrices give the reciprocal 4th roots of the entries', () => {
     const r = inverseRoot([16, 0, 0, 0, 81, 0, 0, 0, 1], 3, 4, 1e-15);
     assertClose(r, [0.5, 0, 0, 0, 1 / 3, 0, 0, 0, 1], 1e-12, 1e-12);

@@ -2,10 +2,12 @@
  * `npm run bench -- shampoo [--json] [--threads 2] [--precond-every 100] [--block-size 128]`
  *
  * Step time of Shampoo vs AdaGrad on the engine benchmark's DNN (624-400-400-400, batch 4096,
- * synthetic Criteo-shaped data). Each optimiser is timed over exactly `precondEvery` steps
- * after a warm-up, so Shampoo's window contains one recomputation of every inverse root and
- * the mean step time includes its amortised cost. The machine is shared: the load average is
- * printed with the figures.
+ * synthetic Criteo-shaped data). Both train side by side, one step each in turn, so that the
+ * load of a shared machine weighs on both alike; each is timed over exactly `precondEvery`
+ * steps after a warm-up, so Shampoo's window holds one recomputation of every inverse root and
+ * its mean step time includes their amortised cost. The tables take row-wise AdaGrad in both,
+ * so the difference is the dense preconditioning alone. The load average is printed with the
+ * figures.
  */
 import { cpus, loadavg } from 'node:os';
 import { backend, setBackend } from '../src/backend/index.js';
@@ -22,6 +24,15 @@ import { Reporter, flagValue, hasFlag } from './report.js';
 
 const round = (x: number, d: number): number => Math.round(x * 10 ** d) / 10 ** d;
 
+interface Contender {
+  name: string;
+  step: (i: number) => number;
+  /** Milliseconds in the whole step and in optimizer.step() alone, since the last reset. */
+  ms: number;
+  optMs: number;
+  loss: number;
+}
+
 export function shampooBench(argv: string[]): void {
   const rep = new Reporter(hasFlag(argv, '--json'));
   const threads = Number(flagValue(argv, '--threads') ?? 2);
@@ -31,28 +42,48 @@ export function shampooBench(argv: string[]): void {
   if (loaded.kernels) setBackend(loaded.kernels);
   const k = backend();
   k.setThreads(threads);
-  rep.note(`backend ${k.name}, ${threads} threads, cpu ${cpus()[0]?.model.trim() ?? 'unknown'} × ${cpus().length}, load average before ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  const cpu = `${cpus()[0]?.model.trim() ?? 'unknown'} × ${cpus().length}`;
+  rep.note(`backend ${k.name}, ${threads} threads, cpu ${cpu}, load average before ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const pool = syntheticPool(4096);
 
-  const time = (name: string, make: (m: CTRModel) => Optimizer<GroupOptions>): number => {
+  const contender = (name: string, make: (m: CTRModel) => Optimizer<GroupOptions>): Contender => {
     const model = build('dnn');
     const opt = make(model);
-    const step = (i: number): number => {
-      const b = pool[i % pool.length]!;
-      return trainStep(opt, () => bceWithLogits(model.forward(b), b.labels));
+    const c: Contender = { name, step: () => 0, ms: 0, optMs: 0, loss: NaN };
+    const inner = opt.step.bind(opt);
+    opt.step = (): void => {
+      const t = performance.now();
+      inner();
+      c.optMs += performance.now() - t;
     };
-    // Warm-up: Shampoo's first step (startStep 1) computes the roots once; the timed window
-    // (steps 2 … precondEvery + 1) holds exactly one more recomputation, at its last step.
-    for (let i = 0; i < 3; i++) step(i);
-    const t0 = performance.now();
-    let loss = 0;
-    for (let i = 0; i < precondEvery - 2 + 1; i++) loss = step(i + 3);
-    const ms = (performance.now() - t0) / (precondEvery - 1);
-    rep.row({ bench: 'shampoo', optimizer: name, threads, ms_per_step: round(ms, 1), steps: precondEvery - 1, last_loss: round(loss, 4) });
-    return ms;
+    c.step = (i: number): number => {
+      const b = pool[i % pool.length]!;
+      const t = performance.now();
+      c.loss = trainStep(opt, () => bceWithLogits(model.forward(b), b.labels));
+      c.ms += performance.now() - t;
+      return c.loss;
+    };
+    return c;
   };
-  const ada = time('adagrad', (m) => new AdaGrad([{ params: m.parameters(), tables: m.tables() }], { lr: 0.01 }));
-  const sh = time('shampoo', (m) => new Shampoo([{ params: m.parameters(), tables: m.tables() }], { lr: 0.01, blockSize, precondEvery }));
-  rep.row({ bench: 'shampoo_ratio', threads, precond_every: precondEvery, block_size: blockSize, adagrad_ms: round(ada, 1), shampoo_ms: round(sh, 1),
-    ratio: round(sh / ada, 3), load_avg_1m: round(loadavg()[0]!, 2), cpu: cpus()[0]?.model.trim() ?? 'unknown' });
+  const tables = (m: CTRModel): { tables: ReturnType<CTRModel['tables']>; rowwise: true } => ({ tables: m.tables(), rowwise: true });
+  const all = [
+    contender('adagrad', (m) => new AdaGrad([{ params: m.parameters() }, tables(m)], { lr: 0.01 })),
+    contender('shampoo', (m) => new Shampoo([{ params: m.parameters(), tables: m.tables() }], { lr: 0.01, blockSize, precondEvery })),
+  ];
+  // Warm-up: Shampoo's first step (startStep 1) computes the roots once; the timed window
+  // (steps 2 … precondEvery + 1) holds exactly one more recomputation, at its last step.
+  for (const c of all) {
+    c.step(0);
+    c.ms = 0;
+    c.optMs = 0;
+  }
+  const steps = precondEvery;
+  for (let i = 1; i <= steps; i++) for (const c of all) c.step(i);
+  for (const c of all) {
+    rep.row({ bench: 'shampoo', optimizer: c.name, threads, ms_per_step: round(c.ms / steps, 1), optimizer_ms_per_step: round(c.optMs / steps, 1),
+      steps, last_loss: round(c.loss, 4) });
+  }
+  const [ada, sh] = all as [Contender, Contender];
+  rep.row({ bench: 'shampoo_ratio', threads, precond_every: precondEvery, block_size: blockSize, adagrad_ms: round(ada.ms / steps, 1),
+    shampoo_ms: round(sh.ms / steps, 1), ratio: round(sh.ms / ada.ms, 3), load_avg_1m: round(loadavg()[0]!, 2), cpu });
 }

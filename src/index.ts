@@ -37,6 +37,8 @@ export { AdaGrad } from './optim/adagrad.js';
 export type { AdaGradOptions } from './optim/adagrad.js';
 export { Adam, AdamW } from './optim/adam.js';
 export type { AdamOptions } from './optim/adam.js';
+export { Shampoo } from './optim/shampoo.js';
+export type { ShampooOptions } from './optim/shampoo.js';
 export { clipGradNorm } from './optim/clip.js';
 
 export type { Batch } from './data/batch.js';

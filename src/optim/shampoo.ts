@@ -93,23 +93,28 @@ export class Shampoo extends Optimizer<ShampooOptions> {
   }
 
   protected updateDense(p: Parameter, key: string, o: ShampooOptions): void {
+    const k = backend();
     const size = p.size;
-    const g = this.buf('g', size);
-    for (let i = 0; i < size; i++) g[i] = p.grad[i]! + o.weightDecay * p.data[i]!;
-    // AdaGrad step (the grafting direction): acc += g², a = g/(√acc + ε).
-    const acc = this.slot(`${key}.acc`, size);
-    const dir = this.buf('dir', size);
-    for (let i = 0; i < size; i++) {
-      const gi = g[i]!;
-      acc[i] = acc[i]! + gi * gi;
-      dir[i] = gi / (Math.sqrt(acc[i]!) + o.eps);
+    let g = p.grad;
+    if (o.weightDecay !== 0) {
+      g = this.buf('g', size);
+      for (let i = 0; i < size; i++) g[i] = p.grad[i]! + o.weightDecay * p.data[i]!;
     }
+    // AdaGrad step (the grafting direction) a = g/(√acc + ε) with acc += g², from the AdaGrad
+    // kernel applied to a zero "parameter" with learning rate −1.
+    const acc = this.slot(`${key}.acc`, size);
+    const dir = this.buf('dir', size).subarray(0, size);
+    dir.fill(0);
+    k.adagradStep(dir, g, acc, size, -1, o.eps, 0);
     const cols = p.shape.length === 2 ? p.shape[1]! : size;
     const step = this.stepCount;
     const active = step >= o.startStep;
     const refresh = active && (step - o.startStep) % o.precondEvery === 0;
     for (const b of this.blocks(p, key, o.blockSize)) this.shampooBlock(b, g, dir, cols, o, active, refresh);
-    this.applyMomentum(p, key, dir, o);
+    // Momentum on the grafted step, by the SGD kernel: m ← β₁m + d; p −= lr·(d + β₁m) (Nesterov) or lr·m.
+    const first = !this.state.has(`${key}.mom`);
+    const mom = o.momentum !== 0 ? this.slot(`${key}.mom`, size) : null;
+    k.sgdStep(p.data, dir, mom, size, o.lr, o.momentum, 0, o.nesterov && o.momentum !== 0, 0, first);
   }
 
   /** Updates the block's statistics and, when active, replaces its part of `dir` by the grafted Shampoo direction. */
@@ -158,23 +163,6 @@ export class Shampoo extends Optimizer<ShampooOptions> {
       return inverseRoot(stat, n, 4, o.matrixEps);
     } catch (e) {
       throw new Error(`Shampoo: statistics ${side} of block ${key}: ${(e as Error).message} (diverged gradients?)`);
-    }
-  }
-
-  /** m ← β₁m + d; p −= lr·(d + β₁m) (Nesterov) or lr·m, PyTorch SGD semantics without dampening. */
-  private applyMomentum(p: Parameter, key: string, dir: Float32Array, o: ShampooOptions): void {
-    const size = p.size;
-    const mu = o.momentum;
-    if (mu === 0) {
-      for (let i = 0; i < size; i++) p.data[i] = p.data[i]! - o.lr * dir[i]!;
-      return;
-    }
-    const mom = this.slot(`${key}.mom`, size);
-    for (let i = 0; i < size; i++) {
-      const m = mu * mom[i]! + dir[i]!;
-      mom[i] = m;
-      const u = o.nesterov ? dir[i]! + mu * mom[i]! : mom[i]!;
-      p.data[i] = p.data[i]! - o.lr * u;
     }
   }
 

@@ -69,13 +69,14 @@ export class Shampoo extends Optimizer<ShampooOptions> {
     }
   }
 
+  /** Scratch buffer of exactly n floats (a view of a reused allocation). */
   private buf(name: string, n: number): Float32Array {
     let b = this.scratch.get(name);
     if (!b || b.length < n) {
       b = new Float32Array(n);
       this.scratch.set(name, b);
     }
-    return b;
+    return b.subarray(0, n);
   }
 
   /** Blocks of a 2-D weight; none for vectors and scalars, which AdaGrad alone updates. */
@@ -103,7 +104,7 @@ export class Shampoo extends Optimizer<ShampooOptions> {
     // AdaGrad step (the grafting direction) a = g/(√acc + ε) with acc += g², from the AdaGrad
     // kernel applied to a zero "parameter" with learning rate −1.
     const acc = this.slot(`${key}.acc`, size);
-    const dir = this.buf('dir', size).subarray(0, size);
+    const dir = this.buf('dir', size);
     dir.fill(0);
     k.adagradStep(dir, g, acc, size, -1, o.eps, 0);
     const cols = p.shape.length === 2 ? p.shape[1]! : size;

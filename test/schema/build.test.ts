@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import {
   buildDataset, encodeFile, withSourcePath, fnv1a32, FittedSchema, hashBucket, sliceRows, type DataConfig,
 } from '../../src/schema/index.js';
+import { applySplit } from '../../src/schema/split.js';
+import { Rng } from '../../src/util/random.js';
 import { dataConfig, tempFiles } from './helpers.js';
 
 const close = (a: number, b: number, msg: string): void => assert.ok(Math.abs(a - b) < 1e-6, `${msg}: ${a} vs ${b}`);
@@ -167,6 +169,23 @@ describe('buildDataset', () => {
     const f = await buildDataset(cfgFor({ split: { mode: 'files', validation: 'v.csv' } }), dir);
     assert.deepEqual(f.split, { fit: { start: 0, end: 10 }, validation: { start: 10, end: 12 }, test: { start: 12, end: 12 } });
     assert.deepEqual(Array.from(f.dataset.ids.subarray(30, 36)), Array.from(f.dataset.ids.subarray(0, 6)));
+  });
+
+  it('random split draws from the one seeded generator, Rng: unit u goes to test when its draw < test, then validation', () => {
+    const n = 200;
+    const cols = {
+      numRows: n, codes: Int32Array.from({ length: n }, (_, i) => i), labels: [new Float32Array(n)], weights: undefined,
+      dense: new Float64Array(0), sequences: [], groupOffsets: undefined,
+    };
+    const split = applySplit({ mode: 'random', validation: 0.2, test: 0.3, seed: 9 }, cols, { train: n, validation: 0, test: 0 }, 1, 0);
+    const rng = new Rng(9);
+    const want: number[][] = [[], [], []];
+    for (let r = 0; r < n; r++) {
+      const x = rng.uniform();
+      want[x < 0.3 ? 2 : x < 0.5 ? 1 : 0]!.push(r);
+    }
+    const part = (range: { start: number; end: number }): number[] => Array.from(cols.codes.subarray(range.start, range.end));
+    assert.deepEqual([part(split.fit), part(split.validation), part(split.test)], want);
   });
 
   it('positive rules: contains, oneOf, atLeast; graded labels', async () => {

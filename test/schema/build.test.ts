@@ -102,6 +102,20 @@ describe('buildDataset', () => {
     assert.deepEqual(Array.from(test.sequences![0]!.offsets), [0, 1]);
   });
 
+  it('a file saved with a UTF-8 byte-order mark (spreadsheet export) builds the same dataset, gzip or not, any workers', async () => {
+    const dir = tempFiles({ 'd.csv': CSV, 'b.csv': `\ufeff${CSV}`, 'b.csv.gz': `\ufeff${CSV}` });
+    const plain = await buildDataset(cfgFor(), dir);
+    for (const path of ['b.csv', 'b.csv.gz']) {
+      for (const workers of [0, 1]) {
+        const bom = await buildDataset(cfgFor({ source: { format: 'csv', path } }), dir, { workers });
+        assert.deepEqual(bom.dataset, plain.dataset, `${path} workers=${workers}`);
+      }
+    }
+    // The encoder of a saved model (predict / eval) reads the same way.
+    const codes = await encodeFile(plain.fitted, withSourcePath(cfgFor().source, 'b.csv'), { baseDir: dir });
+    assert.deepEqual(codes.dataset.ids, (await encodeFile(plain.fitted, cfgFor().source, { baseDir: dir })).dataset.ids);
+  });
+
   it('fitted schema JSON round trip encodes a file identically; new tokens go to OOV', async () => {
     const dir = tempFiles({ 'd.csv': CSV, 'new.csv': 'y,city,age,price,dwell,hist,h\n0,tokyo,40,2,5.5,a|zz,q\n1,rome,10,1,1,d,q\n' });
     const cfg = cfgFor({ group: 'h', weight: 'dwell' });

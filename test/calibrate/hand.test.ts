@@ -29,6 +29,8 @@ describe('negative downsampling', () => {
       assert.equal(c.applyOne(p[i]!), scored[i], `p = ${p[i]}`);
       assert.equal(correctDownsampled(p[i]!, r), scored[i], `p = ${p[i]}`);
     }
+    // A NaN score stays NaN through the scoring path (it used to become a silent 0).
+    assert.ok(Number.isNaN(correctForSampling(Float64Array.of(Number.NaN), { negativeSampleRate: r, betaPos: 2, corrected: true })[0]));
   });
 
   it('resampling check: training on the sample then correcting recovers the population rate', () => {

@@ -61,9 +61,8 @@ export function negativeWeights(labels: Float32Array, r: number): Float32Array {
  */
 export function correctSampled(p: number, r: number, beta = 1): number {
   const a = p * r;
-  const den = a + (1 - p) * beta;
-  // den = 0 only when p = 0 and β underflows; q is 0 there, not 0/0.
-  return den > 0 ? a / den : 0;
+  // β > 0, so the denominator is positive for every p in [0, 1]; a NaN p stays NaN (not a silent 0).
+  return a / (a + (1 - p) * beta);
 }
 
 /** Probability on the full data from one predicted on data downsampled at r: q = p / (p + (1−p)/r). */

@@ -37,7 +37,7 @@ import { CacheWriter } from '../src/data/cache/writer.js';
 import { openCriteoBlocks } from '../src/data/parallel/criteo.js';
 import { openCriteo } from '../src/data/readers/criteo.js';
 import { SyntheticCriteo, writeSyntheticCriteoText, type SyntheticOptions } from '../src/data/synthetic.js';
-import { Rng } from '../src/tensor/random.js';
+import { Rng } from '../src/util/random.js';
 import { Reporter, flagValue, hasFlag } from './report.js';
 
 type Row = Record<string, string | number | boolean | null>;

@@ -3,7 +3,7 @@
  * 25,641 ids each (999,999 rows in one table), ids uniform per field, labels drawn from a
  * hidden logistic model so the loss decreases; a pool of 16 batches reused round-robin.
  */
-import { Rng } from '../src/tensor/random.js';
+import { Rng } from '../src/util/random.js';
 import type { Batch } from '../src/data/batch.js';
 
 export const FIELDS = 39;

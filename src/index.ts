@@ -4,7 +4,7 @@ export type { Kernels, Activation, UnaryOp, BinaryOp } from './backend/index.js'
 
 export { Tensor, Parameter, EmbeddingTable } from './tensor/tensor.js';
 export type { SparseGrad } from './tensor/tensor.js';
-export { Rng } from './tensor/random.js';
+export { Rng } from './util/random.js';
 
 export { backward, endStep, noGrad } from './autograd/tape.js';
 export * from './autograd/ops/elementwise.js';

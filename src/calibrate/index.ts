@@ -1,10 +1,7 @@
-/** Calibration: downsampling correction, post-hoc calibrators (Platt, isotonic), in-training bias constraints. */
+/** Calibration: the downsampling correction as a calibrator (the formulas are src/data/sampling's), post-hoc calibrators (Platt, isotonic), in-training bias constraints. */
 export { type ScoreSpace, sigmoid, logit } from './scoreSpace.js';
 export { BaseCalibrator } from './base.js';
-export {
-  negativeSamplingWeights, correctDownsampledProbability, correctDownsampledLogit, ctcvrNegativeRate,
-  DownsamplingCalibrator,
-} from './negativeSampling.js';
+export { DownsamplingCalibrator } from './negativeSampling.js';
 export { fitPlatt, PlattCalibrator, type PlattFit, type PlattOptions } from './platt.js';
 export { fitIsotonic, poolAdjacentViolators, interpolateClipped, IsotonicCalibrator, type IsotonicFit } from './isotonic.js';
 export {

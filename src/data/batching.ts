@@ -2,7 +2,7 @@
  * Batch sources: how the rows of a Dataset are cut into mini-batches for one epoch. The
  * trainer only sees `BatchSource`; the modes (shuffled, group-aware, file order) implement it.
  */
-import { Rng } from '../tensor/random.js';
+import { Rng } from '../util/random.js';
 import type { Batch } from './batch.js';
 import type { Dataset } from './dataset.js';
 

@@ -10,7 +10,7 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { Rng } from '../tensor/random.js';
+import { Rng } from '../util/random.js';
 import { writeCacheChunks, type CacheIdentity } from './cache/writer.js';
 import type { CacheManifest } from './cache/format.js';
 import type { Dataset } from './dataset.js';

@@ -3,11 +3,12 @@
  * and whose positives weigh β learns odds that are β / r times the real ones, so its probabilities
  * p map back to the full data's by
  *
- *   q = p·r / (p·r + (1 − p)·β)        (β = 1: q = p / (p + (1 − p)/r), correctDownsampled)
+ *   q = p·r / (p·r + (1 − p)·β)        (correctSampled, src/data/sampling)
  *
- * i.e. logit(q) = logit(p) + ln r − ln β. Monotone, so AUC and rankings do not change; logloss and
+ * Monotone, so AUC and rankings do not change; logloss and
  * calibration (ECE, mean predicted CTR) do.
  */
+import { correctSampled } from '../data/sampling/negative.js';
 import type { SamplingRecord } from '../io/modelFile.js';
 
 /** What the model manifest records of the sampling, from the training Dataset and config. */
@@ -23,12 +24,6 @@ export function correctForSampling(p: Float64Array, s: SamplingRecord | undefine
   if (s === undefined || !s.corrected) return p;
   const r = s.negativeSampleRate;
   const beta = s.betaPos ?? 1;
-  for (let i = 0; i < p.length; i++) {
-    const x = p[i]!;
-    const a = x * r;
-    const den = a + (1 - x) * beta;
-    // den = 0 only when p = 0 (then q = 0); the formula would give 0/0.
-    p[i] = den > 0 ? a / den : 0;
-  }
+  for (let i = 0; i < p.length; i++) p[i] = correctSampled(p[i]!, r, beta);
   return p;
 }

@@ -9,14 +9,14 @@
  * signal, so such lists contribute exactly 0 (not NaN). pCTR at serving = softmax(z)₁.
  */
 import type { Tensor } from '../tensor/tensor.js';
-import { shapeStr } from '../tensor/shape.js';
 import { sigmoid } from '../autograd/ops/elementwise.js';
-import { reshape } from '../autograd/ops/layout.js';
 import { bceWithLogits } from '../autograd/ops/loss.js';
-import { pairDiff } from '../autograd/ops/segment.js';
 import { segmentLogSoftmax } from '../autograd/ops/softmax.js';
 import { type LossBatch, type Scope, checkUnitLabels, dot, sampleWeights, scopeOffsets, zeroLoss } from './common.js';
 import { combineAlpha } from './combined.js';
+import { checkTwoLogits, jrcLogit } from '../models/servingLogit.js';
+
+export { jrcLogit };
 
 export interface JrcOptions {
   /** Weight of the calibration term (default 0.5). */
@@ -24,21 +24,6 @@ export interface JrcOptions {
   /** Positive-class weight of the calibration BCE. */
   betaPos?: number;
   lists?: Scope;
-}
-
-function checkTwoLogits(op: string, z: Tensor, n?: number): number {
-  if (z.shape.length !== 2 || z.shape[1] !== 2 || (n !== undefined && z.shape[0] !== n)) {
-    throw new Error(`${op}: expects two logits per item, shape [${n ?? 'N'}, 2], got ${shapeStr(z.shape)}`);
-  }
-  return z.shape[0]!;
-}
-
-/** z¹ − z⁰, [N]: the logit of softmax([z⁰, z¹])₁. */
-export function jrcLogit(z: Tensor): Tensor {
-  const n = checkTwoLogits('jrcLogit', z);
-  const one = Int32Array.from({ length: n }, (_, i) => 2 * i + 1);
-  const zero = Int32Array.from({ length: n }, (_, i) => 2 * i);
-  return pairDiff(reshape(z, [2 * n]), one, zero);
 }
 
 /** The served pCTR, softmax([z⁰, z¹])₁ = σ(z¹ − z⁰), [N]. */

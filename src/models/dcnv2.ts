@@ -2,7 +2,7 @@ import type { Batch } from '../data/batch.js';
 import type { Activation } from '../backend/kernels.js';
 import { concat, reshape } from '../autograd/ops/layout.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Rng } from '../tensor/random.js';
+import { Rng } from '../util/random.js';
 import { CrossNet } from '../nn/crossNet.js';
 import { FeatureInput } from '../nn/featureInput.js';
 import { Linear } from '../nn/linear.js';

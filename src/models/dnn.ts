@@ -2,7 +2,7 @@ import type { Batch } from '../data/batch.js';
 import type { Activation } from '../backend/kernels.js';
 import { reshape } from '../autograd/ops/layout.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Rng } from '../tensor/random.js';
+import { Rng } from '../util/random.js';
 import { FeatureInput } from '../nn/featureInput.js';
 import { MLP } from '../nn/mlp.js';
 import { CTRModel, type RepresentedOutput } from './ctrModel.js';

@@ -3,7 +3,7 @@ import { add, scale, square, sub } from '../autograd/ops/elementwise.js';
 import { reshape } from '../autograd/ops/layout.js';
 import { sum } from '../autograd/ops/reduce.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Rng } from '../tensor/random.js';
+import { Rng } from '../util/random.js';
 import { Embedding } from '../nn/embedding.js';
 import { CTRModel } from './ctrModel.js';
 import { LR } from './lr.js';

@@ -3,7 +3,7 @@ import { embeddingBag } from '../autograd/ops/embedding.js';
 import { add } from '../autograd/ops/elementwise.js';
 import { reshape } from '../autograd/ops/layout.js';
 import { EmbeddingTable, type Parameter, type Tensor } from '../tensor/tensor.js';
-import { Rng } from '../tensor/random.js';
+import { Rng } from '../util/random.js';
 import { normal } from '../nn/init.js';
 import { CTRModel } from './ctrModel.js';
 import { matmul } from '../autograd/ops/linear.js';

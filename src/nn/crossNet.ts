@@ -1,6 +1,6 @@
 import { add, mul, mulScalar, scale } from '../autograd/ops/elementwise.js';
 import type { Parameter, Tensor } from '../tensor/tensor.js';
-import type { Rng } from '../tensor/random.js';
+import type { Rng } from '../util/random.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 

@@ -1,7 +1,7 @@
 import { embeddingBag, embeddingLookup } from '../autograd/ops/embedding.js';
 import { reshape } from '../autograd/ops/layout.js';
 import { EmbeddingTable, type Tensor } from '../tensor/tensor.js';
-import type { Rng } from '../tensor/random.js';
+import type { Rng } from '../util/random.js';
 import { Module } from './module.js';
 import { normal } from './init.js';
 

@@ -6,7 +6,7 @@
 import type { Batch } from '../data/batch.js';
 import { concat, reshape } from '../autograd/ops/layout.js';
 import { Tensor } from '../tensor/tensor.js';
-import type { Rng } from '../tensor/random.js';
+import type { Rng } from '../util/random.js';
 import { Embedding } from './embedding.js';
 import { Module } from './module.js';
 

@@ -1,5 +1,5 @@
 /** Weight initialisers (seeded). */
-import type { Rng } from '../tensor/random.js';
+import type { Rng } from '../util/random.js';
 
 /** Xavier/Glorot uniform U(−a, a), a = √(6 / (fanIn + fanOut)). */
 export function xavierUniform(out: Float32Array, fanIn: number, fanOut: number, rng: Rng): Float32Array {

@@ -1,7 +1,7 @@
 import type { Activation } from '../backend/kernels.js';
 import { linear } from '../autograd/ops/linear.js';
 import type { Parameter, Tensor } from '../tensor/tensor.js';
-import type { Rng } from '../tensor/random.js';
+import type { Rng } from '../util/random.js';
 import { Module } from './module.js';
 import { xavierUniform } from './init.js';
 

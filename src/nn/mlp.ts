@@ -2,7 +2,7 @@ import type { Activation } from '../backend/kernels.js';
 import { dropout } from '../autograd/ops/dropout.js';
 import { stepSeed } from '../autograd/stepRandom.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { Rng } from '../tensor/random.js';
+import type { Rng } from '../util/random.js';
 import { Linear } from './linear.js';
 import { Module } from './module.js';
 

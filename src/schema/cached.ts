@@ -14,7 +14,8 @@ import { FittedSchema } from './fitted.js';
 import type { IngestOptions } from './ingest.js';
 
 /** Bumped when the encoding of a config changes, so caches of an older encoder are not reused. */
-const ENCODING_VERSION = 1;
+// 2: random splits draw from Rng (src/util/random.ts) instead of a split-only generator.
+const ENCODING_VERSION = 2;
 
 export interface CacheInfo {
   dir: string;

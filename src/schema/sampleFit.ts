@@ -4,7 +4,7 @@
  * the data it will score; sampling them would bias every metric the same way it biases training.
  */
 import type { Dataset } from '../data/dataset.js';
-import { negativeKeep } from '../data/sampling/index.js';
+import { negativeKeep, positiveWeights } from '../data/sampling/index.js';
 import { selectRows } from '../data/sampling/subset.js';
 import type { SamplingConfig } from './config.js';
 import type { DataSplit } from './split.js';
@@ -35,12 +35,7 @@ export function sampleFitRows(ds: Dataset, split: DataSplit, s: SamplingConfig, 
   for (let i = 0; i < rest; i++) rows[nFit + i] = fit.end + i;
   const out = r === 1 ? { ...ds } : selectRows(ds, rows);
   if (r !== 1) out.negativeSampleRate = (ds.negativeSampleRate ?? 1) * r;
-  if (beta !== 1) {
-    const w = out.weights === undefined ? new Float32Array(out.numRows).fill(1) : out.weights.slice();
-    const yo = out.labels[0]!;
-    for (let i = 0; i < nFit; i++) if (yo[i]! > 0) w[i] = w[i]! * beta;
-    out.weights = w;
-  }
+  if (beta !== 1) out.weights = positiveWeights(out.labels[0]!, beta, out.weights, nFit);
   const shift = fit.end - fit.start - nFit;
   return {
     dataset: out,

@@ -1,6 +1,7 @@
 import { fileOrderSplit, type RowRange } from '../data/prep/split.js';
 import type { SplitConfig } from './config.js';
 import type { StoredColumns } from './store.js';
+import { Rng } from '../util/random.js';
 
 /*
  * Split rules. Every mode ends with the rows ordered fit, validation, test, so that the splits are
@@ -34,18 +35,6 @@ function snap(row: number, groupOffsets: Int32Array | undefined): number {
   return groupOffsets[lo]!;
 }
 
-/** A small seeded generator (mulberry32): the split must not depend on anything but the seed. */
-function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Computes the split and, for mode random, reorders `cols` in place (fit, validation, test; file order
  * within each). Returns the split's row ranges.
@@ -67,10 +56,10 @@ export function applySplit(cfg: SplitConfig, cols: StoredColumns, files: FileRow
     case 'random': {
       const units = cols.groupOffsets ?? Int32Array.from({ length: n + 1 }, (_, i) => i);
       const nUnits = units.length - 1;
-      const rand = uniform(cfg.seed);
+      const rng = new Rng(cfg.seed);
       const which = new Uint8Array(nUnits);
       for (let u = 0; u < nUnits; u++) {
-        const x = rand();
+        const x = rng.uniform();
         which[u] = x < cfg.test ? 2 : x < cfg.test + cfg.validation ? 1 : 0;
       }
       const order = new Int32Array(n);

@@ -15,7 +15,7 @@ import type { BatchSource } from '../data/batching.js';
 import type { CTRModel } from '../models/ctrModel.js';
 import type { GroupOptions, Optimizer } from '../optim/optimizer.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { Rng } from '../tensor/random.js';
+import { Rng } from '../util/random.js';
 import { bceWithLogits } from '../autograd/ops/loss.js';
 import { NonFiniteLossError, trainStep } from './step.js';
 import type { Checkpoint, CheckpointStore, CheckpointTag, TrainerState } from './checkpoint.js';

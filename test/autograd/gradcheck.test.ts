@@ -4,7 +4,7 @@
  */
 import { describe, it } from 'node:test';
 import { Tensor } from '../../src/tensor/tensor.js';
-import { Rng } from '../../src/tensor/random.js';
+import { Rng } from '../../src/util/random.js';
 import { backward, endStep } from '../../src/autograd/tape.js';
 import * as E from '../../src/autograd/ops/elementwise.js';
 import { matmul, linear } from '../../src/autograd/ops/linear.js';

@@ -11,7 +11,7 @@ import { bceWithLogits } from '../../src/autograd/ops/loss.js';
 import { add } from '../../src/autograd/ops/elementwise.js';
 import { backward, endStep, noGrad } from '../../src/autograd/tape.js';
 import { Parameter } from '../../src/tensor/tensor.js';
-import { Rng } from '../../src/tensor/random.js';
+import { Rng } from '../../src/util/random.js';
 import { LR } from '../../src/models/lr.js';
 import { SGD } from '../../src/optim/sgd.js';
 import { trainStep } from '../../src/train/step.js';

@@ -3,36 +3,50 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   ChainCalibrator, CalibratorFormatError, DownsamplingCalibrator, IsotonicCalibrator, PlattCalibrator,
-  calibratorFromJSON, correctDownsampledLogit, correctDownsampledProbability, ctcvrNegativeRate, fitIsotonic,
-  fitPlatt, negativeSamplingWeights, poolAdjacentViolators,
+  calibratorFromJSON, fitIsotonic, fitPlatt, poolAdjacentViolators,
 } from '../../src/calibrate/index.js';
+import { correctDownsampled, correctSampled, ctcvrSampleRate } from '../../src/data/sampling/index.js';
+import { correctForSampling } from '../../src/experiment/samplingCorrection.js';
 
 const near = (a: number, e: number, tol = 1e-12): void => assert.ok(Math.abs(a - e) < tol, `got ${a}, expected ${e}`);
 
 describe('negative downsampling', () => {
-  it('weights 1 : 1/r, the closed-form correction and its logit form agree', () => {
-    assert.deepEqual(Array.from(negativeSamplingWeights([1, 0, 0], 0.25)), [1, 4, 4]);
+  it('the calibrator applies the data layer\'s correction, in both score spaces', () => {
     // r = 0.1, p = 0.5: q = 0.5 / (0.5 + 0.5/0.1) = 0.5 / 5.5 = 1/11
-    near(correctDownsampledProbability(0.5, 0.1), 1 / 11);
-    near(1 / (1 + Math.exp(-correctDownsampledLogit(0, 0.1))), 1 / 11);
-    near(correctDownsampledProbability(0.3, 1), 0.3);
-    assert.throws(() => correctDownsampledProbability(0.3, 0), /rate must be in \(0, 1\]/);
-    assert.throws(() => negativeSamplingWeights([1, 2], 0.5), /label at index 1 is 2/);
+    const c = new DownsamplingCalibrator(0.1);
+    near(c.applyOne(0.5, 'probability'), 1 / 11);
+    near(c.applyOne(0, 'logit'), 1 / 11);
+    assert.equal(c.applyOne(0.3), correctSampled(0.3, 0.1));
+    assert.throws(() => new DownsamplingCalibrator(0), /rate must be in \(0, 1\]/);
+  });
+
+  it('one correction: the calibrator, correctDownsampled and the saved-model scoring agree bit for bit', () => {
+    const r = 0.3;
+    const c = new DownsamplingCalibrator(r);
+    const p = Float64Array.from({ length: 1000 }, (_, i) => (i + 0.5) / 1000);
+    const scored = correctForSampling(p.slice(), { negativeSampleRate: r, betaPos: 1, corrected: true });
+    for (let i = 0; i < p.length; i++) {
+      assert.equal(c.applyOne(p[i]!), scored[i], `p = ${p[i]}`);
+      assert.equal(correctDownsampled(p[i]!, r), scored[i], `p = ${p[i]}`);
+    }
+    // A NaN score stays NaN through the scoring path (it used to become a silent 0).
+    assert.ok(Number.isNaN(correctForSampling(Float64Array.of(Number.NaN), { negativeSampleRate: r, betaPos: 2, corrected: true })[0]));
   });
 
   it('resampling check: training on the sample then correcting recovers the population rate', () => {
     // population 1000 rows at CTR 2%: 20 pos, 980 neg; keep negatives at r = 0.1 → 98; sample CTR 20/118
-    const q = correctDownsampledProbability(20 / 118, 0.1);
+    const q = correctDownsampled(20 / 118, 0.1);
     // q = (20/118) / (20/118 + (98/118)/0.1) = 20 / (20 + 980) = 0.02
     near(q, 0.02);
   });
 
   it('CTCVR rate r\' = (x1 + x2) / (x1/r + x2)', () => {
     // x1 = 100 kept non-clicks (1000 before sampling at r = 0.1), x2 = 50 clicks without pay
-    near(ctcvrNegativeRate(100, 50, 0.1), 150 / 1050);
-    near(ctcvrNegativeRate(100, 0, 0.1), 0.1); // no click negatives: r' = r
-    near(ctcvrNegativeRate(0, 50, 0.1), 1); // only unsampled negatives: r' = 1
-    assert.throws(() => ctcvrNegativeRate(0, 0, 0.1), /undefined/);
+    near(ctcvrSampleRate(100, 50, 0.1), 150 / 1050);
+    near(ctcvrSampleRate(100, 0, 0.1), 0.1); // no click negatives: r' = r
+    near(ctcvrSampleRate(0, 50, 0.1), 1); // only unsampled negatives: r' = 1
+    assert.throws(() => ctcvrSampleRate(0, 0, 0.1), /undefined/);
+    assert.throws(() => ctcvrSampleRate(Number.NaN, 1, 0.1), /finite/);
   });
 });
 

@@ -8,7 +8,7 @@ import {
 } from '../../src/data/batching.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { CacheBlockReader, writeCache } from '../../src/data/cache/index.js';
-import { Rng } from '../../src/tensor/random.js';
+import { Rng } from '../../src/util/random.js';
 
 /** Row r has id r (field 0) and label r, so a batch says exactly which rows it holds. */
 function rowsDataset(n: number, groupSizes?: number[]): Dataset {

@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { openDuckDbRows, type DuckDbReadOptions, type DuckDbRow, type DuckDbSource } from '../../src/data/duckdb/index.js';
 import { CENSUS_COLUMNS, openBenchDataset, type LabeledRow } from '../../src/data/prep/index.js';
 import { DataFormatError } from '../../src/data/readers/index.js';
+import { duckdbInstance, skipWithoutDuckdb } from '../helpers/duckdb.js';
 import { packageRoot, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 
 let dir = '';
@@ -15,7 +15,7 @@ before(async () => { dir = await mkdtemp(join(tmpdir(), 'ctrkit-duckdb-')); });
 after(async () => { await rm(dir, { recursive: true, force: true }); });
 
 async function sql(statement: string): Promise<void> {
-  const db = await DuckDBInstance.create(':memory:');
+  const db = await duckdbInstance().create(':memory:');
   const conn = await db.connect();
   try {
     await conn.run(statement);
@@ -49,7 +49,7 @@ async function rejectsNaming(p: Promise<unknown>, re: RegExp, field?: string): P
   });
 }
 
-describe('DuckDB ingestion', () => {
+describe('DuckDB ingestion', { skip: skipWithoutDuckdb }, () => {
   it('census-income: Parquet written from the CSV reads back as the CSV reader reads it', async () => {
     const dataDir = join(packageRoot(), 'data');
     const gz = join(dataDir, 'census_income_kdd/census-income.test.gz');

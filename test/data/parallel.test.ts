@@ -230,6 +230,49 @@ describe('parallel CSV reader', () => {
   });
 });
 
+describe('UTF-8 byte-order mark', () => {
+  const BOM = '\ufeff';
+  const csv = 'label,city\n1,paris\n0,rome\n';
+  const criteo = criteoText(20);
+  const svm = '1 qid:1 1:0.5\n0 qid:1 2:1\n';
+  // The two files differ in name only in the stats' `file`.
+  const same = (plain: Outcome, withBom: Outcome, what: string): void =>
+    sameAsSingle({ ...plain, stats: { ...(plain.stats as object), file: '' } }, { ...withBom, stats: { ...(withBom.stats as object), file: '' } }, what);
+
+  it('is not data: every reader gives the lines of the file without it, plain and gzip, any chunking', async () => {
+    for (const gzip of [false, true]) {
+      const z = gzip ? '.gz' : '';
+      // workers 0 parses chunks on this thread through the same chunk parsers; one thread pool per format is enough.
+      const threads = gzip ? [0] : [0, 1];
+      const [withCsv, noCsv] = [await write(`bom.csv${z}`, BOM + csv, gzip), await write(`nobom.csv${z}`, csv, gzip)];
+      const plain = await outcome(() => openCsv(noCsv));
+      // 1-byte reads split the three bytes of the mark over several chunks.
+      for (const chunkSize of [1, 2, 4096]) same(plain, await outcome(() => openCsv(withCsv, { chunkSize })), `openCsv chunk=${chunkSize}`);
+      for (const workers of threads) {
+        const reader = await openCsvParallel(withCsv, { workers, chunkSize: 1 });
+        assert.deepEqual(reader.columns, ['label', 'city'], `openCsvParallel workers=${workers}`);
+        same(plain, await outcome(() => openCsvParallel(withCsv, { workers, chunkSize: 3 })), `openCsvParallel workers=${workers}`);
+      }
+      const [withCriteo, noCriteo] = [await write(`bom.tsv${z}`, BOM + criteo, gzip), await write(`nobom.tsv${z}`, criteo, gzip)];
+      const plainCriteo = await outcome(() => openCriteo(noCriteo));
+      same(plainCriteo, await outcome(() => openCriteo(withCriteo)), 'openCriteo');
+      for (const workers of threads) same(plainCriteo, await outcome(() => openCriteoParallel(withCriteo, { workers, chunkSize: 200 })), `openCriteoParallel w=${workers}`);
+      const [withSvm, noSvm] = [await write(`bom.svm${z}`, BOM + svm, gzip), await write(`nobom.svm${z}`, svm, gzip)];
+      const plainSvm = await outcome(() => openSvmlight(noSvm));
+      for (const workers of threads) same(plainSvm, await outcome(() => openSvmlightParallel(withSvm, { workers })), `openSvmlightParallel w=${workers}`);
+    }
+  });
+
+  it('only a leading mark is removed, and a file that is only part of one keeps its bytes', async () => {
+    const mid = await write('mid.csv', `a,b\n${BOM}1,2\n`);
+    assert.deepEqual((await outcome(() => openCsv(mid))).rows, [JSON.stringify([`${BOM}1`, '2'])]);
+    const partial = join(dir, 'partial.csv');
+    await writeFile(partial, Buffer.from([0xef, 0xbb]));
+    const o = await outcome(() => openCsv(partial, { header: false, columns: ['a'], chunkSize: 1 }));
+    assert.deepEqual(o.rows, [JSON.stringify(['\ufffd'])], 'the two bytes decode as one invalid sequence');
+  });
+});
+
 describe('parallel SVMlight reader', () => {
   it('same rows, qids, comments and errors as openSvmlight', async () => {
     const lines: string[] = [];

@@ -4,7 +4,7 @@ import type { Dataset } from '../../src/data/dataset.js';
 import {
   correctDownsampled, ctcvrSampleRate, ctcvrSampleRateFromLabels, lossBasedSample, negativeDownsample, negativeWeights, positiveWeights,
 } from '../../src/data/sampling/index.js';
-import { Rng } from '../../src/tensor/random.js';
+import { Rng } from '../../src/util/random.js';
 
 function clicks(n: number, ctr: number, seed: number): Dataset {
   const rng = new Rng(seed);
@@ -46,8 +46,8 @@ describe('negative downsampling', () => {
     assert.deepEqual(Array.from(negativeDownsample(ds, r, 42).ids), Array.from(out.ids));
   });
 
-  it('weights pos : neg = r : 1 and the closed-form correction', () => {
-    assert.deepEqual(Array.from(negativeWeights(Float32Array.from([1, 0, 0, 1]), 0.1)), [Math.fround(0.1), 1, 1, Math.fround(0.1)]);
+  it('weights 1 : 1/r (1 / keep probability) and the closed-form correction', () => {
+    assert.deepEqual(Array.from(negativeWeights(Float32Array.from([1, 0, 0, 1]), 0.1)), [1, Math.fround(10), Math.fround(10), 1]);
     // p = 0.5 at r = 0.1: q = 0.5 / (0.5 + 0.5 / 0.1) = 0.5 / 5.5.
     assert.ok(Math.abs(correctDownsampled(0.5, 0.1) - 1 / 11) < 1e-15);
     assert.equal(correctDownsampled(0.3, 1), 0.3);
@@ -70,6 +70,22 @@ describe('negative downsampling', () => {
 describe('weighting and loss-based sampling', () => {
   it('β_pos weights positives β and negatives 1', () => {
     assert.deepEqual(Array.from(positiveWeights(Float32Array.from([1, 0, 1]), 3)), [3, 1, 3]);
+    // On top of existing weights, for the first `end` rows only (data.sampling weights the fit rows).
+    const base = Float32Array.from([2, 2, 0.5, 0.5]);
+    assert.deepEqual(Array.from(positiveWeights(Float32Array.from([1, 0, 1, 1]), 3, base, 3)), [6, 2, 1.5, 0.5]);
+    assert.deepEqual(Array.from(base), [2, 2, 0.5, 0.5], 'base is not modified');
+  });
+
+  it('one convention: negative downsampling is loss-based sampling with p = 1 (positives), r (negatives)', () => {
+    const ds = clicks(5000, 0.1, 4);
+    const r = 0.2;
+    const y = ds.labels[0]!;
+    const p = Float32Array.from(y, (v) => (v > 0 ? 1 : r));
+    const neg = negativeDownsample(ds, r, 11);
+    const lb = lossBasedSample(ds, p, 11);
+    assert.deepEqual(Array.from(lb.ids), Array.from(neg.ids), 'same draws, same rows');
+    // The weights that undo downsampling are the importance weights 1 / keep probability.
+    assert.deepEqual(Array.from(lb.weights!), Array.from(negativeWeights(neg.labels[0]!, r)));
   });
 
   it('keeps row i with probability p_i, weight 1/p_i and keepProb stored', () => {

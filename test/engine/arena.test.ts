@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Arena, sizeClass } from '../../src/tensor/arena.js';
 import { stepArena } from '../../src/autograd/tape.js';
-import { Rng } from '../../src/tensor/random.js';
+import { Rng } from '../../src/util/random.js';
 import { AdaGrad } from '../../src/optim/adagrad.js';
 import { trainStep } from '../../src/train/step.js';
 import { DNN } from '../../src/models/dnn.js';

@@ -13,7 +13,7 @@ import { DNN } from '../../src/models/dnn.js';
 import { DCNv2 } from '../../src/models/dcnv2.js';
 import type { Batch } from '../../src/data/batch.js';
 import type { CTRModel } from '../../src/models/ctrModel.js';
-import { Rng } from '../../src/tensor/random.js';
+import { Rng } from '../../src/util/random.js';
 import { loadNativeKernels } from '../../src/backend/native.js';
 import { testBackends, withBackend } from '../helpers/backends.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { bceWithLogits } from '../../src/autograd/ops/loss.js';
 import { Adam } from '../../src/optim/adam.js';
 import { trainStep } from '../../src/train/step.js';
-import { Rng } from '../../src/tensor/random.js';
+import { Rng } from '../../src/util/random.js';
 import { DCNv2 } from '../../src/models/dcnv2.js';
 import type { Checkpoint, TrainerState } from '../../src/train/checkpoint.js';
 import { FileCheckpointStore } from '../../src/io/checkpointStore.js';

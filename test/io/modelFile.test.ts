@@ -9,7 +9,7 @@ import { trainStep } from '../../src/train/step.js';
 import { predictRows } from '../../src/train/predict.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { idsDataset } from '../helpers/dataset.js';
-import { Rng } from '../../src/tensor/random.js';
+import { Rng } from '../../src/util/random.js';
 import { createModel, parseModelConfig, type ModelConfigInput } from '../../src/models/registry.js';
 import type { CTRModel } from '../../src/models/ctrModel.js';
 import { loadModel, saveModel, type SaveModelOptions } from '../../src/io/modelFile.js';

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Tensor } from '../../src/tensor/tensor.js';
-import { Rng } from '../../src/tensor/random.js';
+import { Rng } from '../../src/util/random.js';
 import { backward, endStep } from '../../src/autograd/tape.js';
 import { add, mul } from '../../src/autograd/ops/elementwise.js';
 import { sum } from '../../src/autograd/ops/reduce.js';

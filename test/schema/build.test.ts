@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import {
   buildDataset, encodeFile, withSourcePath, fnv1a32, FittedSchema, hashBucket, sliceRows, type DataConfig,
 } from '../../src/schema/index.js';
+import { applySplit } from '../../src/schema/split.js';
+import { Rng } from '../../src/util/random.js';
 import { dataConfig, tempFiles } from './helpers.js';
 
 const close = (a: number, b: number, msg: string): void => assert.ok(Math.abs(a - b) < 1e-6, `${msg}: ${a} vs ${b}`);
@@ -100,6 +102,20 @@ describe('buildDataset', () => {
     assert.deepEqual(Array.from(test.sequences![0]!.offsets), [0, 1]);
   });
 
+  it('a file saved with a UTF-8 byte-order mark (spreadsheet export) builds the same dataset, gzip or not, any workers', async () => {
+    const dir = tempFiles({ 'd.csv': CSV, 'b.csv': `\ufeff${CSV}`, 'b.csv.gz': `\ufeff${CSV}` });
+    const plain = await buildDataset(cfgFor(), dir);
+    for (const path of ['b.csv', 'b.csv.gz']) {
+      for (const workers of [0, 1]) {
+        const bom = await buildDataset(cfgFor({ source: { format: 'csv', path } }), dir, { workers });
+        assert.deepEqual(bom.dataset, plain.dataset, `${path} workers=${workers}`);
+      }
+    }
+    // The encoder of a saved model (predict / eval) reads the same way.
+    const codes = await encodeFile(plain.fitted, withSourcePath(cfgFor().source, 'b.csv'), { baseDir: dir });
+    assert.deepEqual(codes.dataset.ids, (await encodeFile(plain.fitted, cfgFor().source, { baseDir: dir })).dataset.ids);
+  });
+
   it('fitted schema JSON round trip encodes a file identically; new tokens go to OOV', async () => {
     const dir = tempFiles({ 'd.csv': CSV, 'new.csv': 'y,city,age,price,dwell,hist,h\n0,tokyo,40,2,5.5,a|zz,q\n1,rome,10,1,1,d,q\n' });
     const cfg = cfgFor({ group: 'h', weight: 'dwell' });
@@ -167,6 +183,23 @@ describe('buildDataset', () => {
     const f = await buildDataset(cfgFor({ split: { mode: 'files', validation: 'v.csv' } }), dir);
     assert.deepEqual(f.split, { fit: { start: 0, end: 10 }, validation: { start: 10, end: 12 }, test: { start: 12, end: 12 } });
     assert.deepEqual(Array.from(f.dataset.ids.subarray(30, 36)), Array.from(f.dataset.ids.subarray(0, 6)));
+  });
+
+  it('random split draws from the one seeded generator, Rng: unit u goes to test when its draw < test, then validation', () => {
+    const n = 200;
+    const cols = {
+      numRows: n, codes: Int32Array.from({ length: n }, (_, i) => i), labels: [new Float32Array(n)], weights: undefined,
+      dense: new Float64Array(0), sequences: [], groupOffsets: undefined,
+    };
+    const split = applySplit({ mode: 'random', validation: 0.2, test: 0.3, seed: 9 }, cols, { train: n, validation: 0, test: 0 }, 1, 0);
+    const rng = new Rng(9);
+    const want: number[][] = [[], [], []];
+    for (let r = 0; r < n; r++) {
+      const x = rng.uniform();
+      want[x < 0.3 ? 2 : x < 0.5 ? 1 : 0]!.push(r);
+    }
+    const part = (range: { start: number; end: number }): number[] => Array.from(cols.codes.subarray(range.start, range.end));
+    assert.deepEqual([part(split.fit), part(split.validation), part(split.test)], want);
   });
 
   it('positive rules: contains, oneOf, atLeast; graded labels', async () => {

@@ -11,7 +11,7 @@ import { LR } from '../../src/models/lr.js';
 import { DNN } from '../../src/models/dnn.js';
 import type { CTRModel } from '../../src/models/ctrModel.js';
 import { Adam } from '../../src/optim/adam.js';
-import { Rng } from '../../src/tensor/random.js';
+import { Rng } from '../../src/util/random.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { bceWithLogits } from '../../src/autograd/ops/loss.js';
 import { predictRows } from '../../src/train/predict.js';

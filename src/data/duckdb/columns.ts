@@ -3,10 +3,11 @@
  * schema layer applies its own label rules (positive:, graded labels), so it needs the raw values
  * only, and at predict time it asks for no label column at all.
  */
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { DataFormatError, show } from '../readers/errors.js';
 import type { RawValue } from '../prep/field.js';
-import { columnsOf, fromFile, missingColumn, quoteString, sourceSql, toRaw, type DuckDbSource } from './source.js';
+import { loadDuckDb, type DuckDbApi } from './load.js';
+import { columnsOf, fromFile, missingColumn, quoteString, sourceKind, sourceSql, toRaw, type DuckDbSource } from './source.js';
 
 export interface DuckDbColumnRows extends AsyncIterable<{ values: RawValue[]; row: number }> {
   /** The file, or "query" for a `format: duckdb` source. */
@@ -22,8 +23,8 @@ export interface DuckDbColumnOptions {
   usedBy?: readonly string[];
 }
 
-async function connect(baseDir: string | undefined): Promise<{ conn: DuckDBConnection; close: () => void }> {
-  const instance = await DuckDBInstance.create(':memory:');
+async function connect(duckdb: DuckDbApi, baseDir: string | undefined): Promise<{ conn: DuckDBConnection; close: () => void }> {
+  const instance = await duckdb.DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   const close = (): void => { conn.closeSync(); instance.closeSync(); };
   try {
@@ -42,7 +43,8 @@ async function connect(baseDir: string | undefined): Promise<{ conn: DuckDBConne
 export async function openDuckDbColumns(source: DuckDbSource, columns: readonly string[],
   options: DuckDbColumnOptions = {}): Promise<DuckDbColumnRows> {
   const name = source.format === 'duckdb' ? 'query' : source.path;
-  const { conn, close } = await connect(options.baseDir);
+  const duckdb = await loadDuckDb(name, sourceKind(source));
+  const { conn, close } = await connect(duckdb, options.baseDir);
   const sql = sourceSql(source);
   let available: string[];
   try {
@@ -76,7 +78,7 @@ export async function openDuckDbColumns(source: DuckDbSource, columns: readonly 
         const cols = pos.map((i) => chunk.getColumnValues(i));
         for (let r = 0; r < chunk.rowCount; r++) {
           const values = new Array<RawValue>(cols.length);
-          for (let k = 0; k < cols.length; k++) values[k] = toRaw(cols[k]![r]!);
+          for (let k = 0; k < cols.length; k++) values[k] = toRaw(cols[k]![r]!, duckdb);
           yield { values, row: ++count };
         }
       }

@@ -3,9 +3,10 @@
  * labeled raw rows the encoders consume. The configuration is plain data (what a config file holds),
  * so that the schema can pass its `source:` section straight through.
  */
-import { DuckDBDecimalValue, DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { DataFormatError, show } from '../readers/errors.js';
 import type { RawValue } from '../prep/field.js';
+import { loadDuckDb, type DuckDbApi } from './load.js';
 
 /** Where the rows come from: a whole query, or one file with optional `alias: SQL expression` columns. */
 export type DuckDbSource =
@@ -77,12 +78,17 @@ export async function columnsOf(conn: DuckDBConnection, sql: string): Promise<st
   return r.getRows().map((row) => String(row[0]));
 }
 
-export function toRaw(v: DuckDBValue): RawValue {
+/** What a source is, for the message when DuckDB is not available. */
+export function sourceKind(source: DuckDbSource): string {
+  return source.format === 'duckdb' ? 'a SQL (format: duckdb) source' : `${{ parquet: 'Parquet', csv: 'CSV', json: 'JSON' }[source.format]} files through DuckDB`;
+}
+
+export function toRaw(v: DuckDBValue, duckdb: DuckDbApi): RawValue {
   if (v === null) return Number.NaN;
   if (typeof v === 'string' || typeof v === 'number') return v;
   if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'boolean') return v ? 1 : 0;
-  if (v instanceof DuckDBDecimalValue) return v.toDouble();
+  if (v instanceof duckdb.DuckDBDecimalValue) return v.toDouble();
   // Dates, timestamps, lists...: their SQL text is a usable categorical token.
   return String(v);
 }
@@ -94,7 +100,8 @@ export function toRaw(v: DuckDBValue): RawValue {
 export async function openDuckDbRows(source: DuckDbSource, options: DuckDbReadOptions): Promise<DuckDbRows> {
   if (options.labels.length === 0) throw new Error('openDuckDbRows: at least one label column is needed');
   const name = source.format === 'duckdb' ? 'query' : source.path;
-  const instance = await DuckDBInstance.create(':memory:');
+  const duckdb = await loadDuckDb(name, sourceKind(source));
+  const instance = await duckdb.DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   const close = (): void => { conn.closeSync(); instance.closeSync(); };
   const sql = sourceSql(source);
@@ -137,7 +144,7 @@ export async function openDuckDbRows(source: DuckDbSource, options: DuckDbReadOp
           const rowNo = count + 1;
           const labels = new Array<number>(lab.length);
           for (let k = 0; k < lab.length; k++) {
-            const raw = toRaw(lab[k]![r]!);
+            const raw = toRaw(lab[k]![r]!, duckdb);
             if (typeof raw !== 'number' || !allowed.has(raw)) {
               throw new DataFormatError(name, rowNo, options.labels[k],
                 `label ${show(String(lab[k]![r]))} (row ${rowNo}) is not one of ${allowedText}`);
@@ -145,7 +152,7 @@ export async function openDuckDbRows(source: DuckDbSource, options: DuckDbReadOp
             labels[k] = raw;
           }
           const values = new Array<RawValue>(val.length);
-          for (let k = 0; k < val.length; k++) values[k] = toRaw(val[k]![r]!);
+          for (let k = 0; k < val.length; k++) values[k] = toRaw(val[k]![r]!, duckdb);
           count++;
           yield { label: labels[0]!, labels, values };
         }

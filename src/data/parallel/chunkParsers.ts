@@ -7,27 +7,11 @@ import { CRITEO_COLUMNS, CRITEO_NUM_CATS, CRITEO_NUM_INTS, parseCriteoInto } fro
 import { csvRecordParser, CsvRecordAssembler } from '../readers/csv.js';
 import { DataFormatError } from '../readers/errors.js';
 import { parseSvmlightLine } from '../readers/svmlight.js';
+import { lineEnd, splitLines } from '../readers/textFile.js';
 import { ByteTokenCoder, ChunkTokenCoder } from './chunkTokens.js';
 import type {
   ChunkRequest, ChunkResultBase, CriteoChunk, CsvChunk, LocalProblem, ParseSpec, SvmlightChunk, ChunkResult,
 } from './protocol.js';
-
-/** Splits decoded text into lines exactly as LineSource does (`\n` or `\r\n`, no trailing empty line). */
-export function splitLines(text: string): string[] {
-  const lines: string[] = [];
-  let start = 0;
-  let nl: number;
-  while ((nl = text.indexOf('\n', start)) !== -1) {
-    const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-    lines.push(text.slice(start, end));
-    start = nl + 1;
-  }
-  if (start < text.length) {
-    const end = text.charCodeAt(text.length - 1) === 13 ? text.length - 1 : text.length;
-    lines.push(text.slice(start, end));
-  }
-  return lines;
-}
 
 function decode(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
@@ -128,8 +112,7 @@ export function parseCriteoChunk(file: string, req: ChunkRequest): CriteoChunk {
   const bytes = req.bytes;
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const len = buf.length;
-  // Line boundaries as splitLines draws them on the decoded text (`\n` and `\r` are ASCII, so the
-  // byte offsets split the same lines): `\n` or `\r\n`, no trailing empty line.
+  // The lines splitLines would give, cut on the bytes: no trailing empty line.
   let numLines = 0;
   for (let nl = buf.indexOf(10); nl !== -1; nl = buf.indexOf(10, nl + 1)) numLines++;
   if (len > 0 && buf[len - 1] !== 10) numLines++;
@@ -144,7 +127,7 @@ export function parseCriteoChunk(file: string, req: ChunkRequest): CriteoChunk {
   for (let i = 0; i < numLines; i++) {
     let nl = buf.indexOf(10, start);
     if (nl === -1) nl = len;
-    const end = nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
+    const end = lineEnd(buf, start, nl);
     const lineStart = start;
     start = nl + 1;
     const label = parseCriteoBytes(buf, lineStart, end, ints, n * CRITEO_NUM_INTS, spans);

@@ -2,6 +2,7 @@
 import { csvHeaderColumns, csvRecordParser, type CsvOptions, type CsvReader } from '../readers/csv.js';
 import { DataFormatError } from '../readers/errors.js';
 import { describeReadError } from '../readers/lineSource.js';
+import { lineEnd } from '../readers/textFile.js';
 import { handleBadLine, newStats, type ReaderStats } from '../readers/reader.js';
 import { parseCsvChunk } from './chunkParsers.js';
 import { TokenVocabulary } from './chunkTokens.js';
@@ -40,9 +41,7 @@ async function headerAndRest(file: string, chunks: AsyncIterable<Buffer>): Promi
   if (first.done === true) throw new DataFormatError(file, undefined, undefined, 'file is empty (expected a header line)');
   const buf = first.value;
   const nl = buf.indexOf(10);
-  let end = nl === -1 ? buf.length : nl;
-  if (end > 0 && buf[end - 1] === 13) end--;
-  const header = buf.toString('utf8', 0, end);
+  const header = buf.toString('utf8', 0, lineEnd(buf, 0, nl === -1 ? buf.length : nl));
   const tail = nl === -1 ? undefined : buf.subarray(nl + 1);
   return {
     header,

@@ -1,27 +1,13 @@
 /**
- * Reads a plain or gzip file as chunks of whole lines (bytes, not text): the main thread only
- * decompresses and cuts at the last newline, which is cheap enough to keep several parse workers
- * fed. Lines are not counted here; each parsed chunk reports its own count.
+ * Reads a file (textFile.ts: gzip, byte-order mark) as chunks of whole lines (bytes, not text): the
+ * main thread only decompresses and cuts at the last newline, which is cheap enough to keep
+ * several parse workers fed. Lines are not counted here; each parsed chunk reports its own count.
  */
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { pipeline } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { openFileBytes } from '../readers/textFile.js';
 
 export interface LineChunkOptions {
   /** Approximate bytes per chunk (default 4 MiB: smaller chunks cost more in per-message overhead than they gain in balance). */
   chunkSize?: number;
-}
-
-async function isGzip(file: string): Promise<boolean> {
-  const fh = await open(file, 'r');
-  try {
-    const head = Buffer.alloc(2);
-    const { bytesRead } = await fh.read(head, 0, 2, 0);
-    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
-  } finally {
-    await fh.close();
-  }
 }
 
 /**
@@ -29,14 +15,10 @@ async function isGzip(file: string): Promise<boolean> {
  * chunk but the last ends with `\n`; zlib errors are thrown raw (see describeReadError).
  */
 export async function openLineChunks(file: string, options: LineChunkOptions = {}): Promise<AsyncIterable<Buffer>> {
-  const gzip = await isGzip(file);
   const size = options.chunkSize ?? 4 << 20;
+  const src = await openFileBytes(file, size);
   return {
     async *[Symbol.asyncIterator]() {
-      const raw = createReadStream(file, { highWaterMark: size });
-      const src: AsyncIterable<Buffer> = gzip
-        ? pipeline(raw, createGunzip({ chunkSize: Math.max(64, size) }), () => { /* errors surface in for-await */ })
-        : raw;
       let parts: Buffer[] = [];
       let have = 0;
       try {

@@ -1,9 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { pipeline } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { createGunzip } from 'node:zlib';
 import { DataFormatError } from './errors.js';
+import { cutLines, lastLine, openFileBytes } from './textFile.js';
 
 /** Lines of one read, with the 1-based line number of the first. */
 export interface LineBatch {
@@ -16,44 +13,26 @@ export interface LineSourceOptions {
   chunkSize?: number;
 }
 
-const GZIP_MAGIC0 = 0x1f;
-const GZIP_MAGIC1 = 0x8b;
-
 /**
- * A streaming line splitter over a plain or gzip file, in constant memory (one chunk plus the
- * longest line). Lines come in batches, one per decoded chunk, so that the per-line cost is one
- * indexOf + one slice, with no async hop per line. `\n` and `\r\n` endings are both accepted (the
- * LETOR files mix them); the line terminator is not part of the line.
- *
- * Gzip is detected from the magic bytes, not the name, so a `.gz` that was already decompressed by a
- * download tool still reads. Concatenated gzip members (pigz, `cat a.gz b.gz`) are read as one stream.
+ * The lines of a plain or gzip file (textFile.ts: bytes and line rule), streamed in constant memory
+ * (one chunk plus the longest line). Lines come in batches, one per decoded chunk, so that the
+ * per-line cost is one indexOf + one slice, with no async hop per line.
  */
 export class LineSource {
   readonly file: string;
-  readonly gzip: boolean;
-  private readonly chunkSize: number;
+  private readonly bytes: AsyncIterable<Buffer>;
   private started = false;
   private pending: LineBatch | undefined;
   private iter: AsyncGenerator<LineBatch> | undefined;
 
-  private constructor(file: string, gzip: boolean, chunkSize: number) {
+  private constructor(file: string, bytes: AsyncIterable<Buffer>) {
     this.file = file;
-    this.gzip = gzip;
-    this.chunkSize = chunkSize;
+    this.bytes = bytes;
   }
 
-  /** Opens `file` (fails early, with the fs error, if it cannot be read) and sniffs for gzip. */
+  /** Opens `file` (fails early, with the fs error, if it cannot be read). */
   static async open(file: string, options: LineSourceOptions = {}): Promise<LineSource> {
-    const fh = await open(file, 'r');
-    let gzip = false;
-    try {
-      const head = Buffer.alloc(2);
-      const { bytesRead } = await fh.read(head, 0, 2, 0);
-      gzip = bytesRead === 2 && head[0] === GZIP_MAGIC0 && head[1] === GZIP_MAGIC1;
-    } finally {
-      await fh.close();
-    }
-    return new LineSource(file, gzip, options.chunkSize ?? 1 << 20);
+    return new LineSource(file, await openFileBytes(file, options.chunkSize ?? 1 << 20));
   }
 
   /**
@@ -84,33 +63,13 @@ export class LineSource {
   }
 
   private async *read(): AsyncGenerator<LineBatch> {
-    const raw = createReadStream(this.file, { highWaterMark: this.chunkSize });
-    // pipeline() forwards errors of either stream to the gunzip stream, so the for-await below sees
-    // a truncated or unreadable file as one thrown error and both streams are closed.
-    const src: AsyncIterable<Buffer> = this.gzip
-      ? pipeline(raw, createGunzip({ chunkSize: Math.max(64, this.chunkSize) }), () => { /* errors surface in for-await */ })
-      : raw;
     const decoder = new StringDecoder('utf8');
     let carry = '';
     let lineNo = 1;
-    let first = true;
     try {
-      for await (const buf of src) {
-        let text = carry + decoder.write(buf);
-        // A UTF-8 byte-order mark (spreadsheet exports) is not part of the first value.
-        if (first && text.length > 0) {
-          if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-          first = false;
-        }
+      for await (const buf of this.bytes) {
         const lines: string[] = [];
-        let start = 0;
-        let nl: number;
-        while ((nl = text.indexOf('\n', start)) !== -1) {
-          const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-          lines.push(text.slice(start, end));
-          start = nl + 1;
-        }
-        carry = start === 0 ? text : text.slice(start);
+        carry = cutLines(carry + decoder.write(buf), lines);
         if (lines.length > 0) {
           yield { lines, firstLine: lineNo };
           lineNo += lines.length;
@@ -119,11 +78,8 @@ export class LineSource {
     } catch (err) {
       throw this.wrap(err, lineNo);
     }
-    let tail = carry + decoder.end();
-    if (tail.length > 0) {
-      if (tail.charCodeAt(tail.length - 1) === 13) tail = tail.slice(0, -1);
-      yield { lines: [tail], firstLine: lineNo };
-    }
+    const tail = lastLine(carry + decoder.end());
+    if (tail !== undefined) yield { lines: [tail], firstLine: lineNo };
   }
 
   private wrap(err: unknown, lineNo: number): unknown {

@@ -1,6 +1,6 @@
 export { selectRows } from './subset.js';
 export {
-  correctDownsampled, ctcvrSampleRate, ctcvrSampleRateFromLabels, negativeDownsample, negativeKeep, negativeWeights, type DownsampleOptions,
+  correctDownsampled, correctSampled, correctSampledLogit, ctcvrSampleRate, ctcvrSampleRateFromLabels, negativeDownsample, negativeKeep, negativeWeights, type DownsampleOptions,
 } from './negative.js';
 export { combineWeights, positiveWeights } from './positiveWeight.js';
 export { lossBasedSample } from './lossBased.js';

@@ -3,22 +3,19 @@
  * previous model's loss) and weighted 1/p_i, so that weighted sums over the sample stay unbiased
  * estimates of the sums over all rows. p_i is kept in the keepProb column for later correction.
  */
-import { Rng } from '../../tensor/random.js';
+import { bernoulliKeep } from './bernoulli.js';
 import type { Dataset } from '../dataset.js';
 import { selectRows } from './subset.js';
 
 export function lossBasedSample(ds: Dataset, keepProb: Float32Array, seed: number): Dataset {
   if (keepProb.length !== ds.numRows) throw new Error(`lossBasedSample: ${keepProb.length} keep probabilities for ${ds.numRows} rows`);
-  const rng = new Rng(seed);
-  const keep = new Int32Array(ds.numRows);
-  let n = 0;
   for (let i = 0; i < ds.numRows; i++) {
     const p = keepProb[i]!;
     // p = 0 would give an infinite weight to a row that is never kept anyway; reject it as a caller bug.
     if (!(p > 0 && p <= 1)) throw new RangeError(`lossBasedSample: keep probability of row ${i} is ${p}, expected (0, 1]`);
-    if (rng.uniform() < p) keep[n++] = i;
   }
-  const rows = keep.subarray(0, n);
+  const rows = bernoulliKeep((i) => keepProb[i]!, seed, 0, ds.numRows);
+  const n = rows.length;
   const out = selectRows(ds, rows);
   const w = new Float32Array(n);
   const kp = new Float32Array(n);

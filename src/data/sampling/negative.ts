@@ -4,12 +4,12 @@
  * sample over-predicts by a known factor, which either training weights or a closed-form
  * correction of the predictions must undo.
  */
-import { Rng } from '../../tensor/random.js';
 import type { Dataset } from '../dataset.js';
+import { bernoulliKeep } from './bernoulli.js';
 import { selectRows } from './subset.js';
 
-function checkRate(r: number, who: string): void {
-  if (!(r > 0 && r <= 1)) throw new RangeError(`${who}: rate must be in (0, 1], got ${r}`);
+export function checkRate(r: number, who: string): void {
+  if (!(r > 0 && r <= 1)) throw new RangeError(`${who}: sampling rate must be in (0, 1], got ${r}`);
 }
 
 export interface DownsampleOptions {
@@ -24,15 +24,7 @@ export interface DownsampleOptions {
  */
 export function negativeKeep(labels: Float32Array, r: number, seed: number, start = 0, end = labels.length): Int32Array {
   checkRate(r, 'negativeKeep');
-  const rng = new Rng(seed);
-  const keep = new Int32Array(end - start);
-  let n = 0;
-  for (let i = start; i < end; i++) {
-    // One draw per row whatever its label, so that the rows kept do not depend on earlier labels' draws.
-    const u = rng.uniform();
-    if (labels[i]! > 0 || u < r) keep[n++] = i;
-  }
-  return keep.slice(0, n);
+  return bernoulliKeep((i) => (labels[i]! > 0 ? 1 : r), seed, start, end);
 }
 
 /**
@@ -50,14 +42,27 @@ export function negativeDownsample(ds: Dataset, r: number, seed: number, options
 }
 
 /**
- * Training weights that undo downsampling at rate r: positives r, negatives 1 (pos : neg = r : 1).
- * Multiply by 1/r (positives 1, negatives 1/r) for a loss whose sum estimates the full data's.
+ * Training weights that undo downsampling at rate r: positives 1, negatives 1/r, i.e. 1 / keep
+ * probability, the convention of every sampler here (see positiveWeight.ts).
  */
 export function negativeWeights(labels: Float32Array, r: number): Float32Array {
   checkRate(r, 'negativeWeights');
   const w = new Float32Array(labels.length);
-  for (let i = 0; i < labels.length; i++) w[i] = labels[i]! > 0 ? r : 1;
+  for (let i = 0; i < labels.length; i++) w[i] = labels[i]! > 0 ? 1 : 1 / r;
   return w;
+}
+
+/**
+ * The probability on the full data of a model fitted to rows whose negatives were kept at rate r
+ * and whose positives weigh β: such a model learns odds β / r times the real ones, so
+ *   q = p·r / (p·r + (1 − p)·β)        (logit q = logit p + ln r − ln β).
+ * The one implementation of the correction (correctDownsampled is β = 1, the saved-model scoring
+ * path passes the recorded r and β).
+ */
+export function correctSampled(p: number, r: number, beta = 1): number {
+  const a = p * r;
+  // β > 0, so the denominator is positive for every p in [0, 1]; a NaN p stays NaN (not a silent 0).
+  return a / (a + (1 - p) * beta);
 }
 
 /** Probability on the full data from one predicted on data downsampled at r: q = p / (p + (1−p)/r). */
@@ -65,11 +70,16 @@ export function correctDownsampled(p: number, r: number): number;
 export function correctDownsampled(p: Float32Array, r: number): Float32Array;
 export function correctDownsampled(p: number | Float32Array, r: number): number | Float32Array {
   checkRate(r, 'correctDownsampled');
-  const one = (x: number): number => x / (x + (1 - x) / r);
-  if (typeof p === 'number') return one(p);
+  if (typeof p === 'number') return correctSampled(p, r);
   const q = new Float32Array(p.length);
-  for (let i = 0; i < p.length; i++) q[i] = one(p[i]!);
+  for (let i = 0; i < p.length; i++) q[i] = correctSampled(p[i]!, r);
   return q;
+}
+
+/** The same correction in logit space, logit q = z + ln r − ln β (no 1 − p cancellation near p = 1). */
+export function correctSampledLogit(z: number, r: number, beta = 1): number {
+  checkRate(r, 'correctSampledLogit');
+  return z + Math.log(r) - Math.log(beta);
 }
 
 /**
@@ -78,7 +88,10 @@ export function correctDownsampled(p: number | Float32Array, r: number): number 
  */
 export function ctcvrSampleRate(x1: number, x2: number, r: number): number {
   checkRate(r, 'ctcvrSampleRate');
-  if (x1 < 0 || x2 < 0 || x1 + x2 === 0) throw new RangeError(`ctcvrSampleRate: need x1, x2 ≥ 0 with x1 + x2 > 0, got ${x1}, ${x2}`);
+  if (!(x1 >= 0 && x2 >= 0 && Number.isFinite(x1) && Number.isFinite(x2))) {
+    throw new RangeError(`ctcvrSampleRate: counts must be finite and >= 0, got x1 = ${x1}, x2 = ${x2}`);
+  }
+  if (x1 + x2 === 0) throw new RangeError('ctcvrSampleRate: no CTCVR negatives (x1 + x2 = 0), the rate is undefined');
   return (x1 + x2) / (x1 / r + x2);
 }
 

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Parameter } from '../../src/tensor/tensor.js';
-import { Rng } from '../../src/tensor/random.js';
+import { Rng } from '../../src/util/random.js';
 import { inverseRoot, symmetricEigen } from '../../src/optim/matrixRoot.js';
 import { Shampoo, type ShampooOptions } from '../../src/optim/shampoo.js';
 import { AdaGrad } from '../../src/optim/adagrad.js';

@@ -10,7 +10,8 @@
  * row-wise sparse AdaGrad (touched rows only).
  *
  * All state is float32 in the base class's buffers (statistics, roots, AdaGrad accumulator,
- * momentum), so checkpoints restore it exactly; the GEMMs go through the backend kernels.
+ * momentum), so checkpoints restore it exactly; the GEMMs go through the backend kernels, and
+ * only the eigendecompositions behind the roots run in float64 (src/optim/matrixRoot.ts).
  */
 import { backend } from '../backend/index.js';
 import type { EmbeddingTable, Parameter, SparseGrad } from '../tensor/tensor.js';
@@ -44,6 +45,8 @@ interface Block {
   cols: number;
   /** State-key prefix of the block. */
   key: string;
+  /** The block as error messages name it. */
+  label: string;
 }
 
 function checkInt(name: string, v: number, min: number): void {
@@ -87,7 +90,10 @@ export class Shampoo extends Optimizer<ShampooOptions> {
     const out: Block[] = [];
     for (let r0 = 0; r0 < m; r0 += size) {
       for (let c0 = 0; c0 < n; c0 += size) {
-        out.push({ r0, rows: Math.min(size, m - r0), c0, cols: Math.min(size, n - c0), key: `${key}.b${r0 / size}_${c0 / size}` });
+        out.push({
+          r0, rows: Math.min(size, m - r0), c0, cols: Math.min(size, n - c0), key: `${key}.b${r0 / size}_${c0 / size}`,
+          label: `'${p.name}' [${m}×${n}] rows ${r0}…, columns ${c0}…`,
+        });
       }
     }
     return out;
@@ -132,8 +138,8 @@ export class Shampoo extends Optimizer<ShampooOptions> {
     const Lr = this.slot(`${b.key}.Lroot`, m * m);
     const Rr = this.slot(`${b.key}.Rroot`, n * n);
     if (refresh) {
-      Lr.set(this.root(L, m, o, b.key, 'L'));
-      Rr.set(this.root(R, n, o, b.key, 'R'));
+      Lr.set(this.root(L, m, o, b.label, 'L'));
+      Rr.set(this.root(R, n, o, b.label, 'R'));
     }
     const t = this.buf('t', m * n);
     const d = this.buf('d', m * n);
@@ -159,11 +165,11 @@ export class Shampoo extends Optimizer<ShampooOptions> {
     }
   }
 
-  private root(stat: Float32Array, n: number, o: ShampooOptions, key: string, side: string): Float64Array {
+  private root(stat: Float32Array, n: number, o: ShampooOptions, label: string, side: string): Float64Array {
     try {
       return inverseRoot(stat, n, 4, o.matrixEps);
     } catch (e) {
-      throw new Error(`Shampoo: statistics ${side} of block ${key}: ${(e as Error).message} (diverged gradients?)`);
+      throw new Error(`Shampoo: statistics ${side} of parameter ${label}: ${(e as Error).message} (diverged gradients?)`);
     }
   }
 

@@ -245,6 +245,13 @@ for (const k of testBackends()) {
       assertClose(late.subarray(0, 3), w, 1e-6, 1e-5);
     }));
 
+    it('non-finite statistics name the parameter and block', () => withBackend(k, () => {
+      const g = gradients(12, 1, 1);
+      g[0]![7] = Infinity;
+      assert.throws(() => runShampoo(new Array(12).fill(0.1), [3, 4], g, { lr: 0.1, blockSize: 2 }),
+        /^Error: Shampoo: statistics L of parameter 'w' \[3×4\] rows 0…, columns 2…: symmetricEigen: non-finite entry/);
+    }));
+
     it('one block covering the whole matrix equals the unblocked update', () => withBackend(k, () => {
       const w0 = Array.from({ length: 35 }, (_, i) => Math.fround(Math.cos(i)));
       const g = gradients(35, 3, 2);

@@ -3,7 +3,8 @@
  * preconditioners: a symmetric eigendecomposition (Householder reduction to tridiagonal form,
  * then implicit QL with Wilkinson shifts), eigenvalues mapped through λ^(−1/p). Blocks are
  * small (≤ a few hundred) and the roots are recomputed every `precondEvery` steps, so plain
- * TypeScript is fast enough (≈ 15 ms for 128×128), about five times faster than cyclic Jacobi.
+ * TypeScript is fast enough (≈ 15 ms for 128×128); cyclic Jacobi took four times as long
+ * (the DNN benchmark's 104 roots: 9.3 s → 2.2 s).
  */
 
 export interface Eigen {

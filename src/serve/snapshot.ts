@@ -38,7 +38,8 @@ export function featureInfo(spec: SchemaSpec, fitted: FittedSchema): FeatureInfo
     }
   });
   for (const d of spec.dense) out.push({ name: d.name, kind: 'numeric', encoding: d.transform });
-  spec.sequences.forEach((s, q) => out.push({ name: s.name, kind: 'sequence', encoding: s.kind, size: fitted.sequenceSizes[q]!, separator: s.separator }));
+  // A shared sequence is looked up in its owner's vocabulary: to a client it is a vocab sequence.
+  spec.sequences.forEach((s, q) => out.push({ name: s.name, kind: 'sequence', encoding: s.kind === 'hash' ? 'hash' : 'vocab', size: fitted.sequenceSizes[q]!, separator: s.separator }));
   // RowEncoder takes values in featureNames order; this list must be that order.
   const names = featureNames(spec);
   if (out.some((f, i) => f.name !== names[i])) throw new Error('featureInfo: feature order differs from featureNames');

@@ -11,7 +11,8 @@ import { matmul, linear } from '../../src/autograd/ops/linear.js';
 import { sum, mean } from '../../src/autograd/ops/reduce.js';
 import { concat, slice, split, reshape } from '../../src/autograd/ops/layout.js';
 import { softmax, logSoftmax, segmentSoftmax, segmentLogSoftmax } from '../../src/autograd/ops/softmax.js';
-import { segmentSum, segmentMean, pairDiff } from '../../src/autograd/ops/segment.js';
+import { segmentSum, segmentMean, pairDiff, segmentBroadcast } from '../../src/autograd/ops/segment.js';
+import { TargetAttention } from '../../src/nn/targetAttention.js';
 import { bceWithLogits } from '../../src/autograd/ops/loss.js';
 import { layerNorm, batchNorm } from '../../src/autograd/ops/norm.js';
 import { dropout } from '../../src/autograd/ops/dropout.js';
@@ -236,6 +237,49 @@ for (const k of testBackends()) {
         });
       });
     }
+
+    run('segment broadcast (empty segments included)', () => {
+      const offsets = Int32Array.of(0, 2, 2, 5, 6);
+      check('segmentBroadcast', [{ shape: [4, 3] }], ([x]) => segmentBroadcast(x!, offsets), ([x]) => {
+        const y = new Float64Array(6 * 3);
+        for (let s = 0; s < 4; s++) for (let p = offsets[s]!; p < offsets[s + 1]!; p++) for (let d = 0; d < 3; d++) y[p * 3 + d] = x![s * 3 + d]!;
+        return y;
+      });
+    });
+
+    run('DIN target attention unit (behaviours, targets and the attention MLP)', () => {
+      // Rows with 3, 0 and 2 events; dim 3; attention MLP 12 → 4 (sigmoid, smooth) → 1.
+      const offsets = Int32Array.of(0, 3, 3, 5);
+      const [P, S, D, H] = [5, 3, 3, 4];
+      const unit = new TargetAttention({ dim: D, hidden: [H], activation: 'sigmoid' }, new Rng(7));
+      const [l1, l2] = unit.mlp.layers as unknown as { W: Tensor; b: Tensor }[];
+      const W2 = Float64Array.from(l2!.W.data);
+      const b2 = 0.3;
+      l2!.b.data[0] = b2;
+      // The first layer's parameters are inputs of the check too: the unit reads the tensors handed in.
+      check('targetAttention', [{ shape: [P, D] }, { shape: [S, D] }, { shape: [4 * D, H] }, { shape: [H] }], ([eb, et, w, b]) => {
+        l1!.W = w!;
+        l1!.b = b!;
+        return unit.forward(eb!, et!, offsets);
+      }, ([eb, et, w, b]) => {
+        const y = new Float64Array(S * D);
+        for (let s = 0; s < S; s++) for (let p = offsets[s]!; p < offsets[s + 1]!; p++) {
+          const x: number[] = [];
+          for (let d = 0; d < D; d++) x.push(eb![p * D + d]!);
+          for (let d = 0; d < D; d++) x.push(et![s * D + d]!);
+          for (let d = 0; d < D; d++) x.push(eb![p * D + d]! - et![s * D + d]!);
+          for (let d = 0; d < D; d++) x.push(eb![p * D + d]! * et![s * D + d]!);
+          let a = b2;
+          for (let h = 0; h < H; h++) {
+            let z = b![h]!;
+            for (let i = 0; i < 4 * D; i++) z += w![i * H + h]! * x[i]!;
+            a += W2[h]! * sig(z);
+          }
+          for (let d = 0; d < D; d++) y[s * D + d] += a * eb![p * D + d]!;
+        }
+        return y;
+      });
+    });
 
     run('pairDiff', () => {
       const pi = Int32Array.of(0, 0, 3, 2);

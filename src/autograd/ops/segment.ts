@@ -16,6 +16,26 @@ export const segmentSum = (x: Tensor, offsets: Int32Array): Tensor => segmentRed
 /** Per-segment mean of rows (empty segment → 0). */
 export const segmentMean = (x: Tensor, offsets: Int32Array): Tensor => segmentReduce(x, offsets, true);
 
+/**
+ * Each segment's row repeated over the segment's rows: out[p] = x[s] for offsets[s] ≤ p < offsets[s+1]
+ * ([S, d] → [offsets[S], d]); e.g. a row's target item against each event of its history.
+ * The forward is segment-sum's backward and the backward is segment sum, so both backends'
+ * existing kernels serve (bit-identical with any number of threads, as theirs are).
+ */
+export function segmentBroadcast(x: Tensor, offsets: Int32Array): Tensor {
+  const d = segmentWidth('segmentBroadcast', x);
+  const S = offsets.length - 1;
+  if (S !== x.shape[0]) throw new Error(`segmentBroadcast: ${S} segments but ${x.shape[0]} rows`);
+  const rows = offsets[S]!;
+  const out = empty(x.shape.length === 1 ? [rows] : [rows, d], true);
+  K().segmentSumBackward(x.data, d, offsets, out.data, false);
+  return record(out, [x], () => {
+    const summed = empty([S * d]);
+    K().segmentSum(out.grad!, d, offsets, summed.data, false);
+    K().axpy(S * d, 1, summed.data, gradOf(x));
+  });
+}
+
 /** d[p] = z[i[p]] − z[j[p]] for explicit pairs (RankNet). */
 export function pairDiff(z: Tensor, pi: Int32Array, pj: Int32Array): Tensor {
   if (pi.length !== pj.length) throw new Error(`pairDiff: ${pi.length} first indices but ${pj.length} second indices`);

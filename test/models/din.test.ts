@@ -1,0 +1,157 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bceWithLogits } from '../../src/autograd/ops/loss.js';
+import { endStep } from '../../src/autograd/tape.js';
+import type { Batch } from '../../src/data/batch.js';
+import { RowGatherer } from '../../src/data/batching.js';
+import type { Dataset } from '../../src/data/dataset.js';
+import { loadModel, saveModel } from '../../src/io/modelFile.js';
+import { recentEvents } from '../../src/models/din.js';
+import { createModel, parseModelConfig, type ModelConfigInput } from '../../src/models/registry.js';
+import { Adam } from '../../src/optim/adam.js';
+import { buildDataset, type FittedSchema } from '../../src/schema/index.js';
+import { ConfigError } from '../../src/schema/errors.js';
+import { Rng } from '../../src/tensor/random.js';
+import { predictRows } from '../../src/train/predict.js';
+import { trainStep } from '../../src/train/step.js';
+import { testBackends, withBackend } from '../helpers/backends.js';
+import { dataConfig, tempFiles } from '../schema/helpers.js';
+
+/** Users, target items and histories of up to 7 earlier items (same id space); a click when the target is in the history. */
+function csv(rows: number, seed: number): string {
+  const r = new Rng(seed);
+  const lines = ['y,user,item,hist,age'];
+  for (let i = 0; i < rows; i++) {
+    const hist = Array.from({ length: r.int(8) }, () => `m${r.int(20)}`);
+    const item = `m${r.int(20)}`;
+    const y = hist.includes(item) !== (r.uniform() < 0.1) ? 1 : 0;
+    lines.push(`${y},u${r.int(30)},${item},${hist.join('|')},${r.int(60)}`);
+  }
+  return lines.join('\n');
+}
+
+async function data(): Promise<{ ds: Dataset; fitted: FittedSchema }> {
+  const dir = tempFiles({ 'd.csv': csv(300, 5) });
+  const { dataset: ds, fitted } = await buildDataset(dataConfig({
+    source: { format: 'csv', path: 'd.csv' },
+    labels: [{ name: 'click', column: 'y' }],
+    fields: [
+      { name: 'user', kind: 'categorical', group: 'user' },
+      { name: 'item', kind: 'categorical', group: 'item', required: true },
+      { name: 'hist', kind: 'sequence', vocab: 'item', group: 'user' },
+      { name: 'age', kind: 'numeric', transform: 'standardize' },
+    ],
+  }), dir);
+  return { ds, fitted };
+}
+
+const DIN: ModelConfigInput = { type: 'din', dim: 4, attention: [{ sequence: 'hist', target: 'item' }], attentionHidden: [8], hidden: [16, 8], initStd: 0.05 };
+
+function model(input: ModelConfigInput, fitted: FittedSchema, ds: Dataset, seed = 3) {
+  const dims = { numIds: ds.numIds, numFields: ds.numFields, denseDim: 1, numSequences: 1, features: fitted.features() };
+  return { model: createModel(parseModelConfig(input), dims, seed), dims };
+}
+
+function train(m: ReturnType<typeof createModel>, ds: Dataset, steps: number): number[] {
+  const opt = new Adam([{ params: m.parameters(), tables: m.tables() }], { lr: 0.01 });
+  const g = new RowGatherer(ds);
+  const order = Int32Array.from({ length: 240 }, (_, i) => i);
+  const losses: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const b = g.gather(order, (s % 4) * 60, (s % 4 + 1) * 60);
+    losses.push(trainStep(opt, () => bceWithLogits(m.forward(b), b.labels)));
+  }
+  return losses;
+}
+
+const bits = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
+describe('DIN', () => {
+  it('recentEvents keeps each row\'s last maxLen events', () => {
+    const seq = { ids: Int32Array.of(1, 2, 3, 4, 5, 6), offsets: Int32Array.of(0, 4, 4, 5, 6) };
+    const r = recentEvents(seq, 4, 2);
+    assert.deepEqual([...r.offsets], [0, 2, 2, 3, 4]);
+    assert.deepEqual([...r.ids], [3, 4, 5, 6]);
+    assert.equal(recentEvents(seq, 4, 4), seq);
+  });
+
+  it('maxLen attends the same as pre-truncated histories', async () => {
+    const { ds, fitted } = await data();
+    const a = model({ ...DIN, maxLen: 2 }, fitted, ds).model;
+    const b = model(DIN, fitted, ds).model;
+    const batch = new RowGatherer(ds).gather(Int32Array.from({ length: 50 }, (_, i) => i), 0, 50);
+    const cut: Batch = { ...batch, sequences: [recentEvents(batch.sequences![0]!, 50, 2)] };
+    a.eval();
+    b.eval();
+    assert.deepEqual(bits(a.forward(batch).data.slice()), bits(b.forward(cut).data.slice()));
+    endStep();
+  });
+
+  for (const k of testBackends()) {
+    it(`trains, and save → load → predict is bit-identical (${k.name})`, async () => withBackend(k, async () => {
+      const { ds, fitted } = await data();
+      const { model: m, dims } = model(DIN, fitted, ds);
+      const losses = train(m, ds, 40);
+      assert.ok(losses.at(-1)! < losses[0]!, `loss ${losses[0]} → ${losses.at(-1)}`);
+      const before = predictRows(m, ds, { start: 0, end: ds.numRows }, 64);
+      const dir = mkdtempSync(join(tmpdir(), 'ctrkit-din-'));
+      try {
+        saveModel(join(dir, 'm'), {
+          model: m, modelConfig: parseModelConfig(DIN), schema: fitted.toJSON(), dims, metrics: {},
+          provenance: { dataHash: 'sha256:' + '0'.repeat(64), seed: 3 },
+        });
+        const { model: loaded, manifest } = loadModel(join(dir, 'm'));
+        assert.deepEqual(manifest.dims.features, fitted.features());
+        assert.deepEqual(bits(predictRows(loaded, ds, { start: 0, end: ds.numRows }, 64)), bits(before));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }));
+  }
+
+  it('a batch whose histories are all empty scores (the pooled vector is 0)', async () => {
+    const { ds, fitted } = await data();
+    const m = model(DIN, fitted, ds).model;
+    const batch = new RowGatherer(ds).gather(Int32Array.of(0, 1, 2), 0, 3);
+    const empty: Batch = { ...batch, sequences: [{ ids: new Int32Array(0), offsets: new Int32Array(4) }] };
+    const z = m.forward(empty);
+    assert.equal(z.shape[0], 3);
+    assert.ok([...z.data].every(Number.isFinite));
+    endStep();
+  });
+
+  it('native and reference agree, and 1 or 2 threads train bit-identically', async (t) => {
+    const backends = testBackends();
+    if (backends.length < 2) return t.skip('native addon not built');
+    const { ds, fitted } = await data();
+    const run = (k: (typeof backends)[number], threads: number): Float32Array => withBackend(k, () => {
+      const before = k.getThreads();
+      k.setThreads(threads);
+      try {
+        const m = model(DIN, fitted, ds).model;
+        train(m, ds, 12);
+        return predictRows(m, ds, { start: 0, end: ds.numRows }, 64);
+      } finally {
+        k.setThreads(before);
+      }
+    });
+    const ref = run(backends[0]!, 1);
+    const n1 = run(backends[1]!, 1);
+    const n2 = run(backends[1]!, 2);
+    assert.deepEqual(bits(n1), bits(n2));
+    for (let i = 0; i < ref.length; i++) assert.ok(Math.abs(ref[i]! - n1[i]!) < 1e-3, `row ${i}: ${ref[i]} vs ${n1[i]}`);
+  });
+
+  it('names the config key of a sequence or target the data lacks', async () => {
+    const { ds, fitted } = await data();
+    assert.throws(() => model({ ...DIN, attention: [{ sequence: 'clicks', target: 'item' }] }, fitted, ds),
+      (e: unknown) => e instanceof ConfigError && /^model\.attention\[0\]\.sequence: no feature "clicks" \(sequence features: hist\)/.test(e.message));
+    assert.throws(() => model({ ...DIN, attention: [{ sequence: 'hist', target: 'age' }] }, fitted, ds),
+      /model\.attention\[0\]\.target: feature "age" is dense, not id \(id features: user, item\)/);
+    assert.throws(() => parseModelConfig({ ...DIN, attention: [] }), /model\.attention/);
+    assert.throws(() => parseModelConfig({ ...DIN, crossLayers: 2 }), /model\.crossLayers: not a setting of model type 'din'/);
+  });
+});

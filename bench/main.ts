@@ -3,12 +3,14 @@ import { engineBench } from './engine.js';
 import { accuracyBench } from './accuracy.js';
 import { dataBench } from './data.js';
 import { memoryBench } from './memory.js';
+import { dinBench } from './din.js';
 
 const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
   engine: engineBench,
   accuracy: accuracyBench,
   data: dataBench,
   memory: memoryBench,
+  din: dinBench,
 };
 
 const [suite, ...rest] = process.argv.slice(2);

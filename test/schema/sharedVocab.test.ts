@@ -6,6 +6,8 @@ import { ConfigError } from '../../src/schema/errors.js';
 import { DataFormatError } from '../../src/data/readers/errors.js';
 import { FeatureLayout, FeatureLookupError } from '../../src/data/features.js';
 import { dataConfig, tempFiles } from './helpers.js';
+import { loadDataConfig } from '../../src/schema/index.js';
+import { packageRoot, skipWithoutSharedData } from '../helpers/sharedData.js';
 
 /* A target item and a history of the same items in h1..h3 (oldest first), as DIN data comes. */
 const CSV = [
@@ -101,5 +103,23 @@ describe('shared vocabularies and feature groups', () => {
     assert.throws(() => cfg([...base, { name: 'h', kind: 'sequence', column: 'h1', vocab: 'n' }]), /data\.fields\[2\]\.vocab: no categorical field "n"/);
     assert.throws(() => cfg([...base, { name: 'h', kind: 'sequence', column: 'h1', vocab: 'item', minCount: 3 }]), /data\.fields\[2\]\.minCount: the shared vocabulary/);
     assert.throws(() => cfg([...base, { name: 'h', kind: 'sequence', column: 'h1', columns: ['h2'] }]), /data\.fields\[2\]\.columns: give column or columns/);
+  });
+});
+
+describe('examples/movielens-din.yaml on the SparrowRecSys samples', () => {
+  const skip = skipWithoutSharedData('movielens_sparrowrecsys_din/testSamples.csv.gz');
+  it('history lengths are SOURCE.md\'s, and history ids are movieId\'s rows', { skip }, async () => {
+    const root = packageRoot();
+    const { dataset: ds, fitted } = await buildDataset(await loadDataConfig(join(root, 'examples/movielens-din.yaml')), root);
+    assert.equal(ds.numRows, 22440);
+    const q = fitted.spec.sequences.findIndex((s) => s.name === 'hist');
+    const j = fitted.spec.fields.findIndex((f) => f.name === 'movieId');
+    const { offsets, ids } = ds.sequences![q]!;
+    const byLength = new Map<number, number>();
+    for (let r = 0; r < ds.numRows; r++) byLength.set(offsets[r + 1]! - offsets[r]!, (byLength.get(offsets[r + 1]! - offsets[r]!) ?? 0) + 1);
+    assert.deepEqual([5, 4, 3, 2, 1, 0].map((n) => byLength.get(n)), [18753, 851, 888, 960, 699, 289]);
+    const lo = fitted.fieldOffsets[j]!;
+    const hi = lo + fitted.fieldSizes[j]!;
+    assert.ok(ids.every((id) => id >= lo && id < hi));
   });
 });

@@ -53,7 +53,7 @@ export const modelConfigSchema = z.discriminatedUnion('type', [
     type: z.literal('din'), dim, hidden: z.array(positiveInt).default([200, 80]), activation, dropout, initStd,
     /** Behaviour sequence → its target id field, by feature name. */
     attention: z.array(z.strictObject({ sequence: z.string().min(1), target: z.string().min(1) })).min(1),
-    attentionHidden: z.array(positiveInt).default([36]),
+    attentionHidden: z.array(positiveInt).min(1).default([36]),
     attentionActivation: activation,
     maxLen: positiveInt.optional(),
   }),

@@ -4,6 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bceWithLogits } from '../../src/autograd/ops/loss.js';
+import { add, mul } from '../../src/autograd/ops/elementwise.js';
+import { segmentLinear } from '../../src/autograd/ops/linear.js';
+import { sum } from '../../src/autograd/ops/reduce.js';
+import { segmentBroadcast, segmentWeightedSum } from '../../src/autograd/ops/segment.js';
+import { backward } from '../../src/autograd/tape.js';
+import { Tensor } from '../../src/tensor/tensor.js';
 import { endStep } from '../../src/autograd/tape.js';
 import type { Batch } from '../../src/data/batch.js';
 import { RowGatherer } from '../../src/data/batching.js';
@@ -23,12 +29,12 @@ import { dataConfig, tempFiles } from '../schema/helpers.js';
 /** Users, target items and histories of up to 7 earlier items (same id space); a click when the target is in the history. */
 function csv(rows: number, seed: number): string {
   const r = new Rng(seed);
-  const lines = ['y,user,item,hist,age'];
+  const lines = ['y,user,item,hist,age,genre,genres'];
   for (let i = 0; i < rows; i++) {
     const hist = Array.from({ length: r.int(8) }, () => `m${r.int(20)}`);
     const item = `m${r.int(20)}`;
     const y = hist.includes(item) !== (r.uniform() < 0.1) ? 1 : 0;
-    lines.push(`${y},u${r.int(30)},${item},${hist.join('|')},${r.int(60)}`);
+    lines.push(`${y},u${r.int(30)},${item},${hist.join('|')},${r.int(60)},g${r.int(5)},${hist.map(() => `g${r.int(5)}`).join('|')}`);
   }
   return lines.join('\n');
 }
@@ -43,6 +49,8 @@ async function data(): Promise<{ ds: Dataset; fitted: FittedSchema }> {
       { name: 'item', kind: 'categorical', group: 'item', required: true },
       { name: 'hist', kind: 'sequence', vocab: 'item', group: 'user' },
       { name: 'age', kind: 'numeric', transform: 'standardize' },
+      { name: 'genre', kind: 'categorical', group: 'item' },
+      { name: 'genres', kind: 'sequence', vocab: 'genre', group: 'user' },
     ],
   }), dir);
   return { ds, fitted };
@@ -51,7 +59,7 @@ async function data(): Promise<{ ds: Dataset; fitted: FittedSchema }> {
 const DIN: ModelConfigInput = { type: 'din', dim: 4, attention: [{ sequence: 'hist', target: 'item' }], attentionHidden: [8], hidden: [16, 8], initStd: 0.05 };
 
 function model(input: ModelConfigInput, fitted: FittedSchema, ds: Dataset, seed = 3) {
-  const dims = { numIds: ds.numIds, numFields: ds.numFields, denseDim: 1, numSequences: 1, features: fitted.features() };
+  const dims = { numIds: ds.numIds, numFields: ds.numFields, denseDim: 1, numSequences: 2, features: fitted.features() };
   return { model: createModel(parseModelConfig(input), dims, seed), dims };
 }
 
@@ -83,7 +91,7 @@ describe('DIN', () => {
     const a = model({ ...DIN, maxLen: 2 }, fitted, ds).model;
     const b = model(DIN, fitted, ds).model;
     const batch = new RowGatherer(ds).gather(Int32Array.from({ length: 50 }, (_, i) => i), 0, 50);
-    const cut: Batch = { ...batch, sequences: [recentEvents(batch.sequences![0]!, 50, 2)] };
+    const cut: Batch = { ...batch, sequences: [recentEvents(batch.sequences![0]!, 50, 2), batch.sequences![1]!] };
     a.eval();
     b.eval();
     assert.deepEqual(bits(a.forward(batch).data.slice()), bits(b.forward(cut).data.slice()));
@@ -116,7 +124,8 @@ describe('DIN', () => {
     const { ds, fitted } = await data();
     const m = model(DIN, fitted, ds).model;
     const batch = new RowGatherer(ds).gather(Int32Array.of(0, 1, 2), 0, 3);
-    const empty: Batch = { ...batch, sequences: [{ ids: new Int32Array(0), offsets: new Int32Array(4) }] };
+    const none = { ids: new Int32Array(0), offsets: new Int32Array(4) };
+    const empty: Batch = { ...batch, sequences: [none, none] };
     const z = m.forward(empty);
     assert.equal(z.shape[0], 3);
     assert.ok([...z.data].every(Number.isFinite));
@@ -145,12 +154,57 @@ describe('DIN', () => {
     for (let i = 0; i < ref.length; i++) assert.ok(Math.abs(ref[i]! - n1[i]!) < 1e-3, `row ${i}: ${ref[i]} vs ${n1[i]}`);
   });
 
+  it('the new segment ops agree between native and reference (values and gradients, 50-event histories)', (t) => {
+    const backends = testBackends();
+    if (backends.length < 2) return t.skip('native addon not built');
+    const S = 300;
+    const rng = new Rng(9);
+    const offsets = new Int32Array(S + 1);
+    for (let s = 0; s < S; s++) offsets[s + 1] = offsets[s]! + (s % 7 === 0 ? 0 : rng.int(51));
+    const P = offsets[S]!;
+    const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.uniform() * 2 - 1);
+    const inputs = { x: rand(P * 16), w: rand(P), W: rand(16 * 36), r: rand(S * 36), tg: rand(S * 16), probe: rand(P * 36) };
+    const run = (k: (typeof backends)[number]): Float32Array[] => withBackend(k, () => {
+      const x = new Tensor(inputs.x.slice(), [P, 16], true);
+      const w = new Tensor(inputs.w.slice(), [P, 1], true);
+      const W = new Tensor(inputs.W.slice(), [16, 36], true);
+      const r = new Tensor(inputs.r.slice(), [S, 36], true);
+      const tg = new Tensor(inputs.tg.slice(), [S, 16], true);
+      const pooled = segmentWeightedSum(x, w, offsets);
+      const z = segmentLinear([[mul(x, segmentBroadcast(tg, offsets)), W]], r, offsets);
+      backward(add(sum(mul(z, new Tensor(inputs.probe, [P, 36]))), sum(pooled)));
+      const out = [pooled.data.slice(), z.data.slice(), x.grad!.slice(), w.grad!.slice(), W.grad!.slice(), r.grad!.slice(), tg.grad!.slice()];
+      endStep();
+      return out;
+    });
+    const [ref, nat] = [run(backends[0]!), run(backends[1]!)];
+    ref.forEach((a, i) => {
+      for (let j = 0; j < a.length; j++) {
+        const b = nat[i]![j]!;
+        assert.ok(Math.abs(a[j]! - b) <= 1e-4 * (1 + Math.abs(a[j]!)), `output ${i}[${j}]: reference ${a[j]} vs native ${b}`);
+      }
+    });
+  });
+
+  it('several sequences, each attending to its own target; an unattended sequence is mean-pooled', async () => {
+    const { ds, fitted } = await data();
+    const two = model({ ...DIN, attention: [{ sequence: 'hist', target: 'item' }, { sequence: 'genres', target: 'genre' }] }, fitted, ds).model;
+    const one = model(DIN, fitted, ds).model;
+    assert.deepEqual(two.namedParameters().map(([n]) => n).filter((n) => n.startsWith('attention.')).map((n) => n.split('.')[1]), ['0', '0', '0', '0', '1', '1', '1', '1']);
+    // Same MLP input width either way: 3 id fields + 2 pooled sequences, dim 4, 1 dense.
+    const width = (m: typeof one): number => m.namedParameters().find(([n]) => n === 'mlp.layers.0.W')![1].shape[0]!;
+    assert.equal(width(two), (3 + 2) * 4 + 1);
+    assert.equal(width(one), width(two));
+    const losses = train(two, ds, 30);
+    assert.ok(losses.at(-1)! < losses[0]!);
+  });
+
   it('names the config key of a sequence or target the data lacks', async () => {
     const { ds, fitted } = await data();
     assert.throws(() => model({ ...DIN, attention: [{ sequence: 'clicks', target: 'item' }] }, fitted, ds),
-      (e: unknown) => e instanceof ConfigError && /^model\.attention\[0\]\.sequence: no feature "clicks" \(sequence features: hist\)/.test(e.message));
+      (e: unknown) => e instanceof ConfigError && /^model\.attention\[0\]\.sequence: no feature "clicks" \(sequence features: hist, genres\)/.test(e.message));
     assert.throws(() => model({ ...DIN, attention: [{ sequence: 'hist', target: 'age' }] }, fitted, ds),
-      /model\.attention\[0\]\.target: feature "age" is dense, not id \(id features: user, item\)/);
+      /model\.attention\[0\]\.target: feature "age" is dense, not id \(id features: user, item, genre\)/);
     assert.throws(() => parseModelConfig({ ...DIN, attention: [] }), /model\.attention/);
     assert.throws(() => parseModelConfig({ ...DIN, crossLayers: 2 }), /model\.crossLayers: not a setting of model type 'din'/);
   });

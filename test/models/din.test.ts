@@ -22,6 +22,7 @@ import { buildDataset, type FittedSchema } from '../../src/schema/index.js';
 import { ConfigError } from '../../src/schema/errors.js';
 import { Rng } from '../../src/tensor/random.js';
 import { predictRows } from '../../src/train/predict.js';
+import { auc } from '../../src/metrics/auc.js';
 import { trainStep } from '../../src/train/step.js';
 import { testBackends, withBackend } from '../helpers/backends.js';
 import { dataConfig, tempFiles } from '../schema/helpers.js';
@@ -197,6 +198,39 @@ describe('DIN', () => {
     assert.equal(width(one), width(two));
     const losses = train(two, ds, 30);
     assert.ok(losses.at(-1)! < losses[0]!);
+  });
+
+  it('learns whether the target is in the history, which a mean-pooling DNN cannot', async () => {
+    // label = target ∈ history (1–10 of 50 items): a function of the target's relation to each event.
+    const r = new Rng(5);
+    const lines = ['y,item,hist'];
+    for (let i = 0; i < 6000; i++) {
+      const hist = Array.from({ length: 1 + r.int(10) }, () => `m${r.int(50)}`);
+      const item = `m${r.int(50)}`;
+      lines.push(`${hist.includes(item) ? 1 : 0},${item},${hist.join('|')}`);
+    }
+    const { dataset: ds, fitted } = await buildDataset(dataConfig({
+      source: { format: 'csv', path: 'd.csv' }, split: { mode: 'file-order', train: [8, 10], fit: [1, 1] }, labels: [{ name: 'y' }],
+      fields: [{ name: 'item', kind: 'categorical' }, { name: 'hist', kind: 'sequence', vocab: 'item' }],
+    }), tempFiles({ 'd.csv': lines.join('\n') }));
+    const nFit = 4800;
+    const testAuc = (input: ModelConfigInput): number => {
+      const m = createModel(parseModelConfig(input), { numIds: ds.numIds, numFields: 1, numSequences: 1, features: fitted.features() }, 1);
+      const opt = new Adam([{ params: m.parameters(), tables: m.tables() }], { lr: 0.01 });
+      const g = new RowGatherer(ds);
+      const order = Int32Array.from({ length: nFit }, (_, i) => i);
+      for (let e = 0; e < 20; e++) {
+        for (let s = 0; s + 64 <= nFit; s += 64) {
+          const b = g.gather(order, s, s + 64);
+          trainStep(opt, () => bceWithLogits(m.forward(b), b.labels));
+        }
+      }
+      return auc(predictRows(m, ds, { start: nFit, end: ds.numRows }), ds.labels[0]!.subarray(nFit));
+    };
+    const din = testAuc({ type: 'din', dim: 8, hidden: [32], attention: [{ sequence: 'hist', target: 'item' }], attentionHidden: [16] });
+    const dnn = testAuc({ type: 'dnn', dim: 8, hidden: [32] });
+    assert.ok(din > 0.95, `DIN test AUC ${din}`);
+    assert.ok(din > dnn + 0.1, `DIN ${din} vs DNN ${dnn}`);
   });
 
   it('names the config key of a sequence or target the data lacks', async () => {

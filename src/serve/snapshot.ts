@@ -114,7 +114,12 @@ export function loadSnapshot(dir: string): ModelSnapshot {
       return [map.apply(predictRows(model, ds, { start, end }, Math.max(1, end - start)))];
     },
   };
-  encoder.push(features.map(() => ''), 'probe', 0);
+  // A required field cannot be missing: it gets a token no vocabulary holds (its OOV id) instead.
+  const probeRow = features.map((_, i) => {
+    const f = fitted.spec.fields[i];
+    return f !== undefined && f.kind === 'vocab' && f.required === true ? '\u0000probe' : '';
+  });
+  encoder.push(probeRow, 'probe', 0);
   const probe = snapshot.score(encoder.take(), 0, 1);
   if (probe.some((p) => !Number.isFinite(p[0]!))) {
     throw new ModelFileError(`${dir}: the model scores a row of missing values as ${probe.map((p) => p[0]).join(', ')}, not a probability (damaged weights?)`);

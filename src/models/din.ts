@@ -2,6 +2,7 @@ import type { Activation } from '../backend/kernels.js';
 import type { Batch } from '../data/batch.js';
 import { FeatureLayout, type FeatureInfo } from '../data/features.js';
 import { concat, reshape, slice } from '../autograd/ops/layout.js';
+import { stepArena } from '../autograd/tape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../tensor/random.js';
 import { Embedding } from '../nn/embedding.js';
@@ -97,11 +98,31 @@ export class DIN extends CTRModel {
     if ((batch.sequences?.length ?? 0) !== S) {
       throw new Error(`DIN: the model expects ${S} sequence fields, the batch has ${batch.sequences?.length ?? 0}`);
     }
-    const fields = this.emb.fields(batch.ids, B, batch.numFields);
+    const events = this.pairs.map(({ seq }) => recentEvents(batch.sequences![seq]!, B, this.cfg.maxLen));
+    // One lookup for the id fields and every attended history: the table then reduces a single
+    // pending gradient, instead of merging one per lookup (the merge cost ~15 % of a step).
+    const nFields = B * batch.numFields;
+    let total = nFields;
+    for (const ev of events) total += ev.offsets[B]!;
+    let ids = batch.ids.subarray(0, nFields);
+    if (total > nFields) {
+      ids = stepArena().i32(total);
+      ids.set(batch.ids.subarray(0, nFields));
+      let at = nFields;
+      for (const ev of events) {
+        ids.set(ev.ids.subarray(0, ev.offsets[B]!), at);
+        at += ev.offsets[B]!;
+      }
+    }
+    const all = this.emb.lookup(ids, total);
+    const fields = reshape(total > nFields ? slice(all, 0, 0, nFields) : all, [B, batch.numFields * dim]);
     const parts = [fields];
-    this.pairs.forEach(({ seq, col }, i) => {
-      const ev = recentEvents(batch.sequences![seq]!, B, this.cfg.maxLen);
-      const behaviour = this.emb.lookup(ev.ids, ev.offsets[B]!);
+    let at = nFields;
+    this.pairs.forEach(({ col }, i) => {
+      const ev = events[i]!;
+      const P = ev.offsets[B]!;
+      const behaviour = slice(all, 0, at, at + P);
+      at += P;
       parts.push(this.units[i]!.forward(behaviour, slice(fields, 1, col * dim, (col + 1) * dim), ev.offsets));
     });
     for (const q of this.pooledMean) parts.push(this.emb.bag(batch.sequences![q]!.ids, batch.sequences![q]!.offsets, null, true));

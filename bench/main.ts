@@ -3,6 +3,7 @@ import { engineBench } from './engine.js';
 import { accuracyBench } from './accuracy.js';
 import { dataBench } from './data.js';
 import { memoryBench } from './memory.js';
+import { dinBench } from './din.js';
 import { shampooBench } from './shampoo.js';
 
 const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
@@ -10,6 +11,7 @@ const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
   accuracy: accuracyBench,
   data: dataBench,
   memory: memoryBench,
+  din: dinBench,
   shampoo: shampooBench,
 };
 

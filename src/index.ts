@@ -8,11 +8,11 @@ export { Rng } from './util/random.js';
 
 export { backward, endStep, noGrad } from './autograd/tape.js';
 export * from './autograd/ops/elementwise.js';
-export { matmul, linear } from './autograd/ops/linear.js';
+export { matmul, linear, segmentLinear } from './autograd/ops/linear.js';
 export { sum, mean } from './autograd/ops/reduce.js';
 export { reshape, concat, slice, split } from './autograd/ops/layout.js';
 export { softmax, logSoftmax, segmentSoftmax, segmentLogSoftmax } from './autograd/ops/softmax.js';
-export { segmentSum, segmentMean, pairDiff, segmentPairs } from './autograd/ops/segment.js';
+export { segmentSum, segmentMean, segmentBroadcast, segmentWeightedSum, pairDiff, segmentPairs } from './autograd/ops/segment.js';
 export { bceWithLogits } from './autograd/ops/loss.js';
 export { layerNorm, batchNorm } from './autograd/ops/norm.js';
 export type { BatchNormState } from './autograd/ops/norm.js';
@@ -51,6 +51,10 @@ export { DNN } from './models/dnn.js';
 export type { DNNConfig } from './models/dnn.js';
 export { DCNv2 } from './models/dcnv2.js';
 export type { DCNv2Config } from './models/dcnv2.js';
+export { DIN } from './models/din.js';
+export type { DINConfig, DINAttentionPair } from './models/din.js';
+export { FeatureLayout, FeatureLookupError } from './data/features.js';
+export type { FeatureInfo, FeatureKind } from './data/features.js';
 
 export { trainStep, NonFiniteLossError } from './train/step.js';
 export { Trainer, NonFiniteTrainingError } from './train/trainer.js';
@@ -82,6 +86,7 @@ export * from './data/sampling/index.js';
 export * from './metrics/index.js';
 export { FeatureInput } from './nn/featureInput.js';
 export type { FeatureInputConfig } from './nn/featureInput.js';
+export { TargetAttention } from './nn/targetAttention.js';
 export { renderSvg, type ChartSpec, type RenderOptions } from './report/vega.js';
 export {
   lineChartSpec, reliabilitySpec, sliceBiasSpec, type LineSeries, type LineChartOptions, type ReliabilitySeries, type SliceBiasRow,

@@ -69,6 +69,23 @@ function trainsBce(loss: LossConfig | undefined): boolean {
   return (loss.alpha ?? 0.5) > 0 || loss.curriculum !== undefined;
 }
 
+/** DIN's named features, checked against data.fields before any data is read. */
+function checkAttention(data: DataConfig, pairs: readonly { sequence: string; target: string }[], at: (path: string, msg: string) => void): void {
+  // Id features: one embedding id per row (categorical, log-bucket or bucketized numeric).
+  const isId = (f: DataConfig['fields'][number]): boolean => f.kind === 'categorical' || (f.kind === 'numeric' && (f.transform === 'log-bucket' || f.transform === 'bucketize'));
+  const names = (keep: (f: DataConfig['fields'][number]) => boolean): string => data.fields.filter(keep).map((f) => f.name).join(', ') || 'none';
+  pairs.forEach((p, i) => {
+    const seq = data.fields.find((f) => f.name === p.sequence);
+    if (seq?.kind !== 'sequence') {
+      at(`model.attention[${i}].sequence`, `no sequence field ${JSON.stringify(p.sequence)} in data.fields (sequence fields: ${names((f) => f.kind === 'sequence')})`);
+    }
+    const target = data.fields.find((f) => f.name === p.target);
+    if (target === undefined || !isId(target)) {
+      at(`model.attention[${i}].target`, `no categorical field ${JSON.stringify(p.target)} in data.fields (id fields: ${names(isId)})`);
+    }
+  });
+}
+
 /**
  * Settings that validate one by one but that training cannot honour together; each would
  * otherwise train something other than what the config says, or fail at the first step.
@@ -111,6 +128,7 @@ function checkTrainable(file: string, data: DataConfig, model: ModelConfig, trai
   if (loss?.type === 'contrastive' && !(REPRESENTATION_MODEL_TYPES as readonly string[]).includes(model.type)) {
     at('train.loss.type', `'contrastive' contrasts hidden representations, which model type '${model.type}' does not have; use ${REPRESENTATION_MODEL_TYPES.join(' or ')}`);
   }
+  if (model.type === 'din') checkAttention(data, model.attention, at);
   if (train.calibration !== 'none' && data.split.mode === 'files' && data.split.validation === undefined) {
     at('train.calibration', `'${train.calibration}' is fit on the validation rows: give data.split.validation`);
   }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { CTRModel } from '../models/ctrModel.js';
 import { createModel, parseModelConfig, type ModelConfig, type ModelDims } from '../models/registry.js';
+import { featureInfoSchema, type FeatureInfo } from '../data/features.js';
 import { publishDirAtomic, recoverPublishedDir, writeFileAtomic } from './atomic.js';
 import { assertFinite } from './finite.js';
 import { moduleTensors } from './moduleTensors.js';
@@ -104,6 +105,7 @@ function modelDims(model: CTRModel, given: ModelDims | undefined): ModelDims {
     const v = cfg?.[k];
     if (typeof v === 'number' && v > 0) dims[k] = v;
   }
+  if (Array.isArray(cfg?.features)) dims.features = cfg.features as FeatureInfo[];
   return dims;
 }
 
@@ -164,7 +166,7 @@ const manifestSchema = z.object({
   model: z.unknown(),
   dims: z.object({
     numIds: nonNegInt.positive(), numFields: nonNegInt.positive().optional(),
-    denseDim: nonNegInt.optional(), numSequences: nonNegInt.optional(),
+    denseDim: nonNegInt.optional(), numSequences: nonNegInt.optional(), features: z.array(featureInfoSchema).optional(),
   }),
   schema: z.json(),
   metrics: z.record(z.string(), z.number().nullable()),

@@ -24,11 +24,15 @@ import { z } from 'zod';
 import { ConfigError } from '../schema/errors.js';
 import type { CTRModel } from './ctrModel.js';
 import { DCNv2 } from './dcnv2.js';
+import { DIN } from './din.js';
 import { DNN } from './dnn.js';
+import { FeatureLookupError, type FeatureInfo } from '../data/features.js';
 import { FM } from './fm.js';
 import { LR } from './lr.js';
 
-export const MODEL_TYPES = ['lr', 'fm', 'dnn', 'dcnv2'] as const;
+export const MODEL_TYPES = ['lr', 'fm', 'dnn', 'dcnv2', 'din'] as const;
+/** Types that address features by name: their dims carry the batch's feature layout (and their model files keep it). */
+export const FEATURE_LAYOUT_MODEL_TYPES = ['din'] as const satisfies readonly ModelType[];
 export type ModelType = (typeof MODEL_TYPES)[number];
 /** Types whose models have forwardWithRepresentation (hidden layers to take a representation from). */
 export const REPRESENTATION_MODEL_TYPES = ['dnn', 'dcnv2'] as const satisfies readonly ModelType[];
@@ -52,6 +56,14 @@ export const modelConfigSchema = z.discriminatedUnion('type', [
     rank: positiveInt.optional(), initStd, logits,
   }),
   z.strictObject({
+    type: z.literal('din'), dim, hidden: z.array(positiveInt).default([200, 80]), activation, dropout, initStd,
+    /** Behaviour sequence → its target id field, by feature name. */
+    attention: z.array(z.strictObject({ sequence: z.string().min(1), target: z.string().min(1) })).min(1),
+    attentionHidden: z.array(positiveInt).min(1).default([36]),
+    attentionActivation: activation,
+    maxLen: positiveInt.optional(),
+  }),
+  z.strictObject({
     type: z.literal('dcnv2'), dim, hidden, activation, smeluBeta: smeluBeta.optional(), dropout, rank: positiveInt.optional(),
     crossLayers: positiveInt.default(3), crossRank: positiveInt.optional(), crossRamp: positiveInt.optional(),
     rezero: z.boolean().optional(), structure: z.enum(['parallel', 'stacked']).default('parallel'), initStd, logits,
@@ -72,6 +84,8 @@ export interface ModelDims {
   denseDim?: number;
   /** Multi-hot / sequence fields (default 0). */
   numSequences?: number;
+  /** Every feature by name (FittedSchema.features()); required by the FEATURE_LAYOUT_MODEL_TYPES. */
+  features?: FeatureInfo[];
 }
 
 /** One readable line per problem, e.g. `model.type: expected one of lr, fm, dnn, dcnv2`. */
@@ -119,6 +133,19 @@ export function createModel(cfg: ModelConfig, dims: ModelDims, seed: number): CT
         numIds, numFields: fields(), dim: cfg.dim, hidden: cfg.hidden, activation: cfg.activation, smeluBeta: cfg.smeluBeta,
         dropout: cfg.dropout, rank: cfg.rank, initStd: cfg.initStd, logits: cfg.logits, seed, ...extra,
       });
+    case 'din': {
+      if (dims.features === undefined) throw new Error(`createModel: model type 'din' needs dims.features, the batch's feature layout`);
+      try {
+        return new DIN({
+          numIds, numFields: fields(), dim: cfg.dim, features: dims.features, attention: cfg.attention, attentionHidden: cfg.attentionHidden,
+          attentionActivation: cfg.attentionActivation, hidden: cfg.hidden, activation: cfg.activation, dropout: cfg.dropout,
+          maxLen: cfg.maxLen, initStd: cfg.initStd, seed, ...extra,
+        });
+      } catch (e) {
+        if (e instanceof FeatureLookupError) throw new ConfigError([`model.${e.message}`]);
+        throw e;
+      }
+    }
     case 'dcnv2':
       return new DCNv2({
         numIds, numFields: fields(), dim: cfg.dim, hidden: cfg.hidden, activation: cfg.activation, smeluBeta: cfg.smeluBeta,

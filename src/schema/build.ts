@@ -45,7 +45,10 @@ export async function buildDataset(cfg: DataConfig, baseDir: string, options: In
   // Provisional codes per distinct token (CategoricalField.intern), fit once the fit rows are known.
   const vocabs = spec.fields.map((f) => (f.kind !== 'vocab' ? undefined
     : f.logBucket ? new LogBucketField(f.name, f.minCount) : new CategoricalField(f.name, f.minCount)));
-  const seqVocabs = spec.sequences.map((s) => (s.kind === 'vocab' ? new CategoricalField(s.name, s.minCount) : undefined));
+  // A shared sequence interns into its owner field's vocabulary: one code space, fit on both.
+  const fieldIndex = (name: string): number => spec.fields.findIndex((f) => f.name === name);
+  const seqVocabs = spec.sequences.map((s) => (s.kind === 'vocab' ? new CategoricalField(s.name, s.minCount)
+    : s.kind === 'shared' ? vocabs[fieldIndex(s.vocab)] : undefined));
   const coder: RowCoder = {
     field(j, row) {
       const f = spec.fields[j]!;
@@ -57,7 +60,7 @@ export async function buildDataset(cfg: DataConfig, baseDir: string, options: In
     },
     token(q, token) {
       const s = spec.sequences[q]!;
-      return s.kind === 'vocab' ? seqVocabs[q]!.intern(token) : hashBucket(token, s.buckets);
+      return s.kind === 'hash' ? hashBucket(token, s.buckets) : seqVocabs[q]!.intern(token);
     },
   };
 
@@ -79,17 +82,25 @@ export async function buildDataset(cfg: DataConfig, baseDir: string, options: In
   const split = applySplit(cfg.split, cols, fileRows, F, spec.dense.length);
   const nFit = split.fit.end;
 
+  const countTokens = (q: number, counts: Int32Array): void => {
+    const { offsets, codes } = cols.sequences[q]!;
+    for (let p = 0; p < offsets[nFit]!; p++) counts[codes[p]!]!++;
+  };
   spec.fields.forEach((f, j) => {
     if (f.kind !== 'vocab') return;
-    vocabs[j]!.fitColumn(cols.codes, F, j, nFit);
-    f.vocabulary = [...vocabs[j]!.vocabulary()];
+    const v = vocabs[j]!;
+    const sharers = spec.sequences.flatMap((s, q) => (s.kind === 'shared' && s.vocab === f.name ? [q] : []));
+    const counts = new Int32Array(v.numCodes);
+    for (let r = 0, p = j; r < nFit; r++, p += F) counts[cols.codes[p]!]!++;
+    for (const q of sharers) countTokens(q, counts);
+    v.fit(counts);
+    f.vocabulary = [...v.vocabulary()];
   });
   spec.sequences.forEach((s, q) => {
     if (s.kind !== 'vocab') return;
     const v = seqVocabs[q]!;
-    const { offsets, codes } = cols.sequences[q]!;
     const counts = new Int32Array(v.numCodes);
-    for (let p = 0; p < offsets[nFit]!; p++) counts[codes[p]!]!++;
+    countTokens(q, counts);
     v.fit(counts);
     s.vocabulary = [...v.vocabulary()];
   });

@@ -82,13 +82,19 @@ const LabelSchema = z.strictObject({
   positive: positiveRule.optional(),
 });
 
-const common = { name, column: name.optional(), privileged: z.boolean().default(false) };
+const common = {
+  name, column: name.optional(), privileged: z.boolean().default(false),
+  /** Feature group (user, item, context, … free names) by which models address fields. */
+  group: name.optional(),
+};
 
 const categoricalField = z.strictObject({
   kind: z.literal('categorical'),
   ...common,
   minCount: positiveInt.optional(),
   hashBuckets: positiveInt.optional(),
+  /** An empty value is a data error (file, line, field) instead of a token: e.g. DIN's target item. */
+  required: z.boolean().optional(),
 });
 
 export const NUMERIC_TRANSFORMS = ['identity', 'log', 'log-bucket', 'bucketize', 'standardize'] as const;
@@ -107,6 +113,16 @@ const sequenceField = z.strictObject({
   maxLength: positiveInt.optional(),
   minCount: positiveInt.optional(),
   hashBuckets: positiveInt.optional(),
+  /**
+   * Several columns, one token each, oldest first (empty values are absent events): a behaviour
+   * history stored as item1..itemN columns. Excludes `column`.
+   */
+  columns: z.array(name).min(1).optional(),
+  /**
+   * The categorical field whose vocabulary and embedding rows this sequence uses: the clicked
+   * items of a history and the candidate item are the same rows. Fit on both fields' tokens.
+   */
+  vocab: name.optional(),
 });
 
 const FieldSchema = z.discriminatedUnion('kind', [categoricalField, numericField, sequenceField]);
@@ -138,6 +154,7 @@ export const DataConfigSchema = z.strictObject({
   cfg.fields.forEach((f, i) => {
     const at = (key: string): (string | number)[] => ['fields', i, key];
     claim(f.name, at('name'));
+    if (f.kind === 'sequence') checkSequence(cfg.fields, f, at, ctx);
     if (f.kind !== 'numeric' && f.minCount !== undefined && f.hashBuckets !== undefined) {
       ctx.addIssue({ code: 'custom', path: at('hashBuckets'), message: 'hashBuckets and minCount exclude each other (hashing has no vocabulary)' });
     }
@@ -164,6 +181,23 @@ export const DataConfigSchema = z.strictObject({
     ctx.addIssue({ code: 'custom', path: ['split', 'mode'], message: 'split mode files needs file sources; with format duckdb, split inside the query or use file-order / random' });
   }
 });
+
+type FieldCfg = z.output<typeof FieldSchema>;
+
+function checkSequence(fields: readonly FieldCfg[], f: z.output<typeof sequenceField>, at: (key: string) => (string | number)[],
+  ctx: z.RefinementCtx): void {
+  if (f.columns !== undefined && f.column !== undefined) ctx.addIssue({ code: 'custom', path: at('columns'), message: 'give column or columns, not both' });
+  if (f.vocab === undefined) return;
+  const owner = fields.find((o) => o.name === f.vocab);
+  if (owner === undefined || owner.kind !== 'categorical') {
+    const cats = fields.filter((o) => o.kind === 'categorical').map((o) => o.name);
+    ctx.addIssue({ code: 'custom', path: at('vocab'), message: `no categorical field ${JSON.stringify(f.vocab)} to share a vocabulary with (categorical fields: ${cats.join(', ') || 'none'})` });
+  } else if (owner.hashBuckets !== undefined || f.hashBuckets !== undefined) {
+    ctx.addIssue({ code: 'custom', path: at('vocab'), message: 'a shared vocabulary cannot be hashed (hashBuckets on either field)' });
+  } else if (f.minCount !== undefined) {
+    ctx.addIssue({ code: 'custom', path: at('minCount'), message: `the shared vocabulary's minCount is set on field ${f.vocab}` });
+  }
+}
 
 export type SourceConfig = z.output<typeof SourceSchema>;
 export type SplitConfig = z.output<typeof SplitSchema>;

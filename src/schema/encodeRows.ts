@@ -3,7 +3,7 @@ import type { RawValue } from '../data/prep/field.js';
 import type { FittedSchema } from './fitted.js';
 import type { RowCoder } from './ingest.js';
 import { newParsedRow, rowParser, type ParsedRow } from './rows.js';
-import type { SchemaSpec } from './spec.js';
+import type { SchemaSpec, SequenceSpec } from './spec.js';
 import { RowStore } from './store.js';
 
 /*
@@ -25,7 +25,9 @@ export function fittedCoder(fitted: FittedSchema): RowCoder {
  */
 function featureSpec(spec: SchemaSpec): SchemaSpec {
   const byName = <T extends { name: string }>(f: T): T => ({ ...f, column: f.name });
-  return { labels: [], fields: spec.fields.map(byName), dense: spec.dense.map(byName), sequences: spec.sequences.map(byName) };
+  // A request gives a multi-column sequence as one value, its tokens joined by the separator.
+  const seqByName = ({ columns: _c, ...s }: SequenceSpec): SequenceSpec => ({ ...s, column: s.name });
+  return { labels: [], fields: spec.fields.map(byName), dense: spec.dense.map(byName), sequences: spec.sequences.map(seqByName) };
 }
 
 /** Feature names in the order RowEncoder takes values: id fields, dense columns, sequences (config order within each). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Dataset } from '../data/dataset.js';
+import type { FeatureInfo } from '../data/features.js';
 import { CategoricalField, LogBucketField, type RawValue } from '../data/prep/field.js';
 import { ConfigError } from './errors.js';
 import { formatIssues } from './config.js';
@@ -15,14 +16,20 @@ import type { StoredColumns } from './store.js';
 
 const SCHEMA_VERSION = 1;
 
-const base = { name: z.string(), column: z.string(), privileged: z.boolean() };
+const base = { name: z.string(), column: z.string(), privileged: z.boolean(), group: z.string().optional() };
 const IdFieldJson = z.discriminatedUnion('kind', [
-  z.strictObject({ ...base, kind: z.literal('vocab'), logBucket: z.boolean(), minCount: z.number().int().min(1), vocabulary: z.array(z.string()) }),
+  z.strictObject({
+    ...base, kind: z.literal('vocab'), logBucket: z.boolean(), minCount: z.number().int().min(1), vocabulary: z.array(z.string()),
+    required: z.literal(true).optional(),
+  }),
   z.strictObject({ ...base, kind: z.literal('hash'), buckets: z.number().int().min(1) }),
   z.strictObject({ ...base, kind: z.literal('bucketize'), boundaries: z.array(z.number()) }),
 ]);
-const seqBase = { ...base, separator: z.string().min(1), maxLength: z.number().int().min(1).optional() };
+const seqBase = {
+  ...base, separator: z.string().min(1), maxLength: z.number().int().min(1).optional(), columns: z.array(z.string()).min(1).optional(),
+};
 const SequenceJson = z.discriminatedUnion('kind', [
+  z.strictObject({ ...seqBase, kind: z.literal('shared'), vocab: z.string() }),
   z.strictObject({ ...seqBase, kind: z.literal('vocab'), minCount: z.number().int().min(1), vocabulary: z.array(z.string()) }),
   z.strictObject({ ...seqBase, kind: z.literal('hash'), buckets: z.number().int().min(1) }),
 ]);
@@ -48,6 +55,15 @@ const FittedJson = z.strictObject({
 /** The JSON form of a FittedSchema (what goes into the model manifest). */
 export type FittedSchemaJSON = z.output<typeof FittedJson>;
 
+/** Index of the vocabulary field a shared sequence names (a ConfigError otherwise: a hand-edited manifest). */
+function sharedOwner(spec: SchemaSpec, vocab: string, seq: string): number {
+  const j = spec.fields.findIndex((f) => f.name === vocab);
+  if (j < 0 || spec.fields[j]!.kind !== 'vocab') {
+    throw new ConfigError([`fitted schema: sequences: ${seq}: vocab ${JSON.stringify(vocab)} is not a vocabulary field of the schema`]);
+  }
+  return j;
+}
+
 export class FittedSchema {
   readonly spec: SchemaSpec;
   /** First global id of each id field, then of each sequence: one shared embedding table. */
@@ -69,14 +85,40 @@ export class FittedSchema {
     this.sequenceOffsets = new Int32Array(spec.sequences.length);
     let off = 0;
     spec.fields.forEach((_, j) => { this.fieldOffsets[j] = off; off += this.fieldSizes[j]!; });
-    spec.sequences.forEach((_, q) => { this.sequenceOffsets[q] = off; off += this.sequenceSizes[q]!; });
+    const owners = spec.sequences.map((s) => (s.kind === 'shared' ? sharedOwner(spec, s.vocab, s.name) : -1));
+    spec.sequences.forEach((_, q) => {
+      const j = owners[q]!;
+      // A shared sequence owns no rows: its ids are its owner field's.
+      if (j >= 0) {
+        this.sequenceOffsets[q] = this.fieldOffsets[j]!;
+        this.sequenceSizes[q] = this.fieldSizes[j]!;
+        return;
+      }
+      this.sequenceOffsets[q] = off;
+      off += this.sequenceSizes[q]!;
+    });
     this.numIds = off;
     const index = (vocab: readonly string[]): Map<string, number> => new Map(vocab.map((t, i) => [t, i + 1]));
     this.lookups = spec.fields.map((f) => (f.kind === 'vocab' ? index(f.vocabulary) : undefined));
     // Only token() of these is used: the tokenising rules of src/data/prep, never their vocabularies.
     this.tokenizers = spec.fields.map((f) =>
       f.kind === 'vocab' ? (f.logBucket ? new LogBucketField(f.name) : new CategoricalField(f.name)) : undefined);
-    this.seqLookups = spec.sequences.map((s) => (s.kind === 'vocab' ? index(s.vocabulary) : undefined));
+    this.seqLookups = spec.sequences.map((s, q) => (s.kind === 'vocab' ? index(s.vocabulary)
+      : s.kind === 'shared' ? this.lookups[owners[q]!] : undefined));
+  }
+
+  /** Every feature by name: kind, group, where a batch holds it, its id range (the models' input interface). */
+  features(): FeatureInfo[] {
+    const { fields, dense, sequences } = this.spec;
+    const grp = (f: { group?: string }): { group?: string } => (f.group === undefined ? {} : { group: f.group });
+    return [
+      ...fields.map((f, j): FeatureInfo => ({ name: f.name, kind: 'id', index: j, ...grp(f), offset: this.fieldOffsets[j]!, size: this.fieldSizes[j]! })),
+      ...dense.map((f, d): FeatureInfo => ({ name: f.name, kind: 'dense', index: d, ...grp(f) })),
+      ...sequences.map((s, q): FeatureInfo => ({
+        name: s.name, kind: 'sequence', index: q, ...grp(s), offset: this.sequenceOffsets[q]!, size: this.sequenceSizes[q]!,
+        ...(s.kind === 'shared' ? { vocab: s.vocab } : {}),
+      })),
+    ];
   }
 
   /** Global id of id field j for a parsed value (raw value of a vocabulary field or hash token, or local id). */
@@ -93,7 +135,7 @@ export class FittedSchema {
   /** Global id of a token of sequence q. */
   sequenceId(q: number, token: string): number {
     const s = this.spec.sequences[q]!;
-    const local = s.kind === 'vocab' ? this.seqLookups[q]!.get(token) ?? 0 : hashBucket(token, s.buckets);
+    const local = s.kind === 'hash' ? hashBucket(token, s.buckets) : this.seqLookups[q]!.get(token) ?? 0;
     return this.sequenceOffsets[q]! + local;
   }
 

@@ -102,8 +102,9 @@ function summarise(fitted: FittedSchema, ds: Dataset, counted: ReturnType<typeof
     for (const id of col.ids) if (id === o) oovTokens++;
     fields.push({
       name: s.name, kind: 'sequence', cardinality: seen.size,
-      ...(s.kind === 'vocab' ? { vocabulary: s.vocabulary.length } : {}),
-      oovShare: s.kind === 'vocab' ? share(oovTokens, col.ids.length) : null,
+      // A shared sequence's vocabulary is its owner field's (its size less the OOV row).
+      ...(s.kind === 'hash' ? {} : { vocabulary: fitted.sequenceSizes[q]! - 1 }),
+      oovShare: s.kind === 'hash' ? null : share(oovTokens, col.ids.length),
       missingShare: share(missing[F + D + q]!, n),
     });
   });

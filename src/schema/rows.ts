@@ -1,7 +1,7 @@
 import { DataFormatError, show } from '../data/readers/errors.js';
 import type { RawValue } from '../data/prep/field.js';
 import { bucketIndex, log1pClamped } from './numeric.js';
-import type { LabelSpec, SchemaSpec } from './spec.js';
+import { sequenceColumns, type LabelSpec, type SchemaSpec } from './spec.js';
 
 /*
  * Turns the raw column values of one row into what the dataset stores, doing every check that can
@@ -72,7 +72,10 @@ export function rowParser(spec: SchemaSpec, withLabels: boolean): (values: reado
   const F = spec.fields.length;
   const D = spec.dense.length;
   const S = spec.sequences.length;
-  const groupAt = L + F + D + S;
+  // Where each sequence's values start: a multi-column sequence takes one value per column.
+  const seqAt = new Int32Array(S + 1);
+  spec.sequences.forEach((s, q) => { seqAt[q + 1] = seqAt[q]! + sequenceColumns(s).length; });
+  const groupAt = L + F + D + seqAt[S]!;
   const weightAt = groupAt + (spec.group === undefined ? 0 : 1);
   return (values, file, line, out) => {
     for (let k = 0; k < L; k++) out.labels[k] = labelValue(spec.labels[k]!, values[k]!, file, line);
@@ -81,6 +84,9 @@ export function rowParser(spec: SchemaSpec, withLabels: boolean): (values: reado
       const v = values[L + j]!;
       switch (f.kind) {
         case 'vocab':
+          if (f.required === true && (typeof v === 'number' ? Number.isNaN(v) : v.length === 0)) {
+            throw new DataFormatError(file, line, f.column, 'value is missing (the field is required)');
+          }
           if (f.logBucket && typeof v === 'string' && v.length > 0 && !INT_RE.test(v)) {
             // Integers keep their text (src/data/prep's exact tokens); other numbers are bucketed by value.
             out.fieldRaw[j] = toNumber(v, file, line, f.column);
@@ -103,8 +109,18 @@ export function rowParser(spec: SchemaSpec, withLabels: boolean): (values: reado
     }
     for (let q = 0; q < S; q++) {
       const s = spec.sequences[q]!;
-      const t = text(values[L + F + D + q]!);
-      let toks = t.length === 0 ? [] : t.split(s.separator);
+      const at = L + F + D + seqAt[q]!;
+      let toks: string[];
+      if (s.columns === undefined) {
+        const t = text(values[at]!);
+        toks = t.length === 0 ? [] : t.split(s.separator);
+      } else {
+        toks = [];
+        for (let c = 0; c < s.columns.length; c++) {
+          const t = text(values[at + c]!);
+          if (t.length > 0) toks.push(t);
+        }
+      }
       if (s.maxLength !== undefined && toks.length > s.maxLength) toks = toks.slice(toks.length - s.maxLength);
       out.tokens[q] = toks;
     }

@@ -10,12 +10,14 @@ interface ColumnSpec {
   name: string;
   column: string;
   privileged: boolean;
+  /** Feature group (absent when not configured, so older manifests read the same). */
+  group?: string;
 }
 
 /** A single-valued field that becomes one embedding id per row. */
 export type IdFieldSpec = ColumnSpec & (
   /** Min-count vocabulary fit on the fit rows; local id 0 = OOV, token i of `vocabulary` = i + 1. */
-  | { kind: 'vocab'; logBucket: boolean; minCount: number; vocabulary: string[] }
+  | { kind: 'vocab'; logBucket: boolean; minCount: number; vocabulary: string[]; required?: true }
   /** FNV-1a bucket of the token; no OOV (every token has a bucket). */
   | { kind: 'hash'; buckets: number }
   /** 1 + bucket index among `boundaries`; 0 = missing. */
@@ -33,7 +35,14 @@ export type SequenceSpec = ColumnSpec & {
   separator: string;
   /** Only the last maxLength tokens are kept: behaviour logs are chronological, recent ones matter most. */
   maxLength?: number | undefined;
-} & ({ kind: 'vocab'; minCount: number; vocabulary: string[] } | { kind: 'hash'; buckets: number });
+  /** One token per column, oldest first, instead of the separated tokens of `column`. */
+  columns?: string[];
+} & (
+  | { kind: 'vocab'; minCount: number; vocabulary: string[] }
+  | { kind: 'hash'; buckets: number }
+  /** The vocabulary and id range of id field `vocab` (a vocabulary field). */
+  | { kind: 'shared'; vocab: string }
+);
 
 export interface LabelSpec {
   name: string;
@@ -68,12 +77,12 @@ export function specFromConfig(cfg: DataConfig): SchemaSpec {
   if (cfg.group !== undefined) spec.group = cfg.group;
   if (cfg.weight !== undefined) spec.weight = cfg.weight;
   for (const f of cfg.fields) {
-    const base = { name: f.name, column: f.column ?? f.name, privileged: f.privileged };
+    const base = { name: f.name, column: f.column ?? f.name, privileged: f.privileged, ...(f.group === undefined ? {} : { group: f.group }) };
     switch (f.kind) {
       case 'categorical':
         spec.fields.push(f.hashBuckets !== undefined
           ? { ...base, kind: 'hash', buckets: f.hashBuckets }
-          : { ...base, kind: 'vocab', logBucket: false, minCount: f.minCount ?? DEFAULT_MIN_COUNT, vocabulary: [] });
+          : { ...base, kind: 'vocab', logBucket: false, minCount: f.minCount ?? DEFAULT_MIN_COUNT, vocabulary: [], ...(f.required === true ? { required: true } : {}) });
         break;
       case 'numeric':
         if (f.transform === 'log-bucket') {
@@ -85,10 +94,13 @@ export function specFromConfig(cfg: DataConfig): SchemaSpec {
         }
         break;
       case 'sequence': {
-        const seq = { ...base, separator: f.separator, ...(f.maxLength === undefined ? {} : { maxLength: f.maxLength }) };
-        spec.sequences.push(f.hashBuckets !== undefined
-          ? { ...seq, kind: 'hash', buckets: f.hashBuckets }
-          : { ...seq, kind: 'vocab', minCount: f.minCount ?? DEFAULT_MIN_COUNT, vocabulary: [] });
+        const seq = {
+          ...base, separator: f.separator, ...(f.maxLength === undefined ? {} : { maxLength: f.maxLength }),
+          ...(f.columns === undefined ? {} : { columns: f.columns }),
+        };
+        spec.sequences.push(f.vocab !== undefined ? { ...seq, kind: 'shared', vocab: f.vocab }
+          : f.hashBuckets !== undefined ? { ...seq, kind: 'hash', buckets: f.hashBuckets }
+            : { ...seq, kind: 'vocab', minCount: f.minCount ?? DEFAULT_MIN_COUNT, vocabulary: [] });
         break;
       }
     }
@@ -96,20 +108,27 @@ export function specFromConfig(cfg: DataConfig): SchemaSpec {
   return spec;
 }
 
-/** Table rows of an id field or sequence (its vocabulary must be fitted). */
+/** Table rows of an id field or sequence (its vocabulary must be fitted; a shared one owns none). */
 export function specSize(s: IdFieldSpec | SequenceSpec): number {
   switch (s.kind) {
     case 'vocab': return s.vocabulary.length + 1;
     case 'hash': return s.buckets;
     case 'bucketize': return s.boundaries.length + 2;
+    case 'shared': return 0;
   }
+}
+
+/** The input columns of a sequence, oldest token first when there are several. */
+export function sequenceColumns(s: SequenceSpec): string[] {
+  return s.columns ?? [s.column];
 }
 
 /** Input columns the spec reads, each with the config key that needs it (for error messages). */
 export function specColumns(spec: SchemaSpec, withLabels: boolean): { column: string; usedBy: string }[] {
   const out: { column: string; usedBy: string }[] = [];
   if (withLabels) for (const l of spec.labels) out.push({ column: l.column, usedBy: `label ${l.name}` });
-  for (const f of [...spec.fields, ...spec.dense, ...spec.sequences]) out.push({ column: f.column, usedBy: `field ${f.name}` });
+  for (const f of [...spec.fields, ...spec.dense]) out.push({ column: f.column, usedBy: `field ${f.name}` });
+  for (const s of spec.sequences) for (const column of sequenceColumns(s)) out.push({ column, usedBy: `field ${s.name}` });
   if (spec.group !== undefined) out.push({ column: spec.group, usedBy: 'group' });
   if (spec.weight !== undefined) out.push({ column: spec.weight, usedBy: 'weight' });
   return out;

@@ -38,7 +38,8 @@ export function featureInfo(spec: SchemaSpec, fitted: FittedSchema): FeatureInfo
     }
   });
   for (const d of spec.dense) out.push({ name: d.name, kind: 'numeric', encoding: d.transform });
-  spec.sequences.forEach((s, q) => out.push({ name: s.name, kind: 'sequence', encoding: s.kind, size: fitted.sequenceSizes[q]!, separator: s.separator }));
+  // A shared sequence is looked up in its owner's vocabulary: to a client it is a vocab sequence.
+  spec.sequences.forEach((s, q) => out.push({ name: s.name, kind: 'sequence', encoding: s.kind === 'hash' ? 'hash' : 'vocab', size: fitted.sequenceSizes[q]!, separator: s.separator }));
   // RowEncoder takes values in featureNames order; this list must be that order.
   const names = featureNames(spec);
   if (out.some((f, i) => f.name !== names[i])) throw new Error('featureInfo: feature order differs from featureNames');
@@ -113,7 +114,12 @@ export function loadSnapshot(dir: string): ModelSnapshot {
       return [map.apply(predictRows(model, ds, { start, end }, Math.max(1, end - start)))];
     },
   };
-  encoder.push(features.map(() => ''), 'probe', 0);
+  // A required field cannot be missing: it gets a token no vocabulary holds (its OOV id) instead.
+  const probeRow = features.map((_, i) => {
+    const f = fitted.spec.fields[i];
+    return f !== undefined && f.kind === 'vocab' && f.required === true ? '\u0000probe' : '';
+  });
+  encoder.push(probeRow, 'probe', 0);
   const probe = snapshot.score(encoder.take(), 0, 1);
   if (probe.some((p) => !Number.isFinite(p[0]!))) {
     throw new ModelFileError(`${dir}: the model scores a row of missing values as ${probe.map((p) => p[0]).join(', ')}, not a probability (damaged weights?)`);

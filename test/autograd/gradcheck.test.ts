@@ -7,11 +7,12 @@ import { Tensor } from '../../src/tensor/tensor.js';
 import { Rng } from '../../src/util/random.js';
 import { backward, endStep } from '../../src/autograd/tape.js';
 import * as E from '../../src/autograd/ops/elementwise.js';
-import { matmul, linear } from '../../src/autograd/ops/linear.js';
+import { matmul, linear, segmentLinear } from '../../src/autograd/ops/linear.js';
 import { sum, mean } from '../../src/autograd/ops/reduce.js';
 import { concat, slice, split, reshape } from '../../src/autograd/ops/layout.js';
 import { softmax, logSoftmax, segmentSoftmax, segmentLogSoftmax } from '../../src/autograd/ops/softmax.js';
-import { segmentSum, segmentMean, pairDiff } from '../../src/autograd/ops/segment.js';
+import { segmentSum, segmentMean, pairDiff, segmentBroadcast, segmentWeightedSum } from '../../src/autograd/ops/segment.js';
+import { TargetAttention } from '../../src/nn/targetAttention.js';
 import { bceWithLogits } from '../../src/autograd/ops/loss.js';
 import { layerNorm, batchNorm } from '../../src/autograd/ops/norm.js';
 import { dropout } from '../../src/autograd/ops/dropout.js';
@@ -239,6 +240,75 @@ for (const k of testBackends()) {
         });
       });
     }
+
+    run('segment broadcast (empty segments included)', () => {
+      const offsets = Int32Array.of(0, 2, 2, 5, 6);
+      check('segmentBroadcast', [{ shape: [4, 3] }], ([x]) => segmentBroadcast(x!, offsets), ([x]) => {
+        const y = new Float64Array(6 * 3);
+        for (let s = 0; s < 4; s++) for (let p = offsets[s]!; p < offsets[s + 1]!; p++) for (let d = 0; d < 3; d++) y[p * 3 + d] = x![s * 3 + d]!;
+        return y;
+      });
+    });
+
+    run('segment weighted sum (empty segments included)', () => {
+      const offsets = Int32Array.of(0, 2, 2, 5, 6);
+      check('segmentWeightedSum', [{ shape: [6, 3] }, { shape: [6, 1] }], ([x, w]) => segmentWeightedSum(x!, w!, offsets), ([x, w]) => {
+        const y = new Float64Array(4 * 3);
+        for (let s = 0; s < 4; s++) for (let p = offsets[s]!; p < offsets[s + 1]!; p++) for (let d = 0; d < 3; d++) y[s * 3 + d] += w![p]! * x![p * 3 + d]!;
+        return y;
+      });
+    });
+
+    run('segment linear: Σ x_i·W_i + r per segment (empty segments included)', () => {
+      const offsets = Int32Array.of(0, 2, 2, 5);
+      const [P, N] = [5, 3];
+      check('segmentLinear', [{ shape: [P, 2] }, { shape: [2, N] }, { shape: [P, 4] }, { shape: [4, N] }, { shape: [3, N] }],
+        ([x0, w0, x1, w1, r]) => segmentLinear([[x0!, w0!], [x1!, w1!]], r!, offsets), ([x0, w0, x1, w1, r]) => {
+          const y = new Float64Array(P * N);
+          for (let s = 0; s < 3; s++) for (let p = offsets[s]!; p < offsets[s + 1]!; p++) for (let n = 0; n < N; n++) {
+            let v = r![s * N + n]!;
+            for (let k = 0; k < 2; k++) v += x0![p * 2 + k]! * w0![k * N + n]!;
+            for (let k = 0; k < 4; k++) v += x1![p * 4 + k]! * w1![k * N + n]!;
+            y[p * N + n] = v;
+          }
+          return y;
+        });
+    });
+
+    run('DIN target attention unit (behaviours, targets and the attention MLP)', () => {
+      // Rows with 3, 0 and 2 events; dim 3; attention MLP 12 → 4 (sigmoid, smooth) → 1.
+      const offsets = Int32Array.of(0, 3, 3, 5);
+      const [P, S, D, H] = [5, 3, 3, 4];
+      const unit = new TargetAttention({ dim: D, hidden: [H], activation: 'sigmoid' }, new Rng(7));
+      const l1 = unit.input as unknown as { W: Tensor; b: Tensor };
+      const l2 = unit.mlp.layers[0] as unknown as { W: Tensor; b: Tensor };
+      const W2 = Float64Array.from(l2!.W.data);
+      const b2 = 0.3;
+      l2!.b.data[0] = b2;
+      // The first layer's parameters are inputs of the check too: the unit reads the tensors handed in.
+      check('targetAttention', [{ shape: [P, D] }, { shape: [S, D] }, { shape: [4 * D, H] }, { shape: [H] }], ([eb, et, w, b]) => {
+        l1!.W = w!;
+        l1!.b = b!;
+        return unit.forward(eb!, et!, offsets);
+      }, ([eb, et, w, b]) => {
+        const y = new Float64Array(S * D);
+        for (let s = 0; s < S; s++) for (let p = offsets[s]!; p < offsets[s + 1]!; p++) {
+          const x: number[] = [];
+          for (let d = 0; d < D; d++) x.push(eb![p * D + d]!);
+          for (let d = 0; d < D; d++) x.push(et![s * D + d]!);
+          for (let d = 0; d < D; d++) x.push(eb![p * D + d]! - et![s * D + d]!);
+          for (let d = 0; d < D; d++) x.push(eb![p * D + d]! * et![s * D + d]!);
+          let a = b2;
+          for (let h = 0; h < H; h++) {
+            let z = b![h]!;
+            for (let i = 0; i < 4 * D; i++) z += w![i * H + h]! * x[i]!;
+            a += W2[h]! * sig(z);
+          }
+          for (let d = 0; d < D; d++) y[s * D + d] += a * eb![p * D + d]!;
+        }
+        return y;
+      });
+    });
 
     run('pairDiff', () => {
       const pi = Int32Array.of(0, 0, 3, 2);

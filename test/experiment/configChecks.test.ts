@@ -103,6 +103,15 @@ describe('experiment config: what training cannot do is refused', () => {
     refused(r, /^bad\.yaml: train\.loss\.type: 'contrastive' contrasts hidden representations, which model type 'lr' does not have; use dnn or dcnv2/);
   });
 
+  it('DIN: attention names a sequence field and a categorical field of the data', () => {
+    const r = base();
+    r.data.fields = [{ name: 'a', kind: 'categorical' }, { name: 'b', kind: 'numeric' }, { name: 'h', kind: 'sequence', vocab: 'a' }];
+    r.model = { type: 'din', dim: 4, attention: [{ sequence: 'h', target: 'a' }] };
+    assert.doesNotThrow(() => parseExperimentConfig(r, 'ok.yaml'));
+    r.model = { type: 'din', dim: 4, attention: [{ sequence: 'a', target: 'b' }] };
+    refused(r, /bad\.yaml: model\.attention\[0\]\.sequence: no sequence field "a" in data\.fields \(sequence fields: h\)\n {2}bad\.yaml: model\.attention\[0\]\.target: no categorical field "b" in data\.fields \(id fields: a\)/);
+  });
+
   it('JRC and the two-logit head go together', () => {
     const r = base();
     r.train.loss = { type: 'jrc' };

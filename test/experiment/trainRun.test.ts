@@ -99,7 +99,7 @@ describe('ctrkit train / predict / eval on census-income', () => {
     writeFileSync(bad, readFileSync(cfgFile, 'utf8').replace('{ type: lr }', '{ type: xgboost }'));
     const r = spawnSync('node', [cli, 'train', bad], { encoding: 'utf8' });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /^ctrkit: .*bad\.yaml: model\.type: expected one of lr, fm, dnn, dcnv2/);
+    assert.match(r.stderr, /^ctrkit: .*bad\.yaml: model\.type: expected one of lr, fm, dnn, dcnv2, din/);
     const missing = spawnSync('node', [cli, 'predict', '-m', join(dir, 'nope'), '-i', census], { encoding: 'utf8' });
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /^ctrkit: .*nope/);

@@ -19,7 +19,10 @@ const dir = join(root, 'examples');
 const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
 
 function dataFiles(cfg: DataConfig): string[] {
-  const out = [sourcePath(cfg.source)!];
+  const path = sourcePath(cfg.source);
+  // A duckdb query names its files itself.
+  const out = path !== undefined ? [path]
+    : cfg.source.format === 'duckdb' ? [...cfg.source.query.matchAll(/read_\w+\('([^']+)'/g)].map((m) => m[1]!) : [];
   if (cfg.source.format === 'ipinyou') out.push(cfg.source.featIndex);
   if (cfg.split.mode === 'files') {
     if (cfg.split.validation !== undefined) out.push(cfg.split.validation);

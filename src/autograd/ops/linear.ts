@@ -51,3 +51,42 @@ export function linear(x: Tensor, W: Tensor, b: Tensor | null, act: Activation =
     K().linearBackward(x.data, W.data, out.data, out.grad!, dZ, gradIfNeeded(x), gradIfNeeded(W), gradIfNeeded(b), M, Kx, N, act, param);
   });
 }
+
+/**
+ * z = Σ_i x_i·W_i + r[segment of the row]: x_i [P, K_i], W_i [K_i, N], r [S, N] repeated over each
+ * segment's rows (offsets over P) → [P, N]. DIN's attention layer: per-event terms plus a per-row
+ * term (the target's), computed once per row. The products accumulate into one buffer (GEMM with
+ * beta = 1), so neither a concatenation of the x_i nor a [P, N] add is formed.
+ */
+export function segmentLinear(terms: readonly (readonly [Tensor, Tensor])[], r: Tensor, offsets: Int32Array): Tensor {
+  const [S, N] = dims2('segmentLinear', r, 'r');
+  if (offsets.length !== S + 1) throw new Error(`segmentLinear: ${offsets.length - 1} segments but r has ${S} rows`);
+  const P = offsets[S]!;
+  const shapes = terms.map(([x, W], i) => {
+    const [M, Kx] = dims2('segmentLinear', x, `x${i}`);
+    const [Kw, Nw] = dims2('segmentLinear', W, `W${i}`);
+    if (M !== P || Kx !== Kw || Nw !== N) {
+      throw new Error(`segmentLinear: term ${i}: x ${shapeStr(x.shape)} · W ${shapeStr(W.shape)} does not give [${P}, ${N}]`);
+    }
+    return Kx;
+  });
+  const out = empty([P, N], true);
+  K().segmentSumBackward(r.data, N, offsets, out.data, false);
+  terms.forEach(([x, W], i) => K().gemm(false, false, P, N, shapes[i]!, 1, x.data, W.data, 1, out.data));
+  return record(out, [...terms.flat(), r], () => {
+    const dZ = out.grad!;
+    terms.forEach(([x, W], i) => {
+      const Kx = shapes[i]!;
+      const dx = gradIfNeeded(x);
+      const dW = gradIfNeeded(W);
+      if (dx) K().gemm(false, true, P, Kx, N, 1, dZ, W.data, 1, dx);
+      if (dW) K().gemm(true, false, Kx, N, P, 1, x.data, dZ, 1, dW);
+    });
+    const dr = gradIfNeeded(r);
+    if (dr) {
+      const summed = stepArena().f32(S * N);
+      K().segmentSum(dZ, N, offsets, summed, false);
+      K().axpy(S * N, 1, summed, dr);
+    }
+  });
+}

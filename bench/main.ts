@@ -3,12 +3,14 @@ import { engineBench } from './engine.js';
 import { accuracyBench } from './accuracy.js';
 import { dataBench } from './data.js';
 import { memoryBench } from './memory.js';
+import { serveBench } from './serve.js';
 
 const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
   engine: engineBench,
   accuracy: accuracyBench,
   data: dataBench,
   memory: memoryBench,
+  serve: serveBench,
 };
 
 const [suite, ...rest] = process.argv.slice(2);

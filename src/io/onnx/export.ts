@@ -141,7 +141,7 @@ function linear(g: GraphBuilder, l: Linear, x: string): string {
   return activation(g, y, l);
 }
 
-/** The MLP's output and its last hidden layer (dropout is the identity at inference). */
+/** The MLP's output (dropout is the identity at inference). */
 function mlp(g: GraphBuilder, m: MLP, x: string): string {
   for (const l of m.layers) x = linear(g, l, x);
   return x;

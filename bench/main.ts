@@ -5,6 +5,7 @@ import { dataBench } from './data.js';
 import { memoryBench } from './memory.js';
 import { dinBench } from './din.js';
 import { shampooBench } from './shampoo.js';
+import { serveBench } from './serve.js';
 
 const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
   engine: engineBench,
@@ -13,6 +14,7 @@ const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
   memory: memoryBench,
   din: dinBench,
   shampoo: shampooBench,
+  serve: serveBench,
 };
 
 const [suite, ...rest] = process.argv.slice(2);

@@ -13,6 +13,7 @@ import { evalCommand } from './commands/eval.js';
 import { predictCommand } from './commands/predict.js';
 import { experimentCommand } from './commands/experiment.js';
 import { serveCommand } from './commands/serve.js';
+import { exportCommand } from './commands/export.js';
 import { reportCommand } from './commands/report.js';
 import { CliError } from './errors.js';
 
@@ -21,6 +22,7 @@ const SUBCOMMANDS: readonly (() => Command)[] = [
   evalCommand,
   predictCommand,
   serveCommand,
+  exportCommand,
   experimentCommand,
   reportCommand,
   metricsCommand,

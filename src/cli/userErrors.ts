@@ -9,13 +9,14 @@ import { ConfigError } from '../schema/errors.js';
 import { DataFormatError } from '../data/readers/errors.js';
 import { NonFiniteWeightsError } from '../io/finite.js';
 import { ModelFileError } from '../io/modelFile.js';
+import { OnnxExportError } from '../io/onnx/export.js';
 import { LossConfigError } from '../losses/registry.js';
 import { NonFiniteTrainingError } from '../train/trainer.js';
 import { CacheCorruptError } from '../data/cache/index.js';
 import { ResumeConfigError } from '../experiment/resumeGuard.js';
 import { CliError } from './errors.js';
 
-const USER_ERRORS = [ModelFileError, ConfigError, DataFormatError, NonFiniteWeightsError, LossConfigError, NonFiniteTrainingError, CacheCorruptError, ResumeConfigError];
+const USER_ERRORS = [ModelFileError, ConfigError, DataFormatError, NonFiniteWeightsError, LossConfigError, NonFiniteTrainingError, CacheCorruptError, ResumeConfigError, OnnxExportError];
 
 /** What a failed file-system call means to a user; codes not listed are not the user's to fix. */
 const FS_REASONS: Readonly<Record<string, string>> = {

@@ -19,6 +19,13 @@ export interface BatchOptions {
   chunkRows: number;
 }
 
+/**
+ * Probabilities of rows [start, end) of a batch the snapshot's encoder built, one array per task:
+ * the snapshot's own score by default; an alternative (e.g. an ONNX runtime session for the bench's
+ * comparison) may answer asynchronously.
+ */
+export type Scorer = (ds: Dataset, start: number, end: number) => Float64Array[] | Promise<Float64Array[]>;
+
 export const DEFAULT_BATCH_OPTIONS: BatchOptions = { maxWaitMs: 1, maxBatchRows: 1024, chunkRows: 256 };
 
 interface Waiter {
@@ -39,7 +46,11 @@ export class Batcher {
   private readonly queue: Sealed[] = [];
   private running = false;
 
-  constructor(private readonly snapshot: ModelSnapshot, private readonly opts: BatchOptions, private readonly onBatch?: (rows: number) => void) {}
+  private readonly scorer: Scorer;
+
+  constructor(private readonly snapshot: ModelSnapshot, private readonly opts: BatchOptions, private readonly onBatch?: (rows: number) => void, scorer?: Scorer) {
+    this.scorer = scorer ?? ((ds, start, end) => snapshot.score(ds, start, end));
+  }
 
   /** Scores rows already checked by the snapshot's encoder (readPredictBody); resolves with one array per task. */
   submit(rows: readonly (readonly RawValue[])[]): Promise<Float64Array[]> {
@@ -83,7 +94,8 @@ export class Batcher {
       const out = this.snapshot.tasks.map(() => new Float64Array(n));
       for (let start = 0; start < n; start += this.opts.chunkRows) {
         const end = Math.min(n, start + this.opts.chunkRows);
-        this.snapshot.score(ds, start, end).forEach((p, t) => out[t]!.set(p, start));
+        const scored = this.scorer(ds, start, end);
+        (scored instanceof Promise ? await scored : scored).forEach((p, t) => out[t]!.set(p, start));
         if (end < n) await nextTurn();
       }
       for (const w of waiters) w.resolve(out.map((p) => p.subarray(w.offset, w.offset + w.count)));

@@ -11,7 +11,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { Batcher, DEFAULT_BATCH_OPTIONS, type BatchOptions } from './batcher.js';
+import { Batcher, DEFAULT_BATCH_OPTIONS, type BatchOptions, type Scorer } from './batcher.js';
 import { errorKind, ServeMetrics } from './metrics.js';
 import { Reloader, DEFAULT_RELOAD_OPTIONS, type CheckResult, type ReloadOptions } from './reloader.js';
 import { readPredictBody, RequestError } from './request.js';
@@ -32,6 +32,11 @@ export interface ServeOptions {
   bodyLimit?: number;
   batch?: Partial<BatchOptions>;
   reload?: Partial<ReloadOptions>;
+  /**
+   * Scores a snapshot's encoded rows instead of the snapshot itself (undefined: the snapshot does);
+   * the serve bench plugs in onnxruntime-node this way to compare scorers behind the same HTTP layer.
+   */
+  scorer?: (snapshot: ModelSnapshot) => Scorer | undefined;
   /** fastify's logger option (default: off). */
   logger?: FastifyServerOptions['logger'];
 }
@@ -74,7 +79,7 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   const metrics = new ServeMetrics();
   const serve = (snapshot: ModelSnapshot): Served => ({
     snapshot, version: snapshot.version, stamp: snapshot.stamp,
-    batcher: new Batcher(snapshot, batch, (n) => metrics.batchRows.observe(n)),
+    batcher: new Batcher(snapshot, batch, (n) => metrics.batchRows.observe(n), opts.scorer?.(snapshot)),
   });
   const modelLabels = (s: ModelSnapshot): { version: string; type: string; dataHash: string } =>
     ({ version: s.version, type: s.manifest.model.type, dataHash: s.manifest.provenance.dataHash });

@@ -74,6 +74,30 @@ describe('serve: batching', () => {
     assert.deepEqual(Array.from(scores[0]!), await alone(0, 7));
   });
 
+  it('an alternative scorer (ServeOptions.scorer) may answer asynchronously, chunk by chunk; its failure is a 500', async () => {
+    const calls: string[] = [];
+    const server = createServer({
+      modelDir, batch: { maxWaitMs: 5, chunkRows: 2 },
+      scorer: (snapshot) => async (ds, s, e) => {
+        calls.push(`${s}-${e}`);
+        await new Promise((r) => setTimeout(r, 1));
+        if (ds.numRows > 5) throw new Error('scorer down');
+        return snapshot.score(ds, s, e).map((p) => p.map((x) => 1 - x));
+      },
+    });
+    try {
+      const rows = Array.from({ length: 5 }, (_, i) => tinyRow(i));
+      const r = await server.app.inject({ method: 'POST', url: '/v1/predict', payload: { rows } });
+      assert.equal(r.statusCode, 200, r.body);
+      assert.deepEqual(calls, ['0-2', '2-4', '4-5']);
+      assert.deepEqual((JSON.parse(r.body) as { scores: number[] }).scores, (await alone(0, 5)).map((p) => 1 - p));
+      const failed = await server.app.inject({ method: 'POST', url: '/v1/predict', payload: { rows: [...rows, tinyRow(5)] } });
+      assert.equal(failed.statusCode, 500);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('a sequence is a separator-joined string or an array of tokens', async () => {
     const server = createServer({ modelDir });
     try {

@@ -28,9 +28,12 @@ export function censusColumns(): string[] {
   return m![1]!.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
-/** Trains the census example on `file` with the given model / train sections; returns the model directory. */
-export async function trainCensus(dir: string, file: string, model: string, train: string): Promise<string> {
-  const text = readFileSync(join(root, 'examples', 'census-income.yaml'), 'utf8')
+/**
+ * Trains the census example on `file` with the given model / train sections (and `edit` applied to
+ * the config's text, e.g. other fields); returns the model directory.
+ */
+export async function trainCensus(dir: string, file: string, model: string, train: string, edit: (yaml: string) => string = (y) => y): Promise<string> {
+  const text = edit(readFileSync(join(root, 'examples', 'census-income.yaml'), 'utf8'))
     .replace(/^model:.*$/m, `model: ${model}`)
     .replace(/^train:.*$/m, `train: ${train}`)
     .replace(/^output:.*$/m, `output: ${join(dir, 'out')}`)

@@ -1,0 +1,220 @@
+/**
+ * `npm run bench -- serve [--seconds 5] [--connections 16] [--malformed 10000] [--json]`
+ *
+ * Load test of `ctrkit serve` over loopback (127.0.0.1 only) with autocannon, bounded in time
+ * (--seconds per run) and count (--malformed requests). DNN and DCN-v2 (dim 16, [400, 400, 400],
+ * 3 cross layers) trained for one epoch on the Criteo sample of examples/criteo.yaml; requests are
+ * its last rows as raw values. Each model is served by ctrkit and, behind the same HTTP layer and
+ * batcher (ServeOptions.scorer), by onnxruntime-node on its ONNX export; both with one compute
+ * thread, the server in its own process. Per scorer and request size (1 row, 100 candidates):
+ * sequential requests (1 connection: latency) and --connections concurrent ones (throughput).
+ * Then --malformed bad requests mixed with as many good ones (5xx must be 0; the server must still
+ * answer), and a model republished during load (failed requests must be 0; the p99 in the second
+ * after the publish). CPU model and load average are printed with the figures.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { gunzipSync } from 'node:zlib';
+import autocannon, { type Request, type Result } from 'autocannon';
+import { loadExperimentConfig } from '../src/experiment/config.js';
+import { runTraining } from '../src/experiment/trainRun.js';
+import { loadScoringModel } from '../src/experiment/scoring.js';
+import { publishDirAtomic } from '../src/io/atomic.js';
+import { writeOnnxExport } from '../src/io/onnx/index.js';
+import { Reporter, flagValue, hasFlag } from './report.js';
+import { packageRoot, sharedDir } from './paths.js';
+
+const MODELS = {
+  dnn: '{ type: dnn, dim: 16, hidden: [400, 400, 400] }',
+  dcnv2: '{ type: dcnv2, dim: 16, hidden: [400, 400, 400], crossLayers: 3 }',
+} as const;
+const CRITEO = join('criteo_kaggle_dac_head10k', 'criteo_kaggle_train_head10k.txt.gz');
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
+
+async function train(work: string, name: keyof typeof MODELS): Promise<string> {
+  const root = packageRoot();
+  const text = readFileSync(join(root, 'examples', 'criteo.yaml'), 'utf8')
+    .replace(/path: \.\.\/shared\/data\/\S+ \}/, `path: ${join(sharedDir(), 'data', CRITEO)} }`)
+    .replace(/^model:.*$/m, `model: ${MODELS[name]}`)
+    .replace(/^train:.*$/m, 'train: { epochs: 1, batchSize: 256, seed: 1, optimizer: { type: adam, lr: 0.001 }, validationMetric: auc }')
+    .replace(/^output:.*$/m, `output: ${join(work, name)}`);
+  const cfg = join(work, `${name}.yaml`);
+  writeFileSync(cfg, text);
+  return (await runTraining(await loadExperimentConfig(cfg, root), { quiet: true })).modelDir;
+}
+
+/** The last `n` Criteo rows as request rows: I1…I13, C1…C26 as the file's text, null when empty. */
+function criteoRows(n: number): Record<string, string | null>[] {
+  const lines = gunzipSync(readFileSync(join(sharedDir(), 'data', CRITEO))).toString('utf8').trim().split('\n');
+  const names = [...Array.from({ length: 13 }, (_, i) => `I${i + 1}`), ...Array.from({ length: 26 }, (_, i) => `C${i + 1}`)];
+  return lines.slice(-n).map((l) => {
+    const cells = l.split('\t').slice(1);
+    return Object.fromEntries(names.map((f, i) => [f, cells[i] === '' || cells[i] === undefined ? null : cells[i]!]));
+  });
+}
+
+function predictRequests(rows: readonly Record<string, string | null>[], size: number, count: number): Request[] {
+  return Array.from({ length: count }, (_, k) => ({
+    method: 'POST', path: '/v1/predict', headers: JSON_HEADERS,
+    body: JSON.stringify({ rows: Array.from({ length: size }, (_, i) => rows[(k * size + i) % rows.length]) }),
+  }));
+}
+
+/** Bad requests of every class the server rejects with a 4xx. */
+function malformedRequests(row: Record<string, string | null>): Request[] {
+  const post = (body: string): Request => ({ method: 'POST', path: '/v1/predict', headers: JSON_HEADERS, body });
+  return [
+    post('{"rows": [ {'), post(''), post('[]'), post('{"rows": {}}'), post('{"rows": [1]}'), post('{"rowz": []}'),
+    post(JSON.stringify({ rows: [{ ...row, nope: 1 }] })), post(JSON.stringify({ rows: [{ ...row, I1: 'old' }] })),
+    post(JSON.stringify({ rows: [{ ...row, C1: {} }] })), post('{"rows": [{"I1": 1e999}]}'), post(JSON.stringify({ rows: [{ C1: 'x' }] })),
+    post(JSON.stringify({ rows: [{ ...row, I2: 'NaN' }] })), { method: 'GET', path: '/v1/nothing' },
+  ];
+}
+
+class ServerProcess {
+  private constructor(readonly child: ChildProcess, readonly url: string) {}
+
+  static async start(modelDir: string, onnx?: string): Promise<ServerProcess> {
+    const script = join(packageRoot(), 'dist', 'bench', 'serveServer.js');
+    const child = spawn(process.execPath, [script, '--model', modelDir, ...(onnx ? ['--onnx', onnx] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const url = await new Promise<string>((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+      createInterface({ input: child.stdout! }).once('line', resolve);
+    });
+    return new ServerProcess(child, url);
+  }
+
+  async stop(): Promise<void> {
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+async function cannon(url: string, requests: Request[], connections: number, seconds: number, amount?: number): Promise<Result> {
+  return autocannon({ url, requests, connections, duration: seconds, timeout: 10, ...(amount !== undefined && { amount }) });
+}
+
+/** Requests the server answered, by status class ('2', '4', '5'), from its Prometheus counters. */
+async function statusCounts(url: string): Promise<Record<'2' | '4' | '5', number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out = { 2: 0, 4: 0, 5: 0 };
+  for (const m of text.matchAll(/^ctrkit_serve_requests_total\{[^}]*status="(\d)\d\d"[^}]*\} (\d+)$/gm)) {
+    const k = m[1] as '2' | '4' | '5';
+    if (k in out) out[k] += Number(m[2]);
+  }
+  return out;
+}
+
+export async function serveBench(argv: string[]): Promise<void> {
+  const rep = new Reporter(hasFlag(argv, '--json'));
+  const seconds = Number(flagValue(argv, '--seconds') ?? 5);
+  const connections = Number(flagValue(argv, '--connections') ?? 16);
+  const malformed = Number(flagValue(argv, '--malformed') ?? 10_000);
+  try {
+    readFileSync(join(sharedDir(), 'data', CRITEO));
+  } catch {
+    rep.note(`skipped: ${join(sharedDir(), 'data', CRITEO)} (the Criteo sample) is not there`);
+    return;
+  }
+  const work = mkdtempSync(join(tmpdir(), 'ctrkit-bench-serve-'));
+  try {
+    rep.note(`cpu: ${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}, node ${process.version}; load average ${load()} (1, 5, 15 min)`);
+    const dirs = { dnn: await train(work, 'dnn'), dcnv2: await train(work, 'dcnv2') };
+    const onnx: Record<string, string> = {};
+    for (const [name, dir] of Object.entries(dirs)) {
+      const { model, manifest, fitted } = loadScoringModel(dir);
+      onnx[name] = writeOnnxExport(model, manifest, fitted, join(work, `${name}.onnx`)).onnx;
+    }
+    const rows = criteoRows(1000);
+    const requests = { 1: predictRequests(rows, 1, 200), 100: predictRequests(rows, 100, 10) };
+
+    for (const name of ['dnn', 'dcnv2'] as const) {
+      for (const scorer of ['ctrkit', 'onnxruntime'] as const) {
+        const server = await ServerProcess.start(dirs[name], scorer === 'onnxruntime' ? onnx[name] : undefined);
+        try {
+          for (const size of [1, 100] as const) {
+            await cannon(server.url, requests[size], 2, 1); // warm-up
+            for (const conns of [1, connections]) {
+              const before = load();
+              const r = await cannon(server.url, requests[size], conns, seconds);
+              rep.row({
+                bench: 'serve', model: name, scorer, rows_per_request: size, connections: conns,
+                requests_per_s: Math.round(r.requests.average), rows_per_s: Math.round(r.requests.average * size),
+                p50_ms: r.latency.p50, p99_ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, load: `${before} → ${load()}`,
+              });
+            }
+          }
+        } finally {
+          await server.stop();
+        }
+      }
+    }
+
+    // Malformed requests mixed 1:1 with good ones, counted by the server's own metrics (what it answered).
+    {
+      const server = await ServerProcess.start(dirs.dcnv2);
+      try {
+        const bad = malformedRequests(rows[0]!);
+        const good = predictRequests(rows, 1, bad.length);
+        const mixed = bad.flatMap((b, i) => [b, good[i]!]);
+        let answered = await statusCounts(server.url);
+        let errors = 0;
+        let p99 = 0;
+        for (let round = 0; answered['4'] < malformed && round < 10; round++) {
+          const r = await cannon(server.url, mixed, connections, 600, Math.max(connections, 2 * (malformed - answered['4'])));
+          errors += r.errors + r.timeouts;
+          p99 = Math.max(p99, r.latency.p99);
+          answered = await statusCounts(server.url);
+        }
+        const health = await fetch(`${server.url}/healthz`);
+        const after = await fetch(`${server.url}/v1/predict`, { method: 'POST', headers: JSON_HEADERS, body: good[0]!.body! });
+        rep.row({
+          bench: 'serve-malformed', '2xx': answered['2'], '4xx': answered['4'], '5xx': answered['5'], client_errors: errors,
+          healthz_after: health.status, predict_after: after.status, p99_ms: p99, load: load(),
+        });
+      } finally {
+        await server.stop();
+      }
+    }
+
+    // A republished model during load: DNN is served, DCN-v2 published over it after a third of the run.
+    {
+      const served = join(work, 'served');
+      const copyInto = (from: string) => (to: string): void => {
+        for (const f of readdirSync(from)) copyFileSync(join(from, f), join(to, f));
+      };
+      publishDirAtomic(served, copyInto(dirs.dnn));
+      const server = await ServerProcess.start(served);
+      try {
+        const before = await (await fetch(`${server.url}/v1/model`)).json() as { model: string };
+        const times: { at: number; ms: number; ok: boolean }[] = [];
+        const start = Date.now();
+        const run = autocannon({ url: server.url, requests: requests[1], connections, duration: seconds * 2, timeout: 10 });
+        run.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => times.push({ at: Date.now() - start, ms, ok: status === 200 }));
+        await new Promise((r) => setTimeout(r, (seconds * 2000) / 3));
+        const publishedAt = Date.now() - start;
+        publishDirAtomic(served, copyInto(dirs.dcnv2));
+        const r = await run;
+        const after = await (await fetch(`${server.url}/v1/model`)).json() as { model: string; type: string };
+        const window = times.filter((t) => t.at >= publishedAt && t.at < publishedAt + 1000).map((t) => t.ms).sort((a, b) => a - b);
+        rep.row({
+          bench: 'serve-reload', requests: times.length, failed: times.filter((t) => !t.ok).length + r.errors + r.timeouts,
+          swapped: after.model !== before.model && after.type === 'dcnv2', p99_ms: r.latency.p99,
+          p99_ms_swap_second: window[Math.min(window.length - 1, Math.floor(window.length * 0.99))] ?? null,
+          max_ms_swap_second: window[window.length - 1] ?? null, load: load(),
+        });
+      } finally {
+        await server.stop();
+      }
+    }
+    rep.note(`load average at the end: ${load()}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}

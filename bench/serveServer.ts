@@ -1,0 +1,29 @@
+/**
+ * The server process of `npm run bench -- serve`: `ctrkit serve` on a model directory with one
+ * compute thread, scoring with ctrkit or (with --onnx FILE) with onnxruntime-node on the exported
+ * graph, behind the same HTTP layer and batcher. Prints its URL as one line when listening.
+ */
+import { backend } from '../src/backend/index.js';
+import { loadScoringModel } from '../src/experiment/scoring.js';
+import { createServer } from '../src/serve/server.js';
+import { OrtScorer } from '../test/helpers/onnxRuntime.js';
+import { flagValue } from './report.js';
+
+const argv = process.argv.slice(2);
+const modelDir = flagValue(argv, '--model')!;
+const onnx = flagValue(argv, '--onnx');
+backend().setThreads(1);
+// The snapshot version the graph was exported from: a reloaded model is scored by ctrkit.
+const { manifest, fitted } = loadScoringModel(modelDir, { recover: false });
+const ort = onnx === undefined ? undefined : await OrtScorer.load(onnx, fitted, 1);
+const server = createServer({
+  modelDir, port: 0, reload: { pollMs: 500 },
+  scorer: ort && ((snap) => snap.manifest.weights.sha256 !== manifest.weights.sha256 ? undefined
+    : async (ds, start, end) => [Float64Array.from((await ort.score(ds, start, end)).probability)]),
+});
+process.stdout.write(`${await server.listen()}\n`);
+const stop = async (): Promise<void> => {
+  await server.close();
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop());

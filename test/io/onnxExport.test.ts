@@ -1,0 +1,223 @@
+/**
+ * ONNX export checked in onnxruntime-node: every model type (and DCN-v2's low-rank / ramp / ReZero
+ * / SmeLU / stacked options, the two-logit JRC head, dense and sequence inputs, calibrations and the
+ * sampling correction), trained briefly on census-income rows, scores those rows to the probability
+ * `ctrkit predict` reports within 1e-5.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { spawnSync } from 'node:child_process';
+import { scoreFile, probabilityMap, type ScoredFile } from '../../src/experiment/scoring.js';
+import { exportOnnx, onnxFeeds, writeOnnxExport, OnnxExportError, type OnnxFeed } from '../../src/io/onnx/index.js';
+import type { ModelManifest } from '../../src/io/modelFile.js';
+import { IsotonicCalibrator } from '../../src/calibrate/isotonic.js';
+import { calibratorFromJSON } from '../../src/calibrate/calibrator.js';
+import { CTRModel } from '../../src/models/ctrModel.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
+import { OrtScorer } from '../helpers/onnxRuntime.js';
+import { censusColumns, censusPrefix, cli, trainCensus } from '../serve/census.js';
+
+const ROWS = 2000;
+const TOL = 1e-5;
+const TRAIN = '{ epochs: 1, batchSize: 256, seed: 1, optimizer: { type: adam, lr: 0.01 }, validationMetric: auc';
+const JRC = `${TRAIN}, loss: { type: jrc, alpha: 0.5 }`;
+
+/** Census with dense (standardize, log, identity), bucketize and a 0–3 token sequence field. */
+function variantConfig(yaml: string): string {
+  return yaml
+    .replace('year, income_50k', 'year, income_50k, seq')
+    .replace('{ name: age, kind: numeric, transform: log-bucket }', '{ name: age, kind: numeric, transform: standardize }')
+    .replace('{ name: wage_per_hour, kind: numeric, transform: log-bucket }', '{ name: wage_per_hour, kind: numeric, transform: log }')
+    .replace('{ name: capital_gains, kind: numeric, transform: log-bucket }', '{ name: capital_gains, kind: numeric }')
+    .replace('{ name: num_emp, kind: numeric, transform: log-bucket }', '{ name: num_emp, kind: numeric, transform: bucketize, boundaries: [1, 3, 5] }')
+    .replace(/^( *)- \{ name: year, kind: categorical \}$/m, "$1- { name: year, kind: categorical }\n$1- { name: seq, kind: sequence, separator: '|', maxLength: 3 }");
+}
+
+function withSampling(yaml: string): string {
+  return variantConfig(yaml).replace(/^  onBadLine: error$/m, '  onBadLine: error\n  sampling: { negativeRate: 0.5, seed: 5 }');
+}
+
+interface Case {
+  name: string;
+  model: string;
+  train: string;
+  edit?: (yaml: string) => string;
+  /** What the case exists for, checked on the trained model (so a config typo cannot make it vacuous). */
+  check?: (s: ScoredFile) => boolean;
+}
+
+const jrcHead = (s: ScoredFile): boolean => s.model.logitsPerRow === 2;
+
+const CASES: Case[] = [
+  { name: 'lr, Platt', model: '{ type: lr }', train: `${TRAIN}, calibration: platt }` },
+  { name: 'lr, dense + sequence', model: '{ type: lr }', train: `${TRAIN} }`, edit: variantConfig },
+  { name: 'fm, dense + sequence', model: '{ type: fm, dim: 8 }', train: `${TRAIN} }`, edit: variantConfig },
+  { name: 'dnn, dense + sequence, isotonic', model: '{ type: dnn, dim: 8, hidden: [32, 16] }', train: `${TRAIN}, calibration: isotonic }`, edit: variantConfig,
+    check: (s) => (s.manifest.calibration as { kind?: string }).kind === 'isotonic' },
+  { name: 'dnn, JRC head', model: '{ type: dnn, dim: 8, hidden: [16], logits: 2, activation: tanh }', train: `${JRC} }`, check: jrcHead },
+  { name: 'dcnv2, sampling correction', model: '{ type: dcnv2, dim: 8, hidden: [32], crossLayers: 2, activation: sigmoid }', train: `${TRAIN} }`, edit: withSampling,
+    check: (s) => s.manifest.sampling?.corrected === true && s.manifest.calibration === undefined },
+  {
+    name: 'dcnv2 as Google runs it (low-rank cross and MLP, ramp, ReZero, SmeLU)',
+    model: '{ type: dcnv2, dim: 8, hidden: [32, 16], crossLayers: 2, crossRank: 4, rank: 8, crossRamp: 20, rezero: true, activation: smelu, smeluBeta: 0.5 }',
+    train: `${TRAIN} }`, edit: variantConfig,
+  },
+  { name: 'dcnv2 stacked, JRC head, Platt', model: '{ type: dcnv2, dim: 8, hidden: [16], crossLayers: 1, structure: stacked, logits: 2 }', train: `${JRC}, calibration: platt }`, check: jrcHead },
+];
+
+/**
+ * The largest slope of an isotonic lookup (in logit space) between logits a and b: how much a
+ * float32 rounding difference of the logit can move the calibrated probability.
+ */
+function isotonicSlope(cal: IsotonicCalibrator, a: number, b: number): number {
+  const { x, y } = cal.fit;
+  const lo = Math.min(a, b), hi = Math.max(a, b);
+  let s = 0;
+  for (let i = 0; i + 1 < x.length; i++) {
+    if (x[i + 1]! >= lo && x[i]! <= hi) s = Math.max(s, (y[i + 1]! - y[i]!) / (x[i + 1]! - x[i]!));
+  }
+  return s;
+}
+
+describe('ONNX export: onnxruntime-node scores as ctrkit predict', () => {
+  let dir: string;
+  let plain: string;
+  let variant: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ctrkit-onnx-'));
+    const data = censusPrefix(dir, ROWS);
+    plain = data.file;
+    // The variant's extra column: the row's industry, occupation and country tokens that are not "not in universe".
+    const columns = censusColumns();
+    const pick = ['major_ind_code', 'major_occ_code', 'country_self'].map((c) => columns.indexOf(c));
+    const lines = data.lines.filter((l) => l.length > 0).map((l) => {
+      const cells = l.split(',').map((c) => c.trim());
+      return `${l},${pick.map((i) => cells[i]!).filter((t) => !t.startsWith('Not in universe') && t !== '?').join('|')}`;
+    });
+    variant = join(dir, 'variant.csv.gz');
+    writeFileSync(variant, gzipSync(`${lines.join('\n')}\n`));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  CASES.forEach((c, k) => {
+    it(c.name, async () => {
+      const file = c.edit ? variant : plain;
+      const modelDir = await trainCensus(join(dir, `m${k}`), file, c.model, c.train, c.edit);
+      const s = await scoreFile(modelDir, file, { labels: true });
+      if (c.check) assert.ok(c.check(s), `${c.name}: the trained model is not what the case tests`);
+      const out = join(dir, `m${k}.onnx`);
+      writeOnnxExport(s.model, s.manifest, s.fitted, out);
+      const ort = await OrtScorer.load(out, s.fitted);
+      try {
+        const o = await ort.score(s.dataset, 0, s.dataset.numRows);
+        assert.equal(o.probability.length, s.dataset.numRows);
+        const cal = s.manifest.calibration === undefined ? undefined : calibratorFromJSON(s.manifest.calibration);
+        let worst = 0;
+        for (let i = 0; i < s.probs.length; i++) {
+          assert.ok(Math.abs(o.logit[i]! - s.logits[i]!) <= TOL * (1 + Math.abs(s.logits[i]!)), `row ${i}: logit ${o.logit[i]} vs ${s.logits[i]}`);
+          const d = Math.abs(o.probability[i]! - s.probs[i]!);
+          worst = Math.max(worst, d);
+          // An isotonic lookup is exact, but its steep segments magnify the logits' float32 rounding
+          // difference (different summation orders): allow that much more, and no more.
+          const slack = cal instanceof IsotonicCalibrator ? isotonicSlope(cal, o.logit[i]!, s.logits[i]!) * Math.abs(o.logit[i]! - s.logits[i]!) : 0;
+          assert.ok(d <= TOL + slack * 1.01, `row ${i}: onnxruntime ${o.probability[i]}, predict ${s.probs[i]} (|Δp| = ${d})`);
+        }
+        assert.ok(new Set(s.probs).size > 20, 'a near-constant model would pass trivially');
+        if (c.edit) {
+          // Sequences padded further (mask 0) pool to the same values.
+          const feeds = onnxFeeds(s.dataset, s.fitted, 0, 300);
+          const padded = padSequences(feeds, 4);
+          const a = await ort.run(feeds);
+          const b = await ort.run(padded);
+          assert.deepEqual(Array.from(b.probability), Array.from(a.probability));
+          assert.ok(Object.keys(feeds).some((n) => n.endsWith('_mask')) && feeds.dense !== undefined, 'the variant has sequence and dense inputs');
+        }
+      } finally {
+        await ort.release();
+      }
+    });
+  });
+
+  it('calibrations compile to the calibrator: chain, downsampling, Platt with a = 0, isotonic in probability space, 1 and 2 knots', async () => {
+    const modelDir = await trainCensus(join(dir, 'cal'), plain, '{ type: dnn, dim: 4, hidden: [8] }', `${TRAIN} }`);
+    const s = await scoreFile(modelDir, plain, { labels: true });
+    const calibrations = [
+      { kind: 'chain', steps: [{ kind: 'downsampling', rate: 0.25 }, { kind: 'platt', a: 1.3, b: -0.2 }] },
+      { kind: 'platt', a: 0, b: 0.4 },
+      { kind: 'isotonic', space: 'probability', x: [0.01, 0.05, 0.1, 0.3], y: [0, 0.1, 0.2, 0.9] },
+      { kind: 'chain', steps: [{ kind: 'platt', a: 0.8, b: 0.1 }, { kind: 'isotonic', space: 'logit', x: [-3, -1, 0.5], y: [0.02, 0.3, 0.6] }] },
+      { kind: 'isotonic', space: 'logit', x: [-2], y: [0.3] },
+      { kind: 'isotonic', space: 'logit', x: [-4, -1], y: [0.1, 0.7] },
+    ];
+    for (const [k, calibration] of calibrations.entries()) {
+      const manifest = { ...s.manifest, calibration } as unknown as ModelManifest;
+      const out = join(dir, `cal${k}.onnx`);
+      writeOnnxExport(s.model, manifest, s.fitted, out);
+      const ort = await OrtScorer.load(out, s.fitted);
+      try {
+        // Against the calibrator applied to onnxruntime's own logits: the calibration alone, to float32 output precision.
+        const o = await ort.score(s.dataset, 0, s.dataset.numRows);
+        const want = probabilityMap(manifest).apply(o.logit);
+        for (let i = 0; i < want.length; i++) {
+          assert.ok(Math.abs(o.probability[i]! - want[i]!) <= 1e-7, `${JSON.stringify(calibration)}: row ${i}: ${o.probability[i]} vs ${want[i]}`);
+        }
+      } finally {
+        await ort.release();
+      }
+    }
+  });
+
+  it('ctrkit export writes the graph and its schema JSON; a bad model directory is a one-line user error', async () => {
+    const modelDir = await trainCensus(join(dir, 'cli'), plain, '{ type: lr }', `${TRAIN} }`);
+    const out = join(dir, 'cli.onnx');
+    const p = spawnSync('node', [cli, 'export', '-m', modelDir, '--format', 'onnx', '-o', out], { encoding: 'utf8' });
+    assert.equal(p.status, 0, p.stderr);
+    assert.deepEqual(JSON.parse(p.stdout), { onnx: out, schema: `${out}.schema.json`, bytes: readFileSync(out).length });
+    const schema = JSON.parse(readFileSync(`${out}.schema.json`, 'utf8')) as { inputs: { name: string; shape: unknown[] }[]; schema: { fitted: { fields: { name: string; vocabulary?: string[] }[] } } };
+    assert.deepEqual(schema.inputs.map((i) => i.name), ['ids']);
+    assert.deepEqual(schema.inputs[0]!.shape, ['N', schema.schema.fitted.fields.length]);
+    assert.ok(schema.schema.fitted.fields.find((f) => f.name === 'education')!.vocabulary!.includes('Bachelors degree(BA AB BS)'));
+
+    const bad = spawnSync('node', [cli, 'export', '-m', join(dir, 'nope'), '-o', join(dir, 'x.onnx')], { encoding: 'utf8' });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /^ctrkit: .*nope.*\n$/);
+    assert.ok(!existsSync(join(dir, 'x.onnx')));
+  });
+
+  it('a model type without an ONNX form is refused by name', async () => {
+    const modelDir = await trainCensus(join(dir, 'other'), plain, '{ type: lr }', `${TRAIN} }`);
+    const s = await scoreFile(modelDir, plain, { labels: true });
+    class Other extends CTRModel {
+      readonly kind = 'other';
+      forward(): Tensor {
+        throw new Error('not called');
+      }
+    }
+    assert.throws(() => exportOnnx(new Other(), s.manifest, s.fitted, 'test'), (e: unknown) =>
+      e instanceof OnnxExportError && /no ONNX export for model type 'other' \(supported: lr, fm, dnn, dcnv2\)/.test(e.message));
+  });
+});
+
+/** The feeds with `extra` more padding positions (mask 0, id 0) on every sequence. */
+function padSequences(feeds: Record<string, OnnxFeed>, extra: number): Record<string, OnnxFeed> {
+  const out: Record<string, OnnxFeed> = { ...feeds };
+  for (const [name, f] of Object.entries(feeds)) {
+    if (!name.startsWith('seq_')) continue;
+    const [n, L] = f.dims as [number, number];
+    const W = L + extra;
+    if (f.type === 'int64') {
+      const d = new BigInt64Array(n * W);
+      for (let r = 0; r < n; r++) d.set(f.data.subarray(r * L, (r + 1) * L), r * W);
+      out[name] = { type: 'int64', data: d, dims: [n, W] };
+    } else {
+      const d = new Float32Array(n * W);
+      for (let r = 0; r < n; r++) d.set(f.data.subarray(r * L, (r + 1) * L), r * W);
+      out[name] = { type: 'float32', data: d, dims: [n, W] };
+    }
+  }
+  return out;
+}

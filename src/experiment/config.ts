@@ -86,6 +86,16 @@ function checkAttention(data: DataConfig, pairs: readonly { sequence: string; ta
   });
 }
 
+/** Every feature group a two-tower model names must be some data field's `group`. */
+function checkGroups(data: DataConfig, model: { user: readonly string[]; item: readonly string[]; bias: readonly string[] }, at: (path: string, msg: string) => void): void {
+  const groups = [...new Set(data.fields.flatMap((f) => (f.group === undefined ? [] : [f.group])))];
+  for (const key of ['user', 'item', 'bias'] as const) {
+    model[key].forEach((g, i) => {
+      if (!groups.includes(g)) at(`model.${key}[${i}]`, `no feature group ${JSON.stringify(g)} in data.fields (groups: ${groups.join(', ') || 'none'})`);
+    });
+  }
+}
+
 /**
  * Settings that validate one by one but that training cannot honour together; each would
  * otherwise train something other than what the config says, or fail at the first step.
@@ -129,6 +139,7 @@ function checkTrainable(file: string, data: DataConfig, model: ModelConfig, trai
     at('train.loss.type', `'contrastive' contrasts hidden representations, which model type '${model.type}' does not have; use ${REPRESENTATION_MODEL_TYPES.join(' or ')}`);
   }
   if (model.type === 'din') checkAttention(data, model.attention, at);
+  if (model.type === 'twotower') checkGroups(data, model, at);
   if (train.calibration !== 'none' && data.split.mode === 'files' && data.split.validation === undefined) {
     at('train.calibration', `'${train.calibration}' is fit on the validation rows: give data.split.validation`);
   }

@@ -29,10 +29,11 @@ import { DNN } from './dnn.js';
 import { FeatureLookupError, type FeatureInfo } from '../data/features.js';
 import { FM } from './fm.js';
 import { LR } from './lr.js';
+import { TwoTower } from './twoTower.js';
 
-export const MODEL_TYPES = ['lr', 'fm', 'dnn', 'dcnv2', 'din'] as const;
+export const MODEL_TYPES = ['lr', 'fm', 'dnn', 'dcnv2', 'din', 'twotower'] as const;
 /** Types that address features by name: their dims carry the batch's feature layout (and their model files keep it). */
-export const FEATURE_LAYOUT_MODEL_TYPES = ['din'] as const satisfies readonly ModelType[];
+export const FEATURE_LAYOUT_MODEL_TYPES = ['din', 'twotower'] as const satisfies readonly ModelType[];
 export type ModelType = (typeof MODEL_TYPES)[number];
 /** Types whose models have forwardWithRepresentation (hidden layers to take a representation from). */
 export const REPRESENTATION_MODEL_TYPES = ['dnn', 'dcnv2'] as const satisfies readonly ModelType[];
@@ -62,6 +63,16 @@ export const modelConfigSchema = z.discriminatedUnion('type', [
     attentionHidden: z.array(positiveInt).min(1).default([36]),
     attentionActivation: activation,
     maxLen: positiveInt.optional(),
+  }),
+  z.strictObject({
+    type: z.literal('twotower'), dim, activation, dropout, initStd,
+    /** Feature groups (data.fields[].group) of the user/query tower, the item tower and the bias net. */
+    user: z.array(z.string().min(1)).min(1),
+    item: z.array(z.string().min(1)).min(1),
+    bias: z.array(z.string().min(1)).default([]),
+    towerHidden: z.array(positiveInt).default([128, 64]),
+    outDim: positiveInt.default(32),
+    biasHidden: z.array(positiveInt).default([32]),
   }),
   z.strictObject({
     type: z.literal('dcnv2'), dim, hidden, activation, smeluBeta: smeluBeta.optional(), dropout, rank: positiveInt.optional(),
@@ -133,9 +144,17 @@ export function createModel(cfg: ModelConfig, dims: ModelDims, seed: number): CT
         numIds, numFields: fields(), dim: cfg.dim, hidden: cfg.hidden, activation: cfg.activation, smeluBeta: cfg.smeluBeta,
         dropout: cfg.dropout, rank: cfg.rank, initStd: cfg.initStd, logits: cfg.logits, seed, ...extra,
       });
-    case 'din': {
-      if (dims.features === undefined) throw new Error(`createModel: model type 'din' needs dims.features, the batch's feature layout`);
+    case 'din':
+    case 'twotower': {
+      if (dims.features === undefined) throw new Error(`createModel: model type '${cfg.type}' needs dims.features, the batch's feature layout`);
       try {
+        if (cfg.type === 'twotower') {
+          return new TwoTower({
+            numIds, numFields: fields(), dim: cfg.dim, features: dims.features, user: cfg.user, item: cfg.item, bias: cfg.bias,
+            towerHidden: cfg.towerHidden, outDim: cfg.outDim, biasHidden: cfg.biasHidden, activation: cfg.activation,
+            dropout: cfg.dropout, initStd: cfg.initStd, seed, ...extra,
+          });
+        }
         return new DIN({
           numIds, numFields: fields(), dim: cfg.dim, features: dims.features, attention: cfg.attention, attentionHidden: cfg.attentionHidden,
           attentionActivation: cfg.attentionActivation, hidden: cfg.hidden, activation: cfg.activation, dropout: cfg.dropout,

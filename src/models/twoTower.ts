@@ -1,0 +1,151 @@
+import type { Activation } from '../backend/kernels.js';
+import type { Batch } from '../data/batch.js';
+import { FeatureLayout, type FeatureInfo } from '../data/features.js';
+import { add, mul } from '../autograd/ops/elementwise.js';
+import { concat, reshape, slice } from '../autograd/ops/layout.js';
+import { matmul } from '../autograd/ops/linear.js';
+import { sum } from '../autograd/ops/reduce.js';
+import type { Parameter, Tensor } from '../tensor/tensor.js';
+import { Rng } from '../util/random.js';
+import { Embedding } from '../nn/embedding.js';
+import { denseTensor } from '../nn/featureInput.js';
+import { MLP } from '../nn/mlp.js';
+import { CTRModel } from './ctrModel.js';
+
+export interface TwoTowerConfig {
+  numIds: number;
+  dim: number;
+  /** The batch layout: towers read the features of their groups by name. */
+  features: readonly FeatureInfo[];
+  /** Feature groups of the user (and query) tower, of the item tower, and of the bias net (may be empty). */
+  user: readonly string[];
+  item: readonly string[];
+  bias: readonly string[];
+  towerHidden: readonly number[];
+  outDim: number;
+  biasHidden: readonly number[];
+  activation?: Activation;
+  dropout?: number;
+  initStd?: number;
+  seed?: number;
+  numFields: number;
+  denseDim?: number;
+  numSequences?: number;
+}
+
+/** Where a tower's inputs sit in a batch: id columns, sequence indices, dense columns. */
+interface TowerInputs {
+  ids: number[];
+  sequences: number[];
+  dense: number[];
+}
+
+/** The features of `groups` (each once, in schema order); `key` names the config key for errors. */
+function towerInputs(layout: FeatureLayout, groups: readonly string[], key: string): TowerInputs {
+  const picked = new Set<FeatureInfo>();
+  groups.forEach((g, i) => {
+    for (const f of layout.group(g, `${key}[${i}]`)) picked.add(f);
+  });
+  const of = (kind: FeatureInfo['kind']): number[] => layout.features.filter((f) => picked.has(f) && f.kind === kind).map((f) => f.index);
+  return { ids: of('id'), sequences: of('sequence'), dense: of('dense') };
+}
+
+/**
+ * Two-tower model with a bias net (SPEC §4, the coarse-ranking note): z = ⟨u(user groups),
+ * v(item groups)⟩ + b(bias groups). Each tower is an MLP over the embeddings of its groups' id
+ * features, its mean-pooled sequences and its dense columns; the item tower sees no user feature,
+ * so item vectors can be computed once and a request scored against all of them with one matrix
+ * product (scoreWithItemVectors). Without bias groups, b is one learned intercept.
+ */
+export class TwoTower extends CTRModel {
+  readonly kind = 'twotower';
+  readonly emb: Embedding;
+  readonly userTower: MLP;
+  readonly itemTower: MLP;
+  readonly biasNet: MLP | null;
+  /** The intercept when there is no bias net. */
+  readonly intercept: Parameter | null;
+  private readonly inputs: { user: TowerInputs; item: TowerInputs; bias: TowerInputs | null };
+
+  /** Throws FeatureLookupError (naming `user[i]` / `item[i]` / `bias[i]`) for groups the layout lacks. */
+  constructor(readonly cfg: TwoTowerConfig) {
+    super();
+    const layout = new FeatureLayout(cfg.features);
+    this.inputs = {
+      user: towerInputs(layout, cfg.user, 'user'),
+      item: towerInputs(layout, cfg.item, 'item'),
+      bias: cfg.bias.length > 0 ? towerInputs(layout, cfg.bias, 'bias') : null,
+    };
+    const width = (t: TowerInputs): number => (t.ids.length + t.sequences.length) * cfg.dim + t.dense.length;
+    const rng = new Rng(cfg.seed ?? 0);
+    this.emb = this.child('emb', new Embedding({ numRows: cfg.numIds, dim: cfg.dim, initStd: cfg.initStd }, rng));
+    const tower = (inDim: number, hidden: readonly number[], outDim: number): MLP =>
+      new MLP({ inDim, hidden, outDim, activation: cfg.activation ?? 'relu', dropout: cfg.dropout }, rng);
+    this.userTower = this.child('user', tower(width(this.inputs.user), cfg.towerHidden, cfg.outDim));
+    this.itemTower = this.child('item', tower(width(this.inputs.item), cfg.towerHidden, cfg.outDim));
+    this.biasNet = this.inputs.bias ? this.child('bias', tower(width(this.inputs.bias), cfg.biasHidden, 1)) : null;
+    this.intercept = this.inputs.bias ? null : this.param('intercept', new Float32Array(1), [1]);
+  }
+
+  /** [B, width]: the tower's id embeddings ‖ mean-pooled sequences ‖ dense columns. */
+  private towerInput(batch: Batch, t: TowerInputs): Tensor {
+    const { dim } = this.cfg;
+    const B = batch.size;
+    const S = this.cfg.numSequences ?? 0;
+    if ((batch.sequences?.length ?? 0) !== S) {
+      throw new Error(`TwoTower: the model expects ${S} sequence fields, the batch has ${batch.sequences?.length ?? 0}`);
+    }
+    const parts: Tensor[] = [];
+    if (t.ids.length > 0) {
+      const F = batch.numFields;
+      const ids = new Int32Array(B * t.ids.length);
+      for (let r = 0; r < B; r++) t.ids.forEach((c, j) => void (ids[r * t.ids.length + j] = batch.ids[r * F + c]!));
+      parts.push(reshape(this.emb.lookup(ids), [B, t.ids.length * dim]));
+    }
+    for (const q of t.sequences) parts.push(this.emb.bag(batch.sequences![q]!.ids, batch.sequences![q]!.offsets, null, true));
+    if (t.dense.length > 0) {
+      const all = denseTensor(batch, this.cfg.denseDim ?? 0, 'TwoTower');
+      for (const c of t.dense) parts.push(slice(all, 1, c, c + 1));
+    }
+    return parts.length === 1 ? parts[0]! : concat(parts, 1);
+  }
+
+  /** u(user, query): [B, outDim]. */
+  userVectors(batch: Batch): Tensor {
+    return this.userTower.forward(this.towerInput(batch, this.inputs.user));
+  }
+
+  /** v(item): [B, outDim]; depends only on the rows' item-group features. */
+  itemVectors(batch: Batch): Tensor {
+    return this.itemTower.forward(this.towerInput(batch, this.inputs.item));
+  }
+
+  /** dots ([B] or [B, N]) + b(user, query, display) of each row (the intercept without a bias net). */
+  private plusBias(dots: Tensor, batch: Batch): Tensor {
+    if (!this.biasNet) return add(dots, this.intercept!);
+    const b = this.biasNet.forward(this.towerInput(batch, this.inputs.bias!));
+    return add(dots, dots.shape.length === 1 ? reshape(b, [batch.size]) : b);
+  }
+
+  forward(batch: Batch): Tensor {
+    return this.scoreRowsWithItemVectors(batch, this.itemVectors(batch));
+  }
+
+  /**
+   * Each row's logit against its own precomputed item vector (items [B, outDim]): the same
+   * operations as forward, so the result is bit-identical when the vectors came from itemVectors.
+   */
+  scoreRowsWithItemVectors(batch: Batch, items: Tensor): Tensor {
+    return this.plusBias(sum(mul(this.userVectors(batch), items), 1), batch);
+  }
+
+  /**
+   * Every row of `batch` (a request: user, query, display) against every item of `items`
+   * ([N, outDim], from itemVectors): [B, N] logits with one matrix product. The dot products
+   * are summed by the GEMM kernel rather than row by row, so they match forward only to float32
+   * rounding (test/models/twoTower.test.ts bounds the difference).
+   */
+  scoreWithItemVectors(batch: Batch, items: Tensor): Tensor {
+    return this.plusBias(matmul(this.userVectors(batch), items, false, true), batch);
+  }
+}

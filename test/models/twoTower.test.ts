@@ -1,0 +1,261 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bceWithLogits } from '../../src/autograd/ops/loss.js';
+import { mul } from '../../src/autograd/ops/elementwise.js';
+import { reducePending } from '../../src/autograd/ops/embedding.js';
+import { sum } from '../../src/autograd/ops/reduce.js';
+import { backward, endStep } from '../../src/autograd/tape.js';
+import { Tensor } from '../../src/tensor/tensor.js';
+import type { Batch } from '../../src/data/batch.js';
+import { RowGatherer } from '../../src/data/batching.js';
+import type { Dataset } from '../../src/data/dataset.js';
+import type { FeatureInfo } from '../../src/data/features.js';
+import { parseExperimentConfig } from '../../src/experiment/config.js';
+import { loadModel, saveModel } from '../../src/io/modelFile.js';
+import { createModel, parseModelConfig, type ModelConfigInput } from '../../src/models/registry.js';
+import { TwoTower } from '../../src/models/twoTower.js';
+import { Adam } from '../../src/optim/adam.js';
+import { buildDataset, type FittedSchema } from '../../src/schema/index.js';
+import { ConfigError } from '../../src/schema/errors.js';
+import { Rng } from '../../src/util/random.js';
+import { predictRows } from '../../src/train/predict.js';
+import { trainStep } from '../../src/train/step.js';
+import { testBackends, withBackend } from '../helpers/backends.js';
+import { assertGradcheck } from '../helpers/gradcheck.js';
+import { dataConfig, tempFiles } from '../schema/helpers.js';
+
+/** Users with a taste (g0..g3), items of a genre, histories, a display hour; a click when the item's genre is the user's taste. */
+function csv(rows: number, seed: number): string {
+  const r = new Rng(seed);
+  const lines = ['y,user,item,hist,age,genre,price,hour'];
+  for (let i = 0; i < rows; i++) {
+    const user = r.int(30);
+    const item = r.int(20);
+    const hist = Array.from({ length: r.int(5) }, () => `m${r.int(20)}`);
+    const y = (user % 4 === item % 4) !== (r.uniform() < 0.1) ? 1 : 0;
+    lines.push(`${y},u${user},m${item},${hist.join('|')},${r.int(60)},g${item % 4},${(r.uniform() * 10).toFixed(2)},h${r.int(3)}`);
+  }
+  return lines.join('\n');
+}
+
+const FIELDS = [
+  { name: 'user', kind: 'categorical', group: 'user' },
+  { name: 'item', kind: 'categorical', group: 'item', required: true },
+  { name: 'hist', kind: 'sequence', vocab: 'item', group: 'user' },
+  { name: 'age', kind: 'numeric', transform: 'standardize', group: 'user' },
+  { name: 'genre', kind: 'categorical', group: 'item' },
+  { name: 'price', kind: 'numeric', transform: 'standardize', group: 'item' },
+  { name: 'hour', kind: 'categorical', group: 'ctx' },
+] as const;
+
+async function data(rows = 300): Promise<{ ds: Dataset; fitted: FittedSchema }> {
+  const { dataset: ds, fitted } = await buildDataset(dataConfig({
+    source: { format: 'csv', path: 'd.csv' }, labels: [{ name: 'click', column: 'y' }], fields: FIELDS.map((f) => ({ ...f })),
+  }), tempFiles({ 'd.csv': csv(rows, 5) }));
+  return { ds, fitted };
+}
+
+const TT: ModelConfigInput = {
+  type: 'twotower', dim: 4, user: ['user'], item: ['item'], bias: ['ctx', 'user'], towerHidden: [6], outDim: 3, biasHidden: [4],
+  activation: 'tanh', initStd: 0.3,
+};
+
+function model(input: ModelConfigInput, fitted: FittedSchema, ds: Dataset, seed = 3): { model: TwoTower; dims: Parameters<typeof createModel>[1] } {
+  const dims = { numIds: ds.numIds, numFields: ds.numFields, denseDim: 2, numSequences: 1, features: fitted.features() };
+  return { model: createModel(parseModelConfig(input), dims, seed) as TwoTower, dims };
+}
+
+function train(m: TwoTower, ds: Dataset, steps: number): number[] {
+  const opt = new Adam([{ params: m.parameters(), tables: m.tables() }], { lr: 0.01 });
+  const g = new RowGatherer(ds);
+  const order = Int32Array.from({ length: 240 }, (_, i) => i);
+  const losses: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    const b = g.gather(order, (s % 4) * 60, (s % 4 + 1) * 60);
+    losses.push(trainStep(opt, () => bceWithLogits(m.forward(b), b.labels)));
+  }
+  return losses;
+}
+
+const bits = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+const rows = (ds: Dataset, from: number, to: number): Batch => new RowGatherer(ds).gather(Int32Array.from({ length: ds.numRows }, (_, i) => i), from, to);
+
+/**
+ * The model written out in float64 from the config's definition: a tower's input is, per row, its
+ * groups' id embeddings, mean-pooled sequences and dense columns (schema order within each kind);
+ * tanh hidden layers, a linear output; z = u·v + b.
+ */
+function reference64(features: readonly FeatureInfo[], batch: Batch, dim: number, p: Map<string, Float64Array>, shapes: Map<string, readonly number[]>): Float64Array {
+  const emb = p.get('emb.weight')!;
+  const inputs = (groups: readonly string[]): Float64Array[] => {
+    const fs = features.filter((f) => f.group !== undefined && groups.includes(f.group));
+    const of = (k: string): FeatureInfo[] => fs.filter((f) => f.kind === k);
+    return Array.from({ length: batch.size }, (_, r) => {
+      const x: number[] = [];
+      for (const f of of('id')) for (let d = 0; d < dim; d++) x.push(emb[batch.ids[r * batch.numFields + f.index]! * dim + d]!);
+      for (const f of of('sequence')) {
+        const { ids, offsets } = batch.sequences![f.index]!;
+        const n = offsets[r + 1]! - offsets[r]!;
+        for (let d = 0; d < dim; d++) {
+          let s = 0;
+          for (let j = offsets[r]!; j < offsets[r + 1]!; j++) s += emb[ids[j]! * dim + d]!;
+          x.push(n === 0 ? 0 : s / n);
+        }
+      }
+      for (const f of of('dense')) x.push(batch.dense![r * batch.denseDim! + f.index]!);
+      return Float64Array.from(x);
+    });
+  };
+  const mlp = (prefix: string, x: Float64Array, layers: number): Float64Array => {
+    for (let l = 0; l < layers; l++) {
+      const W = p.get(`${prefix}.layers.${l}.W`)!;
+      const b = p.get(`${prefix}.layers.${l}.b`)!;
+      const [inD, outD] = shapes.get(`${prefix}.layers.${l}.W`)! as [number, number];
+      const y = new Float64Array(outD);
+      for (let o = 0; o < outD; o++) {
+        let s = b[o]!;
+        for (let i = 0; i < inD; i++) s += x[i]! * W[i * outD + o]!;
+        y[o] = l < layers - 1 ? Math.tanh(s) : s;
+      }
+      x = y;
+    }
+    return x;
+  };
+  const [u, v, c] = [inputs(['user']), inputs(['item']), inputs(['ctx', 'user'])];
+  return Float64Array.from({ length: batch.size }, (_, r) => {
+    const [ur, vr] = [mlp('user', u[r]!, 2), mlp('item', v[r]!, 2)];
+    return ur.reduce((s, x, d) => s + x * vr[d]!, 0) + mlp('bias', c[r]!, 2)[0]!;
+  });
+}
+
+describe('two-tower with a bias net', () => {
+  for (const k of testBackends()) {
+    it(`autograd gradients match float64 central differences (${k.name})`, async () => withBackend(k, async () => {
+      const { ds, fitted } = await data();
+      const { model: m } = model(TT, fitted, ds);
+      const batch = rows(ds, 0, 12);
+      const rng = new Rng(2);
+      const probe = Float32Array.from({ length: 12 }, () => rng.uniform() * 2 - 1);
+      const z = m.forward(batch);
+      backward(sum(mul(z, new Tensor(probe, [12]))));
+      const named = m.namedParameters();
+      const table = m.emb.weight;
+      const g = table.sparseGrad(reducePending(table));
+      const tableGrad = new Float64Array(table.data.length);
+      for (let i = 0; i < g.count; i++) for (let d = 0; d < table.dim; d++) tableGrad[g.rows[i]! * table.dim + d] = g.values[i * table.dim + d]!;
+      const analytic = [tableGrad, ...named.map(([, q]) => Float64Array.from(q.grad))];
+      const z32 = Float64Array.from(z.data);
+      endStep();
+
+      const names = ['emb.weight', ...named.map(([n]) => n)];
+      const shapes = new Map<string, readonly number[]>(named.map(([n, q]) => [n, q.shape]));
+      const inputs = [Float64Array.from(table.data), ...named.map(([, q]) => Float64Array.from(q.data))];
+      const f = (xs: Float64Array[]): Float64Array => reference64(fitted.features(), batch, 4, new Map(names.map((n, i) => [n, xs[i]!])), shapes);
+      const z64 = f(inputs);
+      for (let i = 0; i < 12; i++) assert.ok(Math.abs(z64[i]! - z32[i]!) < 1e-5, `row ${i}: model ${z32[i]} vs float64 ${z64[i]}`);
+      assertGradcheck((xs) => f(xs).reduce((s, v, i) => s + v * probe[i]!, 0), inputs, analytic, { eps: 1e-5, atol: 2e-4, rtol: 2e-3 }, 'two-tower');
+      // The check covers every part: embeddings and all three MLPs have non-zero gradients.
+      for (const prefix of ['emb.', 'user.', 'item.', 'bias.']) {
+        assert.ok(names.some((n, i) => n.startsWith(prefix) && analytic[i]!.some((v) => Math.abs(v) > 1e-4)), prefix);
+      }
+    }));
+
+    it(`scores from exported item vectors equal the full model's; save → load → predict is bit-identical (${k.name})`, async () => withBackend(k, async () => {
+      const { ds, fitted } = await data();
+      const { model: m, dims } = model(TT, fitted, ds);
+      const losses = train(m, ds, 60);
+      assert.ok(losses.at(-1)! < losses[0]! - 0.05, `loss ${losses[0]} → ${losses.at(-1)}`);
+      m.eval();
+      const batch = rows(ds, 0, 64);
+      const full = m.forward(batch).data.slice();
+      // Item vectors exported in a different batch (all items in one go), then reused per request.
+      const vectors = m.itemVectors(rows(ds, 0, 128)).data.slice(0, 64 * 3);
+      assert.deepEqual(bits(m.scoreRowsWithItemVectors(batch, new Tensor(vectors, [64, 3])).data.slice()), bits(full));
+      // One matrix product: every request row against every item; the diagonal is each row's own score.
+      const all = m.scoreWithItemVectors(batch, new Tensor(vectors, [64, 3]));
+      assert.deepEqual(all.shape, [64, 64]);
+      for (let i = 0; i < 64; i++) {
+        assert.ok(Math.abs(all.data[i * 64 + i]! - full[i]!) <= 1e-6 * (1 + Math.abs(full[i]!)), `row ${i}: ${all.data[i * 64 + i]} vs ${full[i]}`);
+      }
+      // Off the diagonal: user i with item j is what the full model scores for a row pairing them.
+      const swapped: Batch = { ...batch, ids: batch.ids.slice(), dense: batch.dense!.slice() };
+      const itemCols = fitted.features().filter((f) => f.group === 'item');
+      for (let i = 0; i < 64; i++) {
+        const j = (i * 7 + 3) % 64;
+        for (const f of itemCols) {
+          if (f.kind === 'id') swapped.ids[i * batch.numFields + f.index] = batch.ids[j * batch.numFields + f.index]!;
+          if (f.kind === 'dense') swapped.dense![i * batch.denseDim! + f.index] = batch.dense![j * batch.denseDim! + f.index]!;
+        }
+      }
+      const pairs = m.forward(swapped).data.slice();
+      for (let i = 0; i < 64; i++) {
+        const j = (i * 7 + 3) % 64;
+        assert.ok(Math.abs(all.data[i * 64 + j]! - pairs[i]!) <= 1e-6 * (1 + Math.abs(pairs[i]!)), `user ${i} × item ${j}`);
+      }
+      endStep();
+
+      const before = predictRows(m, ds, { start: 0, end: ds.numRows }, 64);
+      const dir = mkdtempSync(join(tmpdir(), 'ctrkit-twotower-'));
+      try {
+        saveModel(join(dir, 'm'), {
+          model: m, modelConfig: parseModelConfig(TT), schema: fitted.toJSON(), dims, metrics: {},
+          provenance: { dataHash: 'sha256:' + '0'.repeat(64), seed: 3 },
+        });
+        const { model: loaded } = loadModel(join(dir, 'm'));
+        assert.ok(loaded instanceof TwoTower);
+        assert.deepEqual(bits(predictRows(loaded, ds, { start: 0, end: ds.numRows }, 64)), bits(before));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }));
+  }
+
+  it('without bias groups the bias is one learned intercept', async () => {
+    const { ds, fitted } = await data();
+    const { model: m } = model({ ...TT, bias: undefined }, fitted, ds);
+    assert.equal(m.biasNet, null);
+    assert.deepEqual(m.namedParameters().filter(([n]) => !/^(user|item)\./.test(n)).map(([n]) => n), ['intercept']);
+    const batch = rows(ds, 0, 8);
+    const z0 = m.forward(batch).data.slice();
+    m.intercept!.data[0] = 1.5;
+    const z1 = m.forward(batch).data.slice();
+    for (let i = 0; i < 8; i++) assert.ok(Math.abs(z1[i]! - z0[i]! - 1.5) < 1e-6);
+    endStep();
+    assert.ok(train(m, ds, 30).at(-1)! < 0.69);
+  });
+
+  it('learns a user × item interaction through the dot product', async () => {
+    // Click ⇔ the item's genre is the user's taste: only u·v can express it (the bias net sees no item).
+    const { ds, fitted } = await data(3000);
+    const { model: m } = model({ ...TT, towerHidden: [16], outDim: 8, dim: 8 }, fitted, ds);
+    const opt = new Adam([{ params: m.parameters(), tables: m.tables() }], { lr: 0.02 });
+    const g = new RowGatherer(ds);
+    const order = Int32Array.from({ length: 2400 }, (_, i) => i);
+    for (let e = 0; e < 15; e++) for (let s = 0; s + 100 <= 2400; s += 100) {
+      const b = g.gather(order, s, s + 100);
+      trainStep(opt, () => bceWithLogits(m.forward(b), b.labels));
+    }
+    const p = predictRows(m, ds, { start: 2400, end: 3000 });
+    const y = ds.labels[0]!.subarray(2400, 3000);
+    let right = 0;
+    for (let i = 0; i < 600; i++) right += (p[i]! > 0.5) === (y[i]! === 1) ? 1 : 0;
+    assert.ok(right / 600 > 0.85, `held-out accuracy ${right / 600} (10 % label noise)`);
+  });
+
+  it('names the config key of a group the data lacks', async () => {
+    const { ds, fitted } = await data();
+    assert.throws(() => model({ ...TT, item: ['item', 'movie'] }, fitted, ds),
+      (e: unknown) => e instanceof ConfigError && /^model\.item\[1\]: no feature group "movie" \(groups: user, item, ctx\)/.test(e.message));
+    assert.throws(() => model({ ...TT, bias: ['display'] }, fitted, ds), /model\.bias\[0\]: no feature group "display"/);
+    assert.throws(() => parseExperimentConfig({
+      data: { source: { format: 'csv', path: 'd.csv' }, labels: [{ name: 'y' }], fields: FIELDS.map((f) => ({ ...f })) },
+      model: { ...TT, user: ['users'] }, train: { epochs: 1, batchSize: 32 }, output: 'out',
+    }, 'c.yaml'), /c\.yaml: model\.user\[0\]: no feature group "users" in data\.fields \(groups: user, item, ctx\)/);
+    assert.throws(() => parseModelConfig({ ...TT, user: [] }), /model\.user/);
+    assert.throws(() => parseModelConfig({ ...TT, hidden: [8] }), /model\.hidden: not a setting of model type 'twotower'/);
+    assert.throws(() => parseModelConfig({ ...TT, item: undefined }), /model\.item/);
+  });
+});

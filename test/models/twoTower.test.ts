@@ -1,13 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { bceWithLogits } from '../../src/autograd/ops/loss.js';
 import { mul } from '../../src/autograd/ops/elementwise.js';
 import { reducePending } from '../../src/autograd/ops/embedding.js';
 import { sum } from '../../src/autograd/ops/reduce.js';
-import { backward, endStep } from '../../src/autograd/tape.js';
+import { backward, endStep, noGrad } from '../../src/autograd/tape.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import type { Batch } from '../../src/data/batch.js';
 import { RowGatherer } from '../../src/data/batching.js';
@@ -15,6 +17,7 @@ import type { Dataset } from '../../src/data/dataset.js';
 import type { FeatureInfo } from '../../src/data/features.js';
 import { parseExperimentConfig } from '../../src/experiment/config.js';
 import { loadModel, saveModel } from '../../src/io/modelFile.js';
+import { scoreFile } from '../../src/experiment/scoring.js';
 import { createModel, parseModelConfig, type ModelConfigInput } from '../../src/models/registry.js';
 import { TwoTower } from '../../src/models/twoTower.js';
 import { Adam } from '../../src/optim/adam.js';
@@ -133,84 +136,89 @@ function reference64(features: readonly FeatureInfo[], batch: Batch, dim: number
 
 describe('two-tower with a bias net', () => {
   for (const k of testBackends()) {
-    it(`autograd gradients match float64 central differences (${k.name})`, async () => withBackend(k, async () => {
+    // Data first: withBackend restores the backend when its callback returns, i.e. at an async callback's first await.
+    it(`autograd gradients match float64 central differences (${k.name})`, async () => {
       const { ds, fitted } = await data();
-      const { model: m } = model(TT, fitted, ds);
-      const batch = rows(ds, 0, 12);
-      const rng = new Rng(2);
-      const probe = Float32Array.from({ length: 12 }, () => rng.uniform() * 2 - 1);
-      const z = m.forward(batch);
-      backward(sum(mul(z, new Tensor(probe, [12]))));
-      const named = m.namedParameters();
-      const table = m.emb.weight;
-      const g = table.sparseGrad(reducePending(table));
-      const tableGrad = new Float64Array(table.data.length);
-      for (let i = 0; i < g.count; i++) for (let d = 0; d < table.dim; d++) tableGrad[g.rows[i]! * table.dim + d] = g.values[i * table.dim + d]!;
-      const analytic = [tableGrad, ...named.map(([, q]) => Float64Array.from(q.grad))];
-      const z32 = Float64Array.from(z.data);
-      endStep();
+      withBackend(k, () => {
+        const { model: m } = model(TT, fitted, ds);
+        const batch = rows(ds, 0, 12);
+        const rng = new Rng(2);
+        const probe = Float32Array.from({ length: 12 }, () => rng.uniform() * 2 - 1);
+        const z = m.forward(batch);
+        backward(sum(mul(z, new Tensor(probe, [12]))));
+        const named = m.namedParameters();
+        const table = m.emb.weight;
+        const g = table.sparseGrad(reducePending(table));
+        const tableGrad = new Float64Array(table.data.length);
+        for (let i = 0; i < g.count; i++) for (let d = 0; d < table.dim; d++) tableGrad[g.rows[i]! * table.dim + d] = g.values[i * table.dim + d]!;
+        const analytic = [tableGrad, ...named.map(([, q]) => Float64Array.from(q.grad))];
+        const z32 = Float64Array.from(z.data);
+        endStep();
 
-      const names = ['emb.weight', ...named.map(([n]) => n)];
-      const shapes = new Map<string, readonly number[]>(named.map(([n, q]) => [n, q.shape]));
-      const inputs = [Float64Array.from(table.data), ...named.map(([, q]) => Float64Array.from(q.data))];
-      const f = (xs: Float64Array[]): Float64Array => reference64(fitted.features(), batch, 4, new Map(names.map((n, i) => [n, xs[i]!])), shapes);
-      const z64 = f(inputs);
-      for (let i = 0; i < 12; i++) assert.ok(Math.abs(z64[i]! - z32[i]!) < 1e-5, `row ${i}: model ${z32[i]} vs float64 ${z64[i]}`);
-      assertGradcheck((xs) => f(xs).reduce((s, v, i) => s + v * probe[i]!, 0), inputs, analytic, { eps: 1e-5, atol: 2e-4, rtol: 2e-3 }, 'two-tower');
-      // The check covers every part: embeddings and all three MLPs have non-zero gradients.
-      for (const prefix of ['emb.', 'user.', 'item.', 'bias.']) {
-        assert.ok(names.some((n, i) => n.startsWith(prefix) && analytic[i]!.some((v) => Math.abs(v) > 1e-4)), prefix);
-      }
-    }));
-
-    it(`scores from exported item vectors equal the full model's; save → load → predict is bit-identical (${k.name})`, async () => withBackend(k, async () => {
-      const { ds, fitted } = await data();
-      const { model: m, dims } = model(TT, fitted, ds);
-      const losses = train(m, ds, 60);
-      assert.ok(losses.at(-1)! < losses[0]! - 0.05, `loss ${losses[0]} → ${losses.at(-1)}`);
-      m.eval();
-      const batch = rows(ds, 0, 64);
-      const full = m.forward(batch).data.slice();
-      // Item vectors exported in a different batch (all items in one go), then reused per request.
-      const vectors = m.itemVectors(rows(ds, 0, 128)).data.slice(0, 64 * 3);
-      assert.deepEqual(bits(m.scoreRowsWithItemVectors(batch, new Tensor(vectors, [64, 3])).data.slice()), bits(full));
-      // One matrix product: every request row against every item; the diagonal is each row's own score.
-      const all = m.scoreWithItemVectors(batch, new Tensor(vectors, [64, 3]));
-      assert.deepEqual(all.shape, [64, 64]);
-      for (let i = 0; i < 64; i++) {
-        assert.ok(Math.abs(all.data[i * 64 + i]! - full[i]!) <= 1e-6 * (1 + Math.abs(full[i]!)), `row ${i}: ${all.data[i * 64 + i]} vs ${full[i]}`);
-      }
-      // Off the diagonal: user i with item j is what the full model scores for a row pairing them.
-      const swapped: Batch = { ...batch, ids: batch.ids.slice(), dense: batch.dense!.slice() };
-      const itemCols = fitted.features().filter((f) => f.group === 'item');
-      for (let i = 0; i < 64; i++) {
-        const j = (i * 7 + 3) % 64;
-        for (const f of itemCols) {
-          if (f.kind === 'id') swapped.ids[i * batch.numFields + f.index] = batch.ids[j * batch.numFields + f.index]!;
-          if (f.kind === 'dense') swapped.dense![i * batch.denseDim! + f.index] = batch.dense![j * batch.denseDim! + f.index]!;
+        const names = ['emb.weight', ...named.map(([n]) => n)];
+        const shapes = new Map<string, readonly number[]>(named.map(([n, q]) => [n, q.shape]));
+        const inputs = [Float64Array.from(table.data), ...named.map(([, q]) => Float64Array.from(q.data))];
+        const f = (xs: Float64Array[]): Float64Array => reference64(fitted.features(), batch, 4, new Map(names.map((n, i) => [n, xs[i]!])), shapes);
+        const z64 = f(inputs);
+        for (let i = 0; i < 12; i++) assert.ok(Math.abs(z64[i]! - z32[i]!) < 1e-5, `row ${i}: model ${z32[i]} vs float64 ${z64[i]}`);
+        assertGradcheck((xs) => f(xs).reduce((s, v, i) => s + v * probe[i]!, 0), inputs, analytic, { eps: 1e-5, atol: 2e-4, rtol: 2e-3 }, 'two-tower');
+        // The check covers every part: embeddings and all three MLPs have non-zero gradients.
+        for (const prefix of ['emb.', 'user.', 'item.', 'bias.']) {
+          assert.ok(names.some((n, i) => n.startsWith(prefix) && analytic[i]!.some((v) => Math.abs(v) > 1e-4)), prefix);
         }
-      }
-      const pairs = m.forward(swapped).data.slice();
-      for (let i = 0; i < 64; i++) {
-        const j = (i * 7 + 3) % 64;
-        assert.ok(Math.abs(all.data[i * 64 + j]! - pairs[i]!) <= 1e-6 * (1 + Math.abs(pairs[i]!)), `user ${i} × item ${j}`);
-      }
-      endStep();
+      });
+    });
 
-      const before = predictRows(m, ds, { start: 0, end: ds.numRows }, 64);
-      const dir = mkdtempSync(join(tmpdir(), 'ctrkit-twotower-'));
-      try {
-        saveModel(join(dir, 'm'), {
-          model: m, modelConfig: parseModelConfig(TT), schema: fitted.toJSON(), dims, metrics: {},
-          provenance: { dataHash: 'sha256:' + '0'.repeat(64), seed: 3 },
-        });
-        const { model: loaded } = loadModel(join(dir, 'm'));
-        assert.ok(loaded instanceof TwoTower);
-        assert.deepEqual(bits(predictRows(loaded, ds, { start: 0, end: ds.numRows }, 64)), bits(before));
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    }));
+    it(`scores from exported item vectors equal the full model's; save → load → predict is bit-identical (${k.name})`, async () => {
+      const { ds, fitted } = await data();
+      withBackend(k, () => {
+        const { model: m, dims } = model(TT, fitted, ds);
+        const losses = train(m, ds, 60);
+        assert.ok(losses.at(-1)! < losses[0]! - 0.05, `loss ${losses[0]} → ${losses.at(-1)}`);
+        m.eval();
+        const batch = rows(ds, 0, 64);
+        const full = m.forward(batch).data.slice();
+        // Item vectors exported in a different batch (all items in one go), then reused per request.
+        const vectors = m.itemVectors(rows(ds, 0, 128)).data.slice(0, 64 * 3);
+        assert.deepEqual(bits(m.scoreRowsWithItemVectors(batch, new Tensor(vectors, [64, 3])).data.slice()), bits(full));
+        // One matrix product: every request row against every item; the diagonal is each row's own score.
+        const all = m.scoreWithItemVectors(batch, new Tensor(vectors, [64, 3]));
+        assert.deepEqual(all.shape, [64, 64]);
+        for (let i = 0; i < 64; i++) {
+          assert.ok(Math.abs(all.data[i * 64 + i]! - full[i]!) <= 1e-6 * (1 + Math.abs(full[i]!)), `row ${i}: ${all.data[i * 64 + i]} vs ${full[i]}`);
+        }
+        // Off the diagonal: user i with item j is what the full model scores for a row pairing them.
+        const swapped: Batch = { ...batch, ids: batch.ids.slice(), dense: batch.dense!.slice() };
+        const itemCols = fitted.features().filter((f) => f.group === 'item');
+        for (let i = 0; i < 64; i++) {
+          const j = (i * 7 + 3) % 64;
+          for (const f of itemCols) {
+            if (f.kind === 'id') swapped.ids[i * batch.numFields + f.index] = batch.ids[j * batch.numFields + f.index]!;
+            if (f.kind === 'dense') swapped.dense![i * batch.denseDim! + f.index] = batch.dense![j * batch.denseDim! + f.index]!;
+          }
+        }
+        const pairs = m.forward(swapped).data.slice();
+        for (let i = 0; i < 64; i++) {
+          const j = (i * 7 + 3) % 64;
+          assert.ok(Math.abs(all.data[i * 64 + j]! - pairs[i]!) <= 1e-6 * (1 + Math.abs(pairs[i]!)), `user ${i} × item ${j}`);
+        }
+        endStep();
+
+        const before = predictRows(m, ds, { start: 0, end: ds.numRows }, 64);
+        const dir = mkdtempSync(join(tmpdir(), 'ctrkit-twotower-'));
+        try {
+          saveModel(join(dir, 'm'), {
+            model: m, modelConfig: parseModelConfig(TT), schema: fitted.toJSON(), dims, metrics: {},
+            provenance: { dataHash: 'sha256:' + '0'.repeat(64), seed: 3 },
+          });
+          const { model: loaded } = loadModel(join(dir, 'm'));
+          assert.ok(loaded instanceof TwoTower);
+          assert.deepEqual(bits(predictRows(loaded, ds, { start: 0, end: ds.numRows }, 64)), bits(before));
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+    });
   }
 
   it('without bias groups the bias is one learned intercept', async () => {
@@ -252,10 +260,58 @@ describe('two-tower with a bias net', () => {
     assert.throws(() => model({ ...TT, bias: ['display'] }, fitted, ds), /model\.bias\[0\]: no feature group "display"/);
     assert.throws(() => parseExperimentConfig({
       data: { source: { format: 'csv', path: 'd.csv' }, labels: [{ name: 'y' }], fields: FIELDS.map((f) => ({ ...f })) },
-      model: { ...TT, user: ['users'] }, train: { epochs: 1, batchSize: 32 }, output: 'out',
+      model: { ...TT, user: ['users'] }, train: { epochs: 1, batchSize: 32, optimizer: { type: 'adam', lr: 0.01 } }, output: 'out',
     }, 'c.yaml'), /c\.yaml: model\.user\[0\]: no feature group "users" in data\.fields \(groups: user, item, ctx\)/);
     assert.throws(() => parseModelConfig({ ...TT, user: [] }), /model\.user/);
     assert.throws(() => parseModelConfig({ ...TT, hidden: [8] }), /model\.hidden: not a setting of model type 'twotower'/);
     assert.throws(() => parseModelConfig({ ...TT, item: undefined }), /model\.item/);
+  });
+});
+
+describe('ctrkit export --format item-vectors', () => {
+  const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+  it('writes each item row\'s vector; ⟨u, v⟩ + b from the file equals the model\'s logits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ctrkit-twotower-cli-'));
+    try {
+      writeFileSync(join(dir, 'd.csv'), csv(300, 5));
+      writeFileSync(join(dir, 'c.yaml'), JSON.stringify({
+        data: { source: { format: 'csv', path: 'd.csv' }, labels: [{ name: 'click', column: 'y' }], fields: FIELDS, split: { mode: 'random', validation: 0.2, test: 0.2, seed: 1 } },
+        model: TT, train: { epochs: 2, batchSize: 32, seed: 1, optimizer: { type: 'adam', lr: 0.01 } }, output: 'run',
+      }));
+      const t = spawnSync(process.execPath, [cli, 'train', 'c.yaml'], { cwd: dir, encoding: 'utf8' });
+      assert.equal(t.status, 0, t.stderr);
+      const modelDir = join(dir, 'run', 'model');
+      // Items only: the user and display columns are empty; an unseen item is an out-of-vocabulary row.
+      const items = ['user,item,hist,age,genre,price,hour', ',m3,,,g3,4.5,', ',m7,,,g3,1.25,', ',zz,,,g9,,'];
+      writeFileSync(join(dir, 'items.csv'), `${items.join('\n')}\n`);
+      const out = join(dir, 'vectors.csv');
+      const p = spawnSync(process.execPath, [cli, 'export', '-m', modelDir, '--format', 'item-vectors', '-i', join(dir, 'items.csv'), '-o', out], { encoding: 'utf8' });
+      assert.equal(p.status, 0, p.stderr);
+      assert.deepEqual(JSON.parse(p.stdout), { vectors: out, rows: 3, dim: 3 });
+      const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
+      assert.equal(lines[0], 'line,v0,v1,v2');
+      assert.deepEqual(lines.slice(1).map((l) => l.split(',')[0]), ['2', '3', '4']);
+      const vectors = Float32Array.from(lines.slice(1).flatMap((l) => l.split(',').slice(1).map(Number)));
+
+      // The same items in full rows (users, hours): their logits from the file's vectors are bit-identical to the model's.
+      const full = ['y,user,item,hist,age,genre,price,hour', '1,u1,m3,m1|m2,30,g3,4.5,h0', '0,u2,m7,,41,g3,1.25,h2', '0,u4,zz,m3,20,g9,,h1'];
+      writeFileSync(join(dir, 'req.csv'), `${full.join('\n')}\n`);
+      // On the backend the CLI used (native when built): backends agree only to rounding.
+      const s = await scoreFile(modelDir, join(dir, 'req.csv'), { labels: true });
+      const m = s.model as TwoTower;
+      withBackend(testBackends().at(-1)!, () => {
+        const logits = predictRows(m, s.dataset, { start: 0, end: 3 });
+        const fromFile = noGrad(() => m.scoreRowsWithItemVectors(rows(s.dataset, 0, 3), new Tensor(vectors, [3, 3])).data.slice());
+        endStep();
+        assert.deepEqual(bits(fromFile), bits(logits));
+      });
+
+      const wrong = spawnSync(process.execPath, [cli, 'export', '-m', join(dir, 'm'), '--format', 'item-vectors', '-o', join(dir, 'x.csv')], { encoding: 'utf8' });
+      assert.equal(wrong.status, 1);
+      assert.match(wrong.stderr, /^ctrkit: --format item-vectors needs -i, --input/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

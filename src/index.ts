@@ -53,6 +53,8 @@ export { DCNv2 } from './models/dcnv2.js';
 export type { DCNv2Config } from './models/dcnv2.js';
 export { DIN } from './models/din.js';
 export type { DINConfig, DINAttentionPair } from './models/din.js';
+export { TwoTower } from './models/twoTower.js';
+export type { TwoTowerConfig } from './models/twoTower.js';
 export { FeatureLayout, FeatureLookupError } from './data/features.js';
 export type { FeatureInfo, FeatureKind } from './data/features.js';
 

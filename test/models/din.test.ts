@@ -25,6 +25,7 @@ import { predictRows } from '../../src/train/predict.js';
 import { auc } from '../../src/metrics/auc.js';
 import { trainStep } from '../../src/train/step.js';
 import { testBackends, withBackend } from '../helpers/backends.js';
+import { bits, trainSteps } from '../helpers/trainSteps.js';
 import { dataConfig, tempFiles } from '../schema/helpers.js';
 
 /** Users, target items and histories of up to 7 earlier items (same id space); a click when the target is in the history. */
@@ -64,19 +65,7 @@ function model(input: ModelConfigInput, fitted: FittedSchema, ds: Dataset, seed 
   return { model: createModel(parseModelConfig(input), dims, seed), dims };
 }
 
-function train(m: ReturnType<typeof createModel>, ds: Dataset, steps: number): number[] {
-  const opt = new Adam([{ params: m.parameters(), tables: m.tables() }], { lr: 0.01 });
-  const g = new RowGatherer(ds);
-  const order = Int32Array.from({ length: 240 }, (_, i) => i);
-  const losses: number[] = [];
-  for (let s = 0; s < steps; s++) {
-    const b = g.gather(order, (s % 4) * 60, (s % 4 + 1) * 60);
-    losses.push(trainStep(opt, () => bceWithLogits(m.forward(b), b.labels)));
-  }
-  return losses;
-}
-
-const bits = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+const train = trainSteps;
 
 describe('DIN', () => {
   it('recentEvents keeps each row\'s last maxLen events', () => {

@@ -27,6 +27,7 @@ import { Rng } from '../../src/util/random.js';
 import { predictRows } from '../../src/train/predict.js';
 import { trainStep } from '../../src/train/step.js';
 import { testBackends, withBackend } from '../helpers/backends.js';
+import { bits, trainSteps } from '../helpers/trainSteps.js';
 import { assertGradcheck } from '../helpers/gradcheck.js';
 import { dataConfig, tempFiles } from '../schema/helpers.js';
 
@@ -71,19 +72,7 @@ function model(input: ModelConfigInput, fitted: FittedSchema, ds: Dataset, seed 
   return { model: createModel(parseModelConfig(input), dims, seed) as TwoTower, dims };
 }
 
-function train(m: TwoTower, ds: Dataset, steps: number): number[] {
-  const opt = new Adam([{ params: m.parameters(), tables: m.tables() }], { lr: 0.01 });
-  const g = new RowGatherer(ds);
-  const order = Int32Array.from({ length: 240 }, (_, i) => i);
-  const losses: number[] = [];
-  for (let s = 0; s < steps; s++) {
-    const b = g.gather(order, (s % 4) * 60, (s % 4 + 1) * 60);
-    losses.push(trainStep(opt, () => bceWithLogits(m.forward(b), b.labels)));
-  }
-  return losses;
-}
-
-const bits = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+const train = trainSteps;
 const rows = (ds: Dataset, from: number, to: number): Batch => new RowGatherer(ds).gather(Int32Array.from({ length: ds.numRows }, (_, i) => i), from, to);
 
 /**

@@ -8,12 +8,21 @@ export function testBackends(): Kernels[] {
   return native ? [referenceKernels, native] : [referenceKernels];
 }
 
-/** Runs fn with the given backend selected, restoring the previous one after. */
+/**
+ * Runs fn with the given backend selected, restoring the reference one after; an async fn keeps
+ * the backend until its promise settles (restoring at its first await would run the rest of it on
+ * the reference backend).
+ */
 export function withBackend<T>(k: Kernels, fn: () => T): T {
   setBackend(k);
+  let r: T;
   try {
-    return fn();
-  } finally {
+    r = fn();
+  } catch (e) {
     setBackend(referenceKernels);
+    throw e;
   }
+  if (r instanceof Promise) return r.finally(() => setBackend(referenceKernels)) as T;
+  setBackend(referenceKernels);
+  return r;
 }

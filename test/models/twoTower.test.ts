@@ -220,6 +220,8 @@ describe('two-tower with a bias net', () => {
     m.intercept!.data[0] = 1.5;
     const z1 = m.forward(batch).data.slice();
     for (let i = 0; i < 8; i++) assert.ok(Math.abs(z1[i]! - z0[i]! - 1.5) < 1e-6);
+    const all = m.scoreWithItemVectors(batch, m.itemVectors(batch));
+    for (let i = 0; i < 8; i++) assert.ok(Math.abs(all.data[i * 8 + i]! - z1[i]!) <= 1e-6 * (1 + Math.abs(z1[i]!)), `row ${i}`);
     endStep();
     assert.ok(train(m, ds, 30).at(-1)! < 0.69);
   });
@@ -299,6 +301,15 @@ describe('ctrkit export --format item-vectors', () => {
       const wrong = spawnSync(process.execPath, [cli, 'export', '-m', join(dir, 'm'), '--format', 'item-vectors', '-o', join(dir, 'x.csv')], { encoding: 'utf8' });
       assert.equal(wrong.status, 1);
       assert.match(wrong.stderr, /^ctrkit: --format item-vectors needs -i, --input/);
+      const onnx = spawnSync(process.execPath, [cli, 'export', '-m', modelDir, '-o', join(dir, 'm.onnx')], { encoding: 'utf8' });
+      assert.equal(onnx.status, 1);
+      assert.match(onnx.stderr, /^ctrkit: .*no ONNX export for model type 'twotower'/);
+      // Item vectors of a model without an item tower: refused by name.
+      writeFileSync(join(dir, 'c.yaml'), readFileSync(join(dir, 'c.yaml'), 'utf8').replace(/"model":\{[^}]*\}/, '"model":{"type":"lr"}').replace('"output":"run"', '"output":"lr"'));
+      assert.equal(spawnSync(process.execPath, [cli, 'train', 'c.yaml'], { cwd: dir, encoding: 'utf8' }).status, 0);
+      const lr = spawnSync(process.execPath, [cli, 'export', '-m', join(dir, 'lr', 'model'), '--format', 'item-vectors', '-i', join(dir, 'items.csv'), '-o', join(dir, 'x.csv')], { encoding: 'utf8' });
+      assert.equal(lr.status, 1);
+      assert.match(lr.stderr, /^ctrkit: .*lr[/\\]model: item vectors are a two-tower model's; this model is 'lr'\n$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

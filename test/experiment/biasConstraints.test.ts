@@ -41,7 +41,7 @@ describe('train.biasConstraints on census-income', () => {
     return file;
   };
   const train = (epochs: number, extra: string): string => `{ epochs: ${epochs}, batchSize: 1024, seed: 3, optimizer: { type: adam, lr: 0.01 }${extra} }`;
-  const run = async (name: string, epochs: number, extra: string, opts: { forceResume?: boolean } = {}): Promise<TrainRunResult> =>
+  const run = async (name: string, epochs: number, extra: string, opts: { resume?: boolean } = {}): Promise<TrainRunResult> =>
     runTraining(await loadExperimentConfig(write(name, train(epochs, extra)), root), { quiet: true, ...opts });
   let plain: TrainRunResult;
   let constrained: TrainRunResult;
@@ -86,7 +86,7 @@ describe('train.biasConstraints on census-income', () => {
     const pctr = ', biasConstraints: { slices: { by: pctr, buckets: 5 }, lr: 1, alpha: 0.1, rampStart: 20, rampSteps: 30 }';
     const whole = await run('whole', 2, pctr);
     await run('split', 1, pctr);
-    const resumed = await run('split', 2, pctr, { forceResume: true });
+    const resumed = await run('split', 2, pctr, { resume: true });
     assert.ok(resumed.train.resumed);
     const last = (r: TrainRunResult): unknown => parseMetricLog(readFileSync(r.logFile, 'utf8')).filter((x) => x.event === 'epoch').at(-1)!.bias_lambda_0;
     assert.equal(last(resumed), last(whole));

@@ -12,6 +12,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { AuxiliaryState } from '../train/trainer.js';
 import type { MetricValue } from '../train/metricLog.js';
 import type { BiasConstraintsConfig } from './config.js';
+import { topIds } from './trainReport.js';
 
 export interface BiasConstraintTerm extends AuxiliaryState {
   readonly constraint: BiasConstraint;
@@ -44,7 +45,7 @@ export function rankBuckets(z: ArrayLike<number>, k: number): Int32Array {
 function topValues(ds: Dataset, j: number, rows: { start: number; end: number }, top: number): number[] {
   const counts = new Int32Array(ds.fieldSizes[j]!);
   for (let r = rows.start; r < rows.end; r++) counts[ds.ids[r * ds.numFields + j]! - ds.fieldOffsets[j]!]!++;
-  return Array.from(counts.keys()).filter((i) => counts[i]! > 0).sort((a, b) => counts[b]! - counts[a]! || a - b).slice(0, top);
+  return topIds(counts, top);
 }
 
 export function createBiasConstraintTerm(cfg: BiasConstraintsConfig, ds: Dataset, fields: readonly IdFieldSpec[], fitRows: { start: number; end: number },

@@ -70,7 +70,7 @@ interface SliceField {
 }
 
 /** The k most frequent ids of `counts` (most first, ties by smaller id), in one pass: fields may have millions of ids. */
-function topIds(counts: Int32Array, k: number): number[] {
+export function topIds(counts: Int32Array, k: number): number[] {
   const top: number[] = [];
   for (let id = 0; id < counts.length; id++) {
     const c = counts[id]!;

@@ -199,9 +199,9 @@ export class Trainer<M extends CTRModel = CTRModel, O extends GroupOptions = Gro
         this.state = { epochLossSum: 0, epochRows: 0, ...c.trainer };
         this.lastSavedStep = c.trainer.globalStep;
         for (const [name, aux] of Object.entries(this.opts.auxiliary ?? {})) {
+          // None saved: a --force-resume that added the component; it starts fresh from here.
           const saved = c.trainer.auxiliary?.[name];
-          if (saved === undefined) throw new Error(`Trainer: the checkpoint holds no '${name}' state to resume from`);
-          aux.load(saved);
+          if (saved !== undefined) aux.load(saved);
         }
         resumed = true;
       }

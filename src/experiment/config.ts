@@ -10,6 +10,27 @@ import { parseModelConfig, REPRESENTATION_MODEL_TYPES, type ModelConfig } from '
 import { parseOptimizerConfig, type OptimizerConfig } from '../optim/registry.js';
 import { LossConfigError, parseLossConfig, type LossConfig } from '../losses/registry.js';
 
+/**
+ * In-training calibration by bias constraints (src/calibrate/biasConstraints.ts): one dual
+ * variable λ per slice, either the pCTR deciles (buckets) of each batch's current predictions or
+ * the most frequent values of a categorical field (other values belong to no slice).
+ */
+const biasConstraintsSchema = z.strictObject({
+  slices: z.discriminatedUnion('by', [
+    z.strictObject({ by: z.literal('pctr'), buckets: z.number().int().min(2).default(10) }),
+    z.strictObject({ by: z.literal('field'), field: z.string().min(1), top: z.number().int().positive().default(10) }),
+  ], { error: "slices.by must be 'pctr' or 'field'" }),
+  /** Learning rate of the ascent on λ. */
+  lr: z.number().positive(),
+  /** α₃ > 0: the −(α₃/2)λ² regulariser that bounds λ. */
+  alpha: z.number().positive().default(1),
+  /** Steps before λ starts, then steps over which its effect ramps in. */
+  rampStart: z.number().int().min(0).default(0),
+  rampSteps: z.number().int().min(0).default(0),
+});
+
+export type BiasConstraintsConfig = z.output<typeof biasConstraintsSchema>;
+
 const trainSchema = z.strictObject({
   epochs: z.number().int().positive(),
   batchSize: z.number().int().positive(),
@@ -38,6 +59,7 @@ const trainSchema = z.strictObject({
    * grad_pos_logit and the bottom layers' row-gradient norms (see src/experiment/probes.ts).
    */
   probes: z.boolean().default(false),
+  biasConstraints: biasConstraintsSchema.optional(),
 });
 
 export interface TrainConfig extends Omit<z.output<typeof trainSchema>, 'optimizer' | 'loss'> {
@@ -138,6 +160,14 @@ function checkTrainable(file: string, data: DataConfig, model: ModelConfig, trai
   if (loss?.type === 'contrastive' && !(REPRESENTATION_MODEL_TYPES as readonly string[]).includes(model.type)) {
     at('train.loss.type', `'contrastive' contrasts hidden representations, which model type '${model.type}' does not have; use ${REPRESENTATION_MODEL_TYPES.join(' or ')}`);
   }
+  const bc = train.biasConstraints?.slices;
+  if (bc?.by === 'field') {
+    const f = data.fields.find((x) => x.name === bc.field);
+    if (f?.kind !== 'categorical') {
+      at('train.biasConstraints.slices.field', `no categorical field ${JSON.stringify(bc.field)} in data.fields (categorical fields: ${data.fields.filter((x) => x.kind === 'categorical').map((x) => x.name).join(', ') || 'none'})`);
+    }
+  }
+  if (train.biasConstraints && loss?.type === 'jrc') at('train.biasConstraints', `constrains the one-logit CTR head; loss 'jrc' has two logits per row`);
   if (model.type === 'din') checkAttention(data, model.attention, at);
   if (model.type === 'twotower') checkGroups(data, model, at);
   if (train.calibration !== 'none' && data.split.mode === 'files' && data.split.validation === undefined) {

@@ -32,6 +32,8 @@ export interface EvaluationInput {
   testCalibrated?: ArrayLike<number>;
   /** β_pos: positives weigh this much in the metrics, and so here. */
   positiveWeight?: number;
+  /** train.biasConstraints: its slices of the test rows (−1: none) and their final λ. */
+  constraint?: { by: string; labels: readonly string[]; slices: Int32Array; lambda: readonly number[] };
 }
 
 function metricsSection(m: RunReport['metrics']): MetricsSection | null {
@@ -68,7 +70,7 @@ interface SliceField {
 }
 
 /** The k most frequent ids of `counts` (most first, ties by smaller id), in one pass: fields may have millions of ids. */
-function topIds(counts: Int32Array, k: number): number[] {
+export function topIds(counts: Int32Array, k: number): number[] {
   const top: number[] = [];
   for (let id = 0; id < counts.length; id++) {
     const c = counts[id]!;
@@ -105,7 +107,7 @@ export function chooseSliceField(ds: Dataset, fields: readonly IdFieldSpec[], ro
   return { field, local, top };
 }
 
-function sliceLabel(f: IdFieldSpec, local: number): string {
+export function sliceLabel(f: IdFieldSpec, local: number): string {
   if (f.kind === 'vocab') return local === 0 ? '(rare or unseen)' : f.vocabulary[local - 1]!;
   return `bucket ${local}`;
 }
@@ -164,6 +166,19 @@ export function evaluationSections(input: EvaluationInput): ReportSection[] {
     out.push({
       kind: 'sliceBias', source: 'evaluation', by: name, title: `Calibration bias by ${name} (test rows, ${which})`, slices,
       note: `The ${SLICES} most frequent values of \`${name}\`, the categorical field whose values split the test rows most evenly.`,
+    });
+  }
+  const c = input.constraint;
+  if (c) {
+    const inSlice = Int32Array.from(c.slices, (k) => (k < 0 ? c.labels.length : k));
+    const bias = calibrationBiasBySlice(served, y, inSlice, w).sort((a, b) => (a.slice as number) - (b.slice as number));
+    out.push({
+      kind: 'sliceBias', source: 'evaluation', by: c.by, title: `Calibration bias by the bias constraint's slices (${c.by}; test rows, ${which})`,
+      slices: bias.map((s) => ({
+        slice: s.slice === c.labels.length ? '(no slice)' : `${c.labels[s.slice as number]!} (λ ${c.lambda[s.slice as number]!.toPrecision(3)})`,
+        rows: s.rows, weight: s.weight, predicted: s.predicted, observed: s.observed, ratioBias: s.ratioBias, meanBias: s.meanBias,
+      })),
+      note: 'The slices train.biasConstraints constrained, with each dual variable λ at the end of training.',
     });
   }
   return out;

@@ -35,7 +35,9 @@ import { predictRows } from '../train/predict.js';
 import { correctForSampling, samplingRecord } from './samplingCorrection.js';
 import { trainingProbes } from './probes.js';
 import { checkResumeConfig } from './resumeGuard.js';
-import { writeTrainingReport } from './trainReport.js';
+import { sliceLabel, writeTrainingReport } from './trainReport.js';
+import { createBiasConstraintTerm } from './biasConstraintTerm.js';
+import { add } from '../autograd/ops/elementwise.js';
 
 export interface TrainRunOptions {
   /** Continue from the output directory's last checkpoint. */
@@ -167,12 +169,27 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const loss = lossCfg ? createLoss(lossCfg) : null;
   const probes = cfg.train.probes ? trainingProbes(model, cfg.train.logEvery) : null;
   const watch = (z: Tensor, b: Batch): Tensor => (probes ? probes.watch(z, b.labels) : z);
-  const lossFn = (m: CTRModel, b: Batch): Tensor => {
-    if (!loss) return weightedBce(watch(m.forward(b), b), b);
-    if (lossCfg?.type !== 'contrastive') return loss(watch(m.forward(b), b), b, { step: optimizer.stepCount });
+  const mainLoss = (m: CTRModel, b: Batch): { z: Tensor; value: Tensor } => {
+    if (!loss) {
+      const z = watch(m.forward(b), b);
+      return { z, value: weightedBce(z, b) };
+    }
+    if (lossCfg?.type !== 'contrastive') {
+      const z = watch(m.forward(b), b);
+      return { z, value: loss(z, b, { step: optimizer.stepCount }) };
+    }
     // The config check guarantees a model with hidden layers (REPRESENTATION_MODEL_TYPES).
     const out = m.forwardWithRepresentation!(b);
-    return loss(watch(out.logits, b), b, { step: optimizer.stepCount, representation: out.representation });
+    const z = watch(out.logits, b);
+    return { z, value: loss(z, b, { step: optimizer.stepCount, representation: out.representation }) };
+  };
+  const biasTerm = cfg.train.biasConstraints
+    && createBiasConstraintTerm(cfg.train.biasConstraints, ds, fitted.spec.fields, split.fit, (j, local) => sliceLabel(fitted.spec.fields[j]!, local));
+  // Terms on the logits added to the configured loss (today: the bias constraints).
+  const logitTerms = biasTerm ? [biasTerm.term] : [];
+  const lossFn = (m: CTRModel, b: Batch): Tensor => {
+    const { z, value } = mainLoss(m, b);
+    return logitTerms.reduce((acc, t) => add(acc, t(z, b)), value);
   };
   // List losses compare rows within a list: whole lists per batch when the data has them
   // (data.group), else the batch is the list (the KDD'24 setting on Criteo).
@@ -219,6 +236,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     progress: createProgress({ quiet: opts.quiet, stream }),
     signal: opts.signal,
     afterStep: probes ? (info) => probes.afterStep(info) : undefined,
+    ...(biasTerm && { auxiliary: { biasConstraints: biasTerm } }),
   });
   const result = await trainer.run();
 
@@ -266,6 +284,9 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     cfg, output, dataset: ds, split, fitted, train: result, seed, seconds, model: modelConfig.type,
     metrics: { validation, test, ...(testCalibrated && { test_calibrated: testCalibrated }) },
     testProbs: pt, ...(ptCalibrated && { testCalibrated: ptCalibrated }),
+    ...(biasTerm && hasTest && {
+      constraint: { by: biasTerm.by, labels: biasTerm.labels, slices: biasTerm.rowSlices(zt, split.test.start, split.test.end), lambda: Array.from(biasTerm.constraint.lambda) },
+    }),
   });
   return {
     model, dataset: ds, split, output, modelDir, logFile, checkpointsDir: checkpointDir, backend: kernels, train: result, validation, test, testCalibrated,

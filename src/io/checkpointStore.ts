@@ -50,6 +50,7 @@ const trainerSchema = z.object({
   // Without them a mid-epoch resume from disk would report that epoch's loss over its last rows only.
   epochLossSum: anyNumber.optional(),
   epochRows: z.number().int().min(0).optional(),
+  auxiliary: z.record(z.string(), z.unknown()).optional(),
 });
 
 const stateFileSchema = z.object({

@@ -21,6 +21,8 @@ export interface TrainerState {
    */
   epochLossSum?: number;
   epochRows?: number;
+  /** TrainerOptions.auxiliary's states by name (JSON), as of this checkpoint. */
+  auxiliary?: Record<string, unknown>;
 }
 
 export interface Checkpoint {

@@ -65,6 +65,20 @@ export interface TrainerOptions<M extends CTRModel = CTRModel, O extends GroupOp
    * model: a hook that changed weights or drew random numbers would break exact resume.
    */
   afterStep?: (info: StepInfo<M>) => Record<string, MetricValue> | void;
+  /**
+   * Training state besides the model and the optimiser (e.g. a loss term's dual variables), by
+   * name: checkpointed with them, so that a resume continues bit-identically.
+   */
+  auxiliary?: Record<string, AuxiliaryState>;
+}
+
+/** State that the loss changes as it trains; see TrainerOptions.auxiliary. */
+export interface AuxiliaryState {
+  /** A JSON snapshot (numbers round-trip exactly through JSON). */
+  save(): unknown;
+  load(state: unknown): void;
+  /** Values added to every 'epoch' log record (e.g. the current dual variables). */
+  epochRecord?(): Record<string, MetricValue>;
 }
 
 /** What the afterStep hook sees: the step just taken (gradients are still those of this step). */
@@ -184,6 +198,11 @@ export class Trainer<M extends CTRModel = CTRModel, O extends GroupOptions = Gro
         optimizer.loadState(c.optimizer);
         this.state = { epochLossSum: 0, epochRows: 0, ...c.trainer };
         this.lastSavedStep = c.trainer.globalStep;
+        for (const [name, aux] of Object.entries(this.opts.auxiliary ?? {})) {
+          // None saved: a --force-resume that added the component; it starts fresh from here.
+          const saved = c.trainer.auxiliary?.[name];
+          if (saved !== undefined) aux.load(saved);
+        }
         resumed = true;
       }
     }
@@ -256,7 +275,8 @@ export class Trainer<M extends CTRModel = CTRModel, O extends GroupOptions = Gro
         const seconds = (Date.now() - t0) / 1000;
         const rows = st.epochRows ?? 0;
         const trainLoss = rows > 0 ? (st.epochLossSum ?? 0) / rows : NaN;
-        log?.write(this.record('epoch', { loss: trainLoss, rows, rows_per_s: seconds > 0 ? rowsHere / seconds : null, seconds }));
+        const auxRecord = Object.assign({}, ...Object.values(this.opts.auxiliary ?? {}).map((a) => a.epochRecord?.() ?? {})) as Record<string, MetricValue>;
+        log?.write(this.record('epoch', { ...auxRecord, loss: trainLoss, rows, rows_per_s: seconds > 0 ? rowsHere / seconds : null, seconds }));
         this.lastEpochSteps = st.stepInEpoch;
         st.epoch++;
         st.stepInEpoch = 0;
@@ -349,7 +369,9 @@ export class Trainer<M extends CTRModel = CTRModel, O extends GroupOptions = Gro
       const where = model.has(bad.name) ? `parameter '${bad.name}'` : `optimizer state '${bad.name}'`;
       throw this.nonFiniteError(null, `${where}[${bad.index}] is ${bad.value} after`, true);
     }
-    const c: Checkpoint = { model, optimizer, trainer: this.trainerState, ...(this.opts.runConfig === undefined ? {} : { config: this.opts.runConfig }) };
+    const aux = this.opts.auxiliary;
+    const trainer = aux === undefined ? this.trainerState : { ...this.trainerState, auxiliary: Object.fromEntries(Object.entries(aux).map(([k, a]) => [k, a.save()])) };
+    const c: Checkpoint = { model, optimizer, trainer, ...(this.opts.runConfig === undefined ? {} : { config: this.opts.runConfig }) };
     store.save(tag, c);
     if (tag === 'last') this.lastSavedStep = this.state.globalStep;
   }

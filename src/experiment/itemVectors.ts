@@ -9,7 +9,7 @@ import { RowGatherer } from '../data/batching.js';
 import { TwoTower } from '../models/twoTower.js';
 import { ConfigError } from '../schema/errors.js';
 import { encodeFile, withSourcePath } from '../schema/index.js';
-import { loadScoringModel, type ScoreOptions } from './scoring.js';
+import { loadScoringModel, type ScoreOptions, type ScoringModel } from './scoring.js';
 
 export interface ItemVectors {
   /** Input line of each row (rows in file order). */
@@ -21,7 +21,12 @@ export interface ItemVectors {
 }
 
 export async function itemVectorsOfFile(modelDir: string, input: string, opts: Omit<ScoreOptions, 'rowIds'>, batchSize = 4096): Promise<ItemVectors> {
-  const { model, fitted, source, columns } = loadScoringModel(modelDir);
+  return itemVectorsOf(loadScoringModel(modelDir), modelDir, input, opts, batchSize);
+}
+
+/** itemVectorsOfFile with a model already loaded from `modelDir` (the server's snapshot). */
+export async function itemVectorsOf(scoring: ScoringModel, modelDir: string, input: string, opts: Omit<ScoreOptions, 'rowIds'>, batchSize = 4096): Promise<ItemVectors> {
+  const { model, fitted, source, columns } = scoring;
   if (!(model instanceof TwoTower)) {
     throw new ConfigError([`${modelDir}: item vectors are a two-tower model's; this model is '${model.kind}'`]);
   }

@@ -25,10 +25,6 @@ export class RequestError extends Error {
   }
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function describe(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
@@ -68,15 +64,30 @@ function listNames(features: readonly FeatureInfo[]): string {
   return n.length <= 12 ? n.join(', ') : `${n.slice(0, 10).join(', ')}, … (${n.length} in all; GET /v1/model lists them)`;
 }
 
-const BODY_KEYS = new Set(['rows', 'context']);
+const BODY_KEYS = ['rows', 'context'];
+
+export interface BodyOptions {
+  /** Top-level keys besides rows and context (a route's own options, read by the route). */
+  keys?: readonly string[];
+  /** Features a row does not give, with the value each gets (a two-tower rank request's item features). */
+  implied?: ReadonlyMap<number, RawValue>;
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
 
 /**
  * The rows of a predict body as values in `features` order, each row checked by `encoder` (which
  * stores nothing). Throws RequestError on the first problem.
  */
-export function readPredictBody(body: unknown, features: readonly FeatureInfo[], encoder: RowEncoder, maxRows: number): RawValue[][] {
+export function readPredictBody(body: unknown, features: readonly FeatureInfo[], encoder: RowEncoder, maxRows: number, opts: BodyOptions = {}): RawValue[][] {
   if (!isRecord(body)) throw new RequestError(`the body must be a JSON object {"rows": [...]}, got ${describe(body)}`);
-  for (const k of Object.keys(body)) if (!BODY_KEYS.has(k)) throw new RequestError(`unknown key ${JSON.stringify(k)} (expected rows and optionally context)`);
+  const keys = [...BODY_KEYS, ...(opts.keys ?? [])];
+  for (const k of Object.keys(body)) {
+    if (!keys.includes(k)) throw new RequestError(`unknown key ${JSON.stringify(k)} (expected rows and optionally ${keys.slice(1).join(', ')})`);
+  }
+  const implied = opts.implied ?? new Map<number, RawValue>();
   const rows = body.rows;
   if (!Array.isArray(rows)) throw new RequestError(`must be an array of objects, got ${describe(rows)}`, undefined, 'rows');
   if (rows.length > maxRows) throw new RequestError(`too many rows: ${rows.length} (at most ${maxRows} per request)`, undefined, 'rows');
@@ -90,6 +101,7 @@ export function readPredictBody(body: unknown, features: readonly FeatureInfo[],
     for (const [name, v] of Object.entries(body.context)) {
       const i = index.get(name);
       if (i === undefined) throw unknown(`context.${name}`);
+      if (implied.has(i)) throw new RequestError('is an item feature: items are named by "items"', undefined, `context.${name}`);
       try {
         shared[i] = rawValue(v, features[i]!);
       } catch (e) {
@@ -103,9 +115,11 @@ export function readPredictBody(body: unknown, features: readonly FeatureInfo[],
     const row: unknown = rows[r];
     if (!isRecord(row)) throw new RequestError(`expected an object of field values, got ${describe(row)}`, r);
     const values = shared.slice();
+    for (const [i, v] of implied) values[i] = v;
     for (const [name, v] of Object.entries(row)) {
       const i = index.get(name);
       if (i === undefined) throw unknown(name, r);
+      if (implied.has(i)) throw new RequestError('is an item feature: items are named by "items"', r, name);
       if (shared[i] !== undefined) throw new RequestError('given both in the row and in context', r, name);
       try {
         values[i] = rawValue(v, features[i]!);

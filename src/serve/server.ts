@@ -5,6 +5,8 @@
  *
  *   POST /v1/predict  {"rows": [{field: value, …}, …], "context": {field: value, …}?}
  *                     → {"model": version, "scores": [p, …]}   (one task; several: {task: [p, …]})
+ *   POST /v1/rank     {"rows": [...], "items": [i, …]?, "top": k?} (two-tower model, --items)
+ *                     → {"model": version, "items": [i, …], "scores": [[p per item] per row]}
  *   GET  /v1/model    what is served: version, model type, tasks, fields, data hash
  *   GET  /healthz     the process is up      GET /readyz   a model is loaded and not shutting down
  *   GET  /metrics     Prometheus text
@@ -16,6 +18,8 @@ import { errorKind, ServeMetrics } from './metrics.js';
 import { Reloader, DEFAULT_RELOAD_OPTIONS, type CheckResult, type ReloadOptions } from './reloader.js';
 import { readPredictBody, RequestError } from './request.js';
 import { ModelFileError } from '../io/modelFile.js';
+import { itemOnlyFeatures, itemTableOf, rankScores, readRankBody, topItems, type ItemTable } from './rank.js';
+import type { RawValue } from '../data/prep/field.js';
 import { loadSnapshot, SnapshotChangedError, type ModelSnapshot } from './snapshot.js';
 
 export interface ServeOptions {
@@ -31,6 +35,13 @@ export interface ServeOptions {
   /** Request body bytes (default 8 MiB). */
   bodyLimit?: number;
   batch?: Partial<BatchOptions>;
+  /**
+   * A two-tower model's candidate items (a file in the model's input format): their item vectors
+   * are computed with each snapshot as it loads, and POST /v1/rank scores requests against them.
+   */
+  items?: string;
+  /** The items file has the label column(s). */
+  itemsHaveLabels?: boolean;
   reload?: Partial<ReloadOptions>;
   /**
    * Scores a snapshot's encoded rows instead of the snapshot itself (undefined: the snapshot does);
@@ -47,6 +58,9 @@ interface Served {
   readonly batcher: Batcher;
   readonly version: string;
   readonly stamp: string;
+  /** With --items: this snapshot's item vectors (rejected when they cannot be computed; never a stale table). */
+  readonly items?: Promise<ItemTable>;
+  readonly itemOnly?: ReadonlyMap<number, RawValue>;
 }
 
 export interface ReloadFailure {
@@ -61,7 +75,9 @@ export interface CtrkitServer {
   current(): ModelSnapshot;
   /** Checks the model directory now (what the watcher and the poll do). */
   reload(): CheckResult;
-  /** Listens on host:port; resolves with the URL. */
+  /** Resolves once the current snapshot's item vectors are computed (at once without --items); rejects with why they cannot be. */
+  ready(): Promise<void>;
+  /** Listens on host:port once ready(); resolves with the URL. */
   listen(): Promise<string>;
   /** Stops accepting, lets in-flight requests finish, stops watching. */
   close(): Promise<void>;
@@ -77,10 +93,18 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   const batch: BatchOptions = { ...DEFAULT_BATCH_OPTIONS, ...opts.batch };
   const maxRows = opts.maxRows ?? 4096;
   const metrics = new ServeMetrics();
-  const serve = (snapshot: ModelSnapshot): Served => ({
-    snapshot, version: snapshot.version, stamp: snapshot.stamp,
-    batcher: new Batcher(snapshot, batch, (n) => metrics.batchRows.observe(n), opts.scorer?.(snapshot)),
-  });
+  const serve = (snapshot: ModelSnapshot): Served => {
+    const served: Served = {
+      snapshot, version: snapshot.version, stamp: snapshot.stamp,
+      batcher: new Batcher(snapshot, batch, (n) => metrics.batchRows.observe(n), opts.scorer?.(snapshot)),
+    };
+    if (opts.items === undefined) return served;
+    // Throws for a model that is not two-tower: at startup a user error, at a reload a rejected snapshot.
+    const itemOnly = itemOnlyFeatures(snapshot);
+    const items = itemTableOf(snapshot, opts.items, opts.itemsHaveLabels ?? false);
+    items.catch((e: unknown) => app.log.error({ version: snapshot.version, error: (e as Error).message }, 'item vectors failed; /v1/rank answers 503 for this model'));
+    return { ...served, items, itemOnly };
+  };
   const modelLabels = (s: ModelSnapshot): { version: string; type: string; dataHash: string } =>
     ({ version: s.version, type: s.manifest.model.type, dataHash: s.manifest.provenance.dataHash });
 
@@ -192,12 +216,36 @@ export function createServer(opts: ServeOptions): CtrkitServer {
     };
   });
 
+  app.post('/v1/rank', async (req) => {
+    const served = reloader.current;
+    const s = served.snapshot;
+    if (served.items === undefined) throw new RequestError('this server ranks no items (start it with --items FILE and a two-tower model)', undefined, undefined, 404);
+    let table: ItemTable;
+    try {
+      table = await served.items;
+    } catch (e) {
+      throw new RequestError(`the item vectors of model ${s.version} could not be computed: ${(e as Error).message}`, undefined, undefined, 503);
+    }
+    const r = readRankBody(req.body, s, table, maxRows, served.itemOnly!);
+    metrics.requestRows.observe(r.rows.length);
+    const scores = rankScores(s, table, r.rows, r.items);
+    const ids = r.items ?? Array.from({ length: table.count }, (_, i) => i);
+    if (r.top !== undefined) return { model: s.version, ...topItems(scores, ids, r.rows.length, r.top) };
+    const n = ids.length;
+    return { model: s.version, items: ids, scores: r.rows.map((_, i) => Array.from(scores.subarray(i * n, (i + 1) * n))) };
+  });
+
+  const ready = async (): Promise<void> => {
+    await reloader.current.items;
+  };
   return {
     app,
     metrics,
     current: () => reloader.current.snapshot,
     reload: () => reloader.check(),
+    ready,
     async listen() {
+      await ready();
       const url = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
       const note = reloader.start();
       if (note !== undefined) app.log.warn(note);

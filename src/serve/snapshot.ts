@@ -9,7 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { MANIFEST_FILE, ModelFileError, type ModelManifest } from '../io/modelFile.js';
-import { loadScoringModel, probabilityMap } from '../experiment/scoring.js';
+import { loadScoringModel, probabilityMap, type ProbabilityMap, type ScoringModel } from '../experiment/scoring.js';
 import { featureNames, RowEncoder, type FittedSchema, type SchemaSpec } from '../schema/index.js';
 import { predictRows } from '../train/predict.js';
 
@@ -77,8 +77,21 @@ export interface ModelSnapshot {
   readonly loadedAt: Date;
   /** Encodes request rows with the model's fitted schema (values in `features` order). */
   readonly encoder: RowEncoder;
+  /** What was loaded (the item vectors of a two-tower model are computed with this very model). */
+  readonly loaded: ScoringModel;
+  /** Logits → the probabilities served (calibration, or σ with the sampling correction). */
+  readonly probabilities: ProbabilityMap;
   /** Probabilities of rows [start, end) of `ds`, one array per task. Synchronous: callers bound end − start. */
   score(ds: Dataset, start: number, end: number): Float64Array[];
+}
+
+/**
+ * A value of feature `i` (featureNames order) that encodes whatever the field: missing, except
+ * that a required field cannot be missing and gets a token no vocabulary holds (its OOV id).
+ */
+export function fillerValue(spec: SchemaSpec, i: number): string {
+  const f = spec.fields[i];
+  return f !== undefined && f.kind === 'vocab' && f.required === true ? '\u0000probe' : '';
 }
 
 /**
@@ -94,7 +107,8 @@ export function loadSnapshot(dir: string): ModelSnapshot {
   } catch (e) {
     throw new SnapshotChangedError(`${join(dir, MANIFEST_FILE)}: ${(e as Error).message}`);
   }
-  const { model, manifest, fitted } = loadScoringModel(dir, { recover: false });
+  const loaded = loadScoringModel(dir, { recover: false });
+  const { model, manifest, fitted } = loaded;
   if (manifestStamp(dir) !== stamp) throw new SnapshotChangedError(`${dir}: replaced while it was being loaded`);
   const map = probabilityMap(manifest);
   const encoder = new RowEncoder(fitted);
@@ -110,15 +124,13 @@ export function loadSnapshot(dir: string): ModelSnapshot {
     calibrated: map.calibrated,
     loadedAt: new Date(),
     encoder,
+    loaded,
+    probabilities: map,
     score(ds, start, end) {
       return [map.apply(predictRows(model, ds, { start, end }, Math.max(1, end - start)))];
     },
   };
-  // A required field cannot be missing: it gets a token no vocabulary holds (its OOV id) instead.
-  const probeRow = features.map((_, i) => {
-    const f = fitted.spec.fields[i];
-    return f !== undefined && f.kind === 'vocab' && f.required === true ? '\u0000probe' : '';
-  });
+  const probeRow = features.map((_, i) => fillerValue(fitted.spec, i));
   encoder.push(probeRow, 'probe', 0);
   const probe = snapshot.score(encoder.take(), 0, 1);
   if (probe.some((p) => !Number.isFinite(p[0]!))) {

@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { backend } from '../../backend/index.js';
 import { createServer } from '../../serve/server.js';
 import { CliError } from '../errors.js';
-import { asUserErrors } from '../userErrors.js';
+import { asUserErrors, checkInputFile } from '../userErrors.js';
 
 interface ServeCliOptions {
   model: string;
@@ -18,6 +18,8 @@ interface ServeCliOptions {
   pollMs: number;
   threads?: number;
   logLevel: string;
+  items?: string;
+  itemsLabels: boolean;
 }
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER): (v: string) => number {
@@ -44,18 +46,29 @@ export function serveCommand(): Command {
     .option('--chunk-rows <n>', 'rows scored per step before other requests get a turn', integer(1), 256)
     .option('--poll-ms <ms>', 'interval of the model-directory check beside fs.watch (0: watch only)', integer(0), 2000)
     .option('--threads <n>', 'native compute threads (default: all cores)', integer(1))
+    .option('--items <file>', 'two-tower model: candidate items (the model\'s input format) that POST /v1/rank scores; their vectors are computed with each loaded snapshot')
+    .option('--items-labels', 'the --items file has the label column(s)', false)
     .addOption(new Option('--log-level <level>', 'log level (JSON lines on stderr)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'))
     .addHelpText('after', '\nRequest: POST /v1/predict {"rows": [{"<field>": <raw value>, ...}, ...], "context": {...}}\n'
       + 'Answer: {"model": "<version>", "scores": [p, ...]}; p as ctrkit predict gives it. See docs/serving.md.\n'
+      + 'With --items: POST /v1/rank {"rows": [...], "items": [i, ...]?, "top": k?} scores each row against items (rows of the file).\n'
       + 'SIGTERM / SIGINT: stop accepting, finish in-flight requests, exit 0.')
     .action(async (o: ServeCliOptions) => {
       if (o.threads !== undefined) backend().setThreads(o.threads);
+      if (o.items !== undefined) checkInputFile(o.items);
       const server = await asUserErrors(async () => createServer({
         modelDir: o.model, host: o.host, port: o.port, token: o.token, maxRows: o.maxRows, bodyLimit: o.bodyLimit,
         batch: { maxWaitMs: o.batchWaitMs, maxBatchRows: o.maxBatchRows, chunkRows: o.chunkRows },
         reload: { pollMs: o.pollMs },
         logger: { level: o.logLevel, stream: process.stderr },
+        ...(o.items === undefined ? {} : { items: o.items, itemsHaveLabels: o.itemsLabels }),
       }));
+      try {
+        await asUserErrors(() => server.ready());
+      } catch (e) {
+        await server.close();
+        throw e;
+      }
       let url: string;
       try {
         url = await server.listen();

@@ -93,7 +93,7 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   const batch: BatchOptions = { ...DEFAULT_BATCH_OPTIONS, ...opts.batch };
   const maxRows = opts.maxRows ?? 4096;
   const metrics = new ServeMetrics();
-  const serve = (snapshot: ModelSnapshot): Served => {
+  const serve = (snapshot: ModelSnapshot, initial = false): Served => {
     const served: Served = {
       snapshot, version: snapshot.version, stamp: snapshot.stamp,
       batcher: new Batcher(snapshot, batch, (n) => metrics.batchRows.observe(n), opts.scorer?.(snapshot)),
@@ -102,7 +102,8 @@ export function createServer(opts: ServeOptions): CtrkitServer {
     // Throws for a model that is not two-tower: at startup a user error, at a reload a rejected snapshot.
     const itemOnly = itemOnlyFeatures(snapshot);
     const items = itemTableOf(snapshot, opts.items, opts.itemsHaveLabels ?? false);
-    items.catch((e: unknown) => app.log.error({ version: snapshot.version, error: (e as Error).message }, 'item vectors failed; /v1/rank answers 503 for this model'));
+    // The first snapshot's failure is ready()'s to report (a startup error); a reload's is logged.
+    items.catch((e: unknown) => initial || app.log.error({ version: snapshot.version, error: (e as Error).message }, 'item vectors failed; /v1/rank answers 503 for this model'));
     return { ...served, items, itemOnly };
   };
   const modelLabels = (s: ModelSnapshot): { version: string; type: string; dataHash: string } =>
@@ -115,7 +116,7 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   // The initial load fails loudly (a user error for the CLI); later ones only keep the old model.
   let first: Served;
   try {
-    first = serve(loadSnapshot(opts.modelDir));
+    first = serve(loadSnapshot(opts.modelDir), true);
   } catch (e) {
     // At startup there is no previous model to wait with: an absent manifest is the user's error.
     if (e instanceof SnapshotChangedError) throw new ModelFileError(`${opts.modelDir}: not a ctrkit model directory (${e.message})`);

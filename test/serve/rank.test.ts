@@ -20,7 +20,8 @@ import { RowEncoder } from '../../src/schema/index.js';
 import { createServer, type CtrkitServer } from '../../src/serve/server.js';
 import { loadSnapshot } from '../../src/serve/snapshot.js';
 import { Tensor } from '../../src/tensor/tensor.js';
-import { censusColumns, censusPrefix, requestRow, SHORT_TRAIN, trainCensus } from './census.js';
+import { spawnSync } from 'node:child_process';
+import { censusColumns, censusPrefix, cli, requestRow, SHORT_TRAIN, trainCensus } from './census.js';
 
 const ITEM_FIELDS = ['class_worker', 'det_ind_code', 'det_occ_code', 'major_ind_code', 'major_occ_code'];
 
@@ -176,6 +177,18 @@ describe('serve: POST /v1/rank (two-tower item vectors)', () => {
     await assert.rejects(server.ready(), /broken\.csv/);
     const r = await post(server, '/v1/rank', { rows: users });
     assert.equal(r.status, 503);
+  });
+
+  it('ctrkit serve --items: a model that is not two-tower or a bad items file is a one-line user error (exit 1)', () => {
+    const lr = spawnSync('node', [cli, 'serve', '-m', modelLR, '--items', itemsFile, '--port', '0'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(lr.status, 1, lr.stderr);
+    assert.equal(lr.stderr, `ctrkit: ${modelLR}: --items needs a two-tower model (model type twotower); this model is 'lr'\n`);
+    const broken = join(dir, 'broken-cli.csv');
+    writeFileSync(broken, 'not,a,census,line\n');
+    const bad = spawnSync('node', [cli, 'serve', '-m', modelA, '--items', broken, '--items-labels', '--port', '0'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(bad.status, 1, bad.stderr);
+    assert.match(bad.stderr, /^ctrkit: .*broken-cli\.csv.*\n$/);
+    assert.equal(bad.stderr.split('\n').length, 2, bad.stderr);
   });
 
   it('recomputes the item vectors with a reloaded model; a model that cannot rank is rejected', async () => {

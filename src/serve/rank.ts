@@ -52,6 +52,12 @@ export function itemOnlyFeatures(s: ModelSnapshot): Map<number, RawValue> {
   return implied;
 }
 
+/**
+ * Scores one request may ask for (rows × items): the answer is built in memory (float32 logits,
+ * float64 probabilities, then JSON), so a large catalogue is ranked with `top` or fewer rows.
+ */
+export const MAX_RANK_PAIRS = 1 << 22;
+
 export interface RankRequest {
   rows: RawValue[][];
   /** Item indices to score, in answer order (undefined: all items). */
@@ -77,6 +83,10 @@ export function readRankBody(body: unknown, s: ModelSnapshot, table: ItemTable, 
   if (b.top !== undefined) {
     if (typeof b.top !== 'number' || !Number.isInteger(b.top) || b.top < 1) throw new RequestError(`must be a positive integer, got ${JSON.stringify(b.top)}`, undefined, 'top');
     top = b.top;
+  }
+  const pairs = rows.length * (items?.length ?? table.count);
+  if (pairs > MAX_RANK_PAIRS) {
+    throw new RequestError(`${rows.length} rows × ${items?.length ?? table.count} items is ${pairs} scores, more than ${MAX_RANK_PAIRS} per request (send fewer rows or items)`, undefined, 'rows');
   }
   return { rows, items, top };
 }

@@ -17,6 +17,7 @@ import { MANIFEST_FILE, WEIGHTS_FILE } from '../../src/io/modelFile.js';
 import { TwoTower } from '../../src/models/twoTower.js';
 import { ConfigError } from '../../src/schema/errors.js';
 import { RowEncoder } from '../../src/schema/index.js';
+import { MAX_RANK_PAIRS } from '../../src/serve/rank.js';
 import { createServer, type CtrkitServer } from '../../src/serve/server.js';
 import { loadSnapshot } from '../../src/serve/snapshot.js';
 import { Tensor } from '../../src/tensor/tensor.js';
@@ -156,6 +157,9 @@ describe('serve: POST /v1/rank (two-tower item vectors)', () => {
     await bad({ rows: [users[0], { ...users[1], age: 'old' }] }, 'age', 1, /number/);
     const { year: _y, ...noYear } = users[0]!;
     await bad({ rows: [noYear] }, 'year', 0, /missing/);
+    const many = new Array<number>(MAX_RANK_PAIRS / users.length + 1).fill(3);
+    await bad({ rows: users, items: many }, 'rows', undefined,
+      new RegExp(`field rows: ${users.length} rows × ${many.length} items is ${users.length * many.length} scores, more than ${MAX_RANK_PAIRS} per request`));
     await bad({ rows: users, k: 1 }, undefined, undefined, /unknown key "k" \(expected rows and optionally context, items, top\)/);
   });
 

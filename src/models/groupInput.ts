@@ -1,3 +1,4 @@
+import type { Activation } from '../backend/kernels.js';
 import type { Batch } from '../data/batch.js';
 import { FeatureLayout, type FeatureInfo } from '../data/features.js';
 import { concat, reshape, slice } from '../autograd/ops/layout.js';
@@ -37,6 +38,18 @@ export interface GroupInputDims {
   dim: number;
   denseDim?: number;
   numSequences?: number;
+}
+
+/** The settings every group-addressed model shares (its own groups and widths come on top). */
+export interface GroupModelConfig extends GroupInputDims {
+  numIds: number;
+  /** The batch layout: the model's nets read the features of their groups by name. */
+  features: readonly FeatureInfo[];
+  activation?: Activation;
+  dropout?: number;
+  initStd?: number;
+  seed?: number;
+  numFields: number;
 }
 
 /** [B, width]: the groups' id embeddings ‖ mean-pooled sequences ‖ dense columns; `who` names the model in errors. */

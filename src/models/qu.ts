@@ -1,6 +1,5 @@
-import type { Activation } from '../backend/kernels.js';
 import type { Batch } from '../data/batch.js';
-import { FeatureLayout, type FeatureInfo } from '../data/features.js';
+import { FeatureLayout } from '../data/features.js';
 import { mul } from '../autograd/ops/elementwise.js';
 import { matmul } from '../autograd/ops/linear.js';
 import { sum } from '../autograd/ops/reduce.js';
@@ -9,26 +8,15 @@ import { Rng } from '../util/random.js';
 import { Embedding } from '../nn/embedding.js';
 import { MLP } from '../nn/mlp.js';
 import { CTRModel } from './ctrModel.js';
-import { groupInput, groupInputs, groupInputWidth, type GroupInputs } from './groupInput.js';
+import { groupInput, groupInputs, groupInputWidth, type GroupInputs, type GroupModelConfig } from './groupInput.js';
 
-export interface QUConfig {
-  numIds: number;
-  dim: number;
-  /** The batch layout: Q and U read the features of their groups by name. */
-  features: readonly FeatureInfo[];
+export interface QUConfig extends GroupModelConfig {
   /** Feature groups of the query/ad net Q and of the UI-treatment net U. */
   q: readonly string[];
   u: readonly string[];
   qHidden: readonly number[];
   uHidden: readonly number[];
   outDim: number;
-  activation?: Activation;
-  dropout?: number;
-  initStd?: number;
-  seed?: number;
-  numFields: number;
-  denseDim?: number;
-  numSequences?: number;
 }
 
 /**

@@ -1,6 +1,5 @@
-import type { Activation } from '../backend/kernels.js';
 import type { Batch } from '../data/batch.js';
-import { FeatureLayout, type FeatureInfo } from '../data/features.js';
+import { FeatureLayout } from '../data/features.js';
 import { add, mul } from '../autograd/ops/elementwise.js';
 import { reshape } from '../autograd/ops/layout.js';
 import { matmul } from '../autograd/ops/linear.js';
@@ -10,13 +9,9 @@ import { Rng } from '../util/random.js';
 import { Embedding } from '../nn/embedding.js';
 import { MLP } from '../nn/mlp.js';
 import { CTRModel } from './ctrModel.js';
-import { groupInput, groupInputs, groupInputWidth, type GroupInputs } from './groupInput.js';
+import { groupInput, groupInputs, groupInputWidth, type GroupInputs, type GroupModelConfig } from './groupInput.js';
 
-export interface TwoTowerConfig {
-  numIds: number;
-  dim: number;
-  /** The batch layout: towers read the features of their groups by name. */
-  features: readonly FeatureInfo[];
+export interface TwoTowerConfig extends GroupModelConfig {
   /** Feature groups of the user (and query) tower, of the item tower, and of the bias net (may be empty). */
   user: readonly string[];
   item: readonly string[];
@@ -24,13 +19,6 @@ export interface TwoTowerConfig {
   towerHidden: readonly number[];
   outDim: number;
   biasHidden: readonly number[];
-  activation?: Activation;
-  dropout?: number;
-  initStd?: number;
-  seed?: number;
-  numFields: number;
-  denseDim?: number;
-  numSequences?: number;
 }
 
 /**

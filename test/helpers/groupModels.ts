@@ -1,13 +1,25 @@
-/** Float64 references and gradient probes for the models whose sub-networks read feature groups (two-tower, Q·U). */
+/** Float64 references, gradient probes and the save/load check for the models whose sub-networks read feature groups (two-tower, Q·U). */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { mul } from '../../src/autograd/ops/elementwise.js';
 import { reducePending } from '../../src/autograd/ops/embedding.js';
 import { sum } from '../../src/autograd/ops/reduce.js';
 import { backward, endStep } from '../../src/autograd/tape.js';
 import type { Batch } from '../../src/data/batch.js';
 import type { FeatureInfo } from '../../src/data/features.js';
+import type { Dataset } from '../../src/data/dataset.js';
+import { loadModel, saveModel } from '../../src/io/modelFile.js';
 import type { CTRModel } from '../../src/models/ctrModel.js';
+import { parseModelConfig, type ModelConfigInput, type ModelDims } from '../../src/models/registry.js';
+import type { FittedSchema } from '../../src/schema/index.js';
+import { predictRows } from '../../src/train/predict.js';
 import type { Embedding } from '../../src/nn/embedding.js';
 import { Tensor } from '../../src/tensor/tensor.js';
+import { Rng } from '../../src/util/random.js';
+import { assertGradcheck } from './gradcheck.js';
+import { bits } from './trainSteps.js';
 
 /** Per row, the input of a net over `groups`: their id embeddings, mean-pooled sequences and dense columns (schema order within each kind). */
 export function groupInputs64(features: readonly FeatureInfo[], batch: Batch, dim: number, emb: Float64Array, groups: readonly string[]): Float64Array[] {
@@ -46,7 +58,7 @@ export function mlp64(p: Map<string, Float64Array>, shapes: Map<string, readonly
   return x;
 }
 
-export interface GradientProbe {
+interface GradientProbe {
   /** 'emb.weight', then the named parameters. */
   names: string[];
   shapes: Map<string, readonly number[]>;
@@ -58,7 +70,7 @@ export interface GradientProbe {
 }
 
 /** Backpropagates Σ_r probe_r z_r through the model once and collects what a finite-difference check compares. */
-export function probeGradients(m: CTRModel & { emb: Embedding }, batch: Batch, probe: Float32Array): GradientProbe {
+function probeGradients(m: CTRModel & { emb: Embedding }, batch: Batch, probe: Float32Array): GradientProbe {
   const z = m.forward(batch);
   backward(sum(mul(z, new Tensor(probe, [batch.size]))));
   const named = m.namedParameters();
@@ -75,4 +87,46 @@ export function probeGradients(m: CTRModel & { emb: Embedding }, batch: Batch, p
   };
   endStep();
   return probeResult;
+}
+
+/**
+ * Saves the model, loads it back and returns the loaded model after checking that its
+ * predictions over all of `ds` are bit-identical to the original's.
+ */
+export function assertSaveLoadBitIdentical(m: CTRModel, input: ModelConfigInput, fitted: FittedSchema, dims: ModelDims, ds: Dataset): CTRModel {
+  const before = predictRows(m, ds, { start: 0, end: ds.numRows }, 64);
+  const dir = mkdtempSync(join(tmpdir(), 'ctrkit-model-'));
+  try {
+    saveModel(join(dir, 'm'), {
+      model: m, modelConfig: parseModelConfig(input), schema: fitted.toJSON(), dims, metrics: {},
+      provenance: { dataHash: 'sha256:' + '0'.repeat(64), seed: 3 },
+    });
+    const { model: loaded } = loadModel(join(dir, 'm'));
+    assert.deepEqual(bits(predictRows(loaded, ds, { start: 0, end: ds.numRows }, 64)), bits(before));
+    return loaded;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The model's logits on `batch` match `reference` (float64, from the parameters by name) and
+ * its autograd gradients match central differences of it; every prefix in `prefixes` has a
+ * parameter with a non-zero gradient. Returns the parameter names ('emb.weight' first).
+ */
+export function assertMatchesReference64(
+  m: CTRModel & { emb: Embedding }, batch: Batch, reference: (p: Map<string, Float64Array>, shapes: Map<string, readonly number[]>) => Float64Array,
+  prefixes: readonly string[], label: string,
+): string[] {
+  const rng = new Rng(2);
+  const probe = Float32Array.from({ length: batch.size }, () => rng.uniform() * 2 - 1);
+  const { names, shapes, inputs, analytic, z32 } = probeGradients(m, batch, probe);
+  const f = (xs: Float64Array[]): Float64Array => reference(new Map(names.map((n, i) => [n, xs[i]!])), shapes);
+  const z64 = f(inputs);
+  for (let i = 0; i < batch.size; i++) assert.ok(Math.abs(z64[i]! - z32[i]!) < 1e-5, `row ${i}: model ${z32[i]} vs float64 ${z64[i]}`);
+  assertGradcheck((xs) => f(xs).reduce((s, v, i) => s + v * probe[i]!, 0), inputs, analytic, { eps: 1e-5, atol: 2e-4, rtol: 2e-3 }, label);
+  for (const prefix of prefixes) {
+    assert.ok(names.some((n, i) => n.startsWith(prefix) && analytic[i]!.some((v) => Math.abs(v) > 1e-4)), prefix);
+  }
+  return names;
 }

@@ -1,25 +1,19 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { endStep } from '../../src/autograd/tape.js';
 import type { Batch } from '../../src/data/batch.js';
 import { RowGatherer } from '../../src/data/batching.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import type { FeatureInfo } from '../../src/data/features.js';
 import { parseExperimentConfig } from '../../src/experiment/config.js';
-import { loadModel, saveModel } from '../../src/io/modelFile.js';
 import { createModel, parseModelConfig, type ModelConfigInput } from '../../src/models/registry.js';
 import { QU } from '../../src/models/qu.js';
 import { buildDataset, type FittedSchema } from '../../src/schema/index.js';
 import { ConfigError } from '../../src/schema/errors.js';
 import { Rng } from '../../src/util/random.js';
-import { predictRows } from '../../src/train/predict.js';
 import { testBackends, withBackend } from '../helpers/backends.js';
-import { bits, trainSteps } from '../helpers/trainSteps.js';
-import { assertGradcheck } from '../helpers/gradcheck.js';
-import { groupInputs64, mlp64, probeGradients } from '../helpers/groupModels.js';
+import { trainSteps } from '../helpers/trainSteps.js';
+import { assertMatchesReference64, assertSaveLoadBitIdentical, groupInputs64, mlp64 } from '../helpers/groupModels.js';
 import { dataConfig, tempFiles } from '../schema/helpers.js';
 
 /** Queries and ads with a topic; a UI treatment (position, size); a click when the ad's topic is the query's and the slot is good. */
@@ -80,17 +74,8 @@ describe('Q·U factorisation', () => {
       withBackend(k, () => {
         const { model: m } = model(QUC, fitted, ds);
         const batch = rows(ds, 0, 12);
-        const rng = new Rng(2);
-        const probe = Float32Array.from({ length: 12 }, () => rng.uniform() * 2 - 1);
-        const { names, shapes, inputs, analytic, z32 } = probeGradients(m, batch, probe);
+        const names = assertMatchesReference64(m, batch, (p, shapes) => reference64(fitted.features(), batch, 4, p, shapes), ['emb.', 'q.', 'u.'], 'qu');
         assert.deepEqual(names.filter((n) => !/^(q|u)\.layers\.[01]\.[Wb]$/.test(n)), ['emb.weight'], 'no parameter besides the embeddings, Q and U');
-        const f = (xs: Float64Array[]): Float64Array => reference64(fitted.features(), batch, 4, new Map(names.map((n, i) => [n, xs[i]!])), shapes);
-        const z64 = f(inputs);
-        for (let i = 0; i < 12; i++) assert.ok(Math.abs(z64[i]! - z32[i]!) < 1e-5, `row ${i}: model ${z32[i]} vs float64 ${z64[i]}`);
-        assertGradcheck((xs) => f(xs).reduce((s, v, i) => s + v * probe[i]!, 0), inputs, analytic, { eps: 1e-5, atol: 2e-4, rtol: 2e-3 }, 'qu');
-        for (const prefix of ['emb.', 'q.', 'u.']) {
-          assert.ok(names.some((n, i) => n.startsWith(prefix) && analytic[i]!.some((v) => Math.abs(v) > 1e-4)), prefix);
-        }
       });
     });
 
@@ -128,19 +113,7 @@ describe('Q·U factorisation', () => {
         assert.ok(scores.some((s, i) => i % K > 0 && Math.abs(s - scores[i - (i % K)]!) > 1e-3));
         endStep();
 
-        const before = predictRows(m, ds, { start: 0, end: ds.numRows }, 64);
-        const dir = mkdtempSync(join(tmpdir(), 'ctrkit-qu-'));
-        try {
-          saveModel(join(dir, 'm'), {
-            model: m, modelConfig: parseModelConfig(QUC), schema: fitted.toJSON(), dims, metrics: {},
-            provenance: { dataHash: 'sha256:' + '0'.repeat(64), seed: 3 },
-          });
-          const { model: loaded } = loadModel(join(dir, 'm'));
-          assert.ok(loaded instanceof QU);
-          assert.deepEqual(bits(predictRows(loaded, ds, { start: 0, end: ds.numRows }, 64)), bits(before));
-        } finally {
-          rmSync(dir, { recursive: true, force: true });
-        }
+        assert.ok(assertSaveLoadBitIdentical(m, QUC, fitted, dims, ds) instanceof QU);
       });
     });
   }

@@ -4,6 +4,7 @@ import { accuracyBench } from './accuracy.js';
 import { dataBench } from './data.js';
 import { memoryBench } from './memory.js';
 import { dinBench } from './din.js';
+import { quBench } from './qu.js';
 import { shampooBench } from './shampoo.js';
 import { serveBench } from './serve.js';
 
@@ -13,6 +14,7 @@ const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
   data: dataBench,
   memory: memoryBench,
   din: dinBench,
+  qu: quBench,
   shampoo: shampooBench,
   serve: serveBench,
 };

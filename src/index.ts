@@ -55,6 +55,8 @@ export { DIN } from './models/din.js';
 export type { DINConfig, DINAttentionPair } from './models/din.js';
 export { TwoTower } from './models/twoTower.js';
 export type { TwoTowerConfig } from './models/twoTower.js';
+export { QU } from './models/qu.js';
+export type { QUConfig } from './models/qu.js';
 export { FeatureLayout, FeatureLookupError } from './data/features.js';
 export type { FeatureInfo, FeatureKind } from './data/features.js';
 

@@ -108,11 +108,11 @@ function checkAttention(data: DataConfig, pairs: readonly { sequence: string; ta
   });
 }
 
-/** Every feature group a two-tower model names must be some data field's `group`. */
-function checkGroups(data: DataConfig, model: { user: readonly string[]; item: readonly string[]; bias: readonly string[] }, at: (path: string, msg: string) => void): void {
+/** Every feature group a group-addressed model (twotower, qu) names must be some data field's `group`; keys are the config keys. */
+function checkGroups(data: DataConfig, model: Record<string, readonly string[]>, at: (path: string, msg: string) => void): void {
   const groups = [...new Set(data.fields.flatMap((f) => (f.group === undefined ? [] : [f.group])))];
-  for (const key of ['user', 'item', 'bias'] as const) {
-    model[key].forEach((g, i) => {
+  for (const [key, list] of Object.entries(model)) {
+    list.forEach((g, i) => {
       if (!groups.includes(g)) at(`model.${key}[${i}]`, `no feature group ${JSON.stringify(g)} in data.fields (groups: ${groups.join(', ') || 'none'})`);
     });
   }
@@ -169,7 +169,8 @@ function checkTrainable(file: string, data: DataConfig, model: ModelConfig, trai
   }
   if (train.biasConstraints && loss?.type === 'jrc') at('train.biasConstraints', `constrains the one-logit CTR head; loss 'jrc' has two logits per row`);
   if (model.type === 'din') checkAttention(data, model.attention, at);
-  if (model.type === 'twotower') checkGroups(data, model, at);
+  if (model.type === 'twotower') checkGroups(data, { user: model.user, item: model.item, bias: model.bias }, at);
+  if (model.type === 'qu') checkGroups(data, { q: model.q, u: model.u }, at);
   if (train.calibration !== 'none' && data.split.mode === 'files' && data.split.validation === undefined) {
     at('train.calibration', `'${train.calibration}' is fit on the validation rows: give data.split.validation`);
   }

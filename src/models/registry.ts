@@ -29,11 +29,12 @@ import { DNN } from './dnn.js';
 import { FeatureLookupError, type FeatureInfo } from '../data/features.js';
 import { FM } from './fm.js';
 import { LR } from './lr.js';
+import { QU } from './qu.js';
 import { TwoTower } from './twoTower.js';
 
-export const MODEL_TYPES = ['lr', 'fm', 'dnn', 'dcnv2', 'din', 'twotower'] as const;
+export const MODEL_TYPES = ['lr', 'fm', 'dnn', 'dcnv2', 'din', 'twotower', 'qu'] as const;
 /** Types that address features by name: their dims carry the batch's feature layout (and their model files keep it). */
-export const FEATURE_LAYOUT_MODEL_TYPES = ['din', 'twotower'] as const satisfies readonly ModelType[];
+export const FEATURE_LAYOUT_MODEL_TYPES = ['din', 'twotower', 'qu'] as const satisfies readonly ModelType[];
 export type ModelType = (typeof MODEL_TYPES)[number];
 /** Types whose models have forwardWithRepresentation (hidden layers to take a representation from). */
 export const REPRESENTATION_MODEL_TYPES = ['dnn', 'dcnv2'] as const satisfies readonly ModelType[];
@@ -73,6 +74,15 @@ export const modelConfigSchema = z.discriminatedUnion('type', [
     towerHidden: z.array(positiveInt).default([128, 64]),
     outDim: positiveInt.default(32),
     biasHidden: z.array(positiveInt).default([32]),
+  }),
+  z.strictObject({
+    type: z.literal('qu'), dim, activation, dropout, initStd,
+    /** Feature groups of the query/ad net Q and of the UI-treatment net U. */
+    q: z.array(z.string().min(1)).min(1),
+    u: z.array(z.string().min(1)).min(1),
+    qHidden: z.array(positiveInt).default([128, 64]),
+    uHidden: z.array(positiveInt).default([16]),
+    outDim: positiveInt.default(16),
   }),
   z.strictObject({
     type: z.literal('dcnv2'), dim, hidden, activation, smeluBeta: smeluBeta.optional(), dropout, rank: positiveInt.optional(),
@@ -145,7 +155,8 @@ export function createModel(cfg: ModelConfig, dims: ModelDims, seed: number): CT
         dropout: cfg.dropout, rank: cfg.rank, initStd: cfg.initStd, logits: cfg.logits, seed, ...extra,
       });
     case 'din':
-    case 'twotower': {
+    case 'twotower':
+    case 'qu': {
       if (dims.features === undefined) throw new Error(`createModel: model type '${cfg.type}' needs dims.features, the batch's feature layout`);
       try {
         if (cfg.type === 'twotower') {
@@ -153,6 +164,12 @@ export function createModel(cfg: ModelConfig, dims: ModelDims, seed: number): CT
             numIds, numFields: fields(), dim: cfg.dim, features: dims.features, user: cfg.user, item: cfg.item, bias: cfg.bias,
             towerHidden: cfg.towerHidden, outDim: cfg.outDim, biasHidden: cfg.biasHidden, activation: cfg.activation,
             dropout: cfg.dropout, initStd: cfg.initStd, seed, ...extra,
+          });
+        }
+        if (cfg.type === 'qu') {
+          return new QU({
+            numIds, numFields: fields(), dim: cfg.dim, features: dims.features, q: cfg.q, u: cfg.u, qHidden: cfg.qHidden,
+            uHidden: cfg.uHidden, outDim: cfg.outDim, activation: cfg.activation, dropout: cfg.dropout, initStd: cfg.initStd, seed, ...extra,
           });
         }
         return new DIN({

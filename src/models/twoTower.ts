@@ -1,23 +1,17 @@
-import type { Activation } from '../backend/kernels.js';
 import type { Batch } from '../data/batch.js';
-import { FeatureLayout, type FeatureInfo } from '../data/features.js';
+import { FeatureLayout } from '../data/features.js';
 import { add, mul } from '../autograd/ops/elementwise.js';
-import { concat, reshape, slice } from '../autograd/ops/layout.js';
+import { reshape } from '../autograd/ops/layout.js';
 import { matmul } from '../autograd/ops/linear.js';
 import { sum } from '../autograd/ops/reduce.js';
-import { stepArena } from '../autograd/tape.js';
 import type { Parameter, Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/random.js';
 import { Embedding } from '../nn/embedding.js';
-import { denseTensor } from '../nn/featureInput.js';
 import { MLP } from '../nn/mlp.js';
 import { CTRModel } from './ctrModel.js';
+import { groupInput, groupInputs, groupInputWidth, type GroupInputs, type GroupModelConfig } from './groupInput.js';
 
-export interface TwoTowerConfig {
-  numIds: number;
-  dim: number;
-  /** The batch layout: towers read the features of their groups by name. */
-  features: readonly FeatureInfo[];
+export interface TwoTowerConfig extends GroupModelConfig {
   /** Feature groups of the user (and query) tower, of the item tower, and of the bias net (may be empty). */
   user: readonly string[];
   item: readonly string[];
@@ -25,30 +19,6 @@ export interface TwoTowerConfig {
   towerHidden: readonly number[];
   outDim: number;
   biasHidden: readonly number[];
-  activation?: Activation;
-  dropout?: number;
-  initStd?: number;
-  seed?: number;
-  numFields: number;
-  denseDim?: number;
-  numSequences?: number;
-}
-
-/** Where a tower's inputs sit in a batch: id columns, sequence indices, dense columns. */
-interface TowerInputs {
-  ids: number[];
-  sequences: number[];
-  dense: number[];
-}
-
-/** The features of `groups` (each once, in schema order); `key` names the config key for errors. */
-function towerInputs(layout: FeatureLayout, groups: readonly string[], key: string): TowerInputs {
-  const picked = new Set<FeatureInfo>();
-  groups.forEach((g, i) => {
-    for (const f of layout.group(g, `${key}[${i}]`)) picked.add(f);
-  });
-  const of = (kind: FeatureInfo['kind']): number[] => layout.features.filter((f) => picked.has(f) && f.kind === kind).map((f) => f.index);
-  return { ids: of('id'), sequences: of('sequence'), dense: of('dense') };
 }
 
 /**
@@ -66,18 +36,18 @@ export class TwoTower extends CTRModel {
   readonly biasNet: MLP | null;
   /** The intercept when there is no bias net. */
   readonly intercept: Parameter | null;
-  private readonly inputs: { user: TowerInputs; item: TowerInputs; bias: TowerInputs | null };
+  private readonly inputs: { user: GroupInputs; item: GroupInputs; bias: GroupInputs | null };
 
   /** Throws FeatureLookupError (naming `user[i]` / `item[i]` / `bias[i]`) for groups the layout lacks. */
   constructor(readonly cfg: TwoTowerConfig) {
     super();
     const layout = new FeatureLayout(cfg.features);
     this.inputs = {
-      user: towerInputs(layout, cfg.user, 'user'),
-      item: towerInputs(layout, cfg.item, 'item'),
-      bias: cfg.bias.length > 0 ? towerInputs(layout, cfg.bias, 'bias') : null,
+      user: groupInputs(layout, cfg.user, 'user'),
+      item: groupInputs(layout, cfg.item, 'item'),
+      bias: cfg.bias.length > 0 ? groupInputs(layout, cfg.bias, 'bias') : null,
     };
-    const width = (t: TowerInputs): number => (t.ids.length + t.sequences.length) * cfg.dim + t.dense.length;
+    const width = (t: GroupInputs): number => groupInputWidth(t, cfg.dim);
     const rng = new Rng(cfg.seed ?? 0);
     this.emb = this.child('emb', new Embedding({ numRows: cfg.numIds, dim: cfg.dim, initStd: cfg.initStd }, rng));
     const tower = (inDim: number, hidden: readonly number[], outDim: number): MLP =>
@@ -88,27 +58,8 @@ export class TwoTower extends CTRModel {
     this.intercept = this.inputs.bias ? null : this.param('intercept', new Float32Array(1), [1]);
   }
 
-  /** [B, width]: the tower's id embeddings ‖ mean-pooled sequences ‖ dense columns. */
-  private towerInput(batch: Batch, t: TowerInputs): Tensor {
-    const { dim } = this.cfg;
-    const B = batch.size;
-    const S = this.cfg.numSequences ?? 0;
-    if ((batch.sequences?.length ?? 0) !== S) {
-      throw new Error(`TwoTower: the model expects ${S} sequence fields, the batch has ${batch.sequences?.length ?? 0}`);
-    }
-    const parts: Tensor[] = [];
-    if (t.ids.length > 0) {
-      const F = batch.numFields;
-      const ids = stepArena().i32(B * t.ids.length);
-      for (let r = 0; r < B; r++) t.ids.forEach((c, j) => void (ids[r * t.ids.length + j] = batch.ids[r * F + c]!));
-      parts.push(reshape(this.emb.lookup(ids), [B, t.ids.length * dim]));
-    }
-    for (const q of t.sequences) parts.push(this.emb.bag(batch.sequences![q]!.ids, batch.sequences![q]!.offsets, null, true));
-    if (t.dense.length > 0) {
-      const all = denseTensor(batch, this.cfg.denseDim ?? 0, 'TwoTower');
-      for (const c of t.dense) parts.push(slice(all, 1, c, c + 1));
-    }
-    return parts.length === 1 ? parts[0]! : concat(parts, 1);
+  private towerInput(batch: Batch, t: GroupInputs): Tensor {
+    return groupInput(this.emb, batch, t, this.cfg, 'TwoTower');
   }
 
   /** u(user, query): [B, outDim]. */

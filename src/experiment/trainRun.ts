@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { backend } from '../backend/index.js';
 import { GroupBatches, ShuffledBatches, type BatchSource } from '../data/batching.js';
 import { buildDatasetCached, ConfigError, csvFirstRecord, dataSourceFiles, sampleFitRows } from '../schema/index.js';
-import { createModel, FEATURE_LAYOUT_MODEL_TYPES, type ModelConfig, type ModelDims } from '../models/registry.js';
+import { createModel, type ModelConfig, type ModelDims } from '../models/registry.js';
 import { createOptimizer } from '../optim/registry.js';
 import { createLoss } from '../losses/registry.js';
 import { Trainer, type TrainResult } from '../train/trainer.js';
@@ -158,12 +158,13 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     `test ${split.test.end - split.test.start}), ${ds.numFields} fields, ${ds.numIds} ids` +
     (stats.skippedLines > 0 ? `, ${stats.skippedLines} bad lines skipped` : ''));
 
-  const dims: ModelDims = {
+  const positional: ModelDims = {
     numIds: ds.numIds, numFields: ds.numFields, denseDim: ds.denseNames?.length ?? 0, numSequences: ds.sequences?.length ?? 0,
-    // Only models that address features by name get (and save) the layout: other model files stay as they were.
-    ...((FEATURE_LAYOUT_MODEL_TYPES as readonly string[]).includes(modelConfig.type) ? { features: fitted.features() } : {}),
   };
-  const model = createModel(modelConfig, dims, seed);
+  const model = createModel(modelConfig, { ...positional, features: fitted.features() }, seed);
+  // Only a model that reads features by name saves the layout: other model files stay as they were.
+  const layout = model.featureLayout;
+  const dims: ModelDims = layout ? { ...positional, features: [...layout] } : positional;
   const optimizer = createOptimizer(cfg.train.optimizer, model);
   const lossCfg = cfg.train.loss;
   const loss = lossCfg ? createLoss(lossCfg) : null;

@@ -1,4 +1,5 @@
 import type { Batch } from '../data/batch.js';
+import type { FeatureInfo } from '../data/features.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Module } from '../nn/module.js';
 
@@ -21,6 +22,14 @@ export abstract class CTRModel extends Module {
    * representations (contrastive). Only models with hidden layers (dnn, dcnv2) have one.
    */
   forwardWithRepresentation?(batch: Batch): RepresentedOutput;
+
+  /**
+   * The named features a model built over the batch's feature layout reads (DIN, two-tower, Q·U);
+   * undefined for models that read fields by position. The runner saves it with the model file.
+   */
+  get featureLayout(): readonly FeatureInfo[] | undefined {
+    return undefined;
+  }
 
   /** Logits per row that forward emits (1, or 2 for a two-logit head). */
   get logitsPerRow(): number {

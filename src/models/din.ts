@@ -65,6 +65,10 @@ export function recentEvents(seq: Events, rows: number, maxLen: number | undefin
  */
 export class DIN extends CTRModel {
   readonly kind = 'din';
+
+  override get featureLayout(): readonly FeatureInfo[] {
+    return this.cfg.features;
+  }
   readonly emb: Embedding;
   readonly units: TargetAttention[] = [];
   readonly mlp: MLP;

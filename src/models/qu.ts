@@ -1,5 +1,5 @@
 import type { Batch } from '../data/batch.js';
-import { FeatureLayout } from '../data/features.js';
+import { FeatureLayout, type FeatureInfo } from '../data/features.js';
 import { mul } from '../autograd/ops/elementwise.js';
 import { matmul } from '../autograd/ops/linear.js';
 import { sum } from '../autograd/ops/reduce.js';
@@ -27,6 +27,10 @@ export interface QUConfig extends GroupModelConfig {
  */
 export class QU extends CTRModel {
   readonly kind = 'qu';
+
+  override get featureLayout(): readonly FeatureInfo[] {
+    return this.cfg.features;
+  }
   readonly emb: Embedding;
   readonly qNet: MLP;
   readonly uNet: MLP;

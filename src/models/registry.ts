@@ -33,8 +33,6 @@ import { QU } from './qu.js';
 import { TwoTower } from './twoTower.js';
 
 export const MODEL_TYPES = ['lr', 'fm', 'dnn', 'dcnv2', 'din', 'twotower', 'qu'] as const;
-/** Types that address features by name: their dims carry the batch's feature layout (and their model files keep it). */
-export const FEATURE_LAYOUT_MODEL_TYPES = ['din', 'twotower', 'qu'] as const satisfies readonly ModelType[];
 export type ModelType = (typeof MODEL_TYPES)[number];
 /** Types whose models have forwardWithRepresentation (hidden layers to take a representation from). */
 export const REPRESENTATION_MODEL_TYPES = ['dnn', 'dcnv2'] as const satisfies readonly ModelType[];
@@ -105,7 +103,7 @@ export interface ModelDims {
   denseDim?: number;
   /** Multi-hot / sequence fields (default 0). */
   numSequences?: number;
-  /** Every feature by name (FittedSchema.features()); required by the FEATURE_LAYOUT_MODEL_TYPES. */
+  /** Every feature by name (FittedSchema.features()); required by the models that address features by name (din, twotower, qu). */
   features?: FeatureInfo[];
 }
 

@@ -1,5 +1,5 @@
 import type { Batch } from '../data/batch.js';
-import { FeatureLayout } from '../data/features.js';
+import { FeatureLayout, type FeatureInfo } from '../data/features.js';
 import { add, mul } from '../autograd/ops/elementwise.js';
 import { reshape } from '../autograd/ops/layout.js';
 import { matmul } from '../autograd/ops/linear.js';
@@ -30,6 +30,10 @@ export interface TwoTowerConfig extends GroupModelConfig {
  */
 export class TwoTower extends CTRModel {
   readonly kind = 'twotower';
+
+  override get featureLayout(): readonly FeatureInfo[] {
+    return this.cfg.features;
+  }
   readonly emb: Embedding;
   readonly userTower: MLP;
   readonly itemTower: MLP;

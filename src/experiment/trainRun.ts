@@ -171,18 +171,11 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const probes = cfg.train.probes ? trainingProbes(model, cfg.train.logEvery) : null;
   const watch = (z: Tensor, b: Batch): Tensor => (probes ? probes.watch(z, b.labels) : z);
   const mainLoss = (m: CTRModel, b: Batch): { z: Tensor; value: Tensor } => {
-    if (!loss) {
-      const z = watch(m.forward(b), b);
-      return { z, value: weightedBce(z, b) };
-    }
-    if (lossCfg?.type !== 'contrastive') {
-      const z = watch(m.forward(b), b);
-      return { z, value: loss(z, b, { step: optimizer.stepCount }) };
-    }
-    // The config check guarantees a model with hidden layers (REPRESENTATION_MODEL_TYPES).
-    const out = m.forwardWithRepresentation!(b);
+    // A contrastive loss reads the hidden representation; the config check guarantees the model has one.
+    const out = lossCfg?.type === 'contrastive' ? m.forwardWithRepresentation!(b) : { logits: m.forward(b), representation: undefined };
     const z = watch(out.logits, b);
-    return { z, value: loss(z, b, { step: optimizer.stepCount, representation: out.representation }) };
+    const value = loss ? loss(z, b, { step: optimizer.stepCount, ...(out.representation && { representation: out.representation }) }) : weightedBce(z, b);
+    return { z, value };
   };
   const biasTerm = cfg.train.biasConstraints
     && createBiasConstraintTerm(cfg.train.biasConstraints, ds, fitted.spec.fields, split.fit, (j, local) => sliceLabel(fitted.spec.fields[j]!, local));

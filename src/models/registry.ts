@@ -34,6 +34,10 @@ import { TwoTower } from './twoTower.js';
 
 export const MODEL_TYPES = ['lr', 'fm', 'dnn', 'dcnv2', 'din', 'twotower', 'qu'] as const;
 export type ModelType = (typeof MODEL_TYPES)[number];
+/** Types whose models have several named heads (MultiTaskModel): one per task, or esmm's fixed ones. */
+export const MULTI_TASK_MODEL_TYPES: readonly string[] = ['shared-bottom', 'mmoe', 'ple', 'esmm'];
+/** The heads of multi-task types whose heads do not follow the configured tasks. */
+export const FIXED_HEADS: Readonly<Record<string, readonly string[]>> = { esmm: ['ctr', 'cvr', 'ctcvr'] };
 /** Types whose models have forwardWithRepresentation (hidden layers to take a representation from). */
 export const REPRESENTATION_MODEL_TYPES = ['dnn', 'dcnv2'] as const satisfies readonly ModelType[];
 
@@ -105,6 +109,8 @@ export interface ModelDims {
   numSequences?: number;
   /** Every feature by name (FittedSchema.features()); required by the models that address features by name (din, twotower, qu). */
   features?: FeatureInfo[];
+  /** Task names, which name the heads of the multi-task models whose heads are the configured tasks. */
+  tasks?: string[];
 }
 
 /** One readable line per problem, e.g. `model.type: expected one of lr, fm, dnn, dcnv2`. */

@@ -106,6 +106,7 @@ function modelDims(model: CTRModel, given: ModelDims | undefined): ModelDims {
     if (typeof v === 'number' && v > 0) dims[k] = v;
   }
   if (Array.isArray(cfg?.features)) dims.features = cfg.features as FeatureInfo[];
+  if (Array.isArray(cfg?.tasks)) dims.tasks = [...(cfg.tasks as string[])];
   return dims;
 }
 
@@ -167,6 +168,7 @@ const manifestSchema = z.object({
   dims: z.object({
     numIds: nonNegInt.positive(), numFields: nonNegInt.positive().optional(),
     denseDim: nonNegInt.optional(), numSequences: nonNegInt.optional(), features: z.array(featureInfoSchema).optional(),
+    tasks: z.array(z.string().min(1)).optional(),
   }),
   schema: z.json(),
   metrics: z.record(z.string(), z.number().nullable()),

@@ -1,0 +1,75 @@
+import { add, scale } from '../autograd/ops/elementwise.js';
+import { concat, reshape, slice } from '../autograd/ops/layout.js';
+import { logSoftmax } from '../autograd/ops/softmax.js';
+import type { Batch } from '../data/batch.js';
+import { FeatureInput } from '../nn/featureInput.js';
+import { MLP } from '../nn/mlp.js';
+import { Towers } from '../nn/towers.js';
+import type { Parameter, Tensor } from '../tensor/tensor.js';
+import { Rng } from '../util/random.js';
+import { MultiTaskModel, type HeadLogits } from './ctrModel.js';
+import { layerOptions, type MultiTaskNetConfig } from './multiTaskNet.js';
+
+export const ESMM_HEADS = ['ctr', 'cvr', 'ctcvr'] as const;
+
+export interface ESMMConfig extends MultiTaskNetConfig {
+  /** Hidden widths of the CTR net's and the CVR net's bottom MLPs. */
+  bottom: readonly number[];
+}
+
+/**
+ * The exact logit of σ(a)·σ(b), for a, b [B]: 1/(σ(a)σ(b)) = 1 + e^−a + e^−b + e^−a−b, so
+ * logit(σ(a)σ(b)) = −log(e^−a + e^−b + e^−a−b) = a + logSoftmax(−a, −b, −a−b)₀.
+ * The max-shifted logSoftmax keeps it finite for any finite a, b, and BCE-with-logits on it is
+ * the stable −log(1 − σ(a)σ(b)) for a negative, which 1 − p in floating point is not.
+ */
+export function productLogit(a: Tensor, b: Tensor): Tensor {
+  const B = a.shape[0]!;
+  const col = (t: Tensor): Tensor => reshape(t, [B, 1]);
+  const na = scale(a, -1);
+  const nb = scale(b, -1);
+  const terms = concat([col(na), col(nb), col(add(na, nb))], 1);
+  return add(a, reshape(slice(logSoftmax(terms, 1), 1, 0, 1), [B]));
+}
+
+/**
+ * ESMM (Ma et al. 2018): shared embeddings; a CTR net and a CVR net, each bottom MLP + tower,
+ * give logits a and b; pCTCVR = pCTR · pCVR, whose logit is productLogit(a, b). Heads 'ctr', 'cvr',
+ * 'ctcvr': trained on ctr and ctcvr over all impressions, the CVR net learns only through ctcvr.
+ */
+export class ESMM extends MultiTaskModel {
+  readonly kind = 'esmm';
+  readonly input: FeatureInput;
+  readonly ctrBottom: MLP;
+  readonly cvrBottom: MLP;
+  readonly towers: Towers;
+
+  constructor(readonly cfg: ESMMConfig) {
+    super();
+    const rng = new Rng(cfg.seed ?? 0);
+    const opts = layerOptions(cfg);
+    this.input = this.child('input', new FeatureInput(cfg, rng));
+    const bottom = (): MLP => new MLP({ inDim: this.input.outDim, hidden: cfg.bottom, ...opts }, rng);
+    this.ctrBottom = this.child('ctrBottom', bottom());
+    this.cvrBottom = this.child('cvrBottom', bottom());
+    this.towers = this.child('towers', new Towers(['ctr', 'cvr'], this.ctrBottom.outDim, cfg.tower, opts, rng));
+  }
+
+  override get heads(): readonly string[] {
+    return ESMM_HEADS;
+  }
+
+  forwardHeads(batch: Batch): HeadLogits {
+    const x0 = this.input.forward(batch);
+    const { ctr, cvr } = this.towers.forward([this.ctrBottom.forward(x0), this.cvrBottom.forward(x0)]);
+    return { ctr: ctr!, cvr: cvr!, ctcvr: productLogit(ctr!, cvr!) };
+  }
+
+  /**
+   * None: the two nets share only the embedding table, a row-sparse lookup rather than a dense
+   * layer, so there is no shared layer for GradNorm to balance on.
+   */
+  lastSharedLayer(): Parameter[] {
+    return [];
+  }
+}

@@ -1,11 +1,12 @@
-import { add, scale } from '../autograd/ops/elementwise.js';
-import { concat, reshape, slice } from '../autograd/ops/layout.js';
+import { add, mul, scale, sub } from '../autograd/ops/elementwise.js';
+import { concat, reshape } from '../autograd/ops/layout.js';
+import { sum } from '../autograd/ops/reduce.js';
 import { logSoftmax } from '../autograd/ops/softmax.js';
 import type { Batch } from '../data/batch.js';
 import { FeatureInput } from '../nn/featureInput.js';
 import { MLP } from '../nn/mlp.js';
 import { Towers } from '../nn/towers.js';
-import type { Parameter, Tensor } from '../tensor/tensor.js';
+import { Tensor, type Parameter } from '../tensor/tensor.js';
 import { Rng } from '../util/random.js';
 import { MultiTaskModel, type HeadLogits } from './ctrModel.js';
 import { layerOptions, type MultiTaskNetConfig } from './multiTaskNet.js';
@@ -19,17 +20,24 @@ export interface ESMMConfig extends MultiTaskNetConfig {
 
 /**
  * The exact logit of σ(a)·σ(b), for a, b [B]: 1/(σ(a)σ(b)) = 1 + e^−a + e^−b + e^−a−b, so
- * logit(σ(a)σ(b)) = −log(e^−a + e^−b + e^−a−b) = a + logSoftmax(−a, −b, −a−b)₀.
- * The max-shifted logSoftmax keeps it finite for any finite a, b, and BCE-with-logits on it is
- * the stable −log(1 − σ(a)σ(b)) for a negative, which 1 − p in floating point is not.
+ * logit(σ(a)σ(b)) = −log(e^−a + e^−b + e^−a−b) = −logsumexp(u), u = (−a, −b, −a−b); and
+ * logSoftmax(u)_j − u_j equals it for every j. Taking, per row, the j of the largest u_j (a
+ * constant choice, so the gradient is that column's) keeps the logSoftmax term in [−log 3, 0]:
+ * no large value cancels, the result has float32's relative precision for any finite a, b, and
+ * BCE-with-logits on it is the stable −log(1 − σ(a)σ(b)), which 1 − p in floating point is not.
  */
 export function productLogit(a: Tensor, b: Tensor): Tensor {
   const B = a.shape[0]!;
   const col = (t: Tensor): Tensor => reshape(t, [B, 1]);
   const na = scale(a, -1);
   const nb = scale(b, -1);
-  const terms = concat([col(na), col(nb), col(add(na, nb))], 1);
-  return add(a, reshape(slice(logSoftmax(terms, 1), 1, 0, 1), [B]));
+  const u = concat([col(na), col(nb), col(add(na, nb))], 1);
+  const largest = new Float32Array(B * 3);
+  for (let r = 0; r < B; r++) {
+    const [x, y, z] = [u.data[3 * r]!, u.data[3 * r + 1]!, u.data[3 * r + 2]!];
+    largest[3 * r + (x >= y && x >= z ? 0 : y >= z ? 1 : 2)] = 1;
+  }
+  return sum(mul(sub(logSoftmax(u, 1), u), new Tensor(largest, [B, 3])), 1);
 }
 
 /**

@@ -3,13 +3,11 @@ import { concat, reshape } from '../autograd/ops/layout.js';
 import { sum } from '../autograd/ops/reduce.js';
 import { logSoftmax } from '../autograd/ops/softmax.js';
 import type { Batch } from '../data/batch.js';
-import { FeatureInput } from '../nn/featureInput.js';
 import { MLP } from '../nn/mlp.js';
 import { Towers } from '../nn/towers.js';
 import { Tensor, type Parameter } from '../tensor/tensor.js';
-import { Rng } from '../util/random.js';
-import { MultiTaskModel, type HeadLogits } from './ctrModel.js';
-import { layerOptions, type MultiTaskNetConfig } from './multiTaskNet.js';
+import type { HeadLogits } from './ctrModel.js';
+import { MultiTaskNet, type MultiTaskNetConfig } from './multiTaskNet.js';
 
 export const ESMM_HEADS = ['ctr', 'cvr', 'ctcvr'] as const;
 
@@ -45,22 +43,18 @@ export function productLogit(a: Tensor, b: Tensor): Tensor {
  * give logits a and b; pCTCVR = pCTR · pCVR, whose logit is productLogit(a, b). Heads 'ctr', 'cvr',
  * 'ctcvr': trained on ctr and ctcvr over all impressions, the CVR net learns only through ctcvr.
  */
-export class ESMM extends MultiTaskModel {
+export class ESMM extends MultiTaskNet<ESMMConfig> {
   readonly kind = 'esmm';
-  readonly input: FeatureInput;
   readonly ctrBottom: MLP;
   readonly cvrBottom: MLP;
   readonly towers: Towers;
 
-  constructor(readonly cfg: ESMMConfig) {
-    super();
-    const rng = new Rng(cfg.seed ?? 0);
-    const opts = layerOptions(cfg);
-    this.input = this.child('input', new FeatureInput(cfg, rng));
-    const bottom = (): MLP => new MLP({ inDim: this.input.outDim, hidden: cfg.bottom, ...opts }, rng);
+  constructor(cfg: ESMMConfig) {
+    super(cfg);
+    const bottom = (): MLP => new MLP({ inDim: this.input.outDim, hidden: cfg.bottom, ...this.layerOpts }, this.rng);
     this.ctrBottom = this.child('ctrBottom', bottom());
     this.cvrBottom = this.child('cvrBottom', bottom());
-    this.towers = this.child('towers', new Towers(['ctr', 'cvr'], this.ctrBottom.outDim, cfg.tower, opts, rng));
+    this.towers = this.child('towers', new Towers(['ctr', 'cvr'], this.ctrBottom.outDim, cfg.tower, this.layerOpts, this.rng));
   }
 
   override get heads(): readonly string[] {

@@ -1,12 +1,10 @@
 import type { Batch } from '../data/batch.js';
-import { FeatureInput } from '../nn/featureInput.js';
 import { Linear } from '../nn/linear.js';
 import { Experts, mixExperts } from '../nn/mixture.js';
 import { Towers } from '../nn/towers.js';
 import type { Parameter } from '../tensor/tensor.js';
-import { Rng } from '../util/random.js';
-import { MultiTaskModel, type HeadLogits } from './ctrModel.js';
-import { layerOptions, type TaskHeadsConfig } from './multiTaskNet.js';
+import type { HeadLogits } from './ctrModel.js';
+import { TaskHeadsNet, type TaskHeadsConfig } from './multiTaskNet.js';
 
 export interface MMoEConfig extends TaskHeadsConfig {
   /** Number of experts K. */
@@ -19,26 +17,18 @@ export interface MMoEConfig extends TaskHeadsConfig {
  * MMoE (Ma et al. 2018): experts f_k(x0), one softmax gate per task g_t = softmax(W_t x0 + b_t),
  * task input h_t = Σ_k g_t,k f_k(x0), logit z_t = tower_t(h_t).
  */
-export class MMoE extends MultiTaskModel {
+export class MMoE extends TaskHeadsNet<MMoEConfig> {
   readonly kind = 'mmoe';
-  readonly input: FeatureInput;
   readonly experts: Experts;
   readonly gates: Linear[];
   readonly towers: Towers;
 
-  constructor(readonly cfg: MMoEConfig) {
-    super();
-    const rng = new Rng(cfg.seed ?? 0);
-    const opts = layerOptions(cfg);
-    this.input = this.child('input', new FeatureInput(cfg, rng));
+  constructor(cfg: MMoEConfig) {
+    super(cfg);
     const d = this.input.outDim;
-    this.experts = this.child('experts', new Experts(cfg.experts, d, cfg.expert, opts, rng));
-    this.gates = cfg.tasks.map((_, t) => this.child(`gates.${t}`, new Linear({ inDim: d, outDim: cfg.experts }, rng)));
-    this.towers = this.child('towers', new Towers(cfg.tasks, this.experts.outDim, cfg.tower, opts, rng));
-  }
-
-  override get heads(): readonly string[] {
-    return this.cfg.tasks;
+    this.experts = this.child('experts', new Experts(cfg.experts, d, cfg.expert, this.layerOpts, this.rng));
+    this.gates = cfg.tasks.map((_, t) => this.child(`gates.${t}`, new Linear({ inDim: d, outDim: cfg.experts }, this.rng)));
+    this.towers = this.child('towers', new Towers(cfg.tasks, this.experts.outDim, cfg.tower, this.layerOpts, this.rng));
   }
 
   forwardHeads(batch: Batch): HeadLogits {

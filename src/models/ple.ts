@@ -1,13 +1,12 @@
 import type { Batch } from '../data/batch.js';
-import { FeatureInput } from '../nn/featureInput.js';
 import { Linear } from '../nn/linear.js';
 import { Experts, mixExperts, type LayerOptions } from '../nn/mixture.js';
 import { Module } from '../nn/module.js';
 import { Towers } from '../nn/towers.js';
 import type { Parameter, Tensor } from '../tensor/tensor.js';
-import { Rng } from '../util/random.js';
-import { MultiTaskModel, type HeadLogits } from './ctrModel.js';
-import { layerOptions, type TaskHeadsConfig } from './multiTaskNet.js';
+import type { Rng } from '../util/random.js';
+import type { HeadLogits } from './ctrModel.js';
+import { TaskHeadsNet, type TaskHeadsConfig } from './multiTaskNet.js';
 
 export interface PLEConfig extends TaskHeadsConfig {
   /** CGC levels stacked (the last one has no shared gate). */
@@ -65,28 +64,20 @@ class CGCLevel extends Module {
  * l's task-t output and its shared experts (and gate) reading level l's shared output; the first
  * level reads x0 everywhere. z_t = tower_t(last level's task-t output).
  */
-export class PLE extends MultiTaskModel {
+export class PLE extends TaskHeadsNet<PLEConfig> {
   readonly kind = 'ple';
-  readonly input: FeatureInput;
   readonly levels: CGCLevel[];
   readonly towers: Towers;
 
-  constructor(readonly cfg: PLEConfig) {
-    super();
-    const rng = new Rng(cfg.seed ?? 0);
-    const opts = layerOptions(cfg);
-    this.input = this.child('input', new FeatureInput(cfg, rng));
+  constructor(cfg: PLEConfig) {
+    super(cfg);
     let d = this.input.outDim;
     this.levels = Array.from({ length: cfg.levels }, (_, l) => {
-      const level = this.child(`levels.${l}`, new CGCLevel(cfg.tasks.length, d, cfg, l === cfg.levels - 1, opts, rng));
+      const level = this.child(`levels.${l}`, new CGCLevel(cfg.tasks.length, d, cfg, l === cfg.levels - 1, this.layerOpts, this.rng));
       d = level.outDim;
       return level;
     });
-    this.towers = this.child('towers', new Towers(cfg.tasks, d, cfg.tower, opts, rng));
-  }
-
-  override get heads(): readonly string[] {
-    return this.cfg.tasks;
+    this.towers = this.child('towers', new Towers(cfg.tasks, d, cfg.tower, this.layerOpts, this.rng));
   }
 
   forwardHeads(batch: Batch): HeadLogits {

@@ -1,12 +1,10 @@
 import type { Batch } from '../data/batch.js';
-import { FeatureInput } from '../nn/featureInput.js';
 import { lastLayer } from '../nn/mixture.js';
 import { MLP } from '../nn/mlp.js';
 import { Towers } from '../nn/towers.js';
 import type { Parameter } from '../tensor/tensor.js';
-import { Rng } from '../util/random.js';
-import { MultiTaskModel, type HeadLogits } from './ctrModel.js';
-import { layerOptions, type TaskHeadsConfig } from './multiTaskNet.js';
+import type { HeadLogits } from './ctrModel.js';
+import { TaskHeadsNet, type TaskHeadsConfig } from './multiTaskNet.js';
 
 export interface SharedBottomConfig extends TaskHeadsConfig {
   /** Hidden widths of the shared bottom MLP. */
@@ -14,23 +12,15 @@ export interface SharedBottomConfig extends TaskHeadsConfig {
 }
 
 /** Shared-Bottom: h = bottom(x0) shared by all tasks; z_t = tower_t(h). */
-export class SharedBottom extends MultiTaskModel {
+export class SharedBottom extends TaskHeadsNet<SharedBottomConfig> {
   readonly kind = 'shared-bottom';
-  readonly input: FeatureInput;
   readonly bottom: MLP;
   readonly towers: Towers;
 
-  constructor(readonly cfg: SharedBottomConfig) {
-    super();
-    const rng = new Rng(cfg.seed ?? 0);
-    const opts = layerOptions(cfg);
-    this.input = this.child('input', new FeatureInput(cfg, rng));
-    this.bottom = this.child('bottom', new MLP({ inDim: this.input.outDim, hidden: cfg.bottom, ...opts }, rng));
-    this.towers = this.child('towers', new Towers(cfg.tasks, this.bottom.outDim, cfg.tower, opts, rng));
-  }
-
-  override get heads(): readonly string[] {
-    return this.cfg.tasks;
+  constructor(cfg: SharedBottomConfig) {
+    super(cfg);
+    this.bottom = this.child('bottom', new MLP({ inDim: this.input.outDim, hidden: cfg.bottom, ...this.layerOpts }, this.rng));
+    this.towers = this.child('towers', new Towers(cfg.tasks, this.bottom.outDim, cfg.tower, this.layerOpts, this.rng));
   }
 
   forwardHeads(batch: Batch): HeadLogits {

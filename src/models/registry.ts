@@ -224,7 +224,7 @@ export function createModel(cfg: ModelConfig, dims: ModelDims, seed: number): CT
         rezero: cfg.rezero, structure: cfg.structure, initStd: cfg.initStd, logits: cfg.logits, seed, ...extra,
       });
     case 'esmm':
-      return new ESMM({ ...net(cfg) });
+      return new ESMM(net(cfg));
     case 'shared-bottom':
       return new SharedBottom({ ...net(cfg), tasks: taskNames(cfg.type, dims.tasks) });
     case 'mmoe':

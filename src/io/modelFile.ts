@@ -119,6 +119,7 @@ function modelDims(model: CTRModel, given: ModelDims | undefined): ModelDims {
     if (typeof v === 'number' && v > 0) dims[k] = v;
   }
   if (Array.isArray(cfg?.features)) dims.features = cfg.features as FeatureInfo[];
+  if (Array.isArray(cfg?.tasks)) dims.tasks = [...(cfg.tasks as string[])];
   return dims;
 }
 

@@ -83,6 +83,36 @@ for (const k of testBackends()) {
       check('contrastive', [10, 3], (h) => L.contrastive(h, { labels }, { temperature: 0.5 }), (h) => R.contrastive64(h, labels, 3, 0.5), 1);
     });
 
+    t('distillation: pointwise KD (τ, sample and confidence weights), CLID, ListNet-KD, ListMLE-KD', () => {
+      const zt = Float32Array.from({ length: 10 }, () => (rng.uniform() * 2 - 1) * 3);
+      const batch = { labels, groupOffsets: groups };
+      const w = f32([1, 2, 0.5, 1, 1, 3, 1, 1, 1, 0.25]);
+      const confidence = { edges: [0.3, 0.6], weights: [0.25, 0.5, 1] };
+      const c = Array.from(zt, (v) => { const p = R.sig(v); return p < 0.3 ? 0.25 : p < 0.6 ? 0.5 : 1; });
+      for (const tau of [1, 2.5]) {
+        check(`pointwiseKd τ=${tau}`, [10], (z) => L.pointwiseKd(z, zt, batch, { temperature: tau }), (z) => R.pointwiseKd64(z, zt, tau), 3);
+        check(`pointwiseKd τ=${tau} weighted`, [10], (z) => L.pointwiseKd(z, zt, { labels, weights: w }, { temperature: tau, confidence }),
+          (z) => R.pointwiseKd64(z, zt, tau, w, c), 3);
+      }
+      check('clid', [10], (z) => L.clid(z, zt, batch), (z) => R.clid64(z, zt, groups), 3);
+      check('clid batch', [10], (z) => L.clid(z, zt, batch, { lists: 'batch' }), (z) => R.clid64(z, zt), 3);
+      check('listNetKd', [10], (z) => L.listNetKd(z, zt, batch), (z) => R.listNetKd64(z, zt, groups));
+      check('listNetKd softmax', [10], (z) => L.listNetKd(z, zt, batch, { teacher: 'softmax' }), (z) => R.listNetKd64(z, zt, groups, 'softmax'));
+      check('listMleKd', [10], (z) => L.listMleKd(z, zt, batch), (z) => R.listMle64(z, zt, groups));
+      // Teacher logits of a list at −40: σ(−40) ≈ 4e-18, a distribution only in log space.
+      const far = Float32Array.from(zt, (v, i) => (i >= 7 ? v - 40 : v));
+      check('clid far-negative teacher', [10], (z) => L.clid(z, far, batch), (z) => R.clid64(z, far, groups), 3);
+    });
+
+    t('distillation config: β and a curriculum mid-ramp', () => {
+      const zt = Float32Array.from({ length: 10 }, () => rng.uniform() * 4 - 2);
+      const d = L.createDistillation({ type: 'clid', beta: 2, curriculum: { warmupSteps: 2, rampSteps: 4 } });
+      const batch = { labels, groupOffsets: groups };
+      // step 5: r = (5−2)/4 = 0.75 → BCE + 1.5·CLID
+      check('bce + distill @ step 5', [10], (z) => L.combineLosses([{ loss: () => L.weightedBce(z, batch), weight: 1 }, d.term(z, zt, batch, 5)]),
+        (z) => R.bce64(z, labels) + 1.5 * R.clid64(z, zt, groups), 3);
+    });
+
     t('registry losses with a curriculum mid-ramp', () => {
       const loss = L.createLoss({ type: 'combined-list', alpha: 0.2, curriculum: { warmupSteps: 2, rampSteps: 4 } });
       // step 4: aux = (4−2)/4 · 0.8 = 0.4, main = 0.6

@@ -31,14 +31,13 @@ export function pointwiseKd(zStudent: Tensor, zTeacher: TeacherLogits, batch: Lo
   const conf = opts.confidence ? confidenceWeights(zt, opts.confidence) : null;
   const target = new Float32Array(n);
   for (let i = 0; i < n; i++) target[i] = 1 / (1 + Math.exp(-zt[i]! / tau));
-  let rowWeights: Float32Array | null = batch.weights ?? null;
+  const w = batch.weights;
+  const rowWeights = conf ? Float32Array.from(conf, (c, i) => c * (w ? w[i]! : 1)) : w ?? null;
   let sumW = 0, sumWc = 0;
   for (let i = 0; i < n; i++) {
-    const w = batch.weights ? batch.weights[i]! : 1;
-    sumW += w;
-    sumWc += w * (conf ? conf[i]! : 1);
+    sumW += w ? w[i]! : 1;
+    sumWc += rowWeights ? rowWeights[i]! : 1;
   }
-  if (conf) rowWeights = Float32Array.from(conf, (c, i) => c * (batch.weights ? batch.weights[i]! : 1));
   // Nothing to distil (empty batch, or every row weighted 0): exactly 0 rather than 0/0.
   if (!(sumWc > 0)) return zeroLoss(zs);
   const mean = bceWithLogits(tau === 1 ? zs : affine(zs, 1 / tau), target, rowWeights);

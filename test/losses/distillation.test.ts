@@ -9,7 +9,7 @@ import { Tensor } from '../../src/tensor/tensor.js';
 import { backward, endStep } from '../../src/autograd/tape.js';
 import * as L from '../../src/losses/index.js';
 import { assertNear, f32, i32 } from '../helpers/close.js';
-import { testBackends, withBackend } from '../helpers/backends.js';
+import { stepTest, testBackends } from '../helpers/backends.js';
 
 const zt = (xs: number[]): Tensor => new Tensor(f32(xs), [xs.length], true);
 const ln = Math.log;
@@ -46,15 +46,7 @@ function descend(distill: (z: Tensor) => Tensor, pT: number[], steps = 400, lr =
 
 for (const k of testBackends()) {
   describe(`distillation losses by hand (${k.name} backend)`, () => {
-    const t = (name: string, fn: () => void): void => {
-      it(name, () => withBackend(k, () => {
-        try {
-          fn();
-        } finally {
-          endStep();
-        }
-      }));
-    };
+    const t = stepTest(k);
 
     t('pointwise KD: soft BCE, τ-weighting, sample and confidence weights', () => {
       // zs = [0, ln 3] → p_s = [½, ¾]; zt = [ln 3, 0] → p_t = [¾, ½]:

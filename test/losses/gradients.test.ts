@@ -2,14 +2,14 @@
  * Every loss's gradient from the autograd tape, on every backend, against central differences
  * of the independent float64 implementation in reference.ts (which is also compared in value).
  */
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Rng } from '../../src/util/random.js';
 import { backward, endStep } from '../../src/autograd/tape.js';
 import * as L from '../../src/losses/index.js';
 import { assertGradcheck } from '../helpers/gradcheck.js';
 import { assertNear, f32, i32 } from '../helpers/close.js';
-import { testBackends, withBackend } from '../helpers/backends.js';
+import { stepTest, testBackends } from '../helpers/backends.js';
 import * as R from './reference.js';
 
 const rng = new Rng(7);
@@ -34,15 +34,7 @@ const graded = f32([2, 0, 1, 1, 0, 3, 0, 1, 2, 0]);
 
 for (const k of testBackends()) {
   describe(`loss gradients vs float64 finite differences (${k.name} backend)`, () => {
-    const t = (name: string, fn: () => void): void => {
-      it(name, () => withBackend(k, () => {
-        try {
-          fn();
-        } finally {
-          endStep();
-        }
-      }));
-    };
+    const t = stepTest(k);
 
     t('weighted BCE (β_pos and sample weights)', () => {
       const w = f32([1, 2, 0.5, 1, 1, 3, 1, 1, 1, 0.25]);

@@ -10,6 +10,7 @@ import { FIXED_HEADS, MULTI_TASK_MODEL_TYPES, parseModelConfig, REPRESENTATION_M
 import { parseOptimizerConfig, type OptimizerConfig } from '../optim/registry.js';
 import { LossConfigError, parseLossConfig, type LossConfig } from '../losses/registry.js';
 import { parseMultiTaskConfig, type MultiTaskConfig } from '../train/multitask/registry.js';
+import { checkSearch, parseSearchConfig, type SearchConfig } from './search.js';
 
 /**
  * In-training calibration by bias constraints (src/calibrate/biasConstraints.ts): one dual
@@ -82,10 +83,13 @@ const trainSchema = z.strictObject({
   multitask: z.unknown().optional(),
   /** Weights of the tasks whose validationMetric picks the epoch (default: every trained task equally). */
   validationTasks: z.record(z.string(), z.number().positive()).optional(),
+  /** Efficiency search over the dcnv2 model's sizes (src/experiment/search.ts, docs/search.md). */
+  search: z.unknown().optional(),
 });
 
-export interface TrainConfig extends Omit<z.output<typeof trainSchema>, 'optimizer' | 'loss' | 'tasks' | 'multitask'> {
+export interface TrainConfig extends Omit<z.output<typeof trainSchema>, 'optimizer' | 'loss' | 'tasks' | 'multitask' | 'search'> {
   optimizer: OptimizerConfig;
+  search?: SearchConfig;
   loss?: LossConfig;
   tasks?: TaskConfig[];
   multitask?: MultiTaskConfig;
@@ -200,6 +204,7 @@ function checkTrainable(file: string, data: DataConfig, model: ModelConfig, trai
   const problems: string[] = [];
   const at = (path: string, msg: string): void => void problems.push(`${file}: ${path}: ${msg}`);
   checkTasks(data, model, train, at);
+  checkSearch(train, model, at);
   data.fields.forEach((f, i) => {
     if (f.privileged) {
       at(`data.fields[${i}].privileged`, `field ${f.name}: privileged features are for distillation, which is not implemented yet (the model would read the feature as an ordinary input); remove the flag or the field`);
@@ -285,8 +290,9 @@ export function parseExperimentConfig(raw: unknown, file: string, baseDir?: stri
   const loss = t.data.loss === undefined ? undefined : lossAt(t.data.loss, 'train.loss');
   const tasks = t.data.tasks?.map(({ loss: l, ...task }, i) => ({ ...task, ...(l !== undefined && { loss: lossAt(l, `train.tasks[${i}].loss`) }) }));
   const multitask = t.data.multitask === undefined ? undefined : parseMultiTaskConfig(t.data.multitask, `${file}: train.multitask`);
-  const { optimizer: _o, loss: _l, tasks: _t, multitask: _m, ...rest } = t.data;
-  const train: TrainConfig = { ...rest, optimizer, loss, ...(tasks && { tasks }), ...(multitask && { multitask }) };
+  const search = t.data.search === undefined ? undefined : parseSearchConfig(t.data.search, `${file}: train.search`);
+  const { optimizer: _o, loss: _l, tasks: _t, multitask: _m, search: _s, ...rest } = t.data;
+  const train: TrainConfig = { ...rest, optimizer, loss, ...(tasks && { tasks }), ...(multitask && { multitask }), ...(search && { search }) };
   checkTrainable(file, data, model, train);
   return {
     data, model, train, output: obj.output,

@@ -37,6 +37,7 @@ import { trainingProbes } from './probes.js';
 import { checkResumeConfig } from './resumeGuard.js';
 import { sliceLabel, writeTrainingReport } from './trainReport.js';
 import { createBiasConstraintTerm } from './biasConstraintTerm.js';
+import { startSearch } from './search.js';
 import { add } from '../autograd/ops/elementwise.js';
 import { TASK_HEADS_MODEL_TYPES } from '../models/registry.js';
 import { handleInconsistentRows, runTasks, taskRecords, taskSampling, type RunTask } from './tasks.js';
@@ -180,14 +181,17 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   };
   // Multi-task models whose heads are the tasks are built (and re-built from the model file) with their names.
   const headTasks = TASK_HEADS_MODEL_TYPES.includes(modelConfig.type) ? { tasks: tasks.map((t) => t.name) } : {};
-  const model = createModel(modelConfig, { ...positional, features: fitted.features(), ...headTasks }, seed);
+  const search = cfg.train.search && modelConfig.type === 'dcnv2'
+    ? startSearch({ search: cfg.train.search, model: modelConfig, dims: positional, seed, dataset: ds, validation: split.validation, probs, file: cfg.file })
+    : null;
+  const trained = search ? search.net : createModel(modelConfig, { ...positional, features: fitted.features(), ...headTasks }, seed);
   // Only a model that reads features by name saves the layout: other model files stay as they were.
-  const layout = model.featureLayout;
+  const layout = trained.featureLayout;
   const dims: ModelDims = { ...positional, ...(layout && { features: [...layout] }), ...headTasks };
-  const optimizer = createOptimizer(cfg.train.optimizer, model);
+  const optimizer = createOptimizer(cfg.train.optimizer, trained);
   const lossCfg = cfg.train.loss;
   const loss = lossCfg ? createLoss(lossCfg) : null;
-  const probes = cfg.train.probes ? trainingProbes(model, cfg.train.logEvery) : null;
+  const probes = cfg.train.probes ? trainingProbes(trained, cfg.train.logEvery) : null;
   const watch = (z: Tensor, b: Batch): Tensor => (probes ? probes.watch(z, b.labels) : z);
   const mainLoss = (m: CTRModel, b: Batch): { z: Tensor; value: Tensor } => {
     // A contrastive loss reads the hidden representation; the config check guarantees the model has one.
@@ -232,6 +236,8 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   };
   const validate = hasValidation
     ? (m: CTRModel): Record<string, number> => {
+      // A search's super-network is validated as the controller's current answer.
+      search?.useBest();
       const all = evaluateOn(m, split.validation, true).metrics;
       const out: Record<string, number> = {};
       for (const [k, v] of Object.entries(all)) if (v !== null) out[k] = v;
@@ -244,9 +250,9 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const logFile = join(output, 'log.jsonl');
   const log = new MetricLog(logFile, { everySteps: cfg.train.logEvery, truncate: !resume });
   const trainer = new Trainer({
-    model, optimizer, train: batches, epochs: cfg.train.epochs, seed,
+    model: trained, optimizer, train: batches, epochs: cfg.train.epochs, seed,
     loss: lossFn,
-    ...(taskPath && { tasks: taskTrainerOptions(cfg, tasks, model, seed, () => optimizer.stepCount) }),
+    ...(taskPath && { tasks: taskTrainerOptions(cfg, tasks, trained, seed, () => optimizer.stepCount) }),
     validate,
     validationMetric: { name: metricName, mode: metricName === 'logloss' ? 'min' : 'max' },
     earlyStopping: cfg.train.earlyStopping,
@@ -256,10 +262,15 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     log,
     progress: createProgress({ quiet: opts.quiet, stream }),
     signal: opts.signal,
-    afterStep: probes ? (info) => probes.afterStep(info) : undefined,
-    ...(biasTerm && { auxiliary: { biasConstraints: biasTerm } }),
+    afterStep: probes || search ? (info) => ({ ...probes?.afterStep(info), ...search?.afterStep(info) }) : undefined,
+    ...((biasTerm || search) && { auxiliary: { ...(biasTerm && { biasConstraints: biasTerm }), ...(search && { search: search.controller }) } }),
   });
   const result = await trainer.run();
+  // A search saves and evaluates the chosen candidate, an ordinary model holding the super-network's weights for it.
+  const chosen = search?.finish();
+  const model = chosen?.model ?? trained;
+  const savedConfig = chosen?.modelConfig ?? modelConfig;
+  if (search && chosen) search.write(output, cfg, chosen.modelConfig);
 
   const validated = hasValidation ? evaluateOn(model, split.validation, true) : undefined;
   const validation = validated?.metrics ?? {};
@@ -296,7 +307,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const columns = src.format === 'csv' && src.header ? await csvFirstRecord(src, sources[0]!) : undefined;
   const kernels = { name: backend().name, threads: backend().getThreads() };
   saveModel(modelDir, {
-    model, modelConfig, schema: savedSchema(fitted, cfg, columns), metrics,
+    model, modelConfig: savedConfig, schema: savedSchema(fitted, cfg, columns), metrics,
     provenance: {
       dataHash: dataHash(sources), seed, createdBy: `ctrkit train ${cfg.file}`, trainRows: fitRows,
       backend: kernels.name, threads: kernels.threads,

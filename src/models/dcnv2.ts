@@ -6,7 +6,8 @@ import { Rng } from '../util/random.js';
 import { CrossNet } from '../nn/crossNet.js';
 import { FeatureInput } from '../nn/featureInput.js';
 import { Linear } from '../nn/linear.js';
-import { MLP } from '../nn/mlp.js';
+import { MLP, type MLPMasks } from '../nn/mlp.js';
+import { mul } from '../autograd/ops/elementwise.js';
 import { CTRModel, type RepresentedOutput } from './ctrModel.js';
 
 export interface DCNv2Config {
@@ -36,6 +37,13 @@ export interface DCNv2Config {
   numSequences?: number;
   /** Logits per row: 1 (default) or 2 (a two-logit head for JRC, output [size, 2]). */
   logits?: 1 | 2;
+}
+
+/** See DCNv2.subnetMasks: x0's kept columns ([1, inDim]), the cross rank's, the MLP's widths. */
+export interface DCNv2Masks {
+  input: Tensor;
+  crossRank?: Tensor;
+  mlp: MLPMasks;
 }
 
 /**
@@ -72,17 +80,25 @@ export class DCNv2 extends CTRModel {
     return this.forwardWithRepresentation(batch).logits;
   }
 
+  /**
+   * Masks that make this network compute one of its narrower sub-networks (null: the whole
+   * network); set by the weight-sharing super-network (superDcnv2.ts) and by nothing else.
+   */
+  protected subnetMasks: DCNv2Masks | null = null;
+
   /** The representation is what the logit layer reads: concat(cross, mlp) (parallel), the MLP's last hidden layer (stacked). */
   override forwardWithRepresentation(batch: Batch): RepresentedOutput {
-    const x0 = this.input.forward(batch);
-    const xc = this.cross.forward(x0);
+    const m = this.subnetMasks;
+    const input = this.input.forward(batch);
+    const x0 = m ? mul(input, m.input) : input;
+    const xc = this.cross.forward(x0, m?.crossRank);
     let representation: Tensor;
     let out: Tensor;
     if (this.head) {
-      representation = concat([xc, this.mlp.forward(x0)], 1);
+      representation = concat([xc, this.mlp.forwardWithHidden(x0, m?.mlp).out], 1);
       out = this.head.forward(representation);
     } else {
-      ({ hidden: representation, out } = this.mlp.forwardWithHidden(xc));
+      ({ hidden: representation, out } = this.mlp.forwardWithHidden(xc, m?.mlp));
     }
     const k = this.logitsPerRow;
     return { logits: reshape(out, k === 1 ? [batch.size] : [batch.size, k]), representation };

@@ -63,11 +63,16 @@ export class CrossNet extends Module {
     return crossRampScale(this.step, n);
   }
 
-  forward(x0: Tensor): Tensor {
+  /**
+   * `rankMask` ([1, rank] of 0 / 1, low-rank cross only) makes every layer compute what a
+   * cross of the kept rank would (a super-network's candidate). Columns that are 0 in x0 stay 0
+   * in every x_l (x0 ⊙ (…) + x_l), so a masked x0 also gives a narrower cross exactly.
+   */
+  forward(x0: Tensor, rankMask?: Tensor): Tensor {
     const a = this.rampScale;
     let x = x0;
     this.layers.forEach((l, i) => {
-      let term = mul(x0, l.forward(x));
+      let term = mul(x0, l.forward(x, rankMask));
       if (a !== 1) term = scale(term, a);
       const g = this.gates[i];
       if (g) term = mulScalar(term, g);

@@ -1,5 +1,6 @@
 import type { Activation } from '../backend/kernels.js';
 import { linear } from '../autograd/ops/linear.js';
+import { mul } from '../autograd/ops/elementwise.js';
 import type { Parameter, Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../util/random.js';
 import { Module } from './module.js';
@@ -37,10 +38,19 @@ export class Linear extends Module {
     this.b = cfg.bias === false ? null : this.param('b', new Float32Array(outDim), [outDim]);
   }
 
-  forward(x: Tensor): Tensor {
+  /**
+   * `rankMask` ([1, rank] of 0 / 1, low-rank layers only) keeps the first columns of x·U: the
+   * layer then computes exactly what a layer of that smaller rank would (a super-network's
+   * candidate, src/models/superDcnv2.ts).
+   */
+  forward(x: Tensor, rankMask?: Tensor): Tensor {
     const act = this.cfg.activation ?? 'none';
     const beta = this.cfg.smeluBeta ?? 1;
-    if (this.W) return linear(x, this.W, this.b, act, beta);
-    return linear(linear(x, this.U!, null), this.V!, this.b, act, beta);
+    if (this.W) {
+      if (rankMask) throw new Error('Linear: a rank mask needs a low-rank layer (rank set)');
+      return linear(x, this.W, this.b, act, beta);
+    }
+    const low = linear(x, this.U!, null);
+    return linear(rankMask ? mul(low, rankMask) : low, this.V!, this.b, act, beta);
   }
 }

@@ -1,5 +1,6 @@
 import type { Activation } from '../backend/kernels.js';
 import { dropout } from '../autograd/ops/dropout.js';
+import { mul } from '../autograd/ops/elementwise.js';
 import { stepSeed } from '../autograd/stepRandom.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../util/random.js';
@@ -17,6 +18,15 @@ export interface MLPConfig {
   dropout?: number;
   /** Low-rank bottleneck rank for hidden layers (0 / undefined = full rank). */
   rank?: number;
+}
+
+/**
+ * Masks that make the MLP compute a narrower one (a super-network's candidate): `hidden[i]`
+ * ([1, width_i] of 0 / 1) zeroes hidden layer i's units past the candidate's width after the
+ * activation, so the next layer reads only the kept units.
+ */
+export interface MLPMasks {
+  hidden: readonly (Tensor | undefined)[];
 }
 
 /** Multi-layer perceptron: hidden layers with activation, optional linear output layer. */
@@ -51,7 +61,7 @@ export class MLP extends Module {
    * The output and `hidden`, the last hidden layer's activations (after dropout) — what the
    * output layer reads, i.e. the tower's representation of the row (x itself without hidden layers).
    */
-  forwardWithHidden(x: Tensor): { hidden: Tensor; out: Tensor } {
+  forwardWithHidden(x: Tensor, masks?: MLPMasks): { hidden: Tensor; out: Tensor } {
     const p = this.cfg.dropout ?? 0;
     const hiddenCount = this.cfg.hidden.length;
     let hidden = x;
@@ -60,6 +70,8 @@ export class MLP extends Module {
       if (p > 0 && i < hiddenCount && this.training) {
         x = dropout(x, p, stepSeed(this.seed), true);
       }
+      const width = i < hiddenCount ? masks?.hidden[i] : undefined;
+      if (width) x = mul(x, width);
       if (i < hiddenCount) hidden = x;
     });
     return { hidden, out: x };

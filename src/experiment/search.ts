@@ -5,7 +5,7 @@
  * (src/train/archController.ts) rewarded with
  *   R = R_acc + γ · |cost(d) / target − 1|,   target = search.target × cost(baseline),
  * R_acc the sampled candidate's AUC (or −LogLoss) on the next chunk of validation rows, cost its
- * forward FLOPs per example (src/models/flops.ts). The run then saves the chosen candidate,
+ * forward FLOPs per example (src/models/flops.ts) or its measured training-step time. The run then saves the chosen candidate,
  * with the super-network's weights for it, as an ordinary dcnv2 model, and writes
  * `chosen.yaml` (the run's config with that model section, to train from scratch) and
  * `search.json` (the trajectory: probabilities, rewards, costs per controller step).
@@ -20,12 +20,17 @@ import { SuperDCNv2, extractSubnet, type Architecture } from '../models/superDcn
 import type { DCNv2 } from '../models/dcnv2.js';
 import { dcnv2Flops } from '../models/flops.js';
 import { ArchController, type ControllerStep, type Decision } from '../train/archController.js';
-import type { StepInfo } from '../train/trainer.js';
+import type { AuxiliaryState, StepInfo } from '../train/trainer.js';
 import type { MetricValue } from '../train/metricLog.js';
 import { predictRows } from '../train/predict.js';
 import { auc } from '../metrics/auc.js';
 import { logLoss } from '../metrics/logLoss.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { RowGatherer } from '../data/batching.js';
+import { createModel } from '../models/registry.js';
+import { createOptimizer, type OptimizerConfig } from '../optim/registry.js';
+import { trainStep } from '../train/step.js';
+import { weightedBce } from '../losses/weightedBce.js';
 import type { ExperimentConfig } from './config.js';
 
 const positiveInt = z.number().int().positive();
@@ -40,6 +45,12 @@ export const searchSchema = z.strictObject({
   hidden: candidates.optional(),
   /** Low-rank cross rank candidates, one decision for all cross layers (default: the model's cross). */
   crossRanks: candidates.optional(),
+  /**
+   * flops: forward FLOPs per example, exact from the sizes; time: the measured time of a
+   * training step of a separately built model of the candidate's sizes (median of timingSteps).
+   */
+  cost: z.enum(['flops', 'time']).default('flops'),
+  timingSteps: positiveInt.default(5),
   /** The cost target as a fraction of the baseline model's cost (e.g. 0.85, 0.9, 0.95). */
   target: z.number().positive().finite(),
   /** γ < 0: weight of the cost term |cost/target − 1|. */
@@ -86,6 +97,8 @@ type DCNv2ModelConfig = Extract<ModelConfig, { type: 'dcnv2' }>;
 export interface SearchRun {
   net: SuperDCNv2;
   controller: ArchController;
+  /** The trainer's auxiliary state: the controller and the measured step times. */
+  state: AuxiliaryState;
   afterStep(info: StepInfo): Record<string, MetricValue>;
   /** Sets the super-network to the controller's current answer (what validation scores). */
   useBest(): void;
@@ -102,6 +115,10 @@ export interface SearchInputs {
   seed: number;
   dataset: Dataset;
   validation: { start: number; end: number };
+  /** The fit rows and the training settings, for a measured step time (cost: time). */
+  fit: { start: number; end: number };
+  batchSize: number;
+  optimizer: OptimizerConfig;
   /** Probabilities of logits, on the data's scale (the run's sampling correction). */
   probs: (z: Float32Array) => Float64Array;
   file: string;
@@ -140,12 +157,23 @@ export function startSearch(inp: SearchInputs): SearchRun {
   const controller = new ArchController({ decisions, method: s.method, lr: s.lr, baselineMomentum: s.baselineMomentum, seed });
   const configOf = (a: Architecture): DCNv2ModelConfig => ({ ...base, dim: a.dim, hidden: [...a.hidden], ...(a.crossRank !== undefined && { crossRank: a.crossRank }) });
   const flops = (m: DCNv2ModelConfig): number => dcnv2Flops({ ...m, numFields: dims.numFields!, numSequences: dims.numSequences, denseDim: dims.denseDim });
-  const baselineCost = flops(base);
-  const target = s.target * baselineCost;
+  // Measured step times by candidate (checkpointed: a resume reuses what was measured before it).
+  const measured = new Map<string, number>();
+  const stepTime = (m: DCNv2ModelConfig): number => {
+    const key = JSON.stringify(m);
+    let ms = measured.get(key);
+    if (ms === undefined) {
+      ms = measureStepTime(m, inp);
+      measured.set(key, ms);
+    }
+    return ms;
+  };
+  const costOf = (m: DCNv2ModelConfig): number => (s.cost === 'flops' ? flops(m) : stepTime(m));
+  // Lazy: a measured baseline comes from the checkpointed measurements after a resume.
+  const baselineCost = (): number => costOf(base);
   // Training step t trains the candidate drawn with key 2t, the controller step after it draws with 2t + 1.
   net.architectureAt = (step) => architecture(controller.sample(2 * step));
   const labels = ds.labels[0]!;
-  let controllerSteps = controller.trajectory.length;
 
   const rewardOf = (a: Architecture, k: number): { reward: number; accuracy: number; cost: number } => {
     const n = Math.min(s.rewardRows, nVal);
@@ -159,21 +187,31 @@ export function startSearch(inp: SearchInputs): SearchRun {
     if (!Number.isFinite(accuracy)) {
       throw new ConfigError([`${inp.file}: train.search.rewardRows: the validation rows ${from + 1}..${from + n} (of ${nVal}) give no ${s.reward} (one class only?); use more rows per controller step`]);
     }
-    const cost = flops(configOf(a));
-    return { reward: accuracy + s.gamma * Math.abs(cost / target - 1), accuracy, cost };
+    const cost = costOf(configOf(a));
+    return { reward: accuracy + s.gamma * Math.abs(cost / (s.target * baselineCost()) - 1), accuracy, cost };
+  };
+
+  const state: AuxiliaryState = {
+    save: () => ({ controller: controller.save(), measured: [...measured] }),
+    load: (saved) => {
+      const v = saved as { controller: unknown; measured: [string, number][] };
+      controller.load(v.controller);
+      measured.clear();
+      for (const [k, ms] of v.measured) measured.set(k, ms);
+    },
+    epochRecord: () => controller.epochRecord(),
   };
 
   return {
-    net, controller,
+    net, controller, state,
     afterStep(info): Record<string, MetricValue> {
       const g = info.globalStep;
       if (g <= s.warmup || (g - s.warmup) % s.every !== 0) return {};
-      // After a resume the count comes from the restored trajectory.
-      controllerSteps = controller.trajectory.length;
       const choice = controller.sample(2 * (g - 1) + 1);
-      const r = rewardOf(architecture(choice), controllerSteps);
-      const rec = controller.update(g, choice, r.reward, { accuracy: r.accuracy, cost: r.cost, cost_ratio: r.cost / baselineCost });
-      return { search_reward: rec.reward, search_accuracy: r.accuracy, search_cost_ratio: r.cost / baselineCost };
+      // The k-th controller step reads the k-th chunk (k from the trajectory, which a resume restores).
+      const r = rewardOf(architecture(choice), controller.trajectory.length);
+      const rec = controller.update(g, choice, r.reward, { accuracy: r.accuracy, cost: r.cost, cost_ratio: r.cost / baselineCost() });
+      return { search_reward: rec.reward, search_accuracy: r.accuracy, search_cost_ratio: r.cost / baselineCost() };
     },
     useBest() {
       net.setArchitecture(architecture(controller.best()));
@@ -186,20 +224,46 @@ export function startSearch(inp: SearchInputs): SearchRun {
     write(output, cfg, chosen) {
       const choice = controller.best();
       const report = {
-        method: s.method, target: s.target, gamma: s.gamma, reward: s.reward, cost: 'flops',
-        baseline: { model: base, flops: baselineCost }, targetFlops: target,
+        method: s.method, target: s.target, gamma: s.gamma, reward: s.reward, cost: s.cost,
+        baseline: { model: base, flops: flops(base), cost: baselineCost() }, targetCost: s.target * baselineCost(),
         decisions: decisions.map((d) => ({ name: d.name, candidates: d.candidates })),
-        chosen: { model: chosen, flops: flops(chosen), costRatio: flops(chosen) / baselineCost, choice },
+        chosen: { model: chosen, flops: flops(chosen), cost: costOf(chosen), costRatio: costOf(chosen) / baselineCost(), choice },
         probabilities: controller.probabilities(),
         trajectory: controller.trajectory.map((t: ControllerStep) => ({ ...t, architecture: architecture(t.choice) })),
       };
       writeFileAtomic(join(output, 'search.json'), `${JSON.stringify(report, null, 1)}\n`);
       const { search: _s, ...train } = cfg.train;
       const config = { data: cfg.data, model: chosen, train, output: join(output, 'retrain') };
-      const head = `# The architecture chosen by the efficiency search of ${cfg.file} (${s.method}, target ${s.target} of the baseline's FLOPs):\n`
-        + `# ${flops(chosen)} FLOPs per example, ${(100 * flops(chosen) / baselineCost).toFixed(1)} % of the baseline's ${baselineCost}.\n`
+      const unit = s.cost === 'flops' ? 'FLOPs per example' : 'ms per training step';
+      const head = `# The architecture chosen by the efficiency search of ${cfg.file} (${s.method}, target ${s.target} of the baseline's cost, ${s.cost}):\n`
+        + `# ${costOf(chosen)} ${unit}, ${(100 * costOf(chosen) / baselineCost()).toFixed(1)} % of the baseline's ${baselineCost()}; ${flops(chosen)} FLOPs per example.\n`
         + '# An ordinary config: `ctrkit train` trains it from scratch (relative paths resolve as in the original).\n';
       writeFileAtomic(join(output, 'chosen.yaml'), head + stringify(config));
     },
   };
+}
+
+/**
+ * Milliseconds of one training step (forward, backward, optimiser update) of a freshly built model
+ * of the given sizes on the first batch of fit rows: the median of timingSteps after one warm-up
+ * step. The table has only the rows the batch reads (lookups cost the same), so timing a
+ * candidate never allocates the full vocabulary.
+ */
+function measureStepTime(m: DCNv2ModelConfig, inp: SearchInputs): number {
+  const { dataset: ds, fit, dims } = inp;
+  const n = Math.min(inp.batchSize, fit.end - fit.start);
+  const batch = new RowGatherer(ds).gather(Int32Array.from({ length: n }, (_, i) => fit.start + i), 0, n);
+  let maxId = 0;
+  for (const id of batch.ids) maxId = Math.max(maxId, id);
+  for (const sq of batch.sequences ?? []) for (const id of sq.ids) maxId = Math.max(maxId, id);
+  const model = createModel(m, { ...dims, numIds: maxId + 1 }, inp.seed);
+  const optimizer = createOptimizer(inp.optimizer, model);
+  const once = (): number => {
+    const t0 = performance.now();
+    trainStep(optimizer, () => weightedBce(model.forward(batch), batch));
+    return performance.now() - t0;
+  };
+  once();
+  const times = Array.from({ length: inp.search.timingSteps }, once).sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
 }

@@ -182,7 +182,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   // Multi-task models whose heads are the tasks are built (and re-built from the model file) with their names.
   const headTasks = TASK_HEADS_MODEL_TYPES.includes(modelConfig.type) ? { tasks: tasks.map((t) => t.name) } : {};
   const search = cfg.train.search && modelConfig.type === 'dcnv2'
-    ? startSearch({ search: cfg.train.search, model: modelConfig, dims: positional, seed, dataset: ds, validation: split.validation, probs, file: cfg.file })
+    ? startSearch({ search: cfg.train.search, model: modelConfig, dims: positional, seed, dataset: ds, validation: split.validation, fit: split.fit, batchSize: cfg.train.batchSize, optimizer: cfg.train.optimizer, probs, file: cfg.file })
     : null;
   const trained = search ? search.net : createModel(modelConfig, { ...positional, features: fitted.features(), ...headTasks }, seed);
   // Only a model that reads features by name saves the layout: other model files stay as they were.
@@ -263,7 +263,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     progress: createProgress({ quiet: opts.quiet, stream }),
     signal: opts.signal,
     afterStep: probes || search ? (info) => ({ ...probes?.afterStep(info), ...search?.afterStep(info) }) : undefined,
-    ...((biasTerm || search) && { auxiliary: { ...(biasTerm && { biasConstraints: biasTerm }), ...(search && { search: search.controller }) } }),
+    ...((biasTerm || search) && { auxiliary: { ...(biasTerm && { biasConstraints: biasTerm }), ...(search && { search: search.state }) } }),
   });
   const result = await trainer.run();
   // A search saves and evaluates the chosen candidate, an ordinary model holding the super-network's weights for it.

@@ -98,6 +98,21 @@ describe('efficiency search (train.search)', () => {
     assert.equal(mine.sum / mine.n, best);
   });
 
+  it('cost: time measures each candidate once, the baseline included', async () => {
+    await run('time', '{ dims: [4, 8], target: 0.9, rewardRows: 250, cost: time, timingSteps: 2 }');
+    const r = report('time') as SearchReport & { cost: string; baseline: { cost: number } };
+    assert.equal(r.cost, 'time');
+    assert.ok(r.baseline.cost > 0);
+    const seen = new Map<number, number>();
+    for (const t of r.trajectory) {
+      assert.ok(t.parts.cost > 0);
+      if (seen.has(t.architecture.dim)) assert.equal(t.parts.cost, seen.get(t.architecture.dim));
+      seen.set(t.architecture.dim, t.parts.cost);
+    }
+    // The baseline is the dim-8 candidate: the same measurement.
+    if (seen.has(8)) assert.equal(seen.get(8), r.baseline.cost);
+  });
+
   it('refuses what it cannot search, naming the key', async () => {
     mkdirSync(join(dir, 'bad'), { recursive: true });
     const slice = writeCensusSlice(join(dir, 'bad'), { model, train: train(SEARCH), rows: { fit: 10, validation: 10, test: 10 } });

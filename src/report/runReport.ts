@@ -121,6 +121,23 @@ export function logSections(records: readonly MetricRecord[]): { training: Repor
       note: 'Per logged step (train.probes): mean |∂L/∂z| over negative / positive rows and row-gradient norms of the bottom layers.',
     });
   }
+  // The efficiency search (train.search, docs/search.md): the controller's distribution at each
+  // epoch's end and the logged controller steps' reward and its parts.
+  const searchProbs = columns(of('epoch'), (r) => r.globalStep, (k) => k.startsWith('search_p_'));
+  if (searchProbs.x.length > 0) {
+    training.push({
+      kind: 'curves', source: 'log', title: 'Search: controller probabilities', xLabel: 'global step', yLabel: 'P(candidate)', layout: 'auto',
+      series: [...searchProbs.values].map(([name, y]) => ({ name: name.slice(9), x: searchProbs.x, y })),
+      note: 'P(candidate) of each decision at each epoch\'s end (full trajectory: search.json).',
+    });
+  }
+  const searchSteps = [...steps.values].filter(([k]) => k.startsWith('search_')).map(([name, y]) => ({ name: name.slice(7), x: steps.x, y }));
+  if (searchSteps.length > 0) {
+    training.push({
+      kind: 'curves', source: 'log', title: 'Search: controller steps', xLabel: 'global step', layout: 'panels', series: searchSteps,
+      note: 'Reward R = R_acc + γ·|cost/target − 1|, R_acc and cost / baseline cost of the sampled candidate, at each logged step.',
+    });
+  }
   // mean_y is the validation rows' label rate: the same every epoch.
   const validation = columns(of('validation'), (r) => r.epoch, (k) => !NOT_CURVES.has(k) && k !== 'mean_y');
   const task: ReportSection[] = [];

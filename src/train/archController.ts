@@ -143,8 +143,8 @@ export class ArchController implements AuxiliaryState {
   epochRecord(): Record<string, MetricValue> {
     const out: Record<string, MetricValue> = {};
     const probs = this.probabilities();
-    this.opts.decisions.forEach((d, j) => d.candidates.forEach((c, k) => { out[`p_${d.name}_${c}`] = probs[j]![k]!; }));
-    out.controller_baseline = this.baseline;
+    this.opts.decisions.forEach((d, j) => d.candidates.forEach((c, k) => { out[`search_p_${d.name}_${c}`] = probs[j]![k]!; }));
+    out.search_baseline = this.baseline;
     return out;
   }
 }

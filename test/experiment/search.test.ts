@@ -20,7 +20,7 @@ import { packageRoot } from '../helpers/sharedData.js';
 const root = packageRoot();
 const model = '{ type: dcnv2, dim: 8, hidden: [16, 16], crossLayers: 2 }';
 const train = (search: string): string =>
-  `{ epochs: 2, batchSize: 256, seed: 5, optimizer: { type: adam, lr: 0.003 }, search: ${search} }`;
+  `{ epochs: 2, batchSize: 256, seed: 5, logEvery: 2, optimizer: { type: adam, lr: 0.003 }, search: ${search} }`;
 const SEARCH = '{ dims: [4, 8], hidden: [8, 16], target: 0.9, rewardRows: 250, warmup: 2 }';
 
 interface SearchReport {
@@ -79,6 +79,12 @@ describe('efficiency search (train.search)', () => {
     assert.equal(chosen.train.search, undefined);
     assert.deepEqual(chosen.model, saved.manifest.model);
     assert.equal(chosen.output, join(dir, 'straight', 'out', 'retrain'));
+    // The report charts the trajectory: P(candidate) per epoch, the controller steps' reward.
+    const rep = JSON.parse(read('straight', 'report.json').toString('utf8')) as { training: { title: string; series: { name: string; y: (number | null)[] }[] }[] };
+    const probs = rep.training.find((x) => x.title === 'Search: controller probabilities')!;
+    assert.deepEqual(probs.series.map((x) => x.name), ['dim_4', 'dim_8', 'hidden0_8', 'hidden0_16', 'hidden1_8', 'hidden1_16']);
+    assert.deepEqual(probs.series.map((x) => x.y[x.y.length - 1]), r.probabilities.flat());
+    assert.ok(rep.training.find((x) => x.title === 'Search: controller steps')!.series.some((x) => x.name === 'reward'));
   });
 
   it('random search: the same budget, uniform probabilities, the best mean reward chosen', async () => {

@@ -5,7 +5,9 @@
  * with R̄ a moving average of the rewards (R̄ ← m·R̄ + (1 − m)·R after each update, starting at
  * the first reward). The caller computes R (accuracy and cost); this class only samples,
  * updates and remembers. `random` is the baseline with the same budget: uniform samples, θ never
- * moves, and the choice is the sampled architecture with the best mean reward.
+ * moves, and the choice is the sampled architecture with the best mean advantage R − R̄. Rewards
+ * drift upwards as the shared weights train, so a raw best reward would favour whatever was
+ * sampled last; R̄ removes that drift as it does for REINFORCE.
  *
  * Sampling is counter-based (a generator seeded from the seed and a key such as the global step),
  * so nothing but θ, R̄ and the trajectory needs checkpointing for a resume to continue exactly.
@@ -106,8 +108,8 @@ export class ArchController implements AuxiliaryState {
 
   /**
    * The search's answer: the most probable candidate of every decision (REINFORCE), or the
-   * sampled choice with the best mean reward (random; ties: the first sampled). Before any
-   * reward, random search has nothing to choose from and answers the first candidates.
+   * sampled choice with the best mean advantage R − R̄ (random; ties: the first sampled). Before
+   * any reward, random search has nothing to choose from and answers the first candidates.
    */
   best(): number[] {
     if (this.opts.method === 'reinforce') return this.logits.map((row) => row.indexOf(Math.max(...row)));
@@ -115,7 +117,7 @@ export class ArchController implements AuxiliaryState {
     for (const t of this.trajectory) {
       const key = t.choice.join(',');
       const s = stats.get(key) ?? { choice: t.choice, sum: 0, n: 0 };
-      s.sum += t.reward;
+      s.sum += t.reward - t.baseline;
       s.n++;
       stats.set(key, s);
     }

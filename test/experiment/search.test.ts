@@ -28,7 +28,7 @@ interface SearchReport {
   chosen: { model: { dim: number; hidden: number[] }; flops: number; choice: number[] };
   baseline: { flops: number };
   probabilities: number[][];
-  trajectory: { step: number; reward: number; parts: { accuracy: number; cost: number }; architecture: { dim: number; hidden: number[] } }[];
+  trajectory: { step: number; reward: number; baseline: number; parts: { accuracy: number; cost: number }; architecture: { dim: number; hidden: number[] } }[];
 }
 
 /** An AbortSignal that turns aborted at its n-th read: the trainer reads it once per epoch start and once after every step. */
@@ -87,7 +87,7 @@ describe('efficiency search (train.search)', () => {
     assert.ok(rep.training.find((x) => x.title === 'Search: controller steps')!.series.some((x) => x.name === 'reward'));
   });
 
-  it('random search: the same budget, uniform probabilities, the best mean reward chosen', async () => {
+  it('random search: the same budget, uniform probabilities, the best mean advantage R − R̄ chosen', async () => {
     await run('random', SEARCH.replace('{ ', '{ method: random, '));
     const r = report('random');
     assert.equal(r.method, 'random');
@@ -97,7 +97,7 @@ describe('efficiency search (train.search)', () => {
     for (const t of r.trajectory) {
       const k = JSON.stringify(t.architecture);
       const m = means.get(k) ?? { sum: 0, n: 0 };
-      means.set(k, { sum: m.sum + t.reward, n: m.n + 1 });
+      means.set(k, { sum: m.sum + t.reward - t.baseline, n: m.n + 1 });
     }
     const best = Math.max(...[...means.values()].map((m) => m.sum / m.n));
     const mine = means.get(JSON.stringify({ dim: r.chosen.model.dim, hidden: r.chosen.model.hidden }))!;

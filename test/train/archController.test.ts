@@ -76,7 +76,7 @@ describe('REINFORCE controller', () => {
     assert.throws(() => other.load(first.save()), /other decisions than the config's search space/);
   });
 
-  it('random search: uniform samples, θ never moves, the answer is the best mean reward', () => {
+  it('random search: uniform samples, θ never moves, the answer is the best mean advantage R − R̄', () => {
     const c = new ArchController(opts({ method: 'random' }));
     c.logits = [[5, 0, 0], [0, 0]]; // ignored by random search's sampling
     const n = 9000;
@@ -84,12 +84,14 @@ describe('REINFORCE controller', () => {
     for (let key = 0; key < n; key++) counts[c.sample(key)[0]!]!++;
     assertClose(counts.map((x) => x / n), [1 / 3, 1 / 3, 1 / 3], 0.02, 0, 'uniform');
     c.logits = [[0, 0, 0], [0, 0]];
-    c.update(1, [0, 0], 0.5);
-    c.update(2, [1, 1], 0.9);
-    c.update(3, [1, 1], 0.3); // mean 0.6
-    c.update(4, [2, 0], 0.55);
+    // m = 0.8. R̄: 0.2 (first reward) → 0.22 → 0.356 → …
+    c.update(1, [0, 0], 0.2); // advantage 0
+    c.update(2, [1, 1], 0.3); // 0.3 − 0.2 = 0.1
+    c.update(3, [0, 1], 0.9); // 0.9 − 0.22 = 0.68: the best advantage
+    c.update(4, [2, 0], 0.95); // 0.95 − 0.356 = 0.594: the best raw reward, sampled later
     assert.deepEqual(c.logits, [[0, 0, 0], [0, 0]]);
-    assert.deepEqual(c.best(), [1, 1]);
+    assert.deepEqual(c.best(), [0, 1]);
+    assertClose(c.trajectory.map((t) => t.baseline), [0.2, 0.2, 0.22, 0.356], 1e-12, 0, 'R̄');
     assertClose(softmax([0, 0]), [0.5, 0.5], 0, 0);
   });
 });

@@ -124,7 +124,7 @@ export function logSections(records: readonly MetricRecord[]): { training: Repor
   // The efficiency search (train.search, docs/search.md): the controller's distribution at each
   // epoch's end and the logged controller steps' reward and its parts.
   const searchProbs = columns(of('epoch'), (r) => r.globalStep, (k) => k.startsWith('search_p_'));
-  if (searchProbs.x.length > 0) {
+  if (searchProbs.values.size > 0) {
     training.push({
       kind: 'curves', source: 'log', title: 'Search: controller probabilities', xLabel: 'global step', yLabel: 'P(candidate)', layout: 'auto',
       series: [...searchProbs.values].map(([name, y]) => ({ name: name.slice(9), x: searchProbs.x, y })),

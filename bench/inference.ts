@@ -1,10 +1,11 @@
 /**
  * `npm run bench -- inference MODEL_DIR… [--batch 4096] [--threads 1] [--windows 5] [--window-sec 1] [--rounds 3]`:
  * inference rows/s of saved models (forward pass without gradients, the model's own dims, random
- * ids within each field's range), to compare architectures side by side — e.g. a searched model
- * (docs/search.md) against its baseline. The models run in interleaved rounds, so a change of
- * the machine's load spreads over all of them; each model's figure is the median over rounds of
- * timedWindows' median.
+ * ids over the table), and training rows/s of the same architectures (a forward, backward and
+ * Adam update with lr 1e-3 per batch, on a copy of the model), to compare architectures side by
+ * side — e.g. a searched model (docs/search.md) against its baseline. The models run in
+ * interleaved rounds, so a change of the machine's load spreads over all of them; each figure is
+ * the median over rounds of timedWindows' median.
  */
 import { cpus, loadavg } from 'node:os';
 import { backend, setBackend } from '../src/backend/index.js';
@@ -13,6 +14,9 @@ import { endStep, noGrad } from '../src/autograd/tape.js';
 import type { Batch } from '../src/data/batch.js';
 import { loadModel } from '../src/io/modelFile.js';
 import { Rng } from '../src/util/random.js';
+import { Adam } from '../src/optim/adam.js';
+import { trainStep } from '../src/train/step.js';
+import { bceWithLogits } from '../src/autograd/ops/loss.js';
 import { Reporter, flagValue, hasFlag } from './report.js';
 import { timedWindows } from './timing.js';
 
@@ -42,18 +46,24 @@ export function inferenceBench(argv: string[]): void {
       ...(D > 0 && { dense: Float32Array.from({ length: size * D }, () => rng.uniform()), denseDim: D }),
     };
     model.eval();
-    return { dir, model, batch, config: JSON.stringify(manifest.model), rates: [] as number[] };
+    // Training on a copy, so that the inference timings keep reading the saved weights.
+    const trained = loadModel(dir).model;
+    const optimizer = new Adam([{ params: trained.parameters(), tables: trained.tables() }], { lr: 1e-3 });
+    return { dir, model, trained, optimizer, batch, config: JSON.stringify(manifest.model), infer: [] as number[], train: [] as number[] };
   });
   for (let r = 0; r < rounds; r++) {
     for (const m of models) {
-      m.rates.push(timedWindows(() => {
+      m.infer.push(timedWindows(() => {
         noGrad(() => m.model.forward(m.batch));
         endStep();
       }, size, windows, windowSec).median);
+      m.train.push(timedWindows(() => {
+        trainStep(m.optimizer, () => bceWithLogits(m.trained.forward(m.batch), m.batch.labels));
+      }, size, windows, windowSec).median);
     }
   }
+  const median = (a: number[]): number => Math.round([...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!);
   for (const m of models) {
-    const sorted = [...m.rates].sort((a, b) => a - b);
-    rep.row({ bench: 'inference', model: m.dir, config: m.config, threads, batch: size, rows_per_s: Math.round(sorted[Math.floor(sorted.length / 2)]!) });
+    rep.row({ bench: 'inference', model: m.dir, config: m.config, threads, batch: size, infer_rows_per_s: median(m.infer), train_rows_per_s: median(m.train) });
   }
 }

@@ -9,6 +9,7 @@ import { ConfigError, loadConfigFile, parseDataConfig, type DataConfig } from '.
 import { parseModelConfig, REPRESENTATION_MODEL_TYPES, type ModelConfig } from '../models/registry.js';
 import { parseOptimizerConfig, type OptimizerConfig } from '../optim/registry.js';
 import { LossConfigError, parseLossConfig, type LossConfig } from '../losses/registry.js';
+import { checkOnline, onlineSchema } from './onlineConfig.js';
 
 /**
  * In-training calibration by bias constraints (src/calibrate/biasConstraints.ts): one dual
@@ -60,6 +61,8 @@ const trainSchema = z.strictObject({
    */
   probes: z.boolean().default(false),
   biasConstraints: biasConstraintsSchema.optional(),
+  /** Train on a stream with progressive validation (src/experiment/onlineConfig.ts). */
+  online: onlineSchema.optional(),
 });
 
 export interface TrainConfig extends Omit<z.output<typeof trainSchema>, 'optimizer' | 'loss'> {
@@ -168,6 +171,7 @@ function checkTrainable(file: string, data: DataConfig, model: ModelConfig, trai
     }
   }
   if (train.biasConstraints && loss?.type === 'jrc') at('train.biasConstraints', `constrains the one-logit CTR head; loss 'jrc' has two logits per row`);
+  checkOnline(data, model, train, at);
   if (model.type === 'din') checkAttention(data, model.attention, at);
   if (model.type === 'twotower') checkGroups(data, { user: model.user, item: model.item, bias: model.bias }, at);
   if (model.type === 'qu') checkGroups(data, { q: model.q, u: model.u }, at);

@@ -144,10 +144,9 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   const saved = resume ? checkpoints.load('last') : null;
   if (saved && !opts.forceResume) checkResumeConfig(saved.config, runConfig, saved.trainer, checkpoints.path('last'));
   if (threads) backend().setThreads(threads);
+  const fitted = streamSchema(cfg.data, online.hashBuckets, cfg.file, 'train.online.hashBuckets');
   const input = inputPath(cfg, online);
   ensureDir(output);
-
-  const fitted = streamSchema(cfg.data, online.hashBuckets, cfg.file, 'train.online.hashBuckets');
   const positional: ModelDims = {
     numIds: fitted.numIds, numFields: fitted.spec.fields.length, denseDim: fitted.spec.dense.length, numSequences: fitted.spec.sequences.length,
   };

@@ -8,6 +8,17 @@ import { STREAM_FORMATS, type DataConfig } from '../schema/index.js';
 import type { ModelConfig } from '../models/registry.js';
 import type { LossConfig } from '../losses/registry.js';
 
+/** A NATS JetStream stream as the input: each message one record of data.source's line format. */
+const jetstreamSchema = z.strictObject({
+  /** Server URL(s): nats://host:port or host:port. */
+  servers: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  stream: z.string().min(1),
+  /** Only the messages on this subject (wildcards allowed). */
+  subject: z.string().min(1).optional(),
+  /** End the run once no message has arrived for this long (default: read until Ctrl-C / SIGTERM). */
+  idleSeconds: z.number().positive().optional(),
+});
+
 export const onlineSchema = z.strictObject({
   /** The stream: a file (gzip or not) read in file order, or '-' for standard input (default: data.source.path). */
   input: z.string().min(1).optional(),
@@ -19,6 +30,8 @@ export const onlineSchema = z.strictObject({
   sliceField: z.string().min(1).optional(),
   /** Bytes per read of the input (smaller: rows of a slow pipe reach the trainer sooner). */
   chunkSize: z.number().int().min(64).optional(),
+  /** Read a NATS JetStream stream instead of `input`. */
+  jetstream: jetstreamSchema.optional(),
 });
 
 export type OnlineConfig = z.output<typeof onlineSchema>;
@@ -54,6 +67,13 @@ export function checkOnline(data: DataConfig, _model: ModelConfig, train: Online
   if (train.calibration !== 'none') at('train.calibration', 'online training has no validation rows to fit a calibration on');
   if (train.biasConstraints !== undefined) at('train.biasConstraints', 'not supported in online mode yet');
   if (train.probes) at('train.probes', 'not supported in online mode yet');
+  if (o.jetstream !== undefined) {
+    if (o.input !== undefined) at('train.online.jetstream', 'give input or jetstream, not both');
+    const src = data.source;
+    if (src.format === 'csv' && (src.header || src.columns === undefined)) {
+      at('data.source', 'a JetStream message is one CSV record without a header line: set header: false and columns');
+    }
+  }
   if (o.sliceField !== undefined) {
     const f = data.fields.find((x) => x.name === o.sliceField);
     if (f?.kind !== 'categorical') {

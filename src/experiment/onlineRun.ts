@@ -1,6 +1,6 @@
 /**
- * `ctrkit train` with `train.online`: one pass over a time-ordered stream (a file in file order, or
- * standard input). Each batch is first scored by the current model — progressive validation, the
+ * `ctrkit train` with `train.online`: one pass over a time-ordered stream (a file in file order,
+ * standard input, or a NATS JetStream stream). Each batch is first scored by the current model — progressive validation, the
  * evaluation of online learning (SPEC §6) — then trained on. Memory does not grow with the stream:
  * rows are read and encoded a batch at a time, categorical fields are hashed (src/schema/stream.ts)
  * and the metrics keep fixed-size state (src/metrics/progressive.ts).
@@ -8,7 +8,7 @@
  * Progress is printed as Vowpal Wabbit does, at doubling example counts (average and since-last
  * loss), with progressive and sliding-window AUC and mean p vs mean y; the same figures go to the
  * JSONL log as `progress` records. Checkpoints hold the stream position (the input line of the last
- * row trained on) with the model, optimiser and metric state: a resumed run skips exactly the rows
+ * row trained on, or its JetStream message's sequence) with the model, optimiser and metric state: a resumed run skips exactly the rows
  * trained before the checkpoint, so after a kill at any moment no event is lost or trained twice,
  * and the final model is bit-identical to an uninterrupted run's. The model directory is the
  * offline one, so `predict`, `eval`, `serve` and `export` read it unchanged.
@@ -19,6 +19,8 @@ import { setImmediate as nextTick } from 'node:timers/promises';
 import { backend } from '../backend/index.js';
 import { RowGatherer } from '../data/batching.js';
 import { STDIN } from '../data/readers/textFile.js';
+import { DataFormatError } from '../data/readers/errors.js';
+import { openJetStreamLines } from '../data/jetstream.js';
 import { ConfigError, csvFirstRecord, openRowStream, sourcePath, streamSchema } from '../schema/index.js';
 import { createModel, type ModelDims } from '../models/registry.js';
 import { createOptimizer } from '../optim/registry.js';
@@ -56,9 +58,10 @@ export interface OnlineRunResult {
   batches: number;
   /** Bad lines skipped by this run under onBadLine: skip. */
   skippedLines: number;
-  /** Input line of the last row trained on: where a resume continues. */
-  line: number;
-  /** The line this run resumed after (0: it started at the beginning). */
+  /** Input line of the last row trained on (JetStream: its message's sequence): where a resume continues. */
+  position: number;
+  positionKind: 'line' | 'sequence';
+  /** The position this run resumed after (0: it started at the beginning). */
   resumedAfter: number;
   interrupted: boolean;
   /** The progressive metrics over the whole stream so far. */
@@ -71,14 +74,16 @@ export interface OnlineRunResult {
 
 /** What a checkpoint holds besides model and optimiser (TrainerState.auxiliary.online). */
 interface OnlinePosition {
-  line: number;
+  /** Input line, or JetStream sequence, of the last row trained on. */
+  position: number;
   rows: number;
   nextPrint: number;
   progressive: ProgressiveState;
 }
 
-/** Where the stream comes from: train.online.input, else the data source's file. */
+/** Where the stream comes from: train.online.input, else the data source's file (not for JetStream). */
 function inputPath(cfg: ExperimentConfig, online: OnlineConfig): string {
+  if (online.jetstream !== undefined) return `nats:${online.jetstream.stream}`;
   const p = online.input ?? sourcePath(cfg.data.source);
   if (p === undefined) throw new ConfigError([`${cfg.file}: train.online.input: give the stream (a file, or '-' for standard input)`]);
   if (p === STDIN) return p;
@@ -104,9 +109,9 @@ export function progressLine(r: ProgressiveReport): string {
 }
 
 /** A report as the flat record of the JSONL log (per-slice bias as `slice_bias:<value>`, Σp/Σy − 1). */
-function progressRecord(r: ProgressiveReport, line: number): Record<string, MetricValue> {
+function progressRecord(r: ProgressiveReport, position: number): Record<string, MetricValue> {
   const out: Record<string, MetricValue> = {
-    rows: r.rows, line, logloss: r.logloss, since_last_logloss: r.sinceLast.logloss, since_last_rows: r.sinceLast.rows,
+    rows: r.rows, position, logloss: r.logloss, since_last_logloss: r.sinceLast.logloss, since_last_rows: r.sinceLast.rows,
     auc: r.auc, auc_max_error: r.aucMaxError, mean_p: r.meanP, mean_y: r.meanY, ece: r.ece,
     window_rows: r.window.rows, window_auc: r.window.auc, window_logloss: r.window.logloss,
     window_mean_p: r.window.meanP, window_mean_y: r.window.meanY, window_ece: r.window.ece,
@@ -157,7 +162,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   const loss = cfg.train.loss ? createLoss(cfg.train.loss) : null;
 
   let pv = new ProgressiveValidation({ window: online.window });
-  let line = 0;
+  let position = 0;
   let rows = 0;
   let nextPrint = 1;
   let globalStep = 0;
@@ -166,27 +171,36 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
     optimizer.loadState(saved.optimizer);
     const pos = saved.trainer.auxiliary?.online as OnlinePosition | undefined;
     if (pos === undefined) throw new ConfigError([`${checkpoints.path('last')}: the checkpoint holds no stream position (it was written by epoch training): start afresh without --resume`]);
-    ({ line, rows, nextPrint } = pos);
+    ({ position, rows, nextPrint } = pos);
     pv = ProgressiveValidation.fromJSON(pos.progressive);
     globalStep = saved.trainer.globalStep;
   }
-  const resumedAfter = line;
+  const resumedAfter = position;
   const logFile = join(output, 'log.jsonl');
   if (saved) truncateLog(logFile, globalStep);
   const log = new MetricLog(logFile, { everySteps: cfg.train.logEvery, truncate: !saved });
-  log.write({ event: 'start', epoch: 1, step: globalStep, globalStep, resumed: saved !== null, line, seed });
+  log.write({ event: 'start', epoch: 1, step: globalStep, globalStep, resumed: saved !== null, position, seed });
 
   const save = (): void => {
     const trainer: TrainerState = {
       epoch: 0, stepInEpoch: globalStep, globalStep, epochRngState: [], best: null, epochsWithoutImprovement: 0, history: [],
-      auxiliary: { online: { line, rows, nextPrint, progressive: pv.toJSON() } satisfies OnlinePosition },
+      auxiliary: { online: { position, rows, nextPrint, progressive: pv.toJSON() } satisfies OnlinePosition },
     };
     checkpoints.save('last', { model: model.stateDict(), optimizer: optimizer.saveState(), trainer, config: runConfig });
   };
 
   const sliceField = online.sliceField === undefined ? undefined : fitted.spec.fields.findIndex((f) => f.name === online.sliceField);
+  // A file is read again from its start and the rows up to the position skipped; JetStream starts at the next sequence.
+  const jet = online.jetstream && await openJetStreamLines({
+    servers: typeof online.jetstream.servers === 'string' ? online.jetstream.servers.split(',') : online.jetstream.servers,
+    stream: online.jetstream.stream, startSequence: position + 1,
+    ...(online.jetstream.subject === undefined ? {} : { subject: online.jetstream.subject }),
+    ...(online.jetstream.idleSeconds === undefined ? {} : { idleMs: online.jetstream.idleSeconds * 1000 }),
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+  });
   const rowStream = await openRowStream(fitted, cfg.data.source, input, cfg.baseDir, {
-    batchSize: cfg.train.batchSize, after: line, onBadLine,
+    batchSize: cfg.train.batchSize, after: jet ? 0 : position, onBadLine,
+    ...(jet ? { content: jet.content } : {}),
     ...(online.chunkSize === undefined ? {} : { chunkSize: online.chunkSize }),
     ...(sliceField === undefined ? {} : { sliceField }),
   });
@@ -197,47 +211,62 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   let last: ProgressiveReport | undefined;
   print(PROGRESS_HEADER);
   const loopStart = performance.now();
-  for await (const batch of rowStream) {
-    const ds = batch.dataset;
-    const n = ds.numRows;
-    // Scored by the model as it stands (eval mode: no dropout, ramps at their final value), before it sees the labels.
-    const b = new RowGatherer(ds).gatherRange(0, n);
-    pv.predict(probabilities(predictRows(model, ds, { start: 0, end: n })));
-    pv.label(b.labels, b.weights, batch.slices);
-    model.train();
-    model.onTrainingStep(globalStep);
-    let value: number;
-    try {
-      value = trainStep(optimizer, () => lossFn(b));
-    } catch (e) {
-      if (!(e instanceof NonFiniteLossError)) throw e;
-      throw new NonFiniteTrainingError(`training stopped: loss is ${e.loss} at global step ${globalStep + 1} (input lines ${batch.lines[0]}–${batch.lines[n - 1]} of ${input}); the last checkpoint is kept in ${checkpointDir}`,
-        1, globalStep + 1, globalStep + 1, null, e);
+  try {
+    for await (const batch of rowStream) {
+      const ds = batch.dataset;
+      const n = ds.numRows;
+      // Scored by the model as it stands (eval mode: no dropout, ramps at their final value), before it sees the labels.
+      const b = new RowGatherer(ds).gatherRange(0, n);
+      pv.predict(probabilities(predictRows(model, ds, { start: 0, end: n })));
+      pv.label(b.labels, b.weights, batch.slices);
+      model.train();
+      model.onTrainingStep(globalStep);
+      let value: number;
+      try {
+        value = trainStep(optimizer, () => lossFn(b));
+      } catch (e) {
+        if (!(e instanceof NonFiniteLossError)) throw e;
+        const rowsAt = jet ? `messages ${jet.sequenceOf(batch.lines[0]!)}–${jet.sequenceOf(batch.lines[n - 1]!)}` : `input lines ${batch.lines[0]}–${batch.lines[n - 1]}`;
+        throw new NonFiniteTrainingError(`training stopped: loss is ${e.loss} at global step ${globalStep + 1} (${rowsAt} of ${input}); the last checkpoint is kept in ${checkpointDir}`,
+          1, globalStep + 1, globalStep + 1, null, e);
+      }
+      globalStep++;
+      rows += n;
+      const lastLine = batch.lines[n - 1]!;
+      if (jet) {
+        position = jet.sequenceOf(lastLine);
+        jet.forget(lastLine);
+      } else {
+        position = lastLine;
+      }
+      log.write({ event: 'step', epoch: 1, step: globalStep, globalStep, loss: value, rows: n });
+      if (rows >= nextPrint) {
+        last = pv.report();
+        print(progressLine(last));
+        log.write({ event: 'progress', epoch: 1, step: globalStep, globalStep, ...progressRecord(last, position) });
+        nextPrint = nextPowerOfTwo(rows);
+      }
+      if (every > 0 && globalStep % every === 0) save();
+      // Lets a SIGINT (and the reads of a pipe) through between batches.
+      await nextTick();
+      if (opts.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
     }
-    globalStep++;
-    rows += n;
-    line = batch.lines[n - 1]!;
-    log.write({ event: 'step', epoch: 1, step: globalStep, globalStep, loss: value, rows: n });
-    if (rows >= nextPrint) {
-      last = pv.report();
-      print(progressLine(last));
-      log.write({ event: 'progress', epoch: 1, step: globalStep, globalStep, ...progressRecord(last, line) });
-      nextPrint = nextPowerOfTwo(rows);
-    }
-    if (every > 0 && globalStep % every === 0) save();
-    // Lets a SIGINT (and the reads of a pipe) through between batches.
-    await nextTick();
-    if (opts.signal?.aborted) {
-      interrupted = true;
-      break;
-    }
+  } catch (e) {
+    // A malformed message is named by its sequence, the number a JetStream user can look up.
+    if (jet && e instanceof DataFormatError && e.line !== undefined) throw new DataFormatError(jet.name, jet.sequenceOf(e.line), e.field, e.detail);
+    throw e;
+  } finally {
+    await jet?.close();
   }
   const loopSeconds = (performance.now() - loopStart) / 1000;
   // The end of the stream (or Ctrl-C): a final line when the last one is not current, and a checkpoint to continue from.
   if (last === undefined || last.rows !== rows) {
     last = pv.report();
     print(progressLine(last));
-    log.write({ event: 'progress', epoch: 1, step: globalStep, globalStep, ...progressRecord(last, line) });
+    log.write({ event: 'progress', epoch: 1, step: globalStep, globalStep, ...progressRecord(last, position) });
   }
   save();
 
@@ -261,9 +290,9 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   });
   const seconds = (performance.now() - t0) / 1000;
   const rowsPerSecond = loopSeconds > 0 ? (rows - rowsAtStart) / loopSeconds : 0;
-  log.write({ event: 'stop', epoch: 1, step: globalStep, globalStep, interrupted, rows_per_s: rowsPerSecond, ...progressRecord(last, line) });
+  log.write({ event: 'stop', epoch: 1, step: globalStep, globalStep, interrupted, rows_per_s: rowsPerSecond, ...progressRecord(last, position) });
   return {
     output, modelDir, logFile, checkpointsDir: checkpointDir, backend: kernels, input, rows, batches: globalStep,
-    skippedLines: rowStream.stats.skipped, line, resumedAfter, interrupted, progressive: last, rowsPerSecond, seconds,
+    skippedLines: rowStream.stats.skipped, position, positionKind: jet ? 'sequence' : 'line', resumedAfter, interrupted, progressive: last, rowsPerSecond, seconds,
   };
 }

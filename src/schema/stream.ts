@@ -82,6 +82,8 @@ export interface StreamOptions {
   chunkSize?: number;
   /** Index of an id field whose raw values to return with each batch (per-slice metrics). */
   sliceField?: number;
+  /** Read these lines instead of `path`, which then only names them (a message stream: src/data/jetstream.ts). */
+  content?: AsyncIterable<Buffer>;
 }
 
 export interface RowStream extends AsyncIterable<StreamBatch> {
@@ -90,7 +92,7 @@ export interface RowStream extends AsyncIterable<StreamBatch> {
 }
 
 /**
- * Opens `path` (STDIN, '-', for standard input) in the source's format, with labels. The last batch may
+ * Opens `path` (STDIN, '-', for standard input; or options.content) in the source's format, with labels. The last batch may
  * be short. Bad lines are errors naming file:line:field, or skipped and counted under onBadLine skip.
  */
 export async function openRowStream(fitted: FittedSchema, source: SourceConfig, path: string, baseDir: string,
@@ -99,11 +101,14 @@ export async function openRowStream(fitted: FittedSchema, source: SourceConfig, 
     throw new ConfigError([`data.source.format: ${source.format} cannot be read as a stream (formats: ${STREAM_FORMATS.join(', ')})`]);
   }
   const { spec } = fitted;
-  const file = path === STDIN ? STDIN : resolve(baseDir, path);
+  const file = path === STDIN || options.content !== undefined ? path : resolve(baseDir, path);
   const policy = options.onBadLine ?? 'error';
   const keep = options.keepSkipped ?? 10;
   const src = await openColumns(source, file, baseDir, specColumns(spec, true),
-    { stream: true, onBadLine: policy, keepSkipped: keep, ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }) });
+    {
+      stream: true, onBadLine: policy, keepSkipped: keep,
+      ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }), ...(options.content === undefined ? {} : { content: options.content }),
+    });
   const parse = rowParser(spec, true);
   const row = newParsedRow(spec, true);
   const coder = fittedCoder(fitted);

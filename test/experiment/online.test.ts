@@ -112,9 +112,9 @@ describe('online training on the Criteo head', { skip }, () => {
     }
     child.kill('SIGKILL');
     await exited;
-    const state = JSON.parse(readFileSync(join(dir, 'killed', 'checkpoints', 'last', 'trainer.json'), 'utf8')) as { trainer: { globalStep: number; auxiliary: { online: { line: number } } } };
+    const state = JSON.parse(readFileSync(join(dir, 'killed', 'checkpoints', 'last', 'trainer.json'), 'utf8')) as { trainer: { globalStep: number; auxiliary: { online: { position: number } } } };
     assert.equal(state.trainer.globalStep, 8, 'the last checkpoint is at step 8, two steps behind the kill');
-    assert.equal(state.trainer.auxiliary.online.line, 2048);
+    assert.equal(state.trainer.auxiliary.online.position, 2048);
     assert.ok(!existsSync(join(dir, 'killed', 'model')), 'the killed run did not finish');
 
     // The producer replays the stream from its start; the resumed run skips what the checkpoint covers.
@@ -144,8 +144,8 @@ describe('online training on the Criteo head', { skip }, () => {
     assert.match(failed.stderr, /^ctrkit: -:301:/m);
     const skipped = runCli(['train', piped, '-q', '-o', join(dir, 'bad'), '--on-bad-line', 'skip'], Buffer.from(bad));
     assert.equal(skipped.status, 0, skipped.stderr);
-    const s = JSON.parse(skipped.stdout) as { rows: number; skipped_lines: number; line: number };
-    assert.deepEqual([s.rows, s.skipped_lines, s.line], [600, 1, 601]);
+    const s = JSON.parse(skipped.stdout) as { rows: number; skipped_lines: number; position: number; position_kind: string };
+    assert.deepEqual([s.rows, s.skipped_lines, s.position, s.position_kind], [600, 1, 601, 'line']);
   });
 });
 

@@ -68,38 +68,74 @@ export async function openJetStreamLines(opts: JetStreamSourceOptions): Promise<
   } catch (err) {
     throw unavailable(name, `cannot connect to the NATS server at ${opts.servers.join(', ')}`, err);
   }
-  let messages: Awaited<ReturnType<Awaited<ReturnType<ReturnType<typeof js.jetstream>['consumers']['get']>>['consume']>>;
-  try {
-    const consumer = await js.jetstream(nc).consumers.get(opts.stream, {
-      ...(opts.startSequence > 1 ? { deliver_policy: js.DeliverPolicy.StartSequence, opt_start_seq: opts.startSequence } : { deliver_policy: js.DeliverPolicy.All }),
+  const jsc = js.jetstream(nc);
+  type Messages = Awaited<ReturnType<Awaited<ReturnType<typeof jsc.consumers.get>>['consume']>>;
+  // The next sequence to deliver: where a consumer that ended (the server went away) is reopened.
+  let nextSeq = opts.startSequence;
+  let stopped = false;
+  let messages: Messages | undefined;
+  const open = async (): Promise<Messages> => {
+    const consumer = await jsc.consumers.get(opts.stream, {
+      ...(nextSeq > 1 ? { deliver_policy: js.DeliverPolicy.StartSequence, opt_start_seq: nextSeq } : { deliver_policy: js.DeliverPolicy.All }),
       ...(opts.subject === undefined ? {} : { filter_subjects: [opts.subject] }),
     });
     messages = await consumer.consume();
-    opts.signal?.addEventListener('abort', () => messages.stop(), { once: true });
+    return messages;
+  };
+  try {
+    await open();
   } catch (err) {
     await nc.close();
     throw unavailable(name, `cannot read stream ${opts.stream}`, err);
   }
+  const stop = (): void => {
+    stopped = true;
+    messages?.stop();
+  };
+  opts.signal?.addEventListener('abort', stop, { once: true });
   // Sequences of the lines not yet forgotten: seqs[k] is the sequence of line base + k.
   let seqs: number[] = [];
   let base = 1;
   let lines = 0;
-  async function* content(): AsyncGenerator<Buffer> {
-    const it = messages[Symbol.asyncIterator]();
+  /** The next message, or undefined at the end (stopped, or idle for idleMs). */
+  async function nextMessage(state: { it: AsyncIterator<{ seq: number; data: Uint8Array }>; idleSince: number }): Promise<{ seq: number; data: Uint8Array } | undefined> {
     for (;;) {
-      let r: IteratorResult<{ seq: number; data: Uint8Array }>;
-      if (opts.idleMs === undefined) {
-        r = await it.next();
-      } else {
-        const timer = new AbortController();
-        const idle = sleep(opts.idleMs, 'idle' as const, { signal: timer.signal }).catch(() => 'cancelled' as const);
-        const next = await Promise.race([it.next(), idle]);
+      if (stopped) return undefined;
+      const left = opts.idleMs === undefined ? undefined : opts.idleMs - (Date.now() - state.idleSince);
+      if (left !== undefined && left <= 0) return undefined;
+      let r: IteratorResult<{ seq: number; data: Uint8Array }> | 'idle' | 'failed';
+      const timer = new AbortController();
+      try {
+        const idle = left === undefined ? [] : [sleep(left, 'idle' as const, { signal: timer.signal }).catch(() => 'idle' as const)];
+        r = await Promise.race([state.it.next(), ...idle]);
+      } catch {
+        r = 'failed';
+      } finally {
         timer.abort();
-        if (next === 'idle' || next === 'cancelled') return;
-        r = next;
       }
-      if (r.done === true) return;
-      const m = r.value;
+      if (r === 'idle') return undefined;
+      if (r !== 'failed' && r.done !== true) {
+        if (r.value.seq < nextSeq) continue;
+        return r.value;
+      }
+      if (stopped) return undefined;
+      // The consumer ended without being stopped (the server went away, the stream was recreated):
+      // open a new one at the next sequence, retrying while the connection reconnects.
+      await sleep(200);
+      try {
+        state.it = (await open())[Symbol.asyncIterator]();
+      } catch {
+        // Not reachable yet: the loop tries again (and gives up when idle).
+      }
+    }
+  }
+  async function* content(): AsyncGenerator<Buffer> {
+    const state = { it: messages![Symbol.asyncIterator](), idleSince: Date.now() };
+    for (;;) {
+      const m = await nextMessage(state);
+      if (m === undefined) return;
+      state.idleSince = Date.now();
+      nextSeq = m.seq + 1;
       let data = Buffer.from(m.data);
       if (data.length > 0 && data[data.length - 1] === 10) data = data.subarray(0, data.length - 1);
       // A message holding a newline is several lines, all from this message (and then malformed records, named by it).
@@ -124,7 +160,7 @@ export async function openJetStreamLines(opts: JetStreamSourceOptions): Promise<
       base = line + 1;
     },
     async close() {
-      messages.stop();
+      stop();
       await nc.close();
     },
   };

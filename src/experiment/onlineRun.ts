@@ -277,12 +277,13 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   const modelDir = join(output, 'model');
   const src = cfg.data.source;
   // A CSV's header is recorded so that a headerless later slice can be scored (standard input cannot be read twice).
-  const columns = src.format === 'csv' && src.header && input !== STDIN ? await csvFirstRecord(src, input) : undefined;
+  const columns = src.format === 'csv' && src.header && input !== STDIN && !jet ? await csvFirstRecord(src, input) : undefined;
   const kernels = { name: backend().name, threads: backend().getThreads() };
   saveModel(modelDir, {
     model, modelConfig: cfg.model, schema: savedSchema(fitted, cfg, columns), metrics,
     provenance: {
-      dataHash: input === STDIN ? 'stdin' : dataHash([input]), seed, createdBy: `ctrkit train ${cfg.file} (online)`, trainRows: rows,
+      // A pipe or a message stream cannot be read again to hash: the provenance names it instead.
+      dataHash: input === STDIN ? 'stdin' : jet ? input : dataHash([input]), seed, createdBy: `ctrkit train ${cfg.file} (online)`, trainRows: rows,
       backend: kernels.name, threads: kernels.threads,
     },
     evaluation: { positiveWeight: cfg.train.loss?.betaPos ?? 1 },

@@ -191,6 +191,28 @@ output: ${join(dir, name)}
     assert.deepEqual(model('restart'), model('file'));
   });
 
+  it('without idleSeconds the run waits for messages until SIGTERM, then checkpoints and saves the model', async () => {
+    await publish('TERM', lines.slice(0, 600));
+    const cfg = config('term', `jetstream: { servers: '127.0.0.1:${port}', stream: TERM }`);
+    const child = spawn(process.execPath, [cli, 'train', cfg, '-q'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const deadline = Date.now() + 60_000;
+    while (!steps('term').includes(2)) {
+      assert.ok(Date.now() < deadline, 'no step 2 in time');
+      await sleep(50);
+    }
+    await sleep(300);
+    assert.equal(child.exitCode, null, 'still waiting for messages');
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    // The rows received before the stop (a short last batch) are trained on and covered by the checkpoint.
+    const s = JSON.parse(stdout) as { rows: number; position: number; interrupted: boolean };
+    assert.deepEqual([s.rows, s.position, s.interrupted], [600, 600, true]);
+    assert.ok(existsSync(join(dir, 'term', 'model', 'model.safetensors')));
+  });
+
   it('a malformed message stops the run naming its sequence, or is skipped and counted', async () => {
     await publish('BAD', [...lines.slice(0, 300), 'x\tnot a criteo line', ...lines.slice(300, 600)]);
     const failed = runCli(['train', config('bad', jetstream('BAD', 1)), '-q']);

@@ -33,6 +33,8 @@ export function trainCommand(): Command {
       const abort = new AbortController();
       const onSigint = (): void => abort.abort();
       process.once('SIGINT', onSigint);
+      // A stream trainer runs as a service: a stop request ends it as Ctrl-C does (checkpoint, model).
+      if (cfg.train.online !== undefined) process.once('SIGTERM', onSigint);
       const runOpts = { resume: o.resume, forceResume: o.forceResume, quiet: o.quiet, onBadLine: o.onBadLine, seed, output: o.output, signal: abort.signal };
       try {
         if (cfg.train.online !== undefined) {
@@ -61,6 +63,7 @@ export function trainCommand(): Command {
         if (r.rows.skippedLines > 0) process.stderr.write(`ctrkit train: ${r.rows.skippedLines} malformed lines were skipped\n`);
       } finally {
         process.off('SIGINT', onSigint);
+        process.off('SIGTERM', onSigint);
       }
     });
 }

@@ -16,7 +16,7 @@ import { runOnlineTraining } from '../../src/experiment/onlineRun.js';
 import { scoreFile } from '../../src/experiment/scoring.js';
 import { logLoss } from '../../src/metrics/index.js';
 import { parseMetricLog } from '../../src/train/metricLog.js';
-import { ConfigError } from '../../src/schema/index.js';
+import { ConfigError, streamSchema } from '../../src/schema/index.js';
 import { packageRoot, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 
 const CRITEO = 'criteo_kaggle_dac_head10k/criteo_kaggle_train_head10k.txt.gz';
@@ -150,6 +150,14 @@ describe('online training on the Criteo head', { skip }, () => {
 });
 
 describe('online config checks', () => {
+  it('examples/online-criteo.yaml is an online config whose fields all hash', async () => {
+    const cfg = await loadExperimentConfig(join(root, 'examples', 'online-criteo.yaml'), root);
+    assert.ok(cfg.train.online !== undefined);
+    const fitted = streamSchema(cfg.data, cfg.train.online.hashBuckets, cfg.file, 'train.online.hashBuckets');
+    assert.deepEqual([...new Set(fitted.spec.fields.map((f) => f.kind))], ['hash']);
+    assert.equal(fitted.spec.fields.filter((f) => f.kind === 'hash' && f.logBucket === true).length, 13);
+  });
+
   const base = {
     data: {
       source: { format: 'csv', path: 'x.csv' }, labels: [{ name: 'click' }],

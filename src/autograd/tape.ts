@@ -61,11 +61,20 @@ export function gradIfNeeded(t: Tensor | null | undefined): Float32Array | null 
   return t && t.requiresGrad ? gradOf(t) : null;
 }
 
+export interface BackwardOptions {
+  /**
+   * Keep the tape, so that another output of the same forward pass can be backpropagated next
+   * (per-task gradients, autograd/taskGradients.ts). Call `clearIntermediateGradients` between
+   * the passes; the tape goes at `endStep`.
+   */
+  retain?: boolean;
+}
+
 /**
  * Backpropagates from a scalar `loss` (or with an explicit seed gradient for a non-scalar
- * output), running the tape in reverse. The tape is cleared afterwards.
+ * output), running the tape in reverse. The tape is cleared afterwards unless `retain`.
  */
-export function backward(loss: Tensor, seed?: Float32Array): void {
+export function backward(loss: Tensor, seed?: Float32Array, opts: BackwardOptions = {}): void {
   if (!loss.requiresGrad) throw new Error(`backward: ${loss} does not require a gradient (no parameter reaches it)`);
   if (!seed && loss.size !== 1) throw new Error(`backward: loss must be a scalar, got shape ${shapeStr(loss.shape)}; pass a seed gradient`);
   const g = gradOf(loss);
@@ -80,7 +89,17 @@ export function backward(loss: Tensor, seed?: Float32Array): void {
     const e = tape[i]!;
     if (e.out.root().grad) e.backward();
   }
-  tape.length = 0;
+  if (!opts.retain) tape.length = 0;
+}
+
+/**
+ * Forgets the gradients of the step's intermediate tensors (not of parameters or tables), so a
+ * second backward over a retained tape starts from nothing: an op whose output the next loss
+ * does not reach is skipped again. Their buffers stay in the arena until `endStep`.
+ */
+export function clearIntermediateGradients(): void {
+  for (const t of touched) t.grad = null;
+  touched.length = 0;
 }
 
 /**

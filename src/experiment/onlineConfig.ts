@@ -44,6 +44,7 @@ interface OnlineTrain {
   calibration: string;
   biasConstraints?: unknown;
   probes: boolean;
+  tasks?: readonly unknown[] | undefined;
   online?: OnlineConfig | undefined;
 }
 
@@ -67,6 +68,7 @@ export function checkOnline(data: DataConfig, _model: ModelConfig, train: Online
   if (train.calibration !== 'none') at('train.calibration', 'online training has no validation rows to fit a calibration on');
   if (train.biasConstraints !== undefined) at('train.biasConstraints', 'not supported in online mode yet');
   if (train.probes) at('train.probes', 'not supported in online mode yet');
+  if (train.tasks !== undefined) at('train.tasks', 'online training trains one task on the first label; multi-task is not supported in online mode yet');
   if (o.jetstream !== undefined) {
     if (o.input !== undefined) at('train.online.jetstream', 'give input or jetstream, not both');
     const src = data.source;

@@ -1,6 +1,6 @@
 import type { Batch } from '../data/batch.js';
 import type { FeatureInfo } from '../data/features.js';
-import type { Tensor } from '../tensor/tensor.js';
+import type { Parameter, Tensor } from '../tensor/tensor.js';
 import { Module } from '../nn/module.js';
 
 /** Logits and the representation [size, d] of each row that the output layer reads. */
@@ -35,4 +35,40 @@ export abstract class CTRModel extends Module {
   get logitsPerRow(): number {
     return 1;
   }
+
+  /**
+   * The named outputs of a multi-task model (one logit per row each), in a fixed order; undefined
+   * for a model with one output, whose forward() is its only head.
+   */
+  get heads(): readonly string[] | undefined {
+    return undefined;
+  }
+}
+
+/** Each head's logits, [size] per head, keyed by head name. */
+export type HeadLogits = Readonly<Record<string, Tensor>>;
+
+/**
+ * A model with several named outputs (tasks): CTR, CVR, CTCVR, income, … Training pairs each
+ * configured task with the head of the same name; predictions, metrics and serving report every
+ * head. A multi-task model has no single output, so forward() is refused rather than guessed.
+ */
+export abstract class MultiTaskModel extends CTRModel {
+  abstract override get heads(): readonly string[];
+  abstract forwardHeads(batch: Batch): HeadLogits;
+
+  /**
+   * The parameters of the last layer that all tasks share (GradNorm balances the tasks'
+   * gradient norms there). Empty when the model has no such layer.
+   */
+  abstract lastSharedLayer(): Parameter[];
+
+  forward(_batch: Batch): Tensor {
+    throw new Error(`${this.kind} is a multi-task model with heads ${this.heads.join(', ')}: use forwardHeads()`);
+  }
+}
+
+/** A model's heads' logits for a batch: forwardHeads, or { [name]: forward } for a one-output model. */
+export function headLogits(model: CTRModel, batch: Batch, name: string): HeadLogits {
+  return model instanceof MultiTaskModel ? model.forwardHeads(batch) : { [name]: model.forward(batch) };
 }

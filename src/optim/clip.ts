@@ -10,7 +10,7 @@ export function clipGradNorm(params: readonly Parameter[], tables: readonly Embe
   const k = backend();
   let sq = 0;
   for (const p of params) sq += k.sumSquares(p.grad, p.size);
-  const sparse = tables.filter((t) => t.trainable && t.pending.length > 0).map((t) => ({ t, g: t.sparseGrad(reducePending(t)) }));
+  const sparse = tables.filter((t) => t.trainable && t.hasGrad()).map((t) => ({ t, g: t.sparseGrad(reducePending(t)) }));
   for (const { t, g } of sparse) sq += k.sumSquares(g.values, g.count * t.dim);
   const norm = Math.sqrt(sq);
   if (!Number.isFinite(norm)) throw new Error(`clipGradNorm: gradient norm is ${norm}`);

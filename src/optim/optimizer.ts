@@ -59,7 +59,7 @@ export abstract class Optimizer<O extends GroupOptions> {
         if (p.requiresGrad) this.updateDense(p, `${gi}.p${i}`, g.options);
       });
       g.tables.forEach((t, i) => {
-        if (!t.trainable || t.pending.length === 0) return;
+        if (!t.trainable || !t.hasGrad()) return;
         const sg = t.sparseGrad(reducePending(t));
         if (sg.count > 0) this.updateTable(t, sg, `${gi}.t${i}`, g.options);
       });

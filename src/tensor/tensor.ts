@@ -141,6 +141,25 @@ export class EmbeddingTable {
     return this.grad;
   }
 
+  /** Whether this step gave the table a gradient (lookups to reduce, or one assigned). */
+  hasGrad(): boolean {
+    return this.pending.length > 0 || this.grad.count > 0;
+  }
+
+  /**
+   * Replaces this step's gradient with `g` (copied; rows ascending and unique), e.g. the
+   * per-task gradients combined by a multi-task method; pending lookups are dropped.
+   */
+  assignGrad(g: SparseGrad): void {
+    const cap = g.count;
+    if (this.grad.rows.length < cap) this.grad = { rows: new Int32Array(cap), values: new Float32Array(cap * this.dim), count: 0 };
+    this.grad.rows.set(g.rows.subarray(0, cap));
+    this.grad.values.set(g.values.subarray(0, cap * this.dim));
+    this.grad.count = cap;
+    this.pending.length = 0;
+    this.reduced = true;
+  }
+
   zeroGrad(): void {
     this.pending.length = 0;
     this.grad.count = 0;

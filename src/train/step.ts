@@ -3,6 +3,9 @@
  * recycled. A non-finite loss stops here, before any parameter is touched.
  */
 import { backward, endStep } from '../autograd/tape.js';
+import { taskGradients } from '../autograd/taskGradients.js';
+import type { CTRModel } from '../models/ctrModel.js';
+import type { MultiTaskMethod } from './multitask/method.js';
 import { beginRandomStep } from '../autograd/stepRandom.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { GroupOptions, Optimizer } from '../optim/optimizer.js';
@@ -15,6 +18,11 @@ export class NonFiniteLossError extends Error {
   }
 }
 
+/** Throws NonFiniteLossError for a loss value that is NaN or ±Infinity (`what` names it). */
+function checkFinite(loss: number, what: string, step: number): void {
+  if (!Number.isFinite(loss)) throw new NonFiniteLossError(`${what} is ${loss} at step ${step}; parameters were not updated`, loss);
+}
+
 export function trainStep<O extends GroupOptions>(optimizer: Optimizer<O>, computeLoss: () => Tensor): number {
   // Dropout masks follow the optimiser's step count, which checkpoints restore: exact resume.
   beginRandomStep(optimizer.stepCount);
@@ -23,13 +31,50 @@ export function trainStep<O extends GroupOptions>(optimizer: Optimizer<O>, compu
   try {
     const l = computeLoss();
     loss = l.item();
-    if (!Number.isFinite(loss)) {
-      throw new NonFiniteLossError(`loss is ${loss} at step ${optimizer.stepCount + 1}; parameters were not updated`, loss);
-    }
+    checkFinite(loss, 'loss', optimizer.stepCount + 1);
     backward(l);
     optimizer.step();
   } finally {
     endStep();
   }
   return loss;
+}
+
+export interface TaskStepResult {
+  /** The combined loss (what a loss-level method backpropagates; Σ of the task losses otherwise). */
+  loss: number;
+  /** Each task's loss. */
+  taskLosses: number[];
+}
+
+/**
+ * One multi-task step: the task losses of one forward pass, combined by `method` — as losses
+ * (one backward) or as gradients (one backward per task over the retained tape, combined
+ * tensor by tensor) — then one optimiser update.
+ */
+export function trainTaskStep<O extends GroupOptions>(optimizer: Optimizer<O>, model: CTRModel, computeLosses: () => Tensor[], method: MultiTaskMethod, names: readonly string[]): TaskStepResult {
+  beginRandomStep(optimizer.stepCount);
+  optimizer.zeroGrad();
+  const step = optimizer.stepCount;
+  try {
+    const losses = computeLosses();
+    const taskLosses = losses.map((l) => l.item());
+    taskLosses.forEach((v, t) => checkFinite(v, `loss of task ${names[t] ?? t}`, step + 1));
+    const info = { step, losses: taskLosses };
+    let loss: number;
+    if (method.level === 'loss') {
+      const total = method.combine(losses, info);
+      loss = total.item();
+      checkFinite(loss, 'combined loss', step + 1);
+      backward(total);
+    } else {
+      const grads = taskGradients(losses, model.namedParameters(), model.namedTables());
+      grads.assign(method.combine(grads.blocks, info));
+      loss = taskLosses.reduce((a, b) => a + b, 0);
+    }
+    optimizer.step();
+    return { loss, taskLosses };
+  } finally {
+    endStep();
+  }
 }

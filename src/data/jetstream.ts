@@ -93,6 +93,11 @@ export async function openJetStreamLines(opts: JetStreamSourceOptions): Promise<
     messages?.stop();
   };
   opts.signal?.addEventListener('abort', stop, { once: true });
+  // After a reconnect the server may have lost the (ephemeral) consumer: rather than wait for the
+  // client to notice missed heartbeats, end it now; nextMessage() reopens one at the next sequence.
+  void (async () => {
+    for await (const s of nc.status()) if (s.type === 'reconnect') messages?.stop();
+  })().catch(() => { /* the status stream ends with the connection */ });
   // Sequences of the lines not yet forgotten: seqs[k] is the sequence of line base + k.
   let seqs: number[] = [];
   let base = 1;

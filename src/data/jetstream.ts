@@ -11,7 +11,7 @@
  * The connection reconnects without limit when the server goes away; the ordered consumer resumes
  * after the last message it delivered.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as setImmediateP, setTimeout as sleep } from 'node:timers/promises';
 import { DataFormatError } from './readers/errors.js';
 
 export interface JetStreamSourceOptions {
@@ -41,6 +41,8 @@ export interface JetStreamLines {
 }
 
 const PACKAGES = '@nats-io/transport-node and @nats-io/jetstream';
+const NEWLINE = Buffer.from('\n');
+const MAX_MESSAGES_PER_CHUNK = 4096;
 
 /** A JetStream source where the client packages are missing, the server cannot be reached or the stream does not exist: a user error. */
 function unavailable(name: string, what: string, cause: unknown): DataFormatError {
@@ -102,53 +104,78 @@ export async function openJetStreamLines(opts: JetStreamSourceOptions): Promise<
   let seqs: number[] = [];
   let base = 1;
   let lines = 0;
-  /** The next message, or undefined at the end (stopped, or idle for idleMs). */
-  async function nextMessage(state: { it: AsyncIterator<{ seq: number; data: Uint8Array }>; idleSince: number }): Promise<{ seq: number; data: Uint8Array } | undefined> {
+  type Msg = { seq: number; data: Uint8Array };
+  let it: AsyncIterator<Msg> = messages![Symbol.asyncIterator]();
+  // The iterator's next() in flight (kept across calls: a probe that found nothing buffered leaves it).
+  let pending: Promise<IteratorResult<Msg> | 'failed'> | undefined;
+  let reopen = false;
+  /**
+   * The next message. `wait`: until one arrives (undefined when stopped, or after idleMs without
+   * one — counted only while waiting here, not while the trainer works); else only a message the
+   * client already holds ('none' when there is none).
+   */
+  async function nextMessage(wait: boolean): Promise<Msg | undefined | 'none'> {
+    const start = Date.now();
     for (;;) {
       if (stopped) return undefined;
-      const left = opts.idleMs === undefined ? undefined : opts.idleMs - (Date.now() - state.idleSince);
-      if (left !== undefined && left <= 0) return undefined;
-      let r: IteratorResult<{ seq: number; data: Uint8Array }> | 'idle' | 'failed';
+      if (reopen) {
+        if (!wait) return 'none';
+        // The consumer ended without being stopped (the server went away, or lost it): open a new
+        // one at the next sequence, retrying while the connection reconnects.
+        await sleep(200);
+        try {
+          it = (await open())[Symbol.asyncIterator]();
+          reopen = false;
+        } catch {
+          // Not reachable yet: try again (and give up once idle).
+        }
+        if (opts.idleMs !== undefined && Date.now() - start >= opts.idleMs) return undefined;
+        continue;
+      }
+      pending ??= it.next().catch(() => 'failed' as const);
+      const left = !wait ? 0 : opts.idleMs === undefined ? undefined : Math.max(0, opts.idleMs - (Date.now() - start));
       const timer = new AbortController();
-      try {
-        const idle = left === undefined ? [] : [sleep(left, 'idle' as const, { signal: timer.signal }).catch(() => 'idle' as const)];
-        r = await Promise.race([state.it.next(), ...idle]);
-      } catch {
-        r = 'failed';
-      } finally {
-        timer.abort();
+      const timeout = left === undefined ? [] : [(wait ? sleep(left, 'timeout' as const, { signal: timer.signal }) : setImmediateP('timeout' as const, { signal: timer.signal })).catch(() => 'timeout' as const)];
+      const r = await Promise.race([pending, ...timeout]);
+      timer.abort();
+      if (r === 'timeout') return wait ? undefined : 'none';
+      pending = undefined;
+      if (r === 'failed' || r.done === true) {
+        if (stopped) return undefined;
+        reopen = true;
+        continue;
       }
-      if (r === 'idle') return undefined;
-      if (r !== 'failed' && r.done !== true) {
-        if (r.value.seq < nextSeq) continue;
-        return r.value;
-      }
-      if (stopped) return undefined;
-      // The consumer ended without being stopped (the server went away, the stream was recreated):
-      // open a new one at the next sequence, retrying while the connection reconnects.
-      await sleep(200);
-      try {
-        state.it = (await open())[Symbol.asyncIterator]();
-      } catch {
-        // Not reachable yet: the loop tries again (and gives up when idle).
-      }
+      if (r.value.seq < nextSeq) continue;
+      return r.value;
     }
   }
+  /** A message as the lines of the content, its sequence recorded per line. */
+  const record = (m: Msg): Buffer => {
+    nextSeq = m.seq + 1;
+    let data = Buffer.from(m.data);
+    if (data.length > 0 && data[data.length - 1] === 10) data = data.subarray(0, data.length - 1);
+    // A message holding a newline is several lines, all from this message (and then malformed records, named by it).
+    let n = 1;
+    for (let i = data.indexOf(10); i !== -1; i = data.indexOf(10, i + 1)) n++;
+    for (let k = 0; k < n; k++) seqs.push(m.seq);
+    lines += n;
+    return Buffer.concat([data, NEWLINE]);
+  };
   async function* content(): AsyncGenerator<Buffer> {
-    const state = { it: messages![Symbol.asyncIterator](), idleSince: Date.now() };
     for (;;) {
-      const m = await nextMessage(state);
-      if (m === undefined) return;
-      state.idleSince = Date.now();
-      nextSeq = m.seq + 1;
-      let data = Buffer.from(m.data);
-      if (data.length > 0 && data[data.length - 1] === 10) data = data.subarray(0, data.length - 1);
-      // A message holding a newline is several lines, all from this message (and then malformed records, named by it).
-      let n = 1;
-      for (let i = data.indexOf(10); i !== -1; i = data.indexOf(10, i + 1)) n++;
-      for (let k = 0; k < n; k++) seqs.push(m.seq);
-      lines += n;
-      yield Buffer.concat([data, Buffer.from('\n')]);
+      const first = await nextMessage(true);
+      if (first === undefined || first === 'none') return;
+      // What the client already holds goes out in the same chunk: one pass of the line reader for many messages.
+      const parts = [record(first)];
+      let ended = false;
+      while (parts.length < MAX_MESSAGES_PER_CHUNK) {
+        const m = await nextMessage(false);
+        if (m === 'none') break;
+        if (m === undefined) { ended = true; break; }
+        parts.push(record(m));
+      }
+      yield Buffer.concat(parts);
+      if (ended) return;
     }
   }
   return {

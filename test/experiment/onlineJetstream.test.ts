@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parseMetricLog } from '../../src/train/metricLog.js';
+import { openJetStreamLines } from '../../src/data/jetstream.js';
 import { packageRoot, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 
 const CRITEO = 'criteo_kaggle_dac_head10k/criteo_kaggle_train_head10k.txt.gz';
@@ -211,6 +212,28 @@ output: ${join(dir, name)}
     const s = JSON.parse(stdout) as { rows: number; position: number; interrupted: boolean };
     assert.deepEqual([s.rows, s.position, s.interrupted], [600, 600, true]);
     assert.ok(existsSync(join(dir, 'term', 'model', 'model.safetensors')));
+  });
+
+  it('the lines of the messages carry their sequences, and idleSeconds counts only time spent waiting for messages', async () => {
+    await publish('IDLE', ['a', 'b', 'c']);
+    const src = await openJetStreamLines({ servers: [`127.0.0.1:${port}`], stream: 'IDLE', startSequence: 2, idleMs: 400 });
+    const it = src.content[Symbol.asyncIterator]();
+    const first = await it.next();
+    assert.equal(first.value!.toString(), 'b\nc\n', 'the stream from sequence 2, the buffered messages in one chunk');
+    assert.deepEqual([src.sequenceOf(1), src.sequenceOf(2)], [2, 3]);
+    // The reader is busy for longer than idleSeconds (a slow training step): that is not idleness.
+    await sleep(800);
+    await publish('IDLE', ['d']);
+    const next = await it.next();
+    assert.equal(next.done, false);
+    assert.equal(next.value!.toString(), 'd\n');
+    assert.equal(src.sequenceOf(3), 4);
+    src.forget(3);
+    assert.throws(() => src.sequenceOf(3), /no sequence recorded for line 3/);
+    const t = Date.now();
+    assert.equal((await it.next()).done, true, 'then no message for idleSeconds ends the lines');
+    assert.ok(Date.now() - t >= 350);
+    await src.close();
   });
 
   it('a malformed message stops the run naming its sequence, or is skipped and counted', async () => {

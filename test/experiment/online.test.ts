@@ -86,6 +86,11 @@ describe('online training on the Criteo head', { skip }, () => {
     // The first batch was scored by the initial model: the cumulative loss at 512 rows is that batch's alone.
     assert.equal(progress[0]!.logloss, progress[0]!.since_last_logloss);
     assert.equal(b.progressive.slices.reduce((s, x) => s + x.rows, 0), 1024);
+    // The run report draws the progressive metrics over the rows scored (from the log's progress records).
+    const report = JSON.parse(readFileSync(join(b.output, 'report.json'), 'utf8')) as { tasks: { sections: { title: string; series?: { name: string; x: number[] }[] }[] }[] };
+    const auc = report.tasks[0]!.sections.find((s) => s.title === 'Progressive AUC');
+    assert.deepEqual(auc?.series?.map((s) => [s.name, s.x]), [['cumulative (histogram)', [512, 1024]], ['sliding window (exact)', [512, 1024]]]);
+    assert.ok(existsSync(b.report));
   });
 
   it('a run killed with SIGKILL mid-stream and resumed trains every row once: the same model bits as an uninterrupted run', async () => {

@@ -59,7 +59,7 @@ export function trainCommand(): Command {
             output: r.output, model: r.modelDir, log: r.logFile, checkpoints: r.checkpointsDir, backend: r.backend.name, threads: r.backend.threads,
             online: true, input: r.input, rows: r.rows, batches: r.batches, position: r.position, position_kind: r.positionKind, resumed_after: r.resumedAfter, interrupted: r.interrupted,
             skipped_lines: r.skippedLines, progressive, ...(slices.length > 0 && { slices }),
-            rows_per_s: Math.round(r.rowsPerSecond), seconds: Math.round(r.seconds * 100) / 100,
+            report: r.report, rows_per_s: Math.round(r.rowsPerSecond), seconds: Math.round(r.seconds * 100) / 100,
           })}\n`);
           return;
         }

@@ -30,6 +30,8 @@ export const onlineSchema = z.strictObject({
   sliceField: z.string().min(1).optional(),
   /** Bytes per read of the input (smaller: rows of a slow pipe reach the trainer sooner). */
   chunkSize: z.number().int().min(64).optional(),
+  /** Also publish the model directory every N steps (atomically: `ctrkit serve` hot-reloads it); always at the end. */
+  publishEvery: z.number().int().positive().optional(),
   /** Read a NATS JetStream stream instead of `input`. */
   jetstream: jetstreamSchema.optional(),
 });

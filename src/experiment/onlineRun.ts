@@ -226,6 +226,25 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
     ...(online.chunkSize === undefined ? {} : { chunkSize: online.chunkSize }),
     ...(sliceField === undefined ? {} : { sliceField }),
   });
+  const modelDir = join(output, 'model');
+  const src = cfg.data.source;
+  // A CSV's header is recorded so that a headerless later slice can be scored (standard input cannot be read twice).
+  const columns = src.format === 'csv' && src.header && input !== STDIN && !jet ? await csvFirstRecord(src, input) : undefined;
+  const kernels = { name: backend().name, threads: backend().getThreads() };
+  /** Writes the model directory (atomically) with the metrics of `r`. */
+  const publish = (r: ProgressiveReport, data: string): void => {
+    const metrics: Record<string, number | null> = {
+      progressive_auc: r.auc, progressive_logloss: r.logloss, progressive_ece: r.ece, progressive_mean_p: r.meanP, progressive_mean_y: r.meanY,
+      window_auc: r.window.auc, window_logloss: r.window.logloss,
+    };
+    saveModel(modelDir, {
+      model, modelConfig: cfg.model, schema: savedSchema(fitted, cfg, columns), metrics,
+      provenance: { dataHash: data, seed, createdBy: `ctrkit train ${cfg.file} (online)`, trainRows: rows, backend: kernels.name, threads: kernels.threads },
+      evaluation: { positiveWeight: cfg.train.loss?.betaPos ?? 1 },
+      dims,
+    });
+  };
+  const publishEvery = online.publishEvery ?? 0;
   const lossFn = (b: Batch): Tensor => (loss ? loss(model.forward(b), b, { step: optimizer.stepCount }) : weightedBce(model.forward(b), b));
   const every = cfg.train.checkpointEvery ?? 0;
   const rowsAtStart = rows;
@@ -269,6 +288,8 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
         nextPrint = nextPowerOfTwo(rows);
       }
       if (every > 0 && globalStep % every === 0) save();
+      // Mid-stream the data is not complete, so the provenance names the stream and how far it got.
+      if (publishEvery > 0 && globalStep % publishEvery === 0) publish(pv.snapshot(), `${input} through ${jet ? 'sequence' : 'line'} ${position}`);
       // Lets a SIGINT (and the reads of a pipe) through between batches.
       await nextTick();
       if (opts.signal?.aborted) {
@@ -292,25 +313,8 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   }
   save();
 
-  const metrics: Record<string, number | null> = {
-    progressive_auc: last.auc, progressive_logloss: last.logloss, progressive_ece: last.ece, progressive_mean_p: last.meanP, progressive_mean_y: last.meanY,
-    window_auc: last.window.auc, window_logloss: last.window.logloss,
-  };
-  const modelDir = join(output, 'model');
-  const src = cfg.data.source;
-  // A CSV's header is recorded so that a headerless later slice can be scored (standard input cannot be read twice).
-  const columns = src.format === 'csv' && src.header && input !== STDIN && !jet ? await csvFirstRecord(src, input) : undefined;
-  const kernels = { name: backend().name, threads: backend().getThreads() };
-  saveModel(modelDir, {
-    model, modelConfig: cfg.model, schema: savedSchema(fitted, cfg, columns), metrics,
-    provenance: {
-      // A pipe or a message stream cannot be read again to hash: the provenance names it instead.
-      dataHash: input === STDIN ? 'stdin' : jet ? input : dataHash([input]), seed, createdBy: `ctrkit train ${cfg.file} (online)`, trainRows: rows,
-      backend: kernels.name, threads: kernels.threads,
-    },
-    evaluation: { positiveWeight: cfg.train.loss?.betaPos ?? 1 },
-    dims,
-  });
+  // A pipe or a message stream cannot be read again to hash: the provenance names it instead.
+  publish(last, input === STDIN ? 'stdin' : jet ? input : dataHash([input]));
   const seconds = (performance.now() - t0) / 1000;
   const rowsPerSecond = loopSeconds > 0 ? (rows - rowsAtStart) / loopSeconds : 0;
   log.write({ event: 'stop', epoch: 1, step: globalStep, globalStep, interrupted, rows_per_s: rowsPerSecond, ...progressRecord(last, position) });

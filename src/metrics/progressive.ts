@@ -226,6 +226,13 @@ export class ProgressiveValidation {
 
   /** The metrics now; starts a new "since last" period. */
   report(): ProgressiveReport {
+    const out = this.snapshot();
+    this.since = { rows: 0, loss: new CompensatedSum(), weight: new CompensatedSum() };
+    return out;
+  }
+
+  /** The metrics now, "since last" left running. */
+  snapshot(): ProgressiveReport {
     const W = this.weight.value;
     const mean = (s: CompensatedSum): number | null => (W > 0 ? s.value / W : null);
     const sinceW = this.since.weight.value;
@@ -245,7 +252,6 @@ export class ProgressiveValidation {
         return { slice, rows: s.rows, weight: w, predicted: P, observed: Y, ratioBias: Y > 0 ? P / Y - 1 : null, meanBias: w > 0 ? (P - Y) / w : null };
       }),
     };
-    this.since = { rows: 0, loss: new CompensatedSum(), weight: new CompensatedSum() };
     return out;
   }
 

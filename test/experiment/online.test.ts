@@ -30,14 +30,14 @@ const FIELDS = [
 ];
 
 /** An online config over `input` (a file or '-'), small enough to train in a moment. */
-function config(dir: string, input: string, output: string, train: string, name = 'online.yaml'): string {
+function config(dir: string, input: string, output: string, train: string, name = 'online.yaml', online = ''): string {
   const text = `data:
   source: { format: criteo, path: ${join(dir, 'head.txt')} }
   labels: [{ name: click, column: label, type: binary }]
   fields:
 ${FIELDS.map((f) => `    - ${f}`).join('\n')}
 model: { type: dnn, dim: 4, hidden: [16] }
-train: { epochs: 1, seed: 2, optimizer: { type: adagrad, lr: 0.05, initialAccumulator: 0.1 }, logEvery: 1, ${train}, online: { input: '${input}', hashBuckets: 512, window: 500, sliceField: C9 } }
+train: { epochs: 1, seed: 2, optimizer: { type: adagrad, lr: 0.05, initialAccumulator: 0.1 }, logEvery: 1, ${train}, online: { input: '${input}', hashBuckets: 512, window: 500, sliceField: C9${online} } }
 output: ${output}
 `;
   const file = join(dir, name);
@@ -132,6 +132,26 @@ describe('online training on the Criteo head', { skip }, () => {
     assert.deepEqual(summary.progressive, refSummary.progressive);
     // Every optimiser step is logged once: the steps logged after the checkpoint by the killed run were cut.
     assert.deepEqual(steps(), Array.from({ length: 16 }, (_, i) => i + 1));
+  });
+
+  it('publishes the model directory every publishEvery steps while the stream goes on', async () => {
+    const cfg = config(dir, '-', join(dir, 'published'), 'batchSize: 256', 'published.yaml', ', publishEvery: 1');
+    const child = spawn(process.execPath, [cli, 'train', cfg, '-q'], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    child.stdin.write(lines.slice(0, 600).join('\n') + '\n');
+    const manifest = join(dir, 'published', 'model', 'manifest.json');
+    const provenance = (): { trainRows: number; dataHash: string } | undefined =>
+      (existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as { provenance: { trainRows: number; dataHash: string } }).provenance : undefined);
+    const deadline = Date.now() + 60_000;
+    while (provenance()?.trainRows !== 512) {
+      assert.ok(Date.now() < deadline, `no model after 2 batches in time (${JSON.stringify(provenance())})`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // The third batch is short of rows: the run waits for input, serving the model of the first two.
+    assert.equal(provenance()!.dataHash, '- through line 512');
+    child.stdin.end();
+    assert.equal(await exited, 0);
+    assert.deepEqual(provenance(), { ...provenance()!, trainRows: 600, dataHash: 'stdin' });
   });
 
   it('reads a gzip stream on standard input like the file, and skips or names a bad line', () => {

@@ -154,6 +154,16 @@ describe('progressive validation protocol', () => {
     assert.throws(() => v.predict([1.5]), /expected a probability/);
   });
 
+  it('snapshot() leaves the since-last period running; report() starts a new one', () => {
+    const v = new ProgressiveValidation();
+    v.predict([0.2, 0.7]);
+    v.label([0, 1]);
+    const s = v.snapshot();
+    assert.deepEqual(v.report(), s);
+    assert.equal(s.sinceLast.rows, 2);
+    assert.deepEqual(v.snapshot().sinceLast, { rows: 0, logloss: null });
+  });
+
   it('one class only: AUC is null, the rest is defined', () => {
     const v = new ProgressiveValidation();
     v.predict([0.1, 0.3]);

@@ -92,6 +92,15 @@ describe('multi-task: ESMM on AdKDD\'21 displays', { skip }, () => {
       for (const m of ['auc', 'logloss', 'ece']) assert.ok(Math.abs(ev[t]![m]! - summary.test[t]![m]!) < 1e-12, `eval ${t}.${m}`);
     }
     assert.equal(ev.cvr!.rows, clicked.filter(Boolean).length);
+    // ctrkit metrics on predict's file, CVR judged on clicked rows as in training.
+    const mt = JSON.parse(cli('metrics', '-i', out, '--on', 'cvr=label_ctr')) as Record<string, Record<string, number>>;
+    for (const t of ['ctr', 'ctcvr', 'cvr']) {
+      for (const m of ['auc', 'logloss']) assert.ok(Math.abs(mt[t]![m]! - summary.test[t]![m]!) < 1e-9, `metrics ${t}.${m}: ${mt[t]![m]} vs ${summary.test[t]![m]}`);
+    }
+    assert.equal(mt.cvr!.rows, clicked.filter(Boolean).length);
+    const bad = spawnSync(process.execPath, [MAIN, 'metrics', '-i', out, '--on', 'cvt=label_ctr'], { encoding: 'utf8' });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /--on cvt=label_ctr: no task 'cvt' in the file \(score_<task> columns: ctr, ctcvr, cvr\)/);
   });
 
   it('the saved model gives bit-identical per-task logits', async () => {

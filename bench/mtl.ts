@@ -18,10 +18,8 @@ import { backend, setBackend } from '../src/backend/index.js';
 import { loadNativeKernels } from '../src/backend/native.js';
 import { bceWithLogits } from '../src/autograd/ops/loss.js';
 import { concat, reshape } from '../src/autograd/ops/layout.js';
-import { mul } from '../src/autograd/ops/elementwise.js';
 import { sum } from '../src/autograd/ops/reduce.js';
 import { softmax } from '../src/autograd/ops/softmax.js';
-import { stepArena } from '../src/autograd/tape.js';
 import type { Batch } from '../src/data/batch.js';
 import { MultiTaskModel, type HeadLogits } from '../src/models/ctrModel.js';
 import { Embedding } from '../src/nn/embedding.js';
@@ -32,6 +30,10 @@ import type { Parameter, Tensor } from '../src/tensor/tensor.js';
 import { createMultiTaskMethod, parseMultiTaskConfig } from '../src/train/multitask/registry.js';
 import type { MultiTaskMethod } from '../src/train/multitask/method.js';
 import { trainTaskStep } from '../src/train/step.js';
+import { PCGrad } from '../src/train/multitask/pcgrad.js';
+import { backward, endStep, stepArena } from '../src/autograd/tape.js';
+import { taskGradients } from '../src/autograd/taskGradients.js';
+import { add, mul } from '../src/autograd/ops/elementwise.js';
 import { Rng } from '../src/util/random.js';
 import { Reporter, flagValue, hasFlag } from './report.js';
 
@@ -165,4 +167,40 @@ export function mtlBench(argv: string[]): void {
   rep.row({ bench: 'mtl_ratio', split, ratio: round(total(surgery) / total(plain), 3), ratio_median_steps: round(median(surgery.times) / median(plain.times), 3), target: 1.6,
     load_avg_1m: round(loadavg()[0]!, 2), cpu });
   memory('timed steps');
+  breakdown(rep, batches, split === 'chunk' || split === 'tensor' ? split : 'none');
+}
+
+/**
+ * Where PCGrad's extra time goes (median over a few steps, no optimiser update): the forward
+ * pass, one backward of the summed loss, the per-task backward passes with their copies
+ * (taskGradients), and the surgery itself (combine).
+ */
+function breakdown(rep: Reporter, batches: Batch[], split: 'none' | 'tensor' | 'chunk'): void {
+  const model = new StandInMMoE(new Rng(1));
+  const method = new PCGrad(TASKS.length, 1, { split, chunkSize: 1024 });
+  const losses = (b: Batch): Tensor[] => {
+    const z = model.forwardHeads(b);
+    return TASKS.map((task, i) => bceWithLogits(z[task]!, b.taskLabels![i]!));
+  };
+  const t = { forward: [] as number[], backward: [] as number[], taskGradients: [] as number[], combine: [] as number[] };
+  for (let i = 0; i < 8; i++) {
+    const b = batches[i % batches.length]!;
+    let t0 = performance.now();
+    let l = losses(b);
+    t.forward.push(performance.now() - t0);
+    t0 = performance.now();
+    backward(add(l[0]!, l[1]!));
+    t.backward.push(performance.now() - t0);
+    endStep();
+    l = losses(b);
+    t0 = performance.now();
+    const g = taskGradients(l, model.namedParameters(), model.namedTables());
+    t.taskGradients.push(performance.now() - t0);
+    t0 = performance.now();
+    g.assign(method.combine(g.blocks, { step: i, losses: [0, 0] }));
+    t.combine.push(performance.now() - t0);
+    endStep();
+  }
+  rep.row({ bench: 'mtl_breakdown', split, forward_ms: round(median(t.forward), 2), summed_backward_ms: round(median(t.backward), 2),
+    task_backwards_ms: round(median(t.taskGradients), 2), surgery_ms: round(median(t.combine), 2) });
 }

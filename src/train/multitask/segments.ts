@@ -113,6 +113,23 @@ export function combineSegments(blocks: readonly GradientBlock[], T: number, opt
 /** Adds the span's dot products between the tasks that reach its block to `gram`. */
 function accumulateGram(s: Span, T: number, gram: Float64Array): void {
   const { tasks, grads } = s.block;
+  if (tasks.length === 2) {
+    // One pass over both gradients for the three products (the common case, memory-bound).
+    const i = tasks[0]!, j = tasks[1]!;
+    const gi = grads[i]!, gj = grads[j]!;
+    let ii = 0, ij = 0, jj = 0;
+    for (let k = s.start; k < s.end; k++) {
+      const x = gi[k]!, y = gj[k]!;
+      ii += x * x;
+      ij += x * y;
+      jj += y * y;
+    }
+    gram[i * T + i] = gram[i * T + i]! + ii;
+    gram[j * T + j] = gram[j * T + j]! + jj;
+    gram[i * T + j] = gram[i * T + j]! + ij;
+    gram[j * T + i] = gram[j * T + i]! + ij;
+    return;
+  }
   for (let a = 0; a < tasks.length; a++) {
     const i = tasks[a]!;
     const gi = grads[i]!;

@@ -13,9 +13,7 @@
  * both alike. Memory: RSS and the step arena's pooled bytes after a static-only warm-up and again
  * after PCGrad's, so the second figure shows what PCGrad adds (the arena keeps its high-water mark).
  */
-import { cpus, loadavg } from 'node:os';
-import { backend, setBackend } from '../src/backend/index.js';
-import { loadNativeKernels } from '../src/backend/native.js';
+import { loadavg } from 'node:os';
 import { bceWithLogits } from '../src/autograd/ops/loss.js';
 import { concat, reshape } from '../src/autograd/ops/layout.js';
 import { sum } from '../src/autograd/ops/reduce.js';
@@ -35,7 +33,7 @@ import { backward, endStep, stepArena } from '../src/autograd/tape.js';
 import { taskGradients } from '../src/autograd/taskGradients.js';
 import { add, mul } from '../src/autograd/ops/elementwise.js';
 import { Rng } from '../src/util/random.js';
-import { Reporter, flagValue, hasFlag } from './report.js';
+import { Reporter, flagValue, hasFlag, timingBackend } from './report.js';
 
 /** Distinct values per input column of census-income (test split; numeric columns capped at 100). */
 const CARDINALITIES = [91, 9, 52, 47, 17, 100, 3, 24, 15, 5, 10, 2, 3, 6, 8, 100, 100, 100, 6, 6, 51, 37, 8, 10, 9, 10, 3, 4, 7, 5, 43, 43, 43, 5, 3, 3, 3, 53, 2];
@@ -123,12 +121,7 @@ export function mtlBench(argv: string[]): void {
   const batchSize = Number(flagValue(argv, '--batch') ?? 1024);
   const steps = Number(flagValue(argv, '--steps') ?? 30);
   const split = flagValue(argv, '--split') ?? 'none';
-  const loaded = loadNativeKernels();
-  if (loaded.kernels) setBackend(loaded.kernels);
-  const k = backend();
-  k.setThreads(threads);
-  const cpu = `${cpus()[0]?.model.trim() ?? 'unknown'} × ${cpus().length}`;
-  rep.note(`backend ${k.name}, ${threads} threads, cpu ${cpu}, load average before ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  const cpu = timingBackend(rep, threads);
   const batches = pool(batchSize, 8, 3);
 
   const contender = (name: string, cfg: unknown): Contender => {

@@ -18,7 +18,7 @@ import type { GradientBlock } from '../../autograd/taskGradients.js';
 import type { MetricValue } from '../metricLog.js';
 import type { GradientLevelMethod, TaskStepInfo } from './method.js';
 import { ConflictCounter } from './conflicts.js';
-import { combineSegments, dotWith, quadratic, type SplitOptions } from './segments.js';
+import { combineSegments, dotWith, quadratic, sumOfCorrected, type SplitOptions } from './segments.js';
 import { taskOrders } from './taskOrder.js';
 
 const stateSchema = z.strictObject({
@@ -45,34 +45,26 @@ export class GradVac implements GradientLevelMethod {
   combine(blocks: readonly GradientBlock[], info: TaskStepInfo): Float32Array[] {
     const T = this.T;
     const orders = taskOrders(T, this.seed, info.step);
-    const a = new Float64Array(T);
-    const c = new Float64Array(T);
     const seen = new Map<string, Observed>();
     const out = combineSegments(blocks, T, this.split, ({ slot, gram }) => {
       const target = this.target(slot);
       let obs = seen.get(slot);
       if (!obs) seen.set(slot, (obs = { sum: new Float64Array(T * T), n: new Float64Array(T * T) }));
-      c.fill(0);
-      for (let i = 0; i < T; i++) {
-        a.fill(0);
-        a[i] = 1;
-        for (const j of orders[i]!) {
-          const gjj = gram[j * T + j]!;
-          const gii = quadratic(gram, T, a);
-          if (!(gjj > 0 && gii > 0)) continue;
-          const ni = Math.sqrt(gii), nj = Math.sqrt(gjj);
-          const phi = Math.max(-1, Math.min(1, dotWith(gram, T, a, j) / (ni * nj)));
-          const goal = target[i * T + j]!;
-          const s = Math.sqrt(1 - goal * goal);
-          const conflict = phi < goal && s > 0;
-          this.conflicts.count(conflict);
-          if (conflict) a[j] = a[j]! + (ni * (goal * Math.sqrt(1 - phi * phi) - phi * s)) / (nj * s);
-          obs.sum[i * T + j] = obs.sum[i * T + j]! + phi;
-          obs.n[i * T + j] = obs.n[i * T + j]! + 1;
-        }
-        for (let k = 0; k < T; k++) c[k] = c[k]! + a[k]!;
-      }
-      return c;
+      const observed = obs;
+      return sumOfCorrected(T, orders, (a, i, j) => {
+        const gjj = gram[j * T + j]!;
+        const gii = quadratic(gram, T, a);
+        if (!(gjj > 0 && gii > 0)) return;
+        const ni = Math.sqrt(gii), nj = Math.sqrt(gjj);
+        const phi = Math.max(-1, Math.min(1, dotWith(gram, T, a, j) / (ni * nj)));
+        const goal = target[i * T + j]!;
+        const s = Math.sqrt(1 - goal * goal);
+        const conflict = phi < goal && s > 0;
+        this.conflicts.count(conflict);
+        if (conflict) a[j] = a[j]! + (ni * (goal * Math.sqrt(1 - phi * phi) - phi * s)) / (nj * s);
+        observed.sum[i * T + j] = observed.sum[i * T + j]! + phi;
+        observed.n[i * T + j] = observed.n[i * T + j]! + 1;
+      });
     });
     for (const [slot, { sum, n }] of seen) {
       const target = this.target(slot);

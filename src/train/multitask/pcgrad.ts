@@ -11,7 +11,7 @@
 import type { GradientBlock } from '../../autograd/taskGradients.js';
 import type { MetricValue } from '../metricLog.js';
 import type { GradientLevelMethod, TaskStepInfo } from './method.js';
-import { combineSegments, dotWith, type SegmentView, type SplitOptions } from './segments.js';
+import { combineSegments, dotWith, sumOfCorrected, type SegmentView, type SplitOptions } from './segments.js';
 import { ConflictCounter } from './conflicts.js';
 import { taskOrders } from './taskOrder.js';
 
@@ -25,25 +25,14 @@ export class PCGrad implements GradientLevelMethod {
   combine(blocks: readonly GradientBlock[], info: TaskStepInfo): Float32Array[] {
     const T = this.T;
     const orders = taskOrders(T, this.seed, info.step);
-    const a = new Float64Array(T);
-    const c = new Float64Array(T);
-    return combineSegments(blocks, T, this.split, ({ gram }: SegmentView) => {
-      c.fill(0);
-      for (let i = 0; i < T; i++) {
-        a.fill(0);
-        a[i] = 1;
-        for (const j of orders[i]!) {
-          const gjj = gram[j * T + j]!;
-          if (gjj === 0) continue;
-          const d = dotWith(gram, T, a, j);
-          const conflict = d < 0;
-          this.conflicts.count(conflict);
-          if (conflict) a[j] = a[j]! - d / gjj;
-        }
-        for (let k = 0; k < T; k++) c[k] = c[k]! + a[k]!;
-      }
-      return c;
-    });
+    return combineSegments(blocks, T, this.split, ({ gram }: SegmentView) => sumOfCorrected(T, orders, (a, _i, j) => {
+      const gjj = gram[j * T + j]!;
+      if (gjj === 0) return;
+      const d = dotWith(gram, T, a, j);
+      const conflict = d < 0;
+      this.conflicts.count(conflict);
+      if (conflict) a[j] = a[j]! - d / gjj;
+    }));
   }
 
   endEpoch(): void {

@@ -172,3 +172,19 @@ export function dotWith(gram: Float64Array, T: number, a: ArrayLike<number>, j: 
   for (let k = 0; k < T; k++) s += a[k]! * gram[k * T + j]!;
   return s;
 }
+
+/**
+ * Σᵢ of each task's corrected gradient, in coefficients: task i starts as eᵢ (its own gradient)
+ * and `correct(a, i, j)` updates its coefficients a against each other task j in orders[i].
+ */
+export function sumOfCorrected(T: number, orders: readonly Int32Array[], correct: (a: Float64Array, i: number, j: number) => void): Float64Array {
+  const c = new Float64Array(T);
+  const a = new Float64Array(T);
+  for (let i = 0; i < T; i++) {
+    a.fill(0);
+    a[i] = 1;
+    for (const j of orders[i]!) correct(a, i, j);
+    for (let k = 0; k < T; k++) c[k] = c[k]! + a[k]!;
+  }
+  return c;
+}

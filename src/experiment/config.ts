@@ -6,9 +6,10 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, loadConfigFile, parseDataConfig, type DataConfig } from '../schema/index.js';
-import { parseModelConfig, REPRESENTATION_MODEL_TYPES, type ModelConfig } from '../models/registry.js';
+import { FIXED_HEADS, MULTI_TASK_MODEL_TYPES, parseModelConfig, REPRESENTATION_MODEL_TYPES, type ModelConfig } from '../models/registry.js';
 import { parseOptimizerConfig, type OptimizerConfig } from '../optim/registry.js';
 import { LossConfigError, parseLossConfig, type LossConfig } from '../losses/registry.js';
+import { parseMultiTaskConfig, type MultiTaskConfig } from '../train/multitask/registry.js';
 
 /**
  * In-training calibration by bias constraints (src/calibrate/biasConstraints.ts): one dual
@@ -30,6 +31,21 @@ const biasConstraintsSchema = z.strictObject({
 });
 
 export type BiasConstraintsConfig = z.output<typeof biasConstraintsSchema>;
+
+/** One task of train.tasks (see src/experiment/tasks.ts). */
+const taskSchema = z.strictObject({
+  /** The model head it trains (a task name for shared-bottom / mmoe / ple; ctr, cvr or ctcvr for esmm). */
+  name: z.string().min(1),
+  /** data.labels name of its label (default: the task's name). */
+  label: z.string().min(1).optional(),
+  /** Only rows where this label is 1 (e.g. CVR on clicks). */
+  on: z.string().min(1).optional(),
+  /** Static weight of its loss; 0 = evaluated, not trained. */
+  weight: z.number().min(0).finite().default(1),
+  loss: z.unknown().optional(),
+});
+
+export type TaskConfig = Omit<z.output<typeof taskSchema>, 'loss'> & { loss?: LossConfig };
 
 const trainSchema = z.strictObject({
   epochs: z.number().int().positive(),
@@ -60,11 +76,19 @@ const trainSchema = z.strictObject({
    */
   probes: z.boolean().default(false),
   biasConstraints: biasConstraintsSchema.optional(),
+  /** Several tasks (multi-task), or one task restricted to some rows; absent = one task, the first label. */
+  tasks: z.array(taskSchema).min(1).optional(),
+  /** How the tasks' losses / gradients combine (src/train/multitask); default static weights. */
+  multitask: z.unknown().optional(),
+  /** Weights of the tasks whose validationMetric picks the epoch (default: every trained task equally). */
+  validationTasks: z.record(z.string(), z.number().positive()).optional(),
 });
 
-export interface TrainConfig extends Omit<z.output<typeof trainSchema>, 'optimizer' | 'loss'> {
+export interface TrainConfig extends Omit<z.output<typeof trainSchema>, 'optimizer' | 'loss' | 'tasks' | 'multitask'> {
   optimizer: OptimizerConfig;
   loss?: LossConfig;
+  tasks?: TaskConfig[];
+  multitask?: MultiTaskConfig;
 }
 
 export interface ExperimentConfig {
@@ -118,6 +142,56 @@ function checkGroups(data: DataConfig, model: Record<string, readonly string[]>,
   }
 }
 
+const ONE_TASK_LOSSES: readonly string[] = ['bce', 'focal'];
+
+/** train.tasks against the labels and the model's heads, and what multi-task training does not do. */
+function checkTasks(data: DataConfig, model: ModelConfig, train: TrainConfig, at: (path: string, msg: string) => void): void {
+  const labels = data.labels.map((l) => l.name);
+  const multiHead = MULTI_TASK_MODEL_TYPES.includes(model.type);
+  const tasks = train.tasks;
+  if (tasks === undefined) {
+    if (multiHead) at('train.tasks', `model type '${model.type}' is multi-task: name its tasks (each a label, optional loss, weight, on)`);
+    else if (labels.length > 1) at('data.labels', `${labels.length} labels (${labels.join(', ')}) but no train.tasks: name the tasks to train (one task trains one label; several need a multi-task model: ${MULTI_TASK_MODEL_TYPES.join(', ')})`);
+    if (train.multitask !== undefined) at('train.multitask', 'combines several tasks: set train.tasks');
+    if (train.validationTasks !== undefined) at('train.validationTasks', 'weighs several tasks: set train.tasks');
+    return;
+  }
+  const names = new Set<string>();
+  tasks.forEach((t, i) => {
+    if (names.has(t.name)) at(`train.tasks[${i}].name`, `task ${JSON.stringify(t.name)} is named twice`);
+    names.add(t.name);
+    const label = t.label ?? t.name;
+    const spec = data.labels.find((l) => l.name === label);
+    if (spec === undefined) at(`train.tasks[${i}].${t.label === undefined ? 'name' : 'label'}`, `no label ${JSON.stringify(label)} in data.labels (labels: ${labels.join(', ')})${t.label === undefined ? '; set label' : ''}`);
+    else if (spec.type === 'graded' && spec.positive === undefined) at(`train.tasks[${i}].label`, `label ${label} is graded; a task trains a binary label (binarise it with positive)`);
+    if (t.on !== undefined && !labels.includes(t.on)) at(`train.tasks[${i}].on`, `no label ${JSON.stringify(t.on)} in data.labels (labels: ${labels.join(', ')})`);
+    if (t.on !== undefined && t.on === label) at(`train.tasks[${i}].on`, `the task's own label: its rows would all be positive`);
+    if (t.loss !== undefined && !ONE_TASK_LOSSES.includes(t.loss.type)) at(`train.tasks[${i}].loss.type`, `'${t.loss.type}': a task's loss is one of ${ONE_TASK_LOSSES.join(', ')} (ranking losses need lists, which multi-task batches do not keep)`);
+  });
+  if (!tasks.some((t) => t.weight > 0)) at('train.tasks', 'every task has weight 0: nothing would be trained');
+  if (train.loss !== undefined) at('train.loss', 'with train.tasks each task has its own loss (train.tasks[].loss)');
+  const fixed = FIXED_HEADS[model.type];
+  if (fixed) {
+    tasks.forEach((t, i) => {
+      if (!fixed.includes(t.name)) at(`train.tasks[${i}].name`, `model type '${model.type}' has heads ${fixed.join(', ')}; ${JSON.stringify(t.name)} is none of them`);
+    });
+  } else if (multiHead && tasks.length < 2) {
+    at('train.tasks', `model type '${model.type}' shares layers between tasks: give it at least two`);
+  } else if (!multiHead && tasks.length > 1) {
+    at('model.type', `'${model.type}' has one output, and train.tasks names ${tasks.length}; use a multi-task model (${MULTI_TASK_MODEL_TYPES.join(', ')})`);
+  }
+  for (const k of Object.keys(train.validationTasks ?? {})) {
+    if (!names.has(k)) at(`train.validationTasks.${k}`, `no task ${JSON.stringify(k)} in train.tasks (${[...names].join(', ')})`);
+  }
+  if (tasks.length > 1 || multiHead) {
+    if (train.calibration !== 'none') at('train.calibration', 'post-hoc calibration of a multi-task model is not supported: use none');
+    if (data.sampling !== undefined) at('data.sampling', 'negative sampling of a multi-task run is not supported (whose negatives?)');
+    if (train.biasConstraints !== undefined) at('train.biasConstraints', 'bias constraints of a multi-task model are not supported');
+    if (train.probes) at('train.probes', 'gradient probes watch one logit per row; a multi-task model has several');
+    if (train.validationMetric !== 'auc' && train.validationMetric !== 'logloss') at('train.validationMetric', `'${train.validationMetric}': a multi-task run picks its epoch by auc or logloss`);
+  }
+}
+
 /**
  * Settings that validate one by one but that training cannot honour together; each would
  * otherwise train something other than what the config says, or fail at the first step.
@@ -125,16 +199,15 @@ function checkGroups(data: DataConfig, model: Record<string, readonly string[]>,
 function checkTrainable(file: string, data: DataConfig, model: ModelConfig, train: TrainConfig): void {
   const problems: string[] = [];
   const at = (path: string, msg: string): void => void problems.push(`${file}: ${path}: ${msg}`);
-  if (data.labels.length > 1) {
-    at('data.labels', `${data.labels.length} labels (${data.labels.map((l) => l.name).join(', ')}), but multi-task training is not supported yet: keep one label`);
-  }
+  checkTasks(data, model, train, at);
   data.fields.forEach((f, i) => {
     if (f.privileged) {
       at(`data.fields[${i}].privileged`, `field ${f.name}: privileged features are for distillation, which is not implemented yet (the model would read the feature as an ordinary input); remove the flag or the field`);
     }
   });
-  const label = data.labels[0];
-  const loss = train.loss;
+  const firstTask = train.tasks?.[0];
+  const label = firstTask === undefined ? data.labels[0] : data.labels.find((l) => l.name === (firstTask.label ?? firstTask.name));
+  const loss = train.tasks === undefined ? train.loss : firstTask?.loss;
   const lossName = loss?.type ?? 'bce';
   const graded = label !== undefined && label.type === 'graded' && label.positive === undefined;
   if (graded && trainsBce(loss)) {
@@ -200,18 +273,20 @@ export function parseExperimentConfig(raw: unknown, file: string, baseDir?: stri
   const t = trainSchema.safeParse(obj.train);
   if (!t.success) throw issue(`${file}: train`, t.error);
   const optimizer = parseOptimizerConfig(t.data.optimizer, `${file}: train.optimizer`);
-  let loss: LossConfig | undefined;
-  if (t.data.loss !== undefined) {
+  const lossAt = (input: unknown, where: string): LossConfig => {
     try {
-      loss = parseLossConfig(t.data.loss);
+      return parseLossConfig(input);
     } catch (e) {
       if (!(e instanceof LossConfigError)) throw e;
-      throw new ConfigError(e.problems.map((p) => `${file}: ${['train.loss', p.path].filter(Boolean).join('.')}: ${p.message}`));
+      throw new ConfigError(e.problems.map((p) => `${file}: ${[where, p.path].filter(Boolean).join('.')}: ${p.message}`));
     }
-  }
+  };
   if (typeof obj.output !== 'string' || obj.output === '') throw new ConfigError([`${file}: output: expected a directory path`]);
-  const { optimizer: _o, loss: _l, ...rest } = t.data;
-  const train: TrainConfig = { ...rest, optimizer, loss };
+  const loss = t.data.loss === undefined ? undefined : lossAt(t.data.loss, 'train.loss');
+  const tasks = t.data.tasks?.map(({ loss: l, ...task }, i) => ({ ...task, ...(l !== undefined && { loss: lossAt(l, `train.tasks[${i}].loss`) }) }));
+  const multitask = t.data.multitask === undefined ? undefined : parseMultiTaskConfig(t.data.multitask, `${file}: train.multitask`);
+  const { optimizer: _o, loss: _l, tasks: _t, multitask: _m, ...rest } = t.data;
+  const train: TrainConfig = { ...rest, optimizer, loss, ...(tasks && { tasks }), ...(multitask && { multitask }) };
   checkTrainable(file, data, model, train);
   return {
     data, model, train, output: obj.output,

@@ -29,6 +29,28 @@ function orNull(f: () => number): number | null {
   }
 }
 
+/** The rows a metric reads: a range, or ascending row indices (a task restricted to some rows). */
+export type EvalRows = RowRange | Int32Array;
+
+/** column[r] for each row r of `rows` (a subarray view for a range). */
+export function rowValues(column: Float32Array, rows: EvalRows): Float32Array {
+  return rows instanceof Int32Array ? Float32Array.from(rows, (r) => column[r]!) : column.subarray(rows.start, rows.end);
+}
+
+/** Group index of each row (ascending indices) from the dataset's group offsets. */
+function groupKeysOf(ds: Dataset, rows: EvalRows): Int32Array | undefined {
+  if (!(rows instanceof Int32Array)) return groupKeys(ds, rows);
+  const off = ds.groupOffsets;
+  if (!off) return undefined;
+  const keys = new Int32Array(rows.length);
+  let g = 0;
+  rows.forEach((r, i) => {
+    while (off[g + 1]! <= r) g++;
+    keys[i] = g;
+  });
+  return keys;
+}
+
 export interface MetricsOptions {
   /**
    * β_pos: positives count with this weight (times any sample weight), as the loss weighted
@@ -36,25 +58,29 @@ export interface MetricsOptions {
    * metrics must see the same simulated distribution (default 1).
    */
   positiveWeight?: number;
+  /** Which of the dataset's labels (default 0, the first). */
+  label?: number;
 }
 
 /** Sample weights of rows [start, end) with positives scaled by β_pos (undefined when all are 1). */
-export function evaluationWeights(ds: Dataset, rows: RowRange, positiveWeight = 1): Float32Array | undefined {
-  const w = ds.weights?.subarray(rows.start, rows.end);
+export function evaluationWeights(ds: Dataset, rows: EvalRows, positiveWeight = 1, label = 0): Float32Array | undefined {
+  const w = ds.weights && rowValues(ds.weights, rows);
   if (positiveWeight === 1) return w;
-  const y = ds.labels[0]!.subarray(rows.start, rows.end);
+  const y = rowValues(ds.labels[label]!, rows);
   return Float32Array.from(y, (v, i) => (w ? w[i]! : 1) * (v === 1 ? positiveWeight : 1));
 }
 
 /**
  * auc, logloss, ece, ece_freq, mean prediction and observed rate and — when the rows have
- * groups — gauc, ndcg@10 and ece_list of probabilities `p` against the first label of rows
- * [start, end).
+ * groups — gauc, ndcg@10 and ece_list of probabilities `p` (one per row of `rows`, in order)
+ * against label `opts.label` (default the first) of those rows.
  */
-export function metricsFor(p: ArrayLike<number>, ds: Dataset, rows: RowRange, opts: MetricsOptions = {}): Record<string, number | null> {
-  const y = ds.labels[0]!.subarray(rows.start, rows.end);
+export function metricsFor(p: ArrayLike<number>, ds: Dataset, rows: EvalRows, opts: MetricsOptions = {}): Record<string, number | null> {
+  const label = opts.label ?? 0;
+  const y = rowValues(ds.labels[label]!, rows);
+  if (p.length !== y.length) throw new Error(`metricsFor: ${p.length} predictions for ${y.length} rows`);
   const binary = y.every((v) => v === 0 || v === 1);
-  const w = binary ? evaluationWeights(ds, rows, opts.positiveWeight) : ds.weights?.subarray(rows.start, rows.end);
+  const w = binary ? evaluationWeights(ds, rows, opts.positiveWeight, label) : ds.weights && rowValues(ds.weights, rows);
   const out: Record<string, number | null> = {};
   if (binary) {
     out.auc = orNull(() => auc(p, y, w));
@@ -72,7 +98,7 @@ export function metricsFor(p: ArrayLike<number>, ds: Dataset, rows: RowRange, op
     out.mean_p = sw > 0 ? sp / sw : null;
     out.mean_y = sw > 0 ? sy / sw : null;
   }
-  const groups = groupKeys(ds, rows);
+  const groups = groupKeysOf(ds, rows);
   if (groups) {
     if (binary) {
       out.gauc = orNull(() => gauc(p, y, groups, w));

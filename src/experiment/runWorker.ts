@@ -52,7 +52,8 @@ export async function executeJob(job: RunJob, signal?: AbortSignal): Promise<Wor
   if (r.train.interrupted) return { type: 'failed', message: 'interrupted', interrupted: true };
   const loadAvg1m = loadavg()[0]!;
   let reliability: RunSummary['reliability'] = null;
-  if (r.rows.test > 0) {
+  // The diagram of the first label on every test row: runs with train.tasks report per task in their own report.
+  if (r.rows.test > 0 && cfg.train.tasks === undefined) {
     const p = probabilities(predictRows(r.model, r.dataset, r.split.test));
     const y = r.dataset.labels[0]!.subarray(r.split.test.start, r.split.test.end);
     if (y.every((v) => v === 0 || v === 1)) {

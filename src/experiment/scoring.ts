@@ -5,12 +5,12 @@
  */
 import { resolve } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
-import { loadModel, MANIFEST_FILE, type LoadModelOptions, type ModelManifest } from '../io/modelFile.js';
+import { loadModel, MANIFEST_FILE, type LoadModelOptions, type ModelManifest, type TaskRecord } from '../io/modelFile.js';
 import { encodeFile, withSourcePath, type FittedSchema, type SourceConfig } from '../schema/index.js';
 import { calibratorFromJSON } from '../calibrate/calibrator.js';
 import type { CTRModel } from '../models/ctrModel.js';
 import { probabilities } from './evaluate.js';
-import { predictRows } from '../train/predict.js';
+import { predictHeads } from '../train/predict.js';
 import { readSavedSchema } from './savedSchema.js';
 import { correctForSampling } from './samplingCorrection.js';
 
@@ -51,7 +51,19 @@ export function probabilityMap(manifest: ModelManifest): ProbabilityMap {
   return { apply: (z) => correctForSampling(probabilities(z), sampling), calibrated: false, samplingCorrected: sampling?.corrected === true };
 }
 
+/** One task's scores of every row of a file (a model's head, or its only output). */
+export interface ScoredTask {
+  name: string;
+  /** Index of its label in the file's labels (when read with labels), and of its `on` label. */
+  label: number;
+  on?: number;
+  logits: Float32Array;
+  probs: Float64Array;
+}
+
 export interface ScoredFile {
+  /** Every task of the model (one for a model trained without train.tasks); logits / probs are the first's. */
+  tasks: ScoredTask[];
   model: CTRModel;
   manifest: ModelManifest;
   dataset: Dataset;
@@ -68,6 +80,21 @@ export interface ScoredFile {
   groupIds?: string[];
 }
 
+/** A model's tasks as its manifest records them (one task, the first label, when it records none). */
+export function manifestTasks(manifest: ModelManifest, fitted: FittedSchema): TaskRecord[] {
+  return manifest.tasks ?? [{ name: fitted.spec.labels[0]?.name ?? 'score', label: fitted.spec.labels[0]?.name ?? 'score' }];
+}
+
+/** Every task's logits and probabilities of rows [start, end) of `ds`, in the manifest's task order. */
+export function scoreHeads(model: CTRModel, manifest: ModelManifest, fitted: FittedSchema, ds: Dataset, start: number, end: number, map: ProbabilityMap): ScoredTask[] {
+  const heads = predictHeads(model, ds, { start, end }, Math.max(1, Math.min(4096, end - start)));
+  const labels = fitted.spec.labels.map((l) => l.name);
+  return manifestTasks(manifest, fitted).map((t) => {
+    const logits = heads.get(heads.has(t.name) ? t.name : '')!;
+    return { name: t.name, label: labels.indexOf(t.label), ...(t.on !== undefined && { on: labels.indexOf(t.on) }), logits, probs: map.apply(logits) };
+  });
+}
+
 export interface ScoreOptions {
   labels: boolean;
   onBadLine?: 'error' | 'skip';
@@ -81,10 +108,10 @@ export async function scoreFile(modelDir: string, input: string, opts: ScoreOpti
   const { dataset, stats, headerless, lines, groupIds } = await encodeFile(fitted, withSourcePath(source, resolve(input)), {
     labels: opts.labels, onBadLine: opts.onBadLine, header: opts.header, knownColumns: columns, rowIds: opts.rowIds,
   });
-  const logits = predictRows(model, dataset, { start: 0, end: dataset.numRows });
   const map = probabilityMap(manifest);
+  const tasks = scoreHeads(model, manifest, fitted, dataset, 0, dataset.numRows, map);
   return {
-    model, manifest, dataset, logits, probs: map.apply(logits), calibrated: map.calibrated, samplingCorrected: map.samplingCorrected,
+    tasks, model, manifest, dataset, logits: tasks[0]!.logits, probs: tasks[0]!.probs, calibrated: map.calibrated, samplingCorrected: map.samplingCorrected,
     skippedLines: stats.skipped, fitted, headerless, ...(lines && { lines }), ...(groupIds && { groupIds }),
   };
 }

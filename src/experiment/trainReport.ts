@@ -17,7 +17,7 @@ import {
 } from '../report/runReport.js';
 import type { TrainResult } from '../train/trainer.js';
 import type { ExperimentConfig } from './config.js';
-import { evaluationWeights } from './evaluate.js';
+import { evaluationWeights, rowValues, type EvalRows } from './evaluate.js';
 
 /** Values of the slice field shown one by one; the rest are pooled. */
 const SLICES = 10;
@@ -32,6 +32,9 @@ export interface EvaluationInput {
   testCalibrated?: ArrayLike<number>;
   /** β_pos: positives weigh this much in the metrics, and so here. */
   positiveWeight?: number;
+  /** The task's label (default 0, the first) and test rows (default all of split.test). */
+  label?: number;
+  rows?: EvalRows;
   /** train.biasConstraints: its slices of the test rows (−1: none) and their final λ. */
   constraint?: { by: string; labels: readonly string[]; slices: Int32Array; lambda: readonly number[] };
 }
@@ -112,16 +115,17 @@ export function sliceLabel(f: IdFieldSpec, local: number): string {
   return `bucket ${local}`;
 }
 
-/** The report sections of one task (the first label) from the test rows' predictions. */
+/** The report sections of one task (by default the first label on every test row) from its test predictions. */
 export function evaluationSections(input: EvaluationInput): ReportSection[] {
   const { dataset: ds, split, fitted } = input;
   const out: ReportSection[] = [];
   const table = metricsSection(input.metrics);
   if (table) out.push(table);
-  const rows = split.test;
-  const y = ds.labels[0]!.subarray(rows.start, rows.end);
+  const rows = input.rows ?? split.test;
+  const label = input.label ?? 0;
+  const y = rowValues(ds.labels[label]!, rows);
   if (y.length === 0 || !y.every((v) => v === 0 || v === 1)) return out;
-  const w = evaluationWeights(ds, rows, input.positiveWeight);
+  const w = evaluationWeights(ds, rows, input.positiveWeight, label);
 
   const raw = diagram(input.testProbs, y, w);
   const cal = input.testCalibrated && diagram(input.testCalibrated, y, w);
@@ -150,7 +154,8 @@ export function evaluationSections(input: EvaluationInput): ReportSection[] {
       })),
     });
   }
-  const field = chooseSliceField(ds, fitted.spec.fields, rows);
+  // A task on some rows only (CVR on clicks) gets no field slices: they are chosen over a range of rows.
+  const field = rows instanceof Int32Array ? null : chooseSliceField(ds, fitted.spec.fields, rows);
   if (field) {
     const OTHER = -1;
     const isTop = new Set(field.top);
@@ -191,6 +196,8 @@ export interface TrainingReportInput extends Omit<EvaluationInput, 'positiveWeig
   seed: number;
   /** The model type as trained. */
   model: string;
+  /** Several tasks (or one on some rows): a section list per task, in place of the first label's. */
+  tasks?: { name: string; label: number; rows: EvalRows; testProbs: ArrayLike<number>; metrics: RunReport['metrics']; positiveWeight?: number }[];
   seconds: number;
 }
 
@@ -208,6 +215,8 @@ export async function writeTrainingReport(r: TrainingReportInput): Promise<strin
       calibration: cfg.train.calibration, seconds: Math.round(r.seconds * 100) / 100,
     },
     metrics: r.metrics,
-    tasks: [{ name: r.dataset.labelNames[0] ?? 'label', sections: evaluationSections({ ...r, positiveWeight: lossCfg?.betaPos }) }],
+    tasks: r.tasks
+      ? r.tasks.map((t) => ({ name: t.name, sections: evaluationSections({ ...r, ...t }) }))
+      : [{ name: r.dataset.labelNames[0] ?? 'label', sections: evaluationSections({ ...r, positiveWeight: lossCfg?.betaPos }) }],
   }, readRunLog(r.output)));
 }

@@ -30,7 +30,7 @@ import type { Dataset } from '../data/dataset.js';
 import type { CacheInfo, DataSplit } from '../schema/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ExperimentConfig } from './config.js';
-import { metricsFor, probabilities } from './evaluate.js';
+import { metricsFor, probabilities, rowValues } from './evaluate.js';
 import { predictRows } from '../train/predict.js';
 import { correctForSampling, samplingRecord } from './samplingCorrection.js';
 import { trainingProbes } from './probes.js';
@@ -38,6 +38,9 @@ import { checkResumeConfig } from './resumeGuard.js';
 import { sliceLabel, writeTrainingReport } from './trainReport.js';
 import { createBiasConstraintTerm } from './biasConstraintTerm.js';
 import { add } from '../autograd/ops/elementwise.js';
+import { TASK_HEADS_MODEL_TYPES } from '../models/registry.js';
+import { handleInconsistentRows, runTasks, taskRecords, type RunTask } from './tasks.js';
+import { scoreTasks, taskMetrics, taskTrainerOptions, validationWeights, type TaskScores } from './taskTraining.js';
 
 export interface TrainRunOptions {
   /** Continue from the output directory's last checkpoint. */
@@ -70,6 +73,11 @@ export interface TrainRunResult {
   /** The JSONL training log and the checkpoints directory (under output). */
   logFile: string;
   checkpointsDir: string;
+  /**
+   * The tasks (train.tasks, or the one first-label task). With several, metric records use
+   * `<task>.<metric>` keys, and validation also has the combined metric that picked the epoch.
+   */
+  tasks: RunTask[];
   /** Which kernels ran (native addon or TypeScript reference) and with how many threads. */
   backend: { name: 'native' | 'reference'; threads: number };
   train: TrainResult;
@@ -152,6 +160,10 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const sampling = samplingRecord(ds.negativeSampleRate, cfg.data.sampling?.betaPos, cfg.train.correctSampling);
   // Probabilities on the real data's scale: sampled training shifts the odds by a known factor.
   const probs = (z: Float32Array): Float64Array => correctForSampling(probabilities(z), sampling);
+  const tasks = runTasks(cfg);
+  // The task path: train.tasks given (several tasks, or one on some rows / with its own name).
+  const taskPath = cfg.train.tasks !== undefined;
+  if (taskPath) handleInconsistentRows(tasks, ds, (r) => rowPlace(cfg, split, r), opts.onBadLine ?? cfg.data.onBadLine, note);
   const fitRows = split.fit.end - split.fit.start;
   if (fitRows === 0) throw new ConfigError([`${cfg.file}: data.split: the fit split is empty (${stats.rows} rows read)`]);
   note(`ctrkit: ${stats.rows} rows (fit ${fitRows}${sampling === undefined ? '' : ` after sampling`}, validation ${split.validation.end - split.validation.start}, ` +
@@ -161,10 +173,12 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const positional: ModelDims = {
     numIds: ds.numIds, numFields: ds.numFields, denseDim: ds.denseNames?.length ?? 0, numSequences: ds.sequences?.length ?? 0,
   };
-  const model = createModel(modelConfig, { ...positional, features: fitted.features() }, seed);
+  // Multi-task models whose heads are the tasks are built (and re-built from the model file) with their names.
+  const headTasks = TASK_HEADS_MODEL_TYPES.includes(modelConfig.type) ? { tasks: tasks.map((t) => t.name) } : {};
+  const model = createModel(modelConfig, { ...positional, features: fitted.features(), ...headTasks }, seed);
   // Only a model that reads features by name saves the layout: other model files stay as they were.
   const layout = model.featureLayout;
-  const dims: ModelDims = layout ? { ...positional, features: [...layout] } : positional;
+  const dims: ModelDims = { ...positional, ...(layout && { features: [...layout] }), ...headTasks };
   const optimizer = createOptimizer(cfg.train.optimizer, model);
   const lossCfg = cfg.train.loss;
   const loss = lossCfg ? createLoss(lossCfg) : null;
@@ -204,9 +218,15 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   // β_pos weights positives in evaluation as in training (SPEC §1); the manifest keeps it for `ctrkit eval`.
   const evalOpts: EvaluationRecord = { positiveWeight: lossCfg?.betaPos ?? 1 };
   const metricName = cfg.train.validationMetric;
+  const combine = { metric: metricName, weights: validationWeights(cfg, tasks) };
+  const evaluateOn = (m: CTRModel, rows: { start: number; end: number }): { scores?: TaskScores[]; metrics: Record<string, number | null> } => {
+    if (!taskPath) return { metrics: metricsFor(probs(predictRows(m, ds, rows)), ds, rows, evalOpts) };
+    const scores = scoreTasks(m, ds, rows, tasks, probs);
+    return { scores, metrics: taskMetrics(scores, ds, evalOpts, combine) };
+  };
   const validate = hasValidation
     ? (m: CTRModel): Record<string, number> => {
-      const all = metricsFor(probs(predictRows(m, ds, split.validation)), ds, split.validation, evalOpts);
+      const all = evaluateOn(m, split.validation).metrics;
       const out: Record<string, number> = {};
       for (const [k, v] of Object.entries(all)) if (v !== null) out[k] = v;
       if (!(metricName in out)) throw new ConfigError([`${cfg.file}: train.validationMetric: '${metricName}' has no value on the validation rows (${JSON.stringify(all)})`]);
@@ -220,6 +240,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const trainer = new Trainer({
     model, optimizer, train: batches, epochs: cfg.train.epochs, seed,
     loss: lossFn,
+    ...(taskPath && { tasks: taskTrainerOptions(cfg, tasks, model, seed, () => optimizer.stepCount) }),
     validate,
     validationMetric: { name: metricName, mode: metricName === 'logloss' ? 'min' : 'max' },
     earlyStopping: cfg.train.earlyStopping,
@@ -234,20 +255,27 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   });
   const result = await trainer.run();
 
-  const validation = hasValidation ? metricsFor(probs(predictRows(model, ds, split.validation)), ds, split.validation, evalOpts) : {};
+  const validated = hasValidation ? evaluateOn(model, split.validation) : undefined;
+  const validation = validated?.metrics ?? {};
   let calibrator: Calibrator | undefined;
   if (cfg.train.calibration !== 'none') {
     if (!hasValidation) throw new ConfigError([`${cfg.file}: train.calibration: needs validation rows to fit on, and the validation split is empty`]);
-    const zv = predictRows(model, ds, split.validation);
-    const yv = ds.labels[0]!.subarray(split.validation.start, split.validation.end);
+    // One task (the config check refuses calibration of several): its logits on its rows.
+    const v = validated!.scores?.[0];
+    const zv = v ? v.logits : predictRows(model, ds, split.validation);
+    const yv = v ? rowValues(ds.labels[tasks[0]!.label]!, v.rows) : ds.labels[0]!.subarray(split.validation.start, split.validation.end);
     calibrator = cfg.train.calibration === 'platt' ? PlattCalibrator.fit(zv, yv) : IsotonicCalibrator.fit(zv, yv, { space: 'logit' });
   }
   const hasTest = split.test.end > split.test.start;
-  const zt = hasTest ? predictRows(model, ds, split.test) : new Float32Array(0);
-  const pt = probs(zt);
+  const tested = hasTest ? evaluateOn(model, split.test) : undefined;
+  const testScores = tested?.scores;
+  const zt = testScores ? testScores[0]!.logits : hasTest ? predictRows(model, ds, split.test) : new Float32Array(0);
+  const pt = testScores ? testScores[0]!.probs : probs(zt);
   const ptCalibrated = hasTest && calibrator ? calibrator.apply(zt, 'logit') : undefined;
-  const test = hasTest ? metricsFor(pt, ds, split.test, evalOpts) : {};
-  const testCalibrated = ptCalibrated && metricsFor(ptCalibrated, ds, split.test, evalOpts);
+  const test = tested?.metrics ?? {};
+  const testCalibrated = ptCalibrated && (testScores
+    ? taskMetrics([{ ...testScores[0]!, probs: ptCalibrated }], ds, evalOpts)
+    : metricsFor(ptCalibrated, ds, split.test, evalOpts));
 
   const modelDir = join(output, 'model');
   // The data files proper (an iPinYou featindex names fields, it is not data).
@@ -271,23 +299,54 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     sampling,
     evaluation: evalOpts,
     dims,
+    ...(taskPath && { tasks: taskRecords(tasks) }),
   });
   log.write({ event: 'stop', epoch: result.epochsRun, step: 0, globalStep: result.globalStep, ...Object.fromEntries(Object.entries(metrics).filter(([, v]) => v !== null)) as Record<string, number> });
   const seconds = (performance.now() - t0) / 1000;
   const report = await writeTrainingReport({
     cfg, output, dataset: ds, split, fitted, train: result, seed, seconds, model: modelConfig.type,
     metrics: { validation, test, ...(testCalibrated && { test_calibrated: testCalibrated }) },
-    testProbs: pt, ...(ptCalibrated && { testCalibrated: ptCalibrated }),
+    testProbs: pt,
+    ...(testScores && tasks.length > 1 && {
+      tasks: testScores.map((sc) => ({
+        name: sc.task.name, label: sc.task.label, rows: sc.rows, testProbs: sc.probs, positiveWeight: sc.task.loss?.betaPos ?? 1,
+        metrics: { validation: taskPart(validation, sc.task.name), test: taskPart(test, sc.task.name) },
+      })),
+    }),
+    ...(testScores && tasks.length === 1 && { label: tasks[0]!.label, rows: testScores[0]!.rows }), ...(ptCalibrated && { testCalibrated: ptCalibrated }),
     ...(biasTerm && hasTest && {
       constraint: { by: biasTerm.by, labels: biasTerm.labels, slices: biasTerm.rowSlices(zt, split.test.start, split.test.end), lambda: Array.from(biasTerm.constraint.lambda) },
     }),
   });
   return {
-    model, dataset: ds, split, output, modelDir, logFile, checkpointsDir: checkpointDir, backend: kernels, train: result, validation, test, testCalibrated,
+    model, dataset: ds, split, output, modelDir, logFile, checkpointsDir: checkpointDir, tasks, backend: kernels, train: result, validation, test, testCalibrated,
     rows: { fit: fitRows, validation: split.validation.end - split.validation.start, test: split.test.end - split.test.start, skippedLines: stats.skippedLines },
     ...(sampling === undefined ? {} : { sampling }),
     ...(built.cache === undefined ? {} : { cache: built.cache }),
     report,
     seconds,
   };
+}
+
+/** The `<task>.<metric>` entries of a metric record, by metric name. */
+function taskPart(metrics: Record<string, number | null>, task: string): Record<string, number | null> {
+  const prefix = `${task}.`;
+  return Object.fromEntries(Object.entries(metrics).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+}
+
+/** Where dataset row r came from, for messages: its split, its number there (1-based) and, for split files, the file. */
+function rowPlace(cfg: ExperimentConfig, split: DataSplit, r: number): string {
+  const sp = cfg.data.split;
+  const src = cfg.data.source;
+  const files = sp.mode === 'files'
+    ? { fit: 'path' in src ? src.path : undefined, validation: sp.validation, test: sp.test }
+    : { fit: undefined, validation: undefined, test: undefined };
+  for (const part of ['fit', 'validation', 'test'] as const) {
+    const range = split[part];
+    if (r >= range.start && r < range.end) {
+      const file = files[part];
+      return `${file === undefined ? `${cfg.file}: ${part} data` : file}: data row ${r - range.start + 1}${file === undefined ? '' : ` (${part} file, header excluded)`}`;
+    }
+  }
+  return `${cfg.file}: data row ${r + 1}`;
 }

@@ -65,6 +65,17 @@ export interface EvaluationRecord {
   positiveWeight: number;
 }
 
+/**
+ * One task of a multi-task model (or of a single-task run configured with train.tasks): the head
+ * of that name is scored against label `label`, on the rows where label `on` is 1 when `on` is
+ * given. Absent in manifests of runs without train.tasks: one task, the first label.
+ */
+export interface TaskRecord {
+  name: string;
+  label: string;
+  on?: string;
+}
+
 export interface ModelManifest {
   formatVersion: typeof MODEL_FORMAT_VERSION;
   createdAt: string;
@@ -78,6 +89,7 @@ export interface ModelManifest {
   calibration?: JsonValue;
   sampling?: SamplingRecord;
   evaluation?: EvaluationRecord;
+  tasks?: TaskRecord[];
   weights: { file: string; sha256: string; bytes: number; tensors: number };
 }
 
@@ -91,6 +103,7 @@ export interface SaveModelOptions {
   calibration?: JsonValue;
   sampling?: SamplingRecord;
   evaluation?: EvaluationRecord;
+  tasks?: TaskRecord[];
   /** Defaults to the model's own numIds / numFields. */
   dims?: ModelDims;
 }
@@ -106,6 +119,7 @@ function modelDims(model: CTRModel, given: ModelDims | undefined): ModelDims {
     if (typeof v === 'number' && v > 0) dims[k] = v;
   }
   if (Array.isArray(cfg?.features)) dims.features = cfg.features as FeatureInfo[];
+  if (Array.isArray(cfg?.tasks)) dims.tasks = [...(cfg.tasks as string[])];
   return dims;
 }
 
@@ -150,6 +164,7 @@ export function saveModel(dir: string, opts: SaveModelOptions): ModelManifest {
     ...(opts.calibration !== undefined ? { calibration: opts.calibration } : {}),
     ...(opts.sampling !== undefined ? { sampling: opts.sampling } : {}),
     ...(opts.evaluation !== undefined ? { evaluation: opts.evaluation } : {}),
+    ...(opts.tasks !== undefined ? { tasks: opts.tasks } : {}),
     weights: { file: WEIGHTS_FILE, sha256: sha256Chunks(chunks), bytes: chunks.reduce((n, c) => n + c.length, 0), tensors: tensors.size },
   };
   publishDirAtomic(dir, (tmp) => {
@@ -167,6 +182,7 @@ const manifestSchema = z.object({
   dims: z.object({
     numIds: nonNegInt.positive(), numFields: nonNegInt.positive().optional(),
     denseDim: nonNegInt.optional(), numSequences: nonNegInt.optional(), features: z.array(featureInfoSchema).optional(),
+    tasks: z.array(z.string().min(1)).optional(),
   }),
   schema: z.json(),
   metrics: z.record(z.string(), z.number().nullable()),
@@ -179,6 +195,7 @@ const manifestSchema = z.object({
     negativeSampleRate: z.number().gt(0).max(1), betaPos: z.number().positive().optional(), corrected: z.boolean(),
   }).optional(),
   evaluation: z.object({ positiveWeight: z.number().positive() }).optional(),
+  tasks: z.array(z.object({ name: z.string().min(1), label: z.string().min(1), on: z.string().min(1).optional() })).min(1).optional(),
   weights: z.object({
     // A bare file name: a manifest must not point outside its own directory.
     file: z.string().regex(/^[A-Za-z0-9._-]+$/).refine((f) => f !== '.' && f !== '..', 'must be a file name'),

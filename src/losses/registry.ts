@@ -27,6 +27,9 @@ const POINTWISE: readonly LossType[] = ['bce', 'focal'];
 const stepCount = (name: string) =>
   zod.number({ error: `${name} must be a number of steps` }).int(`${name} must be a whole number of steps`).min(0, `${name} must be ≥ 0`);
 
+/** `curriculum: { warmupSteps?, rampSteps }` (curriculum.ts), shared by the loss and distill sections. */
+export const curriculumSchema = zod.strictObject({ warmupSteps: stepCount('curriculum.warmupSteps').optional(), rampSteps: stepCount('curriculum.rampSteps') });
+
 export const lossConfigSchema = zod.strictObject({
   type: zod.enum(LOSS_TYPES, { error: `type must be one of ${LOSS_TYPES.map((t) => `'${t}'`).join(', ')}` }),
   /** Weight of BCE (of calibration for JRC); the auxiliary term gets 1−α. Default 0.5. */
@@ -39,7 +42,7 @@ export const lossConfigSchema = zod.strictObject({
   pairs: zod.enum(['batch', 'group'], { error: "pairs must be 'batch' or 'group'" }).optional(),
   /** Contrastive temperature τ (contrastive only). Default 0.1. */
   temperature: zod.number({ error: 'temperature must be a number' }).positive('temperature must be > 0').optional(),
-  curriculum: zod.strictObject({ warmupSteps: stepCount('curriculum.warmupSteps').optional(), rampSteps: stepCount('curriculum.rampSteps') }).optional(),
+  curriculum: curriculumSchema.optional(),
 }).superRefine((c, ctx) => {
   const only = (field: 'gamma' | 'pairs' | 'temperature', type: LossType): void => {
     if (c[field] !== undefined && c.type !== type) ctx.addIssue({ code: 'custom', path: [field], message: `${field} applies to type '${type}' only, not '${c.type}'` });
@@ -58,21 +61,26 @@ export type LossConfig = zod.output<typeof lossConfigSchema>;
 
 export class LossConfigError extends Error {
   /** Each problem with the dotted path of its key inside the loss config ('' = the config itself). */
-  constructor(input: unknown, readonly problems: readonly { path: string; message: string }[]) {
-    super(`invalid loss config ${JSON.stringify(input)}:\n${problems.map((p) => `  - ${p.path || 'config'}: ${p.message}`).join('\n')}`);
+  constructor(input: unknown, readonly problems: readonly { path: string; message: string }[], section = 'loss') {
+    super(`invalid ${section} config ${JSON.stringify(input)}:\n${problems.map((p) => `  - ${p.path || 'config'}: ${p.message}`).join('\n')}`);
   }
 }
 
-/** The config, validated; throws LossConfigError listing every problem by field. */
-export function parseLossConfig(input: unknown): LossConfig {
-  const r = lossConfigSchema.safeParse(input);
+/** input validated by a `{ type, … }` schema; throws LossConfigError listing every problem by field. */
+export function parseTypedConfig<S extends zod.ZodType>(schema: S, input: unknown, section: string): zod.output<S> {
+  const r = schema.safeParse(input);
   if (r.success) return r.data;
   const type = typeof input === 'object' && input !== null ? (input as { type?: unknown }).type : undefined;
   throw new LossConfigError(input, r.error.issues.flatMap((i) => {
     const path = i.path.join('.');
     if (i.code !== 'unrecognized_keys') return [{ path, message: i.message }];
-    return i.keys.map((k) => ({ path: path ? `${path}.${k}` : k, message: `not a setting of loss type ${JSON.stringify(type)}` }));
-  }));
+    return i.keys.map((k) => ({ path: path ? `${path}.${k}` : k, message: `not a setting of ${section} type ${JSON.stringify(type)}` }));
+  }), section);
+}
+
+/** The config, validated; throws LossConfigError listing every problem by field. */
+export function parseLossConfig(input: unknown): LossConfig {
+  return parseTypedConfig(lossConfigSchema, input, 'loss');
 }
 
 /** What a loss may need besides logits and labels. */

@@ -26,14 +26,22 @@ import type { CTRModel } from './ctrModel.js';
 import { DCNv2 } from './dcnv2.js';
 import { DIN } from './din.js';
 import { DNN } from './dnn.js';
+import { ESMM, ESMM_HEADS } from './esmm.js';
 import { FeatureLookupError, type FeatureInfo } from '../data/features.js';
 import { FM } from './fm.js';
 import { LR } from './lr.js';
+import { MMoE } from './mmoe.js';
+import { PLE } from './ple.js';
 import { QU } from './qu.js';
+import { SharedBottom } from './sharedBottom.js';
 import { TwoTower } from './twoTower.js';
 
-export const MODEL_TYPES = ['lr', 'fm', 'dnn', 'dcnv2', 'din', 'twotower', 'qu'] as const;
+export const MODEL_TYPES = ['lr', 'fm', 'dnn', 'dcnv2', 'din', 'twotower', 'qu', 'shared-bottom', 'mmoe', 'ple', 'esmm'] as const;
 export type ModelType = (typeof MODEL_TYPES)[number];
+/** Types whose models have several named heads (MultiTaskModel): one per task, or esmm's fixed ones. */
+export const MULTI_TASK_MODEL_TYPES: readonly string[] = ['shared-bottom', 'mmoe', 'ple', 'esmm'];
+/** The heads of multi-task types whose heads do not follow the configured tasks. */
+export const FIXED_HEADS: Readonly<Record<string, readonly string[]>> = { esmm: ESMM_HEADS };
 /** Types whose models have forwardWithRepresentation (hidden layers to take a representation from). */
 export const REPRESENTATION_MODEL_TYPES = ['dnn', 'dcnv2'] as const satisfies readonly ModelType[];
 
@@ -46,6 +54,17 @@ const smeluBeta = z.number().positive().finite();
 const dropout = z.number().min(0).lt(1).default(0);
 // Optional rather than defaulted: one-logit configs (and the model files storing them) stay as they were.
 const logits = z.union([z.literal(1), z.literal(2)]).optional();
+/**
+ * Settings of every multi-task network, defaults as the PyTorch anchor's (bench torch_mtl_ref.py):
+ * bottoms / experts MLP 256-128, towers 64-1.
+ */
+const multiTask = {
+  dim, tower: z.array(positiveInt).default([64]), activation, smeluBeta: smeluBeta.optional(), dropout,
+  rank: positiveInt.optional(), initStd,
+};
+const multiTaskHidden = z.array(positiveInt).min(1).default([256, 128]);
+/** Model types whose heads are the configured tasks (dims.tasks). */
+export const TASK_HEADS_MODEL_TYPES: readonly string[] = MULTI_TASK_MODEL_TYPES.filter((t) => FIXED_HEADS[t] === undefined);
 
 /** Zod schema of the `model` section; parsing yields the resolved config (defaults filled). */
 export const modelConfigSchema = z.discriminatedUnion('type', [
@@ -87,6 +106,13 @@ export const modelConfigSchema = z.discriminatedUnion('type', [
     crossLayers: positiveInt.default(3), crossRank: positiveInt.optional(), crossRamp: positiveInt.optional(),
     rezero: z.boolean().optional(), structure: z.enum(['parallel', 'stacked']).default('parallel'), initStd, logits,
   }),
+  z.strictObject({ type: z.literal('shared-bottom'), ...multiTask, bottom: multiTaskHidden }),
+  z.strictObject({ type: z.literal('mmoe'), ...multiTask, experts: positiveInt.default(8), expert: multiTaskHidden }),
+  z.strictObject({
+    type: z.literal('ple'), ...multiTask, levels: positiveInt.default(2), taskExperts: positiveInt.default(2),
+    sharedExperts: positiveInt.default(2), expert: multiTaskHidden,
+  }),
+  z.strictObject({ type: z.literal('esmm'), ...multiTask, bottom: multiTaskHidden }),
 ]);
 
 /** A resolved `model` section (what parseModelConfig returns and model files store). */
@@ -105,6 +131,8 @@ export interface ModelDims {
   numSequences?: number;
   /** Every feature by name (FittedSchema.features()); required by the models that address features by name (din, twotower, qu). */
   features?: FeatureInfo[];
+  /** Task names (train.tasks), in order; required by the models whose heads are the tasks (shared-bottom, mmoe, ple). */
+  tasks?: string[];
 }
 
 /** One readable line per problem, e.g. `model.type: expected one of lr, fm, dnn, dcnv2`. */
@@ -131,6 +159,17 @@ export function parseModelConfig(obj: unknown, where = 'model'): ModelConfig {
   throw new ConfigError(r.error.issues.map((i) => describeIssue(i, where, type)));
 }
 
+/** The task names a task-headed model is built with: two or more, distinct. */
+function taskNames(type: string, tasks: readonly string[] | undefined): string[] {
+  const problem = (what: string): ConfigError =>
+    new ConfigError([`model.type: '${type}' is a multi-task model, one head per task; it needs 2 or more tasks (train.tasks), got ${what}`]);
+  if (tasks === undefined || tasks.length === 0) throw problem('none');
+  if (tasks.length < 2) throw problem(`only ${JSON.stringify(tasks[0])}`);
+  const twice = tasks.find((t, i) => tasks.indexOf(t) !== i);
+  if (twice !== undefined) throw problem(`${JSON.stringify(twice)} twice`);
+  return [...tasks];
+}
+
 /** Builds a freshly initialised model; `seed` fixes the initial weights. */
 export function createModel(cfg: ModelConfig, dims: ModelDims, seed: number): CTRModel {
   const { numIds, numFields } = dims;
@@ -142,6 +181,8 @@ export function createModel(cfg: ModelConfig, dims: ModelDims, seed: number): CT
     }
     return numFields;
   };
+  /** A multi-task network's settings: the config's, without its type, over the data's dims. */
+  const net = <C extends { type: string }>({ type: _type, ...settings }: C) => ({ numIds, numFields: fields(), seed, ...extra, ...settings });
   switch (cfg.type) {
     case 'lr':
       return new LR({ numIds, initStd: cfg.initStd, seed, ...extra });
@@ -186,5 +227,13 @@ export function createModel(cfg: ModelConfig, dims: ModelDims, seed: number): CT
         dropout: cfg.dropout, rank: cfg.rank, crossLayers: cfg.crossLayers, crossRank: cfg.crossRank, crossRamp: cfg.crossRamp,
         rezero: cfg.rezero, structure: cfg.structure, initStd: cfg.initStd, logits: cfg.logits, seed, ...extra,
       });
+    case 'esmm':
+      return new ESMM(net(cfg));
+    case 'shared-bottom':
+      return new SharedBottom({ ...net(cfg), tasks: taskNames(cfg.type, dims.tasks) });
+    case 'mmoe':
+      return new MMoE({ ...net(cfg), tasks: taskNames(cfg.type, dims.tasks) });
+    case 'ple':
+      return new PLE({ ...net(cfg), tasks: taskNames(cfg.type, dims.tasks) });
   }
 }

@@ -9,9 +9,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { MANIFEST_FILE, ModelFileError, type ModelManifest } from '../io/modelFile.js';
-import { loadScoringModel, probabilityMap, type ProbabilityMap, type ScoringModel } from '../experiment/scoring.js';
+import { loadScoringModel, manifestTasks, probabilityMap, scoreHeads, type ProbabilityMap, type ScoringModel } from '../experiment/scoring.js';
 import { featureNames, RowEncoder, type FittedSchema, type SchemaSpec } from '../schema/index.js';
-import { predictRows } from '../train/predict.js';
 
 export type FeatureKind = 'categorical' | 'numeric' | 'sequence';
 
@@ -113,7 +112,7 @@ export function loadSnapshot(dir: string): ModelSnapshot {
   const map = probabilityMap(manifest);
   const encoder = new RowEncoder(fitted);
   const features = featureInfo(fitted.spec, fitted);
-  const tasks = [fitted.spec.labels[0]?.name ?? 'score'];
+  const tasks = manifestTasks(manifest, fitted).map((t) => t.name);
   const snapshot: ModelSnapshot = {
     dir,
     version: createHash('sha256').update(bytes).digest('hex').slice(0, 16),
@@ -127,7 +126,7 @@ export function loadSnapshot(dir: string): ModelSnapshot {
     loaded,
     probabilities: map,
     score(ds, start, end) {
-      return [map.apply(predictRows(model, ds, { start, end }, Math.max(1, end - start)))];
+      return scoreHeads(model, manifest, fitted, ds, start, end, map).map((t) => t.probs);
     },
   };
   const probeRow = features.map((_, i) => fillerValue(fitted.spec, i));

@@ -17,7 +17,8 @@ import type { GroupOptions, Optimizer } from '../optim/optimizer.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/random.js';
 import { bceWithLogits } from '../autograd/ops/loss.js';
-import { NonFiniteLossError, trainStep } from './step.js';
+import { NonFiniteLossError, trainStep, trainTaskStep } from './step.js';
+import type { MultiTaskMethod } from './multitask/method.js';
 import type { Checkpoint, CheckpointStore, CheckpointTag, TrainerState } from './checkpoint.js';
 import type { MetricRecord, MetricSink, MetricValue } from './metricLog.js';
 import { SilentProgress, type ProgressReporter } from './progress.js';
@@ -70,6 +71,12 @@ export interface TrainerOptions<M extends CTRModel = CTRModel, O extends GroupOp
    * name: checkpointed with them, so that a resume continues bit-identically.
    */
   auxiliary?: Record<string, AuxiliaryState>;
+  /**
+   * Several task losses in place of `loss`, combined by a multi-task method (static weights,
+   * uncertainty weighting, gradient surgery, …; src/train/multitask). The method's state is
+   * checkpointed like an auxiliary state, and each step record logs every task's loss.
+   */
+  tasks?: { names: readonly string[]; losses: (model: M, batch: Batch) => Tensor[]; method: MultiTaskMethod };
 }
 
 /** State that the loss changes as it trains; see TrainerOptions.auxiliary. */
@@ -79,6 +86,8 @@ export interface AuxiliaryState {
   load(state: unknown): void;
   /** Values added to every 'epoch' log record (e.g. the current dual variables). */
   epochRecord?(): Record<string, MetricValue>;
+  /** Called when an epoch's last step is done, before its log record (e.g. DWA's next weights). */
+  endEpoch?(): void;
 }
 
 /** What the afterStep hook sees: the step just taken (gradients are still those of this step). */
@@ -198,7 +207,7 @@ export class Trainer<M extends CTRModel = CTRModel, O extends GroupOptions = Gro
         optimizer.loadState(c.optimizer);
         this.state = { epochLossSum: 0, epochRows: 0, ...c.trainer };
         this.lastSavedStep = c.trainer.globalStep;
-        for (const [name, aux] of Object.entries(this.opts.auxiliary ?? {})) {
+        for (const [name, aux] of Object.entries(this.allAuxiliary())) {
           // None saved: a --force-resume that added the component; it starts fresh from here.
           const saved = c.trainer.auxiliary?.[name];
           if (saved !== undefined) aux.load(saved);
@@ -245,9 +254,17 @@ export class Trainer<M extends CTRModel = CTRModel, O extends GroupOptions = Gro
             lastYield = Date.now();
           }
           let loss: number;
+          let taskRecord: Record<string, MetricValue> = {};
           model.onTrainingStep(st.globalStep);
           try {
-            loss = trainStep(optimizer, () => this.lossFn(model, batch));
+            const tasks = this.opts.tasks;
+            if (tasks) {
+              const r = trainTaskStep(optimizer, model, () => tasks.losses(model, batch), tasks.method, tasks.names);
+              loss = r.loss;
+              taskRecord = Object.fromEntries(tasks.names.map((n, t) => [`loss_${n}`, r.taskLosses[t]!]));
+            } else {
+              loss = trainStep(optimizer, () => this.lossFn(model, batch));
+            }
           } catch (e) {
             if (isNonFinite(e)) throw this.nonFiniteError(e);
             throw e;
@@ -259,7 +276,7 @@ export class Trainer<M extends CTRModel = CTRModel, O extends GroupOptions = Gro
           rowsHere += batch.size;
           const seconds = (Date.now() - t0) / 1000;
           const extra = this.opts.afterStep?.({ model, batch, loss, epoch: epoch1, step: st.stepInEpoch, globalStep: st.globalStep }) ?? {};
-          log?.write(this.record('step', { ...extra, loss, rows: batch.size }));
+          log?.write(this.record('step', { ...extra, ...taskRecord, loss, rows: batch.size }));
           this.progress.update({
             rowsDone: st.epochRows, loss: st.epochLossSum / st.epochRows, rowsPerSec: seconds > 0 ? rowsHere / seconds : NaN,
           });
@@ -275,7 +292,9 @@ export class Trainer<M extends CTRModel = CTRModel, O extends GroupOptions = Gro
         const seconds = (Date.now() - t0) / 1000;
         const rows = st.epochRows ?? 0;
         const trainLoss = rows > 0 ? (st.epochLossSum ?? 0) / rows : NaN;
-        const auxRecord = Object.assign({}, ...Object.values(this.opts.auxiliary ?? {}).map((a) => a.epochRecord?.() ?? {})) as Record<string, MetricValue>;
+        const auxiliaries = Object.values(this.allAuxiliary());
+        for (const a of auxiliaries) a.endEpoch?.();
+        const auxRecord = Object.assign({}, ...auxiliaries.map((a) => a.epochRecord?.() ?? {})) as Record<string, MetricValue>;
         log?.write(this.record('epoch', { ...auxRecord, loss: trainLoss, rows, rows_per_s: seconds > 0 ? rowsHere / seconds : null, seconds }));
         this.lastEpochSteps = st.stepInEpoch;
         st.epoch++;
@@ -325,6 +344,12 @@ export class Trainer<M extends CTRModel = CTRModel, O extends GroupOptions = Gro
     };
   }
 
+  /** The auxiliary states, with the multi-task method's as 'multitask'. */
+  private allAuxiliary(): Record<string, AuxiliaryState> {
+    const m = this.opts.tasks?.method;
+    return m ? { ...this.opts.auxiliary, multitask: m } : { ...this.opts.auxiliary };
+  }
+
   /** Updates best / epochsWithoutImprovement; true when this epoch is the new best. */
   private updateBest(metrics: Record<string, number>, epoch1: number): boolean {
     const m = this.metric!;
@@ -369,7 +394,7 @@ export class Trainer<M extends CTRModel = CTRModel, O extends GroupOptions = Gro
       const where = model.has(bad.name) ? `parameter '${bad.name}'` : `optimizer state '${bad.name}'`;
       throw this.nonFiniteError(null, `${where}[${bad.index}] is ${bad.value} after`, true);
     }
-    const aux = this.opts.auxiliary;
+    const aux = this.opts.auxiliary === undefined && this.opts.tasks === undefined ? undefined : this.allAuxiliary();
     const trainer = aux === undefined ? this.trainerState : { ...this.trainerState, auxiliary: Object.fromEntries(Object.entries(aux).map(([k, a]) => [k, a.save()])) };
     const c: Checkpoint = { model, optimizer, trainer, ...(this.opts.runConfig === undefined ? {} : { config: this.opts.runConfig }) };
     store.save(tag, c);

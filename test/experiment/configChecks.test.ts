@@ -47,10 +47,72 @@ describe('experiment config: what training cannot do is refused', () => {
     assert.equal(parseExperimentConfig(base(), 'ok.yaml').data.labels.length, 1);
   });
 
-  it('several labels: multi-task training is not supported yet', () => {
+  it('several labels without train.tasks: the tasks must be named', () => {
     const r = base();
     r.data.labels = [{ name: 'click' }, { name: 'conversion' }];
-    refused(r, /^bad\.yaml: data\.labels: 2 labels \(click, conversion\), but multi-task training is not supported yet/);
+    refused(r, /^bad\.yaml: data\.labels: 2 labels \(click, conversion\) but no train\.tasks: name the tasks/);
+  });
+
+  describe('train.tasks', () => {
+    const twoLabels = (): Raw => {
+      const r = base();
+      r.data.labels = [{ name: 'click' }, { name: 'sale' }];
+      return r;
+    };
+    it('one task on some rows trains a one-output model', () => {
+      const r = twoLabels();
+      r.train.tasks = [{ name: 'cvr', label: 'sale', on: 'click' }];
+      const cfg = parseExperimentConfig(r, 'ok.yaml');
+      assert.deepEqual(cfg.train.tasks, [{ name: 'cvr', label: 'sale', on: 'click', weight: 1 }]);
+    });
+    it('a label or an on-label that data.labels lacks is named', () => {
+      const r = twoLabels();
+      r.train.tasks = [{ name: 'cvr', label: 'conversion' }];
+      refused(r, /^bad\.yaml: train\.tasks\[0\]\.label: no label "conversion" in data\.labels \(labels: click, sale\)/);
+      r.train.tasks = [{ name: 'purchase' }];
+      refused(r, /train\.tasks\[0\]\.name: no label "purchase" .*; set label/);
+      r.train.tasks = [{ name: 'cvr', label: 'sale', on: 'clicked' }];
+      refused(r, /train\.tasks\[0\]\.on: no label "clicked"/);
+      r.train.tasks = [{ name: 'cvr', label: 'sale', on: 'sale' }];
+      refused(r, /train\.tasks\[0\]\.on: the task's own label/);
+    });
+    it('two tasks need a multi-task model; a multi-task model needs tasks', () => {
+      const r = twoLabels();
+      r.train.tasks = [{ name: 'click' }, { name: 'sale' }];
+      refused(r, /^bad\.yaml: model\.type: 'dnn' has one output, and train\.tasks names 2; use a multi-task model \(shared-bottom, mmoe, ple, esmm\)/);
+      const m = twoLabels();
+      m.model = { type: 'mmoe' };
+      refused(m, /train\.tasks: model type 'mmoe' is multi-task: name its tasks/);
+    });
+    it('esmm tasks must be its heads', () => {
+      const r = twoLabels();
+      r.model = { type: 'esmm' };
+      r.train.tasks = [{ name: 'ctr', label: 'click' }, { name: 'purchase', label: 'sale' }];
+      refused(r, /train\.tasks\[1\]\.name: model type 'esmm' has heads ctr, cvr, ctcvr; "purchase" is none of them/);
+    });
+    it('duplicate names, all weights 0, a ranking loss, train.loss beside tasks, unknown validation tasks', () => {
+      const r = twoLabels();
+      r.train.tasks = [{ name: 'click', weight: 0 }, { name: 'click', weight: 0 }];
+      refused(r, /train\.tasks\[1\]\.name: task "click" is named twice/);
+      refused(r, /train\.tasks: every task has weight 0/);
+      r.train.tasks = [{ name: 'click', loss: { type: 'listmle' } }];
+      refused(r, /train\.tasks\[0\]\.loss\.type: 'listmle': a task's loss is one of bce, focal/);
+      r.train.tasks = [{ name: 'click', loss: { type: 'focal', gama: 2 } }];
+      refused(r, /train\.tasks\[0\]\.loss\.gama: not a setting/);
+      r.train.tasks = [{ name: 'click' }];
+      r.train.loss = { type: 'focal' };
+      refused(r, /train\.loss: with train\.tasks each task has its own loss/);
+      delete r.train.loss;
+      r.train.validationTasks = { clicks: 1 };
+      refused(r, /train\.validationTasks\.clicks: no task "clicks" in train\.tasks \(click\)/);
+    });
+    it('what a multi-task run does not do is refused', () => {
+      const r = twoLabels();
+      r.model = { type: 'esmm' };
+      r.train.tasks = [{ name: 'ctr', label: 'click' }, { name: 'ctcvr', label: 'sale' }];
+      r.train.calibration = 'platt';
+      refused(r, /train\.calibration: post-hoc calibration of a multi-task model is not supported/);
+    });
   });
 
   it('privileged fields: distillation is not implemented yet', () => {

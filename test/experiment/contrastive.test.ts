@@ -46,7 +46,8 @@ describe('forwardWithRepresentation', () => {
     // Types that need more than their type to be configured (named features: din, twotower, qu) are built in their own tests.
     const buildable: readonly string[] = MODEL_TYPES.filter((t) => modelConfigSchema.safeParse({ type: t }).success);
     for (const type of buildable) {
-      const m = createModel(parseModelConfig({ type }), dims, 1);
+      // Task names for the multi-task types; the other types ignore them.
+      const m = createModel(parseModelConfig({ type }), { ...dims, tasks: ['a', 'b'] }, 1);
       assert.equal(m.forwardWithRepresentation !== undefined, (REPRESENTATION_MODEL_TYPES as readonly string[]).includes(type), type);
     }
   });

@@ -1,6 +1,8 @@
 /** The backends a test should run on: always the reference, plus the native addon when built. */
+import { it } from 'node:test';
 import { referenceKernels, setBackend, type Kernels } from '../../src/backend/index.js';
 import { loadNativeKernels } from '../../src/backend/native.js';
+import { endStep } from '../../src/autograd/tape.js';
 
 export function testBackends(): Kernels[] {
   const native = loadNativeKernels().kernels;
@@ -25,4 +27,20 @@ export function withBackend<T>(k: Kernels, fn: () => T): T {
   if (r instanceof Promise) return r.finally(() => setBackend(referenceKernels)) as T;
   setBackend(referenceKernels);
   return r;
+}
+
+/**
+ * `it` on backend k that ends the autograd step afterwards, even when the test fails, so that a
+ * failing test does not leave its tape to the next one.
+ */
+export function stepTest(k: Kernels): (name: string, fn: () => void) => void {
+  return (name, fn) => {
+    it(name, () => withBackend(k, () => {
+      try {
+        fn();
+      } finally {
+        endStep();
+      }
+    }));
+  };
 }

@@ -2,14 +2,14 @@
  * Every loss's gradient from the autograd tape, on every backend, against central differences
  * of the independent float64 implementation in reference.ts (which is also compared in value).
  */
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Rng } from '../../src/util/random.js';
 import { backward, endStep } from '../../src/autograd/tape.js';
 import * as L from '../../src/losses/index.js';
 import { assertGradcheck } from '../helpers/gradcheck.js';
 import { assertNear, f32, i32 } from '../helpers/close.js';
-import { testBackends, withBackend } from '../helpers/backends.js';
+import { stepTest, testBackends } from '../helpers/backends.js';
 import * as R from './reference.js';
 
 const rng = new Rng(7);
@@ -34,15 +34,7 @@ const graded = f32([2, 0, 1, 1, 0, 3, 0, 1, 2, 0]);
 
 for (const k of testBackends()) {
   describe(`loss gradients vs float64 finite differences (${k.name} backend)`, () => {
-    const t = (name: string, fn: () => void): void => {
-      it(name, () => withBackend(k, () => {
-        try {
-          fn();
-        } finally {
-          endStep();
-        }
-      }));
-    };
+    const t = stepTest(k);
 
     t('weighted BCE (β_pos and sample weights)', () => {
       const w = f32([1, 2, 0.5, 1, 1, 3, 1, 1, 1, 0.25]);
@@ -81,6 +73,36 @@ for (const k of testBackends()) {
 
     t('contrastive on representations [N, d]', () => {
       check('contrastive', [10, 3], (h) => L.contrastive(h, { labels }, { temperature: 0.5 }), (h) => R.contrastive64(h, labels, 3, 0.5), 1);
+    });
+
+    t('distillation: pointwise KD (τ, sample and confidence weights), CLID, ListNet-KD, ListMLE-KD', () => {
+      const zt = Float32Array.from({ length: 10 }, () => (rng.uniform() * 2 - 1) * 3);
+      const batch = { labels, groupOffsets: groups };
+      const w = f32([1, 2, 0.5, 1, 1, 3, 1, 1, 1, 0.25]);
+      const confidence = { edges: [0.3, 0.6], weights: [0.25, 0.5, 1] };
+      const c = Array.from(zt, (v) => { const p = R.sig(v); return p < 0.3 ? 0.25 : p < 0.6 ? 0.5 : 1; });
+      for (const tau of [1, 2.5]) {
+        check(`pointwiseKd τ=${tau}`, [10], (z) => L.pointwiseKd(z, zt, batch, { temperature: tau }), (z) => R.pointwiseKd64(z, zt, tau), 3);
+        check(`pointwiseKd τ=${tau} weighted`, [10], (z) => L.pointwiseKd(z, zt, { labels, weights: w }, { temperature: tau, confidence }),
+          (z) => R.pointwiseKd64(z, zt, tau, w, c), 3);
+      }
+      check('clid', [10], (z) => L.clid(z, zt, batch), (z) => R.clid64(z, zt, groups), 3);
+      check('clid batch', [10], (z) => L.clid(z, zt, batch, { lists: 'batch' }), (z) => R.clid64(z, zt), 3);
+      check('listNetKd', [10], (z) => L.listNetKd(z, zt, batch), (z) => R.listNetKd64(z, zt, groups));
+      check('listNetKd softmax', [10], (z) => L.listNetKd(z, zt, batch, { teacher: 'softmax' }), (z) => R.listNetKd64(z, zt, groups, 'softmax'));
+      check('listMleKd', [10], (z) => L.listMleKd(z, zt, batch), (z) => R.listMle64(z, zt, groups));
+      // Teacher logits of a list at −40: σ(−40) ≈ 4e-18, a distribution only in log space.
+      const far = Float32Array.from(zt, (v, i) => (i >= 7 ? v - 40 : v));
+      check('clid far-negative teacher', [10], (z) => L.clid(z, far, batch), (z) => R.clid64(z, far, groups), 3);
+    });
+
+    t('distillation config: β and a curriculum mid-ramp', () => {
+      const zt = Float32Array.from({ length: 10 }, () => rng.uniform() * 4 - 2);
+      const d = L.createDistillation({ type: 'clid', beta: 2, curriculum: { warmupSteps: 2, rampSteps: 4 } });
+      const batch = { labels, groupOffsets: groups };
+      // step 5: r = (5−2)/4 = 0.75 → BCE + 1.5·CLID
+      check('bce + distill @ step 5', [10], (z) => L.combineLosses([{ loss: () => L.weightedBce(z, batch), weight: 1 }, d.term(z, zt, batch, 5)]),
+        (z) => R.bce64(z, labels) + 1.5 * R.clid64(z, zt, groups), 3);
     });
 
     t('registry losses with a curriculum mid-ramp', () => {

@@ -146,3 +146,36 @@ export function contrastive64(h: Float64Array, y: ArrayLike<number>, d: number, 
   }
   return total / P.length;
 }
+
+/** Pointwise KD (SPEC §2): τ · Σ w c ℓ / Σ w, ℓ the soft BCE of σ(zs/τ) against σ(zt/τ). */
+export function pointwiseKd64(zs: Float64Array, zt: ArrayLike<number>, tau: number, w?: ArrayLike<number>, c?: ArrayLike<number>): number {
+  let s = 0, sw = 0;
+  for (let i = 0; i < zs.length; i++) {
+    const q = sig(zt[i]! / tau), x = zs[i]! / tau;
+    const wi = w ? w[i]! : 1;
+    s += wi * (c ? c[i]! : 1) * (q * sp(-x) + (1 - q) * sp(x));
+    sw += wi;
+  }
+  return (tau * s) / sw;
+}
+
+/** −Σ P_t log Q per list of ≥ 2 rows, averaged; P_t and Q from the given per-row weights. */
+function kdListCE(n: number, teacher: (i: number) => number, student: (i: number) => number, offsets?: ArrayLike<number>): number {
+  let total = 0, lists = 0;
+  for (const [a, b] of groupsOf(n, offsets)) {
+    if (b - a < 2) continue;
+    let st = 0, ss = 0;
+    for (let i = a; i < b; i++) { st += teacher(i); ss += student(i); }
+    for (let i = a; i < b; i++) total -= (teacher(i) / st) * Math.log(student(i) / ss);
+    lists++;
+  }
+  return lists ? total / lists : 0;
+}
+
+/** CLID straight from the ratios of sigmoids. */
+export const clid64 = (zs: Float64Array, zt: ArrayLike<number>, offsets?: ArrayLike<number>): number =>
+  kdListCE(zs.length, (i) => sig(zt[i]!), (i) => sig(zs[i]!), offsets);
+
+/** ListNet-KD: teacher normalised probabilities (or softmax of its logits) against softmax(zs). */
+export const listNetKd64 = (zs: Float64Array, zt: ArrayLike<number>, offsets?: ArrayLike<number>, teacher: 'probability' | 'softmax' = 'probability'): number =>
+  kdListCE(zs.length, (i) => (teacher === 'probability' ? sig(zt[i]!) : Math.exp(zt[i]!)), (i) => Math.exp(zs[i]!), offsets);

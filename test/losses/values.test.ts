@@ -2,14 +2,14 @@
  * Each loss on a tiny batch against arithmetic written out by hand, on every backend, plus the
  * degenerate cases: a list with one class only adds exactly 0 (never NaN).
  */
-import { describe, it } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { backward, endStep } from '../../src/autograd/tape.js';
 import { softmax } from '../../src/autograd/ops/softmax.js';
 import * as L from '../../src/losses/index.js';
 import { assertClose, assertNear, f32, i32 } from '../helpers/close.js';
-import { testBackends, withBackend } from '../helpers/backends.js';
+import { stepTest, testBackends } from '../helpers/backends.js';
 
 const sp = (v: number): number => Math.log1p(Math.exp(v)); // softplus; −log σ(x) = sp(−x)
 const zt = (xs: number[], shape?: number[]): Tensor => new Tensor(f32(xs), shape ?? [xs.length], true);
@@ -31,15 +31,7 @@ function assertZeroLoss(loss: Tensor, z: Tensor, label: string): void {
 
 for (const k of testBackends()) {
   describe(`losses by hand (${k.name} backend)`, () => {
-    const t = (name: string, fn: () => void): void => {
-      it(name, () => withBackend(k, () => {
-        try {
-          fn();
-        } finally {
-          endStep();
-        }
-      }));
-    };
+    const t = stepTest(k);
 
     t('weighted BCE with β_pos = 0.5 folded into the weights', () => {
       // z = [1, −1, 2], y = [1, 0, 0], w = [0.5, 1, 1]:

@@ -1,6 +1,7 @@
 /** `ctrkit eval --model DIR --input FILE`: metrics of a saved model on a labelled file. */
 import { Command, Option } from 'commander';
-import { scoreFile } from '../../experiment/scoring.js';
+import { scoreFile, type ScoredFile } from '../../experiment/scoring.js';
+import { taskRows } from '../../experiment/tasks.js';
 import { metricsFor } from '../../experiment/evaluate.js';
 import { asUserErrors, checkInputFile } from '../userErrors.js';
 import { headerNote, oovSummary } from './scoringNotes.js';
@@ -13,6 +14,17 @@ interface EvalOptions {
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
+
+/** Each task's metrics on its rows (all, or where its `on` label is 1): nested by task name when there are several. */
+function taskEvaluation(s: ScoredFile): Record<string, unknown> {
+  const all = { start: 0, end: s.dataset.numRows };
+  const per = s.tasks.map((t) => {
+    const rows = taskRows(t, s.dataset, all);
+    const p = rows instanceof Int32Array ? Float64Array.from(rows, (r) => t.probs[r]!) : t.probs;
+    return [t.name, { rows: rows instanceof Int32Array ? rows.length : s.dataset.numRows, ...metricsFor(p, s.dataset, rows, { label: t.label }) }] as const;
+  });
+  return per.length === 1 ? per[0]![1] : Object.fromEntries(per);
+}
 
 export function evalCommand(): Command {
   return new Command('eval')
@@ -34,9 +46,12 @@ weighted its metrics (sample weights, positives by train.loss.betaPos, as record
       if (note) process.stderr.write(note);
       const rows = { start: 0, end: s.dataset.numRows };
       const oov = oovSummary(s);
+      const metrics = s.tasks.length > 1 || s.manifest.tasks !== undefined
+        ? taskEvaluation(s)
+        : metricsFor(s.probs, s.dataset, rows, s.manifest.evaluation);
       const out = {
         rows: s.dataset.numRows, calibrated: s.calibrated, sampling_corrected: s.samplingCorrected,
-        ...metricsFor(s.probs, s.dataset, rows, s.manifest.evaluation), ...(oov && { oov }), skipped_lines: s.skippedLines,
+        ...metrics, ...(oov && { oov }), skipped_lines: s.skippedLines,
       };
       process.stdout.write(`${JSON.stringify(out)}\n`);
       if (oov) {

@@ -25,19 +25,26 @@ function csvValue(v: string): string {
 /** The output CSV in chunks of 8192 rows (one string per chunk). */
 function predictionChunks(s: ScoredFile, withLabels: boolean, logits: boolean): { columns: string[]; chunks: string[] } {
   const ds = s.dataset;
-  const y = withLabels ? ds.labels[0] : undefined;
+  // Several tasks: score_<task> (and label_<task>, logit_<task>) per task, in the manifest's order.
+  const tasks = s.tasks.length > 1 ? s.tasks : [{ ...s.tasks[0]!, probs: s.probs, logits: s.logits }];
+  const suffix = (t: { name: string }): string => (s.tasks.length > 1 ? `_${t.name}` : '');
+  const labelCols = withLabels ? tasks.map((t) => ds.labels[t.label]!) : [];
   const groupIndex = groupKeys(ds, { start: 0, end: ds.numRows });
   const groups = groupIndex && s.groupIds!.map(csvValue);
   const lines = s.lines!;
-  const columns = ['line', 'score', ...(y ? ['label'] : []), ...(groups ? ['group'] : []), ...(logits ? ['logit'] : [])];
+  const columns = [
+    'line', ...tasks.map((t) => `score${suffix(t)}`), ...(withLabels ? tasks.map((t) => `label${suffix(t)}`) : []),
+    ...(groups ? ['group'] : []), ...(logits ? tasks.map((t) => `logit${suffix(t)}`) : []),
+  ];
   const chunks: string[] = [];
   let rows: string[] = [columns.join(',')];
   for (let i = 0; i < ds.numRows; i++) {
     // 9 significant digits round-trip a float32 logit; probabilities keep full float64 precision.
-    const row = [String(lines[i]), String(s.probs[i])];
-    if (y) row.push(String(y[i]));
+    const row = [String(lines[i])];
+    for (const t of tasks) row.push(String(t.probs[i]));
+    for (const y of labelCols) row.push(String(y[i]));
     if (groups) row.push(groups[groupIndex![i]!]!);
-    if (logits) row.push(s.logits[i]!.toPrecision(9));
+    if (logits) for (const t of tasks) row.push(t.logits[i]!.toPrecision(9));
     rows.push(row.join(','));
     if (rows.length >= 8192) {
       chunks.push(`${rows.join('\n')}\n`);
@@ -62,7 +69,8 @@ export function predictCommand(): Command {
 Writes a CSV with header: line (the input line of the row, so that output lines up with input
 when bad lines are skipped), score (the calibrated probability when the model has a calibration),
 label (when the file has labels), group (the row's value of the schema's group column, when it
-has one), logit (with --logits). It is the input \`ctrkit metrics\` reads. The output file is
+has one), logit (with --logits). A multi-task model writes score_<task> (label_<task>,
+logit_<task>) for each of its tasks instead, every row scored by every task. It is the input \`ctrkit metrics\` reads. The output file is
 written atomically; stderr says how many rows went where.
 
 A CSV model scores a file without a header line (a later slice of its log) when the first line

@@ -14,6 +14,21 @@ interface TrainOptions {
   output?: string;
 }
 
+/**
+ * A metric record with `<task>.<metric>` keys as { <task>: { <metric>: v } } (so that
+ * `test.<task>.auc` reads as a path); other keys (the combined validation metric) stay on top.
+ */
+function byTask(metrics: Record<string, number | null>, tasks: readonly { name: string }[]): Record<string, unknown> {
+  if (tasks.length < 2) return metrics;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(metrics)) {
+    const task = tasks.find((t) => k.startsWith(`${t.name}.`));
+    if (task === undefined) out[k] = v;
+    else ((out[task.name] ??= {}) as Record<string, number | null>)[k.slice(task.name.length + 1)] = v;
+  }
+  return out;
+}
+
 export function trainCommand(): Command {
   return new Command('train')
     .description('train a model from an experiment config (YAML/JSON: data, model, train, output) and save it')
@@ -42,7 +57,7 @@ export function trainCommand(): Command {
           backend: r.backend.name, threads: r.backend.threads,
           epochs: r.train.epochsRun, best_epoch: r.train.best?.epoch ?? null,
           stopped_early: r.train.stoppedEarly, interrupted: r.train.interrupted, rows: r.rows,
-          validation: r.validation, test: r.test, ...(r.testCalibrated && { test_calibrated: r.testCalibrated }),
+          validation: byTask(r.validation, r.tasks), test: byTask(r.test, r.tasks), ...(r.testCalibrated && { test_calibrated: r.testCalibrated }),
           report: r.report,
           seconds: Math.round(r.seconds * 100) / 100,
         };

@@ -22,6 +22,8 @@ export class DynamicWeightAverage implements LossLevelMethod {
   /** Mean task losses of the last (up to) two complete epochs, oldest first. */
   private history: number[][] = [];
   private weights: Float64Array;
+  /** The weights the finished epoch used (the trainer asks for its record after endEpoch). */
+  private finished: Float64Array | null = null;
 
   constructor(private readonly taskNames: readonly string[], readonly temperature: number) {
     if (!(temperature > 0)) throw new Error(`dwa: temperature must be > 0, got ${temperature}`);
@@ -48,13 +50,14 @@ export class DynamicWeightAverage implements LossLevelMethod {
     }
     this.sums.fill(0);
     this.steps = 0;
+    this.finished = this.weights;
     this.weights = dwaWeights(this.history, this.T, this.temperature);
   }
 
+  /** The weights of the last finished epoch (the current ones before any epoch ends). */
   epochRecord(): Record<string, MetricValue> {
-    const r: Record<string, MetricValue> = {};
-    this.taskNames.forEach((n, t) => (r[`weight.${n}`] = this.weights[t]!));
-    return r;
+    const w = this.finished ?? this.weights;
+    return Object.fromEntries(this.taskNames.map((n, t) => [`weight_${n}`, w[t]!]));
   }
 
   save(): unknown {

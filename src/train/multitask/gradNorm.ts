@@ -80,9 +80,7 @@ export class GradNorm implements GradientLevelMethod {
   }
 
   epochRecord(): Record<string, MetricValue> {
-    const r: Record<string, MetricValue> = {};
-    this.taskNames.forEach((n, t) => (r[`weight.${n}`] = this.weights[t]!));
-    return r;
+    return Object.fromEntries(this.taskNames.map((n, t) => [`weight_${n}`, this.weights[t]!]));
   }
 
   save(): unknown {

@@ -85,7 +85,7 @@ export class GradVac implements GradientLevelMethod {
   }
 
   endEpoch(): void {
-    this.conflicts.reset();
+    this.conflicts.endEpoch();
   }
 
   epochRecord(): Record<string, MetricValue> {

@@ -36,7 +36,7 @@ export class PCGrad implements GradientLevelMethod {
   }
 
   endEpoch(): void {
-    this.conflicts.reset();
+    this.conflicts.endEpoch();
   }
 
   epochRecord(): Record<string, MetricValue> {

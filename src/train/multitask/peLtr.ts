@@ -27,6 +27,8 @@ export class PeLtr implements GradientLevelMethod {
   /** Σ of the applied weights T·w over the epoch's steps, for the epoch record. */
   private sums: Float64Array;
   private steps = 0;
+  /** The finished epoch's record (the trainer asks for it after endEpoch). */
+  private finished: Record<string, MetricValue> | null = null;
 
   constructor(private readonly taskNames: readonly string[], readonly minWeights: readonly number[]) {
     this.T = taskNames.length;
@@ -51,15 +53,18 @@ export class PeLtr implements GradientLevelMethod {
   }
 
   endEpoch(): void {
+    this.finished = this.meanWeights();
     this.sums.fill(0);
     this.steps = 0;
   }
 
-  /** The epoch's mean applied weight per task (T·w). */
+  /** The last finished epoch's mean applied weight per task (T·w); the running means before. */
   epochRecord(): Record<string, MetricValue> {
-    const r: Record<string, MetricValue> = {};
-    this.taskNames.forEach((n, t) => (r[`weight.${n}`] = this.steps > 0 ? this.sums[t]! / this.steps : null));
-    return r;
+    return this.finished ?? this.meanWeights();
+  }
+
+  private meanWeights(): Record<string, MetricValue> {
+    return Object.fromEntries(this.taskNames.map((n, t) => [`weight_${n}`, this.steps > 0 ? this.sums[t]! / this.steps : null]));
   }
 
   save(): unknown {

@@ -40,9 +40,7 @@ export class UncertaintyWeighting implements LossLevelMethod {
   }
 
   epochRecord(): Record<string, MetricValue> {
-    const r: Record<string, MetricValue> = {};
-    this.taskNames.forEach((n, t) => (r[`weight.${n}`] = Math.exp(-this.s[t]!)));
-    return r;
+    return Object.fromEntries(this.taskNames.map((n, t) => [`weight_${n}`, Math.exp(-this.s[t]!)]));
   }
 
   save(): unknown {

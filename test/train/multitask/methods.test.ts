@@ -36,6 +36,13 @@ describe('PCGrad by hand', () => {
     const out = new PCGrad(2, 1, { split: 'none', chunkSize: 1 }).combine([block('w', [1, 0], [-1, 1])], info(0));
     near(out[0]!, [0.5, 1.5]);
   });
+  it('logs the finished epoch\'s conflict rate', () => {
+    const m = new PCGrad(2, 1, { split: 'none', chunkSize: 1 });
+    m.combine([block('w', [1, 0], [-1, 1])], info(0)); // 2 tests, both conflict
+    m.combine([block('w', [1, 0], [1, 1])], info(1)); // 2 tests, none
+    m.endEpoch();
+    assert.deepEqual(m.epochRecord(), { conflict_rate: 0.5 });
+  });
   it('leaves agreeing gradients and task-specific blocks alone', () => {
     const tower = block('tower', [0, 3], [0, 0]);
     const out = new PCGrad(2, 1, { split: 'none', chunkSize: 1 }).combine([block('w', [1, 2], [2, 1]), tower], info(0));
@@ -105,8 +112,12 @@ describe('PE-LTR by hand', () => {
     near(minNormWeights(Float64Array.of(1, 0, 0, 4), 2), [0.8, 0.2]);
     const m = new PeLtr(['a', 'b'], [0, 0]);
     near(m.combine([block('w', [1, 0], [0, 2])])[0]!, [1.6, 0.8]);
+    m.combine([block('w', [1, 0], [0, 1])]); // M = I: even weights, 2w = [1, 1]
+    m.endEpoch(); // the trainer asks for the record after ending the epoch
     const rec = m.epochRecord();
-    near([rec['weight.a'] as number, rec['weight.b'] as number], [1.6, 0.4], 1e-12, 'epoch mean of the applied weights');
+    near([rec['weight_a'] as number, rec['weight_b'] as number], [1.3, 0.7], 1e-12, 'epoch mean of the applied weights');
+    m.endEpoch();
+    assert.deepEqual(m.epochRecord(), { weight_a: null, weight_b: null }, 'an epoch without shared gradients has no weights');
   });
   it('the closed form satisfies the Lagrange condition Mw ∝ 1 on a random 3-task M', () => {
     const g = [[1, 2, -1, 0.5], [0.3, -1, 2, 1], [-2, 0.5, 0.1, 1]];
@@ -201,10 +212,12 @@ describe('DWA', () => {
     const ea = Math.exp(0.5 / 2), eb = Math.exp(1 / 2);
     const w = [(2 * ea) / (ea + eb), (2 * eb) / (ea + eb)];
     near(m.currentWeights, w, 1e-12);
+    assert.deepEqual(m.epochRecord(), { weight_a: 1, weight_b: 1 }, 'the record (asked after endEpoch) has the finished epoch\'s weights');
     near([step(1, 1)], [w[0]! + w[1]!], 1e-6);
     near([step(2, 0.5)], [w[0]! * 2 + w[1]! * 0.5], 1e-6);
+    m.endEpoch();
     const rec = m.epochRecord();
-    near([rec['weight.a'] as number, rec['weight.b'] as number], w, 1e-12);
+    near([rec['weight_a'] as number, rec['weight_b'] as number], w, 1e-12);
   });
 });
 

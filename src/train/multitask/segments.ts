@@ -113,12 +113,13 @@ export function combineSegments(blocks: readonly GradientBlock[], T: number, opt
 /** Adds the span's dot products between the tasks that reach its block to `gram`. */
 function accumulateGram(s: Span, T: number, gram: Float64Array): void {
   const { tasks, grads } = s.block;
+  const start = s.start, end = s.end;
   if (tasks.length === 2) {
     // One pass over both gradients for the three products (the common case, memory-bound).
     const i = tasks[0]!, j = tasks[1]!;
     const gi = grads[i]!, gj = grads[j]!;
     let ii = 0, ij = 0, jj = 0;
-    for (let k = s.start; k < s.end; k++) {
+    for (let k = start; k < end; k++) {
       const x = gi[k]!, y = gj[k]!;
       ii += x * x;
       ij += x * y;
@@ -137,7 +138,7 @@ function accumulateGram(s: Span, T: number, gram: Float64Array): void {
       const j = tasks[b]!;
       const gj = grads[j]!;
       let d = 0;
-      for (let k = s.start; k < s.end; k++) d += gi[k]! * gj[k]!;
+      for (let k = start; k < end; k++) d += gi[k]! * gj[k]!;
       gram[i * T + j] = gram[i * T + j]! + d;
       if (i !== j) gram[j * T + i] = gram[j * T + i]! + d;
     }
@@ -147,13 +148,14 @@ function accumulateGram(s: Span, T: number, gram: Float64Array): void {
 /** out[span] = Σₖ cₖ gₖ[span] over the tasks that reach the block, summed in float64. */
 function writeCombination(s: Span, c: ArrayLike<number>, out: Float32Array): void {
   const { tasks, grads } = s.block;
+  const start = s.start, end = s.end;
   if (tasks.length === 2) {
     const g0 = grads[tasks[0]!]!, g1 = grads[tasks[1]!]!;
     const c0 = c[tasks[0]!]!, c1 = c[tasks[1]!]!;
-    for (let k = s.start; k < s.end; k++) out[k] = c0 * g0[k]! + c1 * g1[k]!;
+    for (let k = start; k < end; k++) out[k] = c0 * g0[k]! + c1 * g1[k]!;
     return;
   }
-  for (let k = s.start; k < s.end; k++) {
+  for (let k = start; k < end; k++) {
     let v = 0;
     for (const t of tasks) v += c[t]! * grads[t]![k]!;
     out[k] = v;

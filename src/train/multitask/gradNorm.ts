@@ -61,7 +61,7 @@ export class GradNorm implements GradientLevelMethod {
     });
     const norms = layerNorms(blocks, this.layer, T);
     const w = Float64Array.from(this.weights);
-    const out = combineSegments(blocks, T, { split: 'none', chunkSize: 0 }, () => w);
+    const out = combineSegments(blocks, T, { split: 'none', chunkSize: 0 }, () => w, false);
     const targets = gradNormTargets(w, norms, info.losses, this.initialLosses, this.opts.alpha);
     if (norms.some((n) => n > 0)) {
       this.adam.step(this.weights, gradNormWeightGrad(w, norms, targets));

@@ -61,16 +61,17 @@ interface Span {
 /**
  * One combined gradient per block: shared blocks segment by segment through `coefficients`,
  * task-specific blocks passed through (the caller copies them into the parameters, so they are
- * returned as they are).
+ * returned as they are). `withGram` false skips the Gram matrix (left at zero) for coefficients
+ * that do not depend on it.
  */
-export function combineSegments(blocks: readonly GradientBlock[], T: number, opts: SplitOptions, coefficients: Coefficients): Float32Array[] {
+export function combineSegments(blocks: readonly GradientBlock[], T: number, opts: SplitOptions, coefficients: Coefficients, withGram = true): Float32Array[] {
   const arena = stepArena();
   const out = blocks.map((b) => (isShared(b) ? arena.f32(b.grads[0]!.length) : b.grads[b.tasks[0]!]!));
   const gram = new Float64Array(T * T);
   const view = { slot: '', gram };
   const run = (slot: string, spans: readonly Span[]): void => {
     gram.fill(0);
-    for (const s of spans) accumulateGram(s, T, gram);
+    if (withGram) for (const s of spans) accumulateGram(s, T, gram);
     view.slot = slot;
     const c = coefficients(view);
     for (const s of spans) writeCombination(s, c, out[s.index]!);

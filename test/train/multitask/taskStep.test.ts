@@ -9,6 +9,9 @@ import { endStep } from '../../../src/autograd/tape.js';
 import { taskGradients } from '../../../src/autograd/taskGradients.js';
 import { SGD } from '../../../src/optim/sgd.js';
 import { PCGrad } from '../../../src/train/multitask/pcgrad.js';
+import { GradVac } from '../../../src/train/multitask/gradVac.js';
+import { loadNativeKernels } from '../../../src/backend/native.js';
+import { withBackend } from '../../helpers/backends.js';
 import { trainTaskStep } from '../../../src/train/step.js';
 import { TinyMultiTask, tinyBatch } from '../../helpers/tinyMultiTask.js';
 
@@ -42,5 +45,27 @@ describe('trainTaskStep with PCGrad', () => {
       });
     }
     assert.ok(moved > 0);
+  });
+});
+
+const native = loadNativeKernels().kernels;
+describe('gradient surgery is deterministic across threads (native)', { skip: native ? false : 'native addon not built' }, () => {
+  it('GradVac (chunk split) for 4 steps: 1 and 2 threads give bit-identical parameters', () => {
+    const run = (threads: number): Float32Array[] => {
+      native!.setThreads(threads);
+      return withBackend(native!, () => {
+        const model = new TinyMultiTask(5);
+        const method = new GradVac(3, 8, { split: 'chunk', chunkSize: 4 }, 0.2);
+        const opt = new SGD([{ params: model.parameters(), tables: model.tables() }], { lr: 0.1 });
+        for (let s = 0; s < 4; s++) {
+          const batch = tinyBatch(64, 30 + s);
+          trainTaskStep(opt, model, () => model.losses(batch), method, model.heads);
+        }
+        return [...model.stateDict().values()].map((v) => v.slice());
+      });
+    };
+    const [one, two] = [run(1), run(2)];
+    native!.setThreads(2);
+    assert.deepEqual(two, one);
   });
 });

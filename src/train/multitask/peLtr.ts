@@ -33,7 +33,7 @@ export class PeLtr implements GradientLevelMethod {
   constructor(private readonly taskNames: readonly string[], readonly minWeights: readonly number[]) {
     this.T = taskNames.length;
     const total = minWeights.reduce((a, b) => a + b, 0);
-    if (minWeights.length !== this.T || minWeights.some((c) => !(c >= 0)) || total > 1 + 1e-12) {
+    if (minWeights.length !== this.T || minWeights.some((c) => !(c >= 0)) || total > 1 + 1e-9) {
       throw new Error(`pe-ltr: minWeights must be ${this.T} values ≥ 0 summing to at most 1, got [${minWeights.join(', ')}]`);
     }
     this.sums = new Float64Array(this.T);

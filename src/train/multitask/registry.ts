@@ -93,7 +93,8 @@ export function createMultiTaskMethod(cfg: MultiTaskConfig, ctx: MultiTaskContex
       const c = typeof raw === 'number' ? ctx.taskNames.map(() => raw) : raw;
       if (c.length !== T) throw new ConfigError([`${where}.minWeights: ${c.length} values for ${T} tasks (${ctx.taskNames.join(', ')})`]);
       const total = c.reduce((a, b) => a + b, 0);
-      if (total > 1) throw new ConfigError([`${where}.minWeights: the bounds sum to ${total}; weights sum to 1, so the bounds must sum to at most 1`]);
+      // Sums such as 0.1 + 0.2 + 0.7 land a rounding error above 1.
+      if (total > 1 + 1e-9) throw new ConfigError([`${where}.minWeights: the bounds sum to ${total}; weights sum to 1, so the bounds must sum to at most 1`]);
       return new PeLtr(ctx.taskNames, c);
     }
     case 'pcgrad':

@@ -29,6 +29,9 @@ describe('multi-task registry', () => {
       { type: 'pcgrad', split: 'tensor' }, { type: 'pcgrad', split: 'chunk', chunkSize: 64 }, { type: 'gradvac', split: 'chunk', chunkSize: 8, beta: 0.1 },
     ];
     for (const raw of full) assert.equal(createMultiTaskMethod(parseMultiTaskConfig(raw), ctx).name, raw.type);
+    // 0.33 + 0.56 + 0.11 is 1.0000000000000002 in float64: bounds that sum to 1 on paper are accepted.
+    const three = { ...ctx, taskNames: ['a', 'b', 'c'], weights: [1, 1, 1] };
+    assert.equal(createMultiTaskMethod(parseMultiTaskConfig({ type: 'pe-ltr', minWeights: [0.33, 0.56, 0.11] }), three).name, 'pe-ltr');
   });
   it('names the key of a bad setting', () => {
     fails({ type: 'mgda' }, 'train.multitask.type: expected one of static, uw, dwa, gradnorm, pe-ltr, pcgrad, gradvac, got "mgda"');

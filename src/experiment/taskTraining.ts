@@ -26,7 +26,7 @@ export function taskTrainerOptions(cfg: ExperimentConfig, tasks: readonly RunTas
   const method = createMultiTaskMethod(cfg.train.multitask ?? { type: 'static' }, {
     taskNames: trained.map((t) => t.name), weights: trained.map((t) => t.weight), seed,
     lastSharedLayer: model.namedParameters().filter(([, p]) => lastShared.has(p)).map(([n]) => n),
-  });
+  }, `${cfg.file}: train.multitask`);
   return {
     names: trained.map((t) => t.name),
     method,

@@ -17,6 +17,8 @@ import { loadScoringModel } from '../../src/experiment/scoring.js';
 import { predictHeads } from '../../src/train/predict.js';
 import { MultiTaskModel } from '../../src/models/ctrModel.js';
 import { ADKDD_FILES, writeAdkddSlice, type AdkddSlice } from '../helpers/adkddSlice.js';
+import { writeCensusSlice } from '../helpers/censusSlice.js';
+import { parseMetricLog } from '../../src/train/metricLog.js';
 import { skipWithoutSharedData } from '../helpers/sharedData.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -147,4 +149,35 @@ describe('multi-task: ESMM on AdKDD\'21 displays', { skip }, () => {
       assert.ok(Math.abs(c.score_ctcvr![i]! - corrected(c.logit_ctcvr![i]!, expected)) < 1e-6);
     }
   });
+});
+
+describe('multi-task: census-income MMoE (income, never married)', () => {
+  const MARITAL = (y: string): string => y.replace(/^(\s*- \{ name: income, .*)$/m, '$1\n    - { name: marital, column: marital_stat, type: binary, positive: { equals: Never married } }');
+  const write = (name: string, epochs: number, multitask: string): string => {
+    const sub = join(dir, name);
+    mkdirSync(sub, { recursive: true });
+    return writeCensusSlice(sub, {
+      model: '{ type: mmoe, dim: 4, experts: 3, expert: [16], tower: [8], dropout: 0.1 }',
+      train: `{ epochs: ${epochs}, batchSize: 128, seed: 2, optimizer: { type: adam, lr: 0.01 }, tasks: [{ name: income }, { name: marital, weight: 0.5 }], multitask: ${multitask} }`,
+      rows: { fit: 1500, validation: 500, test: 500 },
+      edit: MARITAL,
+    }).config;
+  };
+
+  for (const [name, multitask] of [['dwa', '{ type: dwa }'], ['gradvac', '{ type: gradvac, split: chunk, chunkSize: 64 }'], ['gradnorm', '{ type: gradnorm }']] as const) {
+    it(`${name}: a resumed run is bit-identical to an uninterrupted one (the method's state is checkpointed)`, async () => {
+      const whole = await runTraining(await loadExperimentConfig(write(`${name}-whole`, 3, multitask)), { quiet: true });
+      const splitCfg = write(`${name}-split`, 1, multitask);
+      await runTraining(await loadExperimentConfig(splitCfg), { quiet: true });
+      writeFileSync(splitCfg, readFileSync(splitCfg, 'utf8').replace('epochs: 1,', 'epochs: 3,'));
+      const resumed = await runTraining(await loadExperimentConfig(splitCfg), { quiet: true, resume: true });
+      assert.ok(resumed.train.resumed);
+      assert.deepEqual(readFileSync(join(resumed.modelDir, 'model.safetensors')), readFileSync(join(whole.modelDir, 'model.safetensors')));
+      const epochs = (r: typeof whole): Record<string, unknown>[] => parseMetricLog(readFileSync(r.logFile, 'utf8')).filter((x) => x.event === 'epoch');
+      const last = epochs(whole).at(-1)!;
+      assert.deepEqual(Object.entries(epochs(resumed).at(-1)!).filter(([k]) => k.startsWith('weight_') || k === 'loss'), Object.entries(last).filter(([k]) => k.startsWith('weight_') || k === 'loss'));
+      const steps = parseMetricLog(readFileSync(whole.logFile, 'utf8')).filter((x) => x.event === 'step');
+      assert.ok(steps.every((x) => typeof x.loss_income === 'number' && typeof x.loss_marital === 'number'), 'every step record has each task\'s loss');
+    });
+  }
 });

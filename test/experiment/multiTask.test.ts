@@ -105,6 +105,21 @@ describe('multi-task: ESMM on AdKDD\'21 displays', { skip }, () => {
     assert.match(bad.stderr, /--on cvt=label_ctr: no task 'cvt' in the file \(score_<task> columns: ctr, ctcvr, cvr\)/);
   });
 
+  it('a task with one class in validation is named, not passed off as a number', () => {
+    const sub = join(dir, 'oneclass');
+    mkdirSync(sub, { recursive: true });
+    const s = writeAdkddSlice(sub, {
+      model: '{ type: esmm, dim: 4, bottom: [8], tower: [4] }',
+      train: 'tasks: [{ name: ctr, label: click }, { name: cvr, label: sale, on: click }]\nvalidationTasks: { ctr: 1, cvr: 1 }',
+      rows: { fit: 2000, validation: 500, test: 500 },
+      editRows: (rows) => { rows.validation = rows.validation.map((r) => r.replace(/,1$/, ',0')); },
+    });
+    const r = spawnSync(process.execPath, [MAIN, 'train', s.config, '-q'], { encoding: 'utf8' });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /train\.validationMetric: 'auc' has no value on the validation rows: task cvr: label sale has 0 positives and \d+ negatives on its \d+ validation rows \(where click is 1\)/);
+    assert.doesNotMatch(r.stderr, /NaN|internal error/);
+  });
+
   it('the saved model gives bit-identical per-task logits', async () => {
     const s = slice('saved');
     const r = await runTraining(await loadExperimentConfig(s.config), { quiet: true });

@@ -7,6 +7,7 @@ import { dinBench } from './din.js';
 import { quBench } from './qu.js';
 import { shampooBench } from './shampoo.js';
 import { serveBench } from './serve.js';
+import { mtlBench } from './mtl.js';
 import { onlineBench } from './online.js';
 
 const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
@@ -18,6 +19,7 @@ const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
   qu: quBench,
   shampoo: shampooBench,
   serve: serveBench,
+  mtl: mtlBench,
   online: onlineBench,
 };
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { buildDataset, parseDataConfig, type DataConfig } from '../../src/schema/index.js';
+import { buildDataset, encodeFile, FittedSchema, parseDataConfig, withSourcePath, type DataConfig } from '../../src/schema/index.js';
 import { openColumns } from '../../src/schema/source.js';
 import type { EventSplit } from '../../src/data/events/sequences.js';
 import { DataFormatError } from '../../src/data/readers/errors.js';
@@ -137,7 +137,8 @@ describe('event logs: behaviour-sequence examples', () => {
 
   it('history and target share one id space: the same item has the same id in both', async () => {
     const dir = tempFiles({ 'log.csv': LOG });
-    const { dataset: ds, fitted } = await buildDataset(config({}, { split: { mode: 'file-order', train: [1, 1], fit: [1, 1] } }), dir);
+    const cfg = config({}, { split: { mode: 'file-order', train: [1, 1], fit: [1, 1] } });
+    const { dataset: ds, fitted } = await buildDataset(cfg, dir);
     const j = fitted.spec.fields.findIndex((f) => f.name === 'item');
     assert.equal(fitted.sequenceOffsets[0], fitted.fieldOffsets[j]);
     const vocab = fitted.spec.fields[j]!;
@@ -149,6 +150,10 @@ describe('event logs: behaviour-sequence examples', () => {
       assert.equal(ds.ids[r * ds.numFields + j], id(out[r]!.item));
       assert.deepEqual([...seq.ids.subarray(seq.offsets[r]!, seq.offsets[r + 1]!)], out[r]!.hist.map(id));
     }
+    // predict / eval: the saved schema encodes another log (here the same one) into the same rows.
+    const again = await encodeFile(FittedSchema.fromJSON(JSON.parse(JSON.stringify(fitted.toJSON()))), withSourcePath(cfg.source, join(dir, 'log.csv')));
+    assert.deepEqual([...again.dataset.ids], [...ds.ids]);
+    assert.deepEqual([...again.dataset.sequences![1]!.ids], [...ds.sequences![1]!.ids]);
   });
 
   it('split mode last: each user\'s last example events are test, the ones before validation; negatives follow their positive', async () => {

@@ -26,14 +26,15 @@ const oneRuleMessage = { message: 'give exactly one of equals, oneOf, contains, 
 const positiveRule = z.strictObject(ruleKeys).refine(oneRule, oneRuleMessage);
 
 const criteoSource = z.strictObject({ format: z.literal('criteo'), path: name });
-const csvSource = z.strictObject({
-  format: z.literal('csv'),
+/** How a delimited text file is read (csv, and the log of an events source). */
+const csvKeys = {
   path: name,
   header: z.boolean().default(true),
   columns: z.array(name).min(1).optional(),
   delimiter: z.string().length(1).default(','),
   trim: z.boolean().default(false),
-});
+};
+const csvSource = z.strictObject({ format: z.literal('csv'), ...csvKeys });
 const ipinyouSource = z.strictObject({ format: z.literal('ipinyou'), path: name, featIndex: name });
 const svmlightSource = z.strictObject({ format: z.literal('svmlight'), path: name });
 /** Features and labels defined in SQL, read through DuckDB: a whole query ... */
@@ -51,11 +52,7 @@ const sqlFileSource = z.strictObject({
  */
 const eventsSource = z.strictObject({
   format: z.literal('events'),
-  path: name,
-  header: z.boolean().default(true),
-  columns: z.array(name).min(1).optional(),
-  delimiter: z.string().length(1).default(','),
-  trim: z.boolean().default(false),
+  ...csvKeys,
   /** Log columns: who, what, when (a number: unix seconds or any increasing unit). */
   user: name,
   item: name,

@@ -55,23 +55,43 @@ function unavailable(name: string, what: string, cause: unknown): DataFormatErro
   return e;
 }
 
+/*
+ * The few client calls used, typed here rather than imported: the packages are optional, and
+ * ctrkit builds and runs (every other source) without them.
+ */
+interface Msg { seq: number; data: Uint8Array }
+interface Messages extends AsyncIterable<Msg> { stop(): void }
+interface Connection {
+  close(): Promise<void>;
+  status(): AsyncIterable<{ type: string }>;
+}
+interface TransportApi {
+  connect(opts: { servers: string[]; maxReconnectAttempts: number; reconnectTimeWait: number }): Promise<Connection>;
+}
+interface JetStreamApi {
+  jetstream(nc: Connection): { consumers: { get(stream: string, opts: Record<string, unknown>): Promise<{ consume(): Promise<Messages> }> } };
+  DeliverPolicy: { All: string; StartSequence: string };
+}
+
+/** import() of a name the compiler does not resolve (an optional package). */
+const load = (pkg: string): Promise<unknown> => import(pkg);
+
 export async function openJetStreamLines(opts: JetStreamSourceOptions): Promise<JetStreamLines> {
   const name = `nats:${opts.stream}`;
-  let transport: typeof import('@nats-io/transport-node');
-  let js: typeof import('@nats-io/jetstream');
+  let transport: TransportApi;
+  let js: JetStreamApi;
   try {
-    [transport, js] = await Promise.all([import('@nats-io/transport-node'), import('@nats-io/jetstream')]);
+    [transport, js] = await Promise.all([load('@nats-io/transport-node') as Promise<TransportApi>, load('@nats-io/jetstream') as Promise<JetStreamApi>]);
   } catch (err) {
     throw unavailable(name, 'the NATS client did not load', err);
   }
-  let nc: Awaited<ReturnType<typeof transport.connect>>;
+  let nc: Connection;
   try {
     nc = await transport.connect({ servers: [...opts.servers], maxReconnectAttempts: -1, reconnectTimeWait: 500 });
   } catch (err) {
     throw unavailable(name, `cannot connect to the NATS server at ${opts.servers.join(', ')}`, err);
   }
   const jsc = js.jetstream(nc);
-  type Messages = Awaited<ReturnType<Awaited<ReturnType<typeof jsc.consumers.get>>['consume']>>;
   // The next sequence to deliver: where a consumer that ended (the server went away) is reopened.
   let nextSeq = opts.startSequence;
   let stopped = false;
@@ -104,7 +124,6 @@ export async function openJetStreamLines(opts: JetStreamSourceOptions): Promise<
   let seqs: number[] = [];
   let base = 1;
   let lines = 0;
-  type Msg = { seq: number; data: Uint8Array };
   let it: AsyncIterator<Msg> = messages![Symbol.asyncIterator]();
   // The iterator's next() in flight (kept across calls: a probe that found nothing buffered leaves it).
   let pending: Promise<IteratorResult<Msg> | 'failed'> | undefined;

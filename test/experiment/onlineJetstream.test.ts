@@ -21,9 +21,19 @@ const CRITEO = 'criteo_kaggle_dac_head10k/criteo_kaggle_train_head10k.txt.gz';
 const root = packageRoot();
 const cli = join(root, 'dist', 'src', 'cli', 'main.js');
 
-async function natsClient(): Promise<{ transport: typeof import('@nats-io/transport-node'); js: typeof import('@nats-io/jetstream') } | undefined> {
+/** The publishing calls of the optional client packages (typed here: the build does not need them). */
+interface Client {
+  transport: { connect(o: { servers: string }): Promise<{ close(): Promise<void> }> };
+  js: {
+    jetstreamManager(nc: unknown): Promise<{ streams: { info(name: string): Promise<unknown>; add(cfg: { name: string; subjects: string[] }): Promise<unknown> } }>;
+    jetstream(nc: unknown): { publish(subject: string, data: string): Promise<unknown> };
+  };
+}
+
+async function natsClient(): Promise<Client | undefined> {
+  const load = (pkg: string): Promise<unknown> => import(pkg);
   try {
-    return { transport: await import('@nats-io/transport-node'), js: await import('@nats-io/jetstream') };
+    return { transport: await load('@nats-io/transport-node') as Client['transport'], js: await load('@nats-io/jetstream') as Client['js'] };
   } catch {
     return undefined;
   }

@@ -25,7 +25,7 @@ export interface HardConcreteConfig {
   count: number;
   /** Temperature β of the concrete relaxation (Louizos et al.: 2/3). */
   temperature: number;
-  /** Initial log α of every gate (0: P(z ≠ 0) ≈ 0.83 at β = 2/3, E[z] = ẑ = 0.5). */
+  /** Initial log α of every gate (at β = 2/3 — 0: P(z ≠ 0) ≈ 0.83, ẑ = 0.5; 3: P(z ≠ 0) ≈ 0.99, ẑ = 1). */
   initLogAlpha: number;
 }
 

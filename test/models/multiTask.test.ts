@@ -430,7 +430,7 @@ describe('multi-task models', () => {
     assert.deepEqual(parseModelConfig({ type: 'ple' }), { type: 'ple', ...common, levels: 2, taskExperts: 2, sharedExperts: 2, expert: [256, 128] });
     assert.deepEqual(parseModelConfig({ type: 'esmm' }), { type: 'esmm', ...common, bottom: [256, 128] });
     assert.deepEqual(parseModelConfig({ type: 'snr' }), {
-      type: 'snr', ...common, variant: 'trans', subnetworks: 4, widths: [256, 128], l0: 1e-3, temperature: 2 / 3, gateInit: 0,
+      type: 'snr', ...common, variant: 'trans', subnetworks: 4, widths: [256, 128], l0: 1e-3, temperature: 2 / 3, gateInit: 3,
     });
     assert.throws(() => parseModelConfig({ type: 'snr', variant: 'mean' }), /model\.variant: expected one of trans, aver/);
     assert.throws(() => parseModelConfig({ type: 'snr', temperature: 0 }), /model\.temperature/);
@@ -558,7 +558,7 @@ describe('SNR', () => {
     assert.deepEqual(snapshot(resumed.m).map(bits), snapshot(a.m).map(bits));
     // The gates moved, and not all alike: they are trained.
     const la = Array.from(a.m.gates.logAlpha.data);
-    assert.ok(la.some((v) => v !== 0) && new Set(la).size > 1);
+    assert.ok(la.some((v) => v !== 3) && new Set(la).size > 1);
   });
 
   it('structure: levels of sub-networks, Trans layers over the concatenated sources, Aver over their sum; cost', () => {

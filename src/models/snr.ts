@@ -29,7 +29,7 @@ export interface SNRConfig extends TaskHeadsConfig {
 
 /**
  * SNR (Ma et al., AAAI'19): the shared layers split into `subnetworks` sub-networks per level;
- * level 1's read x0, and each sub-network above (and each task's tower, above the last level)
+ * level 1's sub-networks read x0, and each one above (and each task's tower, above the last level)
  * reads the level below through a coded connection per source, z_ij ∈ [0, 1] a hard-concrete gate
  * (nn/hardConcrete.ts). SNR-Trans: v_i = Σ_j z_ij W_ij u_j, written as one layer over
  * concat_j(z_ij u_j) whose weight is the blocks W_ij stacked (with every z = 1 a plain dense

@@ -11,6 +11,7 @@ import { parseOptimizerConfig, type OptimizerConfig } from '../optim/registry.js
 import { LossConfigError, parseLossConfig, type LossConfig } from '../losses/registry.js';
 import { parseMultiTaskConfig, type MultiTaskConfig } from '../train/multitask/registry.js';
 import { checkSearch, parseSearchConfig, type SearchConfig } from './search.js';
+import { checkOnline, onlineSchema } from './onlineConfig.js';
 
 /**
  * In-training calibration by bias constraints (src/calibrate/biasConstraints.ts): one dual
@@ -85,6 +86,8 @@ const trainSchema = z.strictObject({
   validationTasks: z.record(z.string(), z.number().positive()).optional(),
   /** Efficiency search over the dcnv2 model's sizes (src/experiment/search.ts, docs/search.md). */
   search: z.unknown().optional(),
+  /** Train on a stream with progressive validation (src/experiment/onlineConfig.ts). */
+  online: onlineSchema.optional(),
 });
 
 export interface TrainConfig extends Omit<z.output<typeof trainSchema>, 'optimizer' | 'loss' | 'tasks' | 'multitask' | 'search'> {
@@ -184,7 +187,10 @@ function checkTasks(data: DataConfig, model: ModelConfig, train: TrainConfig, at
   } else if (!multiHead && tasks.length > 1) {
     at('model.type', `'${model.type}' has one output, and train.tasks names ${tasks.length}; use a multi-task model (${MULTI_TASK_MODEL_TYPES.join(', ')})`);
   }
-  for (const k of Object.keys(train.validationTasks ?? {})) {
+  if (train.multitask?.type === 'gradnorm' && model.type === 'esmm') {
+    at('train.multitask.type', `'gradnorm' balances the tasks' gradients on the last layer they share, and esmm's CTR and CVR nets share only the embedding table; use shared-bottom, mmoe or ple`);
+  }
+    for (const k of Object.keys(train.validationTasks ?? {})) {
     if (!names.has(k)) at(`train.validationTasks.${k}`, `no task ${JSON.stringify(k)} in train.tasks (${[...names].join(', ')})`);
   }
   // What the task path does not do (bias constraints and probes read the first label on every row).
@@ -246,6 +252,7 @@ function checkTrainable(file: string, data: DataConfig, model: ModelConfig, trai
     }
   }
   if (train.biasConstraints && loss?.type === 'jrc') at('train.biasConstraints', `constrains the one-logit CTR head; loss 'jrc' has two logits per row`);
+  checkOnline(data, model, train, at);
   if (model.type === 'din') checkAttention(data, model.attention, at);
   if (model.type === 'twotower') checkGroups(data, { user: model.user, item: model.item, bias: model.bias }, at);
   if (model.type === 'qu') checkGroups(data, { q: model.q, u: model.u }, at);

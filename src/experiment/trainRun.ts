@@ -41,7 +41,7 @@ import { startSearch } from './search.js';
 import { add } from '../autograd/ops/elementwise.js';
 import { TASK_HEADS_MODEL_TYPES } from '../models/registry.js';
 import { handleInconsistentRows, runTasks, taskRecords, taskSampling, type RunTask } from './tasks.js';
-import { scoreTasks, taskMetrics, taskTrainerOptions, validationWeights, type TaskScores } from './taskTraining.js';
+import { scoreTasks, taskMetrics, taskTrainerOptions, undefinedTaskMetrics, validationWeights, type TaskScores } from './taskTraining.js';
 
 export interface TrainRunOptions {
   /** Continue from the output directory's last checkpoint. */
@@ -241,7 +241,10 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
       const all = evaluateOn(m, split.validation, true).metrics;
       const out: Record<string, number> = {};
       for (const [k, v] of Object.entries(all)) if (v !== null) out[k] = v;
-      if (!(metricName in out)) throw new ConfigError([`${cfg.file}: train.validationMetric: '${metricName}' has no value on the validation rows (${JSON.stringify(all)})`]);
+      if (!(metricName in out)) {
+        const undefinedFor = taskPath && tasks.length > 1 ? undefinedTaskMetrics(all, tasks, combine, ds, split.validation) : '';
+        throw new ConfigError([`${cfg.file}: train.validationMetric: '${metricName}' has no value on the validation rows${undefinedFor || ` (${JSON.stringify(all)})`}`]);
+      }
       return out;
     }
     : undefined;

@@ -3,7 +3,7 @@ import type { Dataset } from '../data/dataset.js';
 import { CategoricalField, LogBucketField } from '../data/prep/field.js';
 import type { ReaderStats } from '../data/readers/reader.js';
 import { sourcePath, type DataConfig } from './config.js';
-import { FittedSchema } from './fitted.js';
+import { FittedSchema, hashFieldBucket } from './fitted.js';
 import { hashBucket } from './hash.js';
 import { ingestFile, type IngestOptions, type RowCoder } from './ingest.js';
 import { RunningMoments } from './numeric.js';
@@ -54,7 +54,7 @@ export async function buildDataset(cfg: DataConfig, baseDir: string, options: In
       const f = spec.fields[j]!;
       switch (f.kind) {
         case 'vocab': return vocabs[j]!.intern(row.fieldRaw[j]!);
-        case 'hash': return hashBucket(row.fieldRaw[j] as string, f.buckets);
+        case 'hash': return hashFieldBucket(f, row.fieldRaw[j]!);
         case 'bucketize': return row.fieldLocal[j]!;
       }
     },
@@ -64,13 +64,17 @@ export async function buildDataset(cfg: DataConfig, baseDir: string, options: In
     },
   };
 
-  const store = new RowStore(spec.labels.length, spec.sequences.length, spec.weight !== undefined, spec.group);
+  // Split modes last / time: the event source assigns each example its part (by its event's time).
+  const eventSplit = cfg.split.mode === 'last' || cfg.split.mode === 'time' ? cfg.split : undefined;
+  const store = new RowStore(spec.labels.length, spec.sequences.length, spec.weight !== undefined, spec.group, eventSplit !== undefined);
   const files: ReaderStats[] = [];
   const fileRows: FileRows = { train: 0, validation: 0, test: 0 };
   // A duckdb query has no file: its "file" is the query itself (the config rejects split mode files for it).
   const parts: [keyof FileRows, string | undefined][] = [['train', sourcePath(cfg.source) ?? 'query']];
   if (cfg.split.mode === 'files') parts.push(['validation', cfg.split.validation], ['test', cfg.split.test]);
-  const ingestOptions: IngestOptions = cfg.workers === undefined ? options : { workers: cfg.workers, ...options };
+  const ingestOptions: IngestOptions = {
+    ...(cfg.workers === undefined ? {} : { workers: cfg.workers }), ...options, ...(eventSplit === undefined ? {} : { eventSplit }),
+  };
   for (const [part, path] of parts) {
     if (path === undefined) continue;
     const before = store.numRows;

@@ -5,8 +5,13 @@ import { openIpinyou, readFeatIndex } from '../data/readers/ipinyou.js';
 import { newStats, type ReaderStats } from '../data/readers/reader.js';
 import { openDuckDbColumns } from '../data/duckdb/index.js';
 import { openCriteoParallel, openCsvParallel, openSvmlightParallel, type ParallelOptions } from '../data/parallel/index.js';
+import { openCriteo } from '../data/readers/criteo.js';
+import { openCsv } from '../data/readers/csv.js';
+import { openSvmlight } from '../data/readers/svmlight.js';
 import type { RawValue } from '../data/prep/field.js';
+import type { EventSplit } from '../data/events/sequences.js';
 import type { SourceConfig } from './config.js';
+import { openEventColumns } from './eventSource.js';
 
 /*
  * Adapts the format readers to one shape: rows as the values of the columns a schema asks for,
@@ -14,14 +19,24 @@ import type { SourceConfig } from './config.js';
  * DuckDB numeric columns), so that the log-bucket tokens are those of src/data/prep.
  *
  * The text formats with a worker-thread parser always go through it: `workers` only changes the
- * speed (0 parses on the calling thread), never a value, an error or a counter.
+ * speed (0 parses on the calling thread), never a value, an error or a counter. Except on a stream
+ * (`stream: true`, online training): the worker-thread parsers intern every distinct token, which
+ * grows without bound on an endless source, so a stream is read by the line readers, which keep
+ * nothing (same values, errors and counters).
  */
+
+export interface ColumnSourceOptions extends ParallelOptions {
+  /** Constant memory however long the source (see above). */
+  stream?: boolean;
+}
 
 /** One data row: `values[k]` is the value of the k-th requested column. */
 export interface SourceRow {
   values: RawValue[];
   /** 1-based line number in `file`. */
   line: number;
+  /** The split part a source assigns itself (event logs under split modes last / time): 0 fit, 1 validation, 2 test. */
+  part?: 0 | 1 | 2;
 }
 
 export interface ColumnSource extends AsyncIterable<SourceRow> {
@@ -52,8 +67,15 @@ function listColumns(cols: readonly string[]): string {
  * naming the file and column otherwise). `baseDir` resolves relative paths such as the featindex file.
  */
 export async function openColumns(source: SourceConfig, file: string, baseDir: string,
-  requests: readonly ColumnRequest[], options: ParallelOptions): Promise<ColumnSource> {
+  requests: readonly ColumnRequest[], options: ColumnSourceOptions, eventSplit?: EventSplit): Promise<ColumnSource> {
   switch (source.format) {
+    case 'events': {
+      const { path, header, columns, delimiter, trim } = source;
+      const log: SourceConfig = { format: 'csv', path, header, delimiter, trim, ...(columns === undefined ? {} : { columns }) };
+      return openEventColumns(source, file, requests, (req) => openColumns(log, file, baseDir, req, options), {
+        policy: options.onBadLine ?? 'error', keep: options.keepSkipped ?? 10, split: eventSplit,
+      });
+    }
     case 'duckdb':
     case 'parquet':
     case 'json': {
@@ -82,7 +104,7 @@ export async function openColumns(source: SourceConfig, file: string, baseDir: s
         if (i === -1) throw missingColumn(file, r, undefined, 'label, I1..I13, C1..C26 (criteo format)');
         return i;
       });
-      const reader = await openCriteoParallel(file, options);
+      const reader = await (options.stream === true ? openCriteo : openCriteoParallel)(file, options);
       return adapt(file, reader, (row) => pos.map((i) => (i === 0 ? row.label : i <= 13 ? row.ints[i - 1]! : row.cats[i - 14]!)));
     }
     case 'svmlight': {
@@ -94,7 +116,7 @@ export async function openColumns(source: SourceConfig, file: string, baseDir: s
         if (m === null) throw missingColumn(file, r, undefined, 'label, qid, f1, f2, … (svmlight format)');
         return Number(m[1]);
       });
-      const reader = await openSvmlightParallel(file, options);
+      const reader = await (options.stream === true ? openSvmlight : openSvmlightParallel)(file, options);
       return adapt(file, reader, (row) => pos.map((p) => {
         if (p === -1) return row.label;
         if (p === -2) return row.qid ?? Number.NaN;
@@ -114,7 +136,7 @@ export async function openColumns(source: SourceConfig, file: string, baseDir: s
       return adapt(file, reader, (row) => pos.map((i) => (i === -1 ? row.label : row.idx[i]!)));
     }
     case 'csv': {
-      const reader = await openCsvParallel(file, {
+      const reader = await (options.stream === true ? openCsv : openCsvParallel)(file, {
         ...options, header: source.header, columns: source.columns, delimiter: source.delimiter, trim: source.trim,
       });
       const pos = requests.map((r) => {

@@ -35,8 +35,14 @@ export type BiasConstraintsConfig = z.output<typeof biasConstraintsSchema>;
 
 /** One task of train.tasks (see src/experiment/tasks.ts). */
 const taskSchema = z.strictObject({
-  /** The model head it trains (a task name for shared-bottom / mmoe / ple; ctr, cvr or ctcvr for esmm). */
+  /** The task's name (in metrics, predictions and logs). */
   name: z.string().min(1),
+  /**
+   * The model head it reads (default: its name). Heads of shared-bottom / mmoe / ple / snr are the
+   * tasks' heads; esmm has ctr, cvr, ctcvr. Two tasks may read one head, e.g. a sale head judged on
+   * every display and on clicked ones.
+   */
+  head: z.string().min(1).optional(),
   /** data.labels name of its label (default: the task's name). */
   label: z.string().min(1).optional(),
   /** Only rows where this label is 1 (e.g. CVR on clicks). */
@@ -174,14 +180,16 @@ function checkTasks(data: DataConfig, model: ModelConfig, train: TrainConfig, at
   if (!tasks.some((t) => t.weight > 0)) at('train.tasks', 'every task has weight 0: nothing would be trained');
   if (train.loss !== undefined) at('train.loss', 'with train.tasks each task has its own loss (train.tasks[].loss)');
   const fixed = FIXED_HEADS[model.type];
+  const heads = new Set(tasks.map((t) => t.head ?? t.name));
   if (fixed) {
     tasks.forEach((t, i) => {
-      if (!fixed.includes(t.name)) at(`train.tasks[${i}].name`, `model type '${model.type}' has heads ${fixed.join(', ')}; ${JSON.stringify(t.name)} is none of them`);
+      const head = t.head ?? t.name;
+      if (!fixed.includes(head)) at(`train.tasks[${i}].${t.head === undefined ? 'name' : 'head'}`, `model type '${model.type}' has heads ${fixed.join(', ')}; ${JSON.stringify(head)} is none of them${t.head === undefined ? ' (set head)' : ''}`);
     });
-  } else if (multiHead && tasks.length < 2) {
-    at('train.tasks', `model type '${model.type}' shares layers between tasks: give it at least two`);
-  } else if (!multiHead && tasks.length > 1) {
-    at('model.type', `'${model.type}' has one output, and train.tasks names ${tasks.length}; use a multi-task model (${MULTI_TASK_MODEL_TYPES.join(', ')})`);
+  } else if (multiHead && heads.size < 2) {
+    at('train.tasks', `model type '${model.type}' shares layers between tasks: give it at least two heads`);
+  } else if (!multiHead && heads.size > 1) {
+    at('model.type', `'${model.type}' has one output, and train.tasks reads ${heads.size} heads (${[...heads].join(', ')}); use a multi-task model (${MULTI_TASK_MODEL_TYPES.join(', ')})`);
   }
   if (train.multitask?.type === 'gradnorm' && model.type === 'esmm') {
     at('train.multitask.type', `'gradnorm' balances the tasks' gradients on the last layer they share, and esmm's CTR and CVR nets share only the embedding table; use shared-bottom, mmoe or ple`);

@@ -39,7 +39,7 @@ import { sliceLabel, writeTrainingReport } from './trainReport.js';
 import { createBiasConstraintTerm } from './biasConstraintTerm.js';
 import { add } from '../autograd/ops/elementwise.js';
 import { TASK_HEADS_MODEL_TYPES } from '../models/registry.js';
-import { handleInconsistentRows, runTasks, taskRecords, taskSampling, type RunTask } from './tasks.js';
+import { handleInconsistentRows, runTasks, taskHeads, taskRecords, taskSampling, type RunTask } from './tasks.js';
 import { scoreTasks, taskMetrics, taskTrainerOptions, undefinedTaskMetrics, validationWeights, type TaskScores } from './taskTraining.js';
 
 export interface TrainRunOptions {
@@ -179,7 +179,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     numIds: ds.numIds, numFields: ds.numFields, denseDim: ds.denseNames?.length ?? 0, numSequences: ds.sequences?.length ?? 0,
   };
   // Multi-task models whose heads are the tasks are built (and re-built from the model file) with their names.
-  const headTasks = TASK_HEADS_MODEL_TYPES.includes(modelConfig.type) ? { tasks: tasks.map((t) => t.name) } : {};
+  const headTasks = TASK_HEADS_MODEL_TYPES.includes(modelConfig.type) ? { tasks: taskHeads(tasks) } : {};
   const model = createModel(modelConfig, { ...positional, features: fitted.features(), ...headTasks }, seed);
   // Only a model that reads features by name saves the layout: other model files stay as they were.
   const layout = model.featureLayout;

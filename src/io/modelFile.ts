@@ -72,6 +72,8 @@ export interface EvaluationRecord {
  */
 export interface TaskRecord {
   name: string;
+  /** The model head it reads, when not the head of its name. */
+  head?: string;
   label: string;
   on?: string;
   /**
@@ -202,7 +204,7 @@ const manifestSchema = z.object({
   sampling: samplingSchema.optional(),
   evaluation: z.object({ positiveWeight: z.number().positive() }).optional(),
   tasks: z.array(z.object({
-    name: z.string().min(1), label: z.string().min(1), on: z.string().min(1).optional(), sampling: samplingSchema.nullable().optional(),
+    name: z.string().min(1), head: z.string().min(1).optional(), label: z.string().min(1), on: z.string().min(1).optional(), sampling: samplingSchema.nullable().optional(),
   })).min(1).optional(),
   weights: z.object({
     // A bare file name: a manifest must not point outside its own directory.

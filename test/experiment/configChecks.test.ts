@@ -79,7 +79,7 @@ describe('experiment config: what training cannot do is refused', () => {
     it('two tasks need a multi-task model; a multi-task model needs tasks', () => {
       const r = twoLabels();
       r.train.tasks = [{ name: 'click' }, { name: 'sale' }];
-      refused(r, /^bad\.yaml: model\.type: 'dnn' has one output, and train\.tasks names 2; use a multi-task model \(shared-bottom, mmoe, ple, snr, esmm\)/);
+      refused(r, /^bad\.yaml: model\.type: 'dnn' has one output, and train\.tasks reads 2 heads \(click, sale\); use a multi-task model \(shared-bottom, mmoe, ple, snr, esmm\)/);
       const m = twoLabels();
       m.model = { type: 'mmoe' };
       refused(m, /train\.tasks: model type 'mmoe' is multi-task: name its tasks/);
@@ -88,7 +88,9 @@ describe('experiment config: what training cannot do is refused', () => {
       const r = twoLabels();
       r.model = { type: 'esmm' };
       r.train.tasks = [{ name: 'ctr', label: 'click' }, { name: 'purchase', label: 'sale' }];
-      refused(r, /train\.tasks\[1\]\.name: model type 'esmm' has heads ctr, cvr, ctcvr; "purchase" is none of them/);
+      refused(r, /train\.tasks\[1\]\.name: model type 'esmm' has heads ctr, cvr, ctcvr; "purchase" is none of them \(set head\)/);
+      r.train.tasks = [{ name: 'ctr', label: 'click' }, { name: 'purchase', head: 'ctcvr', label: 'sale' }];
+      assert.equal(parseExperimentConfig(r, 'ok.yaml').train.tasks![1]!.head, 'ctcvr');
     });
     it('duplicate names, all weights 0, a ranking loss, train.loss beside tasks, unknown validation tasks', () => {
       const r = twoLabels();

@@ -120,6 +120,27 @@ describe('multi-task: ESMM on AdKDD\'21 displays', { skip }, () => {
     assert.doesNotMatch(r.stderr, /NaN|internal error/);
   });
 
+  it('two tasks read one head: a shared-bottom\'s sale head judged on every display and on clicked ones', () => {
+    const sub = join(dir, 'head');
+    mkdirSync(sub, { recursive: true });
+    const s = writeAdkddSlice(sub, {
+      model: '{ type: shared-bottom, dim: 4, bottom: [16], tower: [8] }',
+      train: 'tasks: [{ name: click }, { name: sale }, { name: cvr, head: sale, label: sale, on: click, weight: 0 }]\nvalidationTasks: { click: 1, sale: 1 }',
+    });
+    const summary = JSON.parse(cli('train', s.config, '-q')) as { test: Record<string, Record<string, number>>; model: string };
+    const manifest = JSON.parse(readFileSync(join(summary.model, 'manifest.json'), 'utf8')) as { dims: { tasks: string[] }; tasks: { name: string; head?: string }[] };
+    assert.deepEqual(manifest.dims.tasks, ['click', 'sale'], 'two heads, not three');
+    assert.equal(manifest.tasks[2]!.head, 'sale');
+    const out = join(sub, 'preds.csv');
+    cli('predict', '-m', summary.model, '-i', s.test, '-o', out);
+    const c = readColumns(out);
+    assert.deepEqual(c.score_cvr, c.score_sale, 'the cvr task scores with the sale head');
+    const clicked = c.label_click!.map((v) => v === 1);
+    const cvrAuc = pairAuc(c.score_sale!.filter((_, i) => clicked[i]), c.label_sale!.filter((_, i) => clicked[i]));
+    assert.ok(Math.abs(summary.test.cvr!.auc! - cvrAuc) < 1e-9, `${summary.test.cvr!.auc} vs ${cvrAuc}`);
+    assert.ok(Math.abs(summary.test.sale!.auc! - pairAuc(c.score_sale!, c.label_sale!)) < 1e-9);
+  });
+
   it('the saved model gives bit-identical per-task logits', async () => {
     const s = slice('saved');
     const r = await runTraining(await loadExperimentConfig(s.config), { quiet: true });

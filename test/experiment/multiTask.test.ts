@@ -20,6 +20,7 @@ import { ADKDD_FILES, writeAdkddSlice, type AdkddSlice } from '../helpers/adkddS
 import { writeCensusSlice } from '../helpers/censusSlice.js';
 import { parseMetricLog } from '../../src/train/metricLog.js';
 import { skipWithoutSharedData } from '../helpers/sharedData.js';
+import { pairAuc } from '../helpers/pairAuc.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const skip = skipWithoutSharedData(...ADKDD_FILES);
@@ -46,18 +47,6 @@ function cli(...args: string[]): string {
   return r.stdout;
 }
 
-function pairAuc(p: number[], y: number[]): number {
-  let num = 0, pairs = 0;
-  for (let i = 0; i < p.length; i++) {
-    if (y[i] !== 1) continue;
-    for (let j = 0; j < p.length; j++) {
-      if (y[j] !== 0) continue;
-      pairs++;
-      num += p[i]! > p[j]! ? 1 : p[i] === p[j] ? 0.5 : 0;
-    }
-  }
-  return num / pairs;
-}
 
 /** predict's CSV as columns by name. */
 function readColumns(file: string): Record<string, number[]> {

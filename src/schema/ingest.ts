@@ -17,8 +17,8 @@ export interface IngestOptions {
   chunkSize?: number;
   /** Overrides the config's `workers` (parse threads of criteo / csv / svmlight; 0 = this thread). */
   workers?: number;
-  /** Sees every row that is stored, after it is parsed, with its input line (the row object is reused: copy what you keep). */
-  onRow?: (row: ParsedRow, line: number) => void;
+  /** Sees every row that is stored, after it is parsed, with its input line and file (the row object is reused: copy what you keep). */
+  onRow?: (row: ParsedRow, line: number, file: string) => void;
 }
 
 /** What is stored for one parsed row: id field codes and sequence token codes. */
@@ -56,7 +56,7 @@ export async function ingestFile(source: SourceConfig, file: string, baseDir: st
       continue;
     }
     store.push(row, src.file, line, field, F, coder.token);
-    options.onRow?.(row, line);
+    options.onRow?.(row, line, src.file);
   }
   src.stats.skipped += own.skipped;
   src.stats.skippedExamples = mergeByLine(src.file, src.stats.skippedExamples, own.skippedExamples).slice(0, keep);

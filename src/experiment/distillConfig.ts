@@ -68,7 +68,7 @@ export const TEACHER_LABEL = 'distill.teacher';
  * What the privileged flag, the teacher and the rest of the config must agree on. `modelNames`:
  * the features / groups the student's model section names, by config key.
  */
-export function checkDistill(data: DataConfig, model: ModelConfig, train: { distill?: DistillRunConfig; tasks?: unknown; biasConstraints?: unknown },
+export function checkDistill(data: DataConfig, model: ModelConfig, train: { distill?: DistillRunConfig; tasks?: unknown; biasConstraints?: unknown; loss?: { type: string } },
   at: (path: string, msg: string) => void): void {
   const privileged = data.fields.filter((f) => f.privileged);
   const d = train.distill;
@@ -79,6 +79,7 @@ export function checkDistill(data: DataConfig, model: ModelConfig, train: { dist
     return;
   }
   if (train.tasks !== undefined) at('train.distill', 'distillation of a multi-task run (train.tasks) is not supported');
+  if (train.loss?.type === 'jrc') at('train.distill', "the student's term reads one logit per row; loss 'jrc' has two");
   if (distillListwise(d) && (d.term.lists ?? 'group') === 'group' && data.group === undefined) {
     at('train.distill.type', `'${d.term.type}' distils within lists: set data.group (the list column), or lists: batch`);
   }
@@ -117,6 +118,9 @@ export function checkDistill(data: DataConfig, model: ModelConfig, train: { dist
     if (train.biasConstraints !== undefined) at('train.biasConstraints', 'bias constraints with a jointly trained teacher are not supported');
   }
   if (t.kind === 'model' && data.split.mode === 'random') {
-    at('train.distill.teacher.model', "a teacher directory scores the data files in file order; split mode random reorders rows: use file-order or files");
+    at('train.distill.teacher.model', 'a teacher directory scores the data files in file order; split mode random reorders rows: use file-order or files');
+  }
+  if (t.kind === 'model' && data.source.format === 'duckdb') {
+    at('train.distill.teacher.model', 'a teacher directory scores data files; a duckdb query has none (use a joint teacher or a teacher column)');
   }
 }

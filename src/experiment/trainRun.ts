@@ -292,7 +292,8 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const zt = testScores ? testScores[0]!.logits : hasTest ? predictRows(model, ds, split.test) : new Float32Array(0);
   const pt = testScores ? testScores[0]!.probs : probs(zt);
   const ptCalibrated = hasTest && calibrator ? calibrator.apply(zt, 'logit') : undefined;
-  const test = tested?.metrics ?? {};
+  // A joint teacher is not saved; its test metrics (teacher_<metric>) say how much stronger than the student it was.
+  const test = { ...tested?.metrics, ...(teacher && hasTest && teacherMetrics(metricsFor(probs(predictRows(teacher, full, split.test)), full, split.test, evalOpts))) };
   const testCalibrated = ptCalibrated && (testScores
     ? taskMetrics([{ ...testScores[0]!, probs: ptCalibrated }], ds, evalOpts)
     : metricsFor(ptCalibrated, ds, split.test, evalOpts));
@@ -305,8 +306,6 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   for (const [k, v] of Object.entries(validation)) metrics[`validation_${k}`] = v;
   for (const [k, v] of Object.entries(test)) metrics[`test_${k}`] = v;
   for (const [k, v] of Object.entries(testCalibrated ?? {})) metrics[`test_calibrated_${k}`] = v;
-  // A joint teacher is not saved; its test metrics say how much stronger than the student it was.
-  if (teacher && hasTest) for (const [k, v] of Object.entries(metricsFor(probs(predictRows(teacher, full, split.test)), full, split.test, evalOpts))) metrics[`teacher_test_${k}`] = v;
   // A CSV's header is recorded so that a headerless later slice of the same log can be scored.
   const src = cfg.data.source;
   const columns = src.format === 'csv' && src.header ? await csvFirstRecord(src, sources[0]!) : undefined;
@@ -349,6 +348,10 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     report,
     seconds,
   };
+}
+
+function teacherMetrics(m: Record<string, number | null>): Record<string, number | null> {
+  return Object.fromEntries(Object.entries(m).map(([k, v]) => [`teacher_${k}`, v]));
 }
 
 /** The `<task>.<metric>` entries of a metric record, by metric name. */

@@ -93,7 +93,8 @@ describe('train.distill: privileged features and the three teachers', () => {
     assert.equal(m.dims.denseDim, 1);
     assert.deepEqual(m.distillation, { type: 'clid', beta: 1, teacher: { mode: 'joint', model: 'dnn' } });
     // The teacher reads the feature that decides the label: it is clearly the stronger model.
-    assert.ok(m.metrics.teacher_test_auc > m.metrics.test_auc + 0.1, `teacher ${m.metrics.teacher_test_auc} vs student ${m.metrics.test_auc}`);
+    assert.ok(m.metrics.test_teacher_auc > m.metrics.test_auc + 0.1, `teacher ${m.metrics.test_teacher_auc} vs student ${m.metrics.test_auc}`);
+    assert.equal(run.test.teacher_auc, m.metrics.test_teacher_auc);
     assert.ok(run.dataset.privileged === undefined && run.dataset.denseNames!.length === 1);
     const scored = await scoreFile(run.modelDir, join(dir, 'serving.csv'), { labels: true });
     assert.equal(scored.dataset.numRows, 1200);

@@ -187,11 +187,11 @@ function checkTasks(data: DataConfig, model: ModelConfig, train: TrainConfig, at
   for (const k of Object.keys(train.validationTasks ?? {})) {
     if (!names.has(k)) at(`train.validationTasks.${k}`, `no task ${JSON.stringify(k)} in train.tasks (${[...names].join(', ')})`);
   }
+  // What the task path does not do (bias constraints and probes read the first label on every row).
+  if (train.biasConstraints !== undefined) at('train.biasConstraints', 'not supported with train.tasks');
+  if (train.probes) at('train.probes', 'not supported with train.tasks (the probes watch the first label\'s logit)');
   if (tasks.length > 1 || multiHead) {
     if (train.calibration !== 'none') at('train.calibration', 'post-hoc calibration of a multi-task model is not supported: use none');
-    if (data.sampling !== undefined) at('data.sampling', 'negative sampling of a multi-task run is not supported (whose negatives?)');
-    if (train.biasConstraints !== undefined) at('train.biasConstraints', 'bias constraints of a multi-task model are not supported');
-    if (train.probes) at('train.probes', 'gradient probes watch one logit per row; a multi-task model has several');
     if (train.validationMetric !== 'auc' && train.validationMetric !== 'logloss') at('train.validationMetric', `'${train.validationMetric}': a multi-task run picks its epoch by auc or logloss`);
   }
 }

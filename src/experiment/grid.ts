@@ -8,6 +8,7 @@
  *     train.loss: [ { type: bce }, { type: combined-pair, alpha: 0.5 } ]
  *     train.loss.betaPos: [ 0.1, 1.0 ]    # applied after train.loss, so it edits that loss
  *     seeds: [ 1, 2, 3 ]                  # or a top-level `seeds:`; default [train.seed]
+ *     train.tasks: { esmm: [...], shadow: [...] }   # an axis as a mapping: its values by name (the cells' names)
  *   output: runs/exp
  *   parallel: 2                           # runs at once (child processes), default 1
  *   metrics: [ auc, logloss, ece ]        # test metrics of the report (default these three)
@@ -28,7 +29,10 @@ const SECTIONS = ['data', 'model', 'train', 'output'];
 const gridFileSchema = z.strictObject({
   base: z.string().min(1),
   set: z.record(z.string(), z.unknown()).optional(),
-  grid: z.record(z.string(), z.array(z.unknown()).min(1, 'an axis needs at least one value')).optional(),
+  grid: z.record(z.string(), z.union([
+    z.array(z.unknown()).min(1, 'an axis needs at least one value'),
+    z.record(z.string(), z.unknown()).refine((m) => Object.keys(m).length > 0, 'an axis needs at least one value'),
+  ])).optional(),
   seeds: z.array(z.number().int().min(0)).min(1).optional(),
   output: z.string().min(1),
   parallel: z.number().int().positive().default(1),
@@ -38,6 +42,8 @@ const gridFileSchema = z.strictObject({
 export interface GridAxis {
   key: string;
   values: readonly unknown[];
+  /** The values' names, for an axis written as a mapping (long values such as task lists read badly as slugs). */
+  names?: readonly string[];
 }
 
 export interface GridConfig {
@@ -134,11 +140,11 @@ export function expandGrid(axes: readonly GridAxis[]): GridCell[] {
   if (axes.length === 0) return [{ name: 'base', overrides: [] }];
   const lastSeg = axes.map((a) => a.key.split('.').pop()!);
   const labels = axes.map((a, i) => (lastSeg.filter((s) => s === lastSeg[i]).length > 1 ? a.key : lastSeg[i]!));
-  let cells: [string, unknown][][] = [[]];
-  for (const a of axes) cells = cells.flatMap((c) => a.values.map((v) => [...c, [a.key, v] as [string, unknown]]));
-  const out = cells.map((overrides) => ({
-    name: overrides.map(([, v], i) => `${labels[i]}=${valueSlug(v)}`).join(','),
-    overrides,
+  let cells: [string, unknown, string][][] = [[]];
+  for (const a of axes) cells = cells.flatMap((c) => a.values.map((v, j) => [...c, [a.key, v, a.names?.[j] ?? valueSlug(v)] as [string, unknown, string]]));
+  const out = cells.map((cell) => ({
+    name: cell.map(([, , slug], i) => `${labels[i]}=${slug}`).join(','),
+    overrides: cell.map(([k, v]) => [k, v] as [string, unknown]),
   }));
   const seen = new Set<string>();
   for (const c of out) {
@@ -159,13 +165,18 @@ export async function loadGridConfig(file: string, baseDir = process.cwd()): Pro
   const g = r.data;
   const axes: GridAxis[] = [];
   let seeds = g.seeds;
-  for (const [key, values] of Object.entries(g.grid ?? {})) {
+  for (const [key, axis] of Object.entries(g.grid ?? {})) {
+    const values = Array.isArray(axis) ? axis : Object.values(axis);
     if (key === 'seeds') {
+      if (!Array.isArray(axis)) throw new GridConfigError(`${file}: grid.seeds: expected a list of seeds`);
       if (seeds) throw new GridConfigError(`${file}: seeds given both at the top level and in grid`);
       if (!values.every((s) => Number.isInteger(s) && (s as number) >= 0)) throw new GridConfigError(`${file}: grid.seeds: expected non-negative integers`);
       seeds = values as number[];
     } else {
-      axes.push({ key, values });
+      const names = Array.isArray(axis) ? undefined : Object.keys(axis);
+      const bad = names?.find((n) => !/^[A-Za-z0-9._+-]+$/.test(n));
+      if (bad !== undefined) throw new GridConfigError(`${file}: grid.${key}: value name ${JSON.stringify(bad)}: a value name is letters, digits and . _ + - (it names the cells' directories)`);
+      axes.push({ key, values, ...(names && { names }) });
     }
   }
   const base = resolve(baseDir, g.base);

@@ -91,7 +91,9 @@ export function scoreHeads(model: CTRModel, manifest: ModelManifest, fitted: Fit
   const labels = fitted.spec.labels.map((l) => l.name);
   return manifestTasks(manifest, fitted).map((t) => {
     const logits = heads.get(heads.has(t.name) ? t.name : '')!;
-    return { name: t.name, label: labels.indexOf(t.label), ...(t.on !== undefined && { on: labels.indexOf(t.on) }), logits, probs: map.apply(logits) };
+    // A task's own sampling record (CTCVR's rate, or none) in place of the run's; runs with tasks have no calibration.
+    const probs = t.sampling === undefined ? map.apply(logits) : correctForSampling(probabilities(logits), t.sampling ?? undefined);
+    return { name: t.name, label: labels.indexOf(t.label), ...(t.on !== undefined && { on: labels.indexOf(t.on) }), logits, probs };
   });
 }
 

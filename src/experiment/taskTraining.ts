@@ -49,13 +49,13 @@ export interface TaskScores {
 }
 
 /** Scores every task on its rows among `rows` (the model's heads are computed once). */
-export function scoreTasks(model: CTRModel, ds: Dataset, rows: RowRange, tasks: readonly RunTask[], toProbs: (z: Float32Array) => Float64Array): TaskScores[] {
+export function scoreTasks(model: CTRModel, ds: Dataset, rows: RowRange, tasks: readonly RunTask[], toProbs: (z: Float32Array, task: RunTask) => Float64Array): TaskScores[] {
   const heads = predictHeads(model, ds, rows);
   return tasks.map((task) => {
     const all = heads.get(model instanceof MultiTaskModel ? task.name : '')!;
     const sub = taskRows(task, ds, rows);
     const logits = sub instanceof Int32Array ? Float32Array.from(sub, (r) => all[r - rows.start]!) : all;
-    return { task, rows: sub, logits, probs: toProbs(logits) };
+    return { task, rows: sub, logits, probs: toProbs(logits, task) };
   });
 }
 

@@ -12,7 +12,8 @@ import type { RowRange } from '../data/prep/split.js';
 import type { LossBatch } from '../losses/common.js';
 import { zeroLoss } from '../losses/common.js';
 import { createLoss, type LossConfig } from '../losses/registry.js';
-import type { TaskRecord } from '../io/modelFile.js';
+import type { SamplingRecord, TaskRecord } from '../io/modelFile.js';
+import { ctcvrSampleRate } from '../data/sampling/negative.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ConfigError } from '../schema/index.js';
 import type { ExperimentConfig } from './config.js';
@@ -28,6 +29,11 @@ export interface RunTask {
   /** Static weight of the task's loss; 0 = evaluated, not trained. */
   weight: number;
   loss?: LossConfig;
+  /**
+   * How its probabilities undo data.sampling when that differs from the first label's record
+   * (taskSampling): a record, or null for none. Undefined: the run's record applies.
+   */
+  sampling?: SamplingRecord | null;
 }
 
 /** The run's tasks in config order (one, named after the first label, when train.tasks is absent). */
@@ -47,7 +53,7 @@ export function runTasks(cfg: ExperimentConfig): RunTask[] {
 
 /** What the manifest keeps of the tasks (predict, eval and serve read it). */
 export function taskRecords(tasks: readonly RunTask[]): TaskRecord[] {
-  return tasks.map((t) => ({ name: t.name, label: t.labelName, ...(t.onName !== undefined && { on: t.onName }) }));
+  return tasks.map((t) => ({ name: t.name, label: t.labelName, ...(t.onName !== undefined && { on: t.onName }), ...(t.sampling !== undefined && { sampling: t.sampling }) }));
 }
 
 /**
@@ -98,6 +104,40 @@ export function handleInconsistentRows(tasks: readonly RunTask[], ds: Dataset, w
     ds.weights = w;
   }
   return bad.size;
+}
+
+/**
+ * data.sampling keeps the negatives of the first label (clicks) at rate r. Each task's
+ * probabilities undo it by its own rate: r for the first label itself (the run's record); none for
+ * a task on that label's positives (CVR on clicks: every click was kept); for a task whose
+ * positives are all positives of the first label (a sale is always on a click), SPEC §3's CTCVR
+ * rate r' = (x1 + x2) / (x1 / r + x2), x1 the kept rows without a click and x2 the clicks without a
+ * sale, counted on the sampled fit rows. Other tasks cannot be corrected and are an error.
+ */
+export function taskSampling(tasks: RunTask[], ds: Dataset, fit: RowRange, run: SamplingRecord | undefined, where: string): void {
+  if (run === undefined) return;
+  const first = ds.labels[0]!.subarray(fit.start, fit.end);
+  for (const t of tasks) {
+    if (t.label === 0 && t.on === undefined) continue;
+    if (t.on === 0) {
+      t.sampling = null;
+      continue;
+    }
+    if (t.on !== undefined) throw new ConfigError([`${where}: task ${t.name}: data.sampling samples the negatives of ${ds.labelNames[0]}, and a task on ${t.onName} cannot be corrected for it`]);
+    if ((run.betaPos ?? 1) !== 1) throw new ConfigError([`${where}: task ${t.name}: data.sampling.betaPos with a task on another label than ${ds.labelNames[0]} is not supported (its odds shift is not closed-form)`]);
+    const y = ds.labels[t.label]!.subarray(fit.start, fit.end);
+    let x1 = 0, x2 = 0, outside = 0;
+    for (let i = 0; i < y.length; i++) {
+      if (first[i] !== 1) {
+        x1++;
+        if (y[i] !== 0) outside++;
+      } else if (y[i] === 0) {
+        x2++;
+      }
+    }
+    if (outside > 0) throw new ConfigError([`${where}: task ${t.name}: data.sampling samples the negatives of ${ds.labelNames[0]}, but ${outside} fit rows have ${t.labelName} positive without ${ds.labelNames[0]}: its probabilities cannot be corrected (SPEC §3 needs ${t.labelName} ⊂ ${ds.labelNames[0]})`]);
+    t.sampling = { negativeSampleRate: ctcvrSampleRate(x1, x2, run.negativeSampleRate), betaPos: 1, corrected: run.corrected };
+  }
 }
 
 /** The batch as task `task` sees it: its label, and weight 0 on rows outside its `on` rows. */

@@ -39,7 +39,7 @@ import { sliceLabel, writeTrainingReport } from './trainReport.js';
 import { createBiasConstraintTerm } from './biasConstraintTerm.js';
 import { add } from '../autograd/ops/elementwise.js';
 import { TASK_HEADS_MODEL_TYPES } from '../models/registry.js';
-import { handleInconsistentRows, runTasks, taskRecords, type RunTask } from './tasks.js';
+import { handleInconsistentRows, runTasks, taskRecords, taskSampling, type RunTask } from './tasks.js';
 import { distillListwise } from './distillConfig.js';
 import { attachTeacher, buildDataConfig, createJointTeacher, distillationRecord, distillationTerms, JointDistillModel, teacherColumnCheck } from './teacher.js';
 import { combineLosses } from '../losses/combined.js';
@@ -172,10 +172,15 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const sampling = samplingRecord(ds.negativeSampleRate, cfg.data.sampling?.betaPos, cfg.train.correctSampling);
   // Probabilities on the real data's scale: sampled training shifts the odds by a known factor.
   const probs = (z: Float32Array): Float64Array => correctForSampling(probabilities(z), sampling);
+  // A task's own correction (taskSampling) replaces the run's: null = none.
+  const taskProbs = (z: Float32Array, t: RunTask): Float64Array => correctForSampling(probabilities(z), t.sampling === undefined ? sampling : t.sampling ?? undefined);
   const tasks = runTasks(cfg);
   // The task path: train.tasks given (several tasks, or one on some rows / with its own name).
   const taskPath = cfg.train.tasks !== undefined;
-  if (taskPath) handleInconsistentRows(tasks, ds, (r) => rowPlace(cfg, split, r), opts.onBadLine ?? cfg.data.onBadLine, note);
+  if (taskPath) {
+    handleInconsistentRows(tasks, ds, (r) => rowPlace(cfg, split, r), opts.onBadLine ?? cfg.data.onBadLine, note);
+    taskSampling(tasks, ds, split.fit, sampling, cfg.file);
+  }
   const fitRows = split.fit.end - split.fit.start;
   if (fitRows === 0) throw new ConfigError([`${cfg.file}: data.split: the fit split is empty (${stats.rows} rows read)`]);
   note(`ctrkit: ${stats.rows} rows (fit ${fitRows}${sampling === undefined ? '' : ` after sampling`}, validation ${split.validation.end - split.validation.start}, ` +
@@ -238,15 +243,16 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const evalOpts: EvaluationRecord = { positiveWeight: lossCfg?.betaPos ?? 1 };
   const metricName = cfg.train.validationMetric;
   const combine = { metric: metricName, weights: validationWeights(cfg, tasks) };
-  const evaluateOn = (m: CTRModel, rows: { start: number; end: number }): { scores?: TaskScores[]; metrics: Record<string, number | null> } => {
+  // With several tasks, validation also gets the combined metric that picks the epoch.
+  const evaluateOn = (m: CTRModel, rows: { start: number; end: number }, validation: boolean): { scores?: TaskScores[]; metrics: Record<string, number | null> } => {
     if (!taskPath) return { metrics: metricsFor(probs(predictRows(m, ds, rows)), ds, rows, evalOpts) };
-    const scores = scoreTasks(m, ds, rows, tasks, probs);
-    return { scores, metrics: taskMetrics(scores, ds, evalOpts, combine) };
+    const scores = scoreTasks(m, ds, rows, tasks, taskProbs);
+    return { scores, metrics: taskMetrics(scores, ds, evalOpts, validation ? combine : undefined) };
   };
   const validate = hasValidation
     ? (): Record<string, number> => {
       // The student (the trainer's module may be the student with its joint teacher).
-      const all = evaluateOn(model, split.validation).metrics;
+      const all = evaluateOn(model, split.validation, true).metrics;
       const out: Record<string, number> = {};
       for (const [k, v] of Object.entries(all)) if (v !== null) out[k] = v;
       if (!(metricName in out)) throw new ConfigError([`${cfg.file}: train.validationMetric: '${metricName}' has no value on the validation rows (${JSON.stringify(all)})`]);
@@ -275,7 +281,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   });
   const result = await trainer.run();
 
-  const validated = hasValidation ? evaluateOn(model, split.validation) : undefined;
+  const validated = hasValidation ? evaluateOn(model, split.validation, true) : undefined;
   const validation = validated?.metrics ?? {};
   let calibrator: Calibrator | undefined;
   if (cfg.train.calibration !== 'none') {
@@ -287,7 +293,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     calibrator = cfg.train.calibration === 'platt' ? PlattCalibrator.fit(zv, yv) : IsotonicCalibrator.fit(zv, yv, { space: 'logit' });
   }
   const hasTest = split.test.end > split.test.start;
-  const tested = hasTest ? evaluateOn(model, split.test) : undefined;
+  const tested = hasTest ? evaluateOn(model, split.test, false) : undefined;
   const testScores = tested?.scores;
   const zt = testScores ? testScores[0]!.logits : hasTest ? predictRows(model, ds, split.test) : new Float32Array(0);
   const pt = testScores ? testScores[0]!.probs : probs(zt);

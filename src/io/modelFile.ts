@@ -74,6 +74,11 @@ export interface TaskRecord {
   name: string;
   label: string;
   on?: string;
+  /**
+   * How this task's probabilities undo data.sampling, when it differs from the run's (the first
+   * label's) record: CTCVR's rate r' of SPEC §3, or none for a task on the sampled label's positives.
+   */
+  sampling?: SamplingRecord | null;
 }
 
 export interface ModelManifest {
@@ -179,6 +184,9 @@ export function saveModel(dir: string, opts: SaveModelOptions): ModelManifest {
 }
 
 const nonNegInt = z.number().int().min(0);
+const samplingSchema = z.object({
+  negativeSampleRate: z.number().gt(0).max(1), betaPos: z.number().positive().optional(), corrected: z.boolean(),
+});
 const manifestSchema = z.object({
   formatVersion: z.literal(MODEL_FORMAT_VERSION),
   createdAt: z.string(),
@@ -195,11 +203,11 @@ const manifestSchema = z.object({
     backend: z.enum(['native', 'reference']).optional(), threads: nonNegInt.positive().optional(),
   }),
   calibration: z.json().optional(),
-  sampling: z.object({
-    negativeSampleRate: z.number().gt(0).max(1), betaPos: z.number().positive().optional(), corrected: z.boolean(),
-  }).optional(),
+  sampling: samplingSchema.optional(),
   evaluation: z.object({ positiveWeight: z.number().positive() }).optional(),
-  tasks: z.array(z.object({ name: z.string().min(1), label: z.string().min(1), on: z.string().min(1).optional() })).min(1).optional(),
+  tasks: z.array(z.object({
+    name: z.string().min(1), label: z.string().min(1), on: z.string().min(1).optional(), sampling: samplingSchema.nullable().optional(),
+  })).min(1).optional(),
   distillation: z.json().optional(),
   weights: z.object({
     // A bare file name: a manifest must not point outside its own directory.

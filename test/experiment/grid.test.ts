@@ -81,6 +81,15 @@ output: ${join(dir, 'out')}
       await assert.rejects(loadGridConfig(file, root), /paralel/);
       writeFileSync(file, `base: examples/census-income.yaml\noutput: out\n`);
       assert.deepEqual((await loadGridConfig(file, root)).seeds, [1], 'default: the base config\'s train.seed');
+
+      // An axis written as a mapping names its values: the names are the cells' names.
+      writeFileSync(file, `base: examples/census-income.yaml\ngrid:\n  train.loss: { plain: { type: bce }, pair: { type: combined-pair, alpha: 0.3 } }\noutput: out\n`);
+      const named = await loadGridConfig(file, root);
+      const namedCells = expandGrid(named.axes);
+      assert.deepEqual(namedCells.map((c) => c.name), ['loss=plain', 'loss=pair']);
+      assert.deepEqual(cellConfig(named, namedCells[1]!).train.loss, { type: 'combined-pair', alpha: 0.3 });
+      writeFileSync(file, `base: examples/census-income.yaml\ngrid:\n  train.loss: { 'a b': { type: bce } }\noutput: out\n`);
+      await assert.rejects(loadGridConfig(file, root), /a value name is letters/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

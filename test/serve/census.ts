@@ -53,13 +53,13 @@ export function requestRow(line: string, columns: readonly string[], fields: rea
   return row;
 }
 
-/** `ctrkit predict` on `file`: the score column as written. */
-export function predictScores(modelDir: string, file: string): string[] {
+/** `ctrkit predict` on `file`: the score column (or another, e.g. score_<task>) as written. */
+export function predictScores(modelDir: string, file: string, column = 'score'): string[] {
   const p = spawnSync('node', [cli, 'predict', '-m', modelDir, '-i', file], { encoding: 'utf8', timeout: 120_000 });
   if (p.status !== 0) throw new Error(`ctrkit predict failed: ${p.stderr}`);
   const lines = p.stdout.trim().split('\n');
-  const at = lines[0]!.split(',').indexOf('score');
-  if (at < 0) throw new Error(`no score column in the header ${lines[0]}`);
+  const at = lines[0]!.split(',').indexOf(column);
+  if (at < 0) throw new Error(`no ${column} column in the header ${lines[0]}`);
   return lines.slice(1).map((l) => l.split(',')[at]!);
 }
 

@@ -29,6 +29,33 @@ describe('serve: scores equal ctrkit predict bit for bit', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('a multi-task model (mmoe): scores keyed by task, each equal to predict\'s score_<task>', async () => {
+    const tasks = ['income', 'marital'];
+    const modelDir = await trainCensus(join(dir, 'mmoe'), data.file, '{ type: mmoe, dim: 4, experts: 3, expert: [16], tower: [8] }',
+      SHORT_TRAIN.replace(/ }$/, ', tasks: [{ name: income }, { name: marital }] }'),
+      (y) => y.replace(/^(\s*- \{ name: income, .*)$/m, '$1\n    - { name: marital, column: marital_stat, type: binary, positive: { equals: Never married } }'));
+    const offline = Object.fromEntries(tasks.map((t) => [t, predictScores(modelDir, data.file, `score_${t}`)]));
+    const server: CtrkitServer = createServer({ modelDir, batch: { maxWaitMs: 5, maxBatchRows: 700, chunkRows: 97 } });
+    try {
+      assert.deepEqual(server.current().tasks, tasks);
+      const fields = server.current().features.map((f) => f.name);
+      const rows = data.lines.slice(0, 500).map((l) => requestRow(l, censusColumns(), fields));
+      const replies = await Promise.all([rows.slice(0, 123), rows.slice(123)].map((part) => server.app.inject({ method: 'POST', url: '/v1/predict', payload: { rows: part } })));
+      const served: Record<string, number[]> = { income: [], marital: [] };
+      for (const r of replies) {
+        assert.equal(r.statusCode, 200, r.body);
+        const j = JSON.parse(r.body) as { scores: Record<string, number[]> };
+        for (const t of tasks) served[t]!.push(...j.scores[t]!);
+      }
+      for (const t of tasks) {
+        for (let i = 0; i < 500; i++) assert.ok(Object.is(served[t]![i], Number(offline[t]![i])), `${t} row ${i}: served ${served[t]![i]}, predict ${offline[t]![i]}`);
+        assert.ok(new Set(offline[t]!.slice(0, 500)).size > 20, `${t}: only ${new Set(offline[t]).size} distinct scores`);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
   for (const m of MODELS) {
     it(`${m.name}${m.calibration ? ` (${m.calibration} calibration)` : ''}`, async () => {
       const train = m.calibration ? SHORT_TRAIN.replace(/ }$/, `, calibration: ${m.calibration} }`) : SHORT_TRAIN;

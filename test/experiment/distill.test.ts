@@ -102,6 +102,22 @@ describe('train.distill: privileged features and the three teachers', () => {
     assert.deepEqual(Array.from(scored.logits.subarray(run.split.test.start)), Array.from(z));
   });
 
+  it('a two-tower student of a joint DCN-v2 teacher: its feature layout has no privileged field', async () => {
+    const raw = config('twotower', { type: 'pointwise', temperature: 2, teacher: { model: { type: 'dcnv2', dim: 4, hidden: [8] } } });
+    raw.data.fields = [
+      { name: 'shop', kind: 'categorical', minCount: 1, group: 'item' },
+      { name: 'b', kind: 'numeric', transform: 'standardize', group: 'user' },
+      { name: 'priv', kind: 'numeric', transform: 'standardize', privileged: true, group: 'user' },
+    ];
+    raw.model = { type: 'twotower', dim: 4, user: ['user'], item: ['item'], towerHidden: [8], outDim: 4 };
+    const run = await train(raw);
+    const m = manifest(run);
+    assert.deepEqual((m.dims.features as { name: string }[]).map((f) => f.name), ['shop', 'b']);
+    assert.equal(m.distillation.teacher.model, 'dcnv2');
+    const scored = await scoreFile(run.modelDir, join(dir, 'serving.csv'), { labels: true });
+    assert.deepEqual(Array.from(scored.logits.subarray(run.split.test.start)), Array.from(predictRows(run.model, run.dataset, run.split.test)));
+  });
+
   it('external column teacher + pointwise KD: the manifest names the column', async () => {
     const run = await train(config('column', { type: 'pointwise', teacher: { column: 'p_teacher' } }));
     const m = manifest(run);
@@ -190,5 +206,15 @@ describe('train.distill: bad input', () => {
     const mt = config('x', { type: 'pointwise', teacher: { column: 'p_teacher' } });
     mt.train.tasks = [{ name: 'click' }];
     bad(mt, /train\.distill: distillation of a multi-task run/);
+    const jrc = config('x', { type: 'pointwise', teacher: { column: 'p_teacher' } });
+    jrc.train.loss = { type: 'jrc' };
+    bad(jrc, /train\.distill: the student's term reads one logit per row; loss 'jrc' has two/);
+    const random = config('x', { type: 'pointwise', teacher: { model: 'runs/t/model' } });
+    random.data.split = { mode: 'random', validation: 0.1, test: 0.1 };
+    bad(random, /train\.distill\.teacher\.model: a teacher directory scores the data files in file order/);
+    const allPriv = config('x', { type: 'pointwise', teacher: { column: 'p_teacher' } });
+    allPriv.data.fields = [{ name: 'shop', kind: 'categorical', group: 'item' }, { name: 'priv', kind: 'numeric', privileged: true, group: 'user' }];
+    allPriv.model = { type: 'twotower', dim: 4, user: ['user'], item: ['item'] };
+    bad(allPriv, /model\.user\[0\]: every field of group user is privileged/);
   });
 });

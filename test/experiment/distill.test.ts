@@ -15,6 +15,7 @@ import { runTraining, type TrainRunResult } from '../../src/experiment/trainRun.
 import { scoreFile } from '../../src/experiment/scoring.js';
 import { predictRows } from '../../src/train/predict.js';
 import { ConfigError } from '../../src/schema/index.js';
+import { loadSnapshot } from '../../src/serve/snapshot.js';
 
 let dir = '';
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
@@ -100,6 +101,12 @@ describe('train.distill: privileged features and the three teachers', () => {
     assert.equal(scored.dataset.numRows, 1200);
     const z = predictRows(run.model, run.dataset, run.split.test);
     assert.deepEqual(Array.from(scored.logits.subarray(run.split.test.start)), Array.from(z));
+    // Serving asks for, and scores with, the non-privileged features only.
+    const snap = loadSnapshot(run.modelDir);
+    assert.deepEqual(snap.features.map((f) => f.name), ['shop', 'b']);
+    snap.encoder.push(['s1', '0.25'], 'request', 0);
+    const p = snap.score(snap.encoder.take(), 0, 1)[0]![0]!;
+    assert.ok(p > 0 && p < 1);
   });
 
   it('a two-tower student of a joint DCN-v2 teacher: its feature layout has no privileged field', async () => {

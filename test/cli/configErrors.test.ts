@@ -42,7 +42,7 @@ describe('ctrkit train with a bad config', () => {
 
   it('several labels', () => refused(
     (y) => label(y, "    - { name: income2, column: income_50k, type: binary, positive: { contains: '50000+' } }"),
-    /bad\.yaml: data\.labels: 2 labels \(income, income2\), but multi-task training is not supported yet/));
+    /bad\.yaml: data\.labels: 2 labels \(income, income2\) but no train\.tasks: name the tasks to train/));
 
   it('a privileged field', () => refused(
     (y) => y.replace('{ name: education, kind: categorical }', '{ name: education, kind: categorical, privileged: true }'),

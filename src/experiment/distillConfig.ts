@@ -64,10 +64,7 @@ export function distillListwise(d: DistillRunConfig | undefined): boolean {
 /** The column a `column` teacher is read from, as the hidden label that carries it through the build. */
 export const TEACHER_LABEL = 'distill.teacher';
 
-/**
- * What the privileged flag, the teacher and the rest of the config must agree on. `modelNames`:
- * the features / groups the student's model section names, by config key.
- */
+/** What the privileged flag, the teacher and the rest of the config must agree on. */
 export function checkDistill(data: DataConfig, model: ModelConfig, train: { distill?: DistillRunConfig; tasks?: unknown; biasConstraints?: unknown; loss?: { type: string } },
   at: (path: string, msg: string) => void): void {
   const privileged = data.fields.filter((f) => f.privileged);

@@ -17,7 +17,7 @@ import type { ColumnProjection } from '../data/projection.js';
 import { DataFormatError } from '../data/readers/errors.js';
 import { hashSchema } from '../data/cache/index.js';
 import {
-  cacheKey, ConfigError, dataSourceFiles, encodeFile, FittedSchema, withSourcePath, type CachedBuildResult, type DataConfig,
+  cacheKey, ConfigError, dataRowFiles, encodeFile, FittedSchema, withSourcePath, type CachedBuildResult, type DataConfig,
 } from '../schema/index.js';
 import { CTRModel, type RepresentedOutput } from '../models/ctrModel.js';
 import { createModel } from '../models/registry.js';
@@ -102,12 +102,6 @@ export async function attachTeacher(cfg: ExperimentConfig, built: CachedBuildRes
   }
 }
 
-/** The data files in the order the build reads them (train, then validation and test files). */
-function buildFiles(cfg: ExperimentConfig): string[] {
-  const featIndex = cfg.data.source.format === 'ipinyou' ? resolve(cfg.baseDir, cfg.data.source.featIndex) : undefined;
-  return dataSourceFiles(cfg.data, cfg.baseDir).filter((p) => p !== featIndex);
-}
-
 const CACHE_VERSION = 1;
 
 /** A trained model's logits of every row, through its own schema and calibration, cached under data.cache. */
@@ -119,7 +113,7 @@ async function twoStageLogits(cfg: ExperimentConfig, dir: string, numRows: numbe
   // The manifest records the weights' SHA-256, the schema and the calibration: all a teacher's scores depend on.
   const hash = `sha256:${sha256File(manifestFile)}`;
   const record: TeacherRecord = { mode: 'model', path: abs, hash };
-  const files = buildFiles(cfg);
+  const files = dataRowFiles(cfg.data, cfg.baseDir);
   const key = hashSchema({ version: CACHE_VERSION, teacher: hash, data: cacheKey(cfg.data, { onBadLine: opts.onBadLine }), files: dataHash(files) }).slice(0, 32);
   const cacheFile = cfg.data.cache === undefined ? undefined : join(resolve(cfg.baseDir, cfg.data.cache), 'teachers', `${key}.f32`);
   if (cacheFile !== undefined && existsSync(cacheFile) && statSync(cacheFile).size === numRows * 4) {

@@ -8,7 +8,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { backend } from '../backend/index.js';
 import { GroupBatches, ShuffledBatches, type BatchSource } from '../data/batching.js';
-import { buildDatasetCached, ConfigError, csvFirstRecord, dataSourceFiles, sampleFitRows } from '../schema/index.js';
+import { buildDatasetCached, ConfigError, csvFirstRecord, dataRowFiles, dataSourceFiles, sampleFitRows } from '../schema/index.js';
 import { createModel, type ModelConfig, type ModelDims } from '../models/registry.js';
 import { createOptimizer } from '../optim/registry.js';
 import { createLoss } from '../losses/registry.js';
@@ -305,9 +305,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     : metricsFor(ptCalibrated, ds, split.test, evalOpts));
 
   const modelDir = join(output, 'model');
-  // The data files proper (an iPinYou featindex names fields, it is not data).
-  const featIndex = cfg.data.source.format === 'ipinyou' ? resolve(cfg.baseDir, cfg.data.source.featIndex) : undefined;
-  const sources = dataSourceFiles(cfg.data, cfg.baseDir).filter((p) => p !== featIndex);
+  const sources = dataRowFiles(cfg.data, cfg.baseDir);
   const metrics: Record<string, number | null> = {};
   for (const [k, v] of Object.entries(validation)) metrics[`validation_${k}`] = v;
   for (const [k, v] of Object.entries(test)) metrics[`test_${k}`] = v;

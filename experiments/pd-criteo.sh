@@ -19,7 +19,7 @@ for cell in "$out"/runs/*/; do
     pds+=("$($CTRKIT metrics -i "$tmp/p$a.csv" -a "$tmp/p$b.csv" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).pd))')")
   done
   node -e '
-    const x = process.argv.slice(2).map(Number), n = x.length, m = x.reduce((a, b) => a + b, 0) / n;
+    const x = process.argv.slice(1).map(Number), n = x.length, m = x.reduce((a, b) => a + b, 0) / n;
     const sd = Math.sqrt(x.reduce((a, b) => a + (b - m) ** 2, 0) / (n - 1));
     console.log(`'"$name"': pd ${x.map((v) => v.toFixed(4)).join(" ")} mean ${m.toFixed(4)} ± ${(2.776 * sd / Math.sqrt(n)).toFixed(4)}`);
   ' "${pds[@]}"

@@ -7,6 +7,7 @@ import { dinBench } from './din.js';
 import { quBench } from './qu.js';
 import { shampooBench } from './shampoo.js';
 import { serveBench } from './serve.js';
+import { mtlBench } from './mtl.js';
 
 const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
   engine: engineBench,
@@ -17,6 +18,7 @@ const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
   qu: quBench,
   shampoo: shampooBench,
   serve: serveBench,
+  mtl: mtlBench,
 };
 
 const [suite, ...rest] = process.argv.slice(2);

@@ -9,9 +9,7 @@
  * so the difference is the dense preconditioning alone. The load average is printed with the
  * figures.
  */
-import { cpus, loadavg } from 'node:os';
-import { backend, setBackend } from '../src/backend/index.js';
-import { loadNativeKernels } from '../src/backend/native.js';
+import { loadavg } from 'node:os';
 import { bceWithLogits } from '../src/autograd/ops/loss.js';
 import { AdaGrad } from '../src/optim/adagrad.js';
 import { Shampoo } from '../src/optim/shampoo.js';
@@ -20,7 +18,7 @@ import { trainStep } from '../src/train/step.js';
 import type { CTRModel } from '../src/models/ctrModel.js';
 import { build } from './engine.js';
 import { syntheticPool } from './synthetic.js';
-import { Reporter, flagValue, hasFlag } from './report.js';
+import { Reporter, flagValue, hasFlag, timingBackend } from './report.js';
 
 const round = (x: number, d: number): number => Math.round(x * 10 ** d) / 10 ** d;
 const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[xs.length >> 1]!;
@@ -42,12 +40,7 @@ export function shampooBench(argv: string[]): void {
   const threads = Number(flagValue(argv, '--threads') ?? 2);
   const precondEvery = Number(flagValue(argv, '--precond-every') ?? 100);
   const blockSize = Number(flagValue(argv, '--block-size') ?? 128);
-  const loaded = loadNativeKernels();
-  if (loaded.kernels) setBackend(loaded.kernels);
-  const k = backend();
-  k.setThreads(threads);
-  const cpu = `${cpus()[0]?.model.trim() ?? 'unknown'} × ${cpus().length}`;
-  rep.note(`backend ${k.name}, ${threads} threads, cpu ${cpu}, load average before ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  const cpu = timingBackend(rep, threads);
   const pool = syntheticPool(4096);
 
   const contender = (name: string, make: (m: CTRModel) => Optimizer<GroupOptions>): Contender => {

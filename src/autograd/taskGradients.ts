@@ -68,9 +68,19 @@ export function taskGradients(losses: readonly Tensor[], params: readonly (reado
   const arena = stepArena();
   const dense: (Float32Array | null)[][] = params.map(() => new Array<Float32Array | null>(T).fill(null));
   const sparse: (SparseGrad | null)[][] = tables.map(() => new Array<SparseGrad | null>(T).fill(null));
+  // A lookup is recorded on its table once, by the forward pass, with the buffer its output's
+  // gradient accumulates into (it has no tape entry): every pass re-arms the same lookups with
+  // that buffer zeroed, and keeps only those the task's loss reached.
+  const lookups = tables.map(([, tb]) => tb.pending.slice());
   for (let t = 0; t < T; t++) {
     for (const [, p] of params) p.grad.fill(0);
-    for (const [, tb] of tables) tb.zeroGrad();
+    tables.forEach(([, tb], i) => {
+      tb.zeroGrad();
+      for (const l of lookups[i]!) {
+        l.dOut.fill(0);
+        tb.addPending(l);
+      }
+    });
     clearIntermediateGradients();
     const loss = losses[t]!;
     if (loss.requiresGrad) backward(loss, undefined, { retain: true });
@@ -81,6 +91,7 @@ export function taskGradients(losses: readonly Tensor[], params: readonly (reado
       dense[i]![t] = copy;
     });
     tables.forEach(([, tb], i) => {
+      tb.pending = tb.pending.filter((l) => l.dOut.some((v) => v !== 0));
       if (!tb.trainable || !tb.hasGrad()) return;
       const g = tb.sparseGrad(reducePending(tb));
       if (g.count === 0) return;

@@ -29,6 +29,23 @@ export interface CsvColumns<R extends string, O extends string> {
  * Reads the header and the wanted columns as strings through the data layer's CSV reader
  * (quotes, CRLF, BOM, gzip); the caller converts and validates values.
  */
+/** The header's column names of a CSV file. */
+export async function csvHeader(file: string): Promise<string[]> {
+  checkInputFile(file);
+  try {
+    const reader = await openCsv(file, { header: true, trim: true, allowEmpty: true, skipBlankLines: true });
+    const names = reader.columns.map((h) => h.toLowerCase());
+    // Leaving the loop at once closes the file (the iterator's return).
+    for await (const _ of reader) break;
+    return names;
+  } catch (err) {
+    if (err instanceof DataFormatError) throw new CliError(err.message);
+    const fs = fsErrorMessage(err, file);
+    if (fs !== undefined) throw new CliError(fs);
+    throw err;
+  }
+}
+
 export async function readCsvColumns<R extends string, O extends string>(file: string,
   spec: ColumnSpec<R, O>): Promise<CsvColumns<R, O>> {
   const position: Record<string, number> = {};

@@ -184,7 +184,10 @@ function checkTasks(data: DataConfig, model: ModelConfig, train: TrainConfig, at
   } else if (!multiHead && tasks.length > 1) {
     at('model.type', `'${model.type}' has one output, and train.tasks names ${tasks.length}; use a multi-task model (${MULTI_TASK_MODEL_TYPES.join(', ')})`);
   }
-  for (const k of Object.keys(train.validationTasks ?? {})) {
+  if (train.multitask?.type === 'gradnorm' && model.type === 'esmm') {
+    at('train.multitask.type', `'gradnorm' balances the tasks' gradients on the last layer they share, and esmm's CTR and CVR nets share only the embedding table; use shared-bottom, mmoe or ple`);
+  }
+    for (const k of Object.keys(train.validationTasks ?? {})) {
     if (!names.has(k)) at(`train.validationTasks.${k}`, `no task ${JSON.stringify(k)} in train.tasks (${[...names].join(', ')})`);
   }
   // What the task path does not do (bias constraints and probes read the first label on every row).

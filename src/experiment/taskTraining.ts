@@ -26,7 +26,7 @@ export function taskTrainerOptions(cfg: ExperimentConfig, tasks: readonly RunTas
   const method = createMultiTaskMethod(cfg.train.multitask ?? { type: 'static' }, {
     taskNames: trained.map((t) => t.name), weights: trained.map((t) => t.weight), seed,
     lastSharedLayer: model.namedParameters().filter(([, p]) => lastShared.has(p)).map(([n]) => n),
-  });
+  }, `${cfg.file}: train.multitask`);
   return {
     names: trained.map((t) => t.name),
     method,
@@ -91,4 +91,22 @@ export function taskMetrics(scores: readonly TaskScores[], ds: Dataset, opts: Me
 /** train.validationTasks, or every trained task with weight 1. */
 export function validationWeights(cfg: ExperimentConfig, tasks: readonly RunTask[]): Record<string, number> {
   return cfg.train.validationTasks ?? Object.fromEntries(tasks.filter((t) => t.weight > 0).map((t) => [t.name, 1]));
+}
+
+/**
+ * Why the combined validation metric is undefined: the weighted tasks whose own metric is null,
+ * each with its label's counts on its validation rows (a task with one class only, say).
+ */
+export function undefinedTaskMetrics(metrics: Record<string, number | null>, tasks: readonly RunTask[], combine: { metric: string; weights: Readonly<Record<string, number>> }, ds: Dataset, rows: RowRange): string {
+  const parts: string[] = [];
+  for (const name of Object.keys(combine.weights)) {
+    if (metrics[`${name}.${combine.metric}`] !== null) continue;
+    const task = tasks.find((t) => t.name === name)!;
+    const sub = taskRows(task, ds, rows);
+    const y = ds.labels[task.label]!;
+    const idx = sub instanceof Int32Array ? Array.from(sub) : Array.from({ length: sub.end - sub.start }, (_, i) => sub.start + i);
+    const pos = idx.filter((r) => y[r] === 1).length;
+    parts.push(`task ${name}: label ${task.labelName} has ${pos} positives and ${idx.length - pos} negatives on its ${idx.length} validation rows${task.onName === undefined ? '' : ` (where ${task.onName} is 1)`}`);
+  }
+  return parts.length === 0 ? '' : `: ${parts.join('; ')} — enlarge the validation split, or leave such a task out of train.validationTasks`;
 }

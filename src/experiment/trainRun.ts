@@ -43,7 +43,7 @@ import { handleInconsistentRows, runTasks, taskRecords, taskSampling, type RunTa
 import { distillListwise } from './distillConfig.js';
 import { attachTeacher, buildDataConfig, createJointTeacher, distillationRecord, distillationTerms, JointDistillModel, teacherColumnCheck } from './teacher.js';
 import { combineLosses } from '../losses/combined.js';
-import { scoreTasks, taskMetrics, taskTrainerOptions, validationWeights, type TaskScores } from './taskTraining.js';
+import { scoreTasks, taskMetrics, taskTrainerOptions, undefinedTaskMetrics, validationWeights, type TaskScores } from './taskTraining.js';
 
 export interface TrainRunOptions {
   /** Continue from the output directory's last checkpoint. */
@@ -255,7 +255,10 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
       const all = evaluateOn(model, split.validation, true).metrics;
       const out: Record<string, number> = {};
       for (const [k, v] of Object.entries(all)) if (v !== null) out[k] = v;
-      if (!(metricName in out)) throw new ConfigError([`${cfg.file}: train.validationMetric: '${metricName}' has no value on the validation rows (${JSON.stringify(all)})`]);
+      if (!(metricName in out)) {
+        const undefinedFor = taskPath && tasks.length > 1 ? undefinedTaskMetrics(all, tasks, combine, ds, split.validation) : '';
+        throw new ConfigError([`${cfg.file}: train.validationMetric: '${metricName}' has no value on the validation rows${undefinedFor || ` (${JSON.stringify(all)})`}`]);
+      }
       return out;
     }
     : undefined;

@@ -64,13 +64,17 @@ export async function buildDataset(cfg: DataConfig, baseDir: string, options: In
     },
   };
 
-  const store = new RowStore(spec.labels.length, spec.sequences.length, spec.weight !== undefined, spec.group);
+  // Split modes last / time: the event source assigns each example its part (by its event's time).
+  const eventSplit = cfg.split.mode === 'last' || cfg.split.mode === 'time' ? cfg.split : undefined;
+  const store = new RowStore(spec.labels.length, spec.sequences.length, spec.weight !== undefined, spec.group, eventSplit !== undefined);
   const files: ReaderStats[] = [];
   const fileRows: FileRows = { train: 0, validation: 0, test: 0 };
   // A duckdb query has no file: its "file" is the query itself (the config rejects split mode files for it).
   const parts: [keyof FileRows, string | undefined][] = [['train', sourcePath(cfg.source) ?? 'query']];
   if (cfg.split.mode === 'files') parts.push(['validation', cfg.split.validation], ['test', cfg.split.test]);
-  const ingestOptions: IngestOptions = cfg.workers === undefined ? options : { workers: cfg.workers, ...options };
+  const ingestOptions: IngestOptions = {
+    ...(cfg.workers === undefined ? {} : { workers: cfg.workers }), ...options, ...(eventSplit === undefined ? {} : { eventSplit }),
+  };
   for (const [part, path] of parts) {
     if (path === undefined) continue;
     const before = store.numRows;

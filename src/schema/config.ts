@@ -14,15 +14,27 @@ const name = z.string().min(1);
 const positiveInt = z.number().int().min(1);
 const ratio = z.tuple([z.number().int().min(0), positiveInt]);
 
+const ruleKeys = {
+  equals: z.union([z.string(), z.number()]).optional(),
+  oneOf: z.array(z.union([z.string(), z.number()])).min(1).optional(),
+  contains: z.string().min(1).optional(),
+  greaterThan: z.number().optional(),
+  atLeast: z.number().optional(),
+};
+const oneRule = (r: Record<string, unknown>): boolean => Object.keys(ruleKeys).filter((k) => r[k] !== undefined).length === 1;
+const oneRuleMessage = { message: 'give exactly one of equals, oneOf, contains, greaterThan, atLeast' };
+const positiveRule = z.strictObject(ruleKeys).refine(oneRule, oneRuleMessage);
+
 const criteoSource = z.strictObject({ format: z.literal('criteo'), path: name });
-const csvSource = z.strictObject({
-  format: z.literal('csv'),
+/** How a delimited text file is read (csv, and the log of an events source). */
+const csvKeys = {
   path: name,
   header: z.boolean().default(true),
   columns: z.array(name).min(1).optional(),
   delimiter: z.string().length(1).default(','),
   trim: z.boolean().default(false),
-});
+};
+const csvSource = z.strictObject({ format: z.literal('csv'), ...csvKeys });
 const ipinyouSource = z.strictObject({ format: z.literal('ipinyou'), path: name, featIndex: name });
 const svmlightSource = z.strictObject({ format: z.literal('svmlight'), path: name });
 /** Features and labels defined in SQL, read through DuckDB: a whole query ... */
@@ -33,7 +45,46 @@ const sqlFileSource = z.strictObject({
   path: name,
   select: z.record(name, name).optional(),
 });
-export const SourceSchema = z.discriminatedUnion('format', [criteoSource, csvSource, ipinyouSource, svmlightSource, duckdbSource, sqlFileSource]);
+/**
+ * A time-ordered event log (CSV) turned into behaviour-sequence examples (src/data/events): the
+ * source's columns are the log's, with the target item and its attributes, the histories and the
+ * label derived per example. docs/config.md, "Behaviour sequences from an event log".
+ */
+const eventsSource = z.strictObject({
+  format: z.literal('events'),
+  ...csvKeys,
+  /** Log columns: who, what, when (a number: unix seconds or any increasing unit). */
+  user: name,
+  item: name,
+  time: name,
+  /** Columns that describe the item (e.g. its category): a sampled negative takes its item's values. */
+  itemColumns: z.array(name).default([]),
+  /** grouped: the log comes grouped by user, ascending time within a user (checked, streamed); sort: read into memory and sorted. */
+  order: z.enum(['grouped', 'sort']).default('grouped'),
+  /** Which events are positive interactions; without it, every event. */
+  positive: z.strictObject({ column: name, ...ruleKeys }).refine(oneRule, oneRuleMessage).optional(),
+  /** positive: positive events are the examples (label 1) and negatives are sampled; all: every event, labelled by `positive`. */
+  examples: z.enum(['positive', 'all']).default('positive'),
+  negatives: z.strictObject({
+    /** Items drawn per positive example, uniformly over the items first seen before its time, never the positive item. */
+    perPositive: positiveInt,
+    seed: z.number().int().default(1),
+  }).optional(),
+  history: z.strictObject({
+    /** Output sequence column: the log column whose values it lists (e.g. `hist_item: item`). */
+    columns: z.record(name, name).refine((r) => Object.keys(r).length > 0, 'give at least one history column'),
+    /** Which earlier events the history lists: all, or the positive ones only. */
+    include: z.enum(['all', 'positive']).default('all'),
+    /** The most recent events kept. */
+    maxLength: positiveInt,
+    separator: z.string().min(1).default('|'),
+  }),
+  /** Events with fewer earlier history events are not examples (they still enter later histories). */
+  minHistory: z.number().int().min(0).default(0),
+  /** The derived 0/1 column (name it in `labels`). */
+  label: name.default('label'),
+});
+export const SourceSchema = z.discriminatedUnion('format', [criteoSource, csvSource, ipinyouSource, svmlightSource, duckdbSource, sqlFileSource, eventsSource]);
 
 /** Formats whose rows come through DuckDB (src/data/duckdb). */
 export const DUCKDB_FORMATS = ['duckdb', 'parquet', 'json'] as const;
@@ -63,16 +114,17 @@ const randomSplit = z.strictObject({
   seed: z.number().int().default(1),
 });
 const filesSplit = z.strictObject({ mode: z.literal('files'), validation: name.optional(), test: name.optional() });
-export const SplitSchema = z.discriminatedUnion('mode', [fileOrderSplit, randomSplit, filesSplit]);
+/** Event sources only: each user's last `test` example events are test, the `validation` before them validation. */
+const lastSplit = z.strictObject({
+  mode: z.literal('last'),
+  validation: z.number().int().min(0).default(1),
+  test: z.number().int().min(0).default(1),
+});
+/** Event sources only: examples at time >= `test` are test, at time >= `validation` validation (the time column's unit). */
+const timeSplit = z.strictObject({ mode: z.literal('time'), validation: z.number(), test: z.number() })
+  .refine((t) => t.validation <= t.test, { message: 'validation must not be after test (times: validation <= test)', path: ['validation'] });
+export const SplitSchema = z.discriminatedUnion('mode', [fileOrderSplit, randomSplit, filesSplit, lastSplit, timeSplit]);
 
-const positiveRule = z.strictObject({
-  equals: z.union([z.string(), z.number()]).optional(),
-  oneOf: z.array(z.union([z.string(), z.number()])).min(1).optional(),
-  contains: z.string().min(1).optional(),
-  greaterThan: z.number().optional(),
-  atLeast: z.number().optional(),
-}).refine((r) => Object.values(r).filter((v) => v !== undefined).length === 1,
-  { message: 'give exactly one of equals, oneOf, contains, greaterThan, atLeast' });
 
 const LabelSchema = z.strictObject({
   name,
@@ -176,6 +228,10 @@ export const DataConfigSchema = z.strictObject({
     // Criteo / iPinYou rows carry no list id; a group on them would be a misunderstanding.
     ctx.addIssue({ code: 'custom', path: ['group'], message: `format ${cfg.source.format} has no group column` });
   }
+  if ((cfg.split.mode === 'last' || cfg.split.mode === 'time') && cfg.source.format !== 'events') {
+    ctx.addIssue({ code: 'custom', path: ['split', 'mode'], message: `split mode ${cfg.split.mode} needs source format events (it splits examples by their event times)` });
+  }
+  if (cfg.source.format === 'events') checkEvents(cfg.source, cfg.fields, ctx);
   if (cfg.source.format === 'duckdb' && cfg.split.mode === 'files') {
     // A query is one source; extra files would have to be spliced into it, which only the query can say.
     ctx.addIssue({ code: 'custom', path: ['split', 'mode'], message: 'split mode files needs file sources; with format duckdb, split inside the query or use file-order / random' });
@@ -183,6 +239,28 @@ export const DataConfigSchema = z.strictObject({
 });
 
 type FieldCfg = z.output<typeof FieldSchema>;
+
+function checkEvents(src: z.output<typeof eventsSource>, fields: readonly FieldCfg[], ctx: z.RefinementCtx): void {
+  const at = (...path: (string | number)[]): (string | number)[] => ['source', ...path];
+  if (src.examples === 'positive' && src.negatives === undefined) {
+    ctx.addIssue({ code: 'custom', path: at('negatives'), message: 'examples: positive gives only positive rows; add negatives: { perPositive: k } or use examples: all' });
+  }
+  if (src.examples === 'all' && src.positive === undefined) {
+    ctx.addIssue({ code: 'custom', path: at('positive'), message: 'examples: all labels each event by the positive rule; give positive: { column, … }' });
+  }
+  const logColumns = new Set([src.user, src.item, src.time, ...src.itemColumns, ...(src.columns ?? [])]);
+  for (const [out, col] of Object.entries(src.history.columns)) {
+    if (logColumns.has(out) || out === src.label) {
+      ctx.addIssue({ code: 'custom', path: at('history', 'columns', out), message: `history column ${JSON.stringify(out)} would hide the log column or label of that name` });
+    }
+    // A history is handed to its sequence field as joined text: the separators must agree.
+    const f = fields.find((x) => x.kind === 'sequence' && x.columns === undefined && (x.column ?? x.name) === out);
+    if (f?.kind === 'sequence' && f.separator !== src.history.separator) {
+      ctx.addIssue({ code: 'custom', path: at('history', 'separator'), message: `field ${f.name} reads history ${out} (from ${col}) with separator ${JSON.stringify(f.separator)}; they must be the same` });
+    }
+  }
+  if (logColumns.has(src.label)) ctx.addIssue({ code: 'custom', path: at('label'), message: `label column ${JSON.stringify(src.label)} would hide the log column of that name` });
+}
 
 function checkSequence(fields: readonly FieldCfg[], f: z.output<typeof sequenceField>, at: (key: string) => (string | number)[],
   ctx: z.RefinementCtx): void {
@@ -200,6 +278,7 @@ function checkSequence(fields: readonly FieldCfg[], f: z.output<typeof sequenceF
 }
 
 export type SourceConfig = z.output<typeof SourceSchema>;
+export type EventsSourceConfig = z.output<typeof eventsSource>;
 export type SplitConfig = z.output<typeof SplitSchema>;
 export type SamplingConfig = z.output<typeof samplingSchema>;
 export type LabelConfig = z.output<typeof LabelSchema>;

@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import type { EventSplit } from '../data/events/sequences.js';
 import type { ParallelOptions } from '../data/parallel/index.js';
 import { handleBadLine, newStats, type BadLinePolicy, type ReaderStats } from '../data/readers/reader.js';
 import type { SourceConfig } from './config.js';
@@ -17,6 +18,8 @@ export interface IngestOptions {
   chunkSize?: number;
   /** Overrides the config's `workers` (parse threads of criteo / csv / svmlight; 0 = this thread). */
   workers?: number;
+  /** The split of an event source that splits its examples itself (split modes last / time). */
+  eventSplit?: EventSplit;
   /** Sees every row that is stored, after it is parsed, with its input line and file (the row object is reused: copy what you keep). */
   onRow?: (row: ParsedRow, line: number, file: string) => void;
 }
@@ -37,7 +40,7 @@ export async function ingestFile(source: SourceConfig, file: string, baseDir: st
   const readerOptions: ParallelOptions = { onBadLine: policy, keepSkipped: keep };
   if (options.chunkSize !== undefined) readerOptions.chunkSize = options.chunkSize;
   if (options.workers !== undefined) readerOptions.workers = options.workers;
-  const src = await openColumns(source, file, baseDir, specColumns(spec, withLabels), readerOptions);
+  const src = await openColumns(source, file, baseDir, specColumns(spec, withLabels), readerOptions, options.eventSplit);
   const parse = rowParser(spec, withLabels);
   const row = newParsedRow(spec, withLabels);
   const F = spec.fields.length;
@@ -47,7 +50,7 @@ export async function ingestFile(source: SourceConfig, file: string, baseDir: st
   // record their own bad lines a chunk ahead of the rows they yield, so interleaving the two as they
   // happen would order (and, past `keep`, choose) the examples differently from a single thread.
   const own = newStats(src.file);
-  for await (const { values, line } of src) {
+  for await (const { values, line, part } of src) {
     try {
       parse(values, src.file, line, row);
     } catch (err) {
@@ -55,7 +58,7 @@ export async function ingestFile(source: SourceConfig, file: string, baseDir: st
       src.stats.rows--;
       continue;
     }
-    store.push(row, src.file, line, field, F, coder.token);
+    store.push(row, src.file, line, field, F, coder.token, part);
     options.onRow?.(row, line, src.file);
   }
   src.stats.skipped += own.skipped;

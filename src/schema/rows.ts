@@ -1,6 +1,7 @@
 import { DataFormatError, show } from '../data/readers/errors.js';
 import type { RawValue } from '../data/prep/field.js';
 import { bucketIndex, log1pClamped } from './numeric.js';
+import type { PositiveRule } from './config.js';
 import { sequenceColumns, type LabelSpec, type SchemaSpec } from './spec.js';
 
 /*
@@ -27,7 +28,7 @@ export interface ParsedRow {
 const INT_RE = /^[+-]?\d+$/;
 
 /** Parses `v` as a number: NaN for missing (empty), a DataFormatError for text that is not a number. */
-function toNumber(v: RawValue, file: string, line: number, column: string): number {
+export function toNumber(v: RawValue, file: string, line: number, column: string): number {
   if (typeof v === 'number') return v;
   if (v.length === 0) return Number.NaN;
   const x = Number(v);
@@ -39,16 +40,18 @@ function text(v: RawValue): string {
   return typeof v === 'number' ? (Number.isNaN(v) ? '' : String(v)) : v;
 }
 
+/** Whether `v` satisfies a `positive` rule (labels, event logs); a number rule on a missing or non-numeric value is an error. */
+export function positiveRuleHolds(p: PositiveRule, v: RawValue, file: string, line: number, column: string, what = 'label'): boolean {
+  if (p.contains !== undefined) return text(v).includes(p.contains);
+  if (p.equals !== undefined) return matches(p.equals, v, file, line, column);
+  if (p.oneOf !== undefined) return p.oneOf.some((e) => matches(e, v, file, line, column));
+  const x = toNumber(v, file, line, column);
+  if (Number.isNaN(x)) throw new DataFormatError(file, line, column, `${what} is missing`);
+  return p.greaterThan !== undefined ? x > p.greaterThan : x >= p.atLeast!;
+}
+
 function labelValue(l: LabelSpec, v: RawValue, file: string, line: number): number {
-  const p = l.positive;
-  if (p !== undefined) {
-    if (p.contains !== undefined) return text(v).includes(p.contains) ? 1 : 0;
-    if (p.equals !== undefined) return matches(p.equals, v, file, line, l.column) ? 1 : 0;
-    if (p.oneOf !== undefined) return p.oneOf.some((e) => matches(e, v, file, line, l.column)) ? 1 : 0;
-    const x = toNumber(v, file, line, l.column);
-    if (Number.isNaN(x)) throw new DataFormatError(file, line, l.column, 'label is missing');
-    return (p.greaterThan !== undefined ? x > p.greaterThan : x >= p.atLeast!) ? 1 : 0;
-  }
+  if (l.positive !== undefined) return positiveRuleHolds(l.positive, v, file, line, l.column) ? 1 : 0;
   const x = toNumber(v, file, line, l.column);
   if (Number.isNaN(x)) throw new DataFormatError(file, line, l.column, 'label is missing');
   if (l.type === 'binary' && x !== 0 && x !== 1) {

@@ -6,7 +6,9 @@ import { newStats, type ReaderStats } from '../data/readers/reader.js';
 import { openDuckDbColumns } from '../data/duckdb/index.js';
 import { openCriteoParallel, openCsvParallel, openSvmlightParallel, type ParallelOptions } from '../data/parallel/index.js';
 import type { RawValue } from '../data/prep/field.js';
+import type { EventSplit } from '../data/events/sequences.js';
 import type { SourceConfig } from './config.js';
+import { openEventColumns } from './eventSource.js';
 
 /*
  * Adapts the format readers to one shape: rows as the values of the columns a schema asks for,
@@ -22,6 +24,8 @@ export interface SourceRow {
   values: RawValue[];
   /** 1-based line number in `file`. */
   line: number;
+  /** The split part a source assigns itself (event logs under split modes last / time): 0 fit, 1 validation, 2 test. */
+  part?: 0 | 1 | 2;
 }
 
 export interface ColumnSource extends AsyncIterable<SourceRow> {
@@ -52,8 +56,15 @@ function listColumns(cols: readonly string[]): string {
  * naming the file and column otherwise). `baseDir` resolves relative paths such as the featindex file.
  */
 export async function openColumns(source: SourceConfig, file: string, baseDir: string,
-  requests: readonly ColumnRequest[], options: ParallelOptions): Promise<ColumnSource> {
+  requests: readonly ColumnRequest[], options: ParallelOptions, eventSplit?: EventSplit): Promise<ColumnSource> {
   switch (source.format) {
+    case 'events': {
+      const { path, header, columns, delimiter, trim } = source;
+      const log: SourceConfig = { format: 'csv', path, header, delimiter, trim, ...(columns === undefined ? {} : { columns }) };
+      return openEventColumns(source, file, requests, (req) => openColumns(log, file, baseDir, req, options), {
+        policy: options.onBadLine ?? 'error', keep: options.keepSkipped ?? 10, split: eventSplit,
+      });
+    }
     case 'duckdb':
     case 'parquet':
     case 'json': {

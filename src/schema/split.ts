@@ -62,27 +62,51 @@ export function applySplit(cfg: SplitConfig, cols: StoredColumns, files: FileRow
         const x = rng.uniform();
         which[u] = x < cfg.test ? 2 : x < cfg.test + cfg.validation ? 1 : 0;
       }
-      const order = new Int32Array(n);
-      const newStarts: number[] = [];
-      let p = 0;
-      const ends = [0, 0, 0];
-      for (let part = 0; part < 3; part++) {
-        for (let u = 0; u < nUnits; u++) {
-          if (which[u] !== part) continue;
-          newStarts.push(p);
-          for (let r = units[u]!; r < units[u + 1]!; r++) order[p++] = r;
-        }
-        ends[part] = p;
+      return reorderUnits(cols, units, which, numFields, numDense);
+    }
+    case 'last':
+    case 'time': {
+      // The event source gave each row its part; a user's rows in different parts become separate lists.
+      const parts = cols.parts;
+      if (parts === undefined) throw new Error(`split mode ${cfg.mode}: the source assigned no parts (it needs source format events)`);
+      const groups = cols.groupOffsets ?? new Int32Array([0, n]);
+      const starts: number[] = [];
+      for (let g = 0; g + 1 < groups.length; g++) {
+        for (let r = groups[g]!; r < groups[g + 1]!; r++) if (r === groups[g]! || parts[r] !== parts[r - 1]) starts.push(r);
       }
-      permute(cols, order, numFields, numDense);
-      if (cols.groupOffsets !== undefined) cols.groupOffsets = Int32Array.from([...newStarts, n]);
-      return {
-        fit: { start: 0, end: ends[0]! },
-        validation: { start: ends[0]!, end: ends[1]! },
-        test: { start: ends[1]!, end: ends[2]! },
-      };
+      const units = Int32Array.from([...starts, n]);
+      const which = Uint8Array.from(starts, (r) => parts[r]!);
+      return reorderUnits(cols, units, which, numFields, numDense);
     }
   }
+}
+
+/**
+ * Orders the units (row ranges `units[u]..units[u+1]`) by `which[u]` (fit, validation, test), unit
+ * order within each, reordering `cols` in place; with a group column the units are the new lists.
+ */
+function reorderUnits(cols: StoredColumns, units: Int32Array, which: Uint8Array, numFields: number, numDense: number): DataSplit {
+  const n = cols.numRows;
+  const nUnits = units.length - 1;
+  const order = new Int32Array(n);
+  const newStarts: number[] = [];
+  let p = 0;
+  const ends = [0, 0, 0];
+  for (let part = 0; part < 3; part++) {
+    for (let u = 0; u < nUnits; u++) {
+      if (which[u] !== part) continue;
+      newStarts.push(p);
+      for (let r = units[u]!; r < units[u + 1]!; r++) order[p++] = r;
+    }
+    ends[part] = p;
+  }
+  permute(cols, order, numFields, numDense);
+  if (cols.groupOffsets !== undefined) cols.groupOffsets = Int32Array.from([...newStarts, n]);
+  return {
+    fit: { start: 0, end: ends[0]! },
+    validation: { start: ends[0]!, end: ends[1]! },
+    test: { start: ends[1]!, end: ends[2]! },
+  };
 }
 
 /** Reorders every per-row column so that new row i is old row order[i]. */
@@ -97,6 +121,7 @@ function permute(cols: StoredColumns, order: Int32Array, F: number, D: number): 
   cols.dense = rows(cols.dense, D);
   cols.labels = cols.labels.map((l) => rows(l, 1));
   if (cols.weights !== undefined) cols.weights = rows(cols.weights, 1);
+  if (cols.parts !== undefined) cols.parts = rows(cols.parts, 1);
   cols.sequences = cols.sequences.map(({ offsets, codes }) => {
     const o = new Int32Array(n + 1);
     const c = new Int32Array(codes.length);

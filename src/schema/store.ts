@@ -46,6 +46,8 @@ export interface StoredColumns {
   sequences: { offsets: Int32Array; codes: Int32Array }[];
   /** Group starts + numRows (numGroups + 1 entries), undefined without a group column. */
   groupOffsets: Int32Array | undefined;
+  /** Per row, the split part its source assigned (0 fit, 1 validation, 2 test); only for sources that split themselves. */
+  parts?: Int32Array | undefined;
 }
 
 export class RowStore {
@@ -56,11 +58,14 @@ export class RowStore {
   private readonly seqOffsets: Growable<Int32Array>[];
   private readonly seqCodes: Growable<Int32Array>[];
   private readonly groupStarts: Growable<Int32Array> | undefined;
+  private readonly parts: Growable<Int32Array> | undefined;
   private lastGroup: string | undefined;
   private groupLines = new Map<string, number>();
   numRows = 0;
 
-  constructor(numLabels: number, numSeq: number, withWeights: boolean, private readonly groupColumn: string | undefined) {
+  constructor(numLabels: number, numSeq: number, withWeights: boolean, private readonly groupColumn: string | undefined,
+    withParts = false) {
+    this.parts = withParts ? new Growable((n) => new Int32Array(n)) : undefined;
     this.labels = Array.from({ length: numLabels }, () => new Growable((n) => new Float32Array(n)));
     this.weights = withWeights ? new Growable((n) => new Float32Array(n)) : undefined;
     this.seqOffsets = Array.from({ length: numSeq }, () => {
@@ -80,10 +85,11 @@ export class RowStore {
 
   /**
    * Appends a parsed row; `fieldCode(j)` and `seqCode(q, token)` give what is stored for id field j and
-   * the tokens of sequence q. Throws when the row's group was seen before, separated by other groups.
+   * the tokens of sequence q, `part` its split part (kept when the store records parts). Throws when
+   * the row's group was seen before, separated by other groups.
    */
   push(row: ParsedRow, file: string, line: number, fieldCode: (j: number) => number, numFields: number,
-    seqCode: (q: number, token: string) => number): void {
+    seqCode: (q: number, token: string) => number, part = 0): void {
     if (this.groupStarts !== undefined) {
       const g = row.group!;
       if (g !== this.lastGroup) {
@@ -99,6 +105,7 @@ export class RowStore {
     }
     for (let k = 0; k < this.labels.length; k++) this.labels[k]!.push(row.labels[k]!);
     this.weights?.push(row.weight);
+    this.parts?.push(part);
     for (let j = 0; j < numFields; j++) this.codes.push(fieldCode(j));
     for (let d = 0; d < row.dense.length; d++) this.dense.push(row.dense[d]!);
     for (let q = 0; q < this.seqCodes.length; q++) {
@@ -125,6 +132,7 @@ export class RowStore {
       dense: this.dense.take(),
       sequences: this.seqCodes.map((c, q) => ({ offsets: this.seqOffsets[q]!.take(), codes: c.take() })),
       groupOffsets,
+      ...(this.parts === undefined ? {} : { parts: this.parts.take() }),
     };
   }
 }

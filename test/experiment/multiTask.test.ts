@@ -17,6 +17,8 @@ import { loadScoringModel } from '../../src/experiment/scoring.js';
 import { predictHeads } from '../../src/train/predict.js';
 import { MultiTaskModel } from '../../src/models/ctrModel.js';
 import { ADKDD_FILES, writeAdkddSlice, type AdkddSlice } from '../helpers/adkddSlice.js';
+import { writeCensusSlice } from '../helpers/censusSlice.js';
+import { parseMetricLog } from '../../src/train/metricLog.js';
 import { skipWithoutSharedData } from '../helpers/sharedData.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -92,6 +94,30 @@ describe('multi-task: ESMM on AdKDD\'21 displays', { skip }, () => {
       for (const m of ['auc', 'logloss', 'ece']) assert.ok(Math.abs(ev[t]![m]! - summary.test[t]![m]!) < 1e-12, `eval ${t}.${m}`);
     }
     assert.equal(ev.cvr!.rows, clicked.filter(Boolean).length);
+    // ctrkit metrics on predict's file, CVR judged on clicked rows as in training.
+    const mt = JSON.parse(cli('metrics', '-i', out, '--on', 'cvr=label_ctr')) as Record<string, Record<string, number>>;
+    for (const t of ['ctr', 'ctcvr', 'cvr']) {
+      for (const m of ['auc', 'logloss']) assert.ok(Math.abs(mt[t]![m]! - summary.test[t]![m]!) < 1e-9, `metrics ${t}.${m}: ${mt[t]![m]} vs ${summary.test[t]![m]}`);
+    }
+    assert.equal(mt.cvr!.rows, clicked.filter(Boolean).length);
+    const bad = spawnSync(process.execPath, [MAIN, 'metrics', '-i', out, '--on', 'cvt=label_ctr'], { encoding: 'utf8' });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /--on cvt=label_ctr: no task 'cvt' in the file \(score_<task> columns: ctr, ctcvr, cvr\)/);
+  });
+
+  it('a task with one class in validation is named, not passed off as a number', () => {
+    const sub = join(dir, 'oneclass');
+    mkdirSync(sub, { recursive: true });
+    const s = writeAdkddSlice(sub, {
+      model: '{ type: esmm, dim: 4, bottom: [8], tower: [4] }',
+      train: 'tasks: [{ name: ctr, label: click }, { name: cvr, label: sale, on: click }]\nvalidationTasks: { ctr: 1, cvr: 1 }',
+      rows: { fit: 2000, validation: 500, test: 500 },
+      editRows: (rows) => { rows.validation = rows.validation.map((r) => r.replace(/,1$/, ',0')); },
+    });
+    const r = spawnSync(process.execPath, [MAIN, 'train', s.config, '-q'], { encoding: 'utf8' });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /train\.validationMetric: 'auc' has no value on the validation rows: task cvr: label sale has 0 positives and \d+ negatives on its \d+ validation rows \(where click is 1\)/);
+    assert.doesNotMatch(r.stderr, /NaN|internal error/);
   });
 
   it('the saved model gives bit-identical per-task logits', async () => {
@@ -138,4 +164,35 @@ describe('multi-task: ESMM on AdKDD\'21 displays', { skip }, () => {
       assert.ok(Math.abs(c.score_ctcvr![i]! - corrected(c.logit_ctcvr![i]!, expected)) < 1e-6);
     }
   });
+});
+
+describe('multi-task: census-income MMoE (income, never married)', () => {
+  const MARITAL = (y: string): string => y.replace(/^(\s*- \{ name: income, .*)$/m, '$1\n    - { name: marital, column: marital_stat, type: binary, positive: { equals: Never married } }');
+  const write = (name: string, epochs: number, multitask: string): string => {
+    const sub = join(dir, name);
+    mkdirSync(sub, { recursive: true });
+    return writeCensusSlice(sub, {
+      model: '{ type: mmoe, dim: 4, experts: 3, expert: [16], tower: [8], dropout: 0.1 }',
+      train: `{ epochs: ${epochs}, batchSize: 128, seed: 2, optimizer: { type: adam, lr: 0.01 }, tasks: [{ name: income }, { name: marital, weight: 0.5 }], multitask: ${multitask} }`,
+      rows: { fit: 1500, validation: 500, test: 500 },
+      edit: MARITAL,
+    }).config;
+  };
+
+  for (const [name, multitask] of [['dwa', '{ type: dwa }'], ['gradvac', '{ type: gradvac, split: chunk, chunkSize: 64 }'], ['gradnorm', '{ type: gradnorm }']] as const) {
+    it(`${name}: a resumed run is bit-identical to an uninterrupted one (the method's state is checkpointed)`, async () => {
+      const whole = await runTraining(await loadExperimentConfig(write(`${name}-whole`, 3, multitask)), { quiet: true });
+      const splitCfg = write(`${name}-split`, 1, multitask);
+      await runTraining(await loadExperimentConfig(splitCfg), { quiet: true });
+      writeFileSync(splitCfg, readFileSync(splitCfg, 'utf8').replace('epochs: 1,', 'epochs: 3,'));
+      const resumed = await runTraining(await loadExperimentConfig(splitCfg), { quiet: true, resume: true });
+      assert.ok(resumed.train.resumed);
+      assert.deepEqual(readFileSync(join(resumed.modelDir, 'model.safetensors')), readFileSync(join(whole.modelDir, 'model.safetensors')));
+      const epochs = (r: typeof whole): Record<string, unknown>[] => parseMetricLog(readFileSync(r.logFile, 'utf8')).filter((x) => x.event === 'epoch');
+      const last = epochs(whole).at(-1)!;
+      assert.deepEqual(Object.entries(epochs(resumed).at(-1)!).filter(([k]) => k.startsWith('weight_') || k === 'loss'), Object.entries(last).filter(([k]) => k.startsWith('weight_') || k === 'loss'));
+      const steps = parseMetricLog(readFileSync(whole.logFile, 'utf8')).filter((x) => x.event === 'step');
+      assert.ok(steps.every((x) => typeof x.loss_income === 'number' && typeof x.loss_marital === 'number'), 'every step record has each task\'s loss');
+    });
+  }
 });

@@ -54,7 +54,7 @@ describe('data config validation', () => {
     assert.deepEqual(problems({ ...base, fields: [{ name: 'click', kind: 'categorical' }] }),
       ['examples/census.yaml: data.fields[0].name: name "click" is already used by data.labels[0].name']);
     assert.deepEqual(problems({ ...base, source: { format: 'avro', path: 'x' }, fields: [{ name: 'a', kind: 'categorical' }] }),
-      ['examples/census.yaml: data.source.format: expected one of criteo, csv, ipinyou, svmlight, duckdb, parquet, json']);
+      ['examples/census.yaml: data.source.format: expected one of criteo, csv, ipinyou, svmlight, duckdb, parquet, json, events']);
   });
 
   it('defaults: file-order 8/10, 9/10 split, binary labels, onBadLine error', () => {

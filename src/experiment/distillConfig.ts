@@ -117,7 +117,8 @@ export function checkDistill(data: DataConfig, model: ModelConfig, train: { dist
   if (t.kind === 'model' && data.split.mode === 'random') {
     at('train.distill.teacher.model', 'a teacher directory scores the data files in file order; split mode random reorders rows: use file-order or files');
   }
-  if (t.kind === 'model' && data.source.format === 'duckdb') {
-    at('train.distill.teacher.model', 'a teacher directory scores data files; a duckdb query has none (use a joint teacher or a teacher column)');
+  if (t.kind === 'model' && (data.source.format === 'duckdb' || data.source.format === 'events')) {
+    const why = data.source.format === 'duckdb' ? 'a duckdb query has none' : 'an event log is not one row per example (the examples are derived from it)';
+    at('train.distill.teacher.model', `a teacher directory scores the rows of data files; ${why}: use a joint teacher or a teacher column`);
   }
 }

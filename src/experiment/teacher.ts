@@ -117,9 +117,10 @@ async function twoStageLogits(cfg: ExperimentConfig, dir: string, numRows: numbe
   const key = hashSchema({ version: CACHE_VERSION, teacher: hash, data: cacheKey(cfg.data, { onBadLine: opts.onBadLine }), files: dataHash(files) }).slice(0, 32);
   const cacheFile = cfg.data.cache === undefined ? undefined : join(resolve(cfg.baseDir, cfg.data.cache), 'teachers', `${key}.f32`);
   if (cacheFile !== undefined && existsSync(cacheFile) && statSync(cacheFile).size === numRows * 4) {
-    const buf = readFileSync(cacheFile);
+    // Copied into a buffer of its own: a Buffer's byteOffset need not be a multiple of 4.
+    const bytes = new Uint8Array(readFileSync(cacheFile));
     opts.note(`ctrkit: teacher scores loaded from the cache ${cacheFile}`);
-    return { logits: new Float32Array(buf.buffer, buf.byteOffset, numRows).slice(), record };
+    return { logits: new Float32Array(bytes.buffer, 0, numRows), record };
   }
   const teacher = loadScoringModel(abs);
   if ((teacher.manifest.tasks?.length ?? 1) > 1) throw new ConfigError([`${where}: ${abs} is a multi-task model; a teacher gives one score per row`]);

@@ -95,6 +95,11 @@ export function checkDistill(data: DataConfig, model: ModelConfig, train: { dist
       if (members.length > 0 && members.every((f) => f.privileged)) at(`model.${key}[${i}]`, `every field of group ${g} is privileged: the student would have none to read`);
     });
   }
+  const isId = (f: DataConfig['fields'][number]): boolean => f.kind !== 'numeric' || f.transform === 'log-bucket' || f.transform === 'bucketize';
+  const ids = data.fields.filter(isId);
+  if (ids.length > 0 && ids.every((f) => f.privileged)) {
+    at('data.fields', `every id field (${ids.map((f) => f.name).join(', ')}) is privileged: the student would have no embedding to read; keep one for it`);
+  }
   data.fields.forEach((f, i) => {
     if (f.kind !== 'sequence' || f.vocab === undefined) return;
     const owner = data.fields.find((o) => o.name === f.vocab);

@@ -223,5 +223,8 @@ describe('train.distill: bad input', () => {
     allPriv.data.fields = [{ name: 'shop', kind: 'categorical', group: 'item' }, { name: 'priv', kind: 'numeric', privileged: true, group: 'user' }];
     allPriv.model = { type: 'twotower', dim: 4, user: ['user'], item: ['item'] };
     bad(allPriv, /model\.user\[0\]: every field of group user is privileged/);
+    const noIds = config('x', { type: 'pointwise', teacher: { column: 'p_teacher' } });
+    noIds.data.fields = [{ name: 'shop', kind: 'categorical', privileged: true }, { name: 'b', kind: 'numeric' }];
+    bad(noIds, /data\.fields: every id field \(shop\) is privileged: the student would have no embedding to read/);
   });
 });

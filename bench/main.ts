@@ -8,6 +8,7 @@ import { quBench } from './qu.js';
 import { shampooBench } from './shampoo.js';
 import { serveBench } from './serve.js';
 import { mtlBench } from './mtl.js';
+import { onlineBench } from './online.js';
 
 const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
   engine: engineBench,
@@ -19,6 +20,7 @@ const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
   shampoo: shampooBench,
   serve: serveBench,
   mtl: mtlBench,
+  online: onlineBench,
 };
 
 const [suite, ...rest] = process.argv.slice(2);

@@ -11,6 +11,7 @@ import { parseOptimizerConfig, type OptimizerConfig } from '../optim/registry.js
 import { LossConfigError, parseLossConfig, type LossConfig } from '../losses/registry.js';
 import { checkDistill, parseDistillSection, type DistillRunConfig } from './distillConfig.js';
 import { parseMultiTaskConfig, type MultiTaskConfig } from '../train/multitask/registry.js';
+import { checkOnline, onlineSchema } from './onlineConfig.js';
 
 /**
  * In-training calibration by bias constraints (src/calibrate/biasConstraints.ts): one dual
@@ -85,6 +86,8 @@ const trainSchema = z.strictObject({
   validationTasks: z.record(z.string(), z.number().positive()).optional(),
   /** Distillation from a teacher (src/experiment/distillConfig.ts, docs/distillation.md). */
   distill: z.unknown().optional(),
+  /** Train on a stream with progressive validation (src/experiment/onlineConfig.ts). */
+  online: onlineSchema.optional(),
 });
 
 export interface TrainConfig extends Omit<z.output<typeof trainSchema>, 'optimizer' | 'loss' | 'tasks' | 'multitask' | 'distill'> {
@@ -244,6 +247,7 @@ function checkTrainable(file: string, data: DataConfig, model: ModelConfig, trai
     }
   }
   if (train.biasConstraints && loss?.type === 'jrc') at('train.biasConstraints', `constrains the one-logit CTR head; loss 'jrc' has two logits per row`);
+  checkOnline(data, model, train, at);
   if (model.type === 'din') checkAttention(data, model.attention, at);
   if (model.type === 'twotower') checkGroups(data, { user: model.user, item: model.item, bias: model.bias }, at);
   if (model.type === 'qu') checkGroups(data, { q: model.q, u: model.u }, at);

@@ -65,7 +65,7 @@ export function distillListwise(d: DistillRunConfig | undefined): boolean {
 export const TEACHER_LABEL = 'distill.teacher';
 
 /** What the privileged flag, the teacher and the rest of the config must agree on. */
-export function checkDistill(data: DataConfig, model: ModelConfig, train: { distill?: DistillRunConfig; tasks?: unknown; biasConstraints?: unknown; loss?: { type: string } },
+export function checkDistill(data: DataConfig, model: ModelConfig, train: { distill?: DistillRunConfig; tasks?: unknown; biasConstraints?: unknown; loss?: { type: string }; online?: unknown },
   at: (path: string, msg: string) => void): void {
   const privileged = data.fields.filter((f) => f.privileged);
   const d = train.distill;
@@ -76,6 +76,7 @@ export function checkDistill(data: DataConfig, model: ModelConfig, train: { dist
     return;
   }
   if (train.tasks !== undefined) at('train.distill', 'distillation of a multi-task run (train.tasks) is not supported');
+  if (train.online !== undefined) at('train.distill', 'distillation of an online run (train.online) is not supported');
   if (train.loss?.type === 'jrc') at('train.distill', "the student's term reads one logit per row; loss 'jrc' has two");
   if (distillListwise(d) && (d.term.lists ?? 'group') === 'group' && data.group === undefined) {
     at('train.distill.type', `'${d.term.type}' distils within lists: set data.group (the list column), or lists: batch`);

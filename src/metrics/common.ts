@@ -32,6 +32,18 @@ export class CompensatedSum {
   get value(): number {
     return this.sum + this.comp;
   }
+
+  /** The running sum and its compensation, exactly (for checkpoints: a restored sum continues bit for bit). */
+  toJSON(): [number, number] {
+    return [this.sum, this.comp];
+  }
+
+  static fromJSON(parts: readonly [number, number]): CompensatedSum {
+    const s = new CompensatedSum();
+    s.sum = parts[0];
+    s.comp = parts[1];
+    return s;
+  }
 }
 
 export function checkLengths(what: string, n: number, others: Record<string, ArrayLike<unknown> | undefined>): void {

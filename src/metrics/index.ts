@@ -18,3 +18,6 @@ export { reliabilityDiagram, type ReliabilityDiagram } from './reliability.js';
 export { ndcg, ndcgDetail, type NdcgOptions, type NdcgDetail, type GroupNdcg, type NdcgTies } from './ndcg.js';
 export { calibrationBiasBySlice, type SliceBias } from './calibrationBias.js';
 export { type GroupKeyArray } from './groups.js';
+export {
+  ProgressiveValidation, AUC_BINS, OTHER_SLICE, type ProgressiveOptions, type ProgressiveReport, type ProgressiveState, type WindowReport,
+} from './progressive.js';

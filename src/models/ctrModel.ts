@@ -31,6 +31,15 @@ export abstract class CTRModel extends Module {
     return undefined;
   }
 
+  /**
+   * A term of the model's own for the training loss (SNR's L0 penalty on its connection gates),
+   * built from the parameters in the current step; null for none. Training adds it to the loss
+   * (train/step.ts): to the combined task loss, or after the tasks' gradients are combined.
+   */
+  regularizer(): Tensor | null {
+    return null;
+  }
+
   /** Logits per row that forward emits (1, or 2 for a two-logit head). */
   get logitsPerRow(): number {
     return 1;

@@ -34,12 +34,13 @@ import { MMoE } from './mmoe.js';
 import { PLE } from './ple.js';
 import { QU } from './qu.js';
 import { SharedBottom } from './sharedBottom.js';
+import { SNR, SNR_VARIANTS } from './snr.js';
 import { TwoTower } from './twoTower.js';
 
-export const MODEL_TYPES = ['lr', 'fm', 'dnn', 'dcnv2', 'din', 'twotower', 'qu', 'shared-bottom', 'mmoe', 'ple', 'esmm'] as const;
+export const MODEL_TYPES = ['lr', 'fm', 'dnn', 'dcnv2', 'din', 'twotower', 'qu', 'shared-bottom', 'mmoe', 'ple', 'snr', 'esmm'] as const;
 export type ModelType = (typeof MODEL_TYPES)[number];
 /** Types whose models have several named heads (MultiTaskModel): one per task, or esmm's fixed ones. */
-export const MULTI_TASK_MODEL_TYPES: readonly string[] = ['shared-bottom', 'mmoe', 'ple', 'esmm'];
+export const MULTI_TASK_MODEL_TYPES: readonly string[] = ['shared-bottom', 'mmoe', 'ple', 'snr', 'esmm'];
 /** The heads of multi-task types whose heads do not follow the configured tasks. */
 export const FIXED_HEADS: Readonly<Record<string, readonly string[]>> = { esmm: ESMM_HEADS };
 /** Types whose models have forwardWithRepresentation (hidden layers to take a representation from). */
@@ -112,6 +113,13 @@ export const modelConfigSchema = z.discriminatedUnion('type', [
     type: z.literal('ple'), ...multiTask, levels: positiveInt.default(2), taskExperts: positiveInt.default(2),
     sharedExperts: positiveInt.default(2), expert: multiTaskHidden,
   }),
+  z.strictObject({
+    // 4 sub-networks of 256 then 128 (SNR-Trans): about 0.8× MMoE's 8 experts of 256-128 in multiply-adds.
+    // Gates start open (log α 3: ẑ = 1): on census, log α 0 (ẑ = 0.5, noisy z) cost ~0.002 income AUC.
+    type: z.literal('snr'), ...multiTask, variant: z.enum(SNR_VARIANTS).default('trans'), subnetworks: positiveInt.default(4),
+    widths: multiTaskHidden, l0: z.number().min(0).finite().default(1e-3), temperature: z.number().positive().finite().default(2 / 3),
+    gateInit: z.number().finite().default(3),
+  }),
   z.strictObject({ type: z.literal('esmm'), ...multiTask, bottom: multiTaskHidden }),
 ]);
 
@@ -131,7 +139,7 @@ export interface ModelDims {
   numSequences?: number;
   /** Every feature by name (FittedSchema.features()); required by the models that address features by name (din, twotower, qu). */
   features?: FeatureInfo[];
-  /** Task names (train.tasks), in order; required by the models whose heads are the tasks (shared-bottom, mmoe, ple). */
+  /** Task names (train.tasks), in order; required by the models whose heads are the tasks (shared-bottom, mmoe, ple, snr). */
   tasks?: string[];
 }
 
@@ -235,5 +243,7 @@ export function createModel(cfg: ModelConfig, dims: ModelDims, seed: number): CT
       return new MMoE({ ...net(cfg), tasks: taskNames(cfg.type, dims.tasks) });
     case 'ple':
       return new PLE({ ...net(cfg), tasks: taskNames(cfg.type, dims.tasks) });
+    case 'snr':
+      return new SNR({ ...net(cfg), tasks: taskNames(cfg.type, dims.tasks) });
   }
 }

@@ -130,7 +130,30 @@ export function logSections(records: readonly MetricRecord[]): { training: Repor
       series: [...validation.values].map(([name, y]) => ({ name, x: validation.x, y })),
     });
   }
+  task.push(...progressSections(of('progress')));
   return { training, task };
+}
+
+/**
+ * Progressive validation of an online run (src/experiment/onlineRun.ts) over the rows scored:
+ * cumulative, since-last and sliding-window LogLoss, cumulative and window AUC, mean p vs mean y.
+ */
+function progressSections(records: readonly MetricRecord[]): ReportSection[] {
+  const p = columns(records, (r) => r.rows as number, () => true);
+  if (p.x.length === 0) return [];
+  const curves = (title: string, yLabel: string, names: [string, string][], note?: string): ReportSection[] => {
+    const series = names.flatMap(([key, name]) => {
+      const y = p.values.get(key);
+      return y ? [{ name, x: p.x, y }] : [];
+    });
+    return series.length === 0 ? [] : [{ kind: 'curves', source: 'log', title, xLabel: 'rows scored', yLabel, layout: 'auto', series, ...(note && { note }) }];
+  };
+  return [
+    ...curves('Progressive LogLoss', 'logloss', [['logloss', 'cumulative'], ['since_last_logloss', 'since the previous point'], ['window_logloss', 'sliding window']],
+      'Every batch scored before it is trained on; points at doubling row counts.'),
+    ...curves('Progressive AUC', 'auc', [['auc', 'cumulative (histogram)'], ['window_auc', 'sliding window (exact)']]),
+    ...curves('Mean prediction vs label rate', 'rate', [['mean_p', 'mean p'], ['mean_y', 'mean y'], ['window_mean_p', 'window mean p'], ['window_mean_y', 'window mean y']]),
+  ];
 }
 
 /** Order of sections within a task, whatever their source. */

@@ -3,7 +3,7 @@ import type { Dataset } from '../data/dataset.js';
 import { CategoricalField, LogBucketField } from '../data/prep/field.js';
 import type { ReaderStats } from '../data/readers/reader.js';
 import { sourcePath, type DataConfig } from './config.js';
-import { FittedSchema } from './fitted.js';
+import { FittedSchema, hashFieldBucket } from './fitted.js';
 import { hashBucket } from './hash.js';
 import { ingestFile, type IngestOptions, type RowCoder } from './ingest.js';
 import { RunningMoments } from './numeric.js';
@@ -54,7 +54,7 @@ export async function buildDataset(cfg: DataConfig, baseDir: string, options: In
       const f = spec.fields[j]!;
       switch (f.kind) {
         case 'vocab': return vocabs[j]!.intern(row.fieldRaw[j]!);
-        case 'hash': return hashBucket(row.fieldRaw[j] as string, f.buckets);
+        case 'hash': return hashFieldBucket(f, row.fieldRaw[j]!);
         case 'bucketize': return row.fieldLocal[j]!;
       }
     },

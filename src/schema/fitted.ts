@@ -6,7 +6,7 @@ import { CategoricalField, LogBucketField, type RawValue } from '../data/prep/fi
 import { ConfigError } from './errors.js';
 import { formatIssues } from './config.js';
 import { hashBucket } from './hash.js';
-import { specSize, type SchemaSpec } from './spec.js';
+import { specSize, type IdFieldSpec, type SchemaSpec } from './spec.js';
 import type { StoredColumns } from './store.js';
 
 /*
@@ -23,7 +23,7 @@ const IdFieldJson = z.discriminatedUnion('kind', [
     ...base, kind: z.literal('vocab'), logBucket: z.boolean(), minCount: z.number().int().min(1), vocabulary: z.array(z.string()),
     required: z.literal(true).optional(),
   }),
-  z.strictObject({ ...base, kind: z.literal('hash'), buckets: z.number().int().min(1) }),
+  z.strictObject({ ...base, kind: z.literal('hash'), buckets: z.number().int().min(1), logBucket: z.literal(true).optional() }),
   z.strictObject({ ...base, kind: z.literal('bucketize'), boundaries: z.array(z.number()) }),
 ]);
 const seqBase = {
@@ -55,6 +55,13 @@ const FittedJson = z.strictObject({
 
 /** The JSON form of a FittedSchema (what goes into the model manifest). */
 export type FittedSchemaJSON = z.output<typeof FittedJson>;
+
+const logBucketTokens = new LogBucketField('');
+
+/** Local id of a hashed id field for a parsed value (training and every later encoding go through here). */
+export function hashFieldBucket(f: Extract<IdFieldSpec, { kind: 'hash' }>, raw: RawValue): number {
+  return hashBucket(f.logBucket === true ? logBucketTokens.token(raw) : raw as string, f.buckets);
+}
 
 /** Index of the vocabulary field a shared sequence names (a ConfigError otherwise: a hand-edited manifest). */
 function sharedOwner(spec: SchemaSpec, vocab: string, seq: string): number {
@@ -128,7 +135,7 @@ export class FittedSchema {
     const o = this.fieldOffsets[j]!;
     switch (f.kind) {
       case 'vocab': return o + (this.lookups[j]!.get(this.tokenizers[j]!.token(raw)) ?? 0);
-      case 'hash': return o + hashBucket(raw as string, f.buckets);
+      case 'hash': return o + hashFieldBucket(f, raw);
       case 'bucketize': return o + local;
     }
   }

@@ -66,6 +66,11 @@ function matches(want: string | number, v: RawValue, file: string, line: number,
   return toNumber(v, file, line, column) === want;
 }
 
+/** Integers keep their text (src/data/prep's exact tokens); other numbers are bucketed by value. */
+function logBucketRaw(v: RawValue, file: string, line: number, column: string): RawValue {
+  return typeof v === 'string' && v.length > 0 && !INT_RE.test(v) ? toNumber(v, file, line, column) : v;
+}
+
 /**
  * A parser for rows whose values come in `specColumns(spec, withLabels)` order. Without labels
  * (prediction on unlabeled files) `labels` stays empty.
@@ -90,15 +95,10 @@ export function rowParser(spec: SchemaSpec, withLabels: boolean): (values: reado
           if (f.required === true && (typeof v === 'number' ? Number.isNaN(v) : v.length === 0)) {
             throw new DataFormatError(file, line, f.column, 'value is missing (the field is required)');
           }
-          if (f.logBucket && typeof v === 'string' && v.length > 0 && !INT_RE.test(v)) {
-            // Integers keep their text (src/data/prep's exact tokens); other numbers are bucketed by value.
-            out.fieldRaw[j] = toNumber(v, file, line, f.column);
-          } else {
-            out.fieldRaw[j] = v;
-          }
+          out.fieldRaw[j] = f.logBucket ? logBucketRaw(v, file, line, f.column) : v;
           break;
         case 'hash':
-          out.fieldRaw[j] = text(v);
+          out.fieldRaw[j] = f.logBucket === true ? logBucketRaw(v, file, line, f.column) : text(v);
           break;
         case 'bucketize':
           out.fieldLocal[j] = bucketIndex(toNumber(v, file, line, f.column), f.boundaries) + 1;

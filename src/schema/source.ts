@@ -5,6 +5,9 @@ import { openIpinyou, readFeatIndex } from '../data/readers/ipinyou.js';
 import { newStats, type ReaderStats } from '../data/readers/reader.js';
 import { openDuckDbColumns } from '../data/duckdb/index.js';
 import { openCriteoParallel, openCsvParallel, openSvmlightParallel, type ParallelOptions } from '../data/parallel/index.js';
+import { openCriteo } from '../data/readers/criteo.js';
+import { openCsv } from '../data/readers/csv.js';
+import { openSvmlight } from '../data/readers/svmlight.js';
 import type { RawValue } from '../data/prep/field.js';
 import type { EventSplit } from '../data/events/sequences.js';
 import type { SourceConfig } from './config.js';
@@ -16,8 +19,16 @@ import { openEventColumns } from './eventSource.js';
  * DuckDB numeric columns), so that the log-bucket tokens are those of src/data/prep.
  *
  * The text formats with a worker-thread parser always go through it: `workers` only changes the
- * speed (0 parses on the calling thread), never a value, an error or a counter.
+ * speed (0 parses on the calling thread), never a value, an error or a counter. Except on a stream
+ * (`stream: true`, online training): the worker-thread parsers intern every distinct token, which
+ * grows without bound on an endless source, so a stream is read by the line readers, which keep
+ * nothing (same values, errors and counters).
  */
+
+export interface ColumnSourceOptions extends ParallelOptions {
+  /** Constant memory however long the source (see above). */
+  stream?: boolean;
+}
 
 /** One data row: `values[k]` is the value of the k-th requested column. */
 export interface SourceRow {
@@ -56,7 +67,7 @@ function listColumns(cols: readonly string[]): string {
  * naming the file and column otherwise). `baseDir` resolves relative paths such as the featindex file.
  */
 export async function openColumns(source: SourceConfig, file: string, baseDir: string,
-  requests: readonly ColumnRequest[], options: ParallelOptions, eventSplit?: EventSplit): Promise<ColumnSource> {
+  requests: readonly ColumnRequest[], options: ColumnSourceOptions, eventSplit?: EventSplit): Promise<ColumnSource> {
   switch (source.format) {
     case 'events': {
       const { path, header, columns, delimiter, trim } = source;
@@ -93,7 +104,7 @@ export async function openColumns(source: SourceConfig, file: string, baseDir: s
         if (i === -1) throw missingColumn(file, r, undefined, 'label, I1..I13, C1..C26 (criteo format)');
         return i;
       });
-      const reader = await openCriteoParallel(file, options);
+      const reader = await (options.stream === true ? openCriteo : openCriteoParallel)(file, options);
       return adapt(file, reader, (row) => pos.map((i) => (i === 0 ? row.label : i <= 13 ? row.ints[i - 1]! : row.cats[i - 14]!)));
     }
     case 'svmlight': {
@@ -105,7 +116,7 @@ export async function openColumns(source: SourceConfig, file: string, baseDir: s
         if (m === null) throw missingColumn(file, r, undefined, 'label, qid, f1, f2, … (svmlight format)');
         return Number(m[1]);
       });
-      const reader = await openSvmlightParallel(file, options);
+      const reader = await (options.stream === true ? openSvmlight : openSvmlightParallel)(file, options);
       return adapt(file, reader, (row) => pos.map((p) => {
         if (p === -1) return row.label;
         if (p === -2) return row.qid ?? Number.NaN;
@@ -125,7 +136,7 @@ export async function openColumns(source: SourceConfig, file: string, baseDir: s
       return adapt(file, reader, (row) => pos.map((i) => (i === -1 ? row.label : row.idx[i]!)));
     }
     case 'csv': {
-      const reader = await openCsvParallel(file, {
+      const reader = await (options.stream === true ? openCsv : openCsvParallel)(file, {
         ...options, header: source.header, columns: source.columns, delimiter: source.delimiter, trim: source.trim,
       });
       const pos = requests.map((r) => {

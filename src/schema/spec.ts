@@ -18,8 +18,11 @@ interface ColumnSpec {
 export type IdFieldSpec = ColumnSpec & (
   /** Min-count vocabulary fit on the fit rows; local id 0 = OOV, token i of `vocabulary` = i + 1. */
   | { kind: 'vocab'; logBucket: boolean; minCount: number; vocabulary: string[]; required?: true }
-  /** FNV-1a bucket of the token; no OOV (every token has a bucket). */
-  | { kind: 'hash'; buckets: number }
+  /**
+   * FNV-1a bucket of the token; no OOV (every token has a bucket). `logBucket`: the token is the
+   * log bucket of the value (a log-bucket field hashed, as online training does: src/schema/online.ts).
+   */
+  | { kind: 'hash'; buckets: number; logBucket?: true }
   /** 1 + bucket index among `boundaries`; 0 = missing. */
   | { kind: 'bucketize'; boundaries: number[] }
 );

@@ -32,7 +32,7 @@ export function featureInfo(spec: SchemaSpec, fitted: FittedSchema): FeatureInfo
     const size = fitted.fieldSizes[j]!;
     switch (f.kind) {
       case 'vocab': out.push({ name: f.name, kind: f.logBucket ? 'numeric' : 'categorical', encoding: f.logBucket ? 'log-bucket' : 'vocab', size }); break;
-      case 'hash': out.push({ name: f.name, kind: 'categorical', encoding: 'hash', size }); break;
+      case 'hash': out.push({ name: f.name, kind: f.logBucket === true ? 'numeric' : 'categorical', encoding: 'hash', size }); break;
       case 'bucketize': out.push({ name: f.name, kind: 'numeric', encoding: 'bucketize', size }); break;
     }
   });

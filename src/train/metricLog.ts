@@ -5,7 +5,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-export type MetricEvent = 'start' | 'step' | 'epoch' | 'validation' | 'stop';
+export type MetricEvent = 'start' | 'step' | 'epoch' | 'validation' | 'stop' | 'progress';
 
 /** Scalar values a record may carry (NaN/±Infinity are written as null by JSON). */
 export type MetricValue = number | string | boolean | null;

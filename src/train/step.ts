@@ -2,6 +2,7 @@
  * One optimisation step: forward, loss, backward, update, then the step's buffers are
  * recycled. A non-finite loss stops here, before any parameter is touched.
  */
+import { add } from '../autograd/ops/elementwise.js';
 import { backward, endStep } from '../autograd/tape.js';
 import { taskGradients } from '../autograd/taskGradients.js';
 import type { CTRModel } from '../models/ctrModel.js';
@@ -40,17 +41,29 @@ export function trainStep<O extends GroupOptions>(optimizer: Optimizer<O>, compu
   return loss;
 }
 
+/** loss + the model's regularizer (CTRModel.regularizer), for a single-loss step. */
+export function withRegularizer(model: CTRModel, loss: Tensor): Tensor {
+  const r = model.regularizer();
+  return r ? add(loss, r) : loss;
+}
+
 export interface TaskStepResult {
-  /** The combined loss (what a loss-level method backpropagates; Σ of the task losses otherwise). */
+  /**
+   * The combined loss (what a loss-level method backpropagates; Σ of the task losses otherwise),
+   * plus the model's regularizer.
+   */
   loss: number;
   /** Each task's loss. */
   taskLosses: number[];
+  /** The model's regularizer term, when it has one. */
+  regularizer?: number;
 }
 
 /**
  * One multi-task step: the task losses of one forward pass, combined by `method` — as losses
  * (one backward) or as gradients (one backward per task over the retained tape, combined
- * tensor by tensor) — then one optimiser update.
+ * tensor by tensor) — then one optimiser update. The model's regularizer is not a task: it is
+ * added to the combined loss, or its gradient to the combined gradients, untouched by the method.
  */
 export function trainTaskStep<O extends GroupOptions>(optimizer: Optimizer<O>, model: CTRModel, computeLosses: () => Tensor[], method: MultiTaskMethod, names: readonly string[]): TaskStepResult {
   beginRandomStep(optimizer.stepCount);
@@ -60,20 +73,26 @@ export function trainTaskStep<O extends GroupOptions>(optimizer: Optimizer<O>, m
     const losses = computeLosses();
     const taskLosses = losses.map((l) => l.item());
     taskLosses.forEach((v, t) => checkFinite(v, `loss of task ${names[t] ?? t}`, step + 1));
+    const reg = model.regularizer();
+    const regularizer = reg?.item();
+    if (regularizer !== undefined) checkFinite(regularizer, 'regularizer', step + 1);
     const info = { step, losses: taskLosses };
     let loss: number;
     if (method.level === 'loss') {
-      const total = method.combine(losses, info);
+      const combined = method.combine(losses, info);
+      const total = reg ? add(combined, reg) : combined;
       loss = total.item();
       checkFinite(loss, 'combined loss', step + 1);
       backward(total);
     } else {
       const grads = taskGradients(losses, model.namedParameters(), model.namedTables());
       grads.assign(method.combine(grads.blocks, info));
-      loss = taskLosses.reduce((a, b) => a + b, 0);
+      // Accumulates onto the combined gradients (the tape is retained by taskGradients).
+      if (reg) backward(reg);
+      loss = taskLosses.reduce((a, b) => a + b, 0) + (regularizer ?? 0);
     }
     optimizer.step();
-    return { loss, taskLosses };
+    return regularizer === undefined ? { loss, taskLosses } : { loss, taskLosses, regularizer };
   } finally {
     endStep();
   }

@@ -17,7 +17,7 @@ import type { GroupOptions, Optimizer } from '../optim/optimizer.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/random.js';
 import { bceWithLogits } from '../autograd/ops/loss.js';
-import { NonFiniteLossError, trainStep, trainTaskStep } from './step.js';
+import { NonFiniteLossError, trainStep, trainTaskStep, withRegularizer } from './step.js';
 import type { MultiTaskMethod } from './multitask/method.js';
 import type { Checkpoint, CheckpointStore, CheckpointTag, TrainerState } from './checkpoint.js';
 import type { MetricRecord, MetricSink, MetricValue } from './metricLog.js';
@@ -262,8 +262,9 @@ export class Trainer<M extends CTRModel = CTRModel, O extends GroupOptions = Gro
               const r = trainTaskStep(optimizer, model, () => tasks.losses(model, batch), tasks.method, tasks.names);
               loss = r.loss;
               taskRecord = Object.fromEntries(tasks.names.map((n, t) => [`loss_${n}`, r.taskLosses[t]!]));
+              if (r.regularizer !== undefined) taskRecord.regularizer = r.regularizer;
             } else {
-              loss = trainStep(optimizer, () => this.lossFn(model, batch));
+              loss = trainStep(optimizer, () => withRegularizer(model, this.lossFn(model, batch)));
             }
           } catch (e) {
             if (isNonFinite(e)) throw this.nonFiniteError(e);

@@ -79,7 +79,7 @@ describe('experiment config: what training cannot do is refused', () => {
     it('two tasks need a multi-task model; a multi-task model needs tasks', () => {
       const r = twoLabels();
       r.train.tasks = [{ name: 'click' }, { name: 'sale' }];
-      refused(r, /^bad\.yaml: model\.type: 'dnn' has one output, and train\.tasks names 2; use a multi-task model \(shared-bottom, mmoe, ple, esmm\)/);
+      refused(r, /^bad\.yaml: model\.type: 'dnn' has one output, and train\.tasks names 2; use a multi-task model \(shared-bottom, mmoe, ple, snr, esmm\)/);
       const m = twoLabels();
       m.model = { type: 'mmoe' };
       refused(m, /train\.tasks: model type 'mmoe' is multi-task: name its tasks/);

@@ -213,6 +213,9 @@ describe('train.distill: bad input', () => {
     const mt = config('x', { type: 'pointwise', teacher: { column: 'p_teacher' } });
     mt.train.tasks = [{ name: 'click' }];
     bad(mt, /train\.distill: distillation of a multi-task run/);
+    const online = config('x', { type: 'pointwise', teacher: { column: 'p_teacher' } });
+    online.train.online = { hashBuckets: 64 };
+    bad(online, /bad\.yaml: train\.distill: distillation of an online run \(train\.online\) is not supported/);
     const jrc = config('x', { type: 'pointwise', teacher: { column: 'p_teacher' } });
     jrc.train.loss = { type: 'jrc' };
     bad(jrc, /train\.distill: the student's term reads one logit per row; loss 'jrc' has two/);

@@ -170,7 +170,7 @@ describe('model files: manifest and errors', () => {
     it('invalid model config in the manifest', () => withTmp((dir) => {
       const p = setup(dir);
       editManifest(p, (m) => { m.model = { type: 'gbdt' }; });
-      assert.throws(() => loadModel(p.out), { message: `${p.manifest}: model.type: expected one of lr, fm, dnn, dcnv2, din, twotower, qu, shared-bottom, mmoe, ple, esmm, got "gbdt"` });
+      assert.throws(() => loadModel(p.out), { message: `${p.manifest}: model.type: expected one of lr, fm, dnn, dcnv2, din, twotower, qu, shared-bottom, mmoe, ple, snr, esmm, got "gbdt"` });
     }));
     it('damaged weights (sha256 mismatch)', () => withTmp((dir) => {
       const p = setup(dir);

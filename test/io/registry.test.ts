@@ -33,8 +33,8 @@ describe('model registry', () => {
   });
 
   it('gives readable errors', () => {
-    assert.throws(() => parseModelConfig({ type: 'xgboost' }), { message: 'model.type: expected one of lr, fm, dnn, dcnv2, din, twotower, qu, shared-bottom, mmoe, ple, esmm, got "xgboost"' });
-    assert.throws(() => parseModelConfig({}), { message: 'model.type: expected one of lr, fm, dnn, dcnv2, din, twotower, qu, shared-bottom, mmoe, ple, esmm (missing)' });
+    assert.throws(() => parseModelConfig({ type: 'xgboost' }), { message: 'model.type: expected one of lr, fm, dnn, dcnv2, din, twotower, qu, shared-bottom, mmoe, ple, snr, esmm, got "xgboost"' });
+    assert.throws(() => parseModelConfig({}), { message: 'model.type: expected one of lr, fm, dnn, dcnv2, din, twotower, qu, shared-bottom, mmoe, ple, snr, esmm (missing)' });
     assert.throws(() => parseModelConfig('dnn', 'exp.yaml: model'), { message: "exp.yaml: model: expected an object with a 'type' field" });
     assert.throws(() => parseModelConfig({ type: 'dnn', activation: 'gelu' }), { message: 'model.activation: expected one of relu, sigmoid, tanh, smelu, none' });
     assert.throws(() => parseModelConfig({ type: 'dnn', crossLayers: 2 }), { message: "model.crossLayers: not a setting of model type 'dnn'" });

@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { loadExperimentConfig } from '../../experiment/config.js';
 import { runTraining } from '../../experiment/trainRun.js';
+import { runOnlineTraining } from '../../experiment/onlineRun.js';
 import { asUserErrors, loadingConfig } from '../userErrors.js';
 import { CliError } from '../errors.js';
 
@@ -39,7 +40,7 @@ export function trainCommand(): Command {
     .addOption(new Option('--on-bad-line <policy>', 'malformed input lines: error (default) or skip and count').choices(['error', 'skip']))
     .option('--seed <n>', "override the config's train.seed")
     .option('-o, --output <dir>', "override the config's output directory")
-    .addHelpText('after', '\nWrites <output>/model (manifest.json + model.safetensors), <output>/log.jsonl, <output>/checkpoints\nand <output>/report.html (learning curves, metrics, reliability, calibration by slice; data: report.json);\nprints one JSON object: output, model, log, checkpoints, report (paths), backend (native or reference)\nand threads, epochs, best_epoch, rows, the validation and test metrics. Ctrl-C saves a checkpoint;\n--resume continues. A checkpoint records its config: --resume names every changed key (old → new)\nand stops, except for train.threads, logEvery, checkpointEvery, calibration, more train.epochs,\ndata.cache, workers, onBadLine.')
+    .addHelpText('after', '\nWrites <output>/model (manifest.json + model.safetensors), <output>/log.jsonl, <output>/checkpoints\nand <output>/report.html (learning curves, metrics, reliability, calibration by slice; data: report.json);\nprints one JSON object: output, model, log, checkpoints, report (paths), backend (native or reference)\nand threads, epochs, best_epoch, rows, the validation and test metrics. Ctrl-C saves a checkpoint;\n--resume continues. With train.online the input is read as a stream (scored, then trained on, batch by batch;\nVW-style progress at doubling row counts on stderr) and the JSON has the progressive metrics instead; --resume\ncontinues after the last row the checkpoint covers. A checkpoint records its config: --resume names every changed key (old → new)\nand stops, except for train.threads, logEvery, checkpointEvery, calibration, more train.epochs,\ndata.cache, workers, onBadLine.')
     .action(async (config: string, o: TrainOptions) => {
       const seed = o.seed === undefined ? undefined : Number(o.seed);
       if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0)) throw new CliError(`--seed must be a non-negative integer, got '${o.seed}'`);
@@ -47,10 +48,22 @@ export function trainCommand(): Command {
       const abort = new AbortController();
       const onSigint = (): void => abort.abort();
       process.once('SIGINT', onSigint);
+      // A stream trainer runs as a service: a stop request ends it as Ctrl-C does (checkpoint, model).
+      if (cfg.train.online !== undefined) process.once('SIGTERM', onSigint);
+      const runOpts = { resume: o.resume, forceResume: o.forceResume, quiet: o.quiet, onBadLine: o.onBadLine, seed, output: o.output, signal: abort.signal };
       try {
-        const r = await asUserErrors(() => runTraining(cfg, {
-          resume: o.resume, forceResume: o.forceResume, quiet: o.quiet, onBadLine: o.onBadLine, seed, output: o.output, signal: abort.signal,
-        }));
+        if (cfg.train.online !== undefined) {
+          const r = await asUserErrors(() => runOnlineTraining(cfg, runOpts));
+          const { slices, ...progressive } = r.progressive;
+          process.stdout.write(`${JSON.stringify({
+            output: r.output, model: r.modelDir, log: r.logFile, checkpoints: r.checkpointsDir, backend: r.backend.name, threads: r.backend.threads,
+            online: true, input: r.input, rows: r.rows, batches: r.batches, position: r.position, position_kind: r.positionKind, resumed_after: r.resumedAfter, interrupted: r.interrupted,
+            skipped_lines: r.skippedLines, progressive, ...(slices.length > 0 && { slices }),
+            report: r.report, rows_per_s: Math.round(r.rowsPerSecond), seconds: Math.round(r.seconds * 100) / 100,
+          })}\n`);
+          return;
+        }
+        const r = await asUserErrors(() => runTraining(cfg, runOpts));
         // The files first (the per-run report's path belongs beside log and checkpoints), then how it ran.
         const summary = {
           output: r.output, model: r.modelDir, log: r.logFile, checkpoints: r.checkpointsDir,
@@ -65,6 +78,7 @@ export function trainCommand(): Command {
         if (r.rows.skippedLines > 0) process.stderr.write(`ctrkit train: ${r.rows.skippedLines} malformed lines were skipped\n`);
       } finally {
         process.off('SIGINT', onSigint);
+        process.off('SIGTERM', onSigint);
       }
     });
 }

@@ -11,6 +11,8 @@ export interface LineBatch {
 export interface LineSourceOptions {
   /** Bytes per read from disk (and per gunzip output chunk). Default 1 MiB. */
   chunkSize?: number;
+  /** Read these bytes instead of the file (see ReaderOptions.content). */
+  content?: AsyncIterable<Buffer>;
 }
 
 /**
@@ -32,7 +34,7 @@ export class LineSource {
 
   /** Opens `file` (fails early, with the fs error, if it cannot be read). */
   static async open(file: string, options: LineSourceOptions = {}): Promise<LineSource> {
-    return new LineSource(file, await openFileBytes(file, options.chunkSize ?? 1 << 20));
+    return new LineSource(file, options.content ?? await openFileBytes(file, options.chunkSize ?? 1 << 20));
   }
 
   /**

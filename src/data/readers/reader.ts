@@ -13,6 +13,11 @@ export interface ReaderOptions {
   keepSkipped?: number;
   /** Bytes per read (default 1 MiB). */
   chunkSize?: number;
+  /**
+   * The content to read instead of opening the file (`file` then only names it in messages): the
+   * records of a message stream, one per line (see src/data/jetstream.ts).
+   */
+  content?: AsyncIterable<Buffer>;
 }
 
 /** Counters of one read; final once iteration has finished. */

@@ -6,7 +6,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { pipeline } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
 const GZIP_MAGIC0 = 0x1f;
@@ -22,6 +22,7 @@ const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
  * would become part of the first column name or value.
  */
 export async function openFileBytes(file: string, chunkSize: number): Promise<AsyncIterable<Buffer>> {
+  if (file === STDIN) return { [Symbol.asyncIterator]: () => withoutBom(gunzipIfGzip(process.stdin, chunkSize))[Symbol.asyncIterator]() };
   const fh = await open(file, 'r');
   let gzip = false;
   try {
@@ -42,6 +43,34 @@ export async function openFileBytes(file: string, chunkSize: number): Promise<As
       return withoutBom(src)[Symbol.asyncIterator]();
     },
   };
+}
+
+/** The path that names standard input (a pipe: read once, gzip detected from its first bytes). */
+export const STDIN = '-';
+
+/** A stream that cannot be peeked at by position (a pipe): its first two bytes decide, then it is replayed whole. */
+async function* gunzipIfGzip(src: AsyncIterable<Buffer>, chunkSize: number): AsyncGenerator<Buffer> {
+  const it = src[Symbol.asyncIterator]();
+  let head = Buffer.alloc(0);
+  let done = false;
+  while (head.length < 2 && !done) {
+    const r = await it.next();
+    if (r.done === true) done = true;
+    else head = Buffer.concat([head, r.value]);
+  }
+  async function* all(): AsyncGenerator<Buffer> {
+    if (head.length > 0) yield head;
+    while (!done) {
+      const r = await it.next();
+      if (r.done === true) return;
+      yield r.value;
+    }
+  }
+  if (head.length >= 2 && head[0] === GZIP_MAGIC0 && head[1] === GZIP_MAGIC1) {
+    yield* pipeline(Readable.from(all()), createGunzip({ chunkSize: Math.max(64, chunkSize) }), () => { /* errors surface in for-await */ }) as AsyncIterable<Buffer>;
+  } else {
+    yield* all();
+  }
 }
 
 async function* withoutBom(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {

@@ -18,7 +18,7 @@ export { onnxFeeds, type OnnxFeed } from './feeds.js';
 export const SCHEMA_SUFFIX = '.schema.json';
 
 const ENCODING = [
-  'ids[n, j]: the local id of id field j (fitted.fields[j]) in row n: vocab fields 1 + the index of the token in vocabulary (log-bucket fields: the token floor(ln(v)^2) for v > 2, else v), 0 for a token outside it or a missing value; hash fields fnv1a32(utf8 token) mod buckets; bucketize fields 0 = missing, 1 + i for the bucket i',
+  'ids[n, j]: the local id of id field j (fitted.fields[j]) in row n: vocab fields 1 + the index of the token in vocabulary (log-bucket fields: the token floor(ln(v)^2) for v > 2, else v), 0 for a token outside it or a missing value; hash fields fnv1a32(utf8 token) mod buckets (logBucket: true, as online training writes them: the token is the log bucket above); bucketize fields 0 = missing, 1 + i for the bucket i',
   'seq_<q>_ids / seq_<q>_mask: sequence field q (fitted.sequences[q]) split on its separator, the last maxLength tokens, local ids as for id fields, padded to a common length L with mask 0',
   'dense[n, d]: fitted.dense[d] after its transform (identity; log: ln(1 + max(v, 0)); standardize: (v - mean) / std), 0 when missing',
 ];

@@ -1,0 +1,87 @@
+/**
+ * `train.online`: train on a time-ordered stream in one pass, each batch scored (progressive
+ * validation) before it is trained on (src/experiment/onlineRun.ts). The other sections keep their
+ * meaning; what a stream cannot honour is refused here, before anything runs.
+ */
+import { z } from 'zod';
+import { STREAM_FORMATS, type DataConfig } from '../schema/index.js';
+import type { ModelConfig } from '../models/registry.js';
+import type { LossConfig } from '../losses/registry.js';
+
+/** A NATS JetStream stream as the input: each message one record of data.source's line format. */
+const jetstreamSchema = z.strictObject({
+  /** Server URL(s): nats://host:port or host:port. */
+  servers: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  stream: z.string().min(1),
+  /** Only the messages on this subject (wildcards allowed). */
+  subject: z.string().min(1).optional(),
+  /** End the run once no message has arrived for this long (default: read until Ctrl-C / SIGTERM). */
+  idleSeconds: z.number().positive().optional(),
+});
+
+export const onlineSchema = z.strictObject({
+  /** The stream: a file (gzip or not) read in file order, or '-' for standard input (default: data.source.path). */
+  input: z.string().min(1).optional(),
+  /** Buckets of every categorical / log-bucket field and sequence without its own hashBuckets. */
+  hashBuckets: z.number().int().positive().optional(),
+  /** Rows of the sliding window of the progressive metrics. */
+  window: z.number().int().positive().default(10_000),
+  /** A categorical field whose values slice the progressive calibration bias. */
+  sliceField: z.string().min(1).optional(),
+  /** Bytes per read of the input (smaller: rows of a slow pipe reach the trainer sooner). */
+  chunkSize: z.number().int().min(64).optional(),
+  /** Also publish the model directory every N steps (atomically: `ctrkit serve` hot-reloads it); always at the end. */
+  publishEvery: z.number().int().positive().optional(),
+  /** Read a NATS JetStream stream instead of `input`. */
+  jetstream: jetstreamSchema.optional(),
+});
+
+export type OnlineConfig = z.output<typeof onlineSchema>;
+
+/** The train keys online mode reads besides `online` (the others are refused below when set). */
+interface OnlineTrain {
+  epochs: number;
+  loss?: LossConfig | undefined;
+  earlyStopping?: unknown;
+  calibration: string;
+  biasConstraints?: unknown;
+  probes: boolean;
+  tasks?: readonly unknown[] | undefined;
+  online?: OnlineConfig | undefined;
+}
+
+/** Problems of an online config, reported through `at(path, message)` like the other train checks. */
+export function checkOnline(data: DataConfig, _model: ModelConfig, train: OnlineTrain, at: (path: string, msg: string) => void): void {
+  const o = train.online;
+  if (o === undefined) return;
+  if (!(STREAM_FORMATS as readonly string[]).includes(data.source.format)) {
+    at('data.source.format', `online training reads a line format as a stream (${STREAM_FORMATS.join(', ')}), not ${data.source.format}`);
+  }
+  if (train.epochs !== 1) at('train.epochs', `online training makes one pass over the stream: set 1 (got ${train.epochs})`);
+  if (data.group !== undefined) at('data.group', 'online training scores and trains row by row; lists are not supported');
+  if (data.sampling !== undefined) at('data.sampling', 'not supported in online mode yet');
+  if (data.cache !== undefined) at('data.cache', 'a stream is not cached: remove it');
+  if (data.split.mode === 'files') at('data.split', 'online training has no split: progressive validation scores every row before training on it');
+  const loss = train.loss;
+  if (loss !== undefined && !(loss.type === 'bce' || loss.type === 'focal' || (loss.type === 'combined-pair' && loss.pairs !== 'group'))) {
+    at('train.loss.type', `'${loss.type}' is not supported in online mode (bce, focal, combined-pair over the batch)`);
+  }
+  if (train.earlyStopping !== undefined) at('train.earlyStopping', 'online training has no epochs to stop after');
+  if (train.calibration !== 'none') at('train.calibration', 'online training has no validation rows to fit a calibration on');
+  if (train.biasConstraints !== undefined) at('train.biasConstraints', 'not supported in online mode yet');
+  if (train.probes) at('train.probes', 'not supported in online mode yet');
+  if (train.tasks !== undefined) at('train.tasks', 'online training trains one task on the first label; multi-task is not supported in online mode yet');
+  if (o.jetstream !== undefined) {
+    if (o.input !== undefined) at('train.online.jetstream', 'give input or jetstream, not both');
+    const src = data.source;
+    if (src.format === 'csv' && (src.header || src.columns === undefined)) {
+      at('data.source', 'a JetStream message is one CSV record without a header line: set header: false and columns');
+    }
+  }
+  if (o.sliceField !== undefined) {
+    const f = data.fields.find((x) => x.name === o.sliceField);
+    if (f?.kind !== 'categorical') {
+      at('train.online.sliceField', `no categorical field ${JSON.stringify(o.sliceField)} in data.fields (categorical fields: ${data.fields.filter((x) => x.kind === 'categorical').map((x) => x.name).join(', ') || 'none'})`);
+    }
+  }
+}

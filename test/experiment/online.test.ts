@@ -1,0 +1,218 @@
+/**
+ * Online training (`train.online`) on slices of the real Criteo head: the progressive scores are
+ * the predictions of the model trained on the rows before them, the model directory serves
+ * `predict` as an offline one does, and a run killed with SIGKILL mid-stream and resumed trains on
+ * every row exactly once (bit-identical model to an uninterrupted run).
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { loadExperimentConfig, parseExperimentConfig } from '../../src/experiment/config.js';
+import { runOnlineTraining } from '../../src/experiment/onlineRun.js';
+import { scoreFile } from '../../src/experiment/scoring.js';
+import { logLoss } from '../../src/metrics/index.js';
+import { parseMetricLog } from '../../src/train/metricLog.js';
+import { ConfigError, streamSchema } from '../../src/schema/index.js';
+import { packageRoot, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
+
+const CRITEO = 'criteo_kaggle_dac_head10k/criteo_kaggle_train_head10k.txt.gz';
+const skip = skipWithoutSharedData(CRITEO);
+const root = packageRoot();
+const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+
+const FIELDS = [
+  ...Array.from({ length: 13 }, (_, i) => `{ name: I${i + 1}, kind: numeric, transform: log-bucket }`),
+  ...Array.from({ length: 26 }, (_, i) => `{ name: C${i + 1}, kind: categorical }`),
+];
+
+/** An online config over `input` (a file or '-'), small enough to train in a moment. */
+function config(dir: string, input: string, output: string, train: string, name = 'online.yaml', online = ''): string {
+  const text = `data:
+  source: { format: criteo, path: ${join(dir, 'head.txt')} }
+  labels: [{ name: click, column: label, type: binary }]
+  fields:
+${FIELDS.map((f) => `    - ${f}`).join('\n')}
+model: { type: dnn, dim: 4, hidden: [16] }
+train: { epochs: 1, seed: 2, optimizer: { type: adagrad, lr: 0.05, initialAccumulator: 0.1 }, logEvery: 1, ${train}, online: { input: '${input}', hashBuckets: 512, window: 500, sliceField: C9${online} } }
+output: ${output}
+`;
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+function runCli(args: string[], input?: Buffer): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd: root, input, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('online training on the Criteo head', { skip }, () => {
+  let dir: string;
+  let lines: string[];
+  const slice = (from: number, to: number, name: string): string => {
+    const f = join(dir, name);
+    writeFileSync(f, lines.slice(from, to).join('\n') + '\n');
+    return f;
+  };
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ctrkit-online-'));
+    lines = gunzipSync(readFileSync(join(sharedDataDir(), CRITEO))).toString('utf8').split('\n').slice(0, 4096);
+    slice(0, 4096, 'head.txt');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('scores each batch with the model trained on the rows before it, and saves a model predict reads', async () => {
+    const first = slice(0, 512, 'first512.txt');
+    const both = slice(0, 1024, 'first1024.txt');
+    const next = slice(512, 1024, 'next512.txt');
+    const load = async (input: string, out: string): ReturnType<typeof runOnlineTraining> =>
+      runOnlineTraining(await loadExperimentConfig(config(dir, input, join(dir, out), 'batchSize: 512', `${out}.yaml`), root), { quiet: true });
+    const a = await load(first, 'a');
+    const b = await load(both, 'b');
+    assert.equal(a.rows, 512);
+    assert.equal(b.rows, 1024);
+    const progress = parseMetricLog(readFileSync(b.logFile, 'utf8')).filter((r) => r.event === 'progress');
+    assert.deepEqual(progress.map((r) => r.rows), [512, 1024]);
+    // Rows 513..1024 were scored by the model after the first batch, which is what run a saved.
+    const scored = await scoreFile(a.modelDir, next, { labels: true });
+    const expected = logLoss(scored.probs, scored.dataset.labels[0]!);
+    assert.ok(Math.abs((progress[1]!.since_last_logloss as number) - expected) < 1e-9, `since-last ${progress[1]!.since_last_logloss} vs predict ${expected}`);
+    assert.equal(progress[1]!.since_last_rows, 512);
+    // The first batch was scored by the initial model: the cumulative loss at 512 rows is that batch's alone.
+    assert.equal(progress[0]!.logloss, progress[0]!.since_last_logloss);
+    assert.equal(b.progressive.slices.reduce((s, x) => s + x.rows, 0), 1024);
+    // The run report draws the progressive metrics over the rows scored (from the log's progress records).
+    const report = JSON.parse(readFileSync(join(b.output, 'report.json'), 'utf8')) as { tasks: { sections: { title: string; series?: { name: string; x: number[] }[] }[] }[] };
+    const auc = report.tasks[0]!.sections.find((s) => s.title === 'Progressive AUC');
+    assert.deepEqual(auc?.series?.map((s) => [s.name, s.x]), [['cumulative (histogram)', [512, 1024]], ['sliding window (exact)', [512, 1024]]]);
+    assert.ok(existsSync(b.report));
+  });
+
+  it('a run killed with SIGKILL mid-stream and resumed trains every row once: the same model bits as an uninterrupted run', async () => {
+    const data = Buffer.from(lines.join('\n') + '\n');
+    const whole = config(dir, join(dir, 'head.txt'), join(dir, 'whole'), 'batchSize: 256, checkpointEvery: 4', 'whole.yaml');
+    const ref = runCli(['train', whole, '-q']);
+    assert.equal(ref.status, 0, ref.stderr);
+    const refSummary = JSON.parse(ref.stdout) as { rows: number; progressive: unknown };
+    assert.equal(refSummary.rows, 4096);
+
+    const streamed = config(dir, '-', join(dir, 'killed'), 'batchSize: 256, checkpointEvery: 4', 'killed.yaml');
+    const child = spawn(process.execPath, [cli, 'train', streamed, '-q'], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    // 10 batches and part of the 11th: the run trains 10 batches (checkpoint at 8) and waits for more input.
+    child.stdin.write(lines.slice(0, 2700).join('\n') + '\n');
+    const log = join(dir, 'killed', 'log.jsonl');
+    const deadline = Date.now() + 60_000;
+    const steps = (): number[] => (existsSync(log) ? parseMetricLog(readFileSync(log, 'utf8')).filter((r) => r.event === 'step').map((r) => r.globalStep) : []);
+    while (!steps().includes(10)) {
+      assert.ok(Date.now() < deadline, `no step 10 in time; stderr: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGKILL');
+    await exited;
+    const state = JSON.parse(readFileSync(join(dir, 'killed', 'checkpoints', 'last', 'trainer.json'), 'utf8')) as { trainer: { globalStep: number; auxiliary: { online: { position: number } } } };
+    assert.equal(state.trainer.globalStep, 8, 'the last checkpoint is at step 8, two steps behind the kill');
+    assert.equal(state.trainer.auxiliary.online.position, 2048);
+    assert.ok(!existsSync(join(dir, 'killed', 'model')), 'the killed run did not finish');
+
+    // The producer replays the stream from its start; the resumed run skips what the checkpoint covers.
+    const resumed = runCli(['train', streamed, '-q', '--resume'], data);
+    assert.equal(resumed.status, 0, resumed.stderr);
+    const summary = JSON.parse(resumed.stdout) as { rows: number; resumed_after: number; progressive: unknown };
+    assert.equal(summary.resumed_after, 2048);
+    assert.equal(summary.rows, 4096);
+    assert.deepEqual(readFileSync(join(dir, 'killed', 'model', 'model.safetensors')), readFileSync(join(dir, 'whole', 'model', 'model.safetensors')));
+    assert.deepEqual(summary.progressive, refSummary.progressive);
+    // Every optimiser step is logged once: the steps logged after the checkpoint by the killed run were cut.
+    assert.deepEqual(steps(), Array.from({ length: 16 }, (_, i) => i + 1));
+  });
+
+  it('publishes the model directory every publishEvery steps while the stream goes on', async () => {
+    const cfg = config(dir, '-', join(dir, 'published'), 'batchSize: 256', 'published.yaml', ', publishEvery: 1');
+    const child = spawn(process.execPath, [cli, 'train', cfg, '-q'], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    child.stdin.write(lines.slice(0, 600).join('\n') + '\n');
+    const manifest = join(dir, 'published', 'model', 'manifest.json');
+    const provenance = (): { trainRows: number; dataHash: string } | undefined =>
+      (existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as { provenance: { trainRows: number; dataHash: string } }).provenance : undefined);
+    const deadline = Date.now() + 60_000;
+    while (provenance()?.trainRows !== 512) {
+      assert.ok(Date.now() < deadline, `no model after 2 batches in time (${JSON.stringify(provenance())})`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // The third batch is short of rows: the run waits for input, serving the model of the first two.
+    assert.equal(provenance()!.dataHash, '- through line 512');
+    child.stdin.end();
+    assert.equal(await exited, 0);
+    assert.deepEqual(provenance(), { ...provenance()!, trainRows: 600, dataHash: 'stdin' });
+  });
+
+  it('reads a gzip stream on standard input like the file, and skips or names a bad line', () => {
+    const file = config(dir, join(dir, 'first1024.txt'), join(dir, 'plain'), 'batchSize: 256', 'plain.yaml');
+    const piped = config(dir, '-', join(dir, 'piped'), 'batchSize: 256', 'piped.yaml');
+    slice(0, 1024, 'first1024.txt');
+    assert.equal(runCli(['train', file, '-q']).status, 0);
+    const r = runCli(['train', piped, '-q'], gzipSync(Buffer.from(lines.slice(0, 1024).join('\n') + '\n')));
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(readFileSync(join(dir, 'piped', 'model', 'model.safetensors')), readFileSync(join(dir, 'plain', 'model', 'model.safetensors')));
+
+    const bad = [...lines.slice(0, 300), 'x\tnot a criteo line', ...lines.slice(300, 600)].join('\n') + '\n';
+    const failed = runCli(['train', piped, '-q', '-o', join(dir, 'bad')], Buffer.from(bad));
+    assert.notEqual(failed.status, 0);
+    assert.match(failed.stderr, /^ctrkit: -:301:/m);
+    const skipped = runCli(['train', piped, '-q', '-o', join(dir, 'bad'), '--on-bad-line', 'skip'], Buffer.from(bad));
+    assert.equal(skipped.status, 0, skipped.stderr);
+    const s = JSON.parse(skipped.stdout) as { rows: number; skipped_lines: number; position: number; position_kind: string };
+    assert.deepEqual([s.rows, s.skipped_lines, s.position, s.position_kind], [600, 1, 601, 'line']);
+  });
+});
+
+describe('online config checks', () => {
+  it('examples/online-criteo.yaml is an online config whose fields all hash', async () => {
+    const cfg = await loadExperimentConfig(join(root, 'examples', 'online-criteo.yaml'), root);
+    assert.ok(cfg.train.online !== undefined);
+    const fitted = streamSchema(cfg.data, cfg.train.online.hashBuckets, cfg.file, 'train.online.hashBuckets');
+    assert.deepEqual([...new Set(fitted.spec.fields.map((f) => f.kind))], ['hash']);
+    assert.equal(fitted.spec.fields.filter((f) => f.kind === 'hash' && f.logBucket === true).length, 13);
+  });
+
+  const base = {
+    data: {
+      source: { format: 'csv', path: 'x.csv' }, labels: [{ name: 'click' }],
+      fields: [{ name: 'site', kind: 'categorical' }, { name: 'n', kind: 'numeric', transform: 'log-bucket' }],
+    },
+    model: { type: 'lr' },
+    output: 'out',
+  };
+  const train = (extra: object): object => ({ epochs: 1, batchSize: 8, optimizer: { type: 'adagrad', lr: 0.1 }, online: {}, ...extra });
+  const problems = (raw: object): string => {
+    try {
+      const cfg = parseExperimentConfig(raw, 'c.yaml');
+      return JSON.stringify(cfg.train.online);
+    } catch (e) {
+      assert.ok(e instanceof ConfigError, String(e));
+      return e.message;
+    }
+  };
+
+  it('refuses what a single pass over a stream cannot honour', () => {
+    assert.match(problems({ ...base, train: train({ epochs: 2 }) }), /train\.epochs: online training makes one pass/);
+    assert.match(problems({ ...base, train: train({ calibration: 'platt' }) }), /train\.calibration: online training has no validation rows/);
+    assert.match(problems({ ...base, train: train({ online: { sliceField: 'n' } }) }), /train\.online\.sliceField: no categorical field "n"/);
+    assert.match(problems({ ...base, data: { ...base.data, source: { format: 'parquet', path: 'x.parquet' } }, train: train({}) }), /data\.source\.format: online training reads a line format/);
+  });
+
+  it('a field without hashBuckets needs the stream default (a vocabulary cannot be fit on a stream)', async () => {
+    const cfg = parseExperimentConfig({ ...base, train: train({}) }, 'c.yaml', tmpdir());
+    await assert.rejects(runOnlineTraining(cfg, { quiet: true, output: mkdtempSync(join(tmpdir(), 'ctrkit-online-cfg-')) }),
+      (e: Error) => e instanceof ConfigError && /data\.fields\[0\]: field site: a vocabulary cannot be fit on a stream: give it hashBuckets, or set train\.online\.hashBuckets/.test(e.message)
+        && /data\.fields\[1\]: field n:/.test(e.message));
+  });
+});

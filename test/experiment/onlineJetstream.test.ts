@@ -1,0 +1,259 @@
+/**
+ * Online training from a NATS JetStream stream, against a local nats-server (started on 127.0.0.1
+ * with JetStream for these tests and stopped after them): the same model bits as from the file, a
+ * SIGKILL mid-stream resumed at the next sequence with every message trained once, a malformed
+ * message named by its sequence, and a broker restart in the middle of a run survived without loss.
+ * Skipped when nats-server or the optional @nats-io packages are absent.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { parseMetricLog } from '../../src/train/metricLog.js';
+import { openJetStreamLines } from '../../src/data/jetstream.js';
+import { packageRoot, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
+
+const CRITEO = 'criteo_kaggle_dac_head10k/criteo_kaggle_train_head10k.txt.gz';
+const root = packageRoot();
+const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+
+/** The publishing calls of the optional client packages (typed here: the build does not need them). */
+interface Client {
+  transport: { connect(o: { servers: string }): Promise<{ close(): Promise<void> }> };
+  js: {
+    jetstreamManager(nc: unknown): Promise<{ streams: { info(name: string): Promise<unknown>; add(cfg: { name: string; subjects: string[] }): Promise<unknown> } }>;
+    jetstream(nc: unknown): { publish(subject: string, data: string): Promise<unknown> };
+  };
+}
+
+async function natsClient(): Promise<Client | undefined> {
+  const load = (pkg: string): Promise<unknown> => import(pkg);
+  try {
+    return { transport: await load('@nats-io/transport-node') as Client['transport'], js: await load('@nats-io/jetstream') as Client['js'] };
+  } catch {
+    return undefined;
+  }
+}
+
+const client = await natsClient();
+const hasServer = spawnSync('nats-server', ['--version']).status === 0;
+const skip = skipWithoutSharedData(CRITEO)
+  ?? (hasServer ? undefined : 'nats-server is not on PATH (Debian: apt-get install nats-server)')
+  ?? (client ? undefined : 'the optional packages @nats-io/transport-node and @nats-io/jetstream are not installed');
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, deadlineMs = 15_000): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((res) => {
+      const c = tcpConnect(port, '127.0.0.1');
+      c.once('connect', () => { c.destroy(); res(true); });
+      c.once('error', () => res(false));
+    });
+    if (ok) return;
+    assert.ok(Date.now() < until, `nats-server did not listen on ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('online training from NATS JetStream', { skip }, () => {
+  let dir: string;
+  let port: number;
+  let server: ChildProcess | undefined;
+  let lines: string[];
+
+  const startServer = async (): Promise<void> => {
+    server = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'store')], { stdio: 'ignore' });
+    await waitForPort(port);
+  };
+  const stopServer = async (): Promise<void> => {
+    const s = server;
+    if (s === undefined || s.exitCode !== null) return;
+    const exited = new Promise((r) => s.once('exit', r));
+    s.kill('SIGTERM');
+    await exited;
+    server = undefined;
+  };
+
+  /** Creates the stream (once) and publishes `msgs` to it. */
+  async function publish(stream: string, msgs: string[]): Promise<void> {
+    const { transport, js } = client!;
+    const nc = await transport.connect({ servers: `127.0.0.1:${port}` });
+    const jsm = await js.jetstreamManager(nc);
+    try {
+      await jsm.streams.info(stream);
+    } catch {
+      await jsm.streams.add({ name: stream, subjects: [`${stream.toLowerCase()}.>`] });
+    }
+    const j = js.jetstream(nc);
+    for (const m of msgs) await j.publish(`${stream.toLowerCase()}.impressions`, m);
+    await nc.close();
+  }
+
+  function config(name: string, online: string, train = 'batchSize: 256, checkpointEvery: 4'): string {
+    const fields = [
+      ...Array.from({ length: 13 }, (_, i) => `{ name: I${i + 1}, kind: numeric, transform: log-bucket }`),
+      ...Array.from({ length: 26 }, (_, i) => `{ name: C${i + 1}, kind: categorical }`),
+    ];
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, `data:
+  source: { format: criteo, path: ${join(dir, 'head.txt')} }
+  labels: [{ name: click, column: label, type: binary }]
+  fields:
+${fields.map((f) => `    - ${f}`).join('\n')}
+model: { type: dnn, dim: 4, hidden: [16] }
+train: { epochs: 1, seed: 2, optimizer: { type: adagrad, lr: 0.05, initialAccumulator: 0.1 }, logEvery: 1, ${train}, online: { hashBuckets: 512, window: 500, ${online} } }
+output: ${join(dir, name)}
+`);
+    return file;
+  }
+  const jetstream = (stream: string, idle: number): string => `jetstream: { servers: '127.0.0.1:${port}', stream: ${stream}, idleSeconds: ${idle} }`;
+  const runCli = (args: string[]): { status: number | null; stdout: string; stderr: string } => {
+    const r = spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: 'utf8' });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  const model = (name: string): Buffer => readFileSync(join(dir, name, 'model', 'model.safetensors'));
+  const steps = (name: string): number[] => {
+    const log = join(dir, name, 'log.jsonl');
+    return existsSync(log) ? parseMetricLog(readFileSync(log, 'utf8')).filter((r) => r.event === 'step').map((r) => r.globalStep) : [];
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ctrkit-jetstream-'));
+    lines = gunzipSync(readFileSync(join(sharedDataDir(), CRITEO))).toString('utf8').split('\n').slice(0, 4096);
+    writeFileSync(join(dir, 'head.txt'), lines.join('\n') + '\n');
+    port = await freePort();
+    await startServer();
+    // The uninterrupted reference: the same rows from the file.
+    const r = runCli(['train', config('file', `input: '${join(dir, 'head.txt')}'`), '-q']);
+    assert.equal(r.status, 0, r.stderr);
+  });
+  after(async () => {
+    await stopServer();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('trains on the messages as on the file, and a SIGKILL mid-stream resumes at the next sequence with every message trained once', async () => {
+    await publish('EV', lines.slice(0, 2700));
+    const cfg = config('killed', jetstream('EV', 5));
+    const child = spawn(process.execPath, [cli, 'train', cfg, '-q'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const exited = new Promise((r) => child.once('exit', r));
+    const deadline = Date.now() + 60_000;
+    // 10 whole batches are there; the 11th waits for messages that have not been published yet.
+    while (!steps('killed').includes(10)) {
+      assert.ok(Date.now() < deadline, `no step 10 in time; stderr: ${stderr}`);
+      await sleep(50);
+    }
+    child.kill('SIGKILL');
+    await exited;
+    const state = JSON.parse(readFileSync(join(dir, 'killed', 'checkpoints', 'last', 'trainer.json'), 'utf8')) as { trainer: { globalStep: number; auxiliary: { online: { position: number } } } };
+    assert.equal(state.trainer.globalStep, 8);
+    assert.equal(state.trainer.auxiliary.online.position, 2048, 'the checkpoint holds the sequence of the last message trained on');
+    assert.ok(!existsSync(join(dir, 'killed', 'model')), 'the killed run did not finish');
+
+    await publish('EV', lines.slice(2700));
+    const resumed = runCli(['train', cfg, '-q', '--resume']);
+    assert.equal(resumed.status, 0, resumed.stderr);
+    const s = JSON.parse(resumed.stdout) as { rows: number; resumed_after: number; position: number; position_kind: string };
+    assert.deepEqual([s.rows, s.resumed_after, s.position, s.position_kind], [4096, 2048, 4096, 'sequence']);
+    assert.deepEqual(model('killed'), model('file'));
+    assert.deepEqual(steps('killed'), Array.from({ length: 16 }, (_, i) => i + 1));
+  });
+
+  it('a broker that goes away and comes back mid-run is reconnected to without loss', async () => {
+    await publish('RS', lines.slice(0, 1500));
+    const cfg = config('restart', jetstream('RS', 8));
+    const child = spawn(process.execPath, [cli, 'train', cfg, '-q'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const deadline = Date.now() + 60_000;
+    while (!steps('restart').includes(5)) {
+      assert.ok(Date.now() < deadline, `no step 5 in time; stderr: ${stderr}`);
+      await sleep(50);
+    }
+    await stopServer();
+    await sleep(500);
+    await startServer();
+    await publish('RS', lines.slice(1500));
+    assert.equal(await exited, 0, stderr);
+    const s = JSON.parse(stdout) as { rows: number; position: number };
+    assert.deepEqual([s.rows, s.position], [4096, 4096]);
+    assert.deepEqual(model('restart'), model('file'));
+  });
+
+  it('without idleSeconds the run waits for messages until SIGTERM, then checkpoints and saves the model', async () => {
+    await publish('TERM', lines.slice(0, 600));
+    const cfg = config('term', `jetstream: { servers: '127.0.0.1:${port}', stream: TERM }`);
+    const child = spawn(process.execPath, [cli, 'train', cfg, '-q'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const deadline = Date.now() + 60_000;
+    while (!steps('term').includes(2)) {
+      assert.ok(Date.now() < deadline, 'no step 2 in time');
+      await sleep(50);
+    }
+    await sleep(300);
+    assert.equal(child.exitCode, null, 'still waiting for messages');
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    // The rows received before the stop (a short last batch) are trained on and covered by the checkpoint.
+    const s = JSON.parse(stdout) as { rows: number; position: number; interrupted: boolean };
+    assert.deepEqual([s.rows, s.position, s.interrupted], [600, 600, true]);
+    assert.ok(existsSync(join(dir, 'term', 'model', 'model.safetensors')));
+  });
+
+  it('the lines of the messages carry their sequences, and idleSeconds counts only time spent waiting for messages', async () => {
+    await publish('IDLE', ['a', 'b', 'c']);
+    const src = await openJetStreamLines({ servers: [`127.0.0.1:${port}`], stream: 'IDLE', startSequence: 2, idleMs: 400 });
+    const it = src.content[Symbol.asyncIterator]();
+    const first = await it.next();
+    assert.equal(first.value!.toString(), 'b\nc\n', 'the stream from sequence 2, the buffered messages in one chunk');
+    assert.deepEqual([src.sequenceOf(1), src.sequenceOf(2)], [2, 3]);
+    // The reader is busy for longer than idleSeconds (a slow training step): that is not idleness.
+    await sleep(800);
+    await publish('IDLE', ['d']);
+    const next = await it.next();
+    assert.equal(next.done, false);
+    assert.equal(next.value!.toString(), 'd\n');
+    assert.equal(src.sequenceOf(3), 4);
+    src.forget(3);
+    assert.throws(() => src.sequenceOf(3), /no sequence recorded for line 3/);
+    const t = Date.now();
+    assert.equal((await it.next()).done, true, 'then no message for idleSeconds ends the lines');
+    assert.ok(Date.now() - t >= 350);
+    await src.close();
+  });
+
+  it('a malformed message stops the run naming its sequence, or is skipped and counted', async () => {
+    await publish('BAD', [...lines.slice(0, 300), 'x\tnot a criteo line', ...lines.slice(300, 600)]);
+    const failed = runCli(['train', config('bad', jetstream('BAD', 1)), '-q']);
+    assert.notEqual(failed.status, 0);
+    assert.match(failed.stderr, /^ctrkit: nats:BAD:301: /m);
+    const skipped = runCli(['train', config('bad', jetstream('BAD', 1)), '-q', '--on-bad-line', 'skip']);
+    assert.equal(skipped.status, 0, skipped.stderr);
+    const s = JSON.parse(skipped.stdout) as { rows: number; skipped_lines: number; position: number };
+    assert.deepEqual([s.rows, s.skipped_lines, s.position], [600, 1, 601]);
+  });
+});

@@ -9,6 +9,7 @@ import { ConfigError, loadConfigFile, parseDataConfig, type DataConfig } from '.
 import { FIXED_HEADS, MULTI_TASK_MODEL_TYPES, parseModelConfig, REPRESENTATION_MODEL_TYPES, type ModelConfig } from '../models/registry.js';
 import { parseOptimizerConfig, type OptimizerConfig } from '../optim/registry.js';
 import { LossConfigError, parseLossConfig, type LossConfig } from '../losses/registry.js';
+import { checkDistill, parseDistillSection, type DistillRunConfig } from './distillConfig.js';
 import { parseMultiTaskConfig, type MultiTaskConfig } from '../train/multitask/registry.js';
 import { checkOnline, onlineSchema } from './onlineConfig.js';
 
@@ -89,12 +90,15 @@ const trainSchema = z.strictObject({
   multitask: z.unknown().optional(),
   /** Weights of the tasks whose validationMetric picks the epoch (default: every trained task equally). */
   validationTasks: z.record(z.string(), z.number().positive()).optional(),
+  /** Distillation from a teacher (src/experiment/distillConfig.ts, docs/distillation.md). */
+  distill: z.unknown().optional(),
   /** Train on a stream with progressive validation (src/experiment/onlineConfig.ts). */
   online: onlineSchema.optional(),
 });
 
-export interface TrainConfig extends Omit<z.output<typeof trainSchema>, 'optimizer' | 'loss' | 'tasks' | 'multitask'> {
+export interface TrainConfig extends Omit<z.output<typeof trainSchema>, 'optimizer' | 'loss' | 'tasks' | 'multitask' | 'distill'> {
   optimizer: OptimizerConfig;
+  distill?: DistillRunConfig;
   loss?: LossConfig;
   tasks?: TaskConfig[];
   multitask?: MultiTaskConfig;
@@ -214,11 +218,7 @@ function checkTrainable(file: string, data: DataConfig, model: ModelConfig, trai
   const problems: string[] = [];
   const at = (path: string, msg: string): void => void problems.push(`${file}: ${path}: ${msg}`);
   checkTasks(data, model, train, at);
-  data.fields.forEach((f, i) => {
-    if (f.privileged) {
-      at(`data.fields[${i}].privileged`, `field ${f.name}: privileged features are for distillation, which is not implemented yet (the model would read the feature as an ordinary input); remove the flag or the field`);
-    }
-  });
+  checkDistill(data, model, train, at);
   const firstTask = train.tasks?.[0];
   const label = firstTask === undefined ? data.labels[0] : data.labels.find((l) => l.name === (firstTask.label ?? firstTask.name));
   const loss = train.tasks === undefined ? train.loss : firstTask?.loss;
@@ -300,8 +300,10 @@ export function parseExperimentConfig(raw: unknown, file: string, baseDir?: stri
   const loss = t.data.loss === undefined ? undefined : lossAt(t.data.loss, 'train.loss');
   const tasks = t.data.tasks?.map(({ loss: l, ...task }, i) => ({ ...task, ...(l !== undefined && { loss: lossAt(l, `train.tasks[${i}].loss`) }) }));
   const multitask = t.data.multitask === undefined ? undefined : parseMultiTaskConfig(t.data.multitask, `${file}: train.multitask`);
-  const { optimizer: _o, loss: _l, tasks: _t, multitask: _m, ...rest } = t.data;
-  const train: TrainConfig = { ...rest, optimizer, loss, ...(tasks && { tasks }), ...(multitask && { multitask }) };
+  const distill = t.data.distill === undefined ? undefined
+    : parseDistillSection(t.data.distill, (problems) => { throw new ConfigError(problems.map((p) => `${file}: ${p}`)); });
+  const { optimizer: _o, loss: _l, tasks: _t, multitask: _m, distill: _d, ...rest } = t.data;
+  const train: TrainConfig = { ...rest, optimizer, loss, ...(tasks && { tasks }), ...(multitask && { multitask }), ...(distill && { distill }) };
   checkTrainable(file, data, model, train);
   return {
     data, model, train, output: obj.output,

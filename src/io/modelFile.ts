@@ -97,6 +97,8 @@ export interface ModelManifest {
   sampling?: SamplingRecord;
   evaluation?: EvaluationRecord;
   tasks?: TaskRecord[];
+  /** A distilled student's term and teacher (src/experiment/teacher.ts: DistillationRecord). */
+  distillation?: JsonValue;
   weights: { file: string; sha256: string; bytes: number; tensors: number };
 }
 
@@ -111,6 +113,7 @@ export interface SaveModelOptions {
   sampling?: SamplingRecord;
   evaluation?: EvaluationRecord;
   tasks?: TaskRecord[];
+  distillation?: JsonValue;
   /** Defaults to the model's own numIds / numFields. */
   dims?: ModelDims;
 }
@@ -172,6 +175,7 @@ export function saveModel(dir: string, opts: SaveModelOptions): ModelManifest {
     ...(opts.sampling !== undefined ? { sampling: opts.sampling } : {}),
     ...(opts.evaluation !== undefined ? { evaluation: opts.evaluation } : {}),
     ...(opts.tasks !== undefined ? { tasks: opts.tasks } : {}),
+    ...(opts.distillation !== undefined ? { distillation: opts.distillation } : {}),
     weights: { file: WEIGHTS_FILE, sha256: sha256Chunks(chunks), bytes: chunks.reduce((n, c) => n + c.length, 0), tensors: tensors.size },
   };
   publishDirAtomic(dir, (tmp) => {
@@ -206,6 +210,7 @@ const manifestSchema = z.object({
   tasks: z.array(z.object({
     name: z.string().min(1), head: z.string().min(1).optional(), label: z.string().min(1), on: z.string().min(1).optional(), sampling: samplingSchema.nullable().optional(),
   })).min(1).optional(),
+  distillation: z.json().optional(),
   weights: z.object({
     // A bare file name: a manifest must not point outside its own directory.
     file: z.string().regex(/^[A-Za-z0-9._-]+$/).refine((f) => f !== '.' && f !== '..', 'must be a file name'),

@@ -117,10 +117,10 @@ describe('experiment config: what training cannot do is refused', () => {
     });
   });
 
-  it('privileged fields: distillation is not implemented yet', () => {
+  it('privileged fields need a teacher', () => {
     const r = base();
     r.data.fields = [{ name: 'a', kind: 'categorical' }, { name: 'b', kind: 'numeric', privileged: true }];
-    refused(r, /^bad\.yaml: data\.fields\[1\]\.privileged: field b: .*distillation, which is not implemented yet/);
+    refused(r, /^bad\.yaml: data\.fields\[1\]\.privileged: field b: a privileged field is read by a teacher only, and there is none: set train\.distill/);
   });
 
   it('a BCE term on a graded label, naming the loss and the label column', () => {

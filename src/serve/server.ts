@@ -20,7 +20,8 @@ import { readPredictBody, RequestError } from './request.js';
 import { ModelFileError } from '../io/modelFile.js';
 import { itemOnlyFeatures, itemTableOf, rankScores, readRankBody, topItems, type ItemTable } from './rank.js';
 import type { RawValue } from '../data/prep/field.js';
-import { loadSnapshot, SnapshotChangedError, type ModelSnapshot } from './snapshot.js';
+import { loadSnapshot, loadSnapshotOffLoop, SnapshotChangedError, type ModelSnapshot } from './snapshot.js';
+import { WeightsReader } from './weightsReader.js';
 
 export interface ServeOptions {
   modelDir: string;
@@ -73,8 +74,8 @@ export interface CtrkitServer {
   readonly metrics: ServeMetrics;
   /** The snapshot new requests get. */
   current(): ModelSnapshot;
-  /** Checks the model directory now (what the watcher and the poll do). */
-  reload(): CheckResult;
+  /** Checks the model directory now (what the watcher and the poll do); resolves once a changed snapshot is loaded or rejected. */
+  reload(): Promise<CheckResult>;
   /** Resolves once the current snapshot's item vectors are computed (at once without --items); rejects with why they cannot be. */
   ready(): Promise<void>;
   /** Listens on host:port once ready(); resolves with the URL. */
@@ -124,7 +125,8 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   }
   metrics.setModel(modelLabels(first.snapshot));
   let lastReloadError: ReloadFailure | undefined;
-  const reloader = new Reloader<Served>(opts.modelDir, first, (dir) => serve(loadSnapshot(dir)), { ...DEFAULT_RELOAD_OPTIONS, ...opts.reload }, {
+  const weights = new WeightsReader();
+  const reloader = new Reloader<Served>(opts.modelDir, first, async (dir) => serve(await loadSnapshotOffLoop(dir, weights)), { ...DEFAULT_RELOAD_OPTIONS, ...opts.reload }, {
     swapped(next, previous) {
       metrics.reloads.inc({ result: 'ok' });
       metrics.setModel(modelLabels(next.snapshot));
@@ -256,6 +258,7 @@ export function createServer(opts: ServeOptions): CtrkitServer {
       closing = true;
       reloader.stop();
       await app.close();
+      await weights.close();
     },
   };
 }

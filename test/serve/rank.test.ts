@@ -203,14 +203,14 @@ describe('serve: POST /v1/rank (two-tower item vectors)', () => {
     assert.deepEqual(before.body.scores, await reference(modelA, itemsFile, users));
 
     publishCopy(modelB, served);
-    assert.equal(server.reload(), 'swapped');
+    assert.equal(await server.reload(), 'swapped');
     const after = await post(server, '/v1/rank', { rows: users });
     assert.equal(after.body.model, loadSnapshot(modelB).version);
     // Model B's vectors are 3 wide, A's 4: a stale table could not even be multiplied.
     assert.deepEqual(after.body.scores, await reference(modelB, itemsFile, users));
 
     publishCopy(modelLR, served);
-    assert.equal(server.reload(), 'failed');
+    assert.equal(await server.reload(), 'failed');
     const still = await post(server, '/v1/rank', { rows: users });
     assert.deepEqual(still.body, after.body);
   });

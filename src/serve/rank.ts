@@ -95,8 +95,7 @@ export function readRankBody(body: unknown, s: ModelSnapshot, table: ItemTable, 
 export function rankScores(s: ModelSnapshot, table: ItemTable, rows: readonly RawValue[][], items: readonly number[] | undefined): Float64Array {
   const model = twoTowerOf(s);
   if (rows.length === 0) return new Float64Array(0);
-  for (let r = 0; r < rows.length; r++) s.encoder.push(rows[r]!, 'request', r);
-  const ds = s.encoder.take();
+  const ds = s.encodeRows(rows);
   let vectors = table.vectors;
   if (items !== undefined) {
     vectors = new Float32Array(items.length * table.dim);

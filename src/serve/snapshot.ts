@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
+import type { RawValue } from '../data/prep/field.js';
 import { MANIFEST_FILE, ModelFileError, modelFromWeights, readManifest, type ModelManifest } from '../io/modelFile.js';
 import { loadScoringModel, manifestTasks, probabilityMap, scoreHeads, scoringModel, type ProbabilityMap, type ScoringModel } from '../experiment/scoring.js';
 import type { WeightsReader } from './weightsReader.js';
@@ -75,8 +76,13 @@ export interface ModelSnapshot {
   readonly features: readonly FeatureInfo[];
   readonly calibrated: boolean;
   readonly loadedAt: Date;
-  /** Encodes request rows with the model's fitted schema (values in `features` order). */
+  /** Encodes request rows with the model's fitted schema (values in `features` order): the batcher's, gathering a batch across requests. */
   readonly encoder: RowEncoder;
+  /**
+   * Rows encoded at once into a Dataset of their own, by another encoder than `encoder`, whose
+   * rows may be a batch still gathering (values in `features` order, already checked).
+   */
+  encodeRows(rows: readonly (readonly RawValue[])[]): Dataset;
   /** What was loaded (the item vectors of a two-tower model are computed with this very model). */
   readonly loaded: ScoringModel;
   /** Logits → the probabilities served (calibration, or σ with the sampling correction). */
@@ -142,6 +148,7 @@ function verifiedSnapshot(dir: string, stamp: string, bytes: Buffer, loaded: Sco
   if (manifestStamp(dir) !== stamp) throw new SnapshotChangedError(`${dir}: replaced while it was being loaded`);
   const map = probabilityMap(manifest);
   const encoder = new RowEncoder(fitted);
+  const own = new RowEncoder(fitted);
   const features = featureInfo(fitted.spec, fitted);
   const tasks = manifestTasks(manifest, fitted).map((t) => t.name);
   const snapshot: ModelSnapshot = {
@@ -154,6 +161,15 @@ function verifiedSnapshot(dir: string, stamp: string, bytes: Buffer, loaded: Sco
     calibrated: map.calibrated,
     loadedAt: new Date(),
     encoder,
+    encodeRows(rows) {
+      try {
+        rows.forEach((r, i) => own.push(r, 'request', i));
+      } catch (e) {
+        own.take();
+        throw e;
+      }
+      return own.take();
+    },
     loaded,
     probabilities: map,
     score(ds, start, end) {

@@ -127,6 +127,22 @@ describe('serve: POST /v1/rank (two-tower item vectors)', () => {
     assert.ok(new Set(scores[0]).size > 1, 'items score differently');
   });
 
+  it('a rank request while predict rows wait for their batch: each is scored on its own rows', async () => {
+    // The predict rows sit in the snapshot's batch encoder for 300 ms; the rank request meanwhile must not take them.
+    const server = createServer({ modelDir: modelA, items: itemsFile, itemsHaveLabels: true, reload: { watch: false, pollMs: 0 }, batch: { maxWaitMs: 300 } });
+    servers.push(server);
+    await server.ready();
+    const pairs = users.slice(0, 3).map((u, i) => ({ ...u, ...itemRows[i]! }));
+    const alone = (await post(server, '/v1/predict', { rows: pairs })).body.scores;
+    const pending = post(server, '/v1/predict', { rows: pairs });
+    const ranked = await post(server, '/v1/rank', { rows: users });
+    assert.equal(ranked.status, 200, JSON.stringify(ranked.body));
+    assert.deepEqual(ranked.body.scores, await reference(modelA, itemsFile, users));
+    const predicted = await pending;
+    assert.equal(predicted.status, 200, JSON.stringify(predicted.body));
+    assert.deepEqual(predicted.body.scores, alone);
+  });
+
   it('scores chosen items, in request order, and keeps the top k', async () => {
     const server = serve(modelA);
     const all = (await post(server, '/v1/rank', { rows: users.slice(0, 2) })).body.scores as number[][];

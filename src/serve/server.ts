@@ -7,6 +7,8 @@
  *                     → {"model": version, "scores": [p, …]}   (one task; several: {task: [p, …]})
  *   POST /v1/rank     {"rows": [...], "items": [i, …]?, "top": k?} (two-tower model, --items)
  *                     → {"model": version, "items": [i, …], "scores": [[p per item] per row]}
+ *   POST /v1/treatments {"rows": [...], "treatments": [{u field: value, …}, …], "top": k?} (Q·U model)
+ *                     → {"model": version, "scores": [[p per treatment] per row]}
  *   GET  /v1/model    what is served: version, model type, tasks, fields, data hash
  *   GET  /healthz     the process is up      GET /readyz   a model is loaded and not shutting down
  *   GET  /metrics     Prometheus text
@@ -20,6 +22,7 @@ import { readPredictBody, RequestError } from './request.js';
 import { ModelFileError } from '../io/modelFile.js';
 import { itemOnlyFeatures, itemTableOf, rankScores, readRankBody, topItems, type ItemTable } from './rank.js';
 import type { RawValue } from '../data/prep/field.js';
+import { readTreatmentBody, treatmentAnswer, treatmentScores, treatmentSplit } from './treatments.js';
 import { loadSnapshot, loadSnapshotOffLoop, SnapshotChangedError, type ModelSnapshot } from './snapshot.js';
 import { WeightsReader } from './weightsReader.js';
 
@@ -236,6 +239,14 @@ export function createServer(opts: ServeOptions): CtrkitServer {
     if (r.top !== undefined) return { model: s.version, ...topItems(scores, ids, r.rows.length, r.top) };
     const n = ids.length;
     return { model: s.version, items: ids, scores: r.rows.map((_, i) => Array.from(scores.subarray(i * n, (i + 1) * n))) };
+  });
+
+  app.post('/v1/treatments', async (req) => {
+    const s = reloader.current.snapshot;
+    const split = treatmentSplit(s);
+    const r = readTreatmentBody(req.body, s, split, maxRows);
+    metrics.requestRows.observe(r.rows.length);
+    return treatmentAnswer(s.version, r, treatmentScores(s, split, r));
   });
 
   const ready = async (): Promise<void> => {

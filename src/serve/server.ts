@@ -20,7 +20,7 @@ import { errorKind, ServeMetrics } from './metrics.js';
 import { Reloader, DEFAULT_RELOAD_OPTIONS, type CheckResult, type ReloadOptions } from './reloader.js';
 import { readPredictBody, RequestError } from './request.js';
 import { ModelFileError } from '../io/modelFile.js';
-import { itemOnlyFeatures, itemTableOf, rankScores, readRankBody, topItems, type ItemTable } from './rank.js';
+import { itemOnlyFeatures, itemTableOf, RankBatcher, readRankBody, topItems, type ItemTable } from './rank.js';
 import type { RawValue } from '../data/prep/field.js';
 import { readTreatmentBody, treatmentAnswer, treatmentScores, treatmentSplit } from './treatments.js';
 import { loadSnapshot, loadSnapshotOffLoop, SnapshotChangedError, type ModelSnapshot } from './snapshot.js';
@@ -62,8 +62,8 @@ interface Served {
   readonly batcher: Batcher;
   readonly version: string;
   readonly stamp: string;
-  /** With --items: this snapshot's item vectors (rejected when they cannot be computed; never a stale table). */
-  readonly items?: Promise<ItemTable>;
+  /** With --items: this snapshot's item vectors (rejected when they cannot be computed; never a stale table) and the batcher of rank requests over them. */
+  readonly items?: Promise<{ table: ItemTable; ranker: RankBatcher }>;
   readonly itemOnly?: ReadonlyMap<number, RawValue>;
 }
 
@@ -105,7 +105,8 @@ export function createServer(opts: ServeOptions): CtrkitServer {
     if (opts.items === undefined) return served;
     // Throws for a model that is not two-tower: at startup a user error, at a reload a rejected snapshot.
     const itemOnly = itemOnlyFeatures(snapshot);
-    const items = itemTableOf(snapshot, opts.items, opts.itemsHaveLabels ?? false);
+    const items = itemTableOf(snapshot, opts.items, opts.itemsHaveLabels ?? false)
+      .then((table) => ({ table, ranker: new RankBatcher(snapshot, table, batch, (n) => metrics.batchRows.observe(n)) }));
     // The first snapshot's failure is ready()'s to report (a startup error); a reload's is logged.
     items.catch((e: unknown) => initial || app.log.error({ version: snapshot.version, error: (e as Error).message }, 'item vectors failed; /v1/rank answers 503 for this model'));
     return { ...served, items, itemOnly };
@@ -226,15 +227,16 @@ export function createServer(opts: ServeOptions): CtrkitServer {
     const served = reloader.current;
     const s = served.snapshot;
     if (served.items === undefined) throw new RequestError('this server ranks no items (start it with --items FILE and a two-tower model)', undefined, undefined, 404);
-    let table: ItemTable;
+    let ranking: { table: ItemTable; ranker: RankBatcher };
     try {
-      table = await served.items;
+      ranking = await served.items;
     } catch (e) {
       throw new RequestError(`the item vectors of model ${s.version} could not be computed: ${(e as Error).message}`, undefined, undefined, 503);
     }
+    const { table, ranker } = ranking;
     const r = readRankBody(req.body, s, table, maxRows, served.itemOnly!);
     metrics.requestRows.observe(r.rows.length);
-    const scores = rankScores(s, table, r.rows, r.items);
+    const scores = await ranker.submit(r.rows, r.items);
     const ids = r.items ?? Array.from({ length: table.count }, (_, i) => i);
     if (r.top !== undefined) return { model: s.version, ...topItems(scores, ids, r.rows.length, r.top) };
     const n = ids.length;

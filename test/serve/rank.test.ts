@@ -143,6 +143,21 @@ describe('serve: POST /v1/rank (two-tower item vectors)', () => {
     assert.deepEqual(predicted.body.scores, alone);
   });
 
+  it('coalesces concurrent rank requests into one batch; each gets what it gets alone', async () => {
+    const solo = serve(modelA);
+    const bodies = [{ rows: users.slice(0, 3) }, { rows: users.slice(3, 4), items: [4, 1] }, { rows: users.slice(4, 8), top: 2 }, { rows: [] }];
+    const alone: unknown[] = [];
+    for (const b of bodies) alone.push((await post(solo, '/v1/rank', b)).body);
+    const server = createServer({ modelDir: modelA, items: itemsFile, itemsHaveLabels: true, reload: { watch: false, pollMs: 0 }, batch: { maxWaitMs: 200 } });
+    servers.push(server);
+    await server.ready();
+    const together = await Promise.all(bodies.map((b) => post(server, '/v1/rank', b)));
+    assert.deepEqual(together.map((r) => r.body), alone);
+    const batches = (await server.metrics.batchRows.get()).values;
+    assert.equal(batches.find((v) => v.metricName === 'ctrkit_serve_batch_rows_count')?.value, 1, 'one batch for the three non-empty requests');
+    assert.equal(batches.find((v) => v.metricName === 'ctrkit_serve_batch_rows_sum')?.value, 8);
+  });
+
   it('scores chosen items, in request order, and keeps the top k', async () => {
     const server = serve(modelA);
     const all = (await post(server, '/v1/rank', { rows: users.slice(0, 2) })).body.scores as number[][];

@@ -103,6 +103,13 @@ async function cannon(url: string, requests: Request[], connections: number, sec
   return autocannon({ url, requests, connections, duration: seconds, timeout: 10, ...(amount !== undefined && { amount }) });
 }
 
+/** The server's largest event-loop delay (ms) since the previous call (prom-client resets its histogram when scraped). */
+async function loopLagMax(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /^ctrkit_serve_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text);
+  return m ? Math.round(Number(m[1]) * 1000) : NaN;
+}
+
 /** Requests the server answered, by status class ('2', '4', '5'), from its Prometheus counters. */
 async function statusCounts(url: string): Promise<Record<'2' | '4' | '5', number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -225,15 +232,18 @@ async function reloadUnderLoad(rep: Reporter, work: string, dirs: Dirs, requests
         const run = autocannon({ url: server.url, requests, connections, duration: seconds * 2, timeout: 10 });
         run.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => times.push({ at: Date.now() - start, ms, ok: status === 200 }));
         await new Promise((r) => setTimeout(r, (seconds * 2000) / 3));
+        await loopLagMax(server.url); // starts the server's event-loop delay histogram afresh
         const publishedAt = Date.now() - start;
         publishDirAtomic(served, copyInto(dirs.dcnv2));
         // When the new model answers: the window below runs from the publish to 1 s after it.
         let swappedAt = Infinity;
-        while (swappedAt === Infinity && Date.now() - start < seconds * 2000) {
+        while (swappedAt === Infinity && Date.now() - start < 120_000) {
           const now = await (await fetch(`${server.url}/v1/model`)).json() as { model: string };
           if (now.model !== before.model) swappedAt = Date.now() - start;
           else await new Promise((r) => setTimeout(r, 20));
         }
+        // The longest the server's event loop was held from the publish until the swap.
+        const lagMs = await loopLagMax(server.url);
         const r = await run;
         const after = await (await fetch(`${server.url}/v1/model`)).json() as { model: string; type: string };
         // Responses by completion time: a request stalled by the load completes after it, inside the window.
@@ -242,7 +252,7 @@ async function reloadUnderLoad(rep: Reporter, work: string, dirs: Dirs, requests
           bench: 'serve-reload', weights_mb: Math.round(statSync(join(dirs.dcnv2, WEIGHTS_FILE)).size / 2 ** 20), requests: times.length, failed: times.filter((t) => !t.ok).length + r.errors + r.timeouts,
           swapped: after.model !== before.model && after.type === 'dcnv2', p99_ms: r.latency.p99,
           swap_ms: swappedAt - publishedAt, p99_ms_swap: window[Math.min(window.length - 1, Math.floor(window.length * 0.99))] ?? null,
-          max_ms_swap: window[window.length - 1] ?? null, max_ms: Math.max(...times.map((t) => t.ms)), load: load(),
+          max_ms_swap: window[window.length - 1] ?? null, loop_lag_max_ms_swap: lagMs, max_ms: Math.max(...times.map((t) => t.ms)), load: load(),
         });
       } finally {
         await server.stop();

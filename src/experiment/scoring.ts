@@ -26,6 +26,11 @@ export interface ScoringModel {
 
 export function loadScoringModel(modelDir: string, opts: LoadModelOptions = {}): ScoringModel {
   const { model, manifest } = loadModel(modelDir, opts);
+  return scoringModel(modelDir, model, manifest);
+}
+
+/** A loaded model of `modelDir` with the fitted schema its manifest stores. */
+export function scoringModel(modelDir: string, model: CTRModel, manifest: ModelManifest): ScoringModel {
   const { fitted, source, columns } = readSavedSchema(manifest.schema, resolve(modelDir, MANIFEST_FILE));
   return { model, manifest, fitted, source, ...(columns && { columns }) };
 }

@@ -13,7 +13,7 @@
  * after the publish). CPU model and load average are printed with the figures.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,6 +23,7 @@ import { loadExperimentConfig } from '../src/experiment/config.js';
 import { runTraining } from '../src/experiment/trainRun.js';
 import { loadScoringModel } from '../src/experiment/scoring.js';
 import { publishDirAtomic } from '../src/io/atomic.js';
+import { WEIGHTS_FILE } from '../src/io/modelFile.js';
 import { writeOnnxExport } from '../src/io/onnx/index.js';
 import { Reporter, flagValue, hasFlag } from './report.js';
 import { packageRoot, sharedDir } from './paths.js';
@@ -36,14 +37,16 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 
 const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
 
-async function train(work: string, name: keyof typeof MODELS): Promise<string> {
+/** Trains `name` on the Criteo sample; with `buckets`, each categorical field is hashed into that many rows (a larger model). */
+async function train(work: string, name: keyof typeof MODELS, buckets?: number): Promise<string> {
   const root = packageRoot();
-  const text = readFileSync(join(root, 'examples', 'criteo.yaml'), 'utf8')
+  const yaml = readFileSync(join(root, 'examples', 'criteo.yaml'), 'utf8');
+  const text = (buckets === undefined ? yaml : yaml.replace(/kind: categorical \}/g, `kind: categorical, hashBuckets: ${buckets} }`))
     .replace(/path: \.\.\/shared\/data\/\S+ \}/, `path: ${join(sharedDir(), 'data', CRITEO)} }`)
     .replace(/^model:.*$/m, `model: ${MODELS[name]}`)
     .replace(/^train:.*$/m, 'train: { epochs: 1, batchSize: 256, seed: 1, optimizer: { type: adam, lr: 0.001 }, validationMetric: auc }')
-    .replace(/^output:.*$/m, `output: ${join(work, name)}`);
-  const cfg = join(work, `${name}.yaml`);
+    .replace(/^output:.*$/m, `output: ${join(work, `${name}${buckets ?? ''}`)}`);
+  const cfg = join(work, `${name}${buckets ?? ''}.yaml`);
   writeFileSync(cfg, text);
   return (await runTraining(await loadExperimentConfig(cfg, root), { quiet: true })).modelDir;
 }
@@ -100,6 +103,13 @@ async function cannon(url: string, requests: Request[], connections: number, sec
   return autocannon({ url, requests, connections, duration: seconds, timeout: 10, ...(amount !== undefined && { amount }) });
 }
 
+/** The server's largest event-loop delay (ms) since the previous call (prom-client resets its histogram when scraped). */
+async function loopLagMax(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /^ctrkit_serve_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text);
+  return m ? Math.round(Number(m[1]) * 1000) : NaN;
+}
+
 /** Requests the server answered, by status class ('2', '4', '5'), from its Prometheus counters. */
 async function statusCounts(url: string): Promise<Record<'2' | '4' | '5', number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -116,6 +126,10 @@ export async function serveBench(argv: string[]): Promise<void> {
   const seconds = Number(flagValue(argv, '--seconds') ?? 5);
   const connections = Number(flagValue(argv, '--connections') ?? 16);
   const malformed = Number(flagValue(argv, '--malformed') ?? 10_000);
+  // --only reload: just the hot-reload part; --reload-buckets N: its two models hash each categorical field into N rows.
+  const only = flagValue(argv, '--only');
+  const reloadBuckets = flagValue(argv, '--reload-buckets') === undefined ? undefined : Number(flagValue(argv, '--reload-buckets'));
+  if (only !== undefined && only !== 'reload') throw new Error(`--only: expected 'reload', got '${only}'`);
   try {
     readFileSync(join(sharedDir(), 'data', CRITEO));
   } catch {
@@ -125,14 +139,29 @@ export async function serveBench(argv: string[]): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'ctrkit-bench-serve-'));
   try {
     rep.note(`cpu: ${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}, node ${process.version}; load average ${load()} (1, 5, 15 min)`);
-    const dirs = { dnn: await train(work, 'dnn'), dcnv2: await train(work, 'dcnv2') };
+    const rows = criteoRows(1000);
+    const requests = { 1: predictRequests(rows, 1, 200), 100: predictRequests(rows, 100, 10) };
+    const dirs = only === 'reload' && reloadBuckets !== undefined ? undefined : { dnn: await train(work, 'dnn'), dcnv2: await train(work, 'dcnv2') };
+    if (only !== 'reload') await throughput(rep, work, dirs!, requests, rows, seconds, connections, malformed);
+    const reloadDirs = dirs !== undefined && reloadBuckets === undefined ? dirs : { dnn: await train(work, 'dnn', reloadBuckets), dcnv2: await train(work, 'dcnv2', reloadBuckets) };
+    await reloadUnderLoad(rep, work, reloadDirs, requests[1], seconds, connections);
+    rep.note(`load average at the end: ${load()}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+type Dirs = Record<keyof typeof MODELS, string>;
+
+/** Requests/s and latency of ctrkit and onnxruntime-node behind the same server; then malformed requests mixed in. */
+async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Record<1 | 100, Request[]>, rows: Record<string, string | null>[],
+  seconds: number, connections: number, malformed: number): Promise<void> {
+  {
     const onnx: Record<string, string> = {};
     for (const [name, dir] of Object.entries(dirs)) {
       const { model, manifest, fitted } = loadScoringModel(dir);
       onnx[name] = writeOnnxExport(model, manifest, fitted, join(work, `${name}.onnx`)).onnx;
     }
-    const rows = criteoRows(1000);
-    const requests = { 1: predictRequests(rows, 1, 200), 100: predictRequests(rows, 100, 10) };
 
     for (const name of ['dnn', 'dcnv2'] as const) {
       for (const scorer of ['ctrkit', 'onnxruntime'] as const) {
@@ -183,6 +212,11 @@ export async function serveBench(argv: string[]): Promise<void> {
       }
     }
 
+  }
+}
+
+/** A model republished over the served directory during load: failed requests, p99 overall and in the second after the publish. */
+async function reloadUnderLoad(rep: Reporter, work: string, dirs: Dirs, requests: Request[], seconds: number, connections: number): Promise<void> {
     // A republished model during load: DNN is served, DCN-v2 published over it after a third of the run.
     {
       const served = join(work, 'served');
@@ -195,26 +229,33 @@ export async function serveBench(argv: string[]): Promise<void> {
         const before = await (await fetch(`${server.url}/v1/model`)).json() as { model: string };
         const times: { at: number; ms: number; ok: boolean }[] = [];
         const start = Date.now();
-        const run = autocannon({ url: server.url, requests: requests[1], connections, duration: seconds * 2, timeout: 10 });
+        const run = autocannon({ url: server.url, requests, connections, duration: seconds * 2, timeout: 10 });
         run.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => times.push({ at: Date.now() - start, ms, ok: status === 200 }));
         await new Promise((r) => setTimeout(r, (seconds * 2000) / 3));
+        await loopLagMax(server.url); // starts the server's event-loop delay histogram afresh
         const publishedAt = Date.now() - start;
         publishDirAtomic(served, copyInto(dirs.dcnv2));
+        // When the new model answers: the window below runs from the publish to 1 s after it.
+        let swappedAt = Infinity;
+        while (swappedAt === Infinity && Date.now() - start < 120_000) {
+          const now = await (await fetch(`${server.url}/v1/model`)).json() as { model: string };
+          if (now.model !== before.model) swappedAt = Date.now() - start;
+          else await new Promise((r) => setTimeout(r, 20));
+        }
+        // The longest the server's event loop was held from the publish until the swap.
+        const lagMs = await loopLagMax(server.url);
         const r = await run;
         const after = await (await fetch(`${server.url}/v1/model`)).json() as { model: string; type: string };
-        const window = times.filter((t) => t.at >= publishedAt && t.at < publishedAt + 1000).map((t) => t.ms).sort((a, b) => a - b);
+        // Responses by completion time: a request stalled by the load completes after it, inside the window.
+        const window = times.filter((t) => t.at >= publishedAt && t.at < swappedAt + 1000).map((t) => t.ms).sort((a, b) => a - b);
         rep.row({
-          bench: 'serve-reload', requests: times.length, failed: times.filter((t) => !t.ok).length + r.errors + r.timeouts,
+          bench: 'serve-reload', weights_mb: Math.round(statSync(join(dirs.dcnv2, WEIGHTS_FILE)).size / 2 ** 20), requests: times.length, failed: times.filter((t) => !t.ok).length + r.errors + r.timeouts,
           swapped: after.model !== before.model && after.type === 'dcnv2', p99_ms: r.latency.p99,
-          p99_ms_swap_second: window[Math.min(window.length - 1, Math.floor(window.length * 0.99))] ?? null,
-          max_ms_swap_second: window[window.length - 1] ?? null, load: load(),
+          swap_ms: swappedAt - publishedAt, p99_ms_swap: window[Math.min(window.length - 1, Math.floor(window.length * 0.99))] ?? null,
+          max_ms_swap: window[window.length - 1] ?? null, loop_lag_max_ms_swap: lagMs, max_ms: Math.max(...times.map((t) => t.ms)), load: load(),
         });
       } finally {
         await server.stop();
       }
     }
-    rep.note(`load average at the end: ${load()}`);
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
 }

@@ -19,6 +19,8 @@ export interface Batch {
   denseDim?: number;
   /** Multi-hot / sequence fields: per field, offsets [size+1] into ids. */
   sequences?: { offsets: Int32Array; ids: Int32Array }[];
+  /** The teacher's logits of the batch rows (distillation), [size]. */
+  teacherLogits?: Float32Array;
   /** Group (list / query / request) boundaries over the batch rows (numGroups+1 entries). */
   groupOffsets?: Int32Array;
 }

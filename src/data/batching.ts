@@ -53,6 +53,7 @@ export class RowGatherer {
       b.taskLabels = ds.labels.map(() => new Float32Array(n));
       b.labels = b.taskLabels[0] ?? new Float32Array(n);
       b.weights = ds.weights ? new Float32Array(n) : undefined;
+      b.teacherLogits = ds.teacherLogits ? new Float32Array(n) : undefined;
       const D = ds.denseNames?.length ?? 0;
       b.dense = ds.dense && D > 0 ? new Float32Array(n * D) : undefined;
       b.denseDim = D > 0 ? D : undefined;
@@ -70,6 +71,7 @@ export class RowGatherer {
     b.ids.set(ds.ids.subarray(start * F, end * F));
     for (let t = 0; t < ds.labels.length; t++) b.taskLabels![t]!.set(ds.labels[t]!.subarray(start, end));
     if (b.weights) b.weights.set(ds.weights!.subarray(start, end));
+    if (b.teacherLogits) b.teacherLogits.set(ds.teacherLogits!.subarray(start, end));
     if (b.dense) {
       const D = b.denseDim!;
       b.dense.set(ds.dense!.subarray(start * D, end * D));
@@ -95,6 +97,7 @@ export class RowGatherer {
       b.ids.set(ds.ids.subarray(r * F, r * F + F), k * F);
       for (let t = 0; t < ds.labels.length; t++) b.taskLabels![t]![k] = ds.labels[t]![r]!;
       if (b.weights) b.weights[k] = ds.weights![r]!;
+      if (b.teacherLogits) b.teacherLogits[k] = ds.teacherLogits![r]!;
       if (b.dense) {
         const D = b.denseDim!;
         b.dense.set(ds.dense!.subarray(r * D, r * D + D), k * D);

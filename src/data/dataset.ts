@@ -39,6 +39,8 @@ export interface Dataset {
   keepProb?: Float32Array;
   /** Rate at which negatives were kept when the data was downsampled (1 = not sampled). */
   negativeSampleRate?: number;
+  /** A teacher's logit per row (distillation, src/experiment/teacher.ts): constants, never trained. */
+  teacherLogits?: Float32Array;
   /** Names of fields (categorical, dense or sequence) that only a teacher may see. */
   privileged?: string[];
 }

@@ -9,6 +9,7 @@ import { ConfigError, loadConfigFile, parseDataConfig, type DataConfig } from '.
 import { FIXED_HEADS, MULTI_TASK_MODEL_TYPES, parseModelConfig, REPRESENTATION_MODEL_TYPES, type ModelConfig } from '../models/registry.js';
 import { parseOptimizerConfig, type OptimizerConfig } from '../optim/registry.js';
 import { LossConfigError, parseLossConfig, type LossConfig } from '../losses/registry.js';
+import { checkDistill, parseDistillSection, type DistillRunConfig } from './distillConfig.js';
 import { parseMultiTaskConfig, type MultiTaskConfig } from '../train/multitask/registry.js';
 import { checkSearch, parseSearchConfig, type SearchConfig } from './search.js';
 import { checkOnline, onlineSchema } from './onlineConfig.js';
@@ -36,8 +37,14 @@ export type BiasConstraintsConfig = z.output<typeof biasConstraintsSchema>;
 
 /** One task of train.tasks (see src/experiment/tasks.ts). */
 const taskSchema = z.strictObject({
-  /** The model head it trains (a task name for shared-bottom / mmoe / ple; ctr, cvr or ctcvr for esmm). */
+  /** The task's name (in metrics, predictions and logs). */
   name: z.string().min(1),
+  /**
+   * The model head it reads (default: its name). Heads of shared-bottom / mmoe / ple / snr are the
+   * tasks' heads; esmm has ctr, cvr, ctcvr. Two tasks may read one head, e.g. a sale head judged on
+   * every display and on clicked ones.
+   */
+  head: z.string().min(1).optional(),
   /** data.labels name of its label (default: the task's name). */
   label: z.string().min(1).optional(),
   /** Only rows where this label is 1 (e.g. CVR on clicks). */
@@ -86,12 +93,15 @@ const trainSchema = z.strictObject({
   validationTasks: z.record(z.string(), z.number().positive()).optional(),
   /** Efficiency search over the dcnv2 model's sizes (src/experiment/search.ts, docs/search.md). */
   search: z.unknown().optional(),
+  /** Distillation from a teacher (src/experiment/distillConfig.ts, docs/distillation.md). */
+  distill: z.unknown().optional(),
   /** Train on a stream with progressive validation (src/experiment/onlineConfig.ts). */
   online: onlineSchema.optional(),
 });
 
-export interface TrainConfig extends Omit<z.output<typeof trainSchema>, 'optimizer' | 'loss' | 'tasks' | 'multitask' | 'search'> {
+export interface TrainConfig extends Omit<z.output<typeof trainSchema>, 'optimizer' | 'loss' | 'tasks' | 'multitask' | 'distill' | 'search'> {
   optimizer: OptimizerConfig;
+  distill?: DistillRunConfig;
   search?: SearchConfig;
   loss?: LossConfig;
   tasks?: TaskConfig[];
@@ -178,14 +188,16 @@ function checkTasks(data: DataConfig, model: ModelConfig, train: TrainConfig, at
   if (!tasks.some((t) => t.weight > 0)) at('train.tasks', 'every task has weight 0: nothing would be trained');
   if (train.loss !== undefined) at('train.loss', 'with train.tasks each task has its own loss (train.tasks[].loss)');
   const fixed = FIXED_HEADS[model.type];
+  const heads = new Set(tasks.map((t) => t.head ?? t.name));
   if (fixed) {
     tasks.forEach((t, i) => {
-      if (!fixed.includes(t.name)) at(`train.tasks[${i}].name`, `model type '${model.type}' has heads ${fixed.join(', ')}; ${JSON.stringify(t.name)} is none of them`);
+      const head = t.head ?? t.name;
+      if (!fixed.includes(head)) at(`train.tasks[${i}].${t.head === undefined ? 'name' : 'head'}`, `model type '${model.type}' has heads ${fixed.join(', ')}; ${JSON.stringify(head)} is none of them${t.head === undefined ? ' (set head)' : ''}`);
     });
-  } else if (multiHead && tasks.length < 2) {
-    at('train.tasks', `model type '${model.type}' shares layers between tasks: give it at least two`);
-  } else if (!multiHead && tasks.length > 1) {
-    at('model.type', `'${model.type}' has one output, and train.tasks names ${tasks.length}; use a multi-task model (${MULTI_TASK_MODEL_TYPES.join(', ')})`);
+  } else if (multiHead && heads.size < 2) {
+    at('train.tasks', `model type '${model.type}' shares layers between tasks: give it at least two heads`);
+  } else if (!multiHead && heads.size > 1) {
+    at('model.type', `'${model.type}' has one output, and train.tasks reads ${heads.size} heads (${[...heads].join(', ')}); use a multi-task model (${MULTI_TASK_MODEL_TYPES.join(', ')})`);
   }
   if (train.multitask?.type === 'gradnorm' && model.type === 'esmm') {
     at('train.multitask.type', `'gradnorm' balances the tasks' gradients on the last layer they share, and esmm's CTR and CVR nets share only the embedding table; use shared-bottom, mmoe or ple`);
@@ -211,11 +223,7 @@ function checkTrainable(file: string, data: DataConfig, model: ModelConfig, trai
   const at = (path: string, msg: string): void => void problems.push(`${file}: ${path}: ${msg}`);
   checkTasks(data, model, train, at);
   checkSearch(train, model, at);
-  data.fields.forEach((f, i) => {
-    if (f.privileged) {
-      at(`data.fields[${i}].privileged`, `field ${f.name}: privileged features are for distillation, which is not implemented yet (the model would read the feature as an ordinary input); remove the flag or the field`);
-    }
-  });
+  checkDistill(data, model, train, at);
   const firstTask = train.tasks?.[0];
   const label = firstTask === undefined ? data.labels[0] : data.labels.find((l) => l.name === (firstTask.label ?? firstTask.name));
   const loss = train.tasks === undefined ? train.loss : firstTask?.loss;
@@ -298,8 +306,10 @@ export function parseExperimentConfig(raw: unknown, file: string, baseDir?: stri
   const tasks = t.data.tasks?.map(({ loss: l, ...task }, i) => ({ ...task, ...(l !== undefined && { loss: lossAt(l, `train.tasks[${i}].loss`) }) }));
   const multitask = t.data.multitask === undefined ? undefined : parseMultiTaskConfig(t.data.multitask, `${file}: train.multitask`);
   const search = t.data.search === undefined ? undefined : parseSearchConfig(t.data.search, `${file}: train.search`);
-  const { optimizer: _o, loss: _l, tasks: _t, multitask: _m, search: _s, ...rest } = t.data;
-  const train: TrainConfig = { ...rest, optimizer, loss, ...(tasks && { tasks }), ...(multitask && { multitask }), ...(search && { search }) };
+  const distill = t.data.distill === undefined ? undefined
+    : parseDistillSection(t.data.distill, (problems) => { throw new ConfigError(problems.map((p) => `${file}: ${p}`)); });
+  const { optimizer: _o, loss: _l, tasks: _t, multitask: _m, distill: _d, search: _s, ...rest } = t.data;
+  const train: TrainConfig = { ...rest, optimizer, loss, ...(tasks && { tasks }), ...(multitask && { multitask }), ...(distill && { distill }), ...(search && { search }) };
   checkTrainable(file, data, model, train);
   return {
     data, model, train, output: obj.output,

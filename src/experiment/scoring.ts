@@ -26,6 +26,11 @@ export interface ScoringModel {
 
 export function loadScoringModel(modelDir: string, opts: LoadModelOptions = {}): ScoringModel {
   const { model, manifest } = loadModel(modelDir, opts);
+  return scoringModel(modelDir, model, manifest);
+}
+
+/** A loaded model of `modelDir` with the fitted schema its manifest stores. */
+export function scoringModel(modelDir: string, model: CTRModel, manifest: ModelManifest): ScoringModel {
   const { fitted, source, columns } = readSavedSchema(manifest.schema, resolve(modelDir, MANIFEST_FILE));
   return { model, manifest, fitted, source, ...(columns && { columns }) };
 }
@@ -90,7 +95,8 @@ export function scoreHeads(model: CTRModel, manifest: ModelManifest, fitted: Fit
   const heads = predictHeads(model, ds, { start, end }, Math.max(1, Math.min(4096, end - start)));
   const labels = fitted.spec.labels.map((l) => l.name);
   return manifestTasks(manifest, fitted).map((t) => {
-    const logits = heads.get(heads.has(t.name) ? t.name : '')!;
+    const head = t.head ?? t.name;
+    const logits = heads.get(heads.has(head) ? head : '')!;
     // A task's own sampling record (CTCVR's rate, or none) in place of the run's; runs with tasks have no calibration.
     const probs = t.sampling === undefined ? map.apply(logits) : correctForSampling(probabilities(logits), t.sampling ?? undefined);
     return { name: t.name, label: labels.indexOf(t.label), ...(t.on !== undefined && { on: labels.indexOf(t.on) }), logits, probs };

@@ -88,6 +88,7 @@ export function checkSearch(cfg: ExperimentConfig['train'], model: ModelConfig, 
   }
   if (cfg.tasks !== undefined) at('train.search', 'not supported with train.tasks');
   if (cfg.online !== undefined) at('train.search', 'not supported with train.online (the controller is rewarded on validation rows)');
+  if (cfg.distill !== undefined) at('train.search', 'not supported with train.distill');
   if (s.hidden !== undefined && model.hidden.length === 0) at('train.search.hidden', 'model.hidden has no layers to search');
   const decisions = [s.dims, s.crossRanks, ...(s.hidden === undefined ? [] : model.hidden.map(() => s.hidden))].filter((c) => (c?.length ?? 0) > 1);
   if (decisions.length === 0) at('train.search', 'nothing to search: give two or more candidates in dims, hidden or crossRanks');

@@ -31,9 +31,9 @@ export function taskTrainerOptions(cfg: ExperimentConfig, tasks: readonly RunTas
     names: trained.map((t) => t.name),
     method,
     losses: (m: CTRModel, b: Batch): Tensor[] => {
-      const z = headLogits(m, b, trained[0]!.name);
+      const z = headLogits(m, b, trained[0]!.head);
       return trained.map((t, i) => {
-        const l = losses[i]!(z[t.name]!, b, step());
+        const l = losses[i]!(z[t.head]!, b, step());
         return t.weight === 1 ? l : scale(l, t.weight);
       });
     },
@@ -52,7 +52,7 @@ export interface TaskScores {
 export function scoreTasks(model: CTRModel, ds: Dataset, rows: RowRange, tasks: readonly RunTask[], toProbs: (z: Float32Array, task: RunTask) => Float64Array): TaskScores[] {
   const heads = predictHeads(model, ds, rows);
   return tasks.map((task) => {
-    const all = heads.get(model instanceof MultiTaskModel ? task.name : '')!;
+    const all = heads.get(model instanceof MultiTaskModel ? task.head : '')!;
     const sub = taskRows(task, ds, rows);
     const logits = sub instanceof Int32Array ? Float32Array.from(sub, (r) => all[r - rows.start]!) : all;
     return { task, rows: sub, logits, probs: toProbs(logits, task) };

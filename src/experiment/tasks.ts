@@ -20,6 +20,8 @@ import type { ExperimentConfig } from './config.js';
 
 export interface RunTask {
   name: string;
+  /** The model head it reads (its name unless train.tasks[].head says otherwise). */
+  head: string;
   /** Index of the task's label in data.labels (and in Dataset.labels). */
   label: number;
   labelName: string;
@@ -40,11 +42,11 @@ export interface RunTask {
 export function runTasks(cfg: ExperimentConfig): RunTask[] {
   const labels = cfg.data.labels.map((l) => l.name);
   const tasks = cfg.train.tasks;
-  if (tasks === undefined) return [{ name: labels[0]!, label: 0, labelName: labels[0]!, weight: 1, ...(cfg.train.loss && { loss: cfg.train.loss }) }];
+  if (tasks === undefined) return [{ name: labels[0]!, head: labels[0]!, label: 0, labelName: labels[0]!, weight: 1, ...(cfg.train.loss && { loss: cfg.train.loss }) }];
   return tasks.map((t) => {
     const labelName = t.label ?? t.name;
     return {
-      name: t.name, label: labels.indexOf(labelName), labelName, weight: t.weight,
+      name: t.name, head: t.head ?? t.name, label: labels.indexOf(labelName), labelName, weight: t.weight,
       ...(t.on !== undefined && { on: labels.indexOf(t.on), onName: t.on }),
       ...(t.loss && { loss: t.loss }),
     };
@@ -53,7 +55,15 @@ export function runTasks(cfg: ExperimentConfig): RunTask[] {
 
 /** What the manifest keeps of the tasks (predict, eval and serve read it). */
 export function taskRecords(tasks: readonly RunTask[]): TaskRecord[] {
-  return tasks.map((t) => ({ name: t.name, label: t.labelName, ...(t.onName !== undefined && { on: t.onName }), ...(t.sampling !== undefined && { sampling: t.sampling }) }));
+  return tasks.map((t) => ({
+    name: t.name, ...(t.head !== t.name && { head: t.head }), label: t.labelName,
+    ...(t.onName !== undefined && { on: t.onName }), ...(t.sampling !== undefined && { sampling: t.sampling }),
+  }));
+}
+
+/** The model heads the tasks read, each once, in the order tasks first name them. */
+export function taskHeads(tasks: readonly RunTask[]): string[] {
+  return [...new Set(tasks.map((t) => t.head))];
 }
 
 /**

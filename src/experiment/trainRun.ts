@@ -8,7 +8,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { backend } from '../backend/index.js';
 import { GroupBatches, ShuffledBatches, type BatchSource } from '../data/batching.js';
-import { buildDatasetCached, ConfigError, csvFirstRecord, dataSourceFiles, sampleFitRows } from '../schema/index.js';
+import { buildDatasetCached, ConfigError, csvFirstRecord, dataRowFiles, dataSourceFiles, sampleFitRows } from '../schema/index.js';
 import { createModel, type ModelConfig, type ModelDims } from '../models/registry.js';
 import { createOptimizer } from '../optim/registry.js';
 import { createLoss } from '../losses/registry.js';
@@ -40,7 +40,10 @@ import { createBiasConstraintTerm } from './biasConstraintTerm.js';
 import { startSearch } from './search.js';
 import { add } from '../autograd/ops/elementwise.js';
 import { TASK_HEADS_MODEL_TYPES } from '../models/registry.js';
-import { handleInconsistentRows, runTasks, taskRecords, taskSampling, type RunTask } from './tasks.js';
+import { handleInconsistentRows, runTasks, taskHeads, taskRecords, taskSampling, type RunTask } from './tasks.js';
+import { distillListwise } from './distillConfig.js';
+import { attachTeacher, buildDataConfig, createJointTeacher, distillationRecord, distillationTerms, JointDistillModel, teacherColumnCheck } from './teacher.js';
+import { combineLosses } from '../losses/combined.js';
 import { scoreTasks, taskMetrics, taskTrainerOptions, undefinedTaskMetrics, validationWeights, type TaskScores } from './taskTraining.js';
 
 export interface TrainRunOptions {
@@ -154,10 +157,19 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   // Before reading any data: an output directory that cannot be created should not cost a data pass.
   ensureDir(output);
 
-  const built = await buildDatasetCached(cfg.data, cfg.baseDir, { onBadLine: opts.onBadLine ?? cfg.data.onBadLine, log: note });
-  const { fitted, stats } = built;
-  if (built.cache !== undefined) note(`ctrkit: dataset ${built.cache.rebuilt ? 'built and cached in' : 'loaded from the cache'} ${built.cache.dir}`);
-  const { dataset: ds, split } = cfg.data.sampling === undefined ? built : sampleFitRows(built.dataset, built.split, cfg.data.sampling, seed);
+  const onBadLine = opts.onBadLine ?? cfg.data.onBadLine;
+  const teacherCheck = teacherColumnCheck(cfg);
+  const read = await buildDatasetCached(buildDataConfig(cfg), cfg.baseDir, { onBadLine, log: note, ...(teacherCheck && { onRow: teacherCheck }) });
+  if (read.cache !== undefined) note(`ctrkit: dataset ${read.cache.rebuilt ? 'built and cached in' : 'loaded from the cache'} ${read.cache.dir}`);
+  const distill = cfg.train.distill;
+  const taught = distill && await attachTeacher(cfg, read, { onBadLine, note });
+  const built = taught?.built ?? read;
+  const { stats } = built;
+  // Every row, every feature (what a joint teacher reads), and the student's view of it without the privileged columns.
+  const { dataset: full, split } = cfg.data.sampling === undefined ? built : sampleFitRows(built.dataset, built.split, cfg.data.sampling, seed);
+  const view = built.fitted.withoutPrivileged();
+  const fitted = view?.fitted ?? built.fitted;
+  const ds = view ? view.projection.dataset(full) : full;
   const sampling = samplingRecord(ds.negativeSampleRate, cfg.data.sampling?.betaPos, cfg.train.correctSampling);
   // Probabilities on the real data's scale: sampled training shifts the odds by a known factor.
   const probs = (z: Float32Array): Float64Array => correctForSampling(probabilities(z), sampling);
@@ -180,18 +192,23 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     numIds: ds.numIds, numFields: ds.numFields, denseDim: ds.denseNames?.length ?? 0, numSequences: ds.sequences?.length ?? 0,
   };
   // Multi-task models whose heads are the tasks are built (and re-built from the model file) with their names.
-  const headTasks = TASK_HEADS_MODEL_TYPES.includes(modelConfig.type) ? { tasks: tasks.map((t) => t.name) } : {};
+  const headTasks = TASK_HEADS_MODEL_TYPES.includes(modelConfig.type) ? { tasks: taskHeads(tasks) } : {};
   const search = cfg.train.search && modelConfig.type === 'dcnv2'
     ? startSearch({ search: cfg.train.search, model: modelConfig, dims: positional, seed, dataset: ds, validation: split.validation, fit: split.fit, batchSize: cfg.train.batchSize, optimizer: cfg.train.optimizer, probs, file: cfg.file })
     : null;
-  const trained = search ? search.net : createModel(modelConfig, { ...positional, features: fitted.features(), ...headTasks }, seed);
+  // The model being trained: the configured one, or a search's super-network.
+  const student = search ? search.net : createModel(modelConfig, { ...positional, features: fitted.features(), ...headTasks }, seed);
   // Only a model that reads features by name saves the layout: other model files stay as they were.
-  const layout = trained.featureLayout;
+  const layout = student.featureLayout;
   const dims: ModelDims = { ...positional, ...(layout && { features: [...layout] }), ...headTasks };
+  const teacher = distill && createJointTeacher(distill, built.fitted, full, seed);
+  // What the trainer trains: the student, or the student with its joint teacher (on the full rows).
+  const trained = teacher ? new JointDistillModel(teacher, student, view?.projection) : student;
+  const trainDs = teacher ? full : ds;
   const optimizer = createOptimizer(cfg.train.optimizer, trained);
   const lossCfg = cfg.train.loss;
   const loss = lossCfg ? createLoss(lossCfg) : null;
-  const probes = cfg.train.probes ? trainingProbes(trained, cfg.train.logEvery) : null;
+  const probes = cfg.train.probes ? trainingProbes(student, cfg.train.logEvery) : null;
   const watch = (z: Tensor, b: Batch): Tensor => (probes ? probes.watch(z, b.labels) : z);
   const mainLoss = (m: CTRModel, b: Batch): { z: Tensor; value: Tensor } => {
     // A contrastive loss reads the hidden representation; the config check guarantees the model has one.
@@ -204,17 +221,20 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     && createBiasConstraintTerm(cfg.train.biasConstraints, ds, fitted.spec.fields, split.fit, (j, local) => sliceLabel(fitted.spec.fields[j]!, local));
   // Terms on the logits added to the configured loss (today: the bias constraints).
   const logitTerms = biasTerm ? [biasTerm.term] : [];
+  const distillTerms = distill && distillationTerms(distill, teacher, () => optimizer.stepCount);
   const lossFn = (m: CTRModel, b: Batch): Tensor => {
     const { z, value } = mainLoss(m, b);
-    return logitTerms.reduce((acc, t) => add(acc, t(z, b)), value);
+    const total = logitTerms.reduce((acc, t) => add(acc, t(z, b)), value);
+    return distillTerms ? combineLosses([{ loss: total, weight: 1 }, ...distillTerms(z, b)]) : total;
   };
   // List losses compare rows within a list: whole lists per batch when the data has them
   // (data.group), else the batch is the list (the KDD'24 setting on Criteo).
   let batches: BatchSource;
-  if (ds.groupOffsets && (listwise(lossCfg?.type) || (lossCfg?.type === 'combined-pair' && lossCfg.pairs === 'group'))) {
-    batches = new GroupBatches(ds, split.fit, cfg.train.batchSize);
+  const groupLists = listwise(lossCfg?.type) || (lossCfg?.type === 'combined-pair' && lossCfg.pairs === 'group') || distillListwise(distill);
+  if (trainDs.groupOffsets && groupLists) {
+    batches = new GroupBatches(trainDs, split.fit, cfg.train.batchSize);
   } else {
-    batches = new ShuffledBatches(ds, split.fit, cfg.train.batchSize);
+    batches = new ShuffledBatches(trainDs, split.fit, cfg.train.batchSize);
   }
 
   const ramp = modelConfig.type === 'dcnv2' ? modelConfig.crossRamp : undefined;
@@ -235,10 +255,11 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     return { scores, metrics: taskMetrics(scores, ds, evalOpts, validation ? combine : undefined) };
   };
   const validate = hasValidation
-    ? (m: CTRModel): Record<string, number> => {
+    ? (): Record<string, number> => {
+      // The student (the trainer's module may be the student with its joint teacher).
       // A search's super-network is validated as the controller's current answer.
       search?.useBest();
-      const all = evaluateOn(m, split.validation, true).metrics;
+      const all = evaluateOn(student, split.validation, true).metrics;
       const out: Record<string, number> = {};
       for (const [k, v] of Object.entries(all)) if (v !== null) out[k] = v;
       if (!(metricName in out)) {
@@ -255,7 +276,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const trainer = new Trainer({
     model: trained, optimizer, train: batches, epochs: cfg.train.epochs, seed,
     loss: lossFn,
-    ...(taskPath && { tasks: taskTrainerOptions(cfg, tasks, trained, seed, () => optimizer.stepCount) }),
+    ...(taskPath && { tasks: taskTrainerOptions(cfg, tasks, student, seed, () => optimizer.stepCount) }),
     validate,
     validationMetric: { name: metricName, mode: metricName === 'logloss' ? 'min' : 'max' },
     earlyStopping: cfg.train.earlyStopping,
@@ -271,7 +292,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const result = await trainer.run();
   // A search saves and evaluates the chosen candidate, an ordinary model holding the super-network's weights for it.
   const chosen = search?.finish();
-  const model = chosen?.model ?? trained;
+  const model = chosen?.model ?? student;
   const savedConfig = chosen?.modelConfig ?? modelConfig;
   if (search && chosen) search.write(output, cfg, chosen.modelConfig);
 
@@ -292,15 +313,14 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const zt = testScores ? testScores[0]!.logits : hasTest ? predictRows(model, ds, split.test) : new Float32Array(0);
   const pt = testScores ? testScores[0]!.probs : probs(zt);
   const ptCalibrated = hasTest && calibrator ? calibrator.apply(zt, 'logit') : undefined;
-  const test = tested?.metrics ?? {};
+  // A joint teacher is not saved; its test metrics (teacher_<metric>) say how much stronger than the student it was.
+  const test = { ...tested?.metrics, ...(teacher && hasTest && teacherMetrics(metricsFor(probs(predictRows(teacher, full, split.test)), full, split.test, evalOpts))) };
   const testCalibrated = ptCalibrated && (testScores
     ? taskMetrics([{ ...testScores[0]!, probs: ptCalibrated }], ds, evalOpts)
     : metricsFor(ptCalibrated, ds, split.test, evalOpts));
 
   const modelDir = join(output, 'model');
-  // The data files proper (an iPinYou featindex names fields, it is not data).
-  const featIndex = cfg.data.source.format === 'ipinyou' ? resolve(cfg.baseDir, cfg.data.source.featIndex) : undefined;
-  const sources = dataSourceFiles(cfg.data, cfg.baseDir).filter((p) => p !== featIndex);
+  const sources = dataRowFiles(cfg.data, cfg.baseDir);
   const metrics: Record<string, number | null> = {};
   for (const [k, v] of Object.entries(validation)) metrics[`validation_${k}`] = v;
   for (const [k, v] of Object.entries(test)) metrics[`test_${k}`] = v;
@@ -320,6 +340,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     evaluation: evalOpts,
     dims,
     ...(taskPath && { tasks: taskRecords(tasks) }),
+    ...(taught && distill && { distillation: distillationRecord(distill, taught.record) as unknown as JsonValue }),
   });
   log.write({ event: 'stop', epoch: result.epochsRun, step: 0, globalStep: result.globalStep, ...Object.fromEntries(Object.entries(metrics).filter(([, v]) => v !== null)) as Record<string, number> });
   const seconds = (performance.now() - t0) / 1000;
@@ -346,6 +367,10 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     report,
     seconds,
   };
+}
+
+function teacherMetrics(m: Record<string, number | null>): Record<string, number | null> {
+  return Object.fromEntries(Object.entries(m).map(([k, v]) => [`teacher_${k}`, v]));
 }
 
 /** The `<task>.<metric>` entries of a metric record, by metric name. */

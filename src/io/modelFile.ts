@@ -15,14 +15,14 @@ import { featureInfoSchema, type FeatureInfo } from '../data/features.js';
 import { publishDirAtomic, recoverPublishedDir, writeFileAtomic } from './atomic.js';
 import { assertFinite } from './finite.js';
 import { moduleTensors } from './moduleTensors.js';
-import { ctrkitVersion, sha256File } from './provenance.js';
-import { encodeSafetensors, readSafetensors } from './safetensors.js';
+import { ModelFileError } from './modelFileError.js';
+import { ctrkitVersion } from './provenance.js';
+import { encodeSafetensors } from './safetensors.js';
+import { readVerifiedWeights, type WeightTensors } from './verifiedWeights.js';
+import { withoutInitialWeights } from '../nn/init.js';
 
 
-/** A model directory that cannot be loaded: missing, damaged or inconsistent files (named in the message). */
-export class ModelFileError extends Error {
-  override readonly name = 'ModelFileError';
-}
+export { ModelFileError } from './modelFileError.js';
 
 export const MODEL_FORMAT_VERSION = 1;
 export const MANIFEST_FILE = 'manifest.json';
@@ -72,6 +72,8 @@ export interface EvaluationRecord {
  */
 export interface TaskRecord {
   name: string;
+  /** The model head it reads, when not the head of its name. */
+  head?: string;
   label: string;
   on?: string;
   /**
@@ -95,6 +97,8 @@ export interface ModelManifest {
   sampling?: SamplingRecord;
   evaluation?: EvaluationRecord;
   tasks?: TaskRecord[];
+  /** A distilled student's term and teacher (src/experiment/teacher.ts: DistillationRecord). */
+  distillation?: JsonValue;
   weights: { file: string; sha256: string; bytes: number; tensors: number };
 }
 
@@ -109,6 +113,7 @@ export interface SaveModelOptions {
   sampling?: SamplingRecord;
   evaluation?: EvaluationRecord;
   tasks?: TaskRecord[];
+  distillation?: JsonValue;
   /** Defaults to the model's own numIds / numFields. */
   dims?: ModelDims;
 }
@@ -170,6 +175,7 @@ export function saveModel(dir: string, opts: SaveModelOptions): ModelManifest {
     ...(opts.sampling !== undefined ? { sampling: opts.sampling } : {}),
     ...(opts.evaluation !== undefined ? { evaluation: opts.evaluation } : {}),
     ...(opts.tasks !== undefined ? { tasks: opts.tasks } : {}),
+    ...(opts.distillation !== undefined ? { distillation: opts.distillation } : {}),
     weights: { file: WEIGHTS_FILE, sha256: sha256Chunks(chunks), bytes: chunks.reduce((n, c) => n + c.length, 0), tensors: tensors.size },
   };
   publishDirAtomic(dir, (tmp) => {
@@ -202,8 +208,9 @@ const manifestSchema = z.object({
   sampling: samplingSchema.optional(),
   evaluation: z.object({ positiveWeight: z.number().positive() }).optional(),
   tasks: z.array(z.object({
-    name: z.string().min(1), label: z.string().min(1), on: z.string().min(1).optional(), sampling: samplingSchema.nullable().optional(),
+    name: z.string().min(1), head: z.string().min(1).optional(), label: z.string().min(1), on: z.string().min(1).optional(), sampling: samplingSchema.nullable().optional(),
   })).min(1).optional(),
+  distillation: z.json().optional(),
   weights: z.object({
     // A bare file name: a manifest must not point outside its own directory.
     file: z.string().regex(/^[A-Za-z0-9._-]+$/).refine((f) => f !== '.' && f !== '..', 'must be a file name'),
@@ -242,25 +249,18 @@ export interface LoadModelOptions {
    * and renaming its siblings would race the writer's own rename.
    */
   recover?: boolean;
+  /**
+   * The model only scores (default false): its initial weights are not drawn before the saved ones
+   * replace them (withoutInitialWeights), and its embedding tables adopt the decoded arrays rather
+   * than copy them; for a large table each saves seconds.
+   */
+  inference?: boolean;
 }
 
-/** Loads a model directory written by saveModel; the model is returned in eval mode. */
-export function loadModel(dir: string, opts: LoadModelOptions = {}): { model: CTRModel; manifest: ModelManifest } {
-  if (opts.recover ?? true) recoverPublishedDir(dir);
-  const manifest = readManifest(dir);
-  const weightsPath = join(dir, manifest.weights.file);
-  if (!existsSync(weightsPath)) throw new ModelFileError(`${weightsPath}: weights file named by the manifest is missing`);
-  const digest = sha256File(weightsPath);
-  if (digest !== manifest.weights.sha256) {
-    throw new ModelFileError(`${weightsPath}: sha256 ${digest} does not match the manifest's ${manifest.weights.sha256} (damaged file, or weights from another model)`);
-  }
-  let tensors: ReturnType<typeof readSafetensors>['tensors'];
-  try {
-    ({ tensors } = readSafetensors(weightsPath));
-  } catch (e) {
-    throw new ModelFileError((e as Error).message);
-  }
-  const model = createModel(manifest.model, manifest.dims, manifest.provenance.seed);
+/** The manifest's model with `tensors` (from its weights file, named in errors) loaded, in eval mode. */
+export function modelFromWeights(manifest: ModelManifest, tensors: WeightTensors, weightsPath: string, opts: LoadModelOptions = {}): CTRModel {
+  const build = (): CTRModel => createModel(manifest.model, manifest.dims, manifest.provenance.seed);
+  const model = opts.inference ? withoutInitialWeights(build) : build();
   const expected = moduleTensors(model);
   const missing = [...expected.keys()].filter((n) => !tensors.has(n));
   const extra = [...tensors.keys()].filter((n) => !expected.has(n));
@@ -277,7 +277,16 @@ export function loadModel(dir: string, opts: LoadModelOptions = {}): { model: CT
     }
     state.set(name, got.data as Float32Array);
   }
-  model.loadStateDict(state);
+  // The decoded arrays are this model's alone: an inference load adopts the tables rather than copy them.
+  model.loadStateDict(state, { adoptTables: opts.inference === true });
   model.eval();
-  return { model, manifest };
+  return model;
+}
+
+/** Loads a model directory written by saveModel; the model is returned in eval mode. */
+export function loadModel(dir: string, opts: LoadModelOptions = {}): { model: CTRModel; manifest: ModelManifest } {
+  if (opts.recover ?? true) recoverPublishedDir(dir);
+  const manifest = readManifest(dir);
+  const weightsPath = join(dir, manifest.weights.file);
+  return { model: modelFromWeights(manifest, readVerifiedWeights(weightsPath, manifest.weights.sha256), weightsPath, opts), manifest };
 }

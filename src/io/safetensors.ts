@@ -198,19 +198,25 @@ export function writeSafetensors(path: string, tensors: ReadonlyMap<string, Tens
   writeFileAtomic(path, encodeSafetensors(tensors, metadata, path));
 }
 
+const READ_CHUNK = 4 << 20;
+
 /** Reads and fully validates a safetensors file; errors name the file and the tensor. */
 export function readSafetensors(path: string): SafetensorsContents {
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
+    // Through a small buffer rather than straight into the tensors: memory the kernel fills by
+    // read() was measured twice as slow to gather embedding rows from (1.0 vs 0.45 ms per 1-row
+    // score of a 70 MB DCN-v2) as memory the process writes itself.
+    const chunk = Buffer.allocUnsafe(Math.min(size, READ_CHUNK));
     return decode({
       size,
       read(into, position) {
         let done = 0;
         while (done < into.length) {
-          // readSync moves at most ~2 GiB per call; loop for larger tensors.
-          const got = readSync(fd, into, done, Math.min(into.length - done, 1 << 30), position + done);
+          const got = readSync(fd, chunk, 0, Math.min(into.length - done, chunk.length), position + done);
           if (got === 0) throw new Error(`${path}: unexpected end of file at byte ${position + done}`);
+          into.set(chunk.subarray(0, got), done);
           done += got;
         }
       },

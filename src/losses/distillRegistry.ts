@@ -29,8 +29,11 @@ export const distillConfigSchema = zod.strictObject({
   confidence: zod.strictObject({ edges: zod.array(num('confidence.edges[]')), weights: zod.array(num('confidence.weights[]')) }).optional(),
   /** Lists of the listwise types: 'group' (default; needs data.group) or 'batch'. */
   lists: zod.enum(['batch', 'group'], { error: "lists must be 'batch' or 'group'" }).optional(),
-  /** ListNet-KD's target: 'probability' (default, SPEC §2) or 'softmax' of the teacher's logits. */
-  teacher: zod.enum(['probability', 'softmax'], { error: "teacher must be 'probability' or 'softmax'" }).optional(),
+  /**
+   * ListNet-KD's target: 'probability' (default, SPEC §2) or 'softmax' of the teacher's logits.
+   * (`teacher` is the run's teacher source: src/experiment/distillConfig.ts.)
+   */
+  target: zod.enum(['probability', 'softmax'], { error: "target must be 'probability' or 'softmax'" }).optional(),
   curriculum: curriculumSchema.optional(),
 }).superRefine((c, ctx) => {
   const misplaced = (field: keyof typeof c, ok: boolean, types: string): void => {
@@ -40,7 +43,7 @@ export const distillConfigSchema = zod.strictObject({
   // A per-row weight inside a list would move CLID's minimum off p_s = p_t (clid.ts).
   misplaced('confidence', c.type === 'pointwise', "'pointwise'");
   misplaced('lists', LIST_TYPES.includes(c.type), LIST_TYPES.map((t) => `'${t}'`).join(' / '));
-  misplaced('teacher', c.type === 'listnet', "'listnet'");
+  misplaced('target', c.type === 'listnet', "'listnet'");
   if (c.confidence) {
     try {
       checkConfidence(c.confidence);
@@ -72,7 +75,7 @@ function optionsOf(c: DistillConfig): DistillOptions {
     case 'pointwise':
       return { type: c.type, temperature: c.temperature, confidence: c.confidence };
     case 'listnet':
-      return { type: c.type, lists: c.lists, teacher: c.teacher };
+      return { type: c.type, lists: c.lists, teacher: c.target };
     default:
       return { type: c.type, lists: c.lists };
   }

@@ -4,7 +4,7 @@
  *   L_d = −Σ_i P_t(i) log softmax(s_s)_i,    P_t(i) = p_t,i / Σ_j p_t,j   (default),
  * averaged over the lists with at least two rows. Its minimum is at softmax(s_s) = P_t, i.e.
  * exp(s_s) ∝ p_t, which p_s = p_t does not satisfy: this is why it breaks calibration (the CLID
- * paper's argument). `teacher: 'softmax'` takes P_t = softmax(s_t) instead (the textbook ListNet
+ * paper's argument). `teacher: 'softmax'` (config `target: softmax`) takes P_t = softmax(s_t) instead (the textbook ListNet
  * target, and ../shared/bench/torch_clid_ref.py's); then s_s = s_t is a minimum too, but so is
  * every shift s_t + c, which leaves the student's level to the BCE term alone.
  */

@@ -1,7 +1,7 @@
 import type { Batch } from '../data/batch.js';
 import { FeatureLayout, type FeatureInfo } from '../data/features.js';
 import { add, mul } from '../autograd/ops/elementwise.js';
-import { reshape } from '../autograd/ops/layout.js';
+import { reshape, slice } from '../autograd/ops/layout.js';
 import { matmul } from '../autograd/ops/linear.js';
 import { sum } from '../autograd/ops/reduce.js';
 import type { Parameter, Tensor } from '../tensor/tensor.js';
@@ -103,5 +103,17 @@ export class TwoTower extends CTRModel {
    */
   scoreWithItemVectors(batch: Batch, items: Tensor): Tensor {
     return this.plusBias(matmul(this.userVectors(batch), items, false, true), batch);
+  }
+
+  /**
+   * scoreWithItemVectors for several requests at once: one user-tower (and bias-net) pass over all
+   * rows of `batch`, then each request's rows [start, end) against its own items ([N, outDim]).
+   * The towers are batch-size invariant, so each result equals scoreWithItemVectors on that
+   * request's rows alone, bit for bit.
+   */
+  scoreRequestsWithItemVectors(batch: Batch, requests: readonly { start: number; end: number; items: Tensor }[]): Tensor[] {
+    const u = this.userVectors(batch);
+    const b = this.biasNet ? this.biasNet.forward(this.towerInput(batch, this.inputs.bias!)) : null;
+    return requests.map(({ start, end, items }) => add(matmul(slice(u, 0, start, end), items, false, true), b ? slice(b, 0, start, end) : this.intercept!));
   }
 }

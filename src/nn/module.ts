@@ -68,14 +68,21 @@ export abstract class Module {
     return m;
   }
 
-  /** Copies saved arrays back (names and sizes must match exactly). */
-  loadStateDict(state: ReadonlyMap<string, Float32Array>): void {
+  /**
+   * Copies saved arrays back (names and sizes must match exactly). With adoptTables, embedding
+   * tables take the given arrays as their storage instead (EmbeddingTable.adopt): the caller
+   * hands them over and must not use them otherwise.
+   */
+  loadStateDict(state: ReadonlyMap<string, Float32Array>, opts: { adoptTables?: boolean } = {}): void {
     const mine = this.stateDict();
+    const tables = opts.adoptTables ? new Map(this.namedTables()) : undefined;
     for (const [n, dst] of mine) {
       const src = state.get(n);
       if (!src) throw new Error(`loadStateDict: missing tensor '${n}'`);
       if (src.length !== dst.length) throw new Error(`loadStateDict: '${n}' has ${src.length} values, model expects ${dst.length}`);
-      dst.set(src);
+      const table = tables?.get(n);
+      if (table) table.adopt(src);
+      else dst.set(src);
     }
     for (const n of state.keys()) if (!mine.has(n)) throw new Error(`loadStateDict: unexpected tensor '${n}'`);
   }

@@ -62,6 +62,12 @@ export function dataSourceFiles(cfg: DataConfig, baseDir: string): string[] {
   return out.map((p) => resolve(baseDir, p));
 }
 
+/** The data files proper, in build order (an iPinYou featindex names fields, it is not data). */
+export function dataRowFiles(cfg: DataConfig, baseDir: string): string[] {
+  const featIndex = cfg.source.format === 'ipinyou' ? resolve(baseDir, cfg.source.featIndex) : undefined;
+  return dataSourceFiles(cfg, baseDir).filter((p) => p !== featIndex);
+}
+
 /**
  * The cache key: the data config without the keys that cannot change the encoded rows (where the
  * cache lives, how many threads parse, the sampling applied after loading), with the bad-line

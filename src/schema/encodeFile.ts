@@ -49,11 +49,11 @@ export async function encodeFile(fitted: FittedSchema, source: SourceConfig, opt
   const store = new RowStore(withLabels ? spec.labels.length : 0, spec.sequences.length, spec.weight !== undefined, spec.group);
   const lines: number[] = [];
   const groupIds: string[] = [];
-  const onRow = options.rowIds !== true ? options.onRow : (row: ParsedRow, line: number): void => {
+  const onRow = options.rowIds !== true ? options.onRow : (row: ParsedRow, line: number, file: string): void => {
     lines.push(line);
     // Rows of a group are contiguous (the store refuses anything else), so a change of value starts the next group.
     if (row.group !== undefined && (lines.length === 1 || groupIds[groupIds.length - 1] !== row.group)) groupIds.push(row.group);
-    options.onRow?.(row, line);
+    options.onRow?.(row, line, file);
   };
   const stats = await ingestFile(read.source, file, baseDir, spec, withLabels, store, coder, policy, { ...options, onRow });
   const out: EncodedFile = { dataset: fitted.toDataset(store.take()), stats, headerless: read.headerless };

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Dataset } from '../data/dataset.js';
 import type { FeatureInfo } from '../data/features.js';
+import { ColumnProjection } from '../data/projection.js';
 import { CategoricalField, LogBucketField, type RawValue } from '../data/prep/field.js';
 import { ConfigError } from './errors.js';
 import { formatIssues } from './config.js';
@@ -149,6 +150,30 @@ export class FittedSchema {
   /** Names of the fields only a teacher may see. */
   privileged(): string[] {
     return [...this.spec.fields, ...this.spec.dense, ...this.spec.sequences].filter((f) => f.privileged).map((f) => f.name);
+  }
+
+  /**
+   * The schema a student reads: this one without its privileged fields, and the projection that
+   * turns this schema's datasets and batches into the student's (ids re-addressed to its smaller
+   * embedding table). Undefined when nothing is privileged.
+   */
+  withoutPrivileged(): { fitted: FittedSchema; projection: ColumnProjection } | undefined {
+    const { spec } = this;
+    if (this.privileged().length === 0) return undefined;
+    const keep = <T extends { privileged: boolean }>(xs: readonly T[]): number[] => xs.flatMap((x, i) => (x.privileged ? [] : [i]));
+    const [fields, dense, sequences] = [keep(spec.fields), keep(spec.dense), keep(spec.sequences)];
+    const student = new FittedSchema({
+      ...spec, fields: fields.map((j) => spec.fields[j]!), dense: dense.map((d) => spec.dense[d]!), sequences: sequences.map((q) => spec.sequences[q]!),
+    });
+    const projection = new ColumnProjection({
+      fields: fields.map((j, k) => ({ from: j, shift: student.fieldOffsets[k]! - this.fieldOffsets[j]! })),
+      dense,
+      sequences: sequences.map((q, k) => ({ from: q, shift: student.sequenceOffsets[k]! - this.sequenceOffsets[q]! })),
+      numIds: student.numIds,
+      fieldNames: student.spec.fields.map((f) => f.name),
+      denseNames: student.spec.dense.map((f) => f.name),
+    });
+    return { fitted: student, projection };
   }
 
   /**

@@ -14,7 +14,7 @@ export { featureNames, RowEncoder } from './encodeRows.js';
 export { sliceRows } from './slice.js';
 export type { DataSplit } from './split.js';
 export type { IngestOptions } from './ingest.js';
-export { buildDatasetCached, cacheKey, dataSourceFiles, type CacheInfo, type CachedBuildOptions, type CachedBuildResult } from './cached.js';
+export { buildDatasetCached, cacheKey, dataRowFiles, dataSourceFiles, type CacheInfo, type CachedBuildOptions, type CachedBuildResult } from './cached.js';
 export { sampleFitRows, type SampledFit } from './sampleFit.js';
 export { oovShares, profileWithFitted, profileWithSchema, type SchemaFieldProfile, type SchemaProfile } from './profile.js';
 export { csvFirstRecord } from './header.js';

@@ -20,8 +20,8 @@ export interface IngestOptions {
   workers?: number;
   /** The split of an event source that splits its examples itself (split modes last / time). */
   eventSplit?: EventSplit;
-  /** Sees every row that is stored, after it is parsed, with its input line (the row object is reused: copy what you keep). */
-  onRow?: (row: ParsedRow, line: number) => void;
+  /** Sees every row that is stored, after it is parsed, with its input line and file (the row object is reused: copy what you keep). */
+  onRow?: (row: ParsedRow, line: number, file: string) => void;
 }
 
 /** What is stored for one parsed row: id field codes and sequence token codes. */
@@ -59,7 +59,7 @@ export async function ingestFile(source: SourceConfig, file: string, baseDir: st
       continue;
     }
     store.push(row, src.file, line, field, F, coder.token, part);
-    options.onRow?.(row, line);
+    options.onRow?.(row, line, src.file);
   }
   src.stats.skipped += own.skipped;
   src.stats.skippedExamples = mergeByLine(src.file, src.stats.skippedExamples, own.skippedExamples).slice(0, keep);

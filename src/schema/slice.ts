@@ -16,6 +16,7 @@ export function sliceRows(ds: Dataset, range: RowRange): Dataset {
     labels: ds.labels.map((l) => l.subarray(start, end)),
   };
   if (ds.weights !== undefined) out.weights = ds.weights.subarray(start, end);
+  if (ds.teacherLogits !== undefined) out.teacherLogits = ds.teacherLogits.subarray(start, end);
   if (ds.keepProb !== undefined) out.keepProb = ds.keepProb.subarray(start, end);
   if (ds.dense !== undefined) {
     const D = ds.denseNames?.length ?? 0;

@@ -1,9 +1,9 @@
 /**
  * POST /v1/rank for a two-tower model: request rows (user, query, display features) against the
  * item vectors of an items file, computed when a snapshot loads with that snapshot's own model, so
- * a reload can never pair a model with another model's vectors. A request is one user-tower pass
- * and one matrix product (TwoTower.scoreWithItemVectors), mapped to the probabilities /v1/predict
- * serves.
+ * a reload can never pair a model with another model's vectors. Concurrent requests share a batch
+ * (RankBatcher): one user-tower pass over their rows, then one matrix product per request, mapped
+ * to the probabilities /v1/predict serves.
  */
 import { endStep, noGrad } from '../autograd/tape.js';
 import { RowGatherer } from '../data/batching.js';
@@ -14,6 +14,9 @@ import { ConfigError } from '../schema/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { isRecord, readPredictBody, RequestError } from './request.js';
 import { fillerValue, type ModelSnapshot } from './snapshot.js';
+import { Coalescer, type BatchOptions, type Pending } from './batcher.js';
+import type { Dataset } from '../data/dataset.js';
+import { RowEncoder } from '../schema/index.js';
 
 /** The items of one snapshot: item i is row i of the items file (the row order of `ctrkit export --format item-vectors`). */
 export interface ItemTable {
@@ -91,26 +94,50 @@ export function readRankBody(body: unknown, s: ModelSnapshot, table: ItemTable, 
   return { rows, items, top };
 }
 
-/** Probabilities [rows × items], row-major: σ(⟨u, v⟩ + b) through the snapshot's probability map. */
-export function rankScores(s: ModelSnapshot, table: ItemTable, rows: readonly RawValue[][], items: readonly number[] | undefined): Float64Array {
-  const model = twoTowerOf(s);
-  if (rows.length === 0) return new Float64Array(0);
-  for (let r = 0; r < rows.length; r++) s.encoder.push(rows[r]!, 'request', r);
-  const ds = s.encoder.take();
-  let vectors = table.vectors;
-  if (items !== undefined) {
-    vectors = new Float32Array(items.length * table.dim);
-    items.forEach((it, k) => vectors.set(table.vectors.subarray(it * table.dim, (it + 1) * table.dim), k * table.dim));
+/** One rank request in a batch: the items it scores (undefined: all). */
+interface RankJob {
+  items: readonly number[] | undefined;
+}
+
+/**
+ * Coalesces concurrent rank requests as /v1/predict's are (same bounds): one user-tower pass over
+ * the batch's rows, then each request's rows against its own items
+ * (TwoTower.scoreRequestsWithItemVectors), bit for bit what the request alone would get. Rows are
+ * gathered by an encoder of its own (predict's gathers its own batches).
+ */
+export class RankBatcher extends Coalescer<RankJob, Float64Array> {
+  private readonly model: TwoTower;
+
+  constructor(private readonly snapshot: ModelSnapshot, private readonly table: ItemTable, opts: BatchOptions, onBatch?: (rows: number) => void) {
+    super(new RowEncoder(snapshot.loaded.fitted), opts, onBatch);
+    this.model = twoTowerOf(snapshot);
   }
-  const n = items?.length ?? table.count;
-  let logits = new Float32Array(0);
-  model.eval();
-  noGrad(() => {
-    const batch = new RowGatherer(ds).gather(Int32Array.from({ length: ds.numRows }, (_, i) => i), 0, ds.numRows);
-    logits = model.scoreWithItemVectors(batch, new Tensor(vectors, [n, table.dim])).data.slice();
-    endStep();
-  });
-  return s.probabilities.apply(logits);
+
+  /** Probabilities [rows × items], row-major: σ(⟨u, v⟩ + b) through the snapshot's probability map. */
+  submit(rows: readonly (readonly RawValue[])[], items: readonly number[] | undefined): Promise<Float64Array> {
+    if (rows.length === 0) return Promise.resolve(new Float64Array(0));
+    return this.enqueue(rows, { items });
+  }
+
+  private vectorsOf(items: readonly number[] | undefined): Tensor {
+    const { table } = this;
+    if (items === undefined) return new Tensor(table.vectors, [table.count, table.dim]);
+    const v = new Float32Array(items.length * table.dim);
+    items.forEach((it, k) => v.set(table.vectors.subarray(it * table.dim, (it + 1) * table.dim), k * table.dim));
+    return new Tensor(v, [items.length, table.dim]);
+  }
+
+  protected async scoreBatch(ds: Dataset, pending: readonly Pending<RankJob, Float64Array>[]): Promise<void> {
+    const requests = pending.map((w) => ({ start: w.offset, end: w.offset + w.count, items: this.vectorsOf(w.request.items) }));
+    let logits: Float32Array[] = [];
+    this.model.eval();
+    noGrad(() => {
+      const batch = new RowGatherer(ds).gather(Int32Array.from({ length: ds.numRows }, (_, i) => i), 0, ds.numRows);
+      logits = this.model.scoreRequestsWithItemVectors(batch, requests).map((z) => z.data.slice());
+      endStep();
+    });
+    pending.forEach((w, k) => w.resolve(this.snapshot.probabilities.apply(logits[k]!)));
+  }
 }
 
 /** Each row's `top` best of `ids` (scores [rows × ids]), best first; ties keep the lower id first. */

@@ -3,9 +3,10 @@
  * renaming a complete copy into place (src/io/atomic.ts), so the parent directory is watched for
  * renames of that name (debounced), and the manifest's identity is also polled, because fs.watch
  * can miss events (network filesystems, inotify limits). A changed manifest is loaded and
- * verified outside any request; only a good snapshot replaces the current one, and requests
- * already holding the old one finish with it. A snapshot that fails is reported once and not
- * retried until the directory changes again.
+ * verified outside any request, asynchronously (the loader keeps its heavy part off the event
+ * loop), one load at a time; only a good snapshot replaces the current one, and requests already
+ * holding the old one finish with it. A snapshot that fails is reported once and not retried until
+ * the directory changes again.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
@@ -41,8 +42,10 @@ export class Reloader<T extends Reloadable> {
   private poll: NodeJS.Timeout | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private readonly dir: string;
+  /** The check under way: a second caller shares it rather than loading the same snapshot twice. */
+  private inFlight: Promise<CheckResult> | undefined;
 
-  constructor(dir: string, initial: T, private readonly load: (dir: string) => T,
+  constructor(dir: string, initial: T, private readonly load: (dir: string) => Promise<T>,
     private readonly opts: ReloadOptions, private readonly events: ReloadEvents<T>) {
     this.dir = resolve(dir);
     this.model = initial;
@@ -69,7 +72,7 @@ export class Reloader<T extends Reloadable> {
       }
     }
     if (this.opts.pollMs > 0) {
-      this.poll = setInterval(() => this.check(), this.opts.pollMs);
+      this.poll = setInterval(() => void this.check(), this.opts.pollMs);
       this.poll.unref();
     }
     return note;
@@ -86,19 +89,26 @@ export class Reloader<T extends Reloadable> {
 
   private schedule(): void {
     clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => this.check(), this.opts.debounceMs);
+    this.debounce = setTimeout(() => void this.check(), this.opts.debounceMs);
     this.debounce.unref();
   }
 
   /** Loads the directory if its manifest changed since the current (or last failed) snapshot. */
-  check(): CheckResult {
+  check(): Promise<CheckResult> {
+    this.inFlight ??= this.checkOnce().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async checkOnce(): Promise<CheckResult> {
     const stamp = manifestStamp(this.dir);
     // Absent: between the two renames of a publish; the rename-in is another event.
     if (stamp === undefined) return 'pending';
     if (stamp === this.model.stamp || stamp === this.failedStamp) return 'unchanged';
     let next: T;
     try {
-      next = this.load(this.dir);
+      next = await this.load(this.dir);
     } catch (e) {
       if (e instanceof SnapshotChangedError || manifestStamp(this.dir) !== stamp) {
         this.schedule();

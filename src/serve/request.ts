@@ -71,6 +71,8 @@ export interface BodyOptions {
   keys?: readonly string[];
   /** Features a row does not give, with the value each gets (a two-tower rank request's item features). */
   implied?: ReadonlyMap<number, RawValue>;
+  /** Why a row must not give an implied feature (default: the rank request's reason). */
+  impliedWhy?: string;
 }
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
@@ -88,6 +90,7 @@ export function readPredictBody(body: unknown, features: readonly FeatureInfo[],
     if (!keys.includes(k)) throw new RequestError(`unknown key ${JSON.stringify(k)} (expected rows and optionally ${keys.slice(1).join(', ')})`);
   }
   const implied = opts.implied ?? new Map<number, RawValue>();
+  const impliedWhy = opts.impliedWhy ?? 'is an item feature: items are named by "items"';
   const rows = body.rows;
   if (!Array.isArray(rows)) throw new RequestError(`must be an array of objects, got ${describe(rows)}`, undefined, 'rows');
   if (rows.length > maxRows) throw new RequestError(`too many rows: ${rows.length} (at most ${maxRows} per request)`, undefined, 'rows');
@@ -101,7 +104,7 @@ export function readPredictBody(body: unknown, features: readonly FeatureInfo[],
     for (const [name, v] of Object.entries(body.context)) {
       const i = index.get(name);
       if (i === undefined) throw unknown(`context.${name}`);
-      if (implied.has(i)) throw new RequestError('is an item feature: items are named by "items"', undefined, `context.${name}`);
+      if (implied.has(i)) throw new RequestError(impliedWhy, undefined, `context.${name}`);
       try {
         shared[i] = rawValue(v, features[i]!);
       } catch (e) {
@@ -119,7 +122,7 @@ export function readPredictBody(body: unknown, features: readonly FeatureInfo[],
     for (const [name, v] of Object.entries(row)) {
       const i = index.get(name);
       if (i === undefined) throw unknown(name, r);
-      if (implied.has(i)) throw new RequestError('is an item feature: items are named by "items"', r, name);
+      if (implied.has(i)) throw new RequestError(impliedWhy, r, name);
       if (shared[i] !== undefined) throw new RequestError('given both in the row and in context', r, name);
       try {
         values[i] = rawValue(v, features[i]!);

@@ -7,6 +7,8 @@
  *                     → {"model": version, "scores": [p, …]}   (one task; several: {task: [p, …]})
  *   POST /v1/rank     {"rows": [...], "items": [i, …]?, "top": k?} (two-tower model, --items)
  *                     → {"model": version, "items": [i, …], "scores": [[p per item] per row]}
+ *   POST /v1/treatments {"rows": [...], "treatments": [{u field: value, …}, …], "top": k?} (Q·U model)
+ *                     → {"model": version, "scores": [[p per treatment] per row]}
  *   GET  /v1/model    what is served: version, model type, tasks, fields, data hash
  *   GET  /healthz     the process is up      GET /readyz   a model is loaded and not shutting down
  *   GET  /metrics     Prometheus text
@@ -18,9 +20,11 @@ import { errorKind, ServeMetrics } from './metrics.js';
 import { Reloader, DEFAULT_RELOAD_OPTIONS, type CheckResult, type ReloadOptions } from './reloader.js';
 import { readPredictBody, RequestError } from './request.js';
 import { ModelFileError } from '../io/modelFile.js';
-import { itemOnlyFeatures, itemTableOf, rankScores, readRankBody, topItems, type ItemTable } from './rank.js';
+import { itemOnlyFeatures, itemTableOf, RankBatcher, readRankBody, topItems, type ItemTable } from './rank.js';
 import type { RawValue } from '../data/prep/field.js';
-import { loadSnapshot, SnapshotChangedError, type ModelSnapshot } from './snapshot.js';
+import { readTreatmentBody, treatmentAnswer, treatmentScores, treatmentSplit } from './treatments.js';
+import { loadSnapshot, loadSnapshotOffLoop, SnapshotChangedError, type ModelSnapshot } from './snapshot.js';
+import { WeightsReader } from './weightsReader.js';
 
 export interface ServeOptions {
   modelDir: string;
@@ -58,8 +62,8 @@ interface Served {
   readonly batcher: Batcher;
   readonly version: string;
   readonly stamp: string;
-  /** With --items: this snapshot's item vectors (rejected when they cannot be computed; never a stale table). */
-  readonly items?: Promise<ItemTable>;
+  /** With --items: this snapshot's item vectors (rejected when they cannot be computed; never a stale table) and the batcher of rank requests over them. */
+  readonly items?: Promise<{ table: ItemTable; ranker: RankBatcher }>;
   readonly itemOnly?: ReadonlyMap<number, RawValue>;
 }
 
@@ -73,8 +77,8 @@ export interface CtrkitServer {
   readonly metrics: ServeMetrics;
   /** The snapshot new requests get. */
   current(): ModelSnapshot;
-  /** Checks the model directory now (what the watcher and the poll do). */
-  reload(): CheckResult;
+  /** Checks the model directory now (what the watcher and the poll do); resolves once a changed snapshot is loaded or rejected. */
+  reload(): Promise<CheckResult>;
   /** Resolves once the current snapshot's item vectors are computed (at once without --items); rejects with why they cannot be. */
   ready(): Promise<void>;
   /** Listens on host:port once ready(); resolves with the URL. */
@@ -101,7 +105,8 @@ export function createServer(opts: ServeOptions): CtrkitServer {
     if (opts.items === undefined) return served;
     // Throws for a model that is not two-tower: at startup a user error, at a reload a rejected snapshot.
     const itemOnly = itemOnlyFeatures(snapshot);
-    const items = itemTableOf(snapshot, opts.items, opts.itemsHaveLabels ?? false);
+    const items = itemTableOf(snapshot, opts.items, opts.itemsHaveLabels ?? false)
+      .then((table) => ({ table, ranker: new RankBatcher(snapshot, table, batch, (n) => metrics.batchRows.observe(n)) }));
     // The first snapshot's failure is ready()'s to report (a startup error); a reload's is logged.
     items.catch((e: unknown) => initial || app.log.error({ version: snapshot.version, error: (e as Error).message }, 'item vectors failed; /v1/rank answers 503 for this model'));
     return { ...served, items, itemOnly };
@@ -124,7 +129,8 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   }
   metrics.setModel(modelLabels(first.snapshot));
   let lastReloadError: ReloadFailure | undefined;
-  const reloader = new Reloader<Served>(opts.modelDir, first, (dir) => serve(loadSnapshot(dir)), { ...DEFAULT_RELOAD_OPTIONS, ...opts.reload }, {
+  const weights = new WeightsReader();
+  const reloader = new Reloader<Served>(opts.modelDir, first, async (dir) => serve(await loadSnapshotOffLoop(dir, weights)), { ...DEFAULT_RELOAD_OPTIONS, ...opts.reload }, {
     swapped(next, previous) {
       metrics.reloads.inc({ result: 'ok' });
       metrics.setModel(modelLabels(next.snapshot));
@@ -221,19 +227,28 @@ export function createServer(opts: ServeOptions): CtrkitServer {
     const served = reloader.current;
     const s = served.snapshot;
     if (served.items === undefined) throw new RequestError('this server ranks no items (start it with --items FILE and a two-tower model)', undefined, undefined, 404);
-    let table: ItemTable;
+    let ranking: { table: ItemTable; ranker: RankBatcher };
     try {
-      table = await served.items;
+      ranking = await served.items;
     } catch (e) {
       throw new RequestError(`the item vectors of model ${s.version} could not be computed: ${(e as Error).message}`, undefined, undefined, 503);
     }
+    const { table, ranker } = ranking;
     const r = readRankBody(req.body, s, table, maxRows, served.itemOnly!);
     metrics.requestRows.observe(r.rows.length);
-    const scores = rankScores(s, table, r.rows, r.items);
+    const scores = await ranker.submit(r.rows, r.items);
     const ids = r.items ?? Array.from({ length: table.count }, (_, i) => i);
     if (r.top !== undefined) return { model: s.version, ...topItems(scores, ids, r.rows.length, r.top) };
     const n = ids.length;
     return { model: s.version, items: ids, scores: r.rows.map((_, i) => Array.from(scores.subarray(i * n, (i + 1) * n))) };
+  });
+
+  app.post('/v1/treatments', async (req) => {
+    const s = reloader.current.snapshot;
+    const split = treatmentSplit(s);
+    const r = readTreatmentBody(req.body, s, split, maxRows);
+    metrics.requestRows.observe(r.rows.length);
+    return treatmentAnswer(s.version, r, treatmentScores(s, split, r));
   });
 
   const ready = async (): Promise<void> => {
@@ -256,6 +271,7 @@ export function createServer(opts: ServeOptions): CtrkitServer {
       closing = true;
       reloader.stop();
       await app.close();
+      await weights.close();
     },
   };
 }

@@ -8,8 +8,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
-import { MANIFEST_FILE, ModelFileError, type ModelManifest } from '../io/modelFile.js';
-import { loadScoringModel, manifestTasks, probabilityMap, scoreHeads, type ProbabilityMap, type ScoringModel } from '../experiment/scoring.js';
+import type { RawValue } from '../data/prep/field.js';
+import { MANIFEST_FILE, ModelFileError, modelFromWeights, readManifest, type ModelManifest } from '../io/modelFile.js';
+import { loadScoringModel, manifestTasks, probabilityMap, scoreHeads, scoringModel, type ProbabilityMap, type ScoringModel } from '../experiment/scoring.js';
+import type { WeightsReader } from './weightsReader.js';
 import { featureNames, RowEncoder, type FittedSchema, type SchemaSpec } from '../schema/index.js';
 
 export type FeatureKind = 'categorical' | 'numeric' | 'sequence';
@@ -74,8 +76,13 @@ export interface ModelSnapshot {
   readonly features: readonly FeatureInfo[];
   readonly calibrated: boolean;
   readonly loadedAt: Date;
-  /** Encodes request rows with the model's fitted schema (values in `features` order). */
+  /** Encodes request rows with the model's fitted schema (values in `features` order): the batcher's, gathering a batch across requests. */
   readonly encoder: RowEncoder;
+  /**
+   * Rows encoded at once into a Dataset of their own, by another encoder than `encoder`, whose
+   * rows may be a batch still gathering (values in `features` order, already checked).
+   */
+  encodeRows(rows: readonly (readonly RawValue[])[]): Dataset;
   /** What was loaded (the item vectors of a two-tower model are computed with this very model). */
   readonly loaded: ScoringModel;
   /** Logits → the probabilities served (calibration, or σ with the sampling correction). */
@@ -93,24 +100,55 @@ export function fillerValue(spec: SchemaSpec, i: number): string {
   return f !== undefined && f.kind === 'vocab' && f.required === true ? '\u0000probe' : '';
 }
 
-/**
- * Loads `dir` without touching it (no publish recovery: a writer may be mid-publish) and checks
- * that it scores: every probability of an all-missing row must be finite.
- */
-export function loadSnapshot(dir: string): ModelSnapshot {
+/** The manifest's identity and bytes (its sha256 is the version), read before anything else. */
+function readStamped(dir: string): { stamp: string; bytes: Buffer } {
   const stamp = manifestStamp(dir);
   if (stamp === undefined) throw new SnapshotChangedError(`${join(dir, MANIFEST_FILE)}: not found`);
-  let bytes: Buffer;
   try {
-    bytes = readFileSync(join(dir, MANIFEST_FILE));
+    return { stamp, bytes: readFileSync(join(dir, MANIFEST_FILE)) };
   } catch (e) {
     throw new SnapshotChangedError(`${join(dir, MANIFEST_FILE)}: ${(e as Error).message}`);
   }
-  const loaded = loadScoringModel(dir, { recover: false });
+}
+
+/**
+ * Loads `dir` without touching it (no publish recovery: a writer may be mid-publish) and checks
+ * that it scores: every probability of an all-missing row must be finite. Synchronous (startup,
+ * tests); a reload uses loadSnapshotOffLoop.
+ */
+export function loadSnapshot(dir: string): ModelSnapshot {
+  const { stamp, bytes } = readStamped(dir);
+  return verifiedSnapshot(dir, stamp, bytes, loadScoringModel(dir, { recover: false, inference: true }));
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * loadSnapshot for a server that keeps answering meanwhile: the weights file is read, hashed and
+ * decoded on `reader`'s worker thread; the event loop only builds the model around the decoded
+ * tensors (its initial weights are not drawn), reads the fitted schema and runs the probe, with a
+ * turn of the loop between these steps.
+ */
+export async function loadSnapshotOffLoop(dir: string, reader: WeightsReader): Promise<ModelSnapshot> {
+  const { stamp, bytes } = readStamped(dir);
+  const manifest = readManifest(dir);
+  const weightsPath = join(dir, manifest.weights.file);
+  const tensors = await reader.read(weightsPath, manifest.weights.sha256);
+  await turn();
+  const model = modelFromWeights(manifest, tensors, weightsPath, { inference: true });
+  await turn();
+  const loaded = scoringModel(dir, model, manifest);
+  await turn();
+  return verifiedSnapshot(dir, stamp, bytes, loaded);
+}
+
+/** The snapshot of `loaded`, if `dir`'s manifest is still the one read (stamp, bytes) and it scores. */
+function verifiedSnapshot(dir: string, stamp: string, bytes: Buffer, loaded: ScoringModel): ModelSnapshot {
   const { model, manifest, fitted } = loaded;
   if (manifestStamp(dir) !== stamp) throw new SnapshotChangedError(`${dir}: replaced while it was being loaded`);
   const map = probabilityMap(manifest);
   const encoder = new RowEncoder(fitted);
+  const own = new RowEncoder(fitted);
   const features = featureInfo(fitted.spec, fitted);
   const tasks = manifestTasks(manifest, fitted).map((t) => t.name);
   const snapshot: ModelSnapshot = {
@@ -123,6 +161,15 @@ export function loadSnapshot(dir: string): ModelSnapshot {
     calibrated: map.calibrated,
     loadedAt: new Date(),
     encoder,
+    encodeRows(rows) {
+      try {
+        rows.forEach((r, i) => own.push(r, 'request', i));
+      } catch (e) {
+        own.take();
+        throw e;
+      }
+      return own.take();
+    },
     loaded,
     probabilities: map,
     score(ds, start, end) {

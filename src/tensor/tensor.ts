@@ -92,7 +92,8 @@ export interface PendingLookup {
  * lookups; `sparseGrad()` reduces them to unique rows when the optimiser asks.
  */
 export class EmbeddingTable {
-  readonly data: Float32Array;
+  /** Not readonly only for adopt(). */
+  data: Float32Array;
   pending: PendingLookup[] = [];
   /** False freezes the table (e.g. a distillation teacher): lookups record no gradient. */
   trainable = true;
@@ -110,6 +111,15 @@ export class EmbeddingTable {
     const n = numRows * dim;
     if (data && data.length !== n) throw new Error(`EmbeddingTable ${name}: data has ${data.length} floats, needs ${n}`);
     this.data = data ?? new Float32Array(n);
+  }
+
+  /**
+   * Takes `data` (same length) as the table's storage instead of copying it in: a loaded model
+   * adopts its decoded rows, where copying gigabytes into fresh pages would cost seconds.
+   */
+  adopt(data: Float32Array): void {
+    if (data.length !== this.data.length) throw new Error(`EmbeddingTable ${this.name}: adopt ${data.length} floats, needs ${this.data.length}`);
+    this.data = data;
   }
 
   /** Records a lookup's output gradient (called by the embedding ops' backward). */

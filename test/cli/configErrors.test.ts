@@ -46,7 +46,7 @@ describe('ctrkit train with a bad config', () => {
 
   it('a privileged field', () => refused(
     (y) => y.replace('{ name: education, kind: categorical }', '{ name: education, kind: categorical, privileged: true }'),
-    /bad\.yaml: data\.fields\[\d+\]\.privileged: field education: .*distillation, which is not implemented yet/));
+    /bad\.yaml: data\.fields\[\d+\]\.privileged: field education: a privileged field is read by a teacher only, and there is none/));
 
   it('contrastive on a model without hidden layers', () => refused(
     (y) => y.replace('lr: 0.01 } }', 'lr: 0.01 }, loss: { type: contrastive } }'),

@@ -79,7 +79,7 @@ describe('experiment config: what training cannot do is refused', () => {
     it('two tasks need a multi-task model; a multi-task model needs tasks', () => {
       const r = twoLabels();
       r.train.tasks = [{ name: 'click' }, { name: 'sale' }];
-      refused(r, /^bad\.yaml: model\.type: 'dnn' has one output, and train\.tasks names 2; use a multi-task model \(shared-bottom, mmoe, ple, snr, esmm\)/);
+      refused(r, /^bad\.yaml: model\.type: 'dnn' has one output, and train\.tasks reads 2 heads \(click, sale\); use a multi-task model \(shared-bottom, mmoe, ple, snr, esmm\)/);
       const m = twoLabels();
       m.model = { type: 'mmoe' };
       refused(m, /train\.tasks: model type 'mmoe' is multi-task: name its tasks/);
@@ -88,7 +88,9 @@ describe('experiment config: what training cannot do is refused', () => {
       const r = twoLabels();
       r.model = { type: 'esmm' };
       r.train.tasks = [{ name: 'ctr', label: 'click' }, { name: 'purchase', label: 'sale' }];
-      refused(r, /train\.tasks\[1\]\.name: model type 'esmm' has heads ctr, cvr, ctcvr; "purchase" is none of them/);
+      refused(r, /train\.tasks\[1\]\.name: model type 'esmm' has heads ctr, cvr, ctcvr; "purchase" is none of them \(set head\)/);
+      r.train.tasks = [{ name: 'ctr', label: 'click' }, { name: 'purchase', head: 'ctcvr', label: 'sale' }];
+      assert.equal(parseExperimentConfig(r, 'ok.yaml').train.tasks![1]!.head, 'ctcvr');
     });
     it('duplicate names, all weights 0, a ranking loss, train.loss beside tasks, unknown validation tasks', () => {
       const r = twoLabels();
@@ -115,10 +117,10 @@ describe('experiment config: what training cannot do is refused', () => {
     });
   });
 
-  it('privileged fields: distillation is not implemented yet', () => {
+  it('privileged fields need a teacher', () => {
     const r = base();
     r.data.fields = [{ name: 'a', kind: 'categorical' }, { name: 'b', kind: 'numeric', privileged: true }];
-    refused(r, /^bad\.yaml: data\.fields\[1\]\.privileged: field b: .*distillation, which is not implemented yet/);
+    refused(r, /^bad\.yaml: data\.fields\[1\]\.privileged: field b: a privileged field is read by a teacher only, and there is none: set train\.distill/);
   });
 
   it('a BCE term on a graded label, naming the loss and the label column', () => {

@@ -20,6 +20,7 @@ import { ADKDD_FILES, writeAdkddSlice, type AdkddSlice } from '../helpers/adkddS
 import { writeCensusSlice } from '../helpers/censusSlice.js';
 import { parseMetricLog } from '../../src/train/metricLog.js';
 import { skipWithoutSharedData } from '../helpers/sharedData.js';
+import { pairAuc } from '../helpers/pairAuc.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const skip = skipWithoutSharedData(...ADKDD_FILES);
@@ -46,18 +47,6 @@ function cli(...args: string[]): string {
   return r.stdout;
 }
 
-function pairAuc(p: number[], y: number[]): number {
-  let num = 0, pairs = 0;
-  for (let i = 0; i < p.length; i++) {
-    if (y[i] !== 1) continue;
-    for (let j = 0; j < p.length; j++) {
-      if (y[j] !== 0) continue;
-      pairs++;
-      num += p[i]! > p[j]! ? 1 : p[i] === p[j] ? 0.5 : 0;
-    }
-  }
-  return num / pairs;
-}
 
 /** predict's CSV as columns by name. */
 function readColumns(file: string): Record<string, number[]> {
@@ -118,6 +107,27 @@ describe('multi-task: ESMM on AdKDD\'21 displays', { skip }, () => {
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /train\.validationMetric: 'auc' has no value on the validation rows: task cvr: label sale has 0 positives and \d+ negatives on its \d+ validation rows \(where click is 1\)/);
     assert.doesNotMatch(r.stderr, /NaN|internal error/);
+  });
+
+  it('two tasks read one head: a shared-bottom\'s sale head judged on every display and on clicked ones', () => {
+    const sub = join(dir, 'head');
+    mkdirSync(sub, { recursive: true });
+    const s = writeAdkddSlice(sub, {
+      model: '{ type: shared-bottom, dim: 4, bottom: [16], tower: [8] }',
+      train: 'tasks: [{ name: click }, { name: sale }, { name: cvr, head: sale, label: sale, on: click, weight: 0 }]\nvalidationTasks: { click: 1, sale: 1 }',
+    });
+    const summary = JSON.parse(cli('train', s.config, '-q')) as { test: Record<string, Record<string, number>>; model: string };
+    const manifest = JSON.parse(readFileSync(join(summary.model, 'manifest.json'), 'utf8')) as { dims: { tasks: string[] }; tasks: { name: string; head?: string }[] };
+    assert.deepEqual(manifest.dims.tasks, ['click', 'sale'], 'two heads, not three');
+    assert.equal(manifest.tasks[2]!.head, 'sale');
+    const out = join(sub, 'preds.csv');
+    cli('predict', '-m', summary.model, '-i', s.test, '-o', out);
+    const c = readColumns(out);
+    assert.deepEqual(c.score_cvr, c.score_sale, 'the cvr task scores with the sale head');
+    const clicked = c.label_click!.map((v) => v === 1);
+    const cvrAuc = pairAuc(c.score_sale!.filter((_, i) => clicked[i]), c.label_sale!.filter((_, i) => clicked[i]));
+    assert.ok(Math.abs(summary.test.cvr!.auc! - cvrAuc) < 1e-9, `${summary.test.cvr!.auc} vs ${cvrAuc}`);
+    assert.ok(Math.abs(summary.test.sale!.auc! - pairAuc(c.score_sale!, c.label_sale!)) < 1e-9);
   });
 
   it('the saved model gives bit-identical per-task logits', async () => {

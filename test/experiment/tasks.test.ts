@@ -16,25 +16,13 @@ import { runTraining } from '../../src/experiment/trainRun.js';
 import { writeCensusSlice } from '../helpers/censusSlice.js';
 import { ADKDD_FILES, writeAdkddSlice } from '../helpers/adkddSlice.js';
 import { skipWithoutSharedData } from '../helpers/sharedData.js';
+import { pairAuc } from '../helpers/pairAuc.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 let dir = '';
 before(() => { dir = mkdtempSync(join(tmpdir(), 'ctrkit-tasks-')); });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Mann-Whitney AUC with ties counted ½, straight from the definition. */
-function pairAuc(p: number[], y: number[]): number {
-  let num = 0, pairs = 0;
-  for (let i = 0; i < p.length; i++) {
-    if (y[i] !== 1) continue;
-    for (let j = 0; j < p.length; j++) {
-      if (y[j] !== 0) continue;
-      pairs++;
-      num += p[i]! > p[j]! ? 1 : p[i] === p[j] ? 0.5 : 0;
-    }
-  }
-  return num / pairs;
-}
 
 describe('train.tasks with a one-output model', () => {
   it('one task named in train.tasks trains the bits the plain config trains', async () => {

@@ -22,12 +22,18 @@ export class OrtScorer {
   }
 
   async run(inputs: Record<string, OnnxFeed>): Promise<{ probability: Float32Array; logit: Float32Array }> {
+    const out = await this.outputs(inputs);
+    return { probability: out.probability!, logit: out.logit! };
+  }
+
+  /** Every output of the graph by name (a multi-task model's probability_<task>, a tower's vectors). */
+  async outputs(inputs: Record<string, OnnxFeed>): Promise<Record<string, Float32Array>> {
     const feeds: Record<string, ort.Tensor> = {};
     for (const [name, f] of Object.entries(inputs)) {
       feeds[name] = f.type === 'int64' ? new ort.Tensor('int64', f.data, f.dims) : new ort.Tensor('float32', f.data, f.dims);
     }
     const out = await this.session.run(feeds);
-    return { probability: out.probability!.data as Float32Array, logit: out.logit!.data as Float32Array };
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.data as Float32Array]));
   }
 
   async release(): Promise<void> {

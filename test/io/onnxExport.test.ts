@@ -16,7 +16,11 @@ import { exportOnnx, onnxFeeds, writeOnnxExport, OnnxExportError, type OnnxFeed 
 import type { ModelManifest } from '../../src/io/modelFile.js';
 import { IsotonicCalibrator } from '../../src/calibrate/isotonic.js';
 import { calibratorFromJSON } from '../../src/calibrate/calibrator.js';
-import { CTRModel } from '../../src/models/ctrModel.js';
+import { CTRModel, MultiTaskModel } from '../../src/models/ctrModel.js';
+import { TwoTower } from '../../src/models/twoTower.js';
+import { QU } from '../../src/models/qu.js';
+import { endStep, noGrad } from '../../src/autograd/tape.js';
+import { RowGatherer } from '../../src/data/batching.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { OrtScorer } from '../helpers/onnxRuntime.js';
 import { censusColumns, censusPrefix, cli, trainCensus } from '../serve/census.js';
@@ -48,9 +52,38 @@ interface Case {
   edit?: (yaml: string) => string;
   /** What the case exists for, checked on the trained model (so a config typo cannot make it vacuous). */
   check?: (s: ScoredFile) => boolean;
+  /** The tower vectors the graph also outputs (checked against the model's own). */
+  vectors?: string[];
 }
 
 const jrcHead = (s: ScoredFile): boolean => s.model.logitsPerRow === 2;
+
+const ITEM_FIELDS = ['class_worker', 'det_ind_code', 'det_occ_code', 'major_ind_code', 'major_occ_code'];
+
+/** The variant's features in groups: the item fields above, year as display context, the rest (sequence and dense included) the user. */
+function grouped(yaml: string): string {
+  return variantConfig(yaml).replace(/- \{ name: (\w+), kind:/g, (_m, name: string) =>
+    `- { name: ${name}, group: ${ITEM_FIELDS.includes(name) ? 'item' : name === 'year' ? 'ctx' : 'user'}, kind:`);
+}
+
+/** A second label (never married) for the multi-task models; `extra` edits the result further. */
+function twoLabels(extra: (yaml: string) => string = variantConfig): (yaml: string) => string {
+  return (yaml) => extra(yaml).replace(/^(\s*- \{ name: income, .*)$/m, '$1\n    - { name: marital, column: marital_stat, type: binary, positive: { equals: Never married } }');
+}
+const TASKS = `${TRAIN}, tasks: [{ name: income }, { name: marital }] }`;
+const ESMM_TASKS = `${TRAIN}, tasks: [{ name: ctr, label: married }, { name: ctcvr, label: present }, { name: cvr, label: present, on: married, weight: 0 }] }`;
+
+/** A click ⊇ conversion pair of labels for ESMM: married, and married with the spouse present. */
+function marriedLabels(yaml: string): string {
+  return withSampling(yaml).replace(/^(\s*)- \{ name: income, .*$/m,
+    "$1- { name: married, column: marital_stat, type: binary, positive: { contains: Married } }\n$1- { name: present, column: marital_stat, type: binary, positive: { contains: spouse present } }");
+}
+
+/** Some row's history is longer than DIN's maxLen (2), so the truncation is exercised. */
+const longHistory = (s: ScoredFile): boolean => {
+  const o = s.dataset.sequences![0]!.offsets;
+  return o.some((v, r) => r > 0 && v - o[r - 1]! > 2);
+};
 
 const CASES: Case[] = [
   { name: 'lr, Platt', model: '{ type: lr }', train: `${TRAIN}, calibration: platt }` },
@@ -67,6 +100,19 @@ const CASES: Case[] = [
     train: `${TRAIN} }`, edit: variantConfig,
   },
   { name: 'dcnv2 stacked, JRC head, Platt', model: '{ type: dcnv2, dim: 8, hidden: [16], crossLayers: 1, structure: stacked, logits: 2 }', train: `${JRC}, calibration: platt }`, check: jrcHead },
+  { name: 'din, attention over the last 2 events, dense, Platt', model: '{ type: din, dim: 8, hidden: [16], attention: [{ sequence: seq, target: major_ind_code }], attentionHidden: [8], attentionActivation: tanh, maxLen: 2, initStd: 0.1 }',
+    train: `${TRAIN}, calibration: platt }`, edit: variantConfig, check: longHistory, vectors: [] },
+  { name: 'twotower with a bias net, sequence and dense in the user tower', model: '{ type: twotower, dim: 4, user: [user], item: [item], bias: [ctx], towerHidden: [8], outDim: 4, biasHidden: [4] }',
+    train: `${TRAIN} }`, edit: grouped, vectors: ['user_vector', 'item_vector'] },
+  { name: 'twotower without bias groups (intercept), sampling correction', model: '{ type: twotower, dim: 4, user: [user, ctx], item: [item], bias: [], towerHidden: [8], outDim: 3, biasHidden: [] }',
+    train: `${TRAIN} }`, edit: (y) => grouped(y).replace(/^  onBadLine: error$/m, '  onBadLine: error\n  sampling: { negativeRate: 0.5, seed: 5 }'),
+    check: (s) => s.manifest.sampling?.corrected === true && s.model instanceof TwoTower && s.model.intercept !== null, vectors: ['user_vector', 'item_vector'] },
+  { name: 'qu', model: '{ type: qu, dim: 4, q: [user, item], u: [ctx], qHidden: [16], uHidden: [4], outDim: 4 }', train: `${TRAIN} }`, edit: grouped, vectors: ['q_vector', 'u_vector'] },
+  { name: 'shared-bottom, two tasks', model: '{ type: shared-bottom, dim: 4, bottom: [16], tower: [8] }', train: TASKS, edit: twoLabels() },
+  { name: 'mmoe, two tasks, SmeLU', model: '{ type: mmoe, dim: 4, experts: 3, expert: [16], tower: [8], activation: smelu, smeluBeta: 0.5 }', train: TASKS, edit: twoLabels() },
+  { name: 'ple, two levels', model: '{ type: ple, dim: 4, levels: 2, taskExperts: 2, sharedExperts: 1, expert: [8], tower: [4] }', train: TASKS, edit: twoLabels() },
+  { name: 'esmm: ctr, cvr and the exact ctcvr product logit, per-task sampling correction', model: '{ type: esmm, dim: 4, bottom: [16], tower: [8] }', train: ESMM_TASKS,
+    edit: marriedLabels, check: (s) => s.manifest.tasks?.some((t) => t.sampling !== undefined) === true },
 ];
 
 /**
@@ -113,27 +159,33 @@ describe('ONNX export: onnxruntime-node scores as ctrkit predict', () => {
       writeOnnxExport(s.model, s.manifest, s.fitted, out);
       const ort = await OrtScorer.load(out, s.fitted);
       try {
-        const o = await ort.score(s.dataset, 0, s.dataset.numRows);
-        assert.equal(o.probability.length, s.dataset.numRows);
+        const o = await ort.outputs(onnxFeeds(s.dataset, s.fitted, 0, s.dataset.numRows));
+        const multi = s.model instanceof MultiTaskModel;
+        const names = s.tasks.flatMap((t) => (multi ? [`probability_${t.name}`, `logit_${t.name}`] : ['probability', 'logit']).slice(0, 2));
+        assert.deepEqual(Object.keys(o).sort(), [...new Set([...names, ...(c.vectors ?? [])])].sort());
         const cal = s.manifest.calibration === undefined ? undefined : calibratorFromJSON(s.manifest.calibration);
-        let worst = 0;
-        for (let i = 0; i < s.probs.length; i++) {
-          assert.ok(Math.abs(o.logit[i]! - s.logits[i]!) <= TOL * (1 + Math.abs(s.logits[i]!)), `row ${i}: logit ${o.logit[i]} vs ${s.logits[i]}`);
-          const d = Math.abs(o.probability[i]! - s.probs[i]!);
-          worst = Math.max(worst, d);
-          // An isotonic lookup is exact, but its steep segments magnify the logits' float32 rounding
-          // difference (different summation orders): allow that much more, and no more.
-          const slack = cal instanceof IsotonicCalibrator ? isotonicSlope(cal, o.logit[i]!, s.logits[i]!) * Math.abs(o.logit[i]! - s.logits[i]!) : 0;
-          assert.ok(d <= TOL + slack * 1.01, `row ${i}: onnxruntime ${o.probability[i]}, predict ${s.probs[i]} (|Δp| = ${d})`);
+        for (const t of multi ? s.tasks : s.tasks.slice(0, 1)) {
+          const sfx = multi ? `_${t.name}` : '';
+          const [prob, logit] = [o[`probability${sfx}`]!, o[`logit${sfx}`]!];
+          assert.equal(prob.length, s.dataset.numRows);
+          for (let i = 0; i < t.probs.length; i++) {
+            assert.ok(Math.abs(logit[i]! - t.logits[i]!) <= TOL * (1 + Math.abs(t.logits[i]!)), `${t.name} row ${i}: logit ${logit[i]} vs ${t.logits[i]}`);
+            const d = Math.abs(prob[i]! - t.probs[i]!);
+            // An isotonic lookup is exact, but its steep segments magnify the logits' float32 rounding
+            // difference (different summation orders): allow that much more, and no more.
+            const slack = cal instanceof IsotonicCalibrator ? isotonicSlope(cal, logit[i]!, t.logits[i]!) * Math.abs(logit[i]! - t.logits[i]!) : 0;
+            assert.ok(d <= TOL + slack * 1.01, `${t.name} row ${i}: onnxruntime ${prob[i]}, predict ${t.probs[i]} (|Δp| = ${d})`);
+          }
+          assert.ok(new Set(t.probs).size > 20, `${t.name}: a near-constant model would pass trivially`);
         }
-        assert.ok(new Set(s.probs).size > 20, 'a near-constant model would pass trivially');
+        for (const v of c.vectors ?? []) assertVectors(s, v, o[v]!);
         if (c.edit) {
           // Sequences padded further (mask 0) pool to the same values.
           const feeds = onnxFeeds(s.dataset, s.fitted, 0, 300);
           const padded = padSequences(feeds, 4);
-          const a = await ort.run(feeds);
-          const b = await ort.run(padded);
-          assert.deepEqual(Array.from(b.probability), Array.from(a.probability));
+          const a = await ort.outputs(feeds);
+          const b = await ort.outputs(padded);
+          for (const k of Object.keys(a)) assert.deepEqual(Array.from(b[k]!), Array.from(a[k]!), k);
           assert.ok(Object.keys(feeds).some((n) => n.endsWith('_mask')) && feeds.dense !== undefined, 'the variant has sequence and dense inputs');
         }
       } finally {
@@ -198,7 +250,7 @@ describe('ONNX export: onnxruntime-node scores as ctrkit predict', () => {
       }
     }
     assert.throws(() => exportOnnx(new Other(), s.manifest, s.fitted, 'test'), (e: unknown) =>
-      e instanceof OnnxExportError && /no ONNX export for model type 'other' \(supported: lr, fm, dnn, dcnv2\)/.test(e.message));
+      e instanceof OnnxExportError && /no ONNX export for model type 'other' \(supported: lr, fm, dnn, dcnv2, din, twotower, qu, shared-bottom, mmoe, ple, esmm\)/.test(e.message));
   });
 });
 
@@ -220,4 +272,19 @@ function padSequences(feeds: Record<string, OnnxFeed>, extra: number): Record<st
     }
   }
   return out;
+}
+
+/** The graph's tower vectors equal the model's own (TwoTower.userVectors / itemVectors, QU.qVectors / uVectors) within 1e-5. */
+function assertVectors(s: ScoredFile, name: string, got: Float32Array): void {
+  const m = s.model;
+  let want = new Float32Array(0);
+  noGrad(() => {
+    const batch = new RowGatherer(s.dataset).gather(Int32Array.from({ length: s.dataset.numRows }, (_, i) => i), 0, s.dataset.numRows);
+    const t = m instanceof TwoTower ? (name === 'user_vector' ? m.userVectors(batch) : m.itemVectors(batch))
+      : m instanceof QU ? (name === 'q_vector' ? m.qVectors(batch) : m.uVectors(batch)) : assert.fail(`${name}: not a tower model`);
+    want = t.data.slice();
+    endStep();
+  });
+  assert.equal(got.length, want.length, name);
+  for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= TOL * (1 + Math.abs(want[i]!)), `${name}[${i}]: ${got[i]} vs ${want[i]}`);
 }

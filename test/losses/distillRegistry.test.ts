@@ -24,7 +24,7 @@ describe('createDistillation', () => {
     const opts = { temperature: 3, confidence: { edges: [0.5], weights: [0.2, 1] } };
     assert.equal(L.createDistillation({ type: 'pointwise', ...opts }).loss(z(), teacher, batch).item(),
       L.pointwiseKd(z(), teacher, batch, opts).item());
-    assert.equal(L.createDistillation({ type: 'listnet', teacher: 'softmax', lists: 'batch' }).loss(z(), teacher, batch).item(),
+    assert.equal(L.createDistillation({ type: 'listnet', target: 'softmax', lists: 'batch' }).loss(z(), teacher, batch).item(),
       L.listNetKd(z(), teacher, batch, { teacher: 'softmax', lists: 'batch' }).item());
     endStep();
   });
@@ -55,8 +55,8 @@ describe('createDistillation', () => {
     bad({ type: 'kl' }, /type: type must be one of 'pointwise', 'clid', 'listnet', 'listmle'/);
     bad({ type: 'clid', beta: -1, temperature: 2 }, /beta: beta must be ≥ 0/, /temperature: temperature applies to type 'pointwise' only, not 'clid'/);
     bad({ type: 'listnet', confidence: { edges: [0.5], weights: [1, 1] } }, /confidence: confidence applies to type 'pointwise' only/);
-    bad({ type: 'pointwise', lists: 'group', teacher: 'softmax' }, /lists: lists applies to type 'clid' \/ 'listnet' \/ 'listmle' only/,
-      /teacher: teacher applies to type 'listnet' only/);
+    bad({ type: 'pointwise', lists: 'group', target: 'softmax' }, /lists: lists applies to type 'clid' \/ 'listnet' \/ 'listmle' only/,
+      /target: target applies to type 'listnet' only/);
     bad({ type: 'pointwise', temperature: 0, confidence: { edges: [0.6, 0.2], weights: [1, 1, 1] } }, /temperature: temperature must be > 0/,
       /confidence: edges must increase, but edges\[1\] = 0.2 follows 0.6/);
     bad({ type: 'pointwise', confidence: { edges: [1.5], weights: [1] } }, /confidence: 1 edges make 2 buckets/);

@@ -127,6 +127,37 @@ describe('serve: POST /v1/rank (two-tower item vectors)', () => {
     assert.ok(new Set(scores[0]).size > 1, 'items score differently');
   });
 
+  it('a rank request while predict rows wait for their batch: each is scored on its own rows', async () => {
+    // The predict rows sit in the snapshot's batch encoder for 300 ms; the rank request meanwhile must not take them.
+    const server = createServer({ modelDir: modelA, items: itemsFile, itemsHaveLabels: true, reload: { watch: false, pollMs: 0 }, batch: { maxWaitMs: 300 } });
+    servers.push(server);
+    await server.ready();
+    const pairs = users.slice(0, 3).map((u, i) => ({ ...u, ...itemRows[i]! }));
+    const alone = (await post(server, '/v1/predict', { rows: pairs })).body.scores;
+    const pending = post(server, '/v1/predict', { rows: pairs });
+    const ranked = await post(server, '/v1/rank', { rows: users });
+    assert.equal(ranked.status, 200, JSON.stringify(ranked.body));
+    assert.deepEqual(ranked.body.scores, await reference(modelA, itemsFile, users));
+    const predicted = await pending;
+    assert.equal(predicted.status, 200, JSON.stringify(predicted.body));
+    assert.deepEqual(predicted.body.scores, alone);
+  });
+
+  it('coalesces concurrent rank requests into one batch; each gets what it gets alone', async () => {
+    const solo = serve(modelA);
+    const bodies = [{ rows: users.slice(0, 3) }, { rows: users.slice(3, 4), items: [4, 1] }, { rows: users.slice(4, 8), top: 2 }, { rows: [] }];
+    const alone: unknown[] = [];
+    for (const b of bodies) alone.push((await post(solo, '/v1/rank', b)).body);
+    const server = createServer({ modelDir: modelA, items: itemsFile, itemsHaveLabels: true, reload: { watch: false, pollMs: 0 }, batch: { maxWaitMs: 200 } });
+    servers.push(server);
+    await server.ready();
+    const together = await Promise.all(bodies.map((b) => post(server, '/v1/rank', b)));
+    assert.deepEqual(together.map((r) => r.body), alone);
+    const batches = (await server.metrics.batchRows.get()).values;
+    assert.equal(batches.find((v) => v.metricName === 'ctrkit_serve_batch_rows_count')?.value, 1, 'one batch for the three non-empty requests');
+    assert.equal(batches.find((v) => v.metricName === 'ctrkit_serve_batch_rows_sum')?.value, 8);
+  });
+
   it('scores chosen items, in request order, and keeps the top k', async () => {
     const server = serve(modelA);
     const all = (await post(server, '/v1/rank', { rows: users.slice(0, 2) })).body.scores as number[][];
@@ -203,14 +234,14 @@ describe('serve: POST /v1/rank (two-tower item vectors)', () => {
     assert.deepEqual(before.body.scores, await reference(modelA, itemsFile, users));
 
     publishCopy(modelB, served);
-    assert.equal(server.reload(), 'swapped');
+    assert.equal(await server.reload(), 'swapped');
     const after = await post(server, '/v1/rank', { rows: users });
     assert.equal(after.body.model, loadSnapshot(modelB).version);
     // Model B's vectors are 3 wide, A's 4: a stale table could not even be multiplied.
     assert.deepEqual(after.body.scores, await reference(modelB, itemsFile, users));
 
     publishCopy(modelLR, served);
-    assert.equal(server.reload(), 'failed');
+    assert.equal(await server.reload(), 'failed');
     const still = await post(server, '/v1/rank', { rows: users });
     assert.deepEqual(still.body, after.body);
   });

@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Writable } from 'node:stream';
 import { publishDirAtomic } from '../../src/io/atomic.js';
-import { MANIFEST_FILE, WEIGHTS_FILE } from '../../src/io/modelFile.js';
+import { MANIFEST_FILE, saveModel, WEIGHTS_FILE, type JsonValue } from '../../src/io/modelFile.js';
+import { createModel, parseModelConfig } from '../../src/models/registry.js';
+import { withoutInitialWeights } from '../../src/nn/init.js';
+import { FittedSchema, type SchemaSpec } from '../../src/schema/index.js';
 import { scoreFile } from '../../src/experiment/scoring.js';
 import { loadSnapshot } from '../../src/serve/snapshot.js';
 import { createServer, type CtrkitServer, type ServeOptions } from '../../src/serve/server.js';
@@ -88,11 +91,11 @@ describe('serve: hot reload', () => {
     const log: string[] = [];
     const stream = new Writable({ write(chunk: Buffer, _enc, done) { log.push(chunk.toString()); done(); } });
     const { server, served } = serveA('swap', { logger: { level: 'info', stream } });
-    assert.equal(server.reload(), 'unchanged');
+    assert.equal(await server.reload(), 'unchanged');
     assert.deepEqual(await predict(server), { model: versionA, scores: scoresA });
 
     publishCopy(modelB, served);
-    assert.equal(server.reload(), 'swapped');
+    assert.equal(await server.reload(), 'swapped');
     assert.deepEqual(await predict(server), { model: versionB, scores: scoresB });
     assert.equal(await metric(server, /ctrkit_serve_reloads_total\{result="ok"\} (\d+)/), 1);
     const text = await server.metrics.registry.metrics();
@@ -105,8 +108,8 @@ describe('serve: hot reload', () => {
       w[w.length - 1] ^= 0xff;
       writeFileSync(join(tmp, WEIGHTS_FILE), w);
     });
-    assert.equal(server.reload(), 'failed');
-    assert.equal(server.reload(), 'unchanged', 'a failed snapshot is not retried until the directory changes');
+    assert.equal(await server.reload(), 'failed');
+    assert.equal(await server.reload(), 'unchanged', 'a failed snapshot is not retried until the directory changes');
     assert.deepEqual(await predict(server), { model: versionB, scores: scoresB });
     assert.equal(await metric(server, /ctrkit_serve_reloads_total\{result="failed"\} (\d+)/), 1);
     const info = JSON.parse((await server.app.inject({ method: 'GET', url: '/v1/model' })).body) as { model: string; lastReloadError?: { message: string } };
@@ -119,13 +122,13 @@ describe('serve: hot reload', () => {
 
     // A manifest that is not JSON.
     publishCopy(modelA, served, (tmp) => writeFileSync(join(tmp, MANIFEST_FILE), '{"formatVersion": 1,'));
-    assert.equal(server.reload(), 'failed');
+    assert.equal(await server.reload(), 'failed');
     assert.equal(await metric(server, /ctrkit_serve_reloads_total\{result="failed"\} (\d+)/), 2);
     assert.equal((await predict(server)).model, versionB);
 
     // A good snapshot after bad ones.
     publishCopy(modelA, served);
-    assert.equal(server.reload(), 'swapped');
+    assert.equal(await server.reload(), 'swapped');
     assert.deepEqual(await predict(server), { model: versionA, scores: scoresA });
     const after = JSON.parse((await server.app.inject({ method: 'GET', url: '/v1/model' })).body) as { lastReloadError?: unknown };
     assert.equal(after.lastReloadError, undefined);
@@ -137,7 +140,7 @@ describe('serve: hot reload', () => {
     const pending = server.app.inject({ method: 'POST', url: '/v1/predict', payload: { rows } });
     await until('the request to reach its batch', async () => (await server.metrics.requestRows.get()).values.some((v) => v.metricName === 'ctrkit_serve_request_rows_count' && v.value === 1));
     publishCopy(modelB, served);
-    assert.equal(server.reload(), 'swapped');
+    assert.equal(await server.reload(), 'swapped');
     const r = await pending;
     assert.equal(r.statusCode, 200, r.body);
     assert.deepEqual(JSON.parse(r.body), { model: versionA, scores: scoresA });
@@ -158,5 +161,54 @@ describe('serve: hot reload', () => {
     publishCopy(modelB, served);
     await until('the poll to swap', () => server.current().version === versionB);
     assert.equal((await predict(server)).model, versionB);
+  });
+
+  it('reading, hashing and decoding a large snapshot happen off the event loop', async (ctx) => {
+    // A DNN over a hashed field of 1,500,000 buckets × dim 16: a 96 MB weights file.
+    const spec: SchemaSpec = {
+      labels: [{ name: 'click', column: 'click', type: 'binary' }],
+      fields: [{ name: 'item', column: 'item', privileged: false, kind: 'hash', buckets: 1_500_000 }],
+      dense: [],
+      sequences: [],
+    };
+    const fitted = new FittedSchema(spec);
+    const modelConfig = parseModelConfig({ type: 'dnn', dim: 16, hidden: [8] });
+    const dims = { numIds: fitted.numIds, numFields: 1 };
+    const source = { format: 'csv', path: 'x.csv', header: true, delimiter: ',', trim: false };
+    const save = (to: string, seed: number): void => {
+      const model = withoutInitialWeights(() => createModel(modelConfig, dims, seed));
+      model.parameters()[0]!.data.fill(seed * 1e-3);
+      saveModel(to, { model, modelConfig, dims, schema: { fitted: fitted.toJSON(), source } as unknown as JsonValue, metrics: {}, provenance: { dataHash: 'sha256:x', seed } });
+    };
+    const big = [join(dir, 'big1'), join(dir, 'big2')];
+    big.forEach((d, i) => save(d, i + 1));
+    const served = join(dir, 'big-served');
+    publishCopy(big[0]!, served);
+
+    // What the load costs when it runs on the event loop.
+    let t = performance.now();
+    loadSnapshot(big[1]!);
+    const onLoop = performance.now() - t;
+
+    const server = createServer({ modelDir: served, reload: { watch: false, pollMs: 0 } });
+    servers.push(server);
+    publishCopy(big[1]!, served);
+    let worst = 0;
+    t = performance.now();
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      worst = Math.max(worst, now - t);
+      t = now;
+    }, 1);
+    try {
+      assert.equal(await server.reload(), 'swapped');
+    } finally {
+      clearInterval(ticker);
+    }
+    worst = Math.max(worst, performance.now() - t);
+    assert.equal(server.current().version, loadSnapshot(big[1]!).version);
+    // The longest the loop went without a turn during the reload: a fraction of the load on the loop.
+    ctx.diagnostic(`longest event-loop stall during the reload ${worst.toFixed(1)} ms; the same load on the loop ${onLoop.toFixed(1)} ms`);
+    assert.ok(worst < onLoop / 2, `the event loop stalled ${worst.toFixed(1)} ms during the reload; loading on the loop takes ${onLoop.toFixed(1)} ms`);
   });
 });

@@ -23,6 +23,7 @@ export function selectRows(ds: Dataset, keep: Int32Array): Dataset {
   const out: Dataset = { ...ds, numRows: n, ids, labels: ds.labels.map(pick) };
   if (ds.weights) out.weights = pick(ds.weights);
   if (ds.keepProb) out.keepProb = pick(ds.keepProb);
+  if (ds.teacherLogits) out.teacherLogits = pick(ds.teacherLogits);
   const D = ds.denseNames?.length ?? 0;
   if (ds.dense && D > 0) {
     const dense = new Float32Array(n * D);

@@ -12,7 +12,7 @@ import type { ModelManifest } from '../modelFile.js';
 import { ctrkitVersion } from '../provenance.js';
 import { exportOnnx, ONNX_OPSET } from './export.js';
 
-export { exportOnnx, OnnxExportError, ONNX_OPSET, type OnnxExport } from './export.js';
+export { exportOnnx, OnnxExportError, ONNX_OPSET, type OnnxExport, type OnnxOutput } from './export.js';
 export { onnxFeeds, type OnnxFeed } from './feeds.js';
 
 export const SCHEMA_SUFFIX = '.schema.json';
@@ -31,7 +31,7 @@ export interface WrittenExport {
 
 /** Writes `out` and `out`.schema.json atomically. */
 export function writeOnnxExport(model: CTRModel, manifest: ModelManifest, fitted: FittedSchema, out: string): WrittenExport {
-  const { chunks, inputs } = exportOnnx(model, manifest, fitted, ctrkitVersion());
+  const { chunks, inputs, outputs } = exportOnnx(model, manifest, fitted, ctrkitVersion());
   const sidecar = {
     format: 'ctrkit-onnx-schema',
     version: 1,
@@ -39,10 +39,7 @@ export function writeOnnxExport(model: CTRModel, manifest: ModelManifest, fitted
     opset: ONNX_OPSET,
     model: manifest.model,
     inputs,
-    outputs: [
-      { name: 'probability', type: 'float32', shape: ['N'], what: manifest.calibration !== undefined ? 'calibrated probability (the calibration below, applied in the graph)' : 'σ(logit) with the sampling correction below' },
-      { name: 'logit', type: 'float32', shape: ['N'], what: 'the model logit before calibration (z1 − z0 for a two-logit head)' },
-    ],
+    outputs,
     encoding: ENCODING,
     fieldOffsets: Array.from(fitted.fieldOffsets),
     sequenceOffsets: Array.from(fitted.sequenceOffsets),

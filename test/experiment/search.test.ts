@@ -130,6 +130,7 @@ describe('efficiency search (train.search)', () => {
     await assert.rejects(bad('{ type: dnn, dim: 8, hidden: [16] }', SEARCH), /train\.search: searches a dcnv2 super-network; model\.type is 'dnn'/);
     await assert.rejects(bad(model, '{ dims: [8], target: 0.9 }'), /train\.search: nothing to search/);
     await assert.rejects(bad(model, `${SEARCH}, online: { hashBuckets: 1024 }`), /train\.search: not supported with train\.online/);
+    await assert.rejects(bad(model, `${SEARCH}, distill: { type: pointwise, teacher: { model: { type: lr } } }`), /train\.search: not supported with train\.distill/);
     await assert.rejects(bad(model, '{ dims: [4, 8], target: 0.9, gamma: 0.5 }'), /train\.search\.gamma: /);
     await assert.rejects(bad(model, '{ dims: [4, 8], target: 0.9, hiden: [8] }'), /train\.search: .*hiden/);
   });

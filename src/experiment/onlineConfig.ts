@@ -34,6 +34,12 @@ export const onlineSchema = z.strictObject({
   publishEvery: z.number().int().positive().optional(),
   /** Read a NATS JetStream stream instead of `input`. */
   jetstream: jetstreamSchema.optional(),
+  /**
+   * With data.sampling.negativeRate r: kept negatives weigh 1/r (inverse propensity weights), so the
+   * model learns the real odds and its predictions are not corrected (default: unweighted, corrected
+   * as train.correctSampling says).
+   */
+  inverseWeights: z.boolean().default(false),
 });
 
 export type OnlineConfig = z.output<typeof onlineSchema>;
@@ -59,7 +65,7 @@ export function checkOnline(data: DataConfig, _model: ModelConfig, train: Online
   }
   if (train.epochs !== 1) at('train.epochs', `online training makes one pass over the stream: set 1 (got ${train.epochs})`);
   if (data.group !== undefined) at('data.group', 'online training scores and trains row by row; lists are not supported');
-  if (data.sampling !== undefined) at('data.sampling', 'not supported in online mode yet');
+  if (o.inverseWeights && (data.sampling?.negativeRate ?? 1) === 1) at('train.online.inverseWeights', 'weights 1/r of sampled negatives: set data.sampling.negativeRate below 1');
   if (data.cache !== undefined) at('data.cache', 'a stream is not cached: remove it');
   if (data.split.mode === 'files') at('data.split', 'online training has no split: progressive validation scores every row before training on it');
   const loss = train.loss;

@@ -50,7 +50,7 @@ interface OnlineTrain {
   loss?: LossConfig | undefined;
   earlyStopping?: unknown;
   calibration: string;
-  biasConstraints?: unknown;
+  biasConstraints?: { slices: { by: string } } | undefined;
   probes: boolean;
   tasks?: readonly unknown[] | undefined;
   online?: OnlineConfig | undefined;
@@ -74,7 +74,8 @@ export function checkOnline(data: DataConfig, _model: ModelConfig, train: Online
   }
   if (train.earlyStopping !== undefined) at('train.earlyStopping', 'online training has no epochs to stop after');
   if (train.calibration !== 'none') at('train.calibration', 'online training has no validation rows to fit a calibration on');
-  if (train.biasConstraints !== undefined) at('train.biasConstraints', 'not supported in online mode yet');
+  // A field's slices are its most frequent values over the fit rows, which a stream does not have before it trains.
+  if (train.biasConstraints?.slices.by === 'field') at('train.biasConstraints.slices.by', "online training slices by pCTR bucket of each batch ('pctr'); a field's most frequent values are not known before the stream");
   if (train.probes) at('train.probes', 'not supported in online mode yet');
   if (train.tasks !== undefined) at('train.tasks', 'online training trains one task on the first label; multi-task is not supported in online mode yet');
   if (o.jetstream !== undefined) {

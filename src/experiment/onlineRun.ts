@@ -43,6 +43,8 @@ import { ProgressiveValidation, type ProgressiveReport, type ProgressiveState } 
 import type { ExperimentConfig } from './config.js';
 import type { OnlineConfig } from './onlineConfig.js';
 import { probabilities } from './evaluate.js';
+import { add } from '../autograd/ops/elementwise.js';
+import { createBiasConstraintTerm, type BiasConstraintTerm } from './biasConstraintTerm.js';
 import { correctForSampling, samplingRecord } from './samplingCorrection.js';
 import { checkResumeConfig } from './resumeGuard.js';
 import { savedSchema } from './savedSchema.js';
@@ -188,6 +190,9 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   const dims: ModelDims = layout ? { ...positional, features: [...layout] } : positional;
   const optimizer = createOptimizer(cfg.train.optimizer, model);
   const loss = cfg.train.loss ? createLoss(cfg.train.loss) : null;
+  // train.biasConstraints (slices: pCTR buckets of each batch, so no rows are needed to build it); its λ are checkpointed.
+  const biasTerm: BiasConstraintTerm | undefined = cfg.train.biasConstraints
+    && createBiasConstraintTerm(cfg.train.biasConstraints, undefined, fitted.spec.fields, { start: 0, end: 0 }, () => '');
 
   let pv = new ProgressiveValidation({ window: online.window });
   let position = 0;
@@ -204,6 +209,8 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
     trainedRows = pos.trainedRows ?? rows;
     pv = ProgressiveValidation.fromJSON(pos.progressive);
     globalStep = saved.trainer.globalStep;
+    const lambda = saved.trainer.auxiliary?.biasConstraints;
+    if (biasTerm && lambda !== undefined) biasTerm.load(lambda);
   }
   const resumedAfter = position;
   const logFile = join(output, 'log.jsonl');
@@ -214,7 +221,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   const save = (): void => {
     const trainer: TrainerState = {
       epoch: 0, stepInEpoch: globalStep, globalStep, epochRngState: [], best: null, epochsWithoutImprovement: 0, history: [],
-      auxiliary: { online: { position, rows, trainedRows, nextPrint, progressive: pv.toJSON() } satisfies OnlinePosition },
+      auxiliary: { online: { position, rows, trainedRows, nextPrint, progressive: pv.toJSON() } satisfies OnlinePosition, ...(biasTerm && { biasConstraints: biasTerm.save() }) },
     };
     checkpoints.save('last', { model: model.stateDict(), optimizer: optimizer.saveState(), trainer, config: runConfig });
   };
@@ -259,7 +266,11 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   const sampler: StreamSampling | undefined = s === undefined || ((s.negativeRate ?? 1) === 1 && (s.betaPos ?? 1) === 1) ? undefined
     : { negativeRate: s.negativeRate ?? 1, betaPos: s.betaPos ?? 1, seed: s.seed ?? seed, inverseWeights: online.inverseWeights };
   const sampling = samplingRecord(online.inverseWeights ? 1 : s?.negativeRate, s?.betaPos, cfg.train.correctSampling);
-  const lossFn = (b: Batch): Tensor => (loss ? loss(model.forward(b), b, { step: optimizer.stepCount }) : weightedBce(model.forward(b), b));
+  const lossFn = (b: Batch): Tensor => {
+    const z = model.forward(b);
+    const value = loss ? loss(z, b, { step: optimizer.stepCount }) : weightedBce(z, b);
+    return biasTerm ? add(value, biasTerm.term(z, b)) : value;
+  };
   const every = cfg.train.checkpointEvery ?? 0;
   const rowsAtStart = rows;
   let interrupted = false;
@@ -305,7 +316,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
       if (rows >= nextPrint) {
         last = pv.report();
         print(progressLine(last));
-        log.write({ event: 'progress', epoch: 1, step: globalStep, globalStep, ...progressRecord(last, position) });
+        log.write({ event: 'progress', epoch: 1, step: globalStep, globalStep, ...progressRecord(last, position), ...biasTerm?.epochRecord?.() });
         nextPrint = nextPowerOfTwo(rows);
       }
       if (stepped && every > 0 && globalStep % every === 0) save();
@@ -330,7 +341,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   if (last === undefined || last.rows !== rows) {
     last = pv.report();
     print(progressLine(last));
-    log.write({ event: 'progress', epoch: 1, step: globalStep, globalStep, ...progressRecord(last, position) });
+    log.write({ event: 'progress', epoch: 1, step: globalStep, globalStep, ...progressRecord(last, position), ...biasTerm?.epochRecord?.() });
   }
   save();
 

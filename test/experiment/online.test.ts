@@ -174,6 +174,26 @@ describe('online training on the Criteo head', { skip }, () => {
     assert.deepEqual(readFileSync(join(resumed.modelDir, 'model.safetensors')), readFileSync(join(corrected.modelDir, 'model.safetensors')));
   });
 
+  it('bias constraints by pCTR bucket train in a stream; their λ are checkpointed, so a resumed run ends on the same bits', async () => {
+    const run = async (input: string, out: string, bias: boolean, opts: Parameters<typeof runOnlineTraining>[1] = {}): ReturnType<typeof runOnlineTraining> =>
+      runOnlineTraining(await loadExperimentConfig(config(dir, input, join(dir, out), `batchSize: 256${bias ? ', biasConstraints: { slices: { by: pctr, buckets: 4 }, lr: 0.5 }' : ''}`, `${out}.yaml`), root), { quiet: true, ...opts });
+    const head = join(dir, 'head.txt');
+    const plain = await run(head, 'bc-plain', false);
+    const whole = await run(head, 'bc-whole', true);
+    const lambda = (out: string): number[] => (JSON.parse(readFileSync(join(dir, out, 'checkpoints', 'last', 'trainer.json'), 'utf8')) as { trainer: { auxiliary: { biasConstraints: { lambda: number[] } } } }).trainer.auxiliary.biasConstraints.lambda;
+    assert.equal(lambda('bc-whole').length, 4);
+    assert.ok(lambda('bc-whole').some((l) => l !== 0), 'the duals moved');
+    assert.notDeepEqual(readFileSync(join(whole.modelDir, 'model.safetensors')), readFileSync(join(plain.modelDir, 'model.safetensors')));
+    const progress = parseMetricLog(readFileSync(whole.logFile, 'utf8')).filter((r) => r.event === 'progress');
+    assert.ok(progress.every((r) => typeof r.bias_lambda_0 === 'number'), 'λ is logged with the progressive metrics');
+
+    await run(slice(0, 2048, 'bc-half.txt'), 'bc-resumed', true);
+    const resumed = await run(head, 'bc-resumed', true, { forceResume: true });
+    assert.equal(resumed.resumedAfter, 2048);
+    assert.deepEqual(lambda('bc-resumed'), lambda('bc-whole'));
+    assert.deepEqual(readFileSync(join(resumed.modelDir, 'model.safetensors')), readFileSync(join(whole.modelDir, 'model.safetensors')));
+  });
+
   it('publishes the model directory every publishEvery steps while the stream goes on', async () => {
     const cfg = config(dir, '-', join(dir, 'published'), 'batchSize: 256', 'published.yaml', ', publishEvery: 1');
     const child = spawn(process.execPath, [cli, 'train', cfg, '-q'], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -246,6 +266,7 @@ describe('online config checks', () => {
     assert.match(problems({ ...base, train: train({ epochs: 2 }) }), /train\.epochs: online training makes one pass/);
     assert.match(problems({ ...base, train: train({ calibration: 'platt' }) }), /train\.calibration: online training has no validation rows/);
     assert.match(problems({ ...base, train: train({ online: { sliceField: 'n' } }) }), /train\.online\.sliceField: no categorical field "n"/);
+    assert.match(problems({ ...base, train: train({ biasConstraints: { slices: { by: 'field', field: 'site' }, lr: 0.1 } }) }), /train\.biasConstraints\.slices\.by: online training slices by pCTR bucket/);
     assert.match(problems({ ...base, train: train({ online: { inverseWeights: true } }) }), /train\.online\.inverseWeights: weights 1\/r of sampled negatives: set data\.sampling\.negativeRate below 1/);
     assert.match(problems({ ...base, data: { ...base.data, source: { format: 'parquet', path: 'x.parquet' } }, train: train({}) }), /data\.source\.format: online training reads a line format/);
   });

@@ -3,10 +3,11 @@
 # experiments/pd-criteo.yaml: each student scores the Criteo head's test rows (the last 2,000 of
 # the 10,000: file-order split 8/10), and PD is taken on the disjoint seed pairs (1,2) … (9,10).
 # Prints one line per cell: the five PDs, their mean and 95 % t-interval.
-# Run from the repository root after `ctrkit experiment experiments/pd-criteo.yaml`.
+# Run from the repository root after `ctrkit experiment experiments/pd-criteo.yaml`; another
+# grid over examples/criteo.yaml (same test rows) by its output folder: pd-criteo.sh runs/pd-smelu-criteo.
 set -euo pipefail
 CTRKIT=${CTRKIT:-npx ctrkit}
-out=runs/pd-criteo
+out=${1:-runs/pd-criteo}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 zcat ../shared/data/criteo_kaggle_dac_head10k/criteo_kaggle_train_head10k.txt.gz | tail -n +8001 > "$tmp/test.txt"

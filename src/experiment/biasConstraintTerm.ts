@@ -48,7 +48,8 @@ function topValues(ds: Dataset, j: number, rows: { start: number; end: number },
   return topIds(counts, top);
 }
 
-export function createBiasConstraintTerm(cfg: BiasConstraintsConfig, ds: Dataset, fields: readonly IdFieldSpec[], fitRows: { start: number; end: number },
+/** `ds` (and `fitRows`) only matter to field slices, which take their values from the fit rows; pCTR slices need none (online mode). */
+export function createBiasConstraintTerm(cfg: BiasConstraintsConfig, ds: Dataset | undefined, fields: readonly IdFieldSpec[], fitRows: { start: number; end: number },
   valueName: (field: number, local: number) => string): BiasConstraintTerm {
   const s = cfg.slices;
   let numSlices: number;
@@ -66,6 +67,7 @@ export function createBiasConstraintTerm(cfg: BiasConstraintsConfig, ds: Dataset
     const j = fields.findIndex((f) => f.name === s.field);
     // The config check has vetted the name against data.fields; a miss here is a bug.
     if (j < 0) throw new Error(`biasConstraints: field ${s.field} is not an id field of the dataset`);
+    if (ds === undefined) throw new Error('biasConstraints: slices by a field need the training rows');
     const top = topValues(ds, j, fitRows, s.top);
     const sliceOf = new Int32Array(ds.fieldSizes[j]!).fill(-1);
     top.forEach((local, k) => { sliceOf[local] = k; });

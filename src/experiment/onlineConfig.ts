@@ -34,6 +34,12 @@ export const onlineSchema = z.strictObject({
   publishEvery: z.number().int().positive().optional(),
   /** Read a NATS JetStream stream instead of `input`. */
   jetstream: jetstreamSchema.optional(),
+  /**
+   * With data.sampling.negativeRate r: kept negatives weigh 1/r (inverse propensity weights), so the
+   * model learns the real odds and its predictions are not corrected (default: unweighted, corrected
+   * as train.correctSampling says).
+   */
+  inverseWeights: z.boolean().default(false),
 });
 
 export type OnlineConfig = z.output<typeof onlineSchema>;
@@ -44,7 +50,7 @@ interface OnlineTrain {
   loss?: LossConfig | undefined;
   earlyStopping?: unknown;
   calibration: string;
-  biasConstraints?: unknown;
+  biasConstraints?: { slices: { by: string } } | undefined;
   probes: boolean;
   tasks?: readonly unknown[] | undefined;
   online?: OnlineConfig | undefined;
@@ -59,7 +65,7 @@ export function checkOnline(data: DataConfig, _model: ModelConfig, train: Online
   }
   if (train.epochs !== 1) at('train.epochs', `online training makes one pass over the stream: set 1 (got ${train.epochs})`);
   if (data.group !== undefined) at('data.group', 'online training scores and trains row by row; lists are not supported');
-  if (data.sampling !== undefined) at('data.sampling', 'not supported in online mode yet');
+  if (o.inverseWeights && (data.sampling?.negativeRate ?? 1) === 1) at('train.online.inverseWeights', 'weights 1/r of sampled negatives: set data.sampling.negativeRate below 1');
   if (data.cache !== undefined) at('data.cache', 'a stream is not cached: remove it');
   if (data.split.mode === 'files') at('data.split', 'online training has no split: progressive validation scores every row before training on it');
   const loss = train.loss;
@@ -68,7 +74,8 @@ export function checkOnline(data: DataConfig, _model: ModelConfig, train: Online
   }
   if (train.earlyStopping !== undefined) at('train.earlyStopping', 'online training has no epochs to stop after');
   if (train.calibration !== 'none') at('train.calibration', 'online training has no validation rows to fit a calibration on');
-  if (train.biasConstraints !== undefined) at('train.biasConstraints', 'not supported in online mode yet');
+  // A field's slices are its most frequent values over the fit rows, which a stream does not have before it trains.
+  if (train.biasConstraints?.slices.by === 'field') at('train.biasConstraints.slices.by', "online training slices by pCTR bucket of each batch ('pctr'); a field's most frequent values are not known before the stream");
   if (train.probes) at('train.probes', 'not supported in online mode yet');
   if (train.tasks !== undefined) at('train.tasks', 'online training trains one task on the first label; multi-task is not supported in online mode yet');
   if (o.jetstream !== undefined) {

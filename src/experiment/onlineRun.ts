@@ -33,6 +33,7 @@ import { predictRows } from '../train/predict.js';
 import type { TrainerState } from '../train/checkpoint.js';
 import type { Batch } from '../data/batch.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { sampleStreamRows, type StreamSampling } from '../data/sampling/index.js';
 import { FileCheckpointStore } from '../io/checkpointStore.js';
 import { ensureDir, writeFileAtomic } from '../io/atomic.js';
 import { saveModel } from '../io/modelFile.js';
@@ -42,6 +43,9 @@ import { ProgressiveValidation, type ProgressiveReport, type ProgressiveState } 
 import type { ExperimentConfig } from './config.js';
 import type { OnlineConfig } from './onlineConfig.js';
 import { probabilities } from './evaluate.js';
+import { add } from '../autograd/ops/elementwise.js';
+import { createBiasConstraintTerm, type BiasConstraintTerm } from './biasConstraintTerm.js';
+import { correctForSampling, samplingRecord } from './samplingCorrection.js';
 import { checkResumeConfig } from './resumeGuard.js';
 import { savedSchema } from './savedSchema.js';
 import type { TrainRunOptions } from './trainRun.js';
@@ -54,8 +58,10 @@ export interface OnlineRunResult {
   backend: { name: 'native' | 'reference'; threads: number };
   /** The input read ('-' = standard input). */
   input: string;
-  /** Rows scored and trained on (this run and the runs it resumed), batches (= optimiser steps). */
+  /** Rows scored (this run and the runs it resumed), batches (= optimiser steps). */
   rows: number;
+  /** Rows trained on: all rows scored, less the negatives data.sampling dropped. */
+  trainedRows: number;
   batches: number;
   /** Bad lines skipped by this run under onBadLine: skip. */
   skippedLines: number;
@@ -80,6 +86,8 @@ interface OnlinePosition {
   /** Input line, or JetStream sequence, of the last row trained on. */
   position: number;
   rows: number;
+  /** Rows trained on (absent in checkpoints of runs without sampling: then = rows). */
+  trainedRows?: number;
   nextPrint: number;
   progressive: ProgressiveState;
 }
@@ -182,10 +190,14 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   const dims: ModelDims = layout ? { ...positional, features: [...layout] } : positional;
   const optimizer = createOptimizer(cfg.train.optimizer, model);
   const loss = cfg.train.loss ? createLoss(cfg.train.loss) : null;
+  // train.biasConstraints (slices: pCTR buckets of each batch, so no rows are needed to build it); its λ are checkpointed.
+  const biasTerm: BiasConstraintTerm | undefined = cfg.train.biasConstraints
+    && createBiasConstraintTerm(cfg.train.biasConstraints, undefined, fitted.spec.fields, { start: 0, end: 0 }, () => '');
 
   let pv = new ProgressiveValidation({ window: online.window });
   let position = 0;
   let rows = 0;
+  let trainedRows = 0;
   let nextPrint = 1;
   let globalStep = 0;
   if (saved) {
@@ -194,8 +206,11 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
     const pos = saved.trainer.auxiliary?.online as OnlinePosition | undefined;
     if (pos === undefined) throw new ConfigError([`${checkpoints.path('last')}: the checkpoint holds no stream position (it was written by epoch training): start afresh without --resume`]);
     ({ position, rows, nextPrint } = pos);
+    trainedRows = pos.trainedRows ?? rows;
     pv = ProgressiveValidation.fromJSON(pos.progressive);
     globalStep = saved.trainer.globalStep;
+    const lambda = saved.trainer.auxiliary?.biasConstraints;
+    if (biasTerm && lambda !== undefined) biasTerm.load(lambda);
   }
   const resumedAfter = position;
   const logFile = join(output, 'log.jsonl');
@@ -206,7 +221,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   const save = (): void => {
     const trainer: TrainerState = {
       epoch: 0, stepInEpoch: globalStep, globalStep, epochRngState: [], best: null, epochsWithoutImprovement: 0, history: [],
-      auxiliary: { online: { position, rows, nextPrint, progressive: pv.toJSON() } satisfies OnlinePosition },
+      auxiliary: { online: { position, rows, trainedRows, nextPrint, progressive: pv.toJSON() } satisfies OnlinePosition, ...(biasTerm && { biasConstraints: biasTerm.save() }) },
     };
     checkpoints.save('last', { model: model.stateDict(), optimizer: optimizer.saveState(), trainer, config: runConfig });
   };
@@ -241,11 +256,21 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
       model, modelConfig: cfg.model, schema: savedSchema(fitted, cfg, columns), metrics,
       provenance: { dataHash: data, seed, createdBy: `ctrkit train ${cfg.file} (online)`, trainRows: rows, backend: kernels.name, threads: kernels.threads },
       evaluation: { positiveWeight: cfg.train.loss?.betaPos ?? 1 },
-      dims,
+      dims, ...(sampling === undefined ? {} : { sampling }),
     });
   };
   const publishEvery = online.publishEvery ?? 0;
-  const lossFn = (b: Batch): Tensor => (loss ? loss(model.forward(b), b, { step: optimizer.stepCount }) : weightedBce(model.forward(b), b));
+  // data.sampling thins the rows trained on only: every row is scored first, so the progressive
+  // metrics are those of the unsampled stream, with the predictions corrected as a served model's are.
+  const s = cfg.data.sampling;
+  const sampler: StreamSampling | undefined = s === undefined || ((s.negativeRate ?? 1) === 1 && (s.betaPos ?? 1) === 1) ? undefined
+    : { negativeRate: s.negativeRate ?? 1, betaPos: s.betaPos ?? 1, seed: s.seed ?? seed, inverseWeights: online.inverseWeights };
+  const sampling = samplingRecord(online.inverseWeights ? 1 : s?.negativeRate, s?.betaPos, cfg.train.correctSampling);
+  const lossFn = (b: Batch): Tensor => {
+    const z = model.forward(b);
+    const value = loss ? loss(z, b, { step: optimizer.stepCount }) : weightedBce(z, b);
+    return biasTerm ? add(value, biasTerm.term(z, b)) : value;
+  };
   const every = cfg.train.checkpointEvery ?? 0;
   const rowsAtStart = rows;
   let interrupted = false;
@@ -258,21 +283,28 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
       const n = ds.numRows;
       // Scored by the model as it stands (eval mode: no dropout, ramps at their final value), before it sees the labels.
       const b = new RowGatherer(ds).gatherRange(0, n);
-      pv.predict(probabilities(predictRows(model, ds, { start: 0, end: n })));
+      pv.predict(correctForSampling(probabilities(predictRows(model, ds, { start: 0, end: n })), sampling));
       pv.label(b.labels, b.weights, batch.slices);
+      const positions = jet ? Array.from(batch.lines, (l) => jet.sequenceOf(l)) : batch.lines;
+      const trainDs = sampler ? sampleStreamRows(ds, positions, sampler) : ds;
+      const k = trainDs.numRows;
+      const tb = trainDs === ds ? b : new RowGatherer(trainDs).gatherRange(0, k);
       model.train();
       model.onTrainingStep(globalStep);
-      let value: number;
+      let value: number | undefined;
       try {
-        value = trainStep(optimizer, () => lossFn(b));
+        // A batch whose rows were all sampled away is scored but takes no step.
+        if (k > 0) value = trainStep(optimizer, () => lossFn(tb));
       } catch (e) {
         if (!(e instanceof NonFiniteLossError)) throw e;
         const rowsAt = jet ? `messages ${jet.sequenceOf(batch.lines[0]!)}–${jet.sequenceOf(batch.lines[n - 1]!)}` : `input lines ${batch.lines[0]}–${batch.lines[n - 1]}`;
         throw new NonFiniteTrainingError(`training stopped: loss is ${e.loss} at global step ${globalStep + 1} (${rowsAt} of ${input}); the last checkpoint is kept in ${checkpointDir}`,
           1, globalStep + 1, globalStep + 1, null, e);
       }
-      globalStep++;
+      const stepped = k > 0;
+      if (stepped) globalStep++;
       rows += n;
+      trainedRows += k;
       const lastLine = batch.lines[n - 1]!;
       if (jet) {
         position = jet.sequenceOf(lastLine);
@@ -280,16 +312,16 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
       } else {
         position = lastLine;
       }
-      log.write({ event: 'step', epoch: 1, step: globalStep, globalStep, loss: value, rows: n });
+      if (stepped) log.write({ event: 'step', epoch: 1, step: globalStep, globalStep, loss: value ?? null, rows: n, ...(sampler ? { trained_rows: k } : {}) });
       if (rows >= nextPrint) {
         last = pv.report();
         print(progressLine(last));
-        log.write({ event: 'progress', epoch: 1, step: globalStep, globalStep, ...progressRecord(last, position) });
+        log.write({ event: 'progress', epoch: 1, step: globalStep, globalStep, ...progressRecord(last, position), ...biasTerm?.epochRecord?.() });
         nextPrint = nextPowerOfTwo(rows);
       }
-      if (every > 0 && globalStep % every === 0) save();
+      if (stepped && every > 0 && globalStep % every === 0) save();
       // Mid-stream the data is not complete, so the provenance names the stream and how far it got.
-      if (publishEvery > 0 && globalStep % publishEvery === 0) publish(pv.snapshot(), `${input} through ${jet ? 'sequence' : 'line'} ${position}`);
+      if (stepped && publishEvery > 0 && globalStep % publishEvery === 0) publish(pv.snapshot(), `${input} through ${jet ? 'sequence' : 'line'} ${position}`);
       // Lets a SIGINT (and the reads of a pipe) through between batches.
       await nextTick();
       if (opts.signal?.aborted) {
@@ -309,7 +341,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   if (last === undefined || last.rows !== rows) {
     last = pv.report();
     print(progressLine(last));
-    log.write({ event: 'progress', epoch: 1, step: globalStep, globalStep, ...progressRecord(last, position) });
+    log.write({ event: 'progress', epoch: 1, step: globalStep, globalStep, ...progressRecord(last, position), ...biasTerm?.epochRecord?.() });
   }
   save();
 
@@ -319,11 +351,11 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   const rowsPerSecond = loopSeconds > 0 ? (rows - rowsAtStart) / loopSeconds : 0;
   log.write({ event: 'stop', epoch: 1, step: globalStep, globalStep, interrupted, rows_per_s: rowsPerSecond, ...progressRecord(last, position) });
   const report = await writeOnlineReport(cfg, output, last, {
-    config: cfg.file, output, input, model: cfg.model.type, loss: cfg.train.loss?.type ?? 'bce', seed, rows, batches: globalStep,
+    config: cfg.file, output, input, model: cfg.model.type, loss: cfg.train.loss?.type ?? 'bce', seed, rows, ...(sampler ? { trained_rows: trainedRows } : {}), batches: globalStep,
     [jet ? 'sequence' : 'line']: position, resumed_after: resumedAfter, interrupted, rows_per_s: Math.round(rowsPerSecond), seconds: Math.round(seconds * 100) / 100,
   });
   return {
-    output, modelDir, logFile, checkpointsDir: checkpointDir, backend: kernels, input, rows, batches: globalStep,
+    output, modelDir, logFile, checkpointsDir: checkpointDir, backend: kernels, input, rows, trainedRows, batches: globalStep,
     report, skippedLines: rowStream.stats.skipped, position, positionKind: jet ? 'sequence' : 'line', resumedAfter, interrupted, progressive: last, rowsPerSecond, seconds,
   };
 }

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Dataset } from '../../src/data/dataset.js';
 import {
-  correctDownsampled, ctcvrSampleRate, ctcvrSampleRateFromLabels, lossBasedSample, negativeDownsample, negativeWeights, positiveWeights,
+  correctDownsampled, ctcvrSampleRate, ctcvrSampleRateFromLabels, lossBasedSample, negativeDownsample, negativeWeights, positiveWeights, sampleStreamRows,
 } from '../../src/data/sampling/index.js';
 import { Rng } from '../../src/util/random.js';
 
@@ -104,5 +104,27 @@ describe('weighting and loss-based sampling', () => {
     const est = out.weights!.reduce((a, b) => a + b, 0);
     assert.ok(Math.abs(est - 10000) < 400, `${est}`);
     assert.throws(() => lossBasedSample(ds, new Float32Array(ds.numRows), 1), /keep probability of row 0 is 0/);
+  });
+});
+
+describe('stream negative downsampling', () => {
+  it('keeps every positive and about r of the negatives, weighted 1/r (and β) by request, decided by position alone', () => {
+    const ds = clicks(20_000, 0.1, 3);
+    const positions = Uint32Array.from({ length: ds.numRows }, (_, i) => 1000 + i);
+    const s = { negativeRate: 0.2, betaPos: 2, seed: 5, inverseWeights: true };
+    const out = sampleStreamRows(ds, positions, s);
+    const y = ds.labels[0]!, yk = out.labels[0]!;
+    const pos = y.filter((v) => v > 0).length;
+    const keptNeg = yk.filter((v) => v === 0).length;
+    assert.equal(yk.length - keptNeg, pos, 'every positive is kept');
+    assert.ok(Math.abs(keptNeg / (ds.numRows - pos) - 0.2) < 0.015, `kept ${keptNeg} of ${ds.numRows - pos} negatives`);
+    for (let i = 0; i < yk.length; i++) assert.equal(out.weights![i], yk[i]! > 0 ? 2 : Math.fround(1 / 0.2));
+    // The same rows in two halves keep the same rows: nothing depends on where a batch starts.
+    const half = (a: number, b: number): Dataset => ({ ...ds, numRows: b - a, ids: ds.ids.slice(a, b), labels: [y.slice(a, b)] });
+    const first = sampleStreamRows(half(0, 10_000), positions.slice(0, 10_000), s);
+    const second = sampleStreamRows(half(10_000, 20_000), positions.slice(10_000), s);
+    assert.deepEqual([...first.ids, ...second.ids], [...out.ids]);
+    // Another seed, another sample.
+    assert.notDeepEqual([...sampleStreamRows(ds, positions, { ...s, seed: 6 }).ids], [...out.ids]);
   });
 });

@@ -134,6 +134,66 @@ describe('online training on the Criteo head', { skip }, () => {
     assert.deepEqual(steps(), Array.from({ length: 16 }, (_, i) => i + 1));
   });
 
+  it('data.sampling thins the rows trained on, never the rows scored; a resumed run keeps the same rows', async () => {
+    /** An online config over `input` with negatives kept at rate 0.25. */
+    const sampled = (input: string, out: string, train: string, online = ''): string => {
+      const f = config(dir, input, join(dir, out), train, `${out}.yaml`, online);
+      writeFileSync(f, readFileSync(f, 'utf8').replace('  labels:', '  sampling: { negativeRate: 0.25, seed: 7 }\n  labels:'));
+      return f;
+    };
+    const run = async (file: string, opts: Parameters<typeof runOnlineTraining>[1] = {}): ReturnType<typeof runOnlineTraining> =>
+      runOnlineTraining(await loadExperimentConfig(file, root), { quiet: true, ...opts });
+    const head = join(dir, 'head.txt');
+    const positives = lines.filter((l) => l.startsWith('1\t')).length;
+    const corrected = await run(sampled(head, 's-corrected', 'batchSize: 256'));
+    const raw = await run(sampled(head, 's-raw', 'batchSize: 256, correctSampling: false'));
+    const ipw = await run(sampled(head, 's-ipw', 'batchSize: 256', ', inverseWeights: true'));
+    for (const r of [corrected, raw, ipw]) {
+      assert.equal(r.rows, 4096);
+      assert.equal(r.progressive.rows, 4096, 'every row of the stream is scored');
+      assert.ok(r.trainedRows > positives && r.trainedRows < positives + 0.35 * (4096 - positives), `trained on ${r.trainedRows} rows`);
+    }
+    // Same rows kept and trained on (the scoring does not feed back): only the correction differs.
+    assert.equal(raw.trainedRows, corrected.trainedRows);
+    assert.deepEqual(readFileSync(join(corrected.modelDir, 'model.safetensors')), readFileSync(join(raw.modelDir, 'model.safetensors')));
+    const meanY = corrected.progressive.meanY!;
+    assert.ok(raw.progressive.meanP! > corrected.progressive.meanP!);
+    assert.ok(Math.abs(corrected.progressive.meanP! - meanY) < Math.abs(raw.progressive.meanP! - meanY), `corrected ${corrected.progressive.meanP} raw ${raw.progressive.meanP} y ${meanY}`);
+    assert.ok(Math.abs(ipw.progressive.meanP! - meanY) < Math.abs(raw.progressive.meanP! - meanY), `ipw ${ipw.progressive.meanP} raw ${raw.progressive.meanP} y ${meanY}`);
+    const manifest = (d: string): { sampling?: { negativeRate?: number; negativeSampleRate?: number; corrected: boolean } } => JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8'));
+    assert.equal(manifest(corrected.modelDir).sampling?.corrected, true, 'the served model corrects as the progressive scores did');
+    assert.equal(manifest(ipw.modelDir).sampling, undefined, 'weighted 1/r: nothing to correct');
+
+    // The first half, then the whole file resumed after it: the rows kept depend on their lines, not on where the run started.
+    const half = slice(0, 2048, 'half.txt');
+    const split = sampled(half, 's-resumed', 'batchSize: 256');
+    await run(split);
+    const resumed = await run(sampled(head, 's-resumed', 'batchSize: 256'), { forceResume: true });
+    assert.equal(resumed.resumedAfter, 2048);
+    assert.equal(resumed.trainedRows, corrected.trainedRows);
+    assert.deepEqual(readFileSync(join(resumed.modelDir, 'model.safetensors')), readFileSync(join(corrected.modelDir, 'model.safetensors')));
+  });
+
+  it('bias constraints by pCTR bucket train in a stream; their λ are checkpointed, so a resumed run ends on the same bits', async () => {
+    const run = async (input: string, out: string, bias: boolean, opts: Parameters<typeof runOnlineTraining>[1] = {}): ReturnType<typeof runOnlineTraining> =>
+      runOnlineTraining(await loadExperimentConfig(config(dir, input, join(dir, out), `batchSize: 256${bias ? ', biasConstraints: { slices: { by: pctr, buckets: 4 }, lr: 0.5 }' : ''}`, `${out}.yaml`), root), { quiet: true, ...opts });
+    const head = join(dir, 'head.txt');
+    const plain = await run(head, 'bc-plain', false);
+    const whole = await run(head, 'bc-whole', true);
+    const lambda = (out: string): number[] => (JSON.parse(readFileSync(join(dir, out, 'checkpoints', 'last', 'trainer.json'), 'utf8')) as { trainer: { auxiliary: { biasConstraints: { lambda: number[] } } } }).trainer.auxiliary.biasConstraints.lambda;
+    assert.equal(lambda('bc-whole').length, 4);
+    assert.ok(lambda('bc-whole').some((l) => l !== 0), 'the duals moved');
+    assert.notDeepEqual(readFileSync(join(whole.modelDir, 'model.safetensors')), readFileSync(join(plain.modelDir, 'model.safetensors')));
+    const progress = parseMetricLog(readFileSync(whole.logFile, 'utf8')).filter((r) => r.event === 'progress');
+    assert.ok(progress.every((r) => typeof r.bias_lambda_0 === 'number'), 'λ is logged with the progressive metrics');
+
+    await run(slice(0, 2048, 'bc-half.txt'), 'bc-resumed', true);
+    const resumed = await run(head, 'bc-resumed', true, { forceResume: true });
+    assert.equal(resumed.resumedAfter, 2048);
+    assert.deepEqual(lambda('bc-resumed'), lambda('bc-whole'));
+    assert.deepEqual(readFileSync(join(resumed.modelDir, 'model.safetensors')), readFileSync(join(whole.modelDir, 'model.safetensors')));
+  });
+
   it('publishes the model directory every publishEvery steps while the stream goes on', async () => {
     const cfg = config(dir, '-', join(dir, 'published'), 'batchSize: 256', 'published.yaml', ', publishEvery: 1');
     const child = spawn(process.execPath, [cli, 'train', cfg, '-q'], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -206,6 +266,8 @@ describe('online config checks', () => {
     assert.match(problems({ ...base, train: train({ epochs: 2 }) }), /train\.epochs: online training makes one pass/);
     assert.match(problems({ ...base, train: train({ calibration: 'platt' }) }), /train\.calibration: online training has no validation rows/);
     assert.match(problems({ ...base, train: train({ online: { sliceField: 'n' } }) }), /train\.online\.sliceField: no categorical field "n"/);
+    assert.match(problems({ ...base, train: train({ biasConstraints: { slices: { by: 'field', field: 'site' }, lr: 0.1 } }) }), /train\.biasConstraints\.slices\.by: online training slices by pCTR bucket/);
+    assert.match(problems({ ...base, train: train({ online: { inverseWeights: true } }) }), /train\.online\.inverseWeights: weights 1\/r of sampled negatives: set data\.sampling\.negativeRate below 1/);
     assert.match(problems({ ...base, data: { ...base.data, source: { format: 'parquet', path: 'x.parquet' } }, train: train({}) }), /data\.source\.format: online training reads a line format/);
   });
 

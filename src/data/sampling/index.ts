@@ -4,3 +4,4 @@ export {
 } from './negative.js';
 export { combineWeights, positiveWeights } from './positiveWeight.js';
 export { lossBasedSample } from './lossBased.js';
+export { positionUniform, sampleStreamRows, type StreamSampling } from './stream.js';

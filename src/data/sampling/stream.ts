@@ -1,0 +1,56 @@
+/**
+ * Negative downsampling of a stream (online training with data.sampling). Whether a row is kept is
+ * a hash of the seed and the row's stream position (input line or JetStream sequence) rather than
+ * the next draw of a generator running along the stream, so a run resumed after a kill keeps
+ * exactly the rows the uninterrupted run keeps, and the decision never depends on batch boundaries.
+ */
+import type { Dataset } from '../dataset.js';
+import { checkRate } from './negative.js';
+import { selectRows } from './subset.js';
+
+/** murmur3's 32-bit finaliser: every input bit flips each output bit with probability about ½. */
+function fmix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** A uniform in [0, 1) determined by (seed, position); positions up to 2⁵³. */
+export function positionUniform(seed: number, position: number): number {
+  const lo = position >>> 0;
+  const hi = Math.floor(position / 0x100000000) >>> 0;
+  const h = fmix32((fmix32((seed >>> 0) ^ 0x9e3779b9) + Math.imul(hi, 0x85ebca6b) + lo) >>> 0);
+  return fmix32(h ^ 0x27d4eb2f) / 0x100000000;
+}
+
+export interface StreamSampling {
+  /** Keep probability of a negative (positives are always kept). */
+  negativeRate: number;
+  /** Weight of a positive. */
+  betaPos: number;
+  seed: number;
+  /** Kept negatives weigh 1/r (inverse propensity): the model then needs no prediction correction. */
+  inverseWeights: boolean;
+}
+
+/**
+ * The rows of a stream batch to train on (ascending), their weights multiplied by β for positives
+ * and, with inverseWeights, 1/r for negatives. `positions[i]` is row i's stream position.
+ */
+export function sampleStreamRows(ds: Dataset, positions: ArrayLike<number>, s: StreamSampling): Dataset {
+  checkRate(s.negativeRate, 'sampleStreamRows');
+  const y = ds.labels[0];
+  if (y === undefined) throw new Error('sampleStreamRows: needs a label to tell positives from negatives');
+  const keep = new Int32Array(ds.numRows);
+  let k = 0;
+  for (let i = 0; i < ds.numRows; i++) if (y[i]! > 0 || positionUniform(s.seed, positions[i]!) < s.negativeRate) keep[k++] = i;
+  const out = k === ds.numRows ? { ...ds } : selectRows(ds, keep.slice(0, k));
+  const negW = s.inverseWeights ? 1 / s.negativeRate : 1;
+  if (s.betaPos !== 1 || negW !== 1) {
+    const yk = out.labels[0]!;
+    const w = new Float32Array(out.numRows);
+    for (let i = 0; i < w.length; i++) w[i] = (out.weights?.[i] ?? 1) * (yk[i]! > 0 ? s.betaPos : negW);
+    out.weights = w;
+  }
+  return out;
+}

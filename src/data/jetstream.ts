@@ -7,7 +7,7 @@
  * repeats a message (no acknowledgements are involved: the trainer's checkpoint is the one record
  * of progress).
  *
- * @nats-io/transport-node and @nats-io/jetstream are optional dependencies, loaded on first use.
+ * @nats-io/transport-node and @nats-io/jetstream are loaded on first use (development dependencies of ctrkit: see README on why not optional ones).
  * The connection reconnects without limit when the server goes away; the ordered consumer resumes
  * after the last message it delivered.
  */
@@ -49,7 +49,7 @@ function unavailable(name: string, what: string, cause: unknown): DataFormatErro
   const msg = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0];
   const code = (cause as { code?: unknown } | null)?.code;
   const e = new DataFormatError(name, undefined, undefined, code === 'ERR_MODULE_NOT_FOUND'
-    ? `reading a JetStream stream needs the optional packages ${PACKAGES}: \`npm install ${PACKAGES.replace(' and ', ' ')}\``
+    ? `reading a JetStream stream needs the packages ${PACKAGES}: \`npm install ${PACKAGES.replace(' and ', ' ')}\``
     : `${what} (${msg})`);
   (e as { cause?: unknown }).cause = cause;
   return e;

@@ -43,7 +43,7 @@ const client = await natsClient();
 const hasServer = spawnSync('nats-server', ['--version']).status === 0;
 const skip = skipWithoutSharedData(CRITEO)
   ?? (hasServer ? undefined : 'nats-server is not on PATH (Debian: apt-get install nats-server)')
-  ?? (client ? undefined : 'the optional packages @nats-io/transport-node and @nats-io/jetstream are not installed');
+  ?? (client ? undefined : 'the packages @nats-io/transport-node and @nats-io/jetstream are not installed (npm install)');
 
 async function freePort(): Promise<number> {
   return new Promise((res, rej) => {

@@ -1,4 +1,4 @@
-// Bindings: unary / binary elementwise ops and their backward, affine, axpy, fill.
+// Bindings: unary / binary elementwise ops and their backward, affine, axpy, axpby, fill.
 #include <cmath>
 
 #include "bind_util.h"
@@ -108,6 +108,14 @@ Napi::Value Axpy(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// axpby(n, a, x, b, y)
+Napi::Value Axpby(const Napi::CallbackInfo& info) {
+  const char* k = "axpby";
+  long n = count(info, 0, k, "n");
+  axpby(n, (float)real(info, 1, k, "a"), f32(info, 2, k, "x", n), (float)real(info, 3, k, "b"), f32(info, 4, k, "y", n));
+  return info.Env().Undefined();
+}
+
 // fill(x, n, value)
 Napi::Value Fill(const Napi::CallbackInfo& info) {
   const char* k = "fill";
@@ -125,6 +133,7 @@ void registerElementwise(Napi::Env env, Napi::Object exports) {
   exportFn<BinaryBackward>(env, exports, "binaryBackward");
   exportFn<Affine>(env, exports, "affine");
   exportFn<Axpy>(env, exports, "axpy");
+  exportFn<Axpby>(env, exports, "axpby");
   exportFn<Fill>(env, exports, "fill");
 }
 

@@ -1,4 +1,4 @@
-// Bindings: reductions, copy2d, sumSquares, softmax, segment ops, pair differences, BCE loss,
+// Bindings: reductions, copy2d, sumSquares, dot, softmax, segment ops, pair differences, BCE loss,
 // layer / batch norm and dropout.
 #include <cmath>
 
@@ -48,6 +48,13 @@ Napi::Value SumSquares(const Napi::CallbackInfo& info) {
   const char* k = "sumSquares";
   long n = count(info, 1, k, "n");
   return Napi::Number::New(info.Env(), sumSquares(f32(info, 0, k, "x", n), n));
+}
+
+// dot(x, y, n) -> number
+Napi::Value Dot(const Napi::CallbackInfo& info) {
+  const char* k = "dot";
+  long n = count(info, 2, k, "n");
+  return Napi::Number::New(info.Env(), dot(f32(info, 0, k, "x", n), f32(info, 1, k, "y", n), n));
 }
 
 // softmax(x, outer, len, inner, out, log)
@@ -225,6 +232,7 @@ void registerReduce(Napi::Env env, Napi::Object exports) {
   exportFn<ReduceSumBackward>(env, exports, "reduceSumBackward");
   exportFn<Copy2d>(env, exports, "copy2d");
   exportFn<SumSquares>(env, exports, "sumSquares");
+  exportFn<Dot>(env, exports, "dot");
   exportFn<Softmax>(env, exports, "softmax");
   exportFn<SoftmaxBackward>(env, exports, "softmaxBackward");
   exportFn<SegmentSoftmax>(env, exports, "segmentSoftmax");

@@ -1,5 +1,5 @@
 // Elementwise kernels: unary functions and their backward, numpy-broadcast binary ops and
-// their reducing backward, affine / axpy / fill. Elementwise work is split in fixed chunks;
+// their reducing backward, affine / axpy / axpby / fill. Elementwise work is split in fixed chunks;
 // each element is computed independently, so results never depend on the thread count.
 #include <algorithm>
 #include <cmath>
@@ -276,6 +276,11 @@ CTR_INLINE void axpyChunkBody(long n, float a, const float* x, float* y) {
 }
 CTR_MULTIVERSION(axpyChunk, (long n, float a, const float* x, float* y), (n, a, x, y))
 
+CTR_INLINE void axpbyChunkBody(long n, float a, const float* x, float b, float* y) {
+  for (long i = 0; i < n; ++i) y[i] = a * x[i] + b * y[i];
+}
+CTR_MULTIVERSION(axpbyChunk, (long n, float a, const float* x, float b, float* y), (n, a, x, b, y))
+
 }  // namespace
 
 void unary(UnaryOp op, const float* x, float* out, long n, float param) {
@@ -310,6 +315,10 @@ void affine(const float* x, float* out, long n, float a, float b) {
 
 void axpy(long n, float a, const float* x, float* y) {
   parallelFor(n, kGrain, [&](long i0, long i1) { axpyChunk(i1 - i0, a, x + i0, y + i0); });
+}
+
+void axpby(long n, float a, const float* x, float b, float* y) {
+  parallelFor(n, kGrain, [&](long i0, long i1) { axpbyChunk(i1 - i0, a, x + i0, b, y + i0); });
 }
 
 void fill(float* x, long n, float value) {

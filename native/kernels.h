@@ -31,6 +31,7 @@ void binaryBackward(BinaryOp op, const float* a, const long* aShape, const float
                     const float* dOut, const long* outShape, int nd, float* da, float* db);
 void affine(const float* x, float* out, long n, float a, float b);
 void axpy(long n, float a, const float* x, float* y);
+void axpby(long n, float a, const float* x, float b, float* y);
 void fill(float* x, long n, float value);
 
 // ---------------------------------------------------------------- reductions / layout
@@ -39,6 +40,7 @@ void reduceSumBackward(const float* dOut, long outer, long len, long inner, floa
 // rows, cols >= 1; src and dst may overlap (then copied serially in element order).
 void copy2d(const float* src, long srcStride, float* dst, long dstStride, long rows, long cols, bool accumulate);
 double sumSquares(const float* x, long n);
+double dot(const float* x, const float* y, long n);
 
 // ---------------------------------------------------------------- softmax / segments / pairs
 void softmax(const float* x, long outer, long len, long inner, float* out, bool log);

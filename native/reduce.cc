@@ -1,5 +1,5 @@
 // Reductions and layout: reduceSum over the middle axis of [outer, len, inner] (+ backward),
-// strided 2-D copies, and sum of squares. Sums run in float64 over a fixed decomposition
+// strided 2-D copies, sum of squares and dot products. Sums run in float64 over a fixed decomposition
 // (8 interleaved lanes inside fixed-size chunks, chunks combined in order), so results depend
 // only on the sizes, never on the thread count or the ISA.
 #include <algorithm>
@@ -26,6 +26,16 @@ double laneSum(const float* x, long n, F f) {
 }
 
 // Σ over a long contiguous range: fixed chunks in parallel, partials combined in chunk order.
+// Σ x[i]·y[i] in double, with laneSum's lanes and association.
+double laneDot(const float* x, const float* y, long n) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  long i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; ++k) acc[k] += (double)x[i + k] * (double)y[i + k];
+  for (int k = 0; i < n; ++i, ++k) acc[k] += (double)x[i] * (double)y[i];
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
 template <typename F>
 double chunkedSum(const float* x, long n, F f) {
   long chunks = (n + kChunk - 1) / kChunk;
@@ -112,5 +122,17 @@ void copy2d(const float* src, long srcStride, float* dst, long dstStride, long r
 }
 
 double sumSquares(const float* x, long n) { return chunkedSum(x, n, [](double v) { return v * v; }); }
+
+double dot(const float* x, const float* y, long n) {
+  long chunks = (n + kChunk - 1) / kChunk;
+  if (chunks <= 1) return laneDot(x, y, n);
+  std::vector<double> part((size_t)chunks);
+  parallelFor(chunks, 1, [&](long c0, long c1) {
+    for (long c = c0; c < c1; ++c) part[(size_t)c] = laneDot(x + c * kChunk, y + c * kChunk, std::min(kChunk, n - c * kChunk));
+  });
+  double s = 0;
+  for (double p : part) s += p;
+  return s;
+}
 
 }  // namespace ctr

@@ -15,6 +15,8 @@ const tape: { out: Tensor; backward: () => void }[] = [];
 const arena = new Arena();
 let gradEnabled = true;
 const touched: Tensor[] = [];
+/** While a backward pass runs with `BackwardOptions.reached`: every tensor it wrote a gradient to. */
+let reachedLog: Set<Tensor> | null = null;
 
 /** The kernels in use (resolved on every call so tests can switch backends). */
 export function K(): Kernels {
@@ -49,6 +51,7 @@ export function record(out: Tensor, inputs: readonly (Tensor | null | undefined)
 /** The gradient buffer of t, allocated (zeroed) on first use. Views share their base's. */
 export function gradOf(t: Tensor): Float32Array {
   const r = t.root();
+  if (reachedLog !== null) reachedLog.add(r);
   if (!r.grad) {
     r.grad = arena.f32(r.size, true);
     touched.push(r);
@@ -68,6 +71,11 @@ export interface BackwardOptions {
    * the passes; the tape goes at `endStep`.
    */
   retain?: boolean;
+  /**
+   * Filled with every tensor this pass writes a gradient to (a parameter is in it exactly when
+   * the loss reaches it through the tape), so callers need not scan gradient buffers for zeros.
+   */
+  reached?: Set<Tensor>;
 }
 
 /**
@@ -84,10 +92,15 @@ export function backward(loss: Tensor, seed?: Float32Array, opts: BackwardOption
   } else {
     g[0] = 1;
   }
-  for (let i = tape.length - 1; i >= 0; i--) {
-    // An op whose output never reached the loss received no gradient: nothing to propagate.
-    const e = tape[i]!;
-    if (e.out.root().grad) e.backward();
+  reachedLog = opts.reached ?? null;
+  try {
+    for (let i = tape.length - 1; i >= 0; i--) {
+      // An op whose output never reached the loss received no gradient: nothing to propagate.
+      const e = tape[i]!;
+      if (e.out.root().grad) e.backward();
+    }
+  } finally {
+    reachedLog = null;
   }
   if (!opts.retain) tape.length = 0;
 }

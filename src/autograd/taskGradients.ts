@@ -10,7 +10,9 @@
  * laid out the same way for all tasks, so a dot product between two tasks' gradients is a plain
  * loop over the block, whatever the tensor.
  *
- * The copies live in the step arena and are recycled when the step ends.
+ * The first task's gradients are left in the parameters' own buffers, the others' live in the
+ * step arena (recycled when the step ends); which tasks reached a parameter comes from the tape
+ * (`BackwardOptions.reached`), not from scanning the buffers.
  */
 import type { EmbeddingTable, Parameter, SparseGrad, Tensor } from '../tensor/tensor.js';
 import { reducePending } from './ops/embedding.js';
@@ -22,7 +24,11 @@ export interface GradientBlock {
   readonly name: string;
   /** Floats per row: 1 for a dense parameter, the table's dim for a table. */
   readonly width: number;
-  /** grads[t]: task t's gradient of this tensor (zeros when task t does not reach it). */
+  /**
+   * grads[t]: task t's gradient of this tensor (zeros when task t does not reach it). A method's
+   * `combine` may overwrite them (segments.ts writes the combination over the first reaching
+   * task's gradient): read them before combining.
+   */
   readonly grads: readonly Float32Array[];
   /** The tasks whose loss reaches this tensor, ascending: a block with two or more is shared. */
   readonly tasks: readonly number[];
@@ -72,34 +78,45 @@ export function taskGradients(losses: readonly Tensor[], params: readonly (reado
   // gradient accumulates into (it has no tape entry): every pass re-arms the same lookups with
   // that buffer zeroed, and keeps only those the task's loss reached.
   const lookups = tables.map(([, tb]) => tb.pending.slice());
-  for (let t = 0; t < T; t++) {
-    for (const [, p] of params) p.grad.fill(0);
-    tables.forEach(([, tb], i) => {
-      tb.zeroGrad();
-      for (const l of lookups[i]!) {
-        l.dOut.fill(0);
-        tb.addPending(l);
-      }
-    });
-    clearIntermediateGradients();
-    const loss = losses[t]!;
-    if (loss.requiresGrad) backward(loss, undefined, { retain: true });
+  // Each pass writes into zeroed buffers that become the task's gradient as they are (no copy):
+  // the first task into the parameters' own buffers, the others into the arena's. The parameters
+  // get their own buffers back when the passes are done.
+  const own = params.map(([, p]) => p.grad);
+  try {
+    for (let t = 0; t < T; t++) {
+      params.forEach(([, p], i) => {
+        if (t === 0) own[i]!.fill(0);
+        else p.grad = arena.f32(p.size, true);
+      });
+      tables.forEach(([, tb], i) => {
+        tb.zeroGrad();
+        for (const l of lookups[i]!) {
+          l.dOut.fill(0);
+          tb.addPending(l);
+        }
+      });
+      clearIntermediateGradients();
+      const loss = losses[t]!;
+      const hit = new Set<Tensor>();
+      if (loss.requiresGrad) backward(loss, undefined, { retain: true, reached: hit });
+      params.forEach(([, p], i) => {
+        if (hit.has(p)) dense[i]![t] = p.grad;
+      });
+      tables.forEach(([, tb], i) => {
+        tb.pending = tb.pending.filter((l) => l.dOut.some((v) => v !== 0));
+        if (!tb.trainable || !tb.hasGrad()) return;
+        const g = tb.sparseGrad(reducePending(tb));
+        if (g.count === 0) return;
+        const rows = new Int32Array(g.count);
+        rows.set(g.rows.subarray(0, g.count));
+        const values = arena.f32(g.count * tb.dim);
+        values.set(g.values.subarray(0, g.count * tb.dim));
+        sparse[i]![t] = { rows, values, count: g.count };
+      });
+    }
+  } finally {
     params.forEach(([, p], i) => {
-      if (!p.grad.some((v) => v !== 0)) return;
-      const copy = arena.f32(p.size);
-      copy.set(p.grad);
-      dense[i]![t] = copy;
-    });
-    tables.forEach(([, tb], i) => {
-      tb.pending = tb.pending.filter((l) => l.dOut.some((v) => v !== 0));
-      if (!tb.trainable || !tb.hasGrad()) return;
-      const g = tb.sparseGrad(reducePending(tb));
-      if (g.count === 0) return;
-      const rows = new Int32Array(g.count);
-      rows.set(g.rows.subarray(0, g.count));
-      const values = arena.f32(g.count * tb.dim);
-      values.set(g.values.subarray(0, g.count * tb.dim));
-      sparse[i]![t] = { rows, values, count: g.count };
+      p.grad = own[i]!;
     });
   }
   clearIntermediateGradients();
@@ -112,7 +129,10 @@ export function taskGradients(losses: readonly Tensor[], params: readonly (reado
       return;
     }
     const grads = per.map((g) => g ?? arena.f32(p.size, true));
-    targets.push({ block: { name, width: 1, grads, tasks }, assign: (g) => p.grad.set(g) });
+    // A method may combine in place, over the first task's gradient, i.e. the parameter's buffer.
+    targets.push({ block: { name, width: 1, grads, tasks }, assign: (g) => {
+      if (g !== p.grad) p.grad.set(g);
+    } });
   });
   tables.forEach(([name, tb], i) => {
     const per = sparse[i]!;

@@ -81,6 +81,9 @@ export interface Kernels {
   affine(x: Float32Array, out: Float32Array, n: number, a: number, b: number): void;
   /** y[i] += a * x[i]. */
   axpy(n: number, a: number, x: Float32Array, y: Float32Array): void;
+
+  /** y[i] = a * x[i] + b * y[i] (combining per-task gradients in place). */
+  axpby(n: number, a: number, x: Float32Array, b: number, y: Float32Array): void;
   /** x[i] = value. */
   fill(x: Float32Array, n: number, value: number): void;
 
@@ -104,6 +107,9 @@ export interface Kernels {
 
   /** Σ x[i]² in float64 with fixed-order chunked summation (gradient clipping, norms). */
   sumSquares(x: Float32Array, n: number): number;
+
+  /** Σ x[i]·y[i] in float64, summed like sumSquares (Gram matrices of per-task gradients). */
+  dot(x: Float32Array, y: Float32Array, n: number): number;
 
   // ---------------------------------------------------------------- softmax
 

@@ -77,14 +77,15 @@ test('binary / binaryBackward with broadcasting', { skip }, () => {
   }
 });
 
-test('affine / axpy / fill', { skip }, () => {
+test('affine / axpy / axpby / fill', { skip }, () => {
   for (const n of sizes) {
     agree(`n=${n}`, (K, r) => {
-      const x = randF32(r, n), out = new Float32Array(n), y = randF32(r, n), f = new Float32Array(n + 1);
+      const x = randF32(r, n), out = new Float32Array(n), y = randF32(r, n), f = new Float32Array(n + 1), z = randF32(r, n);
       K.affine(x, out, n, 1.5, -0.25);
       K.axpy(n, -0.3, x, y);
+      K.axpby(n, 0.7, x, -1.25, z);
       K.fill(f, n, 3.5);
-      return [out, y, f];
+      return [out, y, f, z];
     });
   }
 });
@@ -97,7 +98,8 @@ test('reduceSum / reduceSumBackward / sumSquares / copy2d', { skip }, () => {
       K.reduceSum(x, o, l, i, out, 0.5);
       const dOut = randF32(r, o * i), dx = randF32(r, o * l * i);
       K.reduceSumBackward(dOut, o, l, i, dx, 0.5);
-      return [out, dx, K.sumSquares(x, x.length)];
+      const y = randF32(r, x.length);
+      return [out, dx, K.sumSquares(x, x.length), K.dot(x, y, x.length)];
     }, 1e-4, 1e-5);
   }
   agree('copy2d', (K, r) => {

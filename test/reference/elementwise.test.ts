@@ -78,6 +78,13 @@ test('unaryBackward: kink conventions relu\'(0) = abs\'(0) = 0', () => {
   }
 });
 
+test('axpby: y = a·x + b·y, with length checks', () => {
+  const y = f32([1, 2, 3, 9]);
+  K.axpby(3, 2, f32([1, -1, 0.5]), -0.5, y);
+  assert.deepEqual(Array.from(y), [1.5, -3, -0.5, 9]);
+  assert.throws(() => K.axpby(4, 1, f32([1, 2, 3, 4]), 1, f32([1, 2, 3])), /axpby: y has 3 elements, needs 4/);
+});
+
 test('affine, axpy, fill', () => {
   const out = new Float32Array(3);
   K.affine(f32([1, 2, 3]), out, 3, 2, -1);

@@ -43,6 +43,14 @@ test('copy2d: copy a sub-block, then accumulate it; bounds are checked', () => {
   K.copy2d(src, 100, 4, dst, 100, 3, 0, 2, false); // empty copy never reads
 });
 
+test('dot in float64, with length checks', () => {
+  assert.equal(K.dot(f32([1, 2, 3, -4, 100]), f32([2, -1, 0.5, 1, 7]), 4), 2 - 2 + 1.5 - 4);
+  const t = Math.fround(0.1);
+  assert.equal(K.dot(f32([0.1]), f32([0.1]), 1), t * t); // not rounded to float32
+  assert.equal(K.dot(new Float32Array(0), new Float32Array(0), 0), 0);
+  assert.throws(() => K.dot(f32([1, 2]), f32([1]), 2), /dot: y/);
+});
+
 test('sumSquares in float64', () => {
   assert.equal(K.sumSquares(f32([1, 2, 3, -4, 100]), 4), 30);
   const t = Math.fround(0.1);

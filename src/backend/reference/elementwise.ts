@@ -1,4 +1,4 @@
-/** Elementwise kernels: unary functions, fused-activation backward, affine, axpy, fill. */
+/** Elementwise kernels: unary functions, fused-activation backward, affine, axpy, axpby, fill. */
 import type { Activation, UnaryOp } from '../kernels.js';
 import { activationDerivFn, unaryDerivFn, unaryFn } from './activation.js';
 import { checkDim, checkLen } from './util.js';
@@ -49,6 +49,14 @@ export function axpy(n: number, a: number, x: Float32Array, y: Float32Array): vo
   checkLen(k, 'x', x, n, `n=${n}`);
   checkLen(k, 'y', y, n, `n=${n}`);
   for (let i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+export function axpby(n: number, a: number, x: Float32Array, b: number, y: Float32Array): void {
+  const k = 'axpby';
+  checkDim(k, 'n', n);
+  checkLen(k, 'x', x, n, `n=${n}`);
+  checkLen(k, 'y', y, n, `n=${n}`);
+  for (let i = 0; i < n; i++) y[i] = a * x[i]! + b * y[i]!;
 }
 
 export function fill(x: Float32Array, n: number, value: number): void {

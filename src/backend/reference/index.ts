@@ -3,7 +3,7 @@
  * cannot build. Single-threaded, float32 storage, float64 accumulation in reductions.
  */
 import type { Kernels } from '../kernels.js';
-import { activationBackward, affine, axpy, fill, unary, unaryBackward } from './elementwise.js';
+import { activationBackward, affine, axpby, axpy, fill, unary, unaryBackward } from './elementwise.js';
 import { binary, binaryBackward } from './broadcast.js';
 import { dropout } from './dropout.js';
 import { embeddingBackward, embeddingBag, embeddingLookup } from './embedding.js';
@@ -11,7 +11,7 @@ import { gemm, linearBackward, linearForward } from './gemm.js';
 import { bceWithLogits } from './loss.js';
 import { batchNormBackward, batchNormTrain, layerNorm, layerNormBackward } from './norm.js';
 import { adagradStep, adamStep, sgdStep, sparseAdagrad, sparseAdam, sparseSgd } from './optim.js';
-import { copy2d, reduceSum, reduceSumBackward, sumSquares } from './reduce.js';
+import { copy2d, dot, reduceSum, reduceSumBackward, sumSquares } from './reduce.js';
 import { pairDiff, pairDiffBackward, segmentSum, segmentSumBackward } from './segment.js';
 import { segmentSoftmax, segmentSoftmaxBackward, softmax, softmaxBackward } from './softmax.js';
 
@@ -30,11 +30,13 @@ export const referenceKernels: Kernels = {
   binaryBackward,
   affine,
   axpy,
+  axpby,
   fill,
   reduceSum,
   reduceSumBackward,
   copy2d,
   sumSquares,
+  dot,
   softmax,
   softmaxBackward,
   segmentSoftmax,

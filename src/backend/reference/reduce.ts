@@ -60,6 +60,16 @@ export function copy2d(src: Float32Array, srcOff: number, srcStride: number, dst
   }
 }
 
+export function dot(x: Float32Array, y: Float32Array, n: number): number {
+  const k = 'dot';
+  checkDim(k, 'n', n);
+  checkLen(k, 'x', x, n, `n=${n}`);
+  checkLen(k, 'y', y, n, `n=${n}`);
+  let s = 0;
+  for (let i = 0; i < n; i++) s += x[i]! * y[i]!;
+  return s;
+}
+
 export function sumSquares(x: Float32Array, n: number): number {
   const k = 'sumSquares';
   checkDim(k, 'n', n);

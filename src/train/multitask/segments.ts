@@ -21,7 +21,7 @@
  * Blocks that fewer than two tasks reach are task-specific: their one gradient passes through.
  */
 import type { GradientBlock } from '../../autograd/taskGradients.js';
-import { stepArena } from '../../autograd/tape.js';
+import { backend } from '../../backend/index.js';
 
 export type Split = 'none' | 'tensor' | 'chunk';
 
@@ -51,8 +51,6 @@ export function isShared(b: GradientBlock): boolean {
 
 /** A run [start, end) of floats of one block. */
 interface Span {
-  /** Index of the block in the step's block list. */
-  index: number;
   block: GradientBlock;
   start: number;
   end: number;
@@ -61,12 +59,14 @@ interface Span {
 /**
  * One combined gradient per block: shared blocks segment by segment through `coefficients`,
  * task-specific blocks passed through (the caller copies them into the parameters, so they are
- * returned as they are). `withGram` false skips the Gram matrix (left at zero) for coefficients
+ * returned as they are). Each block's combination is written over its first reaching task's
+ * gradient, which the caller must not read afterwards. `withGram` false skips the Gram matrix (left at zero) for coefficients
  * that do not depend on it.
  */
 export function combineSegments(blocks: readonly GradientBlock[], T: number, opts: SplitOptions, coefficients: Coefficients, withGram = true): Float32Array[] {
-  const arena = stepArena();
-  const out = blocks.map((b) => (isShared(b) ? arena.f32(b.grads[0]!.length) : b.grads[b.tasks[0]!]!));
+  // The combination overwrites the first reaching task's gradient, span by span after the span's
+  // Gram matrix is complete: no extra buffer, and no copy when that is the parameter's own.
+  const out = blocks.map((b) => b.grads[b.tasks[0]!]!);
   const gram = new Float64Array(T * T);
   const view = { slot: '', gram };
   const run = (slot: string, spans: readonly Span[]): void => {
@@ -74,21 +74,18 @@ export function combineSegments(blocks: readonly GradientBlock[], T: number, opt
     if (withGram) for (const s of spans) accumulateGram(s, T, gram);
     view.slot = slot;
     const c = coefficients(view);
-    for (const s of spans) writeCombination(s, c, out[s.index]!);
+    for (const s of spans) writeCombination(s, c);
   };
   const shared: Span[] = [];
-  blocks.forEach((block, index) => {
-    if (isShared(block)) shared.push({ index, block, start: 0, end: block.grads[0]!.length });
-  });
+  for (const block of blocks) if (isShared(block)) shared.push({ block, start: 0, end: block.grads[0]!.length });
   if (opts.split === 'none') {
     if (shared.length > 0) run('*', shared);
     return out;
   }
   const span: Span = { ...shared[0]! };
   const one = [span];
-  for (const { index, block } of shared) {
+  for (const { block } of shared) {
     const n = block.grads[0]!.length;
-    span.index = index;
     span.block = block;
     if (opts.split === 'tensor') {
       span.start = 0;
@@ -111,49 +108,47 @@ export function combineSegments(blocks: readonly GradientBlock[], T: number, opt
   return out;
 }
 
+/**
+ * Spans at least this long go to the kernels (threaded, vectorised); shorter ones (a table row,
+ * a small tensor) stay in a loop here, where a kernel call would cost more than it saves. The
+ * choice depends on sizes only, so a run is as deterministic either way.
+ */
+const KERNEL_SPAN = 4096;
+
 /** Adds the span's dot products between the tasks that reach its block to `gram`. */
 function accumulateGram(s: Span, T: number, gram: Float64Array): void {
   const { tasks, grads } = s.block;
   const start = s.start, end = s.end;
-  if (tasks.length === 2) {
-    // One pass over both gradients for the three products (the common case, memory-bound).
-    const i = tasks[0]!, j = tasks[1]!;
-    const gi = grads[i]!, gj = grads[j]!;
-    let ii = 0, ij = 0, jj = 0;
-    for (let k = start; k < end; k++) {
-      const x = gi[k]!, y = gj[k]!;
-      ii += x * x;
-      ij += x * y;
-      jj += y * y;
-    }
-    gram[i * T + i] = gram[i * T + i]! + ii;
-    gram[j * T + j] = gram[j * T + j]! + jj;
-    gram[i * T + j] = gram[i * T + j]! + ij;
-    gram[j * T + i] = gram[j * T + i]! + ij;
-    return;
-  }
+  const dot = end - start >= KERNEL_SPAN
+    ? (x: Float32Array, y: Float32Array): number => backend().dot(x.subarray(start, end), y.subarray(start, end), end - start)
+    : (x: Float32Array, y: Float32Array): number => {
+      let d = 0;
+      for (let k = start; k < end; k++) d += x[k]! * y[k]!;
+      return d;
+    };
   for (let a = 0; a < tasks.length; a++) {
     const i = tasks[a]!;
-    const gi = grads[i]!;
     for (let b = a; b < tasks.length; b++) {
       const j = tasks[b]!;
-      const gj = grads[j]!;
-      let d = 0;
-      for (let k = start; k < end; k++) d += gi[k]! * gj[k]!;
+      const d = dot(grads[i]!, grads[j]!);
       gram[i * T + j] = gram[i * T + j]! + d;
       if (i !== j) gram[j * T + i] = gram[j * T + i]! + d;
     }
   }
 }
 
-/** out[span] = Σₖ cₖ gₖ[span] over the tasks that reach the block, summed in float64. */
-function writeCombination(s: Span, c: ArrayLike<number>, out: Float32Array): void {
+/** g₀[span] ← Σₖ cₖ gₖ[span] over the tasks that reach the block, g₀ the first of them. */
+function writeCombination(s: Span, c: ArrayLike<number>): void {
   const { tasks, grads } = s.block;
-  const start = s.start, end = s.end;
-  if (tasks.length === 2) {
-    const g0 = grads[tasks[0]!]!, g1 = grads[tasks[1]!]!;
-    const c0 = c[tasks[0]!]!, c1 = c[tasks[1]!]!;
-    for (let k = start; k < end; k++) out[k] = c0 * g0[k]! + c1 * g1[k]!;
+  const start = s.start, end = s.end, n = end - start;
+  const out = grads[tasks[0]!]!;
+  if (n >= KERNEL_SPAN) {
+    const K = backend();
+    const o = out.subarray(start, end);
+    const x = (a: number): Float32Array => grads[tasks[a]!]!.subarray(start, end);
+    if (tasks.length === 1) K.affine(o, o, n, c[tasks[0]!]!, 0);
+    else K.axpby(n, c[tasks[1]!]!, x(1), c[tasks[0]!]!, o);
+    for (let a = 2; a < tasks.length; a++) K.axpy(n, c[tasks[a]!]!, x(a), o);
     return;
   }
   for (let k = start; k < end; k++) {

@@ -51,13 +51,14 @@ describe('PCGrad by hand', () => {
   });
   it('split per tensor tests conflict per tensor', () => {
     // As one vector [1, 0 | 1, 0]·[-1, 1 | 2, 0] = 1 > 0: no projection. Per tensor: the first conflicts.
-    const blocks = [block('u', [1, 0], [-1, 1]), block('v', [1, 0], [2, 0])];
-    near(new PCGrad(2, 1, { split: 'none', chunkSize: 1 }).combine(blocks, info(0))[0]!, [0, 1]);
-    const perTensor = new PCGrad(2, 1, { split: 'tensor', chunkSize: 1 }).combine(blocks, info(0));
+    // A method combines over the blocks' gradients: fresh blocks for every call.
+    const blocks = (): GradientBlock[] => [block('u', [1, 0], [-1, 1]), block('v', [1, 0], [2, 0])];
+    near(new PCGrad(2, 1, { split: 'none', chunkSize: 1 }).combine(blocks(), info(0))[0]!, [0, 1]);
+    const perTensor = new PCGrad(2, 1, { split: 'tensor', chunkSize: 1 }).combine(blocks(), info(0));
     near(perTensor[0]!, [0.5, 1.5]);
     near(perTensor[1]!, [3, 0]);
     // Chunks of one float: [1]·[−1] conflicts → both projected to 0; [0]·[1] = 0 does not.
-    near(new PCGrad(2, 1, { split: 'chunk', chunkSize: 1 }).combine(blocks, info(0))[0]!, [0, 1]);
+    near(new PCGrad(2, 1, { split: 'chunk', chunkSize: 1 }).combine(blocks(), info(0))[0]!, [0, 1]);
   });
   it('the order of the other tasks is a pure function of (seed, step)', () => {
     assert.deepEqual(taskOrders(4, 9, 17), taskOrders(4, 9, 17));
@@ -146,17 +147,18 @@ describe('GradNorm', () => {
   it('two steps by hand: first step records L(0); weights move against the norm imbalance, sum to T', () => {
     const lr = 0.1;
     const m = new GradNorm(['a', 'b'], ['W'], { alpha: 1.5, lr });
-    const blocks = [block('W', [3, 4], [0, 1]), block('tower', [1, 1], [0, 0])];
+    const blocks = (): GradientBlock[] => [block('W', [3, 4], [0, 1]), block('tower', [1, 1], [0, 0])];
     // Step 1: w = [1, 1] → update Σ w g = [3, 5]; norms [5, 1], L̃ = [1, 1], targets 3 each;
     // ∂/∂w = [+5, −1] → Adam's first step is −lr·sign: w = [0.9, 1.1] (already sums to 2).
-    const out = m.combine(blocks, info(0, [2, 1]));
+    const first = blocks();
+    const out = m.combine(first, info(0, [2, 1]));
     near(out[0]!, [3, 5]);
-    assert.equal(out[1], blocks[1]!.grads[0]);
+    assert.equal(out[1], first[1]!.grads[0]);
     near(m.currentWeights, [0.9, 1.1], 1e-9);
     // Step 2: losses [1, 1] → L̃ = [0.5, 1], mean 0.75, r = [2/3, 4/3]; G = [4.5, 1.1], mean 2.8.
     const targets = gradNormTargets([0.9, 1.1], [5, 1], [1, 1], [2, 1], 1.5);
     near(targets, [2.8 * (2 / 3) ** 1.5, 2.8 * (4 / 3) ** 1.5], 1e-12);
-    near(m.combine(blocks, info(1, [1, 1]))[0]!, [0.9 * 3, 0.9 * 4 + 1.1], 1e-6);
+    near(m.combine(blocks(), info(1, [1, 1]))[0]!, [0.9 * 3, 0.9 * 4 + 1.1], 1e-6);
   });
   it('the weight gradient equals float64 central differences of L_grad', () => {
     const norms = [5, 1.3, 0.7];

@@ -9,7 +9,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { endStep } from '../../../src/autograd/tape.js';
 import { taskGradients } from '../../../src/autograd/taskGradients.js';
+import type { GradientBlock } from '../../../src/autograd/taskGradients.js';
 import type { GradientLevelMethod } from '../../../src/train/multitask/method.js';
+import { Rng } from '../../../src/util/random.js';
 import { PCGrad } from '../../../src/train/multitask/pcgrad.js';
 import { GradVac } from '../../../src/train/multitask/gradVac.js';
 import type { Split } from '../../../src/train/multitask/segments.js';
@@ -150,7 +152,51 @@ function compare(split: Split, make: () => GradientLevelMethod, dense: 'pcgrad' 
   return conflicts;
 }
 
+/** Long tensors (past segments.ts's kernel threshold) go through the backend's dot/affine/axpy. */
+function compareLong(split: Split): number {
+  const rng = new Rng(5);
+  const sizes = [9000, 4096, 300];
+  const perTask = Array.from({ length: T }, (_, t) => sizes.map((n) => {
+    const g = new Float32Array(n);
+    // Task 1 leans against task 0 on the first tensor, so that projections happen.
+    for (let k = 0; k < n; k++) g[k] = rng.normal() + (t === 1 && n === 9000 ? -0.5 : t === 0 && n === 9000 ? 0.5 : 0);
+    return g;
+  }));
+  const orders = taskOrders(T, SEED, 0);
+  const f64 = (a: Float32Array): Float64Array => Float64Array.from(a);
+  const expected = split === 'none'
+    ? (() => {
+      const cat = perTask.map((gs) => f64(Float32Array.from(gs.flatMap((g) => Array.from(g)))));
+      const r = pcgradDense(cat, orders);
+      let o = 0;
+      return { conflicts: r.conflicts, out: sizes.map((n) => r.out.slice(o, (o += n))) };
+    })()
+    : (() => {
+      let conflicts = 0;
+      const out = sizes.map((_, i) => {
+        const r = pcgradDense(perTask.map((gs) => f64(gs[i]!)), orders);
+        conflicts += r.conflicts;
+        return r.out;
+      });
+      return { conflicts, out };
+    })();
+  const blocks: GradientBlock[] = sizes.map((_, i) => ({ name: `w${i}`, width: 1, grads: perTask.map((gs) => gs[i]!.slice()), tasks: [0, 1, 2] }));
+  const got = new PCGrad(T, SEED, { split, chunkSize: CHUNK }).combine(blocks, { step: 0, losses: [0, 0, 0] });
+  got.forEach((g, i) => {
+    const want = expected.out[i]!;
+    const scale = Math.max(...want.map(Math.abs));
+    want.forEach((w, k) => assert.ok(Math.abs(g[k]! - w) <= 1e-5 * scale, `${split} w${i}[${k}]: ${g[k]} vs dense ${w}`));
+  });
+  return expected.conflicts;
+}
+
 for (const k of testBackends()) {
+  describe(`PCGrad on long tensors (kernel path) == dense textbook definition (${k.name})`, () => {
+    for (const split of ['none', 'tensor'] as const) {
+      it(`split ${split}`, () => withBackend(k, () => assert.ok(compareLong(split) > 0, 'the vectors must conflict, or the test proves nothing')));
+    }
+  });
+
   describe(`PCGrad: sparse block path == dense textbook definition (${k.name})`, () => {
     for (const split of ['none', 'tensor', 'chunk'] as const) {
       it(`split ${split}`, () => withBackend(k, () => {

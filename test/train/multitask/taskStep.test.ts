@@ -21,7 +21,9 @@ describe('trainTaskStep with PCGrad', () => {
     const batch = tinyBatch(16, 21);
     const method = new PCGrad(3, 4, { split: 'tensor', chunkSize: 1 });
     const g = taskGradients(model.losses(batch), model.namedParameters(), model.namedTables());
-    const expected = new Map(g.blocks.map((b, i) => [b.name, { rows: b.rows?.slice(), grad: method.combine(g.blocks, { step: 0, losses: [0, 0, 0] })[i]!.slice() }]));
+    const blocks = g.blocks;
+    const combined = method.combine(blocks, { step: 0, losses: [0, 0, 0] });
+    const expected = new Map(blocks.map((b, i) => [b.name, { rows: b.rows?.slice(), grad: combined[i]!.slice() }]));
     endStep();
     const before = model.stateDict();
     const copy = new Map([...before].map(([n, v]) => [n, v.slice()]));

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, loadConfigFile, parseDataConfig, type DataConfig } from '../schema/index.js';
-import { FIXED_HEADS, MULTI_TASK_MODEL_TYPES, parseModelConfig, REPRESENTATION_MODEL_TYPES, type ModelConfig } from '../models/registry.js';
+import { fixedHeads, hasRepresentation, isMultiTaskType, modelTypesWhere, parseModelConfig, type ModelConfig } from '../models/registry.js';
 import { parseOptimizerConfig, type OptimizerConfig } from '../optim/registry.js';
 import { LossConfigError, parseLossConfig, type LossConfig } from '../losses/registry.js';
 import { checkDistill, parseDistillSection, type DistillRunConfig } from './distillConfig.js';
@@ -164,11 +164,11 @@ const ONE_TASK_LOSSES: readonly string[] = ['bce', 'focal'];
 /** train.tasks against the labels and the model's heads, and what multi-task training does not do. */
 function checkTasks(data: DataConfig, model: ModelConfig, train: TrainConfig, at: (path: string, msg: string) => void): void {
   const labels = data.labels.map((l) => l.name);
-  const multiHead = MULTI_TASK_MODEL_TYPES.includes(model.type);
+  const multiHead = isMultiTaskType(model.type);
   const tasks = train.tasks;
   if (tasks === undefined) {
     if (multiHead) at('train.tasks', `model type '${model.type}' is multi-task: name its tasks (each a label, optional loss, weight, on)`);
-    else if (labels.length > 1) at('data.labels', `${labels.length} labels (${labels.join(', ')}) but no train.tasks: name the tasks to train (one task trains one label; several need a multi-task model: ${MULTI_TASK_MODEL_TYPES.join(', ')})`);
+    else if (labels.length > 1) at('data.labels', `${labels.length} labels (${labels.join(', ')}) but no train.tasks: name the tasks to train (one task trains one label; several need a multi-task model: ${modelTypesWhere(isMultiTaskType).join(', ')})`);
     if (train.multitask !== undefined) at('train.multitask', 'combines several tasks: set train.tasks');
     if (train.validationTasks !== undefined) at('train.validationTasks', 'weighs several tasks: set train.tasks');
     return;
@@ -187,7 +187,7 @@ function checkTasks(data: DataConfig, model: ModelConfig, train: TrainConfig, at
   });
   if (!tasks.some((t) => t.weight > 0)) at('train.tasks', 'every task has weight 0: nothing would be trained');
   if (train.loss !== undefined) at('train.loss', 'with train.tasks each task has its own loss (train.tasks[].loss)');
-  const fixed = FIXED_HEADS[model.type];
+  const fixed = fixedHeads(model.type);
   const heads = new Set(tasks.map((t) => t.head ?? t.name));
   if (fixed) {
     tasks.forEach((t, i) => {
@@ -197,7 +197,7 @@ function checkTasks(data: DataConfig, model: ModelConfig, train: TrainConfig, at
   } else if (multiHead && heads.size < 2) {
     at('train.tasks', `model type '${model.type}' shares layers between tasks: give it at least two heads`);
   } else if (!multiHead && heads.size > 1) {
-    at('model.type', `'${model.type}' has one output, and train.tasks reads ${heads.size} heads (${[...heads].join(', ')}); use a multi-task model (${MULTI_TASK_MODEL_TYPES.join(', ')})`);
+    at('model.type', `'${model.type}' has one output, and train.tasks reads ${heads.size} heads (${[...heads].join(', ')}); use a multi-task model (${modelTypesWhere(isMultiTaskType).join(', ')})`);
   }
   if (train.multitask?.type === 'gradnorm' && model.type === 'esmm') {
     at('train.multitask.type', `'gradnorm' balances the tasks' gradients on the last layer they share, and esmm's CTR and CVR nets share only the embedding table; use shared-bottom, mmoe or ple`);
@@ -249,8 +249,8 @@ function checkTrainable(file: string, data: DataConfig, model: ModelConfig, trai
     at('train.loss.type', `'jrc' needs a two-logit model head (model.logits: 2, dnn or dcnv2), which model type '${model.type}' does not have`);
   }
   if (twoLogitHead === 2 && loss?.type !== 'jrc') at('model.logits', `2 is the JRC head; train it with train.loss: { type: jrc }`);
-  if (loss?.type === 'contrastive' && !(REPRESENTATION_MODEL_TYPES as readonly string[]).includes(model.type)) {
-    at('train.loss.type', `'contrastive' contrasts hidden representations, which model type '${model.type}' does not have; use ${REPRESENTATION_MODEL_TYPES.join(' or ')}`);
+  if (loss?.type === 'contrastive' && !hasRepresentation(model.type)) {
+    at('train.loss.type', `'contrastive' contrasts hidden representations, which model type '${model.type}' does not have; use ${modelTypesWhere(hasRepresentation).join(' or ')}`);
   }
   const bc = train.biasConstraints?.slices;
   if (bc?.by === 'field') {

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import type { DataConfig } from '../schema/index.js';
-import { MULTI_TASK_MODEL_TYPES, parseModelConfig, type ModelConfig } from '../models/registry.js';
+import { isMultiTaskType, parseModelConfig, type ModelConfig } from '../models/registry.js';
 import { LossConfigError } from '../losses/registry.js';
 import { parseDistillConfig, type DistillConfig } from '../losses/distillRegistry.js';
 
@@ -116,7 +116,7 @@ export function checkDistill(data: DataConfig, model: ModelConfig, train: { dist
     if (label) at('train.distill.teacher.column', `column ${t.column} is label ${label.name}`);
   }
   if (t.kind === 'joint') {
-    if (MULTI_TASK_MODEL_TYPES.includes(t.model.type)) at('train.distill.teacher.model.type', `'${t.model.type}' is multi-task; a teacher gives one score per row`);
+    if (isMultiTaskType(t.model.type)) at('train.distill.teacher.model.type', `'${t.model.type}' is multi-task; a teacher gives one score per row`);
     if ((t.model.type === 'dnn' || t.model.type === 'dcnv2') && t.model.logits === 2) at('train.distill.teacher.model.logits', 'a teacher has one logit per row');
     if (train.biasConstraints !== undefined) at('train.biasConstraints', 'bias constraints with a jointly trained teacher are not supported');
   }

@@ -39,7 +39,7 @@ import { sliceLabel, writeTrainingReport } from './trainReport.js';
 import { createBiasConstraintTerm } from './biasConstraintTerm.js';
 import { startSearch } from './search.js';
 import { add } from '../autograd/ops/elementwise.js';
-import { TASK_HEADS_MODEL_TYPES } from '../models/registry.js';
+import { headsAreTasks } from '../models/registry.js';
 import { handleInconsistentRows, runTasks, taskHeads, taskRecords, taskSampling, type RunTask } from './tasks.js';
 import { distillListwise } from './distillConfig.js';
 import { attachTeacher, buildDataConfig, createJointTeacher, distillationRecord, distillationTerms, JointDistillModel, teacherColumnCheck } from './teacher.js';
@@ -192,7 +192,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     numIds: ds.numIds, numFields: ds.numFields, denseDim: ds.denseNames?.length ?? 0, numSequences: ds.sequences?.length ?? 0,
   };
   // Multi-task models whose heads are the tasks are built (and re-built from the model file) with their names.
-  const headTasks = TASK_HEADS_MODEL_TYPES.includes(modelConfig.type) ? { tasks: taskHeads(tasks) } : {};
+  const headTasks = headsAreTasks(modelConfig.type) ? { tasks: taskHeads(tasks) } : {};
   const search = cfg.train.search && modelConfig.type === 'dcnv2'
     ? startSearch({ search: cfg.train.search, model: modelConfig, dims: positional, seed, dataset: ds, validation: split.validation, fit: split.fit, batchSize: cfg.train.batchSize, optimizer: cfg.train.optimizer, probs, file: cfg.file })
     : null;

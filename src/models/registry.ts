@@ -39,12 +39,44 @@ import { TwoTower } from './twoTower.js';
 
 export const MODEL_TYPES = ['lr', 'fm', 'dnn', 'dcnv2', 'din', 'twotower', 'qu', 'shared-bottom', 'mmoe', 'ple', 'snr', 'esmm'] as const;
 export type ModelType = (typeof MODEL_TYPES)[number];
-/** Types whose models have several named heads (MultiTaskModel): one per task, or esmm's fixed ones. */
-export const MULTI_TASK_MODEL_TYPES: readonly string[] = ['shared-bottom', 'mmoe', 'ple', 'snr', 'esmm'];
-/** The heads of multi-task types whose heads do not follow the configured tasks. */
-export const FIXED_HEADS: Readonly<Record<string, readonly string[]>> = { esmm: ESMM_HEADS };
-/** Types whose models have forwardWithRepresentation (hidden layers to take a representation from). */
-export const REPRESENTATION_MODEL_TYPES = ['dnn', 'dcnv2'] as const satisfies readonly ModelType[];
+
+/**
+ * What each model type offers, declared once, for the checks that run before any model exists
+ * (config validation, the runner): `heads` is 'one' (a single output), 'tasks' (a MultiTaskModel
+ * with one head per configured task) or the fixed head names of a MultiTaskModel; `representation`
+ * marks the types with forwardWithRepresentation (hidden layers to take a representation from).
+ */
+const TRAITS: Readonly<Record<ModelType, { heads: 'one' | 'tasks' | readonly string[]; representation?: true }>> = {
+  lr: { heads: 'one' }, fm: { heads: 'one' }, dnn: { heads: 'one', representation: true }, dcnv2: { heads: 'one', representation: true },
+  din: { heads: 'one' }, twotower: { heads: 'one' }, qu: { heads: 'one' },
+  'shared-bottom': { heads: 'tasks' }, mmoe: { heads: 'tasks' }, ple: { heads: 'tasks' }, snr: { heads: 'tasks' }, esmm: { heads: ESMM_HEADS },
+};
+
+/** Several named heads (MultiTaskModel): one per task, or fixed ones. */
+export function isMultiTaskType(type: ModelType): boolean {
+  return TRAITS[type].heads !== 'one';
+}
+
+/** Heads named by the configured tasks (the model is built with dims.tasks). */
+export function headsAreTasks(type: ModelType): boolean {
+  return TRAITS[type].heads === 'tasks';
+}
+
+/** The head names of a multi-task type whose heads do not follow the tasks (esmm), else undefined. */
+export function fixedHeads(type: ModelType): readonly string[] | undefined {
+  const h = TRAITS[type].heads;
+  return typeof h === 'string' ? undefined : h;
+}
+
+/** Has forwardWithRepresentation (contrastive losses, distillation from a representation). */
+export function hasRepresentation(type: ModelType): boolean {
+  return TRAITS[type].representation === true;
+}
+
+/** The types with a trait, for messages ("use one of …"). */
+export function modelTypesWhere(trait: (type: ModelType) => boolean): ModelType[] {
+  return MODEL_TYPES.filter(trait);
+}
 
 const positiveInt = z.number().int().positive();
 const initStd = z.number().positive().finite().default(1e-4);
@@ -64,8 +96,6 @@ const multiTask = {
   rank: positiveInt.optional(), initStd,
 };
 const multiTaskHidden = z.array(positiveInt).min(1).default([256, 128]);
-/** Model types whose heads are the configured tasks (dims.tasks). */
-export const TASK_HEADS_MODEL_TYPES: readonly string[] = MULTI_TASK_MODEL_TYPES.filter((t) => FIXED_HEADS[t] === undefined);
 
 /** Zod schema of the `model` section; parsing yields the resolved config (defaults filled). */
 export const modelConfigSchema = z.discriminatedUnion('type', [

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createModel, MODEL_TYPES, modelConfigSchema, parseModelConfig, REPRESENTATION_MODEL_TYPES } from '../../src/models/registry.js';
+import { createModel, fixedHeads, hasRepresentation, headsAreTasks, isMultiTaskType, MODEL_TYPES, modelConfigSchema, parseModelConfig } from '../../src/models/registry.js';
+import { MultiTaskModel } from '../../src/models/ctrModel.js';
 import { endStep, noGrad } from '../../src/autograd/tape.js';
 import { reshape } from '../../src/autograd/ops/layout.js';
 import { loadExperimentConfig } from '../../src/experiment/config.js';
@@ -42,13 +43,18 @@ function headCheck(model: CTRModel, head: (rep: Tensor) => Tensor): { logits: nu
 }
 
 describe('forwardWithRepresentation', () => {
-  it('the models with hidden layers have it, and only they', () => {
+  it('the models with hidden layers have it, and only they; every declared trait matches the built model', () => {
     // Types that need more than their type to be configured (named features: din, twotower, qu) are built in their own tests.
-    const buildable: readonly string[] = MODEL_TYPES.filter((t) => modelConfigSchema.safeParse({ type: t }).success);
+    const buildable = MODEL_TYPES.filter((t) => modelConfigSchema.safeParse({ type: t }).success);
     for (const type of buildable) {
       // Task names for the multi-task types; the other types ignore them.
       const m = createModel(parseModelConfig({ type }), { ...dims, tasks: ['a', 'b'] }, 1);
-      assert.equal(m.forwardWithRepresentation !== undefined, (REPRESENTATION_MODEL_TYPES as readonly string[]).includes(type), type);
+      assert.equal(m.forwardWithRepresentation !== undefined, hasRepresentation(type), type);
+      // The other declared traits (config validation relies on them before any model exists).
+      assert.equal(m instanceof MultiTaskModel, isMultiTaskType(type), `${type}: multi-task`);
+      if (m instanceof MultiTaskModel) {
+        assert.deepEqual([...m.heads], headsAreTasks(type) ? ['a', 'b'] : [...fixedHeads(type)!], `${type}: heads`);
+      }
     }
   });
 

@@ -8,7 +8,7 @@ import type { Dataset } from '../data/dataset.js';
 import { loadModel, MANIFEST_FILE, type LoadModelOptions, type ModelManifest, type TaskRecord } from '../io/modelFile.js';
 import { encodeFile, withSourcePath, type FittedSchema, type SourceConfig } from '../schema/index.js';
 import { calibratorFromJSON } from '../calibrate/calibrator.js';
-import type { CTRModel } from '../models/ctrModel.js';
+import { headKey, type CTRModel } from '../models/ctrModel.js';
 import { probabilities } from './evaluate.js';
 import { predictHeads } from '../train/predict.js';
 import { readSavedSchema } from './savedSchema.js';
@@ -96,7 +96,7 @@ export function scoreHeads(model: CTRModel, manifest: ModelManifest, fitted: Fit
   const labels = fitted.spec.labels.map((l) => l.name);
   return manifestTasks(manifest, fitted).map((t) => {
     const head = t.head ?? t.name;
-    const logits = heads.get(heads.has(head) ? head : '')!;
+    const logits = heads.get(headKey(model, head))!;
     // A task's own sampling record (CTCVR's rate, or none) in place of the run's; runs with tasks have no calibration.
     const probs = t.sampling === undefined ? map.apply(logits) : correctForSampling(probabilities(logits), t.sampling ?? undefined);
     return { name: t.name, label: labels.indexOf(t.label), ...(t.on !== undefined && { on: labels.indexOf(t.on) }), logits, probs };

@@ -9,7 +9,7 @@ import type { Batch } from '../data/batch.js';
 import type { Dataset } from '../data/dataset.js';
 import type { RowRange } from '../data/prep/split.js';
 import { scale } from '../autograd/ops/elementwise.js';
-import { headLogits, MultiTaskModel, type CTRModel } from '../models/ctrModel.js';
+import { headKey, headLogits, MultiTaskModel, type CTRModel } from '../models/ctrModel.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { predictHeads } from '../train/predict.js';
 import { createMultiTaskMethod } from '../train/multitask/registry.js';
@@ -31,9 +31,9 @@ export function taskTrainerOptions(cfg: ExperimentConfig, tasks: readonly RunTas
     names: trained.map((t) => t.name),
     method,
     losses: (m: CTRModel, b: Batch): Tensor[] => {
-      const z = headLogits(m, b, trained[0]!.head);
+      const z = headLogits(m, b);
       return trained.map((t, i) => {
-        const l = losses[i]!(z[t.head]!, b, step());
+        const l = losses[i]!(z[headKey(m, t.head)]!, b, step());
         return t.weight === 1 ? l : scale(l, t.weight);
       });
     },
@@ -52,7 +52,7 @@ export interface TaskScores {
 export function scoreTasks(model: CTRModel, ds: Dataset, rows: RowRange, tasks: readonly RunTask[], toProbs: (z: Float32Array, task: RunTask) => Float64Array): TaskScores[] {
   const heads = predictHeads(model, ds, rows);
   return tasks.map((task) => {
-    const all = heads.get(model instanceof MultiTaskModel ? task.head : '')!;
+    const all = heads.get(headKey(model, task.head))!;
     const sub = taskRows(task, ds, rows);
     const logits = sub instanceof Int32Array ? Float32Array.from(sub, (r) => all[r - rows.start]!) : all;
     return { task, rows: sub, logits, probs: toProbs(logits, task) };

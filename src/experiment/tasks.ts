@@ -6,6 +6,7 @@
  * `on: <label>` restricts a task to the rows where that label is 1: CVR is trained (naive or
  * shadow model) and evaluated on clicked rows only, while CTR and CTCVR use every impression.
  */
+import { stepArena } from '../autograd/tape.js';
 import type { Batch } from '../data/batch.js';
 import type { Dataset } from '../data/dataset.js';
 import type { RowRange } from '../data/prep/split.js';
@@ -150,12 +151,16 @@ export function taskSampling(tasks: RunTask[], ds: Dataset, fit: RowRange, run: 
   }
 }
 
-/** The batch as task `task` sees it: its label, and weight 0 on rows outside its `on` rows. */
+/**
+ * The batch as task `task` sees it: its label, and weight 0 on rows outside its `on` rows. The
+ * weights then live in the step arena: valid for the current step only.
+ */
 export function taskBatch(task: RunTask, b: Batch): LossBatch {
   const labels = b.taskLabels?.[task.label] ?? b.labels;
   if (task.on === undefined) return { labels, ...(b.weights && { weights: b.weights }), ...(b.groupOffsets && { groupOffsets: b.groupOffsets }) };
   const on = b.taskLabels![task.on]!;
-  const weights = Float32Array.from(on, (v, i) => (v === 1 ? (b.weights ? b.weights[i]! : 1) : 0));
+  const weights = stepArena().f32(b.size);
+  for (let i = 0; i < b.size; i++) weights[i] = on[i] === 1 ? (b.weights ? b.weights[i]! : 1) : 0;
   return { labels, weights };
 }
 

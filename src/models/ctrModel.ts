@@ -77,7 +77,15 @@ export abstract class MultiTaskModel extends CTRModel {
   }
 }
 
-/** A model's heads' logits for a batch: forwardHeads, or { [name]: forward } for a one-output model. */
-export function headLogits(model: CTRModel, batch: Batch, name: string): HeadLogits {
-  return model instanceof MultiTaskModel ? model.forwardHeads(batch) : { [name]: model.forward(batch) };
+/** The key of a one-output model's only head, which has no name of its own. */
+export const ONE_HEAD = '';
+
+/** Where a task's head is among a model's head logits: its name, or ONE_HEAD for a one-output model. */
+export function headKey(model: CTRModel, head: string): string {
+  return model instanceof MultiTaskModel ? head : ONE_HEAD;
+}
+
+/** A model's heads' logits for a batch: forwardHeads, or { [ONE_HEAD]: forward } for a one-output model. */
+export function headLogits(model: CTRModel, batch: Batch): HeadLogits {
+  return model instanceof MultiTaskModel ? model.forwardHeads(batch) : { [ONE_HEAD]: model.forward(batch) };
 }

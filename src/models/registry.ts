@@ -149,6 +149,8 @@ export const modelConfigSchema = z.discriminatedUnion('type', [
     type: z.literal('snr'), ...multiTask, variant: z.enum(SNR_VARIANTS).default('trans'), subnetworks: positiveInt.default(4),
     widths: multiTaskHidden, l0: z.number().min(0).finite().default(1e-3), temperature: z.number().positive().finite().default(2 / 3),
     gateInit: z.number().finite().default(3),
+    // Optional rather than defaulted: model files of SNR runs without it stay as they were.
+    gateLr: z.number().positive().finite().optional(),
   }),
   z.strictObject({ type: z.literal('esmm'), ...multiTask, bottom: multiTaskHidden }),
 ]);

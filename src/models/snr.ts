@@ -25,6 +25,8 @@ export interface SNRConfig extends TaskHeadsConfig {
   temperature: number;
   /** Initial log α of every connection. */
   gateInit: number;
+  /** Learning rate of the gates' log α (default: the optimiser's). */
+  gateLr?: number;
 }
 
 /**
@@ -62,7 +64,7 @@ export class SNR extends TaskHeadsNet<SNRConfig> {
     });
     this.towers = this.child('towers', new Towers(cfg.tasks, routed(below), cfg.tower, this.layerOpts, this.rng));
     const count = rest.length * K * K + cfg.tasks.length * K;
-    this.gates = this.child('gates', new HardConcreteGates({ count, temperature: cfg.temperature, initLogAlpha: cfg.gateInit }, this.rng));
+    this.gates = this.child('gates', new HardConcreteGates({ count, temperature: cfg.temperature, initLogAlpha: cfg.gateInit, lr: cfg.gateLr }, this.rng));
   }
 
   forwardHeads(batch: Batch): HeadLogits {

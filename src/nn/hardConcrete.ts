@@ -27,6 +27,8 @@ export interface HardConcreteConfig {
   temperature: number;
   /** Initial log α of every gate (at β = 2/3 — 0: P(z ≠ 0) ≈ 0.83, ẑ = 0.5; 3: P(z ≠ 0) ≈ 0.99, ẑ = 1). */
   initLogAlpha: number;
+  /** Learning rate of log α (default: the optimiser's). */
+  lr?: number;
 }
 
 /**
@@ -57,6 +59,10 @@ export class HardConcreteGates extends Module {
     if (!(cfg.temperature > 0)) throw new Error(`HardConcreteGates: temperature must be > 0, got ${cfg.temperature}`);
     this.logAlpha = this.param('logAlpha', new Float32Array(cfg.count).fill(cfg.initLogAlpha), [cfg.count]);
     this.seed = (rng.nextU32() | 1) >>> 0;
+  }
+
+  override ownLearningRates(): { params: Parameter[]; lr: number }[] {
+    return this.cfg.lr === undefined ? [] : [{ params: [this.logAlpha], lr: this.cfg.lr }];
   }
 
   /** The gates z [count]: sampled in training mode (one draw per call), deterministic ẑ otherwise. */

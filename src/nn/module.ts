@@ -88,6 +88,15 @@ export abstract class Module {
   }
 
   /**
+   * Parameters that train at a learning rate of their own (e.g. SNR's connection gates, whose
+   * log α must travel far in few steps), with that rate; the optimiser gives each entry a group.
+   * Collected from the children; none by default.
+   */
+  ownLearningRates(): { params: Parameter[]; lr: number }[] {
+    return this._children.flatMap(([, c]) => c.ownLearningRates());
+  }
+
+  /**
    * The trainer calls this on the model before every optimisation step with the number of
    * steps already taken in the run: its checkpointed global step, so that a schedule inside a
    * layer (a warm-up ramp) continues exactly where it was after a resume, which a private

@@ -1,7 +1,8 @@
 /**
  * Optimisers from an experiment config's `train.optimizer` section. Dense parameters and
  * embedding tables form two groups; tables may get their own learning rate
- * (`embeddingLr`), as large CTR models usually want.
+ * (`embeddingLr`), as large CTR models usually want. Parameters a model trains at a rate of its
+ * own (Module.ownLearningRates) come out of the dense group into one group each, after those two.
  */
 import { z } from 'zod';
 import { ConfigError } from '../schema/errors.js';
@@ -89,21 +90,24 @@ function defined<T extends object>(o: T): Partial<T> {
  * (weightDecay 0) instead of carrying a decay it never applies.
  */
 export function createOptimizer(cfg: OptimizerConfig, model: Module): ConfiguredOptimizer {
-  const dense = { params: model.parameters() };
+  const own = model.ownLearningRates();
+  const apart = new Set(own.flatMap((g) => g.params));
+  const dense = { params: model.parameters().filter((p) => !apart.has(p)) };
   const tables = { tables: model.tables(), lr: cfg.embeddingLr ?? cfg.lr, weightDecay: 0 };
+  const groups = [dense, tables, ...own.map(({ params, lr }) => ({ params, lr }))];
   const common = { lr: cfg.lr, ...defined({ weightDecay: cfg.weightDecay, eps: 'eps' in cfg ? cfg.eps : undefined }) };
   switch (cfg.type) {
     case 'sgd':
-      return new SGD([dense, tables], { lr: cfg.lr, ...defined({ weightDecay: cfg.weightDecay, momentum: cfg.momentum, nesterov: cfg.nesterov }) });
+      return new SGD(groups, { lr: cfg.lr, ...defined({ weightDecay: cfg.weightDecay, momentum: cfg.momentum, nesterov: cfg.nesterov }) });
     case 'adagrad':
-      return new AdaGrad([dense, tables], { ...common, ...defined({ initialAccumulator: cfg.initialAccumulator, rowwise: cfg.rowwise }) });
+      return new AdaGrad(groups, { ...common, ...defined({ initialAccumulator: cfg.initialAccumulator, rowwise: cfg.rowwise }) });
     case 'adam':
-      return new Adam([dense, tables], { ...common, ...defined({ beta1: cfg.beta1, beta2: cfg.beta2 }) });
+      return new Adam(groups, { ...common, ...defined({ beta1: cfg.beta1, beta2: cfg.beta2 }) });
     case 'adamw':
-      return new AdamW([dense, tables], { ...common, ...defined({ beta1: cfg.beta1, beta2: cfg.beta2 }) });
+      return new AdamW(groups, { ...common, ...defined({ beta1: cfg.beta1, beta2: cfg.beta2 }) });
     case 'shampoo': {
       const { beta2, momentum, nesterov, matrixEps, blockSize, precondEvery, startStep } = cfg;
-      return new Shampoo([dense, tables], { ...common, ...defined({ beta2, momentum, nesterov, matrixEps, blockSize, precondEvery, startStep }) });
+      return new Shampoo(groups, { ...common, ...defined({ beta2, momentum, nesterov, matrixEps, blockSize, precondEvery, startStep }) });
     }
   }
 }

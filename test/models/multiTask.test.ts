@@ -22,6 +22,7 @@ import { HARD_CONCRETE_GAMMA, HARD_CONCRETE_ZETA, logisticNoise } from '../../sr
 import type { GradientLevelMethod } from '../../src/train/multitask/method.js';
 import { StaticWeights } from '../../src/train/multitask/staticWeights.js';
 import { Adam } from '../../src/optim/adam.js';
+import { createOptimizer, parseOptimizerConfig } from '../../src/optim/registry.js';
 import { ConfigError } from '../../src/schema/errors.js';
 import { Parameter, Tensor } from '../../src/tensor/tensor.js';
 import { trainStep, trainTaskStep } from '../../src/train/step.js';
@@ -559,6 +560,42 @@ describe('SNR', () => {
     // The gates moved, and not all alike: they are trained.
     const la = Array.from(a.m.gates.logAlpha.data);
     assert.ok(la.some((v) => v !== 3) && new Set(la).size > 1);
+  });
+
+  it('gateLr: log α trains at its own rate in a group of its own (createOptimizer), every other tensor at lr', () => {
+    const tasks = ['income', 'marital'];
+    const b = batch(16, 7);
+    const sgdStep = (gateLr?: number) => {
+      const m = createModel(parseModelConfig({ ...SN, ...(gateLr !== undefined && { gateLr }) }), { ...DIMS, tasks }, 2) as SNR;
+      const opt = createOptimizer(parseOptimizerConfig({ type: 'sgd', lr: 0.01 }), m);
+      const before = new Map([...m.stateDict()].map(([n, v]) => [n, Float64Array.from(v)]));
+      trainTaskStep(opt, m, () => {
+        const z = m.forwardHeads(b);
+        return m.heads.map((h) => bceWithLogits(z[h]!, b.labels));
+      }, new StaticWeights([1, 1]), tasks);
+      const grads = new Map(m.namedParameters().map(([n, p]) => [n, Float64Array.from(p.grad)]));
+      return { m, opt, before, grads };
+    };
+    const plain = sgdStep();
+    assert.equal(plain.opt.groups.length, 2);
+    const own = sgdStep(0.5);
+    assert.equal(own.opt.groups.length, 3);
+    assert.deepEqual(own.opt.groups[2]!.params, [own.m.gates.logAlpha]);
+    assert.equal(own.opt.groups[2]!.options.lr, 0.5);
+    assert.ok(!own.opt.groups[0]!.params.includes(own.m.gates.logAlpha));
+    let moved = 0;
+    for (const [name, p] of own.m.namedParameters()) {
+      const lr = name === 'gates.logAlpha' ? 0.5 : 0.01;
+      const g = own.grads.get(name)!, was = own.before.get(name)!;
+      p.data.forEach((v, k) => {
+        assert.ok(Math.abs(v - (was[k]! - lr * g[k]!)) <= 1e-6 * Math.max(1, Math.abs(v)), `${name}[${k}]`);
+        if (name === 'gates.logAlpha' && g[k] !== 0) moved++;
+      });
+    }
+    assert.ok(moved > 0, 'the gates must get a gradient, or the test proves nothing');
+    // The same gradients (same seed and batch): only log α's step differs from the plain run.
+    assert.deepEqual([...own.grads.get('gates.logAlpha')!], [...plain.grads.get('gates.logAlpha')!]);
+    assert.throws(() => parseModelConfig({ ...SN, gateLr: 0 }), /gateLr/);
   });
 
   it('structure: levels of sub-networks, Trans layers over the concatenated sources, Aver over their sum; cost', () => {

@@ -11,7 +11,7 @@ import { GroupBatches, ShuffledBatches, type BatchSource } from '../data/batchin
 import { buildDatasetCached, ConfigError, csvFirstRecord, dataRowFiles, dataSourceFiles, sampleFitRows } from '../schema/index.js';
 import { createModel, type ModelConfig, type ModelDims } from '../models/registry.js';
 import { createOptimizer } from '../optim/registry.js';
-import { createLoss } from '../losses/registry.js';
+import { createLoss, keepsListsWhole, lossLogits, needsRepresentation } from '../losses/registry.js';
 import { Trainer, type TrainResult } from '../train/trainer.js';
 import { MetricLog } from '../train/metricLog.js';
 import { createProgress } from '../train/progress.js';
@@ -99,18 +99,14 @@ export interface TrainRunResult {
   seconds: number;
 }
 
-/** Lists, queries and requests stay whole when the loss compares rows within them. */
-function listwise(type: string | undefined): boolean {
-  return type === 'combined-list' || type === 'listmle' || type === 'rcr' || type === 'jrc';
-}
-
 /**
  * The model section as trained and saved: a dnn / dcnv2 whose `logits` is unset gets the
  * two-logit head when the loss is JRC, so a loss grid can switch to JRC without a second axis.
  */
 function resolveModelConfig(cfg: ExperimentConfig): ModelConfig {
   const m = cfg.model;
-  if (cfg.train.loss?.type === 'jrc' && (m.type === 'dnn' || m.type === 'dcnv2') && m.logits === undefined) return { ...m, logits: 2 };
+  const loss = cfg.train.loss;
+  if (loss !== undefined && lossLogits(loss.type) === 2 && (m.type === 'dnn' || m.type === 'dcnv2') && m.logits === undefined) return { ...m, logits: 2 };
   return m;
 }
 
@@ -212,7 +208,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const watch = (z: Tensor, b: Batch): Tensor => (probes ? probes.watch(z, b.labels) : z);
   const mainLoss = (m: CTRModel, b: Batch): { z: Tensor; value: Tensor } => {
     // A contrastive loss reads the hidden representation; the config check guarantees the model has one.
-    const out = lossCfg?.type === 'contrastive' ? m.forwardWithRepresentation!(b) : { logits: m.forward(b), representation: undefined };
+    const out = lossCfg !== undefined && needsRepresentation(lossCfg.type) ? m.forwardWithRepresentation!(b) : { logits: m.forward(b), representation: undefined };
     const z = watch(out.logits, b);
     const value = loss ? loss(z, b, { step: optimizer.stepCount, ...(out.representation && { representation: out.representation }) }) : weightedBce(z, b);
     return { z, value };
@@ -230,7 +226,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   // List losses compare rows within a list: whole lists per batch when the data has them
   // (data.group), else the batch is the list (the KDD'24 setting on Criteo).
   let batches: BatchSource;
-  const groupLists = listwise(lossCfg?.type) || (lossCfg?.type === 'combined-pair' && lossCfg.pairs === 'group') || distillListwise(distill);
+  const groupLists = (lossCfg !== undefined && keepsListsWhole(lossCfg)) || distillListwise(distill);
   if (trainDs.groupOffsets && groupLists) {
     batches = new GroupBatches(trainDs, split.fit, cfg.train.batchSize);
   } else {

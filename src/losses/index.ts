@@ -21,7 +21,7 @@ export { combineLosses, combineAlpha } from './combined.js';
 export type { LossTerm } from './combined.js';
 export { curriculumFactor, curriculumWeights } from './curriculum.js';
 export type { CurriculumConfig } from './curriculum.js';
-export { createLoss, parseLossConfig, lossConfigSchema, LossConfigError, LOSS_TYPES } from './registry.js';
+export { createLoss, parseLossConfig, lossConfigSchema, LossConfigError, LOSS_TYPES, keepsListsWhole, lossLogits, needsRepresentation } from './registry.js';
 export type { LossConfig, LossType, LossContext, ConfiguredLoss } from './registry.js';
 export { GradientProbe, LogitGradCapture, gradientProbes, logitGradNorms, rowNorms, meanP90 } from './gradientProbes.js';
 export type { ProbeInput, ProbeRecord } from './gradientProbes.js';

@@ -24,6 +24,34 @@ export type LossType = (typeof LOSS_TYPES)[number];
 /** Types that are BCE alone (no auxiliary term, so no α and no curriculum). */
 const POINTWISE: readonly LossType[] = ['bce', 'focal'];
 
+/**
+ * What each loss needs from the batches and the model, declared once for the runner: `lists`
+ * (rows are compared within a list, so a batch keeps lists — queries, requests — whole; for
+ * combined-pair only with pairs: group), `logits` per row (JRC's two-logit head) and
+ * `representation` (a hidden representation besides the logits).
+ */
+const TRAITS: Readonly<Record<LossType, { lists: boolean | 'group-pairs'; logits: 1 | 2; representation?: true }>> = {
+  bce: { lists: false, logits: 1 }, focal: { lists: false, logits: 1 }, 'combined-pair': { lists: 'group-pairs', logits: 1 },
+  'combined-list': { lists: true, logits: 1 }, listmle: { lists: true, logits: 1 }, rcr: { lists: true, logits: 1 },
+  jrc: { lists: true, logits: 2 }, contrastive: { lists: false, logits: 1, representation: true },
+};
+
+/** The loss compares rows within lists: batches must keep each list (data.group) whole. */
+export function keepsListsWhole(c: { type: LossType; pairs?: 'batch' | 'group' }): boolean {
+  const l = TRAITS[c.type].lists;
+  return l === 'group-pairs' ? c.pairs === 'group' : l;
+}
+
+/** Logits per row the loss reads (2: JRC's head). */
+export function lossLogits(type: LossType): 1 | 2 {
+  return TRAITS[type].logits;
+}
+
+/** The loss reads a hidden representation (forwardWithRepresentation) besides the logits. */
+export function needsRepresentation(type: LossType): boolean {
+  return TRAITS[type].representation === true;
+}
+
 const stepCount = (name: string) =>
   zod.number({ error: `${name} must be a number of steps` }).int(`${name} must be a whole number of steps`).min(0, `${name} must be ≥ 0`);
 

@@ -98,3 +98,35 @@ describe('BCE-family losses and labels outside [0, 1]', () => {
     endStep();
   });
 });
+
+describe('declared loss traits match what the losses compute', () => {
+  // Two lists of 3 rows; the same rows as one list when groupOffsets is absent.
+  const labels = f32([1, 0, 0, 0, 1, 1]);
+  const groupOffsets = Int32Array.of(0, 3, 6);
+  const cases: { cfg: L.LossConfig['type'] | { type: 'combined-pair'; pairs: 'batch' | 'group' } }[] = [
+    ...L.LOSS_TYPES.filter((t) => t !== 'contrastive' && t !== 'combined-pair').map((t) => ({ cfg: t })),
+    { cfg: { type: 'combined-pair', pairs: 'group' } }, { cfg: { type: 'combined-pair', pairs: 'batch' } },
+  ];
+  for (const { cfg } of cases) {
+    const c = typeof cfg === 'string' ? { type: cfg } : cfg;
+    it(`${JSON.stringify(c)}: keepsListsWhole ⇔ the value depends on the lists; lossLogits is what it reads`, () => {
+      const loss = L.createLoss(c);
+      const k = L.lossLogits(c.type), n = k * labels.length;
+      const z = () => new Tensor(Float32Array.from({ length: n }, (_, i) => Math.sin(3 * i + 1) * 2), k === 1 ? [n] : [labels.length, k]);
+      const inLists = loss(z(), { labels, groupOffsets }).item();
+      // A loss that cannot run without lists (pairs within a group) depends on them too.
+      let oneList: number | null = null;
+      try {
+        oneList = loss(z(), { labels }).item();
+      } catch (e) {
+        assert.match(String(e), /groupOffsets/);
+      }
+      endStep();
+      assert.equal(inLists !== oneList, L.keepsListsWhole(c), `${inLists} vs ${oneList}`);
+      if (L.lossLogits(c.type) === 2) assert.throws(() => loss(new Tensor(new Float32Array(labels.length), [labels.length]), { labels }));
+    });
+  }
+  it('contrastive reads a representation; the others do not', () => {
+    for (const t of L.LOSS_TYPES) assert.equal(L.needsRepresentation(t), t === 'contrastive', t);
+  });
+});

@@ -1,6 +1,8 @@
 import type { Batch } from '../data/batch.js';
 import type { Activation } from '../backend/kernels.js';
 import { reshape } from '../autograd/ops/layout.js';
+import { add } from '../autograd/ops/elementwise.js';
+import { LR } from './lr.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/random.js';
 import { FeatureInput } from '../nn/featureInput.js';
@@ -25,13 +27,20 @@ export interface DNNConfig {
   numSequences?: number;
   /** Logits per row: 1 (default) or 2 (a two-logit head for JRC, output [size, 2]). */
   logits?: 1 | 2;
+  /** Wide & deep: add a logistic regression over the same features (a table of its own) to the logit. */
+  wide?: boolean;
 }
 
-/** DNN: x0 = [field embeddings ‖ pooled sequences ‖ dense] → MLP → one logit. */
+/**
+ * DNN: x0 = [field embeddings ‖ pooled sequences ‖ dense] → MLP → one logit; with `wide`, plus
+ * an LR's logit over the same features (wide & deep, Cheng et al. 2016), whose one weight per id
+ * moves the output from the first steps on, as an online learner wants.
+ */
 export class DNN extends CTRModel {
   readonly kind = 'dnn';
   readonly input: FeatureInput;
   readonly mlp: MLP;
+  readonly wide: LR | null;
 
   constructor(readonly cfg: DNNConfig) {
     super();
@@ -41,6 +50,9 @@ export class DNN extends CTRModel {
       inDim: this.input.outDim, hidden: cfg.hidden, outDim: cfg.logits ?? 1, activation: cfg.activation ?? 'relu',
       smeluBeta: cfg.smeluBeta, dropout: cfg.dropout, rank: cfg.rank,
     }, rng));
+    if (cfg.wide && (cfg.logits ?? 1) !== 1) throw new Error('DNN: wide adds to a one-logit head; logits is 2');
+    // Its own seed after the deep part's draws: a DNN without `wide` initialises exactly as before.
+    this.wide = cfg.wide ? this.child('wide', new LR({ numIds: cfg.numIds, initStd: cfg.initStd, seed: rng.nextU32(), denseDim: cfg.denseDim, numSequences: cfg.numSequences })) : null;
   }
 
   override get logitsPerRow(): number {
@@ -54,6 +66,7 @@ export class DNN extends CTRModel {
   override forwardWithRepresentation(batch: Batch): RepresentedOutput {
     const k = this.logitsPerRow;
     const { hidden, out } = this.mlp.forwardWithHidden(this.input.forward(batch));
-    return { logits: reshape(out, k === 1 ? [batch.size] : [batch.size, k]), representation: hidden };
+    const deep = reshape(out, k === 1 ? [batch.size] : [batch.size, k]);
+    return { logits: this.wide ? add(deep, this.wide.forward(batch)) : deep, representation: hidden };
   }
 }

@@ -103,8 +103,8 @@ export const modelConfigSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('fm'), dim, initStd }),
   z.strictObject({
     type: z.literal('dnn'), dim, hidden, activation, smeluBeta: smeluBeta.default(1), dropout,
-    rank: positiveInt.optional(), initStd, logits,
-  }),
+    rank: positiveInt.optional(), initStd, logits, wide: z.boolean().optional(),
+  }).refine((c) => !(c.wide && c.logits === 2), { path: ['wide'], message: 'wide adds to a one-logit head; it cannot be combined with logits: 2' }),
   z.strictObject({
     type: z.literal('din'), dim, hidden: z.array(positiveInt).default([200, 80]), activation, dropout, initStd,
     /** Behaviour sequence → its target id field, by feature name. */
@@ -231,7 +231,7 @@ export function createModel(cfg: ModelConfig, dims: ModelDims, seed: number): CT
     case 'dnn':
       return new DNN({
         numIds, numFields: fields(), dim: cfg.dim, hidden: cfg.hidden, activation: cfg.activation, smeluBeta: cfg.smeluBeta,
-        dropout: cfg.dropout, rank: cfg.rank, initStd: cfg.initStd, logits: cfg.logits, seed, ...extra,
+        dropout: cfg.dropout, rank: cfg.rank, initStd: cfg.initStd, logits: cfg.logits, wide: cfg.wide, seed, ...extra,
       });
     case 'din':
     case 'twotower':

@@ -65,6 +65,7 @@ const configs: ModelConfigInput[] = [
   { type: 'fm', dim: 4, initStd: 0.05 },
   { type: 'dnn', dim: 4, hidden: [16, 8], dropout: 0.2, initStd: 0.05 },
   { type: 'dnn', dim: 4, hidden: [16], activation: 'smelu', smeluBeta: 0.5, rank: 2, initStd: 0.05 },
+  { type: 'dnn', dim: 4, hidden: [8], wide: true, initStd: 0.05 },
   { type: 'dcnv2', dim: 4, hidden: [16, 8], crossLayers: 2, initStd: 0.05 },
   { type: 'dcnv2', dim: 4, hidden: [8], crossLayers: 1, crossRank: 3, structure: 'stacked', initStd: 0.05 },
   // Google's DCN-v2, saved mid-ramp (5 steps of 8): inference runs at the ramp's final value.

@@ -91,6 +91,7 @@ const CASES: Case[] = [
   { name: 'fm, dense + sequence', model: '{ type: fm, dim: 8 }', train: `${TRAIN} }`, edit: variantConfig },
   { name: 'dnn, dense + sequence, isotonic', model: '{ type: dnn, dim: 8, hidden: [32, 16] }', train: `${TRAIN}, calibration: isotonic }`, edit: variantConfig,
     check: (s) => (s.manifest.calibration as { kind?: string }).kind === 'isotonic' },
+  { name: 'dnn, wide & deep, dense + sequence', model: '{ type: dnn, dim: 8, hidden: [16], wide: true }', train: `${TRAIN} }`, edit: variantConfig },
   { name: 'dnn, JRC head', model: '{ type: dnn, dim: 8, hidden: [16], logits: 2, activation: tanh }', train: `${JRC} }`, check: jrcHead },
   { name: 'dcnv2, sampling correction', model: '{ type: dcnv2, dim: 8, hidden: [32], crossLayers: 2, activation: sigmoid }', train: `${TRAIN} }`, edit: withSampling,
     check: (s) => s.manifest.sampling?.corrected === true && s.manifest.calibration === undefined },

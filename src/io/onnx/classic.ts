@@ -47,7 +47,10 @@ export function classicGraph(g: GraphBuilder, model: unknown, inp: Inputs): Mode
     checkInputs({ numFields: inp.numFields, ...model.cfg }, inp, model.kind);
     return { heads: { '': model instanceof LR ? lrLogit(g, model, inp) : fmLogit(g, model, inp) } };
   }
-  if (model instanceof DNN) return { heads: { '': servingLogit(g, mlp(g, model.mlp, featureInput(g, model.input, inp)), model.logitsPerRow) } };
+  if (model instanceof DNN) {
+    const deep = servingLogit(g, mlp(g, model.mlp, featureInput(g, model.input, inp)), model.logitsPerRow);
+    return { heads: { '': model.wide ? g.op('Add', [deep, lrLogit(g, model.wide, inp)]) : deep } };
+  }
   if (model instanceof DCNv2) return { heads: { '': servingLogit(g, dcnv2Output(g, model, inp), model.logitsPerRow) } };
   return null;
 }

@@ -212,6 +212,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   let nextPrint = 1;
   let globalStep = 0;
   if (saved) {
+    vocabs?.load(saved.trainer.auxiliary?.vocab, checkpoints.path('last'));
     model.loadStateDict(saved.model);
     optimizer.loadState(saved.optimizer);
     const pos = saved.trainer.auxiliary?.online as OnlinePosition | undefined;
@@ -220,7 +221,6 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
     trainedRows = pos.trainedRows ?? rows;
     pv = ProgressiveValidation.fromJSON(pos.progressive);
     globalStep = saved.trainer.globalStep;
-    vocabs?.load(saved.trainer.auxiliary?.vocab, checkpoints.path('last'));
     const lambda = saved.trainer.auxiliary?.biasConstraints;
     if (biasTerm && lambda !== undefined) biasTerm.load(lambda);
   }

@@ -8,9 +8,8 @@
  * `candidates` ids, least recently seen forgotten first (its count is lost). Unlike a count-min
  * sketch, this never admits a rare id because it collides with a frequent one; the price is that
  * an id recurring more sparsely than every `candidates` new ids never reaches its count. Both
- * tables are JavaScript Maps kept in recency order (a touched entry is deleted and re-inserted),
- * so every decision is a pure function of the order the ids arrive in: no ties, no hashing, no
- * clock, the same with any number of threads.
+ * tables keep their ids in recency order (a linked list), so every decision is a pure function of
+ * the order the ids arrive in: no ties, no hashing, no clock, the same with any number of threads.
  */
 import { z } from 'zod';
 import type { RawValue } from '../data/prep/field.js';
@@ -43,14 +42,121 @@ const stateSchema = z.strictObject({
 /** A growing vocabulary's exact state (what a checkpoint holds to resume bit-identically). */
 export type GrowingVocabState = z.output<typeof stateSchema>;
 
+/**
+ * A bounded table of string keys in recency order: slots linked oldest → newest through typed
+ * arrays, so a sighting moves a key to the newest end without touching the Map (deleting and
+ * re-inserting Map keys to keep order leaves holes V8 scans on every eviction: microseconds per row).
+ */
+class LruTable {
+  private readonly index = new Map<string, number>();
+  private keys: string[] = [];
+  /** Per slot: the key's count (candidates) or unused (admitted ids: the slot is the id). */
+  values: Int32Array = new Int32Array(0);
+  private prev: Int32Array = new Int32Array(0);
+  private next: Int32Array = new Int32Array(0);
+  /** Least and most recently seen slots (-1: empty). */
+  private head = -1;
+  private tail = -1;
+  /** Slots freed by remove(), reused first; slots 0…used−1 have been handed out. */
+  private readonly free: number[] = [];
+  private used = 0;
+
+  constructor(readonly capacity: number) {}
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  /** The key's slot, or -1. */
+  find(key: string): number {
+    return this.index.get(key) ?? -1;
+  }
+
+  /** Marks the slot's key as the most recently seen. */
+  touch(slot: number): void {
+    if (slot === this.tail) return;
+    this.unlink(slot);
+    this.append(slot);
+  }
+
+  /**
+   * Adds `key` (absent) as the most recently seen, in `slot` when given (restoring a state), else in
+   * a free slot; when full, the least recently seen key is evicted first and its slot reused.
+   * Returns the slot and the evicted key.
+   */
+  insert(key: string, value: number, slot?: number): { slot: number; evicted?: string } {
+    let evicted: string | undefined;
+    let at: number;
+    if (slot !== undefined) {
+      at = slot;
+      this.used = Math.max(this.used, slot + 1);
+    } else if (this.index.size >= this.capacity) {
+      at = this.head;
+      evicted = this.keys[at]!;
+      this.unlink(at);
+      this.index.delete(evicted);
+    } else {
+      at = this.free.pop() ?? this.used++;
+    }
+    this.reserve(at + 1);
+    this.keys[at] = key;
+    this.values[at] = value;
+    this.index.set(key, at);
+    this.append(at);
+    return evicted === undefined ? { slot: at } : { slot: at, evicted };
+  }
+
+  /** Drops the slot's key; the slot is reused by a later insert. */
+  remove(slot: number): void {
+    this.unlink(slot);
+    this.index.delete(this.keys[slot]!);
+    this.free.push(slot);
+  }
+
+  /** [key, slot], least recently seen first. */
+  *entries(): Generator<[string, number]> {
+    for (let s = this.head; s >= 0; s = this.next[s]!) yield [this.keys[s]!, s];
+  }
+
+  private reserve(n: number): void {
+    if (n <= this.prev.length) return;
+    const size = Math.min(this.capacity, Math.max(n, 2 * this.prev.length, 16));
+    const grow = (a: Int32Array): Int32Array => {
+      const b = new Int32Array(size);
+      b.set(a);
+      return b;
+    };
+    this.values = grow(this.values);
+    this.prev = grow(this.prev);
+    this.next = grow(this.next);
+  }
+
+  private unlink(s: number): void {
+    const p = this.prev[s]!;
+    const n = this.next[s]!;
+    if (p >= 0) this.next[p] = n;
+    else this.head = n;
+    if (n >= 0) this.prev[n] = p;
+    else this.tail = p;
+  }
+
+  private append(s: number): void {
+    this.prev[s] = this.tail;
+    this.next[s] = -1;
+    if (this.tail >= 0) this.next[this.tail] = s;
+    else this.head = s;
+    this.tail = s;
+  }
+}
+
 /** One field's growing vocabulary. */
 export class GrowingVocab {
-  /** token → local id, least recently seen first. */
-  private admitted = new Map<string, number>();
-  /** token → sightings, least recently seen first. */
-  private pending = new Map<string, number>();
+  /** Admitted ids: slot s holds local id s + 1 (ids fill 1…capacity in order; an eviction hands its id over at once). */
+  private admitted: LruTable;
+  /** Ids not yet admitted, with their sightings. */
+  private pending: LruTable;
   /** Local ids (re)assigned since takeAdmitted(), with the admission serial of their latest id. */
-  private fresh = new Map<number, number>();
+  private readonly fresh = new Map<number, number>();
   /** Ids admitted so far (the serial of the next admission). */
   admissions = 0;
   evictions = 0;
@@ -60,7 +166,10 @@ export class GrowingVocab {
   lookups = 0;
   oov = 0;
 
-  constructor(readonly options: GrowingVocabOptions) {}
+  constructor(readonly options: GrowingVocabOptions) {
+    this.admitted = new LruTable(options.capacity);
+    this.pending = new LruTable(options.candidates);
+  }
 
   get size(): number {
     return this.admitted.size;
@@ -73,41 +182,28 @@ export class GrowingVocab {
   /** Records a sighting of `token` and returns its local id (0: the OOV row). */
   see(token: string): number {
     this.lookups++;
-    const id = this.admitted.get(token);
-    if (id !== undefined) {
-      this.admitted.delete(token);
-      this.admitted.set(token, id);
-      return id;
+    const slot = this.admitted.find(token);
+    if (slot >= 0) {
+      this.admitted.touch(slot);
+      return slot + 1;
     }
-    const count = (this.pending.get(token) ?? 0) + 1;
+    const p = this.pending.find(token);
+    const count = (p >= 0 ? this.pending.values[p]! : 0) + 1;
     if (count >= this.options.minCount) {
-      this.pending.delete(token);
-      return this.admit(token);
+      if (p >= 0) this.pending.remove(p);
+      const { slot: s, evicted } = this.admitted.insert(token, 0);
+      if (evicted !== undefined) this.evictions++;
+      this.fresh.set(s + 1, this.admissions++);
+      return s + 1;
     }
-    if (count > 1) this.pending.delete(token);
-    else if (this.pending.size >= this.options.candidates) {
-      this.pending.delete(this.pending.keys().next().value!);
+    if (p >= 0) {
+      this.pending.values[p] = count;
+      this.pending.touch(p);
+    } else if (this.pending.insert(token, count).evicted !== undefined) {
       this.forgotten++;
     }
-    this.pending.set(token, count);
     this.oov++;
     return 0;
-  }
-
-  private admit(token: string): number {
-    let id: number;
-    // Local ids fill 1…capacity in order; an eviction frees one only to hand it over at once.
-    if (this.admitted.size < this.options.capacity) {
-      id = this.admitted.size + 1;
-    } else {
-      const [old, freed] = this.admitted.entries().next().value!;
-      this.admitted.delete(old);
-      this.evictions++;
-      id = freed;
-    }
-    this.admitted.set(token, id);
-    this.fresh.set(id, this.admissions++);
-    return id;
   }
 
   /** The local ids given to a new id since the last call, ascending, with each one's admission serial. */
@@ -121,13 +217,14 @@ export class GrowingVocab {
   /** The admitted tokens by local id (token i has local id i + 1): the model file's vocabulary. */
   vocabulary(): string[] {
     const out = new Array<string>(this.admitted.size);
-    for (const [t, id] of this.admitted) out[id - 1] = t;
+    for (const [t, s] of this.admitted.entries()) out[s] = t;
     return out;
   }
 
   toJSON(): GrowingVocabState {
     return {
-      admitted: [...this.admitted], candidates: [...this.pending],
+      admitted: Array.from(this.admitted.entries(), ([t, s]): [string, number] => [t, s + 1]),
+      candidates: Array.from(this.pending.entries(), ([t, s]): [string, number] => [t, this.pending.values[s]!]),
       admissions: this.admissions, evictions: this.evictions, forgotten: this.forgotten, lookups: this.lookups, oov: this.oov,
     };
   }
@@ -146,8 +243,13 @@ export class GrowingVocab {
     if (ids.size !== s.admitted.length || s.admitted.some(([, id]) => id > s.admitted.length)) {
       throw bad('the admitted ids do not hold local ids 1…n once each');
     }
-    this.admitted = new Map(s.admitted);
-    this.pending = new Map(s.candidates);
+    if (new Set(s.admitted.map(([t]) => t)).size !== s.admitted.length || new Set(s.candidates.map(([t]) => t)).size !== s.candidates.length) {
+      throw bad('a token is listed twice');
+    }
+    this.admitted = new LruTable(capacity);
+    for (const [t, id] of s.admitted) this.admitted.insert(t, 0, id - 1);
+    this.pending = new LruTable(candidates);
+    for (const [t, count] of s.candidates) this.pending.insert(t, count);
     this.fresh.clear();
     ({ admissions: this.admissions, evictions: this.evictions, forgotten: this.forgotten, lookups: this.lookups, oov: this.oov } = s);
   }

@@ -72,6 +72,7 @@ describe('GrowingVocab', () => {
     assert.ok(whole.evictions > 0 && whole.forgotten > 0, 'the stream exercises eviction and forgetting');
     assert.throws(() => new GrowingVocab({ ...opts, capacity: 10 }).load(whole.toJSON(), 'ckpt'), (e: Error) => e instanceof ConfigError && /ckpt: 40 admitted ids .* capacity 10/.test(e.message));
     assert.throws(() => vocab(1, 5).load({ ...whole.toJSON(), admitted: [['a', 1], ['b', 1]], candidates: [] }, 'ckpt'), /local ids 1…n once each/);
+    assert.throws(() => vocab(1, 5).load({ ...whole.toJSON(), admitted: [['a', 1], ['a', 2]], candidates: [] }, 'ckpt'), /a token is listed twice/);
   });
 });
 

@@ -138,7 +138,7 @@ function progressRecord(r: ProgressiveReport, position: number): Record<string, 
 function vocabRecord(vocabs: GrowingVocabularies | undefined): Record<string, MetricValue> {
   if (vocabs === undefined) return {};
   const v = vocabs.stats();
-  return { vocab_occupancy: v.occupancy, vocab_admitted: v.admitted, vocab_evictions: v.evictions, vocab_candidates: v.candidates, vocab_forgotten: v.forgotten, vocab_oov_share: v.oovShare };
+  return { vocab_occupancy: v.occupancy, vocab_admitted: v.admitted, vocab_evictions: v.evictions, vocab_candidates: v.candidates, vocab_forgotten: v.forgotten, vocab_deferred: v.deferred, vocab_oov_share: v.oovShare };
 }
 
 /**

@@ -35,6 +35,7 @@ const stateSchema = z.strictObject({
   admissions: z.number().int().min(0),
   evictions: z.number().int().min(0),
   forgotten: z.number().int().min(0),
+  deferred: z.number().int().min(0),
   lookups: z.number().int().min(0),
   oov: z.number().int().min(0),
 });
@@ -50,7 +51,7 @@ export type GrowingVocabState = z.output<typeof stateSchema>;
 class LruTable {
   private readonly index = new Map<string, number>();
   private keys: string[] = [];
-  /** Per slot: the key's count (candidates) or unused (admitted ids: the slot is the id). */
+  /** Per slot: the key's count (candidates), or the batch it was last seen in (admitted ids: the slot is the id). */
   values: Int32Array = new Int32Array(0);
   private prev: Int32Array = new Int32Array(0);
   private next: Int32Array = new Int32Array(0);
@@ -113,6 +114,11 @@ class LruTable {
     this.free.push(slot);
   }
 
+  /** The least recently seen slot (-1: empty). */
+  oldest(): number {
+    return this.head;
+  }
+
   /** [key, slot], least recently seen first. */
   *entries(): Generator<[string, number]> {
     for (let s = this.head; s >= 0; s = this.next[s]!) yield [this.keys[s]!, s];
@@ -162,6 +168,10 @@ export class GrowingVocab {
   evictions = 0;
   /** Candidates dropped from a full candidate table before reaching minCount. */
   forgotten = 0;
+  /** Admissions put off because every admitted id was seen in the current batch. */
+  deferred = 0;
+  /** Number of the current batch (admitted ids record the one they were last seen in). */
+  private batch = 0;
   /** Values encoded, and those that went to the OOV row. */
   lookups = 0;
   oov = 0;
@@ -179,19 +189,30 @@ export class GrowingVocab {
     return this.pending.size;
   }
 
+  /** The rows seen from now on are a new batch. */
+  newBatch(): void {
+    this.batch++;
+  }
+
   /** Records a sighting of `token` and returns its local id (0: the OOV row). */
   see(token: string): number {
     this.lookups++;
     const slot = this.admitted.find(token);
     if (slot >= 0) {
       this.admitted.touch(slot);
+      this.admitted.values[slot] = this.batch;
       return slot + 1;
     }
     const p = this.pending.find(token);
     const count = (p >= 0 ? this.pending.values[p]! : 0) + 1;
-    if (count >= this.options.minCount) {
+    // Evicting an id seen earlier in this batch would give two ids of one batch the same row: the
+    // newcomer waits (a candidate with its count) for a later batch. Only when capacity < the ids of a batch.
+    const full = this.admitted.size >= this.options.capacity;
+    const wait = count >= this.options.minCount && full && this.admitted.values[this.admitted.oldest()] === this.batch;
+    if (wait) this.deferred++;
+    if (count >= this.options.minCount && !wait) {
       if (p >= 0) this.pending.remove(p);
-      const { slot: s, evicted } = this.admitted.insert(token, 0);
+      const { slot: s, evicted } = this.admitted.insert(token, this.batch);
       if (evicted !== undefined) this.evictions++;
       this.fresh.set(s + 1, this.admissions++);
       return s + 1;
@@ -225,7 +246,7 @@ export class GrowingVocab {
     return {
       admitted: Array.from(this.admitted.entries(), ([t, s]): [string, number] => [t, s + 1]),
       candidates: Array.from(this.pending.entries(), ([t, s]): [string, number] => [t, this.pending.values[s]!]),
-      admissions: this.admissions, evictions: this.evictions, forgotten: this.forgotten, lookups: this.lookups, oov: this.oov,
+      admissions: this.admissions, evictions: this.evictions, forgotten: this.forgotten, deferred: this.deferred, lookups: this.lookups, oov: this.oov,
     };
   }
 
@@ -247,11 +268,13 @@ export class GrowingVocab {
       throw bad('a token is listed twice');
     }
     this.admitted = new LruTable(capacity);
-    for (const [t, id] of s.admitted) this.admitted.insert(t, 0, id - 1);
+    // A checkpoint is taken between batches: no admitted id has been seen in the batch to come.
+    this.batch = 0;
+    for (const [t, id] of s.admitted) this.admitted.insert(t, -1, id - 1);
     this.pending = new LruTable(candidates);
     for (const [t, count] of s.candidates) this.pending.insert(t, count);
     this.fresh.clear();
-    ({ admissions: this.admissions, evictions: this.evictions, forgotten: this.forgotten, lookups: this.lookups, oov: this.oov } = s);
+    ({ admissions: this.admissions, evictions: this.evictions, forgotten: this.forgotten, deferred: this.deferred, lookups: this.lookups, oov: this.oov } = s);
   }
 }
 
@@ -267,6 +290,7 @@ export interface GrowingVocabStats {
   admissions: number;
   evictions: number;
   forgotten: number;
+  deferred: number;
   /** Share of the values encoded so far that went to an OOV row. */
   oovShare: number | null;
 }
@@ -301,6 +325,11 @@ export class GrowingVocabularies {
     };
   }
 
+  /** The rows coded from now on are a new batch (a table full of ids of the current batch defers admissions). */
+  newBatch(): void {
+    for (const v of this.vocabs.values()) v.newBatch();
+  }
+
   /** Global rows given to a new id since the last call, ascending, each with a seed for its fresh initial values. */
   takeAdmitted(seed: number): { rows: Int32Array; seeds: Uint32Array } {
     const rows: number[] = [];
@@ -329,7 +358,7 @@ export class GrowingVocabularies {
   }
 
   stats(): GrowingVocabStats {
-    const s = { admitted: 0, capacity: 0, candidates: 0, admissions: 0, evictions: 0, forgotten: 0, lookups: 0, oov: 0 };
+    const s = { admitted: 0, capacity: 0, candidates: 0, admissions: 0, evictions: 0, forgotten: 0, deferred: 0, lookups: 0, oov: 0 };
     for (const v of this.vocabs.values()) {
       s.admitted += v.size;
       s.capacity += v.options.capacity;
@@ -337,6 +366,7 @@ export class GrowingVocabularies {
       s.admissions += v.admissions;
       s.evictions += v.evictions;
       s.forgotten += v.forgotten;
+      s.deferred += v.deferred;
       s.lookups += v.lookups;
       s.oov += v.oov;
     }

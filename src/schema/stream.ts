@@ -145,6 +145,7 @@ export async function openRowStream(fitted: FittedSchema, source: SourceConfig, 
       store = newStore();
       lines = [];
       slices = [];
+      options.vocabularies?.newBatch();
       return b;
     };
     for await (const { values, line } of src) {

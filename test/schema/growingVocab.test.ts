@@ -9,7 +9,11 @@ import { ConfigError, FittedSchema, GrowingVocab, GrowingVocabularies, parseData
 import { Rng } from '../../src/util/random.js';
 
 const vocab = (minCount: number, capacity: number, candidates = 100): GrowingVocab => new GrowingVocab({ minCount, capacity, candidates });
-const seeAll = (v: GrowingVocab, tokens: string): number[] => tokens.split('').map((t) => v.see(t));
+/** Each sighting in a batch of its own (see the in-batch test for sightings sharing one). */
+const seeAll = (v: GrowingVocab, tokens: string): number[] => tokens.split('').map((t) => {
+  v.newBatch();
+  return v.see(t);
+});
 
 describe('GrowingVocab', () => {
   it('admits an id on its minCount-th sighting; before that it is OOV (0)', () => {
@@ -48,6 +52,23 @@ describe('GrowingVocab', () => {
     assert.deepEqual(seeAll(v, 'zxy'), [1, 2, 0]);
   });
 
+  it('never evicts an id seen in the current batch: the newcomer waits for a later batch, keeping its count', () => {
+    const v = vocab(2, 2);
+    v.newBatch();
+    // One batch: a and b admitted on their second sighting fill the table; c reaches its count but
+    // every admitted id was seen in this batch, so c stays OOV instead of taking a's row.
+    assert.deepEqual(['a', 'a', 'b', 'b', 'c', 'c', 'a'].map((t) => v.see(t)), [0, 1, 0, 2, 0, 0, 1]);
+    assert.equal(v.deferred, 1);
+    v.newBatch();
+    // Next batch: c's count carried over, so one sighting admits it, evicting b (the least recent).
+    assert.deepEqual(['c', 'b'].map((t) => v.see(t)), [2, 0]);
+    assert.deepEqual(v.vocabulary(), ['a', 'c']);
+    // b was evicted (count 1 again); its second sighting evicts a, last seen in the batch before.
+    assert.equal(v.see('b'), 1);
+    assert.deepEqual(v.vocabulary(), ['b', 'c']);
+    assert.equal(v.deferred, 1);
+  });
+
   it('takeAdmitted lists each local id given to a new id once, ascending, with its latest admission serial', () => {
     const v = vocab(1, 2);
     seeAll(v, 'ab');
@@ -60,17 +81,22 @@ describe('GrowingVocab', () => {
   it('its state round-trips exactly: a resumed vocabulary decides as the uninterrupted one', () => {
     const rng = new Rng(7);
     const tokens = Array.from({ length: 5000 }, () => String(Math.floor(rng.uniform() ** 3 * 300)));
-    const opts = { minCount: 3, capacity: 40, candidates: 50 };
+    const opts = { minCount: 2, capacity: 30, candidates: 50 };
+    // Batches of 100 sightings; a checkpoint falls between two.
+    const feed = (v: GrowingVocab, from: number, to: number): number[] => tokens.slice(from, to).map((t, i) => {
+      if ((from + i) % 100 === 0) v.newBatch();
+      return v.see(t);
+    });
     const whole = new GrowingVocab(opts);
-    const ids = tokens.map((t) => whole.see(t));
+    const ids = feed(whole, 0, tokens.length);
     const first = new GrowingVocab(opts);
-    tokens.slice(0, 2500).forEach((t) => first.see(t));
+    feed(first, 0, 2500);
     const resumed = new GrowingVocab(opts);
     resumed.load(JSON.parse(JSON.stringify(first.toJSON())), 'ckpt');
-    assert.deepEqual(tokens.slice(2500).map((t) => resumed.see(t)), ids.slice(2500));
+    assert.deepEqual(feed(resumed, 2500, tokens.length), ids.slice(2500));
     assert.deepEqual(resumed.toJSON(), whole.toJSON());
-    assert.ok(whole.evictions > 0 && whole.forgotten > 0, 'the stream exercises eviction and forgetting');
-    assert.throws(() => new GrowingVocab({ ...opts, capacity: 10 }).load(whole.toJSON(), 'ckpt'), (e: Error) => e instanceof ConfigError && /ckpt: 40 admitted ids .* capacity 10/.test(e.message));
+    assert.ok(whole.evictions > 0 && whole.forgotten > 0 && whole.deferred > 0, `the stream exercises eviction, forgetting and deferral: ${JSON.stringify({ ...whole.toJSON(), admitted: [], candidates: [] })}`);
+    assert.throws(() => new GrowingVocab({ ...opts, capacity: 10 }).load(whole.toJSON(), 'ckpt'), (e: Error) => e instanceof ConfigError && /ckpt: 30 admitted ids .* capacity 10/.test(e.message));
     assert.throws(() => vocab(1, 5).load({ ...whole.toJSON(), admitted: [['a', 1], ['b', 1]], candidates: [] }, 'ckpt'), /local ids 1…n once each/);
     assert.throws(() => vocab(1, 5).load({ ...whole.toJSON(), admitted: [['a', 1], ['a', 2]], candidates: [] }, 'ckpt'), /a token is listed twice/);
   });
@@ -98,7 +124,11 @@ describe('GrowingVocabularies in a stream schema', () => {
     const vocabs = new GrowingVocabularies(fitted, 10);
     const row = (site: string, n: number) => ({ fieldRaw: [site, 'x', n], fieldLocal: [0, 0, 0] });
     const coder = vocabs.coder({ field: () => -1, token: () => -1 });
-    const trained = [['a', 1], ['b', 1000], ['c', 1], ['a', 1]].map(([s, n]) => [coder.field(0, row(s as string, n as number) as never), coder.field(2, row(s as string, n as number) as never)]);
+    // One row per batch.
+    const trained = [['a', 1], ['b', 1000], ['c', 1], ['a', 1]].map(([s, n]) => {
+      vocabs.newBatch();
+      return [coder.field(0, row(s as string, n as number) as never), coder.field(2, row(s as string, n as number) as never)];
+    });
     // site: a 1, b 2, c evicts a (1), a evicts b (2); n: bucket of 1 → 1, of 1000 → 2.
     assert.deepEqual(trained, [[1, 3 + 8 + 1], [2, 3 + 8 + 2], [1, 3 + 8 + 1], [2, 3 + 8 + 1]]);
     const saved = FittedSchema.fromJSON(JSON.parse(JSON.stringify(vocabs.snapshot().toJSON())));
@@ -126,6 +156,6 @@ describe('GrowingVocabularies in a stream schema', () => {
     again.load(JSON.parse(JSON.stringify(vocabs.toJSON())), 'ckpt');
     assert.deepEqual(again.toJSON(), vocabs.toJSON());
     assert.throws(() => again.load({ site: vocabs.toJSON().site }, 'ckpt'), /ckpt: no growing vocabulary of field n/);
-    assert.deepEqual(vocabs.stats(), { admitted: 2, capacity: 4, candidates: 0, admissions: 2, evictions: 0, forgotten: 0, occupancy: 0.5, oovShare: 0 });
+    assert.deepEqual(vocabs.stats(), { admitted: 2, capacity: 4, candidates: 0, admissions: 2, evictions: 0, forgotten: 0, deferred: 0, occupancy: 0.5, oovShare: 0 });
   });
 });

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { loadExperimentConfig, parseExperimentConfig } from '../../src/experiment/config.js';
 import { runOnlineTraining } from '../../src/experiment/onlineRun.js';
-import { scoreFile } from '../../src/experiment/scoring.js';
+import { loadScoringModel, scoreFile } from '../../src/experiment/scoring.js';
 import { parseMetricLog } from '../../src/train/metricLog.js';
 import { ConfigError, type GrowingVocabState } from '../../src/schema/index.js';
 import { packageRoot, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
@@ -132,6 +132,29 @@ describe('online training with growing vocabularies on the Criteo head', { skip:
     const grown = await loadExperimentConfig(config(dir, input, out, 'grown.yaml', '{ minCount: 1, capacity: 511 }'), root);
     await assert.rejects(runOnlineTraining(grown, { quiet: true, forceResume: true }),
       (e: Error) => e instanceof ConfigError && /checkpoints.last: no growing vocabulary of field C1 \(the checkpoint was written without train\.online\.vocab on it\)/.test(e.message));
+  });
+});
+
+describe('a row handed to a new id in online training', () => {
+  it('starts afresh: the newcomer does not inherit the evicted id\'s weight', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ctrkit-online-vocab-reset-'));
+    try {
+      // site a, always clicked, trains its row up; then b (never clicked) evicts a from the one-row table.
+      writeFileSync(join(dir, 's.csv'), 'click,site\n' + '1,a\n'.repeat(6) + '0,b\n');
+      const cfg = parseExperimentConfig({
+        data: { source: { format: 'csv', path: 's.csv' }, labels: [{ name: 'click' }], fields: [{ name: 'site', kind: 'categorical' }] },
+        model: { type: 'lr' },
+        train: { epochs: 1, batchSize: 1, seed: 1, optimizer: { type: 'adagrad', lr: 0.1 }, online: { vocab: { minCount: 1, capacity: 1 } } },
+        output: join(dir, 'out'),
+      }, join(dir, 'c.yaml'), dir);
+      const r = await runOnlineTraining(cfg, { quiet: true });
+      assert.equal(r.vocab?.evictions, 1);
+      const w = loadScoringModel(r.modelDir).model.tables()[0]!.data;
+      // Row 1 (b's, a's before): one step on a non-click from a fresh start, not a's trained weight less a step.
+      assert.ok(w[1]! < 0, `b's weight ${w[1]}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 // Online training in file order: hashing vs a growing min-count vocabulary (train.online.vocab) at
 // the same table size, on the Criteo and Avazu heads; LR and DNN; several seeds.
-//   npx tsc -p tsconfig.json && node experiments/online-vocab.mjs [seeds] > runs/online-vocab/results.json
+//   npx tsc -p tsconfig.json && node experiments/online-vocab.mjs [seeds] > docs/experiments/online-vocab/results.json
 // Hash occupancy = distinct buckets the stream hits / buckets (counted by encoding the stream);
 // vocab occupancy = admitted ids / capacity at the end of the stream.
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -6,17 +6,17 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { loadExperimentConfig, parseExperimentConfig } from '../../src/experiment/config.js';
 import { runOnlineTraining } from '../../src/experiment/onlineRun.js';
 import { loadScoringModel, scoreFile } from '../../src/experiment/scoring.js';
-import { parseMetricLog } from '../../src/train/metricLog.js';
 import { ConfigError, type GrowingVocabState } from '../../src/schema/index.js';
 import { packageRoot, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
+import { killAtStep } from '../helpers/killAtStep.js';
 
 const CRITEO = 'criteo_kaggle_dac_head10k/criteo_kaggle_train_head10k.txt.gz';
 const root = packageRoot();
@@ -65,20 +65,7 @@ describe('online training with growing vocabularies on the Criteo head', { skip:
     assert.ok(v.evictions > 100 && v.forgotten > 0 && v.deferred > 0, `evictions, forgetting and deferral exercised: ${JSON.stringify(v)}`);
 
     const streamed = config(dir, '-', join(dir, 'killed'), 'killed.yaml');
-    const child = spawn(process.execPath, [cli, 'train', streamed, '-q'], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-    child.stdin.write(lines.slice(0, 2700).join('\n') + '\n');
-    const log = join(dir, 'killed', 'log.jsonl');
-    const deadline = Date.now() + 60_000;
-    const steps = (): number[] => (existsSync(log) ? parseMetricLog(readFileSync(log, 'utf8')).filter((r) => r.event === 'step').map((r) => r.globalStep) : []);
-    while (!steps().includes(10)) {
-      assert.ok(Date.now() < deadline, `no step 10 in time; stderr: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    child.kill('SIGKILL');
-    await exited;
+    await killAtStep(cli, root, streamed, join(dir, 'killed', 'log.jsonl'), lines.slice(0, 2700).join('\n') + '\n', 10);
     assert.ok(Object.values(vocabState(join(dir, 'killed'))).some((v) => v.candidates.length > 0), 'the checkpoint at step 8 holds counts of ids not yet admitted');
 
     const resumed = spawnSync(process.execPath, [cli, 'train', streamed, '-q', '--resume'], { cwd: root, encoding: 'utf8', input: lines.join('\n') + '\n' });

@@ -19,6 +19,21 @@ const jetstreamSchema = z.strictObject({
   idleSeconds: z.number().positive().optional(),
 });
 
+/**
+ * Vocabularies that grow on the stream instead of hashing: an id gets its own row after `minCount`
+ * sightings, into a table of `capacity` rows per field, the least recently seen id evicted when full
+ * (src/schema/growingVocab.ts).
+ */
+const vocabSchema = z.strictObject({
+  minCount: z.number().int().positive(),
+  /** Rows per field (the OOV row besides). */
+  capacity: z.number().int().positive(),
+  /** Ids counted per field while not yet admitted (default: capacity); the least recently seen forgotten first. */
+  candidates: z.number().int().positive().optional(),
+  /** The fields that grow one (default: every categorical or log-bucket field without its own hashBuckets). */
+  fields: z.array(z.string().min(1)).min(1).optional(),
+});
+
 export const onlineSchema = z.strictObject({
   /** The stream: a file (gzip or not) read in file order, or '-' for standard input (default: data.source.path). */
   input: z.string().min(1).optional(),
@@ -32,6 +47,8 @@ export const onlineSchema = z.strictObject({
   chunkSize: z.number().int().min(64).optional(),
   /** Also publish the model directory every N steps (atomically: `ctrkit serve` hot-reloads it); always at the end. */
   publishEvery: z.number().int().positive().optional(),
+  /** Grow a bounded vocabulary per field instead of hashing (see vocabSchema). */
+  vocab: vocabSchema.optional(),
   /** Read a NATS JetStream stream instead of `input`. */
   jetstream: jetstreamSchema.optional(),
   /**
@@ -84,6 +101,22 @@ export function checkOnline(data: DataConfig, _model: ModelConfig, train: Online
     if (src.format === 'csv' && (src.header || src.columns === undefined)) {
       at('data.source', 'a JetStream message is one CSV record without a header line: set header: false and columns');
     }
+  }
+  // Fields whose ids would otherwise hash by the stream's default: a vocabulary is what they give up.
+  const growable = (f: DataConfig['fields'][number] | undefined): boolean => f !== undefined
+    && ((f.kind === 'categorical' && f.hashBuckets === undefined) || (f.kind === 'numeric' && f.transform === 'log-bucket'));
+  if (o.vocab !== undefined && o.vocab.fields === undefined && !data.fields.some(growable)) {
+    at('train.online.vocab', 'no categorical or log-bucket field without hashBuckets to grow a vocabulary for');
+  }
+  if (o.vocab?.fields !== undefined) {
+    o.vocab.fields.forEach((name, i) => {
+      const f = data.fields.find((x) => x.name === name);
+      if (!growable(f)) {
+        at(`train.online.vocab.fields[${i}]`, f?.kind === 'categorical' ? `field ${name} sets hashBuckets: a field hashes or grows a vocabulary, not both`
+          : `no categorical or log-bucket field ${JSON.stringify(name)} in data.fields (sequences hash in online mode)`);
+      }
+      if (o.vocab!.fields!.indexOf(name) !== i) at(`train.online.vocab.fields[${i}]`, `field ${name} is listed twice`);
+    });
   }
   if (o.sliceField !== undefined) {
     const f = data.fields.find((x) => x.name === o.sliceField);

@@ -2,8 +2,8 @@
  * `ctrkit train` with `train.online`: one pass over a time-ordered stream (a file in file order,
  * standard input, or a NATS JetStream stream). Each batch is first scored by the current model — progressive validation, the
  * evaluation of online learning (SPEC §6) — then trained on. Memory does not grow with the stream:
- * rows are read and encoded a batch at a time, categorical fields are hashed (src/schema/stream.ts)
- * and the metrics keep fixed-size state (src/metrics/progressive.ts).
+ * rows are read and encoded a batch at a time, categorical fields are hashed or grow a bounded
+ * vocabulary (src/schema/stream.ts, src/schema/growingVocab.ts) and the metrics keep fixed-size state (src/metrics/progressive.ts).
  *
  * Progress is printed as Vowpal Wabbit does, at doubling example counts (average and since-last
  * loss), with progressive and sliding-window AUC and mean p vs mean y; the same figures go to the
@@ -21,12 +21,13 @@ import { RowGatherer } from '../data/batching.js';
 import { STDIN } from '../data/readers/textFile.js';
 import { DataFormatError } from '../data/readers/errors.js';
 import { openJetStreamLines } from '../data/jetstream.js';
-import { ConfigError, csvFirstRecord, openRowStream, sourcePath, streamSchema } from '../schema/index.js';
+import { ConfigError, csvFirstRecord, GrowingVocabularies, openRowStream, sourcePath, streamSchema, type GrowingVocabStats } from '../schema/index.js';
 import { createModel, type ModelDims } from '../models/registry.js';
 import { createOptimizer } from '../optim/registry.js';
 import { createLoss } from '../losses/registry.js';
 import { weightedBce } from '../losses/weightedBce.js';
 import { NonFiniteLossError, trainStep } from '../train/step.js';
+import { resetTableRows } from '../train/rowReset.js';
 import { NonFiniteTrainingError } from '../train/trainer.js';
 import { MetricLog, parseMetricLog, type MetricValue } from '../train/metricLog.js';
 import { predictRows } from '../train/predict.js';
@@ -79,6 +80,8 @@ export interface OnlineRunResult {
   rowsPerSecond: number;
   /** The whole run, setup and saving included. */
   seconds: number;
+  /** With train.online.vocab: the growing vocabularies' occupancy and traffic at the end. */
+  vocab?: GrowingVocabStats;
 }
 
 /** What a checkpoint holds besides model and optimiser (TrainerState.auxiliary.online). */
@@ -131,6 +134,13 @@ function progressRecord(r: ProgressiveReport, position: number): Record<string, 
   return out;
 }
 
+/** The growing vocabularies' occupancy and traffic as log fields. */
+function vocabRecord(vocabs: GrowingVocabularies | undefined): Record<string, MetricValue> {
+  if (vocabs === undefined) return {};
+  const v = vocabs.stats();
+  return { vocab_occupancy: v.occupancy, vocab_admitted: v.admitted, vocab_evictions: v.evictions, vocab_candidates: v.candidates, vocab_forgotten: v.forgotten, vocab_deferred: v.deferred, vocab_oov_share: v.oovShare };
+}
+
 /**
  * A killed run may have logged past its last checkpoint; the resumed run logs those steps again,
  * so the log is cut back to the checkpoint first (each step then appears once).
@@ -179,7 +189,8 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   const saved = resume ? checkpoints.load('last') : null;
   if (saved && !opts.forceResume) checkResumeConfig(saved.config, runConfig, saved.trainer, checkpoints.path('last'));
   if (threads) backend().setThreads(threads);
-  const fitted = streamSchema(cfg.data, online.hashBuckets, cfg.file, 'train.online.hashBuckets');
+  const fitted = streamSchema(cfg.data, online.hashBuckets, cfg.file, 'train.online.hashBuckets', online.vocab);
+  const vocabs = online.vocab && new GrowingVocabularies(fitted, online.vocab.candidates ?? online.vocab.capacity);
   const input = inputPath(cfg, online);
   ensureDir(output);
   const positional: ModelDims = {
@@ -201,6 +212,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   let nextPrint = 1;
   let globalStep = 0;
   if (saved) {
+    vocabs?.load(saved.trainer.auxiliary?.vocab, checkpoints.path('last'));
     model.loadStateDict(saved.model);
     optimizer.loadState(saved.optimizer);
     const pos = saved.trainer.auxiliary?.online as OnlinePosition | undefined;
@@ -221,7 +233,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   const save = (): void => {
     const trainer: TrainerState = {
       epoch: 0, stepInEpoch: globalStep, globalStep, epochRngState: [], best: null, epochsWithoutImprovement: 0, history: [],
-      auxiliary: { online: { position, rows, trainedRows, nextPrint, progressive: pv.toJSON() } satisfies OnlinePosition, ...(biasTerm && { biasConstraints: biasTerm.save() }) },
+      auxiliary: { online: { position, rows, trainedRows, nextPrint, progressive: pv.toJSON() } satisfies OnlinePosition, ...(biasTerm && { biasConstraints: biasTerm.save() }), ...(vocabs && { vocab: vocabs.toJSON() }) },
     };
     checkpoints.save('last', { model: model.stateDict(), optimizer: optimizer.saveState(), trainer, config: runConfig });
   };
@@ -240,6 +252,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
     ...(jet ? { content: jet.content } : {}),
     ...(online.chunkSize === undefined ? {} : { chunkSize: online.chunkSize }),
     ...(sliceField === undefined ? {} : { sliceField }),
+    ...(vocabs === undefined ? {} : { vocabularies: vocabs }),
   });
   const modelDir = join(output, 'model');
   const src = cfg.data.source;
@@ -253,7 +266,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
       window_auc: r.window.auc, window_logloss: r.window.logloss,
     };
     saveModel(modelDir, {
-      model, modelConfig: cfg.model, schema: savedSchema(fitted, cfg, columns), metrics,
+      model, modelConfig: cfg.model, schema: savedSchema(vocabs ? vocabs.snapshot() : fitted, cfg, columns), metrics,
       provenance: { dataHash: data, seed, createdBy: `ctrkit train ${cfg.file} (online)`, trainRows: rows, backend: kernels.name, threads: kernels.threads },
       evaluation: { positiveWeight: cfg.train.loss?.betaPos ?? 1 },
       dims, ...(sampling === undefined ? {} : { sampling }),
@@ -281,6 +294,11 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
     for await (const batch of rowStream) {
       const ds = batch.dataset;
       const n = ds.numRows;
+      // Rows this batch's encoding handed to new ids start afresh before anything reads them.
+      if (vocabs) {
+        const fresh = vocabs.takeAdmitted(seed);
+        resetTableRows(model, optimizer, fresh.rows, fresh.seeds);
+      }
       // Scored by the model as it stands (eval mode: no dropout, ramps at their final value), before it sees the labels.
       const b = new RowGatherer(ds).gatherRange(0, n);
       pv.predict(correctForSampling(probabilities(predictRows(model, ds, { start: 0, end: n })), sampling));
@@ -316,7 +334,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
       if (rows >= nextPrint) {
         last = pv.report();
         print(progressLine(last));
-        log.write({ event: 'progress', epoch: 1, step: globalStep, globalStep, ...progressRecord(last, position), ...biasTerm?.epochRecord?.() });
+        log.write({ event: 'progress', epoch: 1, step: globalStep, globalStep, ...progressRecord(last, position), ...biasTerm?.epochRecord?.(), ...vocabRecord(vocabs) });
         nextPrint = nextPowerOfTwo(rows);
       }
       if (stepped && every > 0 && globalStep % every === 0) save();
@@ -341,7 +359,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   if (last === undefined || last.rows !== rows) {
     last = pv.report();
     print(progressLine(last));
-    log.write({ event: 'progress', epoch: 1, step: globalStep, globalStep, ...progressRecord(last, position), ...biasTerm?.epochRecord?.() });
+    log.write({ event: 'progress', epoch: 1, step: globalStep, globalStep, ...progressRecord(last, position), ...biasTerm?.epochRecord?.(), ...vocabRecord(vocabs) });
   }
   save();
 
@@ -357,5 +375,6 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   return {
     output, modelDir, logFile, checkpointsDir: checkpointDir, backend: kernels, input, rows, trainedRows, batches: globalStep,
     report, skippedLines: rowStream.stats.skipped, position, positionKind: jet ? 'sequence' : 'line', resumedAfter, interrupted, progressive: last, rowsPerSecond, seconds,
+    ...(vocabs && { vocab: vocabs.stats() }),
   };
 }

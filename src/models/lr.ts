@@ -31,7 +31,8 @@ export class LR extends CTRModel {
     super();
     const rng = new Rng(cfg.seed ?? 0);
     this.w = this.table('w', new EmbeddingTable('w', cfg.numIds, 1));
-    normal(this.w.data, cfg.initStd ?? 1e-4, rng);
+    this.w.initStd = cfg.initStd ?? 1e-4;
+    normal(this.w.data, this.w.initStd, rng);
     this.bias = this.param('bias', new Float32Array(1), [1]);
     const D = cfg.denseDim ?? 0;
     this.v = D > 0 ? this.param('v', new Float32Array(D), [D, 1]) : null;

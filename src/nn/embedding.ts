@@ -19,7 +19,8 @@ export class Embedding extends Module {
   constructor(readonly cfg: EmbeddingConfig, rng: Rng) {
     super();
     const t = new EmbeddingTable('weight', cfg.numRows, cfg.dim);
-    normal(t.data, cfg.initStd ?? 1e-4, rng);
+    t.initStd = cfg.initStd ?? 1e-4;
+    normal(t.data, t.initStd, rng);
     this.weight = this.table('weight', t);
   }
 

@@ -22,6 +22,10 @@ export class AdaGrad extends Optimizer<AdaGradOptions> {
     backend().adagradStep(p.data, p.grad, acc, p.size, o.lr, o.eps, o.weightDecay);
   }
 
+  protected override tableSlotInit(slot: string, o: AdaGradOptions): number {
+    return slot === 'acc' ? o.initialAccumulator : 0;
+  }
+
   protected updateTable(t: EmbeddingTable, g: SparseGrad, key: string, o: AdaGradOptions): void {
     const acc = this.slot(`${key}.acc`, o.rowwise ? t.numRows : t.numRows * t.dim, o.initialAccumulator);
     backend().sparseAdagrad(t.data, t.dim, acc, g.rows, g.values, g.count, o.lr, o.eps, o.rowwise);

@@ -52,6 +52,30 @@ export abstract class Optimizer<O extends GroupOptions> {
   protected abstract updateDense(p: Parameter, key: string, o: O): void;
   protected abstract updateTable(t: EmbeddingTable, g: SparseGrad, key: string, o: O): void;
 
+  /** The value a table's state slot (the key's last part: 'acc', 'm', …) starts at. */
+  protected tableSlotInit(_slot: string, _o: O): number {
+    return 0;
+  }
+
+  /**
+   * Puts the state of rows `rows` of table `t` back to how a row starts (a row handed over to a new
+   * id must not inherit the old one's accumulators). Slots not created yet start that way anyway.
+   */
+  resetTableRows(t: EmbeddingTable, rows: Int32Array): void {
+    this.groups.forEach((g, gi) => {
+      const i = g.tables.indexOf(t);
+      if (i < 0) return;
+      const prefix = `${gi}.t${i}.`;
+      for (const [key, buf] of this.state) {
+        if (!key.startsWith(prefix)) continue;
+        const init = this.tableSlotInit(key.slice(prefix.length), g.options);
+        // A slot holds one value per row (row-wise) or per element.
+        const width = buf.length / t.numRows;
+        for (const r of rows) buf.fill(init, r * width, (r + 1) * width);
+      }
+    });
+  }
+
   step(): void {
     this.stepCount++;
     this.groups.forEach((g, gi) => {

@@ -21,8 +21,8 @@ const base = { name: z.string(), column: z.string(), privileged: z.boolean(), gr
 const IdFieldJson = z.discriminatedUnion('kind', [
   z.strictObject({
     ...base, kind: z.literal('vocab'), logBucket: z.boolean(), minCount: z.number().int().min(1), vocabulary: z.array(z.string()),
-    required: z.literal(true).optional(),
-  }),
+    required: z.literal(true).optional(), capacity: z.number().int().min(1).optional(),
+  }).refine((f) => f.capacity === undefined || f.vocabulary.length <= f.capacity, { message: 'a vocabulary longer than its capacity' }),
   z.strictObject({ ...base, kind: z.literal('hash'), buckets: z.number().int().min(1), logBucket: z.literal(true).optional() }),
   z.strictObject({ ...base, kind: z.literal('bucketize'), boundaries: z.array(z.number()) }),
 ]);
@@ -127,6 +127,13 @@ export class FittedSchema {
         ...(s.kind === 'shared' ? { vocab: s.vocab } : {}),
       })),
     ];
+  }
+
+  /** The token a vocabulary field j looks up for a parsed value (its tokenising rule: the raw string, or the log bucket). */
+  vocabToken(j: number, raw: RawValue): string {
+    const t = this.tokenizers[j];
+    if (t === undefined) throw new Error(`FittedSchema.vocabToken: field ${this.spec.fields[j]?.name} has no vocabulary`);
+    return t.token(raw);
   }
 
   /** Global id of id field j for a parsed value (raw value of a vocabulary field or hash token, or local id). */

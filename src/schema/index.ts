@@ -18,4 +18,5 @@ export { buildDatasetCached, cacheKey, dataRowFiles, dataSourceFiles, type Cache
 export { sampleFitRows, type SampledFit } from './sampleFit.js';
 export { oovShares, profileWithFitted, profileWithSchema, type SchemaFieldProfile, type SchemaProfile } from './profile.js';
 export { csvFirstRecord } from './header.js';
-export { openRowStream, streamSchema, STREAM_FORMATS, type RowStream, type StreamBatch, type StreamOptions } from './stream.js';
+export { GrowingVocab, GrowingVocabularies, type GrowingVocabOptions, type GrowingVocabState, type GrowingVocabStats } from './growingVocab.js';
+export { openRowStream, streamSchema, STREAM_FORMATS, type RowStream, type StreamBatch, type StreamOptions, type StreamVocab } from './stream.js';

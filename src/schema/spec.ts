@@ -16,8 +16,12 @@ interface ColumnSpec {
 
 /** A single-valued field that becomes one embedding id per row. */
 export type IdFieldSpec = ColumnSpec & (
-  /** Min-count vocabulary fit on the fit rows; local id 0 = OOV, token i of `vocabulary` = i + 1. */
-  | { kind: 'vocab'; logBucket: boolean; minCount: number; vocabulary: string[]; required?: true }
+  /**
+   * Min-count vocabulary fit on the fit rows; local id 0 = OOV, token i of `vocabulary` = i + 1.
+   * `capacity`: a vocabulary grown on a stream (src/schema/growingVocab.ts): the table has
+   * capacity + 1 rows whatever the vocabulary's length, so it can admit ids without a new model shape.
+   */
+  | { kind: 'vocab'; logBucket: boolean; minCount: number; vocabulary: string[]; required?: true; capacity?: number }
   /**
    * FNV-1a bucket of the token; no OOV (every token has a bucket). `logBucket`: the token is the
    * log bucket of the value (a log-bucket field hashed, as online training does: src/schema/online.ts).
@@ -114,7 +118,7 @@ export function specFromConfig(cfg: DataConfig): SchemaSpec {
 /** Table rows of an id field or sequence (its vocabulary must be fitted; a shared one owns none). */
 export function specSize(s: IdFieldSpec | SequenceSpec): number {
   switch (s.kind) {
-    case 'vocab': return s.vocabulary.length + 1;
+    case 'vocab': return ('capacity' in s && s.capacity !== undefined ? s.capacity : s.vocabulary.length) + 1;
     case 'hash': return s.buckets;
     case 'bucketize': return s.boundaries.length + 2;
     case 'shared': return 0;

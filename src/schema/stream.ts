@@ -5,7 +5,8 @@
  *
  * Nothing is fit because a stream has no "fit rows" to fit on, and ids must keep arriving: every
  * categorical or log-bucket field (and every sequence) is hashed — its own `hashBuckets`, else the
- * stream's default — so an id never seen before still gets a row. Dense columns keep their
+ * stream's default — so an id never seen before still gets a row; or a field's vocabulary grows as
+ * the stream goes (src/schema/growingVocab.ts), into a table of fixed capacity. Dense columns keep their
  * stateless transforms; standardisation (statistics of fit rows) and shared vocabularies are refused.
  */
 import { resolve } from 'node:path';
@@ -16,6 +17,7 @@ import { STDIN } from '../data/readers/textFile.js';
 import type { DataConfig, SourceConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { fittedCoder } from './encodeRows.js';
+import type { GrowingVocabularies } from './growingVocab.js';
 import { FittedSchema } from './fitted.js';
 import { newParsedRow, rowParser } from './rows.js';
 import { openColumns } from './source.js';
@@ -25,12 +27,21 @@ import { RowStore } from './store.js';
 /** Formats a stream can be read in (line formats with a constant-memory reader). */
 export const STREAM_FORMATS = ['criteo', 'csv', 'svmlight'] as const;
 
+/** Vocabularies that grow on the stream (train.online.vocab): which fields, and their rule. */
+export interface StreamVocab {
+  minCount: number;
+  capacity: number;
+  /** Names of the fields that grow a vocabulary (undefined: every field that would otherwise hash by default). */
+  fields?: readonly string[] | undefined;
+}
+
 /**
  * The fitted schema of a stream: `data` with every vocabulary replaced by hashing into
- * `defaultBuckets` (unless the field sets hashBuckets). Throws ConfigError naming each field that
+ * `defaultBuckets` (unless the field sets hashBuckets), or by an empty vocabulary of `vocab.capacity`
+ * rows that grows as the stream is read (a field `vocab` covers). Throws ConfigError naming each field that
  * cannot be encoded without fitting, `where` being the config key path of the default.
  */
-export function streamSchema(data: DataConfig, defaultBuckets: number | undefined, file: string, where: string): FittedSchema {
+export function streamSchema(data: DataConfig, defaultBuckets: number | undefined, file: string, where: string, vocab?: StreamVocab): FittedSchema {
   const problems: string[] = [];
   const at = (name: string, msg: string): void => {
     const i = data.fields.findIndex((f) => f.name === name);
@@ -41,11 +52,16 @@ export function streamSchema(data: DataConfig, defaultBuckets: number | undefine
     return defaultBuckets ?? 1;
   };
   for (const f of data.fields) {
-    if (f.kind !== 'sequence' && f.minCount !== undefined) at(f.name, 'minCount needs a vocabulary fit on data, which a stream has not: remove it (the field is hashed)');
+    if (f.kind !== 'sequence' && f.minCount !== undefined) at(f.name, 'minCount needs a vocabulary fit on data, which a stream has not: remove it (the field is hashed, or grows a vocabulary under train.online.vocab)');
   }
+  const grows = (name: string): boolean => vocab !== undefined && (vocab.fields === undefined || vocab.fields.includes(name));
   const spec = specFromConfig(data);
   spec.fields = spec.fields.map((f): IdFieldSpec => {
     if (f.kind !== 'vocab') return f;
+    if (grows(f.name)) {
+      const { required: _r, ...rest } = f;
+      return { ...rest, minCount: vocab!.minCount, vocabulary: [], capacity: vocab!.capacity };
+    }
     const { kind: _k, logBucket, minCount: _m, vocabulary: _v, required: _r, ...base } = f;
     return { ...base, kind: 'hash', buckets: buckets(f.name), ...(logBucket ? { logBucket: true as const } : {}) };
   });
@@ -84,6 +100,8 @@ export interface StreamOptions {
   sliceField?: number;
   /** Read these lines instead of `path`, which then only names them (a message stream: src/data/jetstream.ts). */
   content?: AsyncIterable<Buffer>;
+  /** The growing vocabularies of `fitted`'s fields with a capacity: each row's ids are admitted there, in stream order. */
+  vocabularies?: GrowingVocabularies;
 }
 
 export interface RowStream extends AsyncIterable<StreamBatch> {
@@ -111,7 +129,7 @@ export async function openRowStream(fitted: FittedSchema, source: SourceConfig, 
     });
   const parse = rowParser(spec, true);
   const row = newParsedRow(spec, true);
-  const coder = fittedCoder(fitted);
+  const coder = options.vocabularies ? options.vocabularies.coder(fittedCoder(fitted)) : fittedCoder(fitted);
   const F = spec.fields.length;
   const after = options.after ?? 0;
   const sliceField = options.sliceField;
@@ -127,6 +145,7 @@ export async function openRowStream(fitted: FittedSchema, source: SourceConfig, 
       store = newStore();
       lines = [];
       slices = [];
+      options.vocabularies?.newBatch();
       return b;
     };
     for await (const { values, line } of src) {

@@ -97,6 +97,8 @@ export class EmbeddingTable {
   pending: PendingLookup[] = [];
   /** False freezes the table (e.g. a distillation teacher): lookups record no gradient. */
   trainable = true;
+  /** Std of the N(0, std²) the rows start from (0: zeros); a row handed to a new id starts there again. */
+  initStd = 0;
   private grad: SparseGrad = { rows: new Int32Array(0), values: new Float32Array(0), count: 0 };
   private reduced = true;
 

@@ -18,6 +18,7 @@ import { logLoss } from '../../src/metrics/index.js';
 import { parseMetricLog } from '../../src/train/metricLog.js';
 import { ConfigError, streamSchema } from '../../src/schema/index.js';
 import { packageRoot, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
+import { killAtStep, loggedSteps } from '../helpers/killAtStep.js';
 
 const CRITEO = 'criteo_kaggle_dac_head10k/criteo_kaggle_train_head10k.txt.gz';
 const skip = skipWithoutSharedData(CRITEO);
@@ -102,21 +103,9 @@ describe('online training on the Criteo head', { skip }, () => {
     assert.equal(refSummary.rows, 4096);
 
     const streamed = config(dir, '-', join(dir, 'killed'), 'batchSize: 256, checkpointEvery: 4', 'killed.yaml');
-    const child = spawn(process.execPath, [cli, 'train', streamed, '-q'], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
-    // 10 batches and part of the 11th: the run trains 10 batches (checkpoint at 8) and waits for more input.
-    child.stdin.write(lines.slice(0, 2700).join('\n') + '\n');
     const log = join(dir, 'killed', 'log.jsonl');
-    const deadline = Date.now() + 60_000;
-    const steps = (): number[] => (existsSync(log) ? parseMetricLog(readFileSync(log, 'utf8')).filter((r) => r.event === 'step').map((r) => r.globalStep) : []);
-    while (!steps().includes(10)) {
-      assert.ok(Date.now() < deadline, `no step 10 in time; stderr: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    child.kill('SIGKILL');
-    await exited;
+    // 10 batches and part of the 11th: the run trains 10 batches (checkpoint at 8) and waits for more input.
+    await killAtStep(cli, root, streamed, log, lines.slice(0, 2700).join('\n') + '\n', 10);
     const state = JSON.parse(readFileSync(join(dir, 'killed', 'checkpoints', 'last', 'trainer.json'), 'utf8')) as { trainer: { globalStep: number; auxiliary: { online: { position: number } } } };
     assert.equal(state.trainer.globalStep, 8, 'the last checkpoint is at step 8, two steps behind the kill');
     assert.equal(state.trainer.auxiliary.online.position, 2048);
@@ -131,7 +120,7 @@ describe('online training on the Criteo head', { skip }, () => {
     assert.deepEqual(readFileSync(join(dir, 'killed', 'model', 'model.safetensors')), readFileSync(join(dir, 'whole', 'model', 'model.safetensors')));
     assert.deepEqual(summary.progressive, refSummary.progressive);
     // Every optimiser step is logged once: the steps logged after the checkpoint by the killed run were cut.
-    assert.deepEqual(steps(), Array.from({ length: 16 }, (_, i) => i + 1));
+    assert.deepEqual(loggedSteps(log), Array.from({ length: 16 }, (_, i) => i + 1));
   });
 
   it('data.sampling thins the rows trained on, never the rows scored; a resumed run keeps the same rows', async () => {

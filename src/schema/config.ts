@@ -113,7 +113,11 @@ const positionSamplingSchema = z.strictObject({
   beyond: z.number().optional(),
   rate: keepProbability.optional(),
   /** Keep probability per position value (e.g. { "0": 1, "1": 0.5 }); overrides beyond / rate. */
-  rates: z.record(z.string().refine((k) => k.trim() !== '' && Number.isFinite(Number(k)), 'a position must be a number'), keepProbability).optional(),
+  rates: z.record(z.string(), keepProbability).superRefine((rates, ctx) => {
+    for (const k of Object.keys(rates)) {
+      if (k.trim() === '' || !Number.isFinite(Number(k))) ctx.addIssue({ code: 'custom', message: `position ${JSON.stringify(k)} is not a number`, path: [k] });
+    }
+  }).optional(),
 }).refine((p) => (p.beyond === undefined) === (p.rate === undefined), { message: 'give beyond and rate together', path: ['rate'] })
   .refine((p) => p.rate !== undefined || p.rates !== undefined, { message: 'give beyond and rate, or rates', path: ['rates'] });
 

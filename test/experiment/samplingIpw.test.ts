@@ -38,6 +38,9 @@ describe('loss-based sampling online (Criteo head, teacher trained on the earlie
     writeFileSync(join(dir, 'early.txt'), lines.slice(0, 1024).join('\n') + '\n');
     writeFileSync(join(dir, 'late.txt'), lines.slice(1024, 3072).join('\n') + '\n');
   });
+  before(async () => {
+    await run(config('teacher', 'early.txt', ''));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   const config = (name: string, input: string, sampling: string): string => {
@@ -57,7 +60,6 @@ output: ${join(dir, name)}
     runOnlineTraining(await loadExperimentConfig(file, root), { quiet: true, ...opts });
 
   it('keeps keepRate of the rows (weighted 1/p), scores them all, and a stopped, resumed run ends on the same bits', async () => {
-    await run(config('teacher', 'early.txt', ''));
     const sampling = `{ loss: { teacher: ${join(dir, 'teacher', 'model')}, keepRate: 0.4, pMin: 0.05 }, seed: 11 }`;
     const whole = await run(config('whole', 'late.txt', sampling));
     assert.equal(whole.rows, 2048);
@@ -93,6 +95,29 @@ output: ${join(dir, name)}
       (e: Error) => e instanceof ConfigError && /data\.sampling\.loss\.teacher: .*nowhere is not a ctrkit model directory/.test(e.message));
     await assert.rejects(run(config('floor', 'late.txt', `{ loss: { teacher: ${join(dir, 'teacher', 'model')}, keepRate: 0.2, pMin: 0.05, keepPositives: true } }`)),
       (e: Error) => e instanceof ConfigError && /data\.sampling\.loss\.keepRate: keepRate 0\.2 is below what pMin and the kept positives alone keep/.test(e.message));
+  });
+
+  it('epoch mode: keepRate of the fit rows, the teacher scores cached under data.cache as distillation caches them', async () => {
+    const file = config('epoch', 'late.txt', `{ loss: { teacher: ${join(dir, 'teacher', 'model')}, keepRate: 0.4, keepPositives: true }, seed: 4 }`);
+    writeFileSync(file, readFileSync(file, 'utf8')
+      .replace('  labels:', `  cache: ${join(dir, 'cache')}\n  labels:`)
+      .replace(', online: { hashBuckets: 4096 }', ''));
+    const notes: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, done): void {
+        notes.push(chunk.toString());
+        done();
+      },
+    });
+    const a = await runTraining(await loadExperimentConfig(file, root), { stream });
+    // file-order split of 2048 rows: fit 1474 (0.8 · 0.9), sampled to 0.4 of them on average.
+    assert.ok(near(a.rows.fit, 0.4 * 1474, 1474 / 4), `fit rows ${a.rows.fit}`);
+    assert.deepEqual([a.rows.validation, a.rows.test], [164, 410]);
+    assert.ok(notes.some((n) => /teacher .* scored 2048 rows, cached in .*teachers/.test(n)), notes.join(''));
+    notes.length = 0;
+    const b = await runTraining(await loadExperimentConfig(file, root), { stream, output: join(dir, 'epoch2') });
+    assert.ok(notes.some((n) => /teacher scores loaded from the cache/.test(n)), notes.join(''));
+    assert.equal(b.rows.fit, a.rows.fit, 'same seed, same rows');
   });
 });
 

@@ -13,6 +13,7 @@ import { checkDistill, parseDistillSection, type DistillRunConfig } from './dist
 import { parseMultiTaskConfig, type MultiTaskConfig } from '../train/multitask/registry.js';
 import { checkSearch, parseSearchConfig, type SearchConfig } from './search.js';
 import { checkOnline, onlineSchema } from './onlineConfig.js';
+import { checkSampling } from './samplingConfig.js';
 
 /**
  * In-training calibration by bias constraints (src/calibrate/biasConstraints.ts): one dual
@@ -261,6 +262,7 @@ function checkTrainable(file: string, data: DataConfig, model: ModelConfig, trai
   }
   if (train.biasConstraints && loss?.type === 'jrc') at('train.biasConstraints', `constrains the one-logit CTR head; loss 'jrc' has two logits per row`);
   checkOnline(data, model, train, at);
+  checkSampling(data, train, at);
   if (model.type === 'din') checkAttention(data, model.attention, at);
   if (model.type === 'twotower') checkGroups(data, { user: model.user, item: model.item, bias: model.bias }, at);
   if (model.type === 'qu') checkGroups(data, { q: model.q, u: model.u }, at);

@@ -48,6 +48,8 @@ import { add } from '../autograd/ops/elementwise.js';
 import { createBiasConstraintTerm, type BiasConstraintTerm } from './biasConstraintTerm.js';
 import { correctForSampling, samplingRecord } from './samplingCorrection.js';
 import { checkResumeConfig } from './resumeGuard.js';
+import { POSITION_LABEL, positionKeep, streamBatchKeep, streamLossKeep, withPositionLabel } from './samplingKeep.js';
+import { withoutLabel } from '../schema/hiddenLabel.js';
 import { savedSchema } from './savedSchema.js';
 import type { TrainRunOptions } from './trainRun.js';
 
@@ -189,7 +191,9 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   const saved = resume ? checkpoints.load('last') : null;
   if (saved && !opts.forceResume) checkResumeConfig(saved.config, runConfig, saved.trainer, checkpoints.path('last'));
   if (threads) backend().setThreads(threads);
-  const fitted = streamSchema(cfg.data, online.hashBuckets, cfg.file, 'train.online.hashBuckets', online.vocab);
+  // The rows as read (with the hidden position label of position-based sampling) and as the model records them.
+  const readSchema = streamSchema(withPositionLabel(cfg.data), online.hashBuckets, cfg.file, 'train.online.hashBuckets', online.vocab);
+  const fitted = withoutLabel(readSchema, POSITION_LABEL);
   const vocabs = online.vocab && new GrowingVocabularies(fitted, online.vocab.candidates ?? online.vocab.capacity);
   const input = inputPath(cfg, online);
   ensureDir(output);
@@ -247,7 +251,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
     ...(online.jetstream.idleSeconds === undefined ? {} : { idleMs: online.jetstream.idleSeconds * 1000 }),
     ...(opts.signal === undefined ? {} : { signal: opts.signal }),
   });
-  const rowStream = await openRowStream(fitted, cfg.data.source, input, cfg.baseDir, {
+  const rowStream = await openRowStream(readSchema, cfg.data.source, input, cfg.baseDir, {
     batchSize: cfg.train.batchSize, after: jet ? 0 : position, onBadLine,
     ...(jet ? { content: jet.content } : {}),
     ...(online.chunkSize === undefined ? {} : { chunkSize: online.chunkSize }),
@@ -276,7 +280,9 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   // data.sampling thins the rows trained on only: every row is scored first, so the progressive
   // metrics are those of the unsampled stream, with the predictions corrected as a served model's are.
   const s = cfg.data.sampling;
-  const sampler: StreamSampling | undefined = s === undefined || ((s.negativeRate ?? 1) === 1 && (s.betaPos ?? 1) === 1) ? undefined
+  const pk = positionKeep(s);
+  const lossByLine = s?.loss === undefined ? undefined : await streamLossKeep(cfg, input, onBadLine, join(output, 'sampling-teacher'), print);
+  const sampler: StreamSampling | undefined = s === undefined || ((s.negativeRate ?? 1) === 1 && (s.betaPos ?? 1) === 1 && lossByLine === undefined && pk === undefined) ? undefined
     : { negativeRate: s.negativeRate ?? 1, betaPos: s.betaPos ?? 1, seed: s.seed ?? seed, inverseWeights: online.inverseWeights };
   const sampling = samplingRecord(online.inverseWeights ? 1 : s?.negativeRate, s?.betaPos, cfg.train.correctSampling);
   const lossFn = (b: Batch): Tensor => {
@@ -292,7 +298,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   const loopStart = performance.now();
   try {
     for await (const batch of rowStream) {
-      const ds = batch.dataset;
+      const { dataset: ds, ipw } = streamBatchKeep(batch.dataset, batch.lines, lossByLine, pk, input);
       const n = ds.numRows;
       // Rows this batch's encoding handed to new ids start afresh before anything reads them.
       if (vocabs) {
@@ -304,7 +310,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
       pv.predict(correctForSampling(probabilities(predictRows(model, ds, { start: 0, end: n })), sampling));
       pv.label(b.labels, b.weights, batch.slices);
       const positions = jet ? Array.from(batch.lines, (l) => jet.sequenceOf(l)) : batch.lines;
-      const trainDs = sampler ? sampleStreamRows(ds, positions, sampler) : ds;
+      const trainDs = sampler ? sampleStreamRows(ds, positions, sampler, ipw) : ds;
       const k = trainDs.numRows;
       const tb = trainDs === ds ? b : new RowGatherer(trainDs).gatherRange(0, k);
       model.train();

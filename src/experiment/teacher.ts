@@ -17,8 +17,9 @@ import type { ColumnProjection } from '../data/projection.js';
 import { DataFormatError } from '../data/readers/errors.js';
 import { hashSchema } from '../data/cache/index.js';
 import {
-  cacheKey, ConfigError, dataRowFiles, encodeFile, FittedSchema, withSourcePath, type CachedBuildResult, type DataConfig,
+  cacheKey, ConfigError, dataRowFiles, encodeFile, type FittedSchema, withSourcePath, type CachedBuildResult, type DataConfig,
 } from '../schema/index.js';
+import { takeLabel, withoutLabel } from '../schema/hiddenLabel.js';
 import { CTRModel, type RepresentedOutput } from '../models/ctrModel.js';
 import { createModel } from '../models/registry.js';
 import { createDistillation } from '../losses/distillRegistry.js';
@@ -32,7 +33,7 @@ import { predictRows } from '../train/predict.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ExperimentConfig } from './config.js';
 import { TEACHER_LABEL, type DistillRunConfig } from './distillConfig.js';
-import { loadScoringModel, probabilityMap } from './scoring.js';
+import { loadScoringModel, probabilityMap, type ProbabilityMap, type ScoringModel } from './scoring.js';
 
 /** Who taught the student, as its manifest records it. */
 export type TeacherRecord =
@@ -74,7 +75,7 @@ export interface TeacherData {
   record: TeacherRecord;
 }
 
-interface AttachOptions {
+export interface AttachOptions {
   onBadLine: 'error' | 'skip';
   note: (line: string) => void;
 }
@@ -88,15 +89,11 @@ export async function attachTeacher(cfg: ExperimentConfig, built: CachedBuildRes
     case 'joint':
       return { built, record: { mode: 'joint', model: t.model.type } };
     case 'column': {
-      const k = ds.labelNames.indexOf(TEACHER_LABEL);
-      const probs = ds.labels[k]!;
-      const dataset: Dataset = { ...ds, labels: ds.labels.filter((_, i) => i !== k), labelNames: ds.labelNames.filter((_, i) => i !== k), teacherLogits: teacherLogits(probs) };
-      const spec = built.fitted.spec;
-      const fitted = new FittedSchema({ ...spec, labels: spec.labels.filter((l) => l.name !== TEACHER_LABEL) });
-      return { built: { ...built, dataset, fitted }, record: { mode: 'column', column: t.column } };
+      const { dataset, values } = takeLabel(ds, TEACHER_LABEL);
+      return { built: { ...built, dataset: { ...dataset, teacherLogits: teacherLogits(values!) }, fitted: withoutLabel(built.fitted, TEACHER_LABEL) }, record: { mode: 'column', column: t.column } };
     }
     case 'model': {
-      const { logits, record } = await twoStageLogits(cfg, t.dir, ds.numRows, opts);
+      const { logits, record } = await teacherModelLogits(cfg, t.dir, ds.numRows, opts, 'train.distill.teacher.model');
       return { built: { ...built, dataset: { ...ds, teacherLogits: logits } }, record };
     }
   }
@@ -104,27 +101,45 @@ export async function attachTeacher(cfg: ExperimentConfig, built: CachedBuildRes
 
 const CACHE_VERSION = 1;
 
-/** A trained model's logits of every row, through its own schema and calibration, cached under data.cache. */
-async function twoStageLogits(cfg: ExperimentConfig, dir: string, numRows: number, opts: AttachOptions): Promise<{ logits: Float32Array; record: TeacherRecord }> {
+/**
+ * A teacher model directory (`dir`, relative to the config) and its hash, the cache key of its
+ * scores: the manifest records the weights' SHA-256, the schema and the calibration, all a
+ * teacher's scores depend on. `key` is the config key that names it, for the error.
+ */
+export function teacherDirectory(cfg: ExperimentConfig, dir: string, key: string): { abs: string; hash: string } {
   const abs = resolve(cfg.baseDir, dir);
-  const where = `${cfg.file}: train.distill.teacher.model`;
   const manifestFile = join(abs, MANIFEST_FILE);
-  if (!existsSync(manifestFile)) throw new ConfigError([`${where}: ${abs} is not a ctrkit model directory (no ${MANIFEST_FILE})`]);
-  // The manifest records the weights' SHA-256, the schema and the calibration: all a teacher's scores depend on.
-  const hash = `sha256:${sha256File(manifestFile)}`;
+  if (!existsSync(manifestFile)) throw new ConfigError([`${cfg.file}: ${key}: ${abs} is not a ctrkit model directory (no ${MANIFEST_FILE})`]);
+  return { abs, hash: `sha256:${sha256File(manifestFile)}` };
+}
+
+/** A teacher that gives one score per row, with the probabilities its predictions report. */
+export function loadTeacher(cfg: ExperimentConfig, abs: string, key: string): ScoringModel & { map: ProbabilityMap } {
+  const teacher = loadScoringModel(abs);
+  if ((teacher.manifest.tasks?.length ?? 1) > 1) throw new ConfigError([`${cfg.file}: ${key}: ${abs} is a multi-task model; a teacher gives one score per row`]);
+  return { ...teacher, map: probabilityMap(teacher.manifest) };
+}
+
+/**
+ * A trained model's logits of every row, through its own schema and calibration, cached under
+ * data.cache (shared by every run that reads the data with that teacher: distillation, loss-based
+ * sampling). `key` is the config key naming the teacher.
+ */
+export async function teacherModelLogits(cfg: ExperimentConfig, dir: string, numRows: number, opts: AttachOptions, key: string): Promise<{ logits: Float32Array; record: TeacherRecord }> {
+  const where = `${cfg.file}: ${key}`;
+  const { abs, hash } = teacherDirectory(cfg, dir, key);
   const record: TeacherRecord = { mode: 'model', path: abs, hash };
   const files = dataRowFiles(cfg.data, cfg.baseDir);
-  const key = hashSchema({ version: CACHE_VERSION, teacher: hash, data: cacheKey(cfg.data, { onBadLine: opts.onBadLine }), files: dataHash(files) }).slice(0, 32);
-  const cacheFile = cfg.data.cache === undefined ? undefined : join(resolve(cfg.baseDir, cfg.data.cache), 'teachers', `${key}.f32`);
+  const cached = hashSchema({ version: CACHE_VERSION, teacher: hash, data: cacheKey(cfg.data, { onBadLine: opts.onBadLine }), files: dataHash(files) }).slice(0, 32);
+  const cacheFile = cfg.data.cache === undefined ? undefined : join(resolve(cfg.baseDir, cfg.data.cache), 'teachers', `${cached}.f32`);
   if (cacheFile !== undefined && existsSync(cacheFile) && statSync(cacheFile).size === numRows * 4) {
     // Copied into a buffer of its own: a Buffer's byteOffset need not be a multiple of 4.
     const bytes = new Uint8Array(readFileSync(cacheFile));
     opts.note(`ctrkit: teacher scores loaded from the cache ${cacheFile}`);
     return { logits: new Float32Array(bytes.buffer, 0, numRows), record };
   }
-  const teacher = loadScoringModel(abs);
-  if ((teacher.manifest.tasks?.length ?? 1) > 1) throw new ConfigError([`${where}: ${abs} is a multi-task model; a teacher gives one score per row`]);
-  const map = probabilityMap(teacher.manifest);
+  const teacher = loadTeacher(cfg, abs, key);
+  const { map } = teacher;
   const parts: Float32Array[] = [];
   for (const file of files) {
     let encoded;

@@ -33,6 +33,7 @@ import type { ExperimentConfig } from './config.js';
 import { metricsFor, probabilities, rowValues } from './evaluate.js';
 import { predictRows } from '../train/predict.js';
 import { correctForSampling, samplingRecord } from './samplingCorrection.js';
+import { fitKeepProbs, withPositionLabel } from './samplingKeep.js';
 import { trainingProbes } from './probes.js';
 import { checkResumeConfig } from './resumeGuard.js';
 import { sliceLabel, writeTrainingReport } from './trainReport.js';
@@ -155,14 +156,15 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
 
   const onBadLine = opts.onBadLine ?? cfg.data.onBadLine;
   const teacherCheck = teacherColumnCheck(cfg);
-  const read = await buildDatasetCached(buildDataConfig(cfg), cfg.baseDir, { onBadLine, log: note, ...(teacherCheck && { onRow: teacherCheck }) });
+  const read = await buildDatasetCached(withPositionLabel(buildDataConfig(cfg)), cfg.baseDir, { onBadLine, log: note, ...(teacherCheck && { onRow: teacherCheck }) });
   if (read.cache !== undefined) note(`ctrkit: dataset ${read.cache.rebuilt ? 'built and cached in' : 'loaded from the cache'} ${read.cache.dir}`);
   const distill = cfg.train.distill;
   const taught = distill && await attachTeacher(cfg, read, { onBadLine, note });
-  const built = taught?.built ?? read;
+  // data.sampling.loss / .position: the fit rows' keep probabilities (and the position label taken off).
+  const { built, ipw } = await fitKeepProbs(cfg, taught?.built ?? read, { onBadLine, note });
   const { stats } = built;
   // Every row, every feature (what a joint teacher reads), and the student's view of it without the privileged columns.
-  const { dataset: full, split } = cfg.data.sampling === undefined ? built : sampleFitRows(built.dataset, built.split, cfg.data.sampling, seed);
+  const { dataset: full, split } = cfg.data.sampling === undefined ? built : sampleFitRows(built.dataset, built.split, cfg.data.sampling, seed, ipw);
   const view = built.fitted.withoutPrivileged();
   const fitted = view?.fitted ?? built.fitted;
   const ds = view ? view.projection.dataset(full) : full;

@@ -91,9 +91,43 @@ export const DUCKDB_FORMATS = ['duckdb', 'parquet', 'json'] as const;
 /** Formats the worker-thread parsers of src/data/parallel read. */
 export const PARALLEL_FORMATS = ['criteo', 'csv', 'svmlight'] as const;
 
+const keepProbability = z.number().gt(0, 'a keep probability must be > 0').max(1, 'a keep probability must be <= 1');
+
+/** Loss-based sampling: keep probabilities clip(c·ℓ, pMin, 1) from a teacher's per-row loss ℓ, mean keepRate. */
+const lossSamplingSchema = z.strictObject({
+  /** A trained ctrkit model directory: its loss on each row, computed once (cached), sets the row's keep probability. */
+  teacher: z.string({ error: 'give the teacher: a trained ctrkit model directory' }).min(1),
+  /** The mean keep probability over the rows sampled. */
+  keepRate: keepProbability,
+  /** The least keep probability (a kept row weighs at most 1/pMin). */
+  pMin: keepProbability.default(0.05),
+  /** Keep every positive (probability 1). */
+  keepPositives: z.boolean().default(false),
+}).refine((l) => l.pMin <= l.keepRate, { message: 'pMin must not exceed keepRate', path: ['pMin'] });
+
+/** Position-based sampling: rows beyond a position (or at listed positions) are kept with a probability < 1. */
+const positionSamplingSchema = z.strictObject({
+  /** The column holding the position (a number; read whether or not a field uses it). */
+  column: name,
+  /** Rows whose position is greater than this are kept with probability `rate`. */
+  beyond: z.number().optional(),
+  rate: keepProbability.optional(),
+  /** Keep probability per position value (e.g. { "0": 1, "1": 0.5 }); overrides beyond / rate. */
+  rates: z.record(z.string(), keepProbability).superRefine((rates, ctx) => {
+    for (const k of Object.keys(rates)) {
+      if (k.trim() === '' || !Number.isFinite(Number(k))) ctx.addIssue({ code: 'custom', message: `position ${JSON.stringify(k)} is not a number`, path: [k] });
+    }
+  }).optional(),
+}).refine((p) => (p.beyond === undefined) === (p.rate === undefined), { message: 'give beyond and rate together', path: ['rate'] })
+  .refine((p) => p.rate !== undefined || p.rates !== undefined, { message: 'give beyond and rate, or rates', path: ['rates'] });
+
 const samplingSchema = z.strictObject({
   /** Keep each negative fit row with this probability (all positives are kept). */
   negativeRate: z.number().gt(0).max(1).optional(),
+  /** Loss-based sampling (kept rows weigh 1/p). */
+  loss: lossSamplingSchema.optional(),
+  /** Position-based sampling (kept rows weigh 1/p). */
+  position: positionSamplingSchema.optional(),
   /** Weight of positive fit rows (negatives weigh 1). */
   betaPos: z.number().positive().refine(Number.isFinite, 'must be finite').optional(),
   /** Seed of the row selection (default: the run's train.seed, so seeds also vary the sample). */

@@ -4,7 +4,15 @@ import type { Dataset } from '../../src/data/dataset.js';
 import {
   correctDownsampled, ctcvrSampleRate, ctcvrSampleRateFromLabels, lossBasedSample, negativeDownsample, negativeWeights, positiveWeights, sampleStreamRows,
 } from '../../src/data/sampling/index.js';
+import { bceOfLogit, lossKeepProbs, positionKeepProb } from '../../src/data/sampling/ipw.js';
+import { sampleFitRows } from '../../src/schema/sampleFit.js';
 import { Rng } from '../../src/util/random.js';
+
+const mean = (a: ArrayLike<number>): number => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]!;
+  return s / a.length;
+};
 
 function clicks(n: number, ctr: number, seed: number): Dataset {
   const rng = new Rng(seed);
@@ -126,5 +134,129 @@ describe('stream negative downsampling', () => {
     assert.deepEqual([...first.ids, ...second.ids], [...out.ids]);
     // Another seed, another sample.
     assert.notDeepEqual([...sampleStreamRows(ds, positions, { ...s, seed: 6 }).ids], [...out.ids]);
+  });
+});
+
+describe('inverse-propensity samplers (loss, position)', () => {
+  /** |kept − Σp| within 6 standard deviations of a sum of independent Bernoulli(p): a wrong rate fails it (checked below). */
+  const within = (kept: number, ps: ArrayLike<number>, scale = 1): boolean => {
+    let m = 0;
+    let v = 0;
+    for (let i = 0; i < ps.length; i++) {
+      const p = Math.min(1, ps[i]! * scale);
+      m += p;
+      v += p * (1 - p);
+    }
+    return Math.abs(kept - m) <= 6 * Math.sqrt(v);
+  };
+
+  it('loss keep probabilities: clip(c·ℓ, pMin, 1) with mean keepRate, positives at 1 on request', () => {
+    const rng = new Rng(2);
+    const n = 50_000;
+    const losses = Float64Array.from({ length: n }, () => -Math.log(rng.uniform() * 0.999 + 0.001));
+    const labels = Float32Array.from({ length: n }, () => (rng.uniform() < 0.1 ? 1 : 0));
+    for (const keepPositives of [false, true]) {
+      const p = lossKeepProbs(losses, labels, { keepRate: 0.3, pMin: 0.05, keepPositives });
+      assert.ok(Math.abs(mean(p) - 0.3) < 1e-6, `mean ${mean(p)}`);
+      let c: number | undefined;
+      for (let i = 0; i < n; i++) {
+        assert.ok(p[i]! >= Math.fround(0.05) && p[i]! <= 1);
+        if (keepPositives && labels[i]! > 0) assert.equal(p[i], 1);
+        // Between the clips, p is one constant times the loss.
+        else if (p[i]! > 0.06 && p[i]! < 0.99) {
+          c ??= p[i]! / losses[i]!;
+          assert.ok(Math.abs(p[i]! / losses[i]! / c - 1) < 1e-6);
+        }
+      }
+    }
+    assert.throws(() => lossKeepProbs(losses, labels, { keepRate: 0.12, pMin: 0.05, keepPositives: true }), /keepRate 0\.12 is below what pMin and the kept positives alone keep \(0\.14/);
+    assert.throws(() => lossKeepProbs([0, 0, 1, 1], [0, 0, 0, 0], { keepRate: 0.9, pMin: 0.1, keepPositives: false }), /keepRate 0\.9 is above what the losses allow \(2 rows have loss 0/);
+    assert.deepEqual(Array.from(lossKeepProbs([0, 2, 1, 1], [0, 0, 0, 0], { keepRate: 0.55, pMin: 0.1, keepPositives: false })), [0.1, 1, 0.55, 0.55].map(Math.fround));
+    assert.ok(Math.abs(bceOfLogit(2, 1) + Math.log(1 / (1 + Math.exp(-2)))) < 1e-12);
+    assert.ok(Math.abs(bceOfLogit(-800, 1) - 800) < 1e-9, 'no overflow');
+  });
+
+  it('position keep probabilities: listed positions, else rate beyond the threshold, else 1', () => {
+    const s = { beyond: 2, rate: 0.25, rates: new Map([[0, 1], [5, 0.5]]) };
+    assert.deepEqual([0, 1, 2, 3, 5, 9].map((v) => positionKeepProb(v, s)), [1, 1, 1, 0.25, 0.5, 0.25]);
+    assert.equal(positionKeepProb(7, { rates: new Map([[0, 0.5]]) }), 1);
+  });
+
+  it('keeps each row with its probability (6σ counts on 900k rows; a 10% wrong rate fails the same bound)', () => {
+    const n = 900_000;
+    const ds = clicks(n, 0.05, 8);
+    const positions = Uint32Array.from({ length: n }, (_, i) => 7 + i);
+    const levels = [0.05, 0.3, 0.8];
+    const ipw = Float32Array.from({ length: n }, (_, i) => levels[i % 3]!);
+    for (const negativeRate of [1, 0.5]) {
+      const out = sampleStreamRows(ds, positions, { negativeRate, betaPos: 1, seed: 4, inverseWeights: false }, ipw);
+      const y = ds.labels[0]!;
+      const kept = new Set(out.ids);
+      for (const [c, p] of levels.entries()) {
+        const ps: number[] = [];
+        let k = 0;
+        for (let i = c; i < n; i += 3) {
+          ps.push(p * (y[i]! > 0 ? 1 : negativeRate));
+          if (kept.has(i)) k++;
+        }
+        assert.ok(within(k, ps), `level ${p}, r ${negativeRate}: kept ${k} of ${ps.length}`);
+        assert.ok(!within(k, ps, 1.1) && !within(k, ps, 0.9), `the bound tells a 10% wrong rate at level ${p}`);
+      }
+      // Weight 1/p of the IPW part (negatives unweighted without inverseWeights).
+      for (let k = 0; k < out.numRows; k++) assert.equal(out.weights![k], Math.fround(1 / ipw[out.ids[k]!]!));
+    }
+  });
+
+  it('1/p weights make a weighted mean unbiased where the kept rows alone are not', () => {
+    // Rows with higher CTR are kept more often (as hard, high-loss rows are): the plain mean of the kept labels is biased up.
+    const n = 200_000;
+    const rng = new Rng(12);
+    const ctr = Float64Array.from({ length: n }, () => 0.02 + 0.3 * rng.uniform());
+    const labels = Float32Array.from(ctr, (c) => (rng.uniform() < c ? 1 : 0));
+    const ds: Dataset = { ...clicks(n, 0, 1), labels: [labels] };
+    const ipw = Float32Array.from(ctr, (c) => Math.min(1, 0.05 + 2 * c));
+    const out = sampleStreamRows(ds, Uint32Array.from({ length: n }, (_, i) => i), { negativeRate: 1, betaPos: 1, seed: 3, inverseWeights: false }, ipw);
+    const truth = mean(labels);
+    let sw = 0;
+    let swy = 0;
+    for (let k = 0; k < out.numRows; k++) {
+      sw += out.weights![k]!;
+      swy += out.weights![k]! * out.labels[0]![k]!;
+    }
+    // Horvitz–Thompson: Var(Σ y/p over kept) = Σ y²(1 − p)/p, so its standard error on the mean is:
+    let v = 0;
+    for (let i = 0; i < n; i++) v += (labels[i]! * (1 - ipw[i]!)) / ipw[i]!;
+    const se = Math.sqrt(v) / n;
+    assert.ok(Math.abs(swy / n - truth) < 5 * se, `weighted ${swy / n} vs ${truth} (se ${se})`);
+    assert.ok(Math.abs(sw / n - 1) < 0.02, `Σw estimates the row count: ${sw}`);
+    assert.ok(mean(out.labels[0]!) - truth > 20 * se, `unweighted ${mean(out.labels[0]!)} vs ${truth}: the test can tell`);
+  });
+
+  it('fit rows only, weight 1/p, the rows of a batch decided by their positions alone; r alone keeps its old rows', () => {
+    const n = 10_000;
+    const ds = clicks(n, 0.2, 5);
+    const split = { fit: { start: 0, end: 8000 }, validation: { start: 8000, end: 9000 }, test: { start: 9000, end: n } };
+    const ipw = Float32Array.from({ length: n }, (_, i) => (i % 4 === 0 ? 0.25 : 1));
+    const out = sampleFitRows(ds, split, { negativeRate: 0.5 }, 3, ipw);
+    const f = out.split.fit.end;
+    for (let k = 0; k < f; k++) {
+      const row = out.dataset.ids[k]!;
+      assert.equal(out.dataset.weights![k], row % 4 === 0 ? 4 : 1);
+    }
+    assert.equal(out.dataset.numRows - f, 2000, 'validation and test rows are all kept');
+    assert.ok(Array.from(out.dataset.weights!.subarray(f)).every((w) => w === 1));
+    assert.equal(out.dataset.negativeSampleRate, 0.5);
+    const plain = sampleFitRows(ds, split, { negativeRate: 0.5 }, 3);
+    assert.deepEqual(Array.from(plain.dataset.ids.subarray(0, plain.split.fit.end)),
+      Array.from(negativeDownsample({ ...ds, numRows: 8000, ids: ds.ids.slice(0, 8000), labels: [ds.labels[0]!.slice(0, 8000)], groupOffsets: undefined }, 0.5, 3).ids));
+    // Stream: two batches with their own positions keep what one batch keeps.
+    const positions = Uint32Array.from({ length: n }, (_, i) => 3 * i + 1);
+    const s = { negativeRate: 1, betaPos: 1, seed: 9, inverseWeights: false };
+    const whole = sampleStreamRows(ds, positions, s, ipw);
+    const part = (a: number, b: number): Dataset => ({ ...ds, numRows: b - a, ids: ds.ids.slice(a, b), labels: [ds.labels[0]!.slice(a, b)] });
+    const a = sampleStreamRows(part(0, 3000), positions.slice(0, 3000), s, ipw.slice(0, 3000));
+    const b = sampleStreamRows(part(3000, n), positions.slice(3000), s, ipw.slice(3000));
+    assert.deepEqual([...a.ids, ...b.ids], [...whole.ids]);
+    assert.notDeepEqual([...sampleStreamRows(ds, positions, { ...s, seed: 10 }, ipw).ids], [...whole.ids]);
   });
 });

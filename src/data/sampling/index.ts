@@ -5,3 +5,4 @@ export {
 export { combineWeights, positiveWeights } from './positiveWeight.js';
 export { lossBasedSample } from './lossBased.js';
 export { positionUniform, sampleStreamRows, type StreamSampling } from './stream.js';
+export { bceOfLogit, lossKeepProbs, positionKeepProb, type LossKeepOptions, type PositionKeep } from './ipw.js';

@@ -24,7 +24,7 @@ export function positionUniform(seed: number, position: number): number {
 }
 
 export interface StreamSampling {
-  /** Keep probability of a negative (positives are always kept). */
+  /** Keep probability of a negative (1: no negative downsampling). */
   negativeRate: number;
   /** Weight of a positive. */
   betaPos: number;
@@ -35,21 +35,28 @@ export interface StreamSampling {
 
 /**
  * The rows of a stream batch to train on (ascending), their weights multiplied by β for positives
- * and, with inverseWeights, 1/r for negatives. `positions[i]` is row i's stream position.
+ * and, with inverseWeights, 1/r for negatives. `positions[i]` is row i's stream position. `ipw[i]`
+ * (default 1) is row i's keep probability under the inverse-propensity samplers (loss, position):
+ * it multiplies the negative rate's, one draw decides, and a kept row's weight is divided by it.
  */
-export function sampleStreamRows(ds: Dataset, positions: ArrayLike<number>, s: StreamSampling): Dataset {
+export function sampleStreamRows(ds: Dataset, positions: ArrayLike<number>, s: StreamSampling, ipw?: ArrayLike<number>): Dataset {
   checkRate(s.negativeRate, 'sampleStreamRows');
   const y = ds.labels[0];
   if (y === undefined) throw new Error('sampleStreamRows: needs a label to tell positives from negatives');
+  if (ipw !== undefined && ipw.length !== ds.numRows) throw new Error(`sampleStreamRows: ${ipw.length} keep probabilities for ${ds.numRows} rows`);
   const keep = new Int32Array(ds.numRows);
   let k = 0;
-  for (let i = 0; i < ds.numRows; i++) if (y[i]! > 0 || positionUniform(s.seed, positions[i]!) < s.negativeRate) keep[k++] = i;
-  const out = k === ds.numRows ? { ...ds } : selectRows(ds, keep.slice(0, k));
+  for (let i = 0; i < ds.numRows; i++) {
+    const p = (y[i]! > 0 ? 1 : s.negativeRate) * (ipw?.[i] ?? 1);
+    if (p >= 1 || positionUniform(s.seed, positions[i]!) < p) keep[k++] = i;
+  }
+  const rows = keep.slice(0, k);
+  const out = k === ds.numRows ? { ...ds } : selectRows(ds, rows);
   const negW = s.inverseWeights ? 1 / s.negativeRate : 1;
-  if (s.betaPos !== 1 || negW !== 1) {
+  if (s.betaPos !== 1 || negW !== 1 || ipw !== undefined) {
     const yk = out.labels[0]!;
     const w = new Float32Array(out.numRows);
-    for (let i = 0; i < w.length; i++) w[i] = (out.weights?.[i] ?? 1) * (yk[i]! > 0 ? s.betaPos : negW);
+    for (let j = 0; j < w.length; j++) w[j] = (out.weights?.[j] ?? 1) * (yk[j]! > 0 ? s.betaPos : negW) / (ipw?.[rows[j]!] ?? 1);
     out.weights = w;
   }
   return out;

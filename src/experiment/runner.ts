@@ -82,12 +82,11 @@ export async function runExperiment(grid: GridConfig, opts: ExperimentOptions = 
   const done = new Map<string, RunSummary>();
   const key = (cell: string, seed: number): string => `${cell}\u0000${seed}`;
   const jobs: RunJob[] = [];
-  const raws = new Map(cells.map((c) => [c.name, cellRawConfig(grid, c)]));
   // Seed-major: every round runs each cell once, so a drift in the machine's load spreads over
   // all cells' rows/s (the report's Cost section) instead of favouring the cells that ran first.
   for (const seed of grid.seeds) {
     for (const cell of cells) {
-      const raw = raws.get(cell.name)!;
+      const raw = cellRawConfig(grid, cell, seed);
       const hash = runHash(raw, seed);
       const file = summaryFile(grid, cell.name, seed);
       const prev = readRunSummary(file);

@@ -230,7 +230,10 @@ export function cellConfig(grid: GridConfig, cell: GridCell, seed?: number): Exp
   }
 }
 
-/** Identifies what a run computes (its config and seed): a stored result with another hash is stale. */
-export function runHash(raw: unknown, seed: number): string {
-  return createHash('sha256').update(JSON.stringify({ config: raw, seed })).digest('hex').slice(0, 16);
+/**
+ * Identifies what a run computes (its config, seed and, when it reads one, its two-stage teacher's
+ * manifest hash): a stored result with another hash is stale.
+ */
+export function runHash(raw: unknown, seed: number, teacher?: string): string {
+  return createHash('sha256').update(JSON.stringify({ config: raw, seed, ...(teacher === undefined ? {} : { teacher }) })).digest('hex').slice(0, 16);
 }

@@ -9,7 +9,8 @@
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cellRawConfig, expandGrid, runHash, type GridCell, type GridConfig } from './grid.js';
+import { cellConfig, cellRawConfig, expandGrid, runHash, type GridCell, type GridConfig } from './grid.js';
+import { teacherModelHash } from './teacher.js';
 import { readRunSummary, type RunSummary } from './runSummary.js';
 import type { RunJob, WorkerReply } from './runWorker.js';
 
@@ -87,7 +88,8 @@ export async function runExperiment(grid: GridConfig, opts: ExperimentOptions = 
   for (const seed of grid.seeds) {
     for (const cell of cells) {
       const raw = cellRawConfig(grid, cell, seed);
-      const hash = runHash(raw, seed);
+      // A teacher trained by an `after` grid exists by now: a retrained one makes its students stale.
+      const hash = runHash(raw, seed, teacherModelHash(cellConfig(grid, cell, seed)));
       const file = summaryFile(grid, cell.name, seed);
       const prev = readRunSummary(file);
       if (prev && prev.hash === hash) {

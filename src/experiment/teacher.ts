@@ -104,6 +104,17 @@ export async function attachTeacher(cfg: ExperimentConfig, built: CachedBuildRes
 
 const CACHE_VERSION = 1;
 
+/**
+ * The manifest hash of a two-stage teacher's directory when it exists (else undefined): what a
+ * student's result depends on besides its config, so a retrained teacher makes it stale.
+ */
+export function teacherModelHash(cfg: ExperimentConfig): string | undefined {
+  const t = cfg.train.distill?.teacher;
+  if (t?.kind !== 'model') return undefined;
+  const manifestFile = join(resolve(cfg.baseDir, t.dir), MANIFEST_FILE);
+  return existsSync(manifestFile) ? `sha256:${sha256File(manifestFile)}` : undefined;
+}
+
 /** A trained model's logits of every row, through its own schema and calibration, cached under data.cache. */
 async function twoStageLogits(cfg: ExperimentConfig, dir: string, numRows: number, opts: AttachOptions): Promise<{ logits: Float32Array; record: TeacherRecord }> {
   const abs = resolve(cfg.baseDir, dir);

@@ -380,7 +380,7 @@ function taskPart(metrics: Record<string, number | null>, task: string): Record<
 }
 
 /** Where dataset row r came from, for messages: its split, its number there (1-based) and, for split files, the file. */
-function rowPlace(cfg: ExperimentConfig, split: DataSplit, r: number): string {
+export function rowPlace(cfg: ExperimentConfig, split: DataSplit, r: number): string {
   const sp = cfg.data.split;
   const src = cfg.data.source;
   const fitFile = 'path' in src ? src.path : undefined;

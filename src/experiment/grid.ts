@@ -19,7 +19,7 @@
  *
  * A dotted key walks mappings by name and lists by index (`data.labels.0.positive`); missing
  * mappings along the way are created, anything else in the way is an error naming the key.
- * Paths (base, output) resolve against baseDir, the current directory by default, like the
+ * Paths (base, output, after) resolve against baseDir, the current directory by default, like the
  * data paths of experiment configs.
  */
 import { createHash } from 'node:crypto';

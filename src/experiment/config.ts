@@ -266,8 +266,8 @@ function checkTrainable(file: string, data: DataConfig, model: ModelConfig, trai
   if (model.type === 'din') checkAttention(data, model.attention, at);
   if (model.type === 'twotower') checkGroups(data, { user: model.user, item: model.item, bias: model.bias }, at);
   if (model.type === 'qu') checkGroups(data, { q: model.q, u: model.u }, at);
-  if (train.calibration !== 'none' && data.split.mode === 'files' && data.split.validation === undefined) {
-    at('train.calibration', `'${train.calibration}' is fit on the validation rows: give data.split.validation`);
+  if (train.calibration !== 'none' && data.split.mode === 'files' && data.split.validation === undefined && data.split.fit === undefined) {
+    at('train.calibration', `'${train.calibration}' is fit on the validation rows: give data.split.validation or data.split.fit`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
 }

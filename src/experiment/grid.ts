@@ -12,10 +12,14 @@
  *   output: runs/exp
  *   parallel: 2                           # runs at once (child processes), default 1
  *   metrics: [ auc, logloss, ece ]        # test metrics of the report (default these three)
+ *   after: [ experiments/teacher.yaml ]   # grids run first (`ctrkit experiment`), e.g. a teacher per seed
+ *
+ * `${seed}` in any string of a cell's config is replaced by the run's seed, so a run can read what
+ * the same seed's run of an `after` grid wrote (`teacher: { model: runs/t/runs/base/seed${seed}/model }`).
  *
  * A dotted key walks mappings by name and lists by index (`data.labels.0.positive`); missing
  * mappings along the way are created, anything else in the way is an error naming the key.
- * Paths (base, output) resolve against baseDir, the current directory by default, like the
+ * Paths (base, output, after) resolve against baseDir, the current directory by default, like the
  * data paths of experiment configs.
  */
 import { createHash } from 'node:crypto';
@@ -37,6 +41,7 @@ const gridFileSchema = z.strictObject({
   output: z.string().min(1),
   parallel: z.number().int().positive().default(1),
   metrics: z.array(z.string().min(1)).min(1).default(['auc', 'logloss', 'ece']),
+  after: z.array(z.string().min(1)).min(1).optional(),
 });
 
 export interface GridAxis {
@@ -59,6 +64,8 @@ export interface GridConfig {
   output: string;
   parallel: number;
   metrics: readonly string[];
+  /** Grid files (absolute) whose runs this one reads: `ctrkit experiment` runs them first. */
+  after: readonly string[];
   baseDir: string;
 }
 
@@ -184,29 +191,38 @@ export async function loadGridConfig(file: string, baseDir = process.cwd()): Pro
   const set = Object.entries(g.set ?? {});
   const grid: GridConfig = {
     file: resolve(file), base, baseRaw, set, axes, seeds: seeds ?? [], output: resolve(baseDir, g.output),
-    parallel: g.parallel, metrics: g.metrics, baseDir,
+    parallel: g.parallel, metrics: g.metrics, after: (g.after ?? []).map((a) => resolve(baseDir, a)), baseDir,
   };
   const cells = expandGrid(axes);
+  if (!seeds) grid.seeds = [cellConfig(grid, cells[0]!).train.seed];
   // Every cell's config is validated before anything runs: a typo in the last cell should not
   // surface hours into the experiment.
-  for (const c of cells) cellConfig(grid, c);
-  if (!seeds) grid.seeds = [cellConfig(grid, cells[0]!).train.seed];
+  for (const c of cells) for (const seed of grid.seeds) cellConfig(grid, c, seed);
   if (new Set(grid.seeds).size !== grid.seeds.length) throw new GridConfigError(`${file}: seeds repeat: ${grid.seeds.join(', ')}`);
   return grid;
 }
 
-/** The raw config of a cell: base, then `set`, then the cell's axis values. */
-export function cellRawConfig(grid: GridConfig, cell: GridCell): unknown {
+/** `value` with every `${seed}` in its strings replaced by `seed`. */
+export function substituteSeed(value: unknown, seed: number): unknown {
+  if (typeof value === 'string') return value.replaceAll('${seed}', String(seed));
+  if (Array.isArray(value)) return value.map((v) => substituteSeed(v, seed));
+  if (isMapping(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substituteSeed(v, seed)]));
+  return value;
+}
+
+/** The raw config of a cell: base, then `set`, then the cell's axis values; with a seed, `${seed}` replaced. */
+export function cellRawConfig(grid: GridConfig, cell: GridCell, seed?: number): unknown {
   try {
-    return applyOverrides(applyOverrides(grid.baseRaw, grid.set), cell.overrides);
+    const raw = applyOverrides(applyOverrides(grid.baseRaw, grid.set), cell.overrides);
+    return seed === undefined ? raw : substituteSeed(raw, seed);
   } catch (e) {
     throw new GridConfigError(`${grid.file}: ${(e as Error).message}`);
   }
 }
 
-/** The validated experiment config of a cell; errors name the grid file and the cell. */
-export function cellConfig(grid: GridConfig, cell: GridCell): ExperimentConfig {
-  const raw = cellRawConfig(grid, cell);
+/** The validated experiment config of a cell (for one seed); errors name the grid file and the cell. */
+export function cellConfig(grid: GridConfig, cell: GridCell, seed?: number): ExperimentConfig {
+  const raw = cellRawConfig(grid, cell, seed);
   try {
     return parseExperimentConfig(raw, `${grid.base} [cell ${cell.name}]`, grid.baseDir);
   } catch (e) {
@@ -214,7 +230,10 @@ export function cellConfig(grid: GridConfig, cell: GridCell): ExperimentConfig {
   }
 }
 
-/** Identifies what a run computes (its config and seed): a stored result with another hash is stale. */
-export function runHash(raw: unknown, seed: number): string {
-  return createHash('sha256').update(JSON.stringify({ config: raw, seed })).digest('hex').slice(0, 16);
+/**
+ * Identifies what a run computes (its config, seed and, when it reads one, its two-stage teacher's
+ * manifest hash): a stored result with another hash is stale.
+ */
+export function runHash(raw: unknown, seed: number, teacher?: string): string {
+  return createHash('sha256').update(JSON.stringify({ config: raw, seed, ...(teacher === undefined ? {} : { teacher }) })).digest('hex').slice(0, 16);
 }

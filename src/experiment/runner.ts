@@ -9,7 +9,8 @@
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cellRawConfig, expandGrid, runHash, type GridCell, type GridConfig } from './grid.js';
+import { cellConfig, cellRawConfig, expandGrid, runHash, type GridCell, type GridConfig } from './grid.js';
+import { teacherModelHash } from './teacher.js';
 import { readRunSummary, type RunSummary } from './runSummary.js';
 import type { RunJob, WorkerReply } from './runWorker.js';
 
@@ -82,13 +83,13 @@ export async function runExperiment(grid: GridConfig, opts: ExperimentOptions = 
   const done = new Map<string, RunSummary>();
   const key = (cell: string, seed: number): string => `${cell}\u0000${seed}`;
   const jobs: RunJob[] = [];
-  const raws = new Map(cells.map((c) => [c.name, cellRawConfig(grid, c)]));
   // Seed-major: every round runs each cell once, so a drift in the machine's load spreads over
   // all cells' rows/s (the report's Cost section) instead of favouring the cells that ran first.
   for (const seed of grid.seeds) {
     for (const cell of cells) {
-      const raw = raws.get(cell.name)!;
-      const hash = runHash(raw, seed);
+      const raw = cellRawConfig(grid, cell, seed);
+      // A teacher trained by an `after` grid exists by now: a retrained one makes its students stale.
+      const hash = runHash(raw, seed, teacherModelHash(cellConfig(grid, cell, seed)));
       const file = summaryFile(grid, cell.name, seed);
       const prev = readRunSummary(file);
       if (prev && prev.hash === hash) {

@@ -102,6 +102,16 @@ export async function attachTeacher(cfg: ExperimentConfig, built: CachedBuildRes
 const CACHE_VERSION = 1;
 
 /**
+ * The manifest hash of a two-stage teacher's directory when it exists (else undefined): what a
+ * student's result depends on besides its config, so a retrained teacher makes it stale.
+ */
+export function teacherModelHash(cfg: ExperimentConfig): string | undefined {
+  const t = cfg.train.distill?.teacher;
+  if (t?.kind !== 'model' || !existsSync(join(resolve(cfg.baseDir, t.dir), MANIFEST_FILE))) return undefined;
+  return teacherDirectory(cfg, t.dir, 'train.distill.teacher.model').hash;
+}
+
+/**
  * A teacher model directory (`dir`, relative to the config) and its hash, the cache key of its
  * scores: the manifest records the weights' SHA-256, the schema and the calibration, all a
  * teacher's scores depend on. `key` is the config key that names it, for the error.

@@ -147,7 +147,13 @@ const randomSplit = z.strictObject({
   test: z.number().min(0).max(1),
   seed: z.number().int().default(1),
 });
-const filesSplit = z.strictObject({ mode: z.literal('files'), validation: name.optional(), test: name.optional() });
+/**
+ * `fit` (no validation file): the first floor(n * a / b) lists of the source file (its rows without
+ * a group) are fit, the rest validation, as torch_clid_ref.py holds back its last 10 % of queries.
+ */
+const filesSplit = z.strictObject({ mode: z.literal('files'), validation: name.optional(), test: name.optional(), fit: ratio.optional() })
+  .refine((s) => s.fit === undefined || s.validation === undefined, { message: 'fit cuts the validation rows out of the source file: give it or a validation file, not both', path: ['fit'] })
+  .refine((s) => s.fit === undefined || (s.fit[0] > 0 && s.fit[0] <= s.fit[1]), { message: 'fit [a, b] needs 0 < a <= b', path: ['fit'] });
 /** Event sources only: each user's last `test` example events are test, the `validation` before them validation. */
 const lastSplit = z.strictObject({
   mode: z.literal('last'),

@@ -35,6 +35,16 @@ function snap(row: number, groupOffsets: Int32Array | undefined): number {
   return groupOffsets[lo]!;
 }
 
+/** Mode files with `fit: [a, b]`: the end of the first floor(n * a / b) lists (rows without a group) of the source file's `rows`. */
+function filesFitEnd(rows: number, [a, b]: readonly [number, number], groupOffsets: Int32Array | undefined): number {
+  if (groupOffsets === undefined) return Math.floor((rows * a) / b);
+  const starts = groupOffsets.subarray(0, groupOffsets.length - 1);
+  const lists = starts.findIndex((s) => s >= rows);
+  const n = lists === -1 ? starts.length : lists;
+  const k = Math.floor((n * a) / b);
+  return k === n ? rows : starts[k]!;
+}
+
 /**
  * Computes the split and, for mode random, reorders `cols` in place (fit, validation, test; file order
  * within each). Returns the split's row ranges.
@@ -49,8 +59,8 @@ export function applySplit(cfg: SplitConfig, cols: StoredColumns, files: FileRow
       return { fit: { start: 0, end: nFit }, validation: { start: nFit, end: nTrain }, test: { start: nTrain, end: n } };
     }
     case 'files': {
-      const a = files.train;
-      const v = a + files.validation;
+      const a = cfg.fit === undefined ? files.train : filesFitEnd(files.train, cfg.fit, cols.groupOffsets);
+      const v = files.train + files.validation;
       return { fit: { start: 0, end: a }, validation: { start: a, end: v }, test: { start: v, end: n } };
     }
     case 'random': {

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseExperimentConfig } from '../../src/experiment/config.js';
 import { runTraining, type TrainRunResult } from '../../src/experiment/trainRun.js';
+import { runHash } from '../../src/experiment/grid.js';
+import { teacherModelHash } from '../../src/experiment/teacher.js';
 import { scoreFile } from '../../src/experiment/scoring.js';
 import { predictRows } from '../../src/train/predict.js';
 import { ConfigError } from '../../src/schema/index.js';
@@ -151,6 +153,10 @@ describe('train.distill: privileged features and the three teachers', () => {
     assert.equal(m.distillation.teacher.mode, 'model');
     assert.equal(m.distillation.teacher.path, teacher.modelDir);
     assert.match(m.distillation.teacher.hash, /^sha256:[0-9a-f]{64}$/);
+    // An experiment's run hash covers the teacher it reads: a retrained teacher makes the student stale.
+    const hashNow = (): string | undefined => teacherModelHash(parseExperimentConfig(student(), join(dir, 'exp.yaml'), dir));
+    assert.equal(hashNow(), m.distillation.teacher.hash);
+    const runBefore = runHash(student(), 1, hashNow());
     const log2: string[] = [];
     const second = await train(student(), log2);
     assert.match(log2.join(''), /teacher scores loaded from the cache/);
@@ -162,6 +168,8 @@ describe('train.distill: privileged features and the three teachers', () => {
     const third = await train(student(), log3);
     assert.match(log3.join(''), /teacher .* scored 1200 rows, cached in /);
     assert.notEqual(manifest(third).distillation.teacher.hash, m.distillation.teacher.hash);
+    assert.equal(hashNow(), manifest(third).distillation.teacher.hash);
+    assert.notEqual(runHash(student(), 1, hashNow()), runBefore);
     assert.equal(readdirSync(join(dir, 'cache', 'teachers')).filter((f) => f.endsWith('.f32')).length, 2);
   });
 });

@@ -119,4 +119,31 @@ describe('ctrkit experiment on census-income', () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /^ctrkit: .*grid key 'trian.loss': 'trian' is not a section/);
   });
+
+  it('after: the teacher grid runs first and each student reads its own seed\'s teacher; a cycle is refused', () => {
+    const small = 'model: { type: lr }\n  train: { epochs: 1, batchSize: 2048, seed: 1, optimizer: { type: adam, lr: 0.01 } }';
+    writeFileSync(join(dir, 'teach.yaml'), `base: examples/census-income.yaml\nset:\n  ${small}\nseeds: [ 1, 2 ]\noutput: ${join(dir, 'teach')}\n`);
+    const student = join(dir, 'student.yaml');
+    writeFileSync(student, `base: examples/census-income.yaml
+set:
+  ${small}
+  train.distill: { type: pointwise, teacher: { model: "${join(dir, 'teach')}/runs/base/seed\${seed}/model" } }
+seeds: [ 1, 2 ]
+after: [ ${join(dir, 'teach.yaml')} ]
+output: ${join(dir, 'student')}
+`);
+    const r = spawnSync('node', [cli, 'experiment', '--quiet', student], { encoding: 'utf8', cwd: root });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { output: string }).output), [join(dir, 'teach'), join(dir, 'student')]);
+    for (const seed of [1, 2]) {
+      const m = JSON.parse(readFileSync(join(dir, 'student', 'runs', 'base', `seed${seed}`, 'model', 'manifest.json'), 'utf8')) as { distillation: { teacher: { path: string } } };
+      assert.equal(m.distillation.teacher.path, join(dir, 'teach', 'runs', 'base', `seed${seed}`, 'model'));
+    }
+    writeFileSync(join(dir, 'loop.yaml'), `base: examples/census-income.yaml\noutput: ${join(dir, 'loop')}\nafter: [ ${join(dir, 'loop2.yaml')} ]\n`);
+    writeFileSync(join(dir, 'loop2.yaml'), `base: examples/census-income.yaml\noutput: ${join(dir, 'loop2')}\nafter: [ ${join(dir, 'loop.yaml')} ]\n`);
+    const c = spawnSync('node', [cli, 'experiment', join(dir, 'loop.yaml')], { encoding: 'utf8', cwd: root });
+    assert.equal(c.status, 1);
+    assert.match(c.stderr, /runs after itself/);
+    assert.ok(!existsSync(join(dir, 'loop2', 'runs')), 'nothing ran');
+  });
 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyOverrides, cellConfig, expandGrid, GridConfigError, loadGridConfig, setDotted, valueSlug } from '../../src/experiment/grid.js';
+import { applyOverrides, cellConfig, cellRawConfig, expandGrid, GridConfigError, loadGridConfig, setDotted, substituteSeed, valueSlug } from '../../src/experiment/grid.js';
 import { packageRoot } from '../helpers/sharedData.js';
 
 const root = packageRoot();
@@ -90,6 +90,27 @@ output: ${join(dir, 'out')}
       assert.deepEqual(cellConfig(named, namedCells[1]!).train.loss, { type: 'combined-pair', alpha: 0.3 });
       writeFileSync(file, `base: examples/census-income.yaml\ngrid:\n  train.loss: { 'a b': { type: bce } }\noutput: out\n`);
       await assert.rejects(loadGridConfig(file, root), /a value name is letters/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('${seed} in a cell\'s strings becomes the run\'s seed (a per-seed teacher); after lists the grids to run first', async () => {
+    assert.deepEqual(substituteSeed({ a: ['t/seed${seed}/model', 3, { b: '${seed}${seed}' }], c: true }, 4), { a: ['t/seed4/model', 3, { b: '44' }], c: true });
+    const dir = mkdtempSync(join(tmpdir(), 'ctrkit-grid-'));
+    try {
+      const file = join(dir, 'g.yaml');
+      writeFileSync(file, `base: examples/census-income.yaml
+set: { output: "runs/s\${seed}" }
+seeds: [ 2, 5 ]
+after: [ teachers.yaml ]
+output: out
+`);
+      const g = await loadGridConfig(file, root);
+      assert.deepEqual(g.after, [join(root, 'teachers.yaml')]);
+      const [cell] = expandGrid(g.axes);
+      assert.equal((cellRawConfig(g, cell!, 5) as { output: string }).output, 'runs/s5');
+      assert.equal((cellRawConfig(g, cell!) as { output: string }).output, 'runs/s${seed}', 'no seed: left as written');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -185,6 +185,16 @@ describe('buildDataset', () => {
     assert.deepEqual(Array.from(f.dataset.ids.subarray(30, 36)), Array.from(f.dataset.ids.subarray(0, 6)));
   });
 
+  it('files split with fit: [a, b] cuts the first floor(n a / b) lists of the source file, the rest validation', async () => {
+    const dir = tempFiles({ 'd.csv': CSV, 't.csv': CSV.split('\n').slice(0, 3).join('\n') });
+    // Lists of d.csv (column h): rows 0-1, 2-3, 4-6, 7-9; 3 of 4 lists are fit, by lists and not by rows (9 of 10 would snap to 10).
+    const g = await buildDataset(cfgFor({ group: 'h', split: { mode: 'files', test: 't.csv', fit: [3, 4] } }), dir);
+    assert.deepEqual(g.split, { fit: { start: 0, end: 7 }, validation: { start: 7, end: 10 }, test: { start: 10, end: 12 } });
+    const r = await buildDataset(cfgFor({ split: { mode: 'files', test: 't.csv', fit: [9, 10] } }), dir);
+    assert.deepEqual(r.split, { fit: { start: 0, end: 9 }, validation: { start: 9, end: 10 }, test: { start: 10, end: 12 } });
+    assert.throws(() => cfgFor({ split: { mode: 'files', validation: 't.csv', fit: [9, 10] } }), /fit cuts the validation rows out of the source file/);
+  });
+
   it('random split draws from the one seeded generator, Rng: unit u goes to test when its draw < test, then validation', () => {
     const n = 200;
     const cols = {

@@ -190,37 +190,49 @@ VNNI_TARGET void quantizeRowVnni(const float* x, int K, uint8_t* q, int ldq, flo
 template <int MRt, int NVt>
 VNNI_TARGET void tileVnni(const Problem& P, const uint8_t* A, long lda, int Kp, const int8_t* B, long panelStride,
                           int i0, int j0, const float* xs, const int32_t* zp) {
+  // Fully unrolled so that GCC keeps the accumulators in registers (it spills them otherwise).
   __m512i acc[MRt][NVt];
+#pragma GCC unroll 8
   for (int r = 0; r < MRt; ++r)
+#pragma GCC unroll 4
     for (int v = 0; v < NVt; ++v) acc[r][v] = _mm512_setzero_si512();
   for (int g = 0; g < Kp / 4; ++g) {
     __m512i b[NVt];
+#pragma GCC unroll 4
     for (int v = 0; v < NVt; ++v) b[v] = _mm512_loadu_si512(B + v * panelStride + (long)g * 4 * PANEL);
+#pragma GCC unroll 8
     for (int r = 0; r < MRt; ++r) {
       int32_t a4;
       std::memcpy(&a4, A + r * lda + 4 * g, 4);
       __m512i a = _mm512_set1_epi32(a4);
+#pragma GCC unroll 4
       for (int v = 0; v < NVt; ++v) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], a, b[v]);
     }
   }
+  // The epilogue indexes the tile at run time (column tails); reading it from an explicit copy
+  // keeps that indexing from pinning the accumulators to memory inside the loop above.
+  alignas(64) int32_t tile[MRt][NVt * PANEL];
+#pragma GCC unroll 8
+  for (int r = 0; r < MRt; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < NVt; ++v) _mm512_store_si512(&tile[r][v * PANEL], acc[r][v]);
   const __m512 zero = _mm512_setzero_ps();
+  const int rowCols = std::min(NVt * PANEL, P.N - j0);
   for (int r = 0; r < MRt; ++r) {
     float* y = P.Y + (long)(i0 + r) * P.N + j0;
     const __m512i zpv = _mm512_set1_epi32(zp[r]);
     const __m512 xsv = _mm512_set1_ps(xs[r]);
-    int rowCols = std::min(NVt * PANEL, P.N - j0);
-    for (int v = 0; v < NVt; ++v) {
-      int cnt = std::min(PANEL, P.N - j0 - v * PANEL);
-      if (cnt <= 0) break;
+    for (int c = 0; c < rowCols; c += PANEL) {
+      int cnt = std::min(PANEL, rowCols - c);
       __mmask16 m = cnt == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cnt) - 1);
-      int j = j0 + v * PANEL;
+      int j = j0 + c;
       __m512i cs = _mm512_maskz_loadu_epi32(m, P.colSum + j);
-      __m512 t = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][v], _mm512_mullo_epi32(zpv, cs)));
+      __m512 t = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_load_si512(&tile[r][c]), _mm512_mullo_epi32(zpv, cs)));
       t = _mm512_mul_ps(t, xsv);
       t = _mm512_mul_ps(t, _mm512_maskz_loadu_ps(m, P.wScale + j));
       t = _mm512_add_ps(t, P.bias ? _mm512_maskz_loadu_ps(m, P.bias + j) : zero);
       if (P.act == Act::Relu) t = _mm512_max_ps(zero, t);
-      _mm512_mask_storeu_ps(y + v * PANEL, m, t);
+      _mm512_mask_storeu_ps(y + c, m, t);
     }
     applyActivation(y, rowCols, P.act, P.param);
   }

@@ -9,7 +9,7 @@
  *                     → {"model": version, "items": [i, …], "scores": [[p per item] per row]}
  *   POST /v1/treatments {"rows": [...], "treatments": [{u field: value, …}, …], "top": k?} (Q·U model)
  *                     → {"model": version, "scores": [[p per treatment] per row]}
- *   GET  /v1/model    what is served: version, model type, tasks, fields, data hash
+ *   GET  /v1/model    what is served: version, model type, tasks, fields, data hash, precision
  *   GET  /healthz     the process is up      GET /readyz   a model is loaded and not shutting down
  *   GET  /metrics     Prometheus text
  */
@@ -209,7 +209,7 @@ export function createServer(opts: ServeOptions): CtrkitServer {
     return {
       model: s.version, type: m.model.type, config: m.model, tasks: s.tasks, fields: s.features, calibrated: s.calibrated,
       dataHash: m.provenance.dataHash, createdAt: m.createdAt, ctrkitVersion: m.provenance.ctrkitVersion, metrics: m.metrics,
-      loadedAt: s.loadedAt.toISOString(), maxRows, ...(lastReloadError === undefined ? {} : { lastReloadError }),
+      loadedAt: s.loadedAt.toISOString(), maxRows, precision: s.loaded.precision, ...(lastReloadError === undefined ? {} : { lastReloadError }),
     };
   });
   app.post('/v1/predict', async (req) => {

@@ -15,6 +15,7 @@ import { loadExperimentConfig } from '../../src/experiment/config.js';
 import { runTraining, type TrainRunResult } from '../../src/experiment/trainRun.js';
 import { scoreFile } from '../../src/experiment/scoring.js';
 import { loadSnapshot } from '../../src/serve/snapshot.js';
+import { createServer } from '../../src/serve/server.js';
 import { encodeFile, withSourcePath } from '../../src/schema/index.js';
 import { auc } from '../../src/metrics/auc.js';
 import { createModel, parseModelConfig } from '../../src/models/registry.js';
@@ -74,6 +75,17 @@ describe('int8 scoring', { skip }, () => {
       const { dataset } = await encodeFile(snap.loaded.fitted, withSourcePath(snap.loaded.source, slice.test), { labels: true });
       const served = snap.score(dataset, 0, dataset.numRows)[0]!;
       assert.deepEqual(served, offline.probs, precision);
+    }
+  });
+
+  it('ctrkit serve --precision int8: GET /v1/model reports the precision of every layer', async () => {
+    const server = createServer({ modelDir: runs.dnn!.run.modelDir, precision: 'int8' });
+    try {
+      const j = JSON.parse((await server.app.inject({ method: 'GET', url: '/v1/model' })).body) as { precision: { precision: string; layers: { layer: string; precision: string }[] } };
+      assert.equal(j.precision.precision, 'int8');
+      assert.deepEqual(j.precision.layers.map((l) => l.precision), ['int8', 'int8', 'int8']);
+    } finally {
+      await server.close();
     }
   });
 

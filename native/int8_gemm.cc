@@ -22,6 +22,7 @@
 #endif
 
 #include "kernels.h"
+#include "simd.h"
 #include "threadpool.h"
 
 namespace ctr {
@@ -78,22 +79,24 @@ void quantizeRowPortable(const float* x, int K, uint8_t* q, int ldq, float* scal
   for (int k = K; k < ldq; ++k) q[k] = 0;
 }
 
-// Portable tile: rows [0, mr) x panels [0, nv) over the packed layout, plain integer loops.
-void tilePortable(const uint8_t* A, long lda, int Kp, const int8_t* B, long panelStride, int mr, int nv,
-                  int32_t* acc /* [mr][nv*PANEL] */) {
+// Portable tile: rows [0, mr) x panels [0, nv) over the packed layout, in plain integer C++
+// (compiled per ISA level for speed; integer sums are exact, so that never changes a result).
+CTR_INLINE void tilePortableBody(const uint8_t* A, long lda, int Kp, const int8_t* B, long panelStride, int mr, int nv,
+                                 int32_t* acc /* [mr][nv*PANEL] */) {
   const int w = nv * PANEL;
   std::fill(acc, acc + mr * w, 0);
   for (int g = 0; g < Kp / 4; ++g)
     for (int v = 0; v < nv; ++v) {
       const int8_t* b = B + v * panelStride + (long)g * 4 * PANEL;
       for (int r = 0; r < mr; ++r) {
-        const uint8_t* a = A + r * lda + 4 * g;
+        const int32_t a0 = A[r * lda + 4 * g], a1 = A[r * lda + 4 * g + 1], a2 = A[r * lda + 4 * g + 2], a3 = A[r * lda + 4 * g + 3];
         int32_t* c = acc + r * w + v * PANEL;
-        for (int j = 0; j < PANEL; ++j)
-          c[j] += a[0] * b[4 * j] + a[1] * b[4 * j + 1] + a[2] * b[4 * j + 2] + a[3] * b[4 * j + 3];
+        for (int j = 0; j < PANEL; ++j) c[j] += a0 * b[4 * j] + a1 * b[4 * j + 1] + a2 * b[4 * j + 2] + a3 * b[4 * j + 3];
       }
     }
 }
+CTR_MULTIVERSION(tilePortable, (const uint8_t* A, long lda, int Kp, const int8_t* B, long panelStride, int mr, int nv, int32_t* acc),
+                 (A, lda, Kp, B, panelStride, mr, nv, acc))
 
 struct Problem {
   const float* X;
@@ -371,7 +374,7 @@ const char* int8KernelName() { return chosen().load() == (int)Path::Vnni ? "vnni
 bool int8ForceKernel(const char* name) {
   std::string n = name;
   if (n == "auto") {
-    chosen().store((int)(cpuHasVnni() ? Path::Vnni : Path::Portable));
+    chosen().store((int)autoPath());
     return true;
   }
   if (n == "portable") {

@@ -39,8 +39,8 @@ void int8LinearForward(const float* X, int M, int K, int N, const int8_t* packed
 
 // "vnni" (AVX-512 VNNI) or "portable": the path int8LinearForward takes.
 const char* int8KernelName();
-// Forces a path ("vnni", "portable") or restores the automatic choice ("auto"); a path the CPU
-// lacks is refused. Returns false when refused. Tests compare the paths with it.
+// Forces a path ("vnni", "portable") or restores the automatic choice ("auto": VNNI when the CPU
+// has it, unless CTRKIT_INT8_KERNEL=portable); a path the CPU lacks is refused. Returns false when refused. Tests compare the paths with it.
 bool int8ForceKernel(const char* name);
 
 }  // namespace ctr

@@ -5,6 +5,7 @@
  * is approximated silently.
  */
 import { Int8Weights } from './int8Linear.js';
+import { int8Kernels } from '../backend/int8.js';
 import { Linear } from './linear.js';
 import type { Module } from './module.js';
 
@@ -30,6 +31,8 @@ export interface LayerPrecision {
 export interface PrecisionReport {
   precision: Precision;
   layers: LayerPrecision[];
+  /** The int8 kernel in use ('vnni', or 'portable': a correctness fallback, slower than fp32). */
+  kernel?: string;
 }
 
 /** Sets the precision of every Linear in `model` and switches it to eval mode (inference only). */
@@ -53,7 +56,7 @@ export function setLinearPrecision(model: Module, precision: Precision): Precisi
     layers.push({ layer: name, precision: reason === undefined ? 'int8' : 'fp32', ...(reason !== undefined && { reason }) });
   }
   model.eval();
-  return { precision, layers };
+  return { precision, layers, ...(precision === 'int8' && { kernel: int8Kernels().int8KernelName() }) };
 }
 
 /** One line for stderr / logs: how many layers run in int8, and each fp32 fallback with its reason. */
@@ -61,6 +64,7 @@ export function precisionNote(r: PrecisionReport): string {
   if (r.precision === 'fp32') return 'precision fp32';
   const int8 = r.layers.filter((l) => l.precision === 'int8').length;
   const fallbacks = r.layers.filter((l) => l.precision !== 'int8').map((l) => `${l.layer} (${l.reason})`);
-  return `precision int8: ${int8} of ${r.layers.length} dense layers int8, embeddings fp32` +
+  const slow = r.kernel === 'portable' ? ' (portable int8 kernel: this CPU lacks AVX-512 VNNI, so int8 is slower than fp32 here)' : '';
+  return `precision int8: ${int8} of ${r.layers.length} dense layers int8, embeddings fp32${slow}` +
     (fallbacks.length > 0 ? `; fp32 fallback: ${fallbacks.join(', ')}` : '');
 }

@@ -19,7 +19,8 @@ import { createServer } from '../../src/serve/server.js';
 import { encodeFile, withSourcePath } from '../../src/schema/index.js';
 import { auc } from '../../src/metrics/auc.js';
 import { createModel, parseModelConfig } from '../../src/models/registry.js';
-import { setLinearPrecision, PrecisionError } from '../../src/nn/quantize.js';
+import { setLinearPrecision, PrecisionError, precisionNote } from '../../src/nn/quantize.js';
+import { int8Kernels } from '../../src/backend/int8.js';
 import { setInferencePrecision } from '../../src/models/inferencePrecision.js';
 import { predictRows } from '../../src/train/predict.js';
 import { RowGatherer } from '../../src/data/batching.js';
@@ -114,6 +115,14 @@ describe('int8 scoring', { skip }, () => {
       ['mlp.layers.1', 'fp32', 'low-rank layer (U·V)'],
       ['mlp.layers.2', 'int8', ''],
     ]);
+    assert.match(precisionNote(report), /^precision int8: 1 of 3 dense layers int8, embeddings fp32.*; fp32 fallback: mlp\.layers\.0 \(low-rank layer \(U·V\)\), mlp\.layers\.1/);
+    // Where the CPU lacks VNNI the note says int8 is the slow path there.
+    assert.ok(int8Kernels()._int8ForceKernel('portable'));
+    try {
+      assert.match(precisionNote(setLinearPrecision(model, 'int8')), /portable int8 kernel: this CPU lacks AVX-512 VNNI/);
+    } finally {
+      int8Kernels()._int8ForceKernel('auto');
+    }
     const { run } = runs.dnn!;
     const m = run.model;
     setLinearPrecision(m, 'int8');

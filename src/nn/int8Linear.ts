@@ -13,8 +13,6 @@ export class Int8Weights {
   private constructor(
     readonly inDim: number,
     readonly outDim: number,
-    /** Row-major [in, out] int8 values (kept for tests and reports; scoring reads `packed`). */
-    readonly q: Int8Array,
     readonly scale: Float32Array,
     readonly packed: Int8Array,
     readonly colSum: Int32Array,
@@ -29,7 +27,7 @@ export class Int8Weights {
     const packed = new Int8Array(k.int8PackedBytes(inDim, outDim));
     const colSum = new Int32Array(outDim);
     k.int8PackWeights(q, inDim, outDim, packed, colSum);
-    return new Int8Weights(inDim, outDim, q, scale, packed, colSum);
+    return new Int8Weights(inDim, outDim, scale, packed, colSum);
   }
 
   /**

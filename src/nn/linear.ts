@@ -52,13 +52,12 @@ export class Linear extends Module {
   forward(x: Tensor, rankMask?: Tensor): Tensor {
     const act = this.cfg.activation ?? 'none';
     const beta = this.cfg.smeluBeta ?? 1;
-    if (this.int8) {
-      if (this.training) throw new Error('Linear: this layer holds int8 weights for inference; int8 precision is never used in training');
-      if (rankMask) throw new Error('Linear: a rank mask needs a low-rank layer (rank set)');
-      return this.int8.forward(x, this.b, act, beta);
-    }
     if (this.W) {
       if (rankMask) throw new Error('Linear: a rank mask needs a low-rank layer (rank set)');
+      if (this.int8) {
+        if (this.training) throw new Error('Linear: this layer holds int8 weights for inference; int8 precision is never used in training');
+        return this.int8.forward(x, this.b, act, beta);
+      }
       return linear(x, this.W, this.b, act, beta);
     }
     const low = linear(x, this.U!, null);

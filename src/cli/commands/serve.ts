@@ -83,7 +83,8 @@ export function serveCommand(): Command {
         throw e;
       }
       const s = server.current();
-      process.stderr.write(`ctrkit serve: model ${s.version} (${s.manifest.model.type}, ${precisionNote(s.loaded.precision)}) at ${url}\n`);
+      const precision = o.precision === 'fp32' ? '' : `, ${precisionNote(s.loaded.precision)}`;
+      process.stderr.write(`ctrkit serve: model ${s.version} (${s.manifest.model.type}${precision}) at ${url}\n`);
       await new Promise<void>((resolve, reject) => {
         const stop = (signal: string): void => {
           process.off('SIGTERM', onTerm);

@@ -57,7 +57,7 @@ inline uint8_t quantOne(float x, const RowParams& p) {
   return (uint8_t)std::min(255, std::max(0, roundEven(x * p.inv) + p.zp));
 }
 
-// Dequantise + bias + activation of one output: the same float ops in both paths.
+// Dequantise + bias of one output: the same float ops, in the same order, in both paths.
 inline float dequantOne(int32_t acc, int32_t zp, int32_t cs, float xs, float ws, float b) {
   float t = (float)(acc - zp * cs);
   t = t * xs;

@@ -92,48 +92,49 @@ function inputs(M: number, K: number, N: number, seed: number): { X: Float32Arra
   return { X, W: randF32(r, K * N, -0.5, 0.5), b: randF32(r, N) };
 }
 
-test('int8: quantisation matches the reference value for value, on both paths', { skip }, () => {
+/** Runs fn with each int8 path forced in turn (VNNI only where the CPU has it), then restores the automatic choice. */
+function onEachPath(fn: (path: 'portable' | 'vnni') => void): void {
   for (const path of ['portable', 'vnni'] as const) {
     if (path === 'vnni' && !hasVnni()) continue;
     assert.ok(I8()._int8ForceKernel(path));
     try {
-      for (const [M, K, N] of shapes) {
-        const { X, W } = inputs(M, K, N, M * 7 + K);
-        const q = new Int8Array(K * N), scale = new Float32Array(N);
-        I8().int8QuantizeWeights(W, K, N, q, scale);
-        const rw = refQuantWeights(W, K, N);
-        assert.deepEqual(q, rw.q, `weights ${K}x${N}`);
-        assert.ok(bitsEqual(scale, rw.scale), `weight scales ${K}x${N}`);
-        const xq = new Uint8Array(M * K), xs = new Float32Array(M), zp = new Int32Array(M);
-        I8().int8QuantizeRows(X, M, K, xq, xs, zp);
-        const rx = refQuantRows(X, M, K);
-        assert.deepEqual(xq, rx.q, `${path} rows ${M}x${K}`);
-        assert.deepEqual(zp, rx.zp, `${path} zero points ${M}x${K}`);
-        assert.ok(bitsEqual(xs, rx.scale), `${path} row scales ${M}x${K}`);
-      }
+      fn(path);
     } finally {
       I8()._int8ForceKernel('auto');
     }
   }
+}
+
+test('int8: quantisation matches the reference value for value, on both paths', { skip }, () => {
+  onEachPath((path) => {
+    for (const [M, K, N] of shapes) {
+      const { X, W } = inputs(M, K, N, M * 7 + K);
+      const q = new Int8Array(K * N), scale = new Float32Array(N);
+      I8().int8QuantizeWeights(W, K, N, q, scale);
+      const rw = refQuantWeights(W, K, N);
+      assert.deepEqual(q, rw.q, `weights ${K}x${N}`);
+      assert.ok(bitsEqual(scale, rw.scale), `weight scales ${K}x${N}`);
+      const xq = new Uint8Array(M * K), xs = new Float32Array(M), zp = new Int32Array(M);
+      I8().int8QuantizeRows(X, M, K, xq, xs, zp);
+      const rx = refQuantRows(X, M, K);
+      assert.deepEqual(xq, rx.q, `${path} rows ${M}x${K}`);
+      assert.deepEqual(zp, rx.zp, `${path} zero points ${M}x${K}`);
+      assert.ok(bitsEqual(xs, rx.scale), `${path} row scales ${M}x${K}`);
+    }
+  });
 });
 
 test('int8: layer output equals the reference arithmetic bit for bit (none, relu), on both paths', { skip }, () => {
-  for (const path of ['portable', 'vnni'] as const) {
-    if (path === 'vnni' && !hasVnni()) continue;
-    assert.ok(I8()._int8ForceKernel(path));
-    try {
-      for (const [M, K, N] of shapes) {
-        for (const act of ['none', 'relu'] as const) {
-          const { X, W, b } = inputs(M, K, N, M + K * 3 + N);
-          const got = layer(X, W, act === 'relu' ? b : null, M, K, N, act);
-          const want = refForward(X, W, act === 'relu' ? b : null, M, K, N, act);
-          assert.ok(bitsEqual(got, want), `${path} ${M}x${K}x${N} ${act}: ${got.slice(0, 4).join(',')} vs ${want.slice(0, 4).join(',')}`);
-        }
+  onEachPath((path) => {
+    for (const [M, K, N] of shapes) {
+      for (const act of ['none', 'relu'] as const) {
+        const { X, W, b } = inputs(M, K, N, M + K * 3 + N);
+        const got = layer(X, W, act === 'relu' ? b : null, M, K, N, act);
+        const want = refForward(X, W, act === 'relu' ? b : null, M, K, N, act);
+        assert.ok(bitsEqual(got, want), `${path} ${M}x${K}x${N} ${act}: ${got.slice(0, 4).join(',')} vs ${want.slice(0, 4).join(',')}`);
       }
-    } finally {
-      I8()._int8ForceKernel('auto');
     }
-  }
+  });
 });
 
 test('int8: a fused sigmoid is the elementwise sigmoid of the plain output', { skip }, () => {
@@ -158,24 +159,18 @@ test('int8: close to the fp32 layer (quantisation error only)', { skip }, () => 
 });
 
 test('int8: a row with NaN or Inf gives NaN outputs for that row only', { skip }, () => {
-  for (const path of ['portable', 'vnni'] as const) {
-    if (path === 'vnni' && !hasVnni()) continue;
-    I8()._int8ForceKernel(path);
-    try {
-      const [M, K, N] = [4, 20, 18];
-      const { X, W, b } = inputs(M, K, N, 5);
-      X[1 * K + 3] = NaN;
-      X[3 * K + 19] = -Infinity;
-      const Y = layer(X, W, b, M, K, N, 'relu');
-      for (let i = 0; i < M; i++) {
-        const row = Y.subarray(i * N, (i + 1) * N);
-        assert.equal(row.every(Number.isNaN), i === 1 || i === 3, `${path} row ${i}`);
-        assert.ok(row.every(Number.isNaN) || row.every(Number.isFinite), `${path} row ${i}`);
-      }
-    } finally {
-      I8()._int8ForceKernel('auto');
+  onEachPath((path) => {
+    const [M, K, N] = [4, 20, 18];
+    const { X, W, b } = inputs(M, K, N, 5);
+    X[1 * K + 3] = NaN;
+    X[3 * K + 19] = -Infinity;
+    const Y = layer(X, W, b, M, K, N, 'relu');
+    for (let i = 0; i < M; i++) {
+      const row = Y.subarray(i * N, (i + 1) * N);
+      assert.equal(row.every(Number.isNaN), i === 1 || i === 3, `${path} row ${i}`);
+      assert.ok(row.every(Number.isNaN) || row.every(Number.isFinite), `${path} row ${i}`);
     }
-  }
+  });
 });
 
 test('int8: VNNI and portable paths, and 1 and 2 threads, give the same bits', { skip }, (t) => {

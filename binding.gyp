@@ -7,6 +7,8 @@
         "native/threadpool.cc",
         "native/gemm.cc",
         "native/bind_gemm.cc",
+        "native/int8_gemm.cc",
+        "native/bind_int8.cc",
         "native/bind_kernels.cc",
         "native/bind_elementwise.cc",
         "native/bind_reduce.cc",

@@ -10,6 +10,7 @@ import { serveBench } from './serve.js';
 import { inferenceBench } from './inference.js';
 import { mtlBench } from './mtl.js';
 import { onlineBench } from './online.js';
+import { precisionBench } from './precision.js';
 
 const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
   engine: engineBench,
@@ -23,6 +24,7 @@ const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
   inference: inferenceBench,
   mtl: mtlBench,
   online: onlineBench,
+  precision: precisionBench,
 };
 
 const [suite, ...rest] = process.argv.slice(2);

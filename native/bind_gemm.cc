@@ -10,6 +10,18 @@
 #include <thread>
 
 namespace ctr {
+
+Act activation(const Napi::CallbackInfo& info, size_t i, const char* k) {
+  if (!info[i].IsString()) fail(info.Env(), k, "act must be a string");
+  std::string a = info[i].As<Napi::String>().Utf8Value();
+  if (a == "none") return Act::None;
+  if (a == "relu") return Act::Relu;
+  if (a == "sigmoid") return Act::Sigmoid;
+  if (a == "tanh") return Act::Tanh;
+  if (a == "smelu") return Act::Smelu;
+  fail(info.Env(), k, "unknown activation '" + a + "' (expected none, relu, sigmoid, tanh or smelu)");
+}
+
 namespace {
 
 // Arguments (transA, transB, M, N, K, alpha, A, B, beta, C) shared by gemm and blasGemm,
@@ -43,17 +55,6 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   sgemm(g.ta, g.tb, (int)g.M, (int)g.N, (int)g.K, g.alpha, g.A, g.ta ? (int)g.M : (int)g.K, g.B,
         g.tb ? (int)g.K : (int)g.N, g.beta, g.C, (int)g.N);
   return info.Env().Undefined();
-}
-
-Act activation(const Napi::CallbackInfo& info, size_t i, const char* k) {
-  if (!info[i].IsString()) fail(info.Env(), k, "act must be a string");
-  std::string a = info[i].As<Napi::String>().Utf8Value();
-  if (a == "none") return Act::None;
-  if (a == "relu") return Act::Relu;
-  if (a == "sigmoid") return Act::Sigmoid;
-  if (a == "tanh") return Act::Tanh;
-  if (a == "smelu") return Act::Smelu;
-  fail(info.Env(), k, "unknown activation '" + a + "' (expected none, relu, sigmoid, tanh or smelu)");
 }
 
 // linearForward(X, W, b|null, Y, M, K, N, act, param)

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "gemm.h"
+
 namespace ctr {
 
 [[noreturn]] inline void fail(const Napi::Env& env, const char* kernel, const std::string& msg) {
@@ -57,8 +59,12 @@ inline double real(const Napi::CallbackInfo& info, size_t i, const char* kernel,
 
 inline bool flag(const Napi::CallbackInfo& info, size_t i) { return info[i].ToBoolean().Value(); }
 
+// The `act` argument of the fused-layer bindings ("none", "relu", "sigmoid", "tanh", "smelu").
+Act activation(const Napi::CallbackInfo& info, size_t i, const char* k);
+
 // Registration entry points, one per binding file.
 void registerGemm(Napi::Env env, Napi::Object exports);
 void registerKernels(Napi::Env env, Napi::Object exports);
+void registerInt8(Napi::Env env, Napi::Object exports);
 
 }  // namespace ctr

@@ -15,8 +15,9 @@ import { NonFiniteTrainingError } from '../train/trainer.js';
 import { CacheCorruptError } from '../data/cache/index.js';
 import { ResumeConfigError } from '../experiment/resumeGuard.js';
 import { CliError } from './errors.js';
+import { PrecisionError } from '../nn/quantize.js';
 
-const USER_ERRORS = [ModelFileError, ConfigError, DataFormatError, NonFiniteWeightsError, LossConfigError, NonFiniteTrainingError, CacheCorruptError, ResumeConfigError, OnnxExportError];
+const USER_ERRORS = [ModelFileError, ConfigError, DataFormatError, NonFiniteWeightsError, LossConfigError, NonFiniteTrainingError, CacheCorruptError, ResumeConfigError, OnnxExportError, PrecisionError];
 
 /** What a failed file-system call means to a user; codes not listed are not the user's to fix. */
 const FS_REASONS: Readonly<Record<string, string>> = {

@@ -13,6 +13,8 @@ import { probabilities } from './evaluate.js';
 import { predictHeads } from '../train/predict.js';
 import { readSavedSchema } from './savedSchema.js';
 import { correctForSampling } from './samplingCorrection.js';
+import { setInferencePrecision } from '../models/inferencePrecision.js';
+import type { Precision, PrecisionReport } from '../nn/quantize.js';
 
 /** A saved model with what encodes its inputs. */
 export interface ScoringModel {
@@ -22,17 +24,24 @@ export interface ScoringModel {
   source: SourceConfig;
   /** The training CSV's column names, when it had a header (reads headerless files). */
   columns?: readonly string[];
+  /** The precision its dense layers score in (fp32 unless asked otherwise), layer by layer. */
+  precision: PrecisionReport;
 }
 
-export function loadScoringModel(modelDir: string, opts: LoadModelOptions = {}): ScoringModel {
+export interface ScoringLoadOptions extends LoadModelOptions {
+  /** Inference precision of the dense layers (default fp32; see src/nn/quantize.ts). */
+  precision?: Precision;
+}
+
+export function loadScoringModel(modelDir: string, opts: ScoringLoadOptions = {}): ScoringModel {
   const { model, manifest } = loadModel(modelDir, opts);
-  return scoringModel(modelDir, model, manifest);
+  return scoringModel(modelDir, model, manifest, opts.precision);
 }
 
-/** A loaded model of `modelDir` with the fitted schema its manifest stores. */
-export function scoringModel(modelDir: string, model: CTRModel, manifest: ModelManifest): ScoringModel {
+/** A loaded model of `modelDir` with the fitted schema its manifest stores, set to score in `precision`. */
+export function scoringModel(modelDir: string, model: CTRModel, manifest: ModelManifest, precision: Precision = 'fp32'): ScoringModel {
   const { fitted, source, columns } = readSavedSchema(manifest.schema, resolve(modelDir, MANIFEST_FILE));
-  return { model, manifest, fitted, source, ...(columns && { columns }) };
+  return { model, manifest, fitted, source, ...(columns && { columns }), precision: setInferencePrecision(model, precision) };
 }
 
 /** Logits → the probabilities a model's predictions report. */
@@ -83,6 +92,7 @@ export interface ScoredFile {
   /** With rowIds: every scored row's input line, and each group's value (see EncodedFile). */
   lines?: Uint32Array;
   groupIds?: string[];
+  precision: PrecisionReport;
 }
 
 /** A model's tasks as its manifest records them (one task, the first label, when it records none). */
@@ -109,10 +119,11 @@ export interface ScoreOptions {
   /** CSV: force a header (true) or none (false); undefined detects it. */
   header?: boolean;
   rowIds?: boolean;
+  precision?: Precision;
 }
 
 export async function scoreFile(modelDir: string, input: string, opts: ScoreOptions): Promise<ScoredFile> {
-  const { model, manifest, fitted, source, columns } = loadScoringModel(modelDir);
+  const { model, manifest, fitted, source, columns, precision } = loadScoringModel(modelDir, { precision: opts.precision });
   const { dataset, stats, headerless, lines, groupIds } = await encodeFile(fitted, withSourcePath(source, resolve(input)), {
     labels: opts.labels, onBadLine: opts.onBadLine, header: opts.header, knownColumns: columns, rowIds: opts.rowIds,
   });
@@ -120,6 +131,6 @@ export async function scoreFile(modelDir: string, input: string, opts: ScoreOpti
   const tasks = scoreHeads(model, manifest, fitted, dataset, 0, dataset.numRows, map);
   return {
     tasks, model, manifest, dataset, logits: tasks[0]!.logits, probs: tasks[0]!.probs, calibrated: map.calibrated, samplingCorrected: map.samplingCorrected,
-    skippedLines: stats.skipped, fitted, headerless, ...(lines && { lines }), ...(groupIds && { groupIds }),
+    skippedLines: stats.skipped, fitted, headerless, ...(lines && { lines }), ...(groupIds && { groupIds }), precision,
   };
 }

@@ -9,7 +9,7 @@
  *                     → {"model": version, "items": [i, …], "scores": [[p per item] per row]}
  *   POST /v1/treatments {"rows": [...], "treatments": [{u field: value, …}, …], "top": k?} (Q·U model)
  *                     → {"model": version, "scores": [[p per treatment] per row]}
- *   GET  /v1/model    what is served: version, model type, tasks, fields, data hash
+ *   GET  /v1/model    what is served: version, model type, tasks, fields, data hash, precision
  *   GET  /healthz     the process is up      GET /readyz   a model is loaded and not shutting down
  *   GET  /metrics     Prometheus text
  */
@@ -25,6 +25,7 @@ import type { RawValue } from '../data/prep/field.js';
 import { readTreatmentBody, treatmentAnswer, treatmentScores, treatmentSplit } from './treatments.js';
 import { loadSnapshot, loadSnapshotOffLoop, SnapshotChangedError, type ModelSnapshot } from './snapshot.js';
 import { WeightsReader } from './weightsReader.js';
+import type { Precision } from '../nn/quantize.js';
 
 export interface ServeOptions {
   modelDir: string;
@@ -54,6 +55,8 @@ export interface ServeOptions {
   scorer?: (snapshot: ModelSnapshot) => Scorer | undefined;
   /** fastify's logger option (default: off). */
   logger?: FastifyServerOptions['logger'];
+  /** Inference precision of every snapshot's dense layers (default fp32; int8: src/nn/quantize.ts). */
+  precision?: Precision;
 }
 
 /** A snapshot with the batcher that scores requests encoded by it. */
@@ -121,7 +124,7 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   // The initial load fails loudly (a user error for the CLI); later ones only keep the old model.
   let first: Served;
   try {
-    first = serve(loadSnapshot(opts.modelDir), true);
+    first = serve(loadSnapshot(opts.modelDir, opts.precision), true);
   } catch (e) {
     // At startup there is no previous model to wait with: an absent manifest is the user's error.
     if (e instanceof SnapshotChangedError) throw new ModelFileError(`${opts.modelDir}: not a ctrkit model directory (${e.message})`);
@@ -130,7 +133,7 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   metrics.setModel(modelLabels(first.snapshot));
   let lastReloadError: ReloadFailure | undefined;
   const weights = new WeightsReader();
-  const reloader = new Reloader<Served>(opts.modelDir, first, async (dir) => serve(await loadSnapshotOffLoop(dir, weights)), { ...DEFAULT_RELOAD_OPTIONS, ...opts.reload }, {
+  const reloader = new Reloader<Served>(opts.modelDir, first, async (dir) => serve(await loadSnapshotOffLoop(dir, weights, opts.precision)), { ...DEFAULT_RELOAD_OPTIONS, ...opts.reload }, {
     swapped(next, previous) {
       metrics.reloads.inc({ result: 'ok' });
       metrics.setModel(modelLabels(next.snapshot));
@@ -206,7 +209,7 @@ export function createServer(opts: ServeOptions): CtrkitServer {
     return {
       model: s.version, type: m.model.type, config: m.model, tasks: s.tasks, fields: s.features, calibrated: s.calibrated,
       dataHash: m.provenance.dataHash, createdAt: m.createdAt, ctrkitVersion: m.provenance.ctrkitVersion, metrics: m.metrics,
-      loadedAt: s.loadedAt.toISOString(), maxRows, ...(lastReloadError === undefined ? {} : { lastReloadError }),
+      loadedAt: s.loadedAt.toISOString(), maxRows, precision: s.loaded.precision, ...(lastReloadError === undefined ? {} : { lastReloadError }),
     };
   });
   app.post('/v1/predict', async (req) => {

@@ -12,6 +12,7 @@ import type { RawValue } from '../data/prep/field.js';
 import { MANIFEST_FILE, ModelFileError, modelFromWeights, readManifest, type ModelManifest } from '../io/modelFile.js';
 import { loadScoringModel, manifestTasks, probabilityMap, scoreHeads, scoringModel, type ProbabilityMap, type ScoringModel } from '../experiment/scoring.js';
 import type { WeightsReader } from './weightsReader.js';
+import type { Precision } from '../nn/quantize.js';
 import { featureNames, RowEncoder, type FittedSchema, type SchemaSpec } from '../schema/index.js';
 
 export type FeatureKind = 'categorical' | 'numeric' | 'sequence';
@@ -116,9 +117,9 @@ function readStamped(dir: string): { stamp: string; bytes: Buffer } {
  * that it scores: every probability of an all-missing row must be finite. Synchronous (startup,
  * tests); a reload uses loadSnapshotOffLoop.
  */
-export function loadSnapshot(dir: string): ModelSnapshot {
+export function loadSnapshot(dir: string, precision: Precision = 'fp32'): ModelSnapshot {
   const { stamp, bytes } = readStamped(dir);
-  return verifiedSnapshot(dir, stamp, bytes, loadScoringModel(dir, { recover: false, inference: true }));
+  return verifiedSnapshot(dir, stamp, bytes, loadScoringModel(dir, { recover: false, inference: true, precision }));
 }
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -129,7 +130,7 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
  * tensors (its initial weights are not drawn), reads the fitted schema and runs the probe, with a
  * turn of the loop between these steps.
  */
-export async function loadSnapshotOffLoop(dir: string, reader: WeightsReader): Promise<ModelSnapshot> {
+export async function loadSnapshotOffLoop(dir: string, reader: WeightsReader, precision: Precision = 'fp32'): Promise<ModelSnapshot> {
   const { stamp, bytes } = readStamped(dir);
   const manifest = readManifest(dir);
   const weightsPath = join(dir, manifest.weights.file);
@@ -137,7 +138,7 @@ export async function loadSnapshotOffLoop(dir: string, reader: WeightsReader): P
   await turn();
   const model = modelFromWeights(manifest, tensors, weightsPath, { inference: true });
   await turn();
-  const loaded = scoringModel(dir, model, manifest);
+  const loaded = scoringModel(dir, model, manifest, precision);
   await turn();
   return verifiedSnapshot(dir, stamp, bytes, loaded);
 }

@@ -5,12 +5,14 @@ import { taskRows } from '../../experiment/tasks.js';
 import { metricsFor } from '../../experiment/evaluate.js';
 import { asUserErrors, checkInputFile } from '../userErrors.js';
 import { headerNote, oovSummary } from './scoringNotes.js';
+import { precisionNote, PRECISIONS, type Precision } from '../../nn/quantize.js';
 
 interface EvalOptions {
   model: string;
   input: string;
   header: boolean;
   onBadLine?: 'error' | 'skip';
+  precision: Precision;
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
@@ -33,6 +35,7 @@ export function evalCommand(): Command {
     .requiredOption('-i, --input <file>', 'labelled data file')
     .option('--no-header', "CSV: the file has no header line; its columns are the training file's (default: detected)")
     .addOption(new Option('--on-bad-line <policy>', 'malformed lines: error (default) or skip').choices(['error', 'skip']))
+    .addOption(new Option('--precision <p>', 'dense-layer precision: fp32, or int8 (DNN / DCN-v2; docs/config.md)').choices(PRECISIONS).default('fp32'))
     .addHelpText('after', `
 Prints one JSON object: rows, calibrated, sampling_corrected (data.sampling undone, see docs/config.md),
 auc, logloss, ece, ece_freq and, with groups, gauc, ece_list, ndcg@10; oov (mean and largest share of
@@ -41,9 +44,10 @@ with \`ctrkit data inspect FILE -m DIR\`), also summarised on stderr. Rows are w
 weighted its metrics (sample weights, positives by train.loss.betaPos, as recorded in the manifest).`)
     .action(async (o: EvalOptions) => {
       checkInputFile(o.input);
-      const s = await asUserErrors(() => scoreFile(o.model, o.input, { labels: true, onBadLine: o.onBadLine, header: o.header ? undefined : false }));
+      const s = await asUserErrors(() => scoreFile(o.model, o.input, { labels: true, onBadLine: o.onBadLine, header: o.header ? undefined : false, precision: o.precision }));
       const note = headerNote('eval', o.input, s);
       if (note) process.stderr.write(note);
+      if (o.precision !== 'fp32') process.stderr.write(`ctrkit eval: ${precisionNote(s.precision)}\n`);
       const rows = { start: 0, end: s.dataset.numRows };
       const oov = oovSummary(s);
       const metrics = s.tasks.length > 1 || s.manifest.tasks !== undefined
@@ -51,7 +55,7 @@ weighted its metrics (sample weights, positives by train.loss.betaPos, as record
         : metricsFor(s.probs, s.dataset, rows, s.manifest.evaluation);
       const out = {
         rows: s.dataset.numRows, calibrated: s.calibrated, sampling_corrected: s.samplingCorrected,
-        ...metrics, ...(oov && { oov }), skipped_lines: s.skippedLines,
+        ...metrics, ...(oov && { oov }), skipped_lines: s.skippedLines, ...(o.precision !== 'fp32' && { precision: o.precision }),
       };
       process.stdout.write(`${JSON.stringify(out)}\n`);
       if (oov) {

@@ -6,6 +6,7 @@ import { writeFileAtomic } from '../../io/atomic.js';
 import { asUserErrors, checkInputFile, checkOutputFile, fsErrorMessage } from '../userErrors.js';
 import { CliError } from '../errors.js';
 import { headerNote } from './scoringNotes.js';
+import { precisionNote, PRECISIONS, type Precision } from '../../nn/quantize.js';
 
 interface PredictOptions {
   model: string;
@@ -15,6 +16,7 @@ interface PredictOptions {
   header: boolean;
   logits?: boolean;
   onBadLine?: 'error' | 'skip';
+  precision: Precision;
 }
 
 /** A CSV value: group ids are the file's own text and may hold the delimiter or quotes. */
@@ -65,6 +67,7 @@ export function predictCommand(): Command {
     .option('--no-header', "CSV: the file has no header line; its columns are the training file's (default: detected)")
     .option('--logits', 'also write the raw logit')
     .addOption(new Option('--on-bad-line <policy>', 'malformed lines: error (default) or skip').choices(['error', 'skip']))
+    .addOption(new Option('--precision <p>', 'dense-layer precision: fp32, or int8 (DNN / DCN-v2; docs/config.md)').choices(PRECISIONS).default('fp32'))
     .addHelpText('after', `
 Writes a CSV with header: line (the input line of the row, so that output lines up with input
 when bad lines are skipped), score (the calibrated probability when the model has a calibration),
@@ -80,10 +83,11 @@ is not a header naming the schema's columns and has as many values as the traini
       checkInputFile(o.input);
       if (o.output !== undefined) checkOutputFile(o.output);
       const s = await asUserErrors(() => scoreFile(o.model, o.input, {
-        labels: o.labels, onBadLine: o.onBadLine, header: o.header ? undefined : false, rowIds: true,
+        labels: o.labels, onBadLine: o.onBadLine, header: o.header ? undefined : false, rowIds: true, precision: o.precision,
       }));
       const note = headerNote('predict', o.input, s);
       if (note) process.stderr.write(note);
+      if (o.precision !== 'fp32') process.stderr.write(`ctrkit predict: ${precisionNote(s.precision)}\n`);
       const { columns, chunks } = predictionChunks(s, o.labels, o.logits === true);
       if (o.output !== undefined) {
         try {

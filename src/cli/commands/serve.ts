@@ -4,6 +4,7 @@ import { backend } from '../../backend/index.js';
 import { createServer } from '../../serve/server.js';
 import { CliError } from '../errors.js';
 import { asUserErrors, checkInputFile } from '../userErrors.js';
+import { precisionNote, PRECISIONS, type Precision } from '../../nn/quantize.js';
 
 interface ServeCliOptions {
   model: string;
@@ -20,6 +21,7 @@ interface ServeCliOptions {
   logLevel: string;
   items?: string;
   itemsLabels: boolean;
+  precision: Precision;
 }
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER): (v: string) => number {
@@ -48,6 +50,7 @@ export function serveCommand(): Command {
     .option('--threads <n>', 'native compute threads (default: all cores)', integer(1))
     .option('--items <file>', 'two-tower model: candidate items (the model\'s input format) that POST /v1/rank scores; their vectors are computed with each loaded snapshot')
     .option('--items-labels', 'the --items file has the label column(s)', false)
+    .addOption(new Option('--precision <p>', 'dense-layer precision for scoring: fp32, or int8 (DNN / DCN-v2; docs/config.md)').choices(PRECISIONS).default('fp32'))
     .addOption(new Option('--log-level <level>', 'log level (JSON lines on stderr)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'))
     .addHelpText('after', '\nRequest: POST /v1/predict {"rows": [{"<field>": <raw value>, ...}, ...], "context": {...}}\n'
       + 'Answer: {"model": "<version>", "scores": [p, ...]}; p as ctrkit predict gives it. See docs/serving.md.\n'
@@ -61,6 +64,7 @@ export function serveCommand(): Command {
         batch: { maxWaitMs: o.batchWaitMs, maxBatchRows: o.maxBatchRows, chunkRows: o.chunkRows },
         reload: { pollMs: o.pollMs },
         logger: { level: o.logLevel, stream: process.stderr },
+        precision: o.precision,
         ...(o.items === undefined ? {} : { items: o.items, itemsHaveLabels: o.itemsLabels }),
       }));
       try {
@@ -79,7 +83,8 @@ export function serveCommand(): Command {
         throw e;
       }
       const s = server.current();
-      process.stderr.write(`ctrkit serve: model ${s.version} (${s.manifest.model.type}) at ${url}\n`);
+      const precision = o.precision === 'fp32' ? '' : `, ${precisionNote(s.loaded.precision)}`;
+      process.stderr.write(`ctrkit serve: model ${s.version} (${s.manifest.model.type}${precision}) at ${url}\n`);
       await new Promise<void>((resolve, reject) => {
         const stop = (signal: string): void => {
           process.off('SIGTERM', onTerm);

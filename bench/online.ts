@@ -1,11 +1,13 @@
 /**
- * `npm run bench -- online [--dataset criteo|avazu|talkingdata] [--model lr|dnn|wdl] [--opt adagrad|adam]
+ * `npm run bench -- online [--dataset criteo|avazu|talkingdata] [--model lr|dnn|wdl] [--opt adagrad|adam|shampoo|shampoo-m]
  *  [--seeds 1,2,3,4,5] [--hash-buckets 32768] [--threads 1] [--json]`
  *
  * Online training with progressive validation (`train.online`) under the protocol of
  * ../shared/bench/torch_online_ref.py: the same streams in the same order (Criteo and Avazu in file
  * order, TalkingData sorted by click time), batch 256, one pass, each batch scored then trained on;
- * AdaGrad lr 0.05 (initial accumulator 0.1) or Adam lr 1e-3; LogLoss over the stream and over its
+ * AdaGrad lr 0.05 (initial accumulator 0.1) or Adam lr 1e-3; ctrkit also runs Shampoo with AdaGrad
+ * grafting (lr 0.05, inverse roots every 10 steps: the heads are 35–390 steps long), without and
+ * with momentum 0.9 (shampoo-m), which the reference does not have; LogLoss over the stream and over its
  * last 20 % (the sliding window set to that many rows), AUC, mean p vs mean y, rows/s of the loop.
  * Printed beside the reference's figures from ../shared/bench/results/online when present.
  *
@@ -76,6 +78,13 @@ function reference(ds: string, model: string, opt: string): Record<string, numbe
   return lines.find((l) => l.summary === true) as Record<string, number> | undefined;
 }
 
+const OPTIMIZERS: Readonly<Record<string, object>> = {
+  adagrad: { type: 'adagrad', lr: 0.05, initialAccumulator: 0.1 },
+  adam: { type: 'adam', lr: 1e-3 },
+  shampoo: { type: 'shampoo', lr: 0.05, precondEvery: 10 },
+  'shampoo-m': { type: 'shampoo', lr: 0.05, precondEvery: 10, momentum: 0.9 },
+};
+
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const std = (xs: number[]): number => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
 const r5 = (x: number): number => Math.round(x * 1e5) / 1e5;
@@ -84,6 +93,7 @@ export async function onlineBench(argv: string[]): Promise<void> {
   const rep = new Reporter(hasFlag(argv, '--json'));
   const pick = (flag: string, all: string[]): string[] => flagValue(argv, flag)?.split(',') ?? all;
   const seeds = pick('--seeds', ['1', '2', '3', '4', '5']).map(Number);
+  for (const o of pick('--opt', [])) if (!OPTIMIZERS[o]) throw new Error(`--opt ${o}: expected one of ${Object.keys(OPTIMIZERS).join(', ')}`);
   const buckets = Number(flagValue(argv, '--hash-buckets') ?? 32768);
   const threads = Number(flagValue(argv, '--threads') ?? 1);
   const dir = mkdtempSync(join(tmpdir(), 'ctrkit-online-bench-'));
@@ -92,7 +102,7 @@ export async function onlineBench(argv: string[]): Promise<void> {
       const s = stream(ds, dir);
       const tail = s.rows - Math.floor(s.rows * 0.8);
       for (const model of pick('--model', ['lr', 'dnn', 'wdl'])) {
-        for (const opt of pick('--opt', ['adagrad', 'adam'])) {
+        for (const opt of pick('--opt', ['adagrad', 'adam', 'shampoo', 'shampoo-m'])) {
           const runs: { logloss: number; last20: number; auc: number; aucErr: number; meanP: number; meanY: number; rps: number }[] = [];
           for (const seed of seeds) {
             const cfg = parseExperimentConfig({
@@ -100,7 +110,7 @@ export async function onlineBench(argv: string[]): Promise<void> {
               model: model === 'lr' ? { type: 'lr' } : { type: 'dnn', dim: 16, hidden: [256, 128], ...(model === 'wdl' && { wide: true }) },
               train: {
                 epochs: 1, batchSize: 256, seed, threads, logEvery: 1000,
-                optimizer: opt === 'adagrad' ? { type: 'adagrad', lr: 0.05, initialAccumulator: 0.1 } : { type: 'adam', lr: 1e-3 },
+                optimizer: OPTIMIZERS[opt]!,
                 online: { hashBuckets: buckets, window: tail },
               },
               output: join(dir, `${ds}-${model}-${opt}-${seed}`),

@@ -61,6 +61,12 @@ const trainSchema = z.strictObject({
   epochs: z.number().int().positive(),
   batchSize: z.number().int().positive(),
   seed: z.number().int().min(0).default(1),
+  /**
+   * Seed of the model's initial weights only (default: seed, which then also orders the batches
+   * and draws dropout masks): two runs with the same initSeed and different seeds differ only in
+   * data order (the reproducibility study's second axis, SPEC §8).
+   */
+  initSeed: z.number().int().min(0).optional(),
   optimizer: z.unknown(),
   loss: z.unknown().optional(),
   /** Metric on the validation rows that picks the best epoch (and drives early stopping). */

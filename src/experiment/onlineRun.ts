@@ -200,7 +200,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   const positional: ModelDims = {
     numIds: fitted.numIds, numFields: fitted.spec.fields.length, denseDim: fitted.spec.dense.length, numSequences: fitted.spec.sequences.length,
   };
-  const model = createModel(cfg.model, { ...positional, features: fitted.features() }, seed);
+  const model = createModel(cfg.model, { ...positional, features: fitted.features() }, cfg.train.initSeed ?? seed);
   const layout = model.featureLayout;
   const dims: ModelDims = layout ? { ...positional, features: [...layout] } : positional;
   const optimizer = createOptimizer(cfg.train.optimizer, model);

@@ -195,7 +195,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
     ? startSearch({ search: cfg.train.search, model: modelConfig, dims: positional, seed, dataset: ds, validation: split.validation, fit: split.fit, batchSize: cfg.train.batchSize, optimizer: cfg.train.optimizer, probs, file: cfg.file })
     : null;
   // The model being trained: the configured one, or a search's super-network.
-  const student = search ? search.net : createModel(modelConfig, { ...positional, features: fitted.features(), ...headTasks }, seed);
+  const student = search ? search.net : createModel(modelConfig, { ...positional, features: fitted.features(), ...headTasks }, cfg.train.initSeed ?? seed);
   // Only a model that reads features by name saves the layout: other model files stay as they were.
   const layout = student.featureLayout;
   const dims: ModelDims = { ...positional, ...(layout && { features: [...layout] }), ...headTasks };

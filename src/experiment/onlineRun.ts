@@ -31,6 +31,7 @@ import { resetTableRows } from '../train/rowReset.js';
 import { NonFiniteTrainingError } from '../train/trainer.js';
 import { MetricLog, parseMetricLog, type MetricValue } from '../train/metricLog.js';
 import { predictRows } from '../train/predict.js';
+import { servingLogit } from '../models/servingLogit.js';
 import type { TrainerState } from '../train/checkpoint.js';
 import type { Batch } from '../data/batch.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -285,8 +286,13 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   const sampler: StreamSampling | undefined = s === undefined || ((s.negativeRate ?? 1) === 1 && (s.betaPos ?? 1) === 1 && lossByLine === undefined && pk === undefined) ? undefined
     : { negativeRate: s.negativeRate ?? 1, betaPos: s.betaPos ?? 1, seed: s.seed ?? seed, inverseWeights: online.inverseWeights };
   const sampling = samplingRecord(online.inverseWeights ? 1 : s?.negativeRate, s?.betaPos, cfg.train.correctSampling);
+  // A model whose training forward scores a batch as evaluation does (Module.scoresAsInEval) is
+  // scored by that forward when every scored row is trained on: one forward pass per batch, not two.
+  const oneForward = model.scoresAsInEval();
+  let trainLogits: Float32Array | null = null;
   const lossFn = (b: Batch): Tensor => {
     const z = model.forward(b);
+    if (oneForward) trainLogits = servingLogit(z).data.slice();
     const value = loss ? loss(z, b, { step: optimizer.stepCount }) : weightedBce(z, b);
     return biasTerm ? add(value, biasTerm.term(z, b)) : value;
   };
@@ -307,11 +313,15 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
       }
       // Scored by the model as it stands (eval mode: no dropout, ramps at their final value), before it sees the labels.
       const b = new RowGatherer(ds).gatherRange(0, n);
-      pv.predict(correctForSampling(probabilities(predictRows(model, ds, { start: 0, end: n })), sampling));
-      pv.label(b.labels, b.weights, batch.slices);
       const positions = jet ? Array.from(batch.lines, (l) => jet.sequenceOf(l)) : batch.lines;
       const trainDs = sampler ? sampleStreamRows(ds, positions, sampler, ipw) : ds;
       const k = trainDs.numRows;
+      const scoredByStep = oneForward && trainDs === ds && k > 0;
+      const score = (z: Float32Array): void => {
+        pv.predict(correctForSampling(probabilities(z), sampling));
+        pv.label(b.labels, b.weights, batch.slices);
+      };
+      if (!scoredByStep) score(predictRows(model, ds, { start: 0, end: n }));
       const tb = trainDs === ds ? b : new RowGatherer(trainDs).gatherRange(0, k);
       model.train();
       model.onTrainingStep(globalStep);
@@ -325,6 +335,8 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
         throw new NonFiniteTrainingError(`training stopped: loss is ${e.loss} at global step ${globalStep + 1} (${rowsAt} of ${input}); the last checkpoint is kept in ${checkpointDir}`,
           1, globalStep + 1, globalStep + 1, null, e);
       }
+      // The step's forward ran on the weights before its update: the same scores as above.
+      if (scoredByStep) score(trainLogits!);
       const stepped = k > 0;
       if (stepped) globalStep++;
       rows += n;

@@ -53,6 +53,10 @@ export class CrossNet extends Module {
     super.onTrainingStep(step);
   }
 
+  override scoresAsInEval(): boolean {
+    return this.cfg.ramp === undefined && super.scoresAsInEval();
+  }
+
   /** The ramp's a now: its schedule while training, its final value 1 at inference. */
   get rampScale(): number {
     const n = this.cfg.ramp;

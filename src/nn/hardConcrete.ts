@@ -61,6 +61,11 @@ export class HardConcreteGates extends Module {
     this.seed = (rng.nextU32() | 1) >>> 0;
   }
 
+  /** Training samples the gates; evaluation uses their deterministic value. */
+  override scoresAsInEval(): boolean {
+    return false;
+  }
+
   override ownLearningRates(): { params: Parameter[]; lr: number }[] {
     return this.cfg.lr === undefined ? [] : [{ params: [this.logAlpha], lr: this.cfg.lr }];
   }

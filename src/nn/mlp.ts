@@ -57,6 +57,10 @@ export class MLP extends Module {
     return this.forwardWithHidden(x).out;
   }
 
+  override scoresAsInEval(): boolean {
+    return (this.cfg.dropout ?? 0) === 0 && super.scoresAsInEval();
+  }
+
   /**
    * The output and `hidden`, the last hidden layer's activations (after dropout) — what the
    * output layer reads, i.e. the tower's representation of the row (x itself without hidden layers).

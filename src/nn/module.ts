@@ -95,6 +95,15 @@ export abstract class Module {
   }
 
   /**
+   * Whether this module's training-mode forward gives exactly its evaluation-mode output (no
+   * dropout, no ramp, no sampled gates), so a batch's training forward also scores it (online
+   * progressive validation). True when every child's does; modules that differ override.
+   */
+  scoresAsInEval(): boolean {
+    return this._children.every(([, c]) => c.scoresAsInEval());
+  }
+
+  /**
    * Parameters that train at a learning rate of their own (e.g. SNR's connection gates, whose
    * log α must travel far in few steps), with that rate; the optimiser gives each entry a group.
    * Collected from the children; none by default.

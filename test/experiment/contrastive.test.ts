@@ -42,6 +42,33 @@ function headCheck(model: CTRModel, head: (rep: Tensor) => Tensor): { logits: nu
   });
 }
 
+describe('scoresAsInEval (one forward per batch in online training)', () => {
+  it('a model that declares it gives bit-identical logits in training mode and under evaluation; dropout, ramps and gates do not declare it', () => {
+    const configs = [
+      ...MODEL_TYPES.filter((t) => modelConfigSchema.safeParse({ type: t }).success).map((type) => ({ type })),
+      { type: 'dnn', dropout: 0.3 }, { type: 'dcnv2', crossRamp: 100 }, { type: 'mmoe', dropout: 0.3 },
+    ];
+    let declared = 0;
+    for (const c of configs) {
+      const m = createModel(parseModelConfig(c), { ...dims, tasks: ['a', 'b'] }, 2);
+      const logits = (train: boolean): number[] => {
+        m.train(train);
+        m.onTrainingStep(5);
+        const z = m instanceof MultiTaskModel ? m.forwardHeads(batch)[m.heads[0]!]! : m.forward(batch);
+        const out = [...z.data];
+        endStep();
+        return out;
+      };
+      const expectDeclared = !('dropout' in c) && !('crossRamp' in c) && c.type !== 'snr';
+      assert.equal(m.scoresAsInEval(), expectDeclared, JSON.stringify(c));
+      if (!m.scoresAsInEval()) continue;
+      declared++;
+      assert.deepEqual(logits(true), noGrad(() => logits(false)), JSON.stringify(c));
+    }
+    assert.ok(declared >= 5);
+  });
+});
+
 describe('forwardWithRepresentation', () => {
   it('the models with hidden layers have it, and only they; every declared trait matches the built model', () => {
     // Types that need more than their type to be configured (named features: din, twotower, qu) are built in their own tests.

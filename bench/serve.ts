@@ -160,7 +160,10 @@ export async function serveBench(argv: string[]): Promise<void> {
       await profileStages(rep, dirs!, rows, Number(flagValue(argv, '--requests') ?? 300));
       return;
     }
-    if (only !== 'reload') await throughput(rep, work, dirs!, requests, rows, seconds, connections, malformed);
+    // --sizes 100: only the 100-candidate requests (1,100 by default); --malformed 0 skips that part.
+    const sizes = (flagValue(argv, '--sizes') ?? '1,100').split(',').map((x) => Number(x) as 1 | 100);
+    if (sizes.some((x) => x !== 1 && x !== 100)) throw new Error(`--sizes: expected 1 and/or 100, got ${flagValue(argv, '--sizes')}`);
+    if (only !== 'reload') await throughput(rep, work, dirs!, requests, rows, seconds, connections, malformed, sizes);
     const reloadDirs = dirs !== undefined && reloadBuckets === undefined ? dirs : { dnn: await train(models, 'dnn', reloadBuckets), dcnv2: await train(models, 'dcnv2', reloadBuckets) };
     if (only !== 'throughput') await reloadUnderLoad(rep, work, reloadDirs, requests[1], seconds, connections);
     rep.note(`load average at the end: ${load()}`);
@@ -173,7 +176,7 @@ type Dirs = Record<keyof typeof MODELS, string>;
 
 /** Requests/s and latency of ctrkit and onnxruntime-node behind the same server; then malformed requests mixed in. */
 async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Record<1 | 100, Request[]>, rows: Record<string, string | null>[],
-  seconds: number, connections: number, malformed: number): Promise<void> {
+  seconds: number, connections: number, malformed: number, sizes: readonly (1 | 100)[]): Promise<void> {
   {
     const onnx: Record<string, string> = {};
     for (const [name, dir] of Object.entries(dirs)) {
@@ -185,7 +188,7 @@ async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Rec
       for (const scorer of ['ctrkit', 'onnxruntime'] as const) {
         const server = await ServerProcess.start(dirs[name], scorer === 'onnxruntime' ? onnx[name] : undefined);
         try {
-          for (const size of [1, 100] as const) {
+          for (const size of sizes) {
             await cannon(server.url, requests[size], 2, 1); // warm-up
             for (const conns of [1, connections]) {
               const before = load();
@@ -204,7 +207,7 @@ async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Rec
     }
 
     // Malformed requests mixed 1:1 with good ones, counted by the server's own metrics (what it answered).
-    {
+    if (malformed > 0) {
       const server = await ServerProcess.start(dirs.dcnv2);
       try {
         const bad = malformedRequests(rows[0]!);

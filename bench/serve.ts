@@ -13,7 +13,7 @@
  * after the publish). CPU model and load average are printed with the figures.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,8 +23,13 @@ import { loadExperimentConfig } from '../src/experiment/config.js';
 import { runTraining } from '../src/experiment/trainRun.js';
 import { loadScoringModel } from '../src/experiment/scoring.js';
 import { publishDirAtomic } from '../src/io/atomic.js';
-import { WEIGHTS_FILE } from '../src/io/modelFile.js';
+import { MANIFEST_FILE, WEIGHTS_FILE } from '../src/io/modelFile.js';
 import { writeOnnxExport } from '../src/io/onnx/index.js';
+import { backend } from '../src/backend/index.js';
+import { concatColumns } from '../src/schema/index.js';
+import { createServer, predictAnswer } from '../src/serve/server.js';
+import { readPredictBody } from '../src/serve/request.js';
+import type { ModelSnapshot } from '../src/serve/snapshot.js';
 import { Reporter, flagValue, hasFlag } from './report.js';
 import { packageRoot, sharedDir } from './paths.js';
 
@@ -37,8 +42,13 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 
 const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
 
-/** Trains `name` on the Criteo sample; with `buckets`, each categorical field is hashed into that many rows (a larger model). */
+/**
+ * Trains `name` on the Criteo sample; with `buckets`, each categorical field is hashed into that many rows (a larger model).
+ * A model already under `work` (--models DIR kept from an earlier run) is reused, so before / after runs score the same model.
+ */
 async function train(work: string, name: keyof typeof MODELS, buckets?: number): Promise<string> {
+  const kept = join(work, `${name}${buckets ?? ''}`, 'model');
+  if (existsSync(join(kept, MANIFEST_FILE))) return kept;
   const root = packageRoot();
   const yaml = readFileSync(join(root, 'examples', 'criteo.yaml'), 'utf8');
   const text = (buckets === undefined ? yaml : yaml.replace(/kind: categorical \}/g, `kind: categorical, hashBuckets: ${buckets} }`))
@@ -129,7 +139,9 @@ export async function serveBench(argv: string[]): Promise<void> {
   // --only reload: just the hot-reload part; --reload-buckets N: its two models hash each categorical field into N rows.
   const only = flagValue(argv, '--only');
   const reloadBuckets = flagValue(argv, '--reload-buckets') === undefined ? undefined : Number(flagValue(argv, '--reload-buckets'));
-  if (only !== undefined && only !== 'reload') throw new Error(`--only: expected 'reload', got '${only}'`);
+  if (only !== undefined && !['reload', 'profile', 'throughput'].includes(only)) throw new Error(`--only: expected reload, throughput or profile, got '${only}'`);
+  // --models DIR: train into DIR (kept) or reuse the models trained there before.
+  const keep = flagValue(argv, '--models');
   try {
     readFileSync(join(sharedDir(), 'data', CRITEO));
   } catch {
@@ -137,14 +149,23 @@ export async function serveBench(argv: string[]): Promise<void> {
     return;
   }
   const work = mkdtempSync(join(tmpdir(), 'ctrkit-bench-serve-'));
+  const models = keep ?? work;
+  mkdirSync(models, { recursive: true });
   try {
     rep.note(`cpu: ${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}, node ${process.version}; load average ${load()} (1, 5, 15 min)`);
     const rows = criteoRows(1000);
     const requests = { 1: predictRequests(rows, 1, 200), 100: predictRequests(rows, 100, 10) };
-    const dirs = only === 'reload' && reloadBuckets !== undefined ? undefined : { dnn: await train(work, 'dnn'), dcnv2: await train(work, 'dcnv2') };
-    if (only !== 'reload') await throughput(rep, work, dirs!, requests, rows, seconds, connections, malformed);
-    const reloadDirs = dirs !== undefined && reloadBuckets === undefined ? dirs : { dnn: await train(work, 'dnn', reloadBuckets), dcnv2: await train(work, 'dcnv2', reloadBuckets) };
-    await reloadUnderLoad(rep, work, reloadDirs, requests[1], seconds, connections);
+    const dirs = only === 'reload' && reloadBuckets !== undefined ? undefined : { dnn: await train(models, 'dnn'), dcnv2: await train(models, 'dcnv2') };
+    if (only === 'profile') {
+      await profileStages(rep, dirs!, rows, Number(flagValue(argv, '--requests') ?? 300));
+      return;
+    }
+    // --sizes 100: only the 100-candidate requests (1,100 by default); --malformed 0 skips that part.
+    const sizes = (flagValue(argv, '--sizes') ?? '1,100').split(',').map((x) => Number(x) as 1 | 100);
+    if (sizes.some((x) => x !== 1 && x !== 100)) throw new Error(`--sizes: expected 1 and/or 100, got ${flagValue(argv, '--sizes')}`);
+    if (only !== 'reload') await throughput(rep, work, dirs!, requests, rows, seconds, connections, malformed, sizes);
+    const reloadDirs = dirs !== undefined && reloadBuckets === undefined ? dirs : { dnn: await train(models, 'dnn', reloadBuckets), dcnv2: await train(models, 'dcnv2', reloadBuckets) };
+    if (only !== 'throughput') await reloadUnderLoad(rep, work, reloadDirs, requests[1], seconds, connections);
     rep.note(`load average at the end: ${load()}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -155,7 +176,7 @@ type Dirs = Record<keyof typeof MODELS, string>;
 
 /** Requests/s and latency of ctrkit and onnxruntime-node behind the same server; then malformed requests mixed in. */
 async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Record<1 | 100, Request[]>, rows: Record<string, string | null>[],
-  seconds: number, connections: number, malformed: number): Promise<void> {
+  seconds: number, connections: number, malformed: number, sizes: readonly (1 | 100)[]): Promise<void> {
   {
     const onnx: Record<string, string> = {};
     for (const [name, dir] of Object.entries(dirs)) {
@@ -167,7 +188,7 @@ async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Rec
       for (const scorer of ['ctrkit', 'onnxruntime'] as const) {
         const server = await ServerProcess.start(dirs[name], scorer === 'onnxruntime' ? onnx[name] : undefined);
         try {
-          for (const size of [1, 100] as const) {
+          for (const size of sizes) {
             await cannon(server.url, requests[size], 2, 1); // warm-up
             for (const conns of [1, connections]) {
               const before = load();
@@ -186,7 +207,7 @@ async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Rec
     }
 
     // Malformed requests mixed 1:1 with good ones, counted by the server's own metrics (what it answered).
-    {
+    if (malformed > 0) {
       const server = await ServerProcess.start(dirs.dcnv2);
       try {
         const bad = malformedRequests(rows[0]!);
@@ -258,4 +279,76 @@ async function reloadUnderLoad(rep: Reporter, work: string, dirs: Dirs, requests
         await server.stop();
       }
     }
+}
+
+/**
+ * Where the time of a 100-candidate /v1/predict goes outside the network: each stage of the
+ * request path timed in-process (CPU time) over `count` requests (bodies rotating over the sample's rows),
+ * and the whole request through fastify (app.inject, batch wait 0), whose excess over the stages
+ * is routing, hooks, metrics and the batcher's bookkeeping.
+ */
+async function profileStages(rep: Reporter, dirs: Dirs, rows: Record<string, string | null>[], count: number): Promise<void> {
+  const bodies = predictRequests(rows, 100, 10).map((r) => r.body as string);
+  backend().setThreads(1); // as the load test's server process
+  for (const name of ['dnn', 'dcnv2'] as const) {
+    const server = createServer({ modelDir: dirs[name], batch: { maxWaitMs: 0 } });
+    try {
+      const s = server.current();
+      const stages = profiledStages(s);
+      const ms: Record<string, number> = {};
+      let inject = 0;
+      for (let i = 0; i < count + 20; i++) {
+        const body = bodies[i % bodies.length]!;
+        const t = stages(body);
+        const t0 = cpuMs();
+        const r = await server.app.inject({ method: 'POST', url: '/v1/predict', payload: body, headers: JSON_HEADERS });
+        if (r.statusCode !== 200) throw new Error(`profile: ${r.statusCode} ${r.body}`);
+        const whole = cpuMs() - t0;
+        if (i < 20) continue; // warm-up
+        for (const [k, v] of Object.entries(t)) ms[k] = (ms[k] ?? 0) + v;
+        inject += whole;
+      }
+      const sum = Object.values(ms).reduce((a, b) => a + b, 0);
+      const us = (v: number): number => Math.round((v / count) * 1000);
+      rep.row({
+        bench: 'serve-profile', model: name, rows_per_request: 100, requests: count,
+        ...Object.fromEntries(Object.entries(ms).map(([k, v]) => [`${k}_us`, us(v)])),
+        stages_us: us(sum), inject_us: us(inject), fastify_batcher_us: us(inject - sum),
+        ...Object.fromEntries(Object.entries(ms).map(([k, v]) => [`${k}_share`, `${Math.round((100 * v) / inject)}%`])),
+        load: load(),
+      });
+    } finally {
+      await server.close();
+    }
+  }
+}
+
+/** CPU time of this process (ms): on a loaded machine wall-clock stage timings mostly measure the other jobs. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** The stages of the /v1/predict route (src/serve/server.ts) one by one: milliseconds each for one body. */
+function profiledStages(s: ModelSnapshot): (body: string) => Record<string, number> {
+  return (body) => {
+    const out: Record<string, number> = {};
+    let t = cpuMs();
+    const lap = (stage: string): void => {
+      const now = cpuMs();
+      out[stage] = now - t;
+      t = now;
+    };
+    const json: unknown = JSON.parse(body);
+    lap('parse');
+    const rows = readPredictBody(json, s.features, s.encoder, 4096);
+    lap('validate_encode');
+    const ds = s.loaded.fitted.toDataset(concatColumns([rows]));
+    lap('batch');
+    const p = s.score(ds, 0, ds.numRows);
+    lap('forward');
+    predictAnswer(s.version, s.tasks, p);
+    lap('serialise');
+    return out;
+  };
 }

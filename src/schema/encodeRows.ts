@@ -4,7 +4,7 @@ import type { FittedSchema } from './fitted.js';
 import type { RowCoder } from './ingest.js';
 import { newParsedRow, rowParser, type ParsedRow } from './rows.js';
 import type { SchemaSpec, SequenceSpec } from './spec.js';
-import { RowStore } from './store.js';
+import { RowStore, type StoredColumns } from './store.js';
 
 /*
  * Rows that arrive as values rather than as a file (the server's JSON requests) go through the
@@ -77,8 +77,13 @@ export class RowEncoder {
 
   /** The rows pushed so far as a Dataset (without labels); the encoder starts empty again. */
   take(): Dataset {
+    return this.fitted.toDataset(this.takeColumns());
+  }
+
+  /** The rows pushed so far as stored columns (a block for concatColumns, then FittedSchema.toDataset); the encoder starts empty again. */
+  takeColumns(): StoredColumns {
     const cols = this.store.take();
     this.store = this.newStore();
-    return this.fitted.toDataset(cols);
+    return cols;
   }
 }

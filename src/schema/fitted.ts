@@ -83,6 +83,8 @@ export class FittedSchema {
   private readonly lookups: (Map<string, number> | undefined)[];
   private readonly tokenizers: (CategoricalField | undefined)[];
   private readonly seqLookups: (Map<string, number> | undefined)[];
+  /** fieldId of each id field, its kind and tables resolved once (every row of every file and request goes through here). */
+  private readonly fieldCoders: ((raw: RawValue, local: number) => number)[];
 
   /** `spec` must be fitted (vocabularies and dense statistics filled in). */
   constructor(spec: SchemaSpec) {
@@ -113,6 +115,20 @@ export class FittedSchema {
       f.kind === 'vocab' ? (f.logBucket ? new LogBucketField(f.name) : new CategoricalField(f.name)) : undefined);
     this.seqLookups = spec.sequences.map((s, q) => (s.kind === 'vocab' ? index(s.vocabulary)
       : s.kind === 'shared' ? this.lookups[owners[q]!] : undefined));
+    this.fieldCoders = spec.fields.map((f, j) => {
+      const o = this.fieldOffsets[j]!;
+      switch (f.kind) {
+        case 'vocab': {
+          const lookup = this.lookups[j]!;
+          const tokens = this.tokenizers[j]!;
+          if (f.logBucket) return (raw) => o + (lookup.get(tokens.token(raw)) ?? 0);
+          // A categorical token is the text itself (what CategoricalField.token returns for a string).
+          return (raw) => o + (lookup.get(typeof raw === 'string' ? raw : tokens.token(raw)) ?? 0);
+        }
+        case 'hash': return (raw) => o + hashFieldBucket(f, raw);
+        case 'bucketize': return (_raw, local) => o + local;
+      }
+    });
   }
 
   /** Every feature by name: kind, group, where a batch holds it, its id range (the models' input interface). */
@@ -138,13 +154,7 @@ export class FittedSchema {
 
   /** Global id of id field j for a parsed value (raw value of a vocabulary field or hash token, or local id). */
   fieldId(j: number, raw: RawValue, local: number): number {
-    const f = this.spec.fields[j]!;
-    const o = this.fieldOffsets[j]!;
-    switch (f.kind) {
-      case 'vocab': return o + (this.lookups[j]!.get(this.tokenizers[j]!.token(raw)) ?? 0);
-      case 'hash': return o + hashFieldBucket(f, raw);
-      case 'bucketize': return o + local;
-    }
+    return this.fieldCoders[j]!(raw, local);
   }
 
   /** Global id of a token of sequence q. */

@@ -12,6 +12,7 @@ export { buildDataset, type BuildResult, type BuildStats } from './build.js';
 export { encodeFile, type EncodedFile, type EncodeFileOptions } from './encodeFile.js';
 export { featureNames, RowEncoder } from './encodeRows.js';
 export { sliceRows } from './slice.js';
+export { concatColumns, type StoredColumns } from './store.js';
 export type { DataSplit } from './split.js';
 export type { IngestOptions } from './ingest.js';
 export { buildDatasetCached, cacheKey, dataRowFiles, dataSourceFiles, type CacheInfo, type CachedBuildOptions, type CachedBuildResult } from './cached.js';

@@ -136,3 +136,50 @@ export class RowStore {
     };
   }
 }
+
+/**
+ * Blocks of stored rows (without labels, weights, groups or parts) one after another, as if their
+ * rows had been pushed into one store: the server encodes each request on its own and batches
+ * requests by concatenating their blocks.
+ */
+export function concatColumns(blocks: readonly StoredColumns[]): StoredColumns {
+  if (blocks.length === 1) return blocks[0]!;
+  let rows = 0;
+  let codes = 0;
+  let dense = 0;
+  for (const b of blocks) {
+    rows += b.numRows;
+    codes += b.codes.length;
+    dense += b.dense.length;
+  }
+  const out: StoredColumns = {
+    numRows: rows, codes: new Int32Array(codes), labels: [], weights: undefined, dense: new Float64Array(dense),
+    sequences: [], groupOffsets: undefined,
+  };
+  let c = 0;
+  let d = 0;
+  for (const b of blocks) {
+    out.codes.set(b.codes, c);
+    out.dense.set(b.dense, d);
+    c += b.codes.length;
+    d += b.dense.length;
+  }
+  const S = blocks[0]?.sequences.length ?? 0;
+  for (let q = 0; q < S; q++) {
+    const offsets = new Int32Array(rows + 1);
+    let ids = 0;
+    for (const b of blocks) ids += b.sequences[q]!.codes.length;
+    const seqCodes = new Int32Array(ids);
+    let r = 0;
+    let base = 0;
+    for (const b of blocks) {
+      const s = b.sequences[q]!;
+      for (let i = 1; i <= b.numRows; i++) offsets[r + i] = base + s.offsets[i]!;
+      seqCodes.set(s.codes, base);
+      r += b.numRows;
+      base += s.codes.length;
+    }
+    out.sequences.push({ offsets, codes: seqCodes });
+  }
+  return out;
+}

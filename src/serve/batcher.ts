@@ -8,8 +8,7 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Dataset } from '../data/dataset.js';
-import type { RawValue } from '../data/prep/field.js';
-import type { RowEncoder } from '../schema/index.js';
+import { concatColumns, type FittedSchema, type StoredColumns } from '../schema/index.js';
 import type { ModelSnapshot } from './snapshot.js';
 
 export interface BatchOptions {
@@ -40,7 +39,7 @@ export interface Pending<Req, Res> {
 }
 
 interface Sealed<Req, Res> {
-  ds: Dataset;
+  blocks: StoredColumns[];
   pending: Pending<Req, Res>[];
 }
 
@@ -51,23 +50,27 @@ interface Sealed<Req, Res> {
  */
 export abstract class Coalescer<Req, Res> {
   private pending: Pending<Req, Res>[] = [];
+  /** The encoded rows of `pending`, one block per request. */
+  private blocks: StoredColumns[] = [];
+  private rows = 0;
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private readonly queue: Sealed<Req, Res>[] = [];
   private running = false;
 
-  constructor(private readonly encoder: RowEncoder, protected readonly opts: BatchOptions, private readonly onBatch?: (rows: number) => void) {}
+  constructor(private readonly fitted: FittedSchema, protected readonly opts: BatchOptions, private readonly onBatch?: (rows: number) => void) {}
 
   /** Resolves each request of the batch `ds` (rows of the requests in order), or rejects them. */
   protected abstract scoreBatch(ds: Dataset, pending: readonly Pending<Req, Res>[]): Promise<void>;
 
-  /** Queues rows already checked against the encoder's schema (readPredictBody). */
-  protected enqueue(rows: readonly (readonly RawValue[])[], request: Req): Promise<Res> {
-    const enc = this.encoder;
-    if (enc.numRows > 0 && enc.numRows + rows.length > this.opts.maxBatchRows) this.seal();
-    const offset = enc.numRows;
-    for (let r = 0; r < rows.length; r++) enc.push(rows[r]!, 'request', r);
-    const done = new Promise<Res>((resolve, reject) => this.pending.push({ offset, count: rows.length, request, resolve, reject }));
-    if (enc.numRows >= this.opts.maxBatchRows) this.seal();
+  /** Queues a request's rows, encoded with the fitted schema (readPredictBody). */
+  protected enqueue(block: StoredColumns, request: Req): Promise<Res> {
+    const count = block.numRows;
+    if (this.rows > 0 && this.rows + count > this.opts.maxBatchRows) this.seal();
+    const offset = this.rows;
+    this.blocks.push(block);
+    this.rows += count;
+    const done = new Promise<Res>((resolve, reject) => this.pending.push({ offset, count, request, resolve, reject }));
+    if (this.rows >= this.opts.maxBatchRows) this.seal();
     else if (this.timer === undefined) {
       this.timer = this.opts.maxWaitMs > 0 ? setTimeout(() => this.seal(), this.opts.maxWaitMs) : setImmediate(() => this.seal());
     }
@@ -81,8 +84,10 @@ export abstract class Coalescer<Req, Res> {
       this.timer = undefined;
     }
     if (this.pending.length === 0) return;
-    this.queue.push({ ds: this.encoder.take(), pending: this.pending });
+    this.queue.push({ blocks: this.blocks, pending: this.pending });
     this.pending = [];
+    this.blocks = [];
+    this.rows = 0;
     if (!this.running) void this.drain();
   }
 
@@ -90,9 +95,11 @@ export abstract class Coalescer<Req, Res> {
     this.running = true;
     try {
       for (let b = this.queue.shift(); b !== undefined; b = this.queue.shift()) {
-        this.onBatch?.(b.ds.numRows);
         try {
-          await this.scoreBatch(b.ds, b.pending);
+          // Concatenated when scored, not when sealed: a batch waiting in the queue holds only its blocks.
+          const ds = this.fitted.toDataset(concatColumns(b.blocks));
+          this.onBatch?.(ds.numRows);
+          await this.scoreBatch(ds, b.pending);
         } catch (e) {
           for (const w of b.pending) w.reject(e as Error);
         }
@@ -108,13 +115,13 @@ export class Batcher extends Coalescer<undefined, Float64Array[]> {
   private readonly scorer: Scorer;
 
   constructor(private readonly snapshot: ModelSnapshot, opts: BatchOptions, onBatch?: (rows: number) => void, scorer?: Scorer) {
-    super(snapshot.encoder, opts, onBatch);
+    super(snapshot.loaded.fitted, opts, onBatch);
     this.scorer = scorer ?? ((ds, start, end) => snapshot.score(ds, start, end));
   }
 
-  /** Scores rows already checked by the snapshot's encoder (readPredictBody); resolves with one array per task. */
-  submit(rows: readonly (readonly RawValue[])[]): Promise<Float64Array[]> {
-    return this.enqueue(rows, undefined);
+  /** Scores rows encoded by readPredictBody; resolves with one array per task. */
+  submit(block: StoredColumns): Promise<Float64Array[]> {
+    return this.enqueue(block, undefined);
   }
 
   protected async scoreBatch(ds: Dataset, pending: readonly Pending<undefined, Float64Array[]>[]): Promise<void> {

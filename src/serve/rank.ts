@@ -16,7 +16,7 @@ import { isRecord, readPredictBody, RequestError } from './request.js';
 import { fillerValue, type ModelSnapshot } from './snapshot.js';
 import { Coalescer, type BatchOptions, type Pending } from './batcher.js';
 import type { Dataset } from '../data/dataset.js';
-import { RowEncoder } from '../schema/index.js';
+import type { StoredColumns } from '../schema/index.js';
 
 /** The items of one snapshot: item i is row i of the items file (the row order of `ctrkit export --format item-vectors`). */
 export interface ItemTable {
@@ -62,7 +62,8 @@ export function itemOnlyFeatures(s: ModelSnapshot): Map<number, RawValue> {
 export const MAX_RANK_PAIRS = 1 << 22;
 
 export interface RankRequest {
-  rows: RawValue[][];
+  /** The rows, encoded (readPredictBody). */
+  rows: StoredColumns;
   /** Item indices to score, in answer order (undefined: all items). */
   items: number[] | undefined;
   /** Keep each row's `top` best items, best first. */
@@ -87,9 +88,9 @@ export function readRankBody(body: unknown, s: ModelSnapshot, table: ItemTable, 
     if (typeof b.top !== 'number' || !Number.isInteger(b.top) || b.top < 1) throw new RequestError(`must be a positive integer, got ${JSON.stringify(b.top)}`, undefined, 'top');
     top = b.top;
   }
-  const pairs = rows.length * (items?.length ?? table.count);
+  const pairs = rows.numRows * (items?.length ?? table.count);
   if (pairs > MAX_RANK_PAIRS) {
-    throw new RequestError(`${rows.length} rows × ${items?.length ?? table.count} items is ${pairs} scores, more than ${MAX_RANK_PAIRS} per request (send fewer rows or items)`, undefined, 'rows');
+    throw new RequestError(`${rows.numRows} rows × ${items?.length ?? table.count} items is ${pairs} scores, more than ${MAX_RANK_PAIRS} per request (send fewer rows or items)`, undefined, 'rows');
   }
   return { rows, items, top };
 }
@@ -109,13 +110,13 @@ export class RankBatcher extends Coalescer<RankJob, Float64Array> {
   private readonly model: TwoTower;
 
   constructor(private readonly snapshot: ModelSnapshot, private readonly table: ItemTable, opts: BatchOptions, onBatch?: (rows: number) => void) {
-    super(new RowEncoder(snapshot.loaded.fitted), opts, onBatch);
+    super(snapshot.loaded.fitted, opts, onBatch);
     this.model = twoTowerOf(snapshot);
   }
 
   /** Probabilities [rows × items], row-major: σ(⟨u, v⟩ + b) through the snapshot's probability map. */
-  submit(rows: readonly (readonly RawValue[])[], items: readonly number[] | undefined): Promise<Float64Array> {
-    if (rows.length === 0) return Promise.resolve(new Float64Array(0));
+  submit(rows: StoredColumns, items: readonly number[] | undefined): Promise<Float64Array> {
+    if (rows.numRows === 0) return Promise.resolve(new Float64Array(0));
     return this.enqueue(rows, { items });
   }
 

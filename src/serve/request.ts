@@ -6,7 +6,7 @@
  */
 import type { RawValue } from '../data/prep/field.js';
 import { DataFormatError } from '../data/readers/errors.js';
-import type { RowEncoder } from '../schema/index.js';
+import type { RowEncoder, StoredColumns } from '../schema/index.js';
 import { errorKind } from './metrics.js';
 import type { FeatureInfo } from './snapshot.js';
 
@@ -64,7 +64,8 @@ function listNames(features: readonly FeatureInfo[]): string {
   return n.length <= 12 ? n.join(', ') : `${n.slice(0, 10).join(', ')}, … (${n.length} in all; GET /v1/model lists them)`;
 }
 
-const BODY_KEYS = ['rows', 'context'];
+const BODY_KEYS: readonly string[] = ['rows', 'context'];
+const NO_IMPLIED: ReadonlyMap<number, RawValue> = new Map();
 
 export interface BodyOptions {
   /** Top-level keys besides rows and context (a route's own options, read by the route). */
@@ -79,68 +80,92 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Each feature's index by name, built once per snapshot's feature list (not per request). */
+const indexes = new WeakMap<readonly FeatureInfo[], ReadonlyMap<string, number>>();
+
+function featureIndex(features: readonly FeatureInfo[]): ReadonlyMap<string, number> {
+  let index = indexes.get(features);
+  if (index === undefined) {
+    index = new Map(features.map((f, i) => [f.name, i]));
+    indexes.set(features, index);
+  }
+  return index;
+}
+
 /**
- * The rows of a predict body as values in `features` order, each row checked by `encoder` (which
- * stores nothing). Throws RequestError on the first problem.
+ * The rows of a predict body, checked and encoded by `encoder` in one pass (values in `features`
+ * order, as a file's line is parsed once): a block of stored columns for the batcher, which
+ * concatenates the blocks of concurrent requests. Throws RequestError on the first problem; the
+ * encoder is left empty either way, so it can be shared by every request of a snapshot.
  */
-export function readPredictBody(body: unknown, features: readonly FeatureInfo[], encoder: RowEncoder, maxRows: number, opts: BodyOptions = {}): RawValue[][] {
+export function readPredictBody(body: unknown, features: readonly FeatureInfo[], encoder: RowEncoder, maxRows: number, opts: BodyOptions = {}): StoredColumns {
   if (!isRecord(body)) throw new RequestError(`the body must be a JSON object {"rows": [...]}, got ${describe(body)}`);
-  const keys = [...BODY_KEYS, ...(opts.keys ?? [])];
+  const keys = opts.keys === undefined ? BODY_KEYS : [...BODY_KEYS, ...opts.keys];
   for (const k of Object.keys(body)) {
     if (!keys.includes(k)) throw new RequestError(`unknown key ${JSON.stringify(k)} (expected rows and optionally ${keys.slice(1).join(', ')})`);
   }
-  const implied = opts.implied ?? new Map<number, RawValue>();
+  const implied = opts.implied ?? NO_IMPLIED;
   const impliedWhy = opts.impliedWhy ?? 'is an item feature: items are named by "items"';
   const rows = body.rows;
   if (!Array.isArray(rows)) throw new RequestError(`must be an array of objects, got ${describe(rows)}`, undefined, 'rows');
   if (rows.length > maxRows) throw new RequestError(`too many rows: ${rows.length} (at most ${maxRows} per request)`, undefined, 'rows');
-  const index = new Map(features.map((f, i) => [f.name, i]));
+  const index = featureIndex(features);
   const unknown = (name: string, row?: number): RequestError =>
     new RequestError(`unknown field (the model's fields are: ${listNames(features)})`, row, name);
 
-  const shared: (RawValue | undefined)[] = new Array(features.length).fill(undefined);
-  if (body.context !== undefined) {
-    if (!isRecord(body.context)) throw new RequestError(`"context" must be an object of field values, got ${describe(body.context)}`);
-    for (const [name, v] of Object.entries(body.context)) {
+  const F = features.length;
+  const shared: (RawValue | undefined)[] = new Array<RawValue | undefined>(F).fill(undefined);
+  for (const [i, v] of implied) shared[i] = v;
+  const context = body.context;
+  if (context !== undefined) {
+    if (!isRecord(context)) throw new RequestError(`"context" must be an object of field values, got ${describe(context)}`);
+    for (const name of Object.keys(context)) {
       const i = index.get(name);
       if (i === undefined) throw unknown(`context.${name}`);
       if (implied.has(i)) throw new RequestError(impliedWhy, undefined, `context.${name}`);
       try {
-        shared[i] = rawValue(v, features[i]!);
+        shared[i] = rawValue(context[name], features[i]!);
       } catch (e) {
         throw new RequestError((e as Error).message, undefined, `context.${name}`);
       }
     }
   }
 
-  const out: RawValue[][] = new Array(rows.length);
-  for (let r = 0; r < rows.length; r++) {
-    const row: unknown = rows[r];
-    if (!isRecord(row)) throw new RequestError(`expected an object of field values, got ${describe(row)}`, r);
-    const values = shared.slice();
-    for (const [i, v] of implied) values[i] = v;
-    for (const [name, v] of Object.entries(row)) {
-      const i = index.get(name);
-      if (i === undefined) throw unknown(name, r);
-      if (implied.has(i)) throw new RequestError(impliedWhy, r, name);
-      if (shared[i] !== undefined) throw new RequestError('given both in the row and in context', r, name);
+  // One array of values reused for every row: the encoder copies what it keeps.
+  const values: (RawValue | undefined)[] = shared.slice();
+  try {
+    for (let r = 0; r < rows.length; r++) {
+      const row: unknown = rows[r];
+      if (!isRecord(row)) throw new RequestError(`expected an object of field values, got ${describe(row)}`, r);
+      for (let i = 0; i < F; i++) values[i] = shared[i];
+      for (const name of Object.keys(row)) {
+        const i = index.get(name);
+        if (i === undefined) throw unknown(name, r);
+        if (shared[i] !== undefined) {
+          throw new RequestError(implied.has(i) ? impliedWhy : 'given both in the row and in context', r, name);
+        }
+        try {
+          values[i] = rawValue(row[name], features[i]!);
+        } catch (e) {
+          throw new RequestError((e as Error).message, r, name);
+        }
+      }
+      for (let i = 0; i < F; i++) {
+        if (values[i] === undefined) throw new RequestError('missing (every field is required; null means a missing value)', r, features[i]!.name);
+      }
       try {
-        values[i] = rawValue(v, features[i]!);
+        encoder.push(values as RawValue[], 'request', r);
       } catch (e) {
-        throw new RequestError((e as Error).message, r, name);
+        if (!(e instanceof DataFormatError)) throw e;
+        const f = e.field;
+        const i = f === undefined ? undefined : index.get(f);
+        const fromContext = i !== undefined && !implied.has(i) && shared[i] !== undefined;
+        throw fromContext ? new RequestError(e.detail, undefined, `context.${f}`) : new RequestError(e.detail, r, f);
       }
     }
-    const missing = values.findIndex((v) => v === undefined);
-    if (missing !== -1) throw new RequestError('missing (every field is required; null means a missing value)', r, features[missing]!.name);
-    try {
-      encoder.check(values as RawValue[], 'request', r);
-    } catch (e) {
-      if (!(e instanceof DataFormatError)) throw e;
-      const f = e.field;
-      const fromContext = f !== undefined && index.has(f) && shared[index.get(f)!] !== undefined;
-      throw fromContext ? new RequestError(e.detail, undefined, `context.${f}`) : new RequestError(e.detail, r, f);
-    }
-    out[r] = values as RawValue[];
+  } catch (e) {
+    encoder.takeColumns();
+    throw e;
   }
-  return out;
+  return encoder.takeColumns();
 }

@@ -91,6 +91,25 @@ export interface CtrkitServer {
 }
 
 const OPEN_ROUTES = new Set(['/healthz', '/readyz']);
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * A float64 array as JSON text, written directly rather than copied into a JS array for
+ * JSON.stringify: a finite number prints the same either way (the shortest form that round-trips);
+ * a non-finite one is JSON's null, as JSON.stringify writes it.
+ */
+export function jsonNumbers(a: Float64Array): string {
+  for (let i = 0; i < a.length; i++) {
+    if (!Number.isFinite(a[i]!)) return JSON.stringify(Array.from(a));
+  }
+  return `[${a.join(',')}]`;
+}
+
+/** /v1/predict's answer: one task's scores as a list, several as {task: list}. */
+export function predictAnswer(version: string, tasks: readonly string[], scores: readonly Float64Array[]): string {
+  const lists = tasks.length === 1 ? jsonNumbers(scores[0]!) : `{${tasks.map((t, i) => `${JSON.stringify(t)}:${jsonNumbers(scores[i]!)}`).join(',')}}`;
+  return `{"model":${JSON.stringify(version)},"scores":${lists}}`;
+}
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
@@ -212,21 +231,17 @@ export function createServer(opts: ServeOptions): CtrkitServer {
       loadedAt: s.loadedAt.toISOString(), maxRows, precision: s.loaded.precision, ...(lastReloadError === undefined ? {} : { lastReloadError }),
     };
   });
-  app.post('/v1/predict', async (req) => {
+  app.post('/v1/predict', async (req, reply) => {
     // Pinned for the whole request: a reload meanwhile does not change the model that scores it.
     const served = reloader.current;
     const s = served.snapshot;
     const rows = readPredictBody(req.body, s.features, s.encoder, maxRows);
-    metrics.requestRows.observe(rows.length);
+    metrics.requestRows.observe(rows.numRows);
     const scores = await served.batcher.submit(rows);
-    return {
-      model: s.version,
-      // One task answers a list; a multi-task model will answer {task: list}.
-      scores: s.tasks.length === 1 ? Array.from(scores[0]!) : Object.fromEntries(s.tasks.map((t, i) => [t, Array.from(scores[i]!)])),
-    };
+    return reply.type(JSON_TYPE).send(predictAnswer(s.version, s.tasks, scores));
   });
 
-  app.post('/v1/rank', async (req) => {
+  app.post('/v1/rank', async (req, reply) => {
     const served = reloader.current;
     const s = served.snapshot;
     if (served.items === undefined) throw new RequestError('this server ranks no items (start it with --items FILE and a two-tower model)', undefined, undefined, 404);
@@ -238,19 +253,21 @@ export function createServer(opts: ServeOptions): CtrkitServer {
     }
     const { table, ranker } = ranking;
     const r = readRankBody(req.body, s, table, maxRows, served.itemOnly!);
-    metrics.requestRows.observe(r.rows.length);
+    const rows = r.rows.numRows;
+    metrics.requestRows.observe(rows);
     const scores = await ranker.submit(r.rows, r.items);
     const ids = r.items ?? Array.from({ length: table.count }, (_, i) => i);
-    if (r.top !== undefined) return { model: s.version, ...topItems(scores, ids, r.rows.length, r.top) };
+    if (r.top !== undefined) return { model: s.version, ...topItems(scores, ids, rows, r.top) };
     const n = ids.length;
-    return { model: s.version, items: ids, scores: r.rows.map((_, i) => Array.from(scores.subarray(i * n, (i + 1) * n))) };
+    const lists = Array.from({ length: rows }, (_, i) => jsonNumbers(scores.subarray(i * n, (i + 1) * n)));
+    return reply.type(JSON_TYPE).send(`{"model":${JSON.stringify(s.version)},"items":${JSON.stringify(ids)},"scores":[${lists.join(',')}]}`);
   });
 
   app.post('/v1/treatments', async (req) => {
     const s = reloader.current.snapshot;
     const split = treatmentSplit(s);
     const r = readTreatmentBody(req.body, s, split, maxRows);
-    metrics.requestRows.observe(r.rows.length);
+    metrics.requestRows.observe(r.rows.numRows);
     return treatmentAnswer(s.version, r, treatmentScores(s, split, r));
   });
 

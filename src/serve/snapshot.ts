@@ -77,13 +77,12 @@ export interface ModelSnapshot {
   readonly features: readonly FeatureInfo[];
   readonly calibrated: boolean;
   readonly loadedAt: Date;
-  /** Encodes request rows with the model's fitted schema (values in `features` order): the batcher's, gathering a batch across requests. */
-  readonly encoder: RowEncoder;
   /**
-   * Rows encoded at once into a Dataset of their own, by another encoder than `encoder`, whose
-   * rows may be a batch still gathering (values in `features` order, already checked).
+   * Encodes request rows with the model's fitted schema (values in `features` order). Requests
+   * share it: each is encoded synchronously and taken out whole (readPredictBody), so it is empty
+   * between requests; batches are built from the taken blocks.
    */
-  encodeRows(rows: readonly (readonly RawValue[])[]): Dataset;
+  readonly encoder: RowEncoder;
   /** What was loaded (the item vectors of a two-tower model are computed with this very model). */
   readonly loaded: ScoringModel;
   /** Logits → the probabilities served (calibration, or σ with the sampling correction). */
@@ -149,7 +148,6 @@ function verifiedSnapshot(dir: string, stamp: string, bytes: Buffer, loaded: Sco
   if (manifestStamp(dir) !== stamp) throw new SnapshotChangedError(`${dir}: replaced while it was being loaded`);
   const map = probabilityMap(manifest);
   const encoder = new RowEncoder(fitted);
-  const own = new RowEncoder(fitted);
   const features = featureInfo(fitted.spec, fitted);
   const tasks = manifestTasks(manifest, fitted).map((t) => t.name);
   const snapshot: ModelSnapshot = {
@@ -162,15 +160,6 @@ function verifiedSnapshot(dir: string, stamp: string, bytes: Buffer, loaded: Sco
     calibrated: map.calibrated,
     loadedAt: new Date(),
     encoder,
-    encodeRows(rows) {
-      try {
-        rows.forEach((r, i) => own.push(r, 'request', i));
-      } catch (e) {
-        own.take();
-        throw e;
-      }
-      return own.take();
-    },
     loaded,
     probabilities: map,
     score(ds, start, end) {

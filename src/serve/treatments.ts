@@ -11,6 +11,7 @@ import { RowGatherer } from '../data/batching.js';
 import type { Dataset } from '../data/dataset.js';
 import type { RawValue } from '../data/prep/field.js';
 import { QU } from '../models/qu.js';
+import type { StoredColumns } from '../schema/index.js';
 import { isRecord, readPredictBody, RequestError } from './request.js';
 import { fillerValue, type ModelSnapshot } from './snapshot.js';
 import { MAX_RANK_PAIRS, topItems } from './rank.js';
@@ -44,8 +45,9 @@ export function treatmentSplit(s: ModelSnapshot): TreatmentSplit {
 }
 
 export interface TreatmentRequest {
-  rows: RawValue[][];
-  treatments: RawValue[][];
+  /** Rows and treatments, encoded (readPredictBody). */
+  rows: StoredColumns;
+  treatments: StoredColumns;
   top: number | undefined;
 }
 
@@ -57,7 +59,7 @@ export function readTreatmentBody(body: unknown, s: ModelSnapshot, split: Treatm
   if (!Array.isArray(b.treatments) || b.treatments.length === 0) {
     throw new RequestError(`must be a non-empty array of treatment objects, got ${isRecord(b.treatments) ? 'an object' : JSON.stringify(b.treatments) ?? 'nothing'}`, undefined, 'treatments');
   }
-  let treatments: RawValue[][];
+  let treatments: StoredColumns;
   try {
     treatments = readPredictBody({ rows: b.treatments }, s.features, s.encoder, maxRows, {
       implied: split.candidate, impliedWhy: 'is not a treatment feature (the U net does not read it): give it in "rows" or "context"',
@@ -73,9 +75,9 @@ export function readTreatmentBody(body: unknown, s: ModelSnapshot, split: Treatm
     if (typeof b.top !== 'number' || !Number.isInteger(b.top) || b.top < 1) throw new RequestError(`must be a positive integer, got ${JSON.stringify(b.top)}`, undefined, 'top');
     top = b.top;
   }
-  const pairs = rows.length * treatments.length;
+  const pairs = rows.numRows * treatments.numRows;
   if (pairs > MAX_RANK_PAIRS) {
-    throw new RequestError(`${rows.length} rows × ${treatments.length} treatments is ${pairs} scores, more than ${MAX_RANK_PAIRS} per request`, undefined, 'rows');
+    throw new RequestError(`${rows.numRows} rows × ${treatments.numRows} treatments is ${pairs} scores, more than ${MAX_RANK_PAIRS} per request`, undefined, 'rows');
   }
   return { rows, treatments, top };
 }
@@ -86,9 +88,9 @@ function batchOf(ds: Dataset): ReturnType<RowGatherer['gather']> {
 
 /** Probabilities [rows × treatments], row-major. */
 export function treatmentScores(s: ModelSnapshot, split: TreatmentSplit, r: TreatmentRequest): Float64Array {
-  if (r.rows.length === 0) return new Float64Array(0);
-  const candidates = s.encodeRows(r.rows);
-  const treatments = s.encodeRows(r.treatments);
+  if (r.rows.numRows === 0) return new Float64Array(0);
+  const candidates = s.loaded.fitted.toDataset(r.rows);
+  const treatments = s.loaded.fitted.toDataset(r.treatments);
   let logits = new Float32Array(0);
   split.model.eval();
   noGrad(() => {
@@ -100,9 +102,10 @@ export function treatmentScores(s: ModelSnapshot, split: TreatmentSplit, r: Trea
 
 /** The answer: every row's scores in treatment order, or with `top` each row's best treatments (indices into "treatments"). */
 export function treatmentAnswer(version: string, r: TreatmentRequest, scores: Float64Array): Record<string, unknown> {
-  const k = r.treatments.length;
-  if (r.top !== undefined) return { model: version, ...rename(topItems(scores, Array.from({ length: k }, (_, i) => i), r.rows.length, r.top)) };
-  return { model: version, scores: r.rows.map((_, i) => Array.from(scores.subarray(i * k, (i + 1) * k))) };
+  const k = r.treatments.numRows;
+  const n = r.rows.numRows;
+  if (r.top !== undefined) return { model: version, ...rename(topItems(scores, Array.from({ length: k }, (_, i) => i), n, r.top)) };
+  return { model: version, scores: Array.from({ length: n }, (_, i) => Array.from(scores.subarray(i * k, (i + 1) * k))) };
 }
 
 function rename(t: { items: number[][]; scores: number[][] }): { treatments: number[][]; scores: number[][] } {

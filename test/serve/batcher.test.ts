@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { Batcher, type BatchOptions } from '../../src/serve/batcher.js';
 import { loadSnapshot, type ModelSnapshot } from '../../src/serve/snapshot.js';
 import { readPredictBody, RequestError } from '../../src/serve/request.js';
-import { createServer } from '../../src/serve/server.js';
+import { createServer, jsonNumbers } from '../../src/serve/server.js';
+import { concatColumns } from '../../src/schema/index.js';
 import { saveTinyModel, tinyRow } from './tiny.js';
 
 describe('serve: batching', () => {
@@ -116,5 +117,26 @@ describe('serve: batching', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('requests are encoded once, as blocks that concatenate to the rows encoded together (sequences included)', () => {
+    const whole = rowsOf(0, 9);
+    const parts = [rowsOf(0, 2), rowsOf(2, 0), rowsOf(2, 6), rowsOf(8, 1)];
+    assert.deepEqual(concatColumns(parts), whole);
+    assert.ok(whole.sequences[0]!.codes.length > 5 && new Set(whole.codes).size > 5, 'the rows must differ for the comparison to mean anything');
+  });
+
+  it('a request rejected at a later row leaves nothing in the shared encoder', () => {
+    const rows = [tinyRow(0), tinyRow(1), { ...tinyRow(2), price: 'cheap' }];
+    assert.throws(() => readPredictBody({ rows }, snap.features, snap.encoder, 10), (e: RequestError) => e.row === 2 && e.field === 'price');
+    assert.equal(snap.encoder.numRows, 0);
+    assert.deepEqual(rowsOf(5, 2), concatColumns([rowsOf(5, 1), rowsOf(6, 1)]));
+  });
+
+  it('scores are written as JSON.stringify writes them (non-finite numbers as null)', () => {
+    const xs = Float64Array.from([0.1, 1 / 3, 1e-7, 5e-324, 0, -0, 1, 0.30000000000000004, 123456789.125]);
+    assert.equal(jsonNumbers(xs), JSON.stringify(Array.from(xs)));
+    assert.equal(jsonNumbers(new Float64Array(0)), '[]');
+    assert.equal(jsonNumbers(Float64Array.from([0.5, Number.NaN, Infinity])), '[0.5,null,null]');
   });
 });

@@ -119,6 +119,23 @@ const KERNEL_SPAN = 4096;
 function accumulateGram(s: Span, T: number, gram: Float64Array): void {
   const { tasks, grads } = s.block;
   const start = s.start, end = s.end;
+  if (end - start < KERNEL_SPAN && tasks.length === 2) {
+    // One pass over both gradients for the three products (short spans: chunks, table rows).
+    const i = tasks[0]!, j = tasks[1]!;
+    const gi = grads[i]!, gj = grads[j]!;
+    let ii = 0, ij = 0, jj = 0;
+    for (let k = start; k < end; k++) {
+      const x = gi[k]!, y = gj[k]!;
+      ii += x * x;
+      ij += x * y;
+      jj += y * y;
+    }
+    gram[i * T + i] = gram[i * T + i]! + ii;
+    gram[j * T + j] = gram[j * T + j]! + jj;
+    gram[i * T + j] = gram[i * T + j]! + ij;
+    gram[j * T + i] = gram[j * T + i]! + ij;
+    return;
+  }
   const dot = end - start >= KERNEL_SPAN
     ? (x: Float32Array, y: Float32Array): number => backend().dot(x.subarray(start, end), y.subarray(start, end), end - start)
     : (x: Float32Array, y: Float32Array): number => {
@@ -149,6 +166,12 @@ function writeCombination(s: Span, c: ArrayLike<number>): void {
     if (tasks.length === 1) K.affine(o, o, n, c[tasks[0]!]!, 0);
     else K.axpby(n, c[tasks[1]!]!, x(1), c[tasks[0]!]!, o);
     for (let a = 2; a < tasks.length; a++) K.axpy(n, c[tasks[a]!]!, x(a), o);
+    return;
+  }
+  if (tasks.length === 2) {
+    const g1 = grads[tasks[1]!]!;
+    const c0 = c[tasks[0]!]!, c1 = c[tasks[1]!]!;
+    for (let k = start; k < end; k++) out[k] = c0 * out[k]! + c1 * g1[k]!;
     return;
   }
   for (let k = start; k < end; k++) {

@@ -4,7 +4,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -98,8 +98,10 @@ describe('ctrkit train / predict / eval on census-income', () => {
   it('initSeed fixes the initial weights alone: same initSeed, another seed ⇒ same start, another data order', async () => {
     // Adam at lr 1e-30 leaves the table's weights (std 1e-4) at their initial bits, whatever the order.
     const start = async (name: string, train: string): Promise<Float32Array> => {
+      // A folder of its own: writeConfig(dir) would overwrite the suite's exp.yaml.
       const d = join(dir, name);
-      const r = await runTraining(await loadExperimentConfig(writeConfig(dir, '{ type: lr, initStd: 0.0001 }', train), root), { quiet: true, output: d });
+      mkdirSync(d);
+      const r = await runTraining(await loadExperimentConfig(writeConfig(d, '{ type: lr, initStd: 0.0001 }', train), root), { quiet: true, output: join(d, 'out') });
       return loadModel(r.modelDir).model.stateDict().get('w')!;
     };
     const tiny = '{ type: adam, lr: 1.0e-30 }';

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- serve [--seconds 5] [--connections 16] [--malformed 10000] [--json]`
+ * `npm run bench -- serve [--seconds 5] [--connections 16] [--malformed 10000] [--precision int8] [--json]`
  *
  * Load test of `ctrkit serve` over loopback (127.0.0.1 only) with autocannon, bounded in time
  * (--seconds per run) and count (--malformed requests). DNN and DCN-v2 (dim 16, [400, 400, 400],
@@ -92,9 +92,9 @@ function malformedRequests(row: Record<string, string | null>): Request[] {
 class ServerProcess {
   private constructor(readonly child: ChildProcess, readonly url: string) {}
 
-  static async start(modelDir: string, onnx?: string): Promise<ServerProcess> {
+  static async start(modelDir: string, onnx?: string, precision: 'fp32' | 'int8' = 'fp32'): Promise<ServerProcess> {
     const script = join(packageRoot(), 'dist', 'bench', 'serveServer.js');
-    const child = spawn(process.execPath, [script, '--model', modelDir, ...(onnx ? ['--onnx', onnx] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [script, '--model', modelDir, ...(onnx ? ['--onnx', onnx] : []), '--precision', precision], { stdio: ['ignore', 'pipe', 'inherit'] });
     const url = await new Promise<string>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
       createInterface({ input: child.stdout! }).once('line', resolve);
@@ -163,7 +163,9 @@ export async function serveBench(argv: string[]): Promise<void> {
     // --sizes 100: only the 100-candidate requests (1,100 by default); --malformed 0 skips that part.
     const sizes = (flagValue(argv, '--sizes') ?? '1,100').split(',').map((x) => Number(x) as 1 | 100);
     if (sizes.some((x) => x !== 1 && x !== 100)) throw new Error(`--sizes: expected 1 and/or 100, got ${flagValue(argv, '--sizes')}`);
-    if (only !== 'reload') await throughput(rep, work, dirs!, requests, rows, seconds, connections, malformed, sizes);
+    // --precision int8: also ctrkit's opt-in int8 scoring, as a third scorer.
+    const scorers = flagValue(argv, '--precision') === 'int8' ? ['ctrkit', 'ctrkit-int8', 'onnxruntime'] as const : ['ctrkit', 'onnxruntime'] as const;
+    if (only !== 'reload') await throughput(rep, work, dirs!, requests, rows, seconds, connections, malformed, sizes, scorers);
     const reloadDirs = dirs !== undefined && reloadBuckets === undefined ? dirs : { dnn: await train(models, 'dnn', reloadBuckets), dcnv2: await train(models, 'dcnv2', reloadBuckets) };
     if (only !== 'throughput') await reloadUnderLoad(rep, work, reloadDirs, requests[1], seconds, connections);
     rep.note(`load average at the end: ${load()}`);
@@ -176,7 +178,7 @@ type Dirs = Record<keyof typeof MODELS, string>;
 
 /** Requests/s and latency of ctrkit and onnxruntime-node behind the same server; then malformed requests mixed in. */
 async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Record<1 | 100, Request[]>, rows: Record<string, string | null>[],
-  seconds: number, connections: number, malformed: number, sizes: readonly (1 | 100)[]): Promise<void> {
+  seconds: number, connections: number, malformed: number, sizes: readonly (1 | 100)[], scorers: readonly ('ctrkit' | 'ctrkit-int8' | 'onnxruntime')[]): Promise<void> {
   {
     const onnx: Record<string, string> = {};
     for (const [name, dir] of Object.entries(dirs)) {
@@ -185,8 +187,8 @@ async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Rec
     }
 
     for (const name of ['dnn', 'dcnv2'] as const) {
-      for (const scorer of ['ctrkit', 'onnxruntime'] as const) {
-        const server = await ServerProcess.start(dirs[name], scorer === 'onnxruntime' ? onnx[name] : undefined);
+      for (const scorer of scorers) {
+        const server = await ServerProcess.start(dirs[name], scorer === 'onnxruntime' ? onnx[name] : undefined, scorer === 'ctrkit-int8' ? 'int8' : 'fp32');
         try {
           for (const size of sizes) {
             await cannon(server.url, requests[size], 2, 1); // warm-up

@@ -1,7 +1,8 @@
 /**
  * The server process of `npm run bench -- serve`: `ctrkit serve` on a model directory with one
  * compute thread, scoring with ctrkit or (with --onnx FILE) with onnxruntime-node on the exported
- * graph, behind the same HTTP layer and batcher. Prints its URL as one line when listening.
+ * graph, behind the same HTTP layer and batcher; with --precision int8, ctrkit's opt-in int8
+ * scoring. Prints its URL as one line when listening.
  */
 import { backend } from '../src/backend/index.js';
 import { loadScoringModel } from '../src/experiment/scoring.js';
@@ -12,12 +13,13 @@ import { flagValue } from './report.js';
 const argv = process.argv.slice(2);
 const modelDir = flagValue(argv, '--model')!;
 const onnx = flagValue(argv, '--onnx');
+const precision = flagValue(argv, '--precision') === 'int8' ? 'int8' : 'fp32';
 backend().setThreads(1);
 // The snapshot version the graph was exported from: a reloaded model is scored by ctrkit.
 const { manifest, fitted } = loadScoringModel(modelDir, { recover: false });
 const ort = onnx === undefined ? undefined : await OrtScorer.load(onnx, fitted, 1);
 const server = createServer({
-  modelDir, port: 0, reload: { pollMs: 500 },
+  modelDir, port: 0, reload: { pollMs: 500 }, precision,
   scorer: ort && ((snap) => snap.manifest.weights.sha256 !== manifest.weights.sha256 ? undefined
     : async (ds, start, end) => [Float64Array.from((await ort.score(ds, start, end)).probability)]),
 });

@@ -174,6 +174,12 @@ export async function checkPage(file: string, opts: PageCheckOptions = {}): Prom
   } finally {
     child.kill('SIGKILL');
     await gone;
-    rmSync(profile, { recursive: true, force: true });
+    // Chromium's helper processes can still be writing into the profile after the browser process
+    // exits (ENOTEMPTY): retry, and leave a temporary folder behind rather than fail the check.
+    try {
+      rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    } catch {
+      // A leftover in the OS temp folder; the page check itself is done.
+    }
   }
 }

@@ -289,10 +289,12 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   // A model whose training forward scores a batch as evaluation does (Module.scoresAsInEval) is
   // scored by that forward when every scored row is trained on: one forward pass per batch, not two.
   const oneForward = model.scoresAsInEval();
+  // Set for a batch that the step scores: its forward's logits are kept (copied out of the arena).
+  let keepLogits = false;
   let trainLogits: Float32Array | null = null;
   const lossFn = (b: Batch): Tensor => {
     const z = model.forward(b);
-    if (oneForward) trainLogits = servingLogit(z).data.slice();
+    if (keepLogits) trainLogits = servingLogit(z).data.slice();
     const value = loss ? loss(z, b, { step: optimizer.stepCount }) : weightedBce(z, b);
     return biasTerm ? add(value, biasTerm.term(z, b)) : value;
   };
@@ -317,6 +319,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
       const trainDs = sampler ? sampleStreamRows(ds, positions, sampler, ipw) : ds;
       const k = trainDs.numRows;
       const scoredByStep = oneForward && trainDs === ds && k > 0;
+      keepLogits = scoredByStep;
       const score = (z: Float32Array): void => {
         pv.predict(correctForSampling(probabilities(z), sampling));
         pv.label(b.labels, b.weights, batch.slices);

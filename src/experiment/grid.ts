@@ -14,6 +14,8 @@
  *   metrics: [ auc, logloss, ece ]        # test metrics of the report (default these three)
  *   after: [ experiments/teacher.yaml ]   # grids run first (`ctrkit experiment`), e.g. a teacher per seed
  *
+ * A value null removes its key from the cell's config (`train.search: { baseline: null, … }`).
+ *
  * `${seed}` in any string of a cell's config is replaced by the run's seed, so a run can read what
  * the same seed's run of an `after` grid wrote (`teacher: { model: runs/t/runs/base/seed${seed}/model }`).
  *
@@ -87,7 +89,11 @@ function clone<T>(v: T): T {
   return structuredClone(v);
 }
 
-/** Sets `key` (dotted) in a copy of `config`; throws GridConfigError naming the key when it cannot. */
+/**
+ * Sets `key` (dotted) in a copy of `config`; throws GridConfigError naming the key when it cannot.
+ * A null value removes the key instead (no experiment config setting takes null), so a cell can
+ * drop a section of the base, e.g. `train.search: null` for the baseline of a search grid.
+ */
 export function setDotted(config: unknown, key: string, value: unknown): unknown {
   const parts = key.split('.');
   if (parts.some((p) => p === '')) throw new GridConfigError(`grid key '${key}': empty path segment`);
@@ -111,7 +117,11 @@ export function setDotted(config: unknown, key: string, value: unknown): unknown
       if (!isMapping(next) && !Array.isArray(next)) throw new GridConfigError(`grid key '${key}': '${at}' is ${JSON.stringify(next)}, not a mapping or list`);
       node = next;
     } else {
-      if (last) { node[seg] = clone(value); break; }
+      if (last) {
+        if (value === null) delete node[seg];
+        else node[seg] = clone(value);
+        break;
+      }
       let next: unknown = node[seg];
       if (next === undefined) next = node[seg] = {};
       if (!isMapping(next) && !Array.isArray(next)) throw new GridConfigError(`grid key '${key}': '${at}' is ${JSON.stringify(next)}, not a mapping or list`);

@@ -71,10 +71,10 @@ export async function executeJob(job: RunJob, signal?: AbortSignal): Promise<Wor
     epochs: r.train.epochsRun, bestEpoch: r.train.best?.epoch ?? null,
     rows: { fit: r.rows.fit, validation: r.rows.validation, test: r.rows.test },
     seconds: Math.round(r.seconds * 100) / 100,
-    reliability, probes: probeSeries(join(job.runDir, 'log.jsonl')),
+    reliability, probes: probeSeries(r.logFile),
     cost: {
       denseParams: r.model.parameters().reduce((n, p) => n + p.size, 0),
-      trainRowsPerSec: trainRowsPerSec(join(job.runDir, 'log.jsonl')),
+      trainRowsPerSec: trainRowsPerSec(r.logFile),
       loadAvg1m: Math.round(loadAvg1m * 100) / 100,
       cpu: `${cpus()[0]?.model.trim() ?? 'unknown'} × ${cpus().length}`,
       threads: backend().getThreads(),
@@ -82,8 +82,8 @@ export async function executeJob(job: RunJob, signal?: AbortSignal): Promise<Wor
   };
   ensureDir(dirname(job.summaryFile));
   writeFileAtomic(job.summaryFile, `${JSON.stringify(summary, null, 1)}\n`);
-  // The model and log stay for inspection; checkpoints only served resuming this run.
-  rmSync(join(job.runDir, 'checkpoints'), { recursive: true, force: true });
+  // The model and log stay for inspection; checkpoints only served resuming this run (and its retraining, after a search).
+  for (const dir of new Set([join(job.runDir, 'checkpoints'), r.checkpointsDir])) rmSync(dir, { recursive: true, force: true });
   return { type: 'done', summary };
 }
 

@@ -67,6 +67,12 @@ export const searchSchema = z.strictObject({
   warmup: z.number().int().min(0).default(0),
   /** One controller step every N training steps. */
   every: positiveInt.default(1),
+  /**
+   * After the search, train the chosen architecture from scratch (chosen.yaml, into
+   * <output>/retrain, same settings and seed): the run's result is then that model's, the
+   * comparison the search is for (inherited weights flatter a candidate).
+   */
+  retrain: z.boolean().default(false),
 });
 
 export type SearchConfig = z.output<typeof searchSchema>;
@@ -96,6 +102,14 @@ export function checkSearch(cfg: ExperimentConfig['train'], model: ModelConfig, 
 
 type DCNv2ModelConfig = Extract<ModelConfig, { type: 'dcnv2' }>;
 
+/** chosen.yaml: the searched run's config with the chosen model section, no search, output <output>/retrain. */
+export interface ChosenConfig {
+  data: ExperimentConfig['data'];
+  model: DCNv2ModelConfig;
+  train: Omit<ExperimentConfig['train'], 'search'>;
+  output: string;
+}
+
 export interface SearchRun {
   net: SuperDCNv2;
   controller: ArchController;
@@ -106,8 +120,8 @@ export interface SearchRun {
   useBest(): void;
   /** The chosen candidate as an ordinary model (inherited weights) and its `model` section. */
   finish(): { model: DCNv2; modelConfig: DCNv2ModelConfig; architecture: Architecture };
-  /** Writes search.json and chosen.yaml into the run's output directory. */
-  write(output: string, cfg: ExperimentConfig, chosen: DCNv2ModelConfig): void;
+  /** Writes search.json and chosen.yaml into the run's output directory; returns chosen.yaml's config. */
+  write(output: string, cfg: ExperimentConfig, chosen: DCNv2ModelConfig): ChosenConfig;
 }
 
 export interface SearchInputs {
@@ -235,12 +249,13 @@ export function startSearch(inp: SearchInputs): SearchRun {
       };
       writeFileAtomic(join(output, 'search.json'), `${JSON.stringify(report, null, 1)}\n`);
       const { search: _s, ...train } = cfg.train;
-      const config = { data: cfg.data, model: chosen, train, output: join(output, 'retrain') };
+      const config: ChosenConfig = { data: cfg.data, model: chosen, train, output: join(output, 'retrain') };
       const unit = s.cost === 'flops' ? 'FLOPs per example' : 'ms per training step';
       const head = `# The architecture chosen by the efficiency search of ${cfg.file} (${s.method}, target ${s.target} of the baseline's cost, ${s.cost}):\n`
         + `# ${costOf(chosen)} ${unit}, ${(100 * costOf(chosen) / baselineCost()).toFixed(1)} % of the baseline's ${baselineCost()}; ${flops(chosen)} FLOPs per example.\n`
         + '# An ordinary config: `ctrkit train` trains it from scratch (relative paths resolve as in the original).\n';
       writeFileAtomic(join(output, 'chosen.yaml'), head + stringify(config));
+      return config;
     },
   };
 }

@@ -29,7 +29,7 @@ import type { Batch } from '../data/batch.js';
 import type { Dataset } from '../data/dataset.js';
 import type { CacheInfo, DataSplit } from '../schema/index.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { ExperimentConfig } from './config.js';
+import { parseExperimentConfig, type ExperimentConfig } from './config.js';
 import { metricsFor, probabilities, rowValues } from './evaluate.js';
 import { predictRows } from '../train/predict.js';
 import { correctForSampling, samplingRecord } from './samplingCorrection.js';
@@ -292,7 +292,7 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   const chosen = search?.finish();
   const model = chosen?.model ?? student;
   const savedConfig = chosen?.modelConfig ?? modelConfig;
-  if (search && chosen) search.write(output, cfg, chosen.modelConfig);
+  const chosenConfig = search && chosen ? search.write(output, cfg, chosen.modelConfig) : undefined;
 
   const validated = hasValidation ? evaluateOn(model, split.validation, true) : undefined;
   const validation = validated?.metrics ?? {};
@@ -357,6 +357,11 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
       constraint: { by: biasTerm.by, labels: biasTerm.labels, slices: biasTerm.rowSlices(zt, split.test.start, split.test.end), lambda: Array.from(biasTerm.constraint.lambda) },
     }),
   });
+  if (chosenConfig && cfg.train.search?.retrain) {
+    const file = join(output, 'chosen.yaml');
+    note(`ctrkit: search done; training the chosen architecture from scratch (${file})`);
+    return runTraining(parseExperimentConfig(chosenConfig, file, cfg.baseDir), { ...opts, seed, output: chosenConfig.output });
+  }
   return {
     model, dataset: ds, split, output, modelDir, logFile, checkpointsDir: checkpointDir, tasks, backend: kernels, train: result, validation, test, testCalibrated,
     rows: { fit: fitRows, validation: split.validation.end - split.validation.start, test: split.test.end - split.test.start, skippedLines: stats.skippedLines },

@@ -45,6 +45,14 @@ describe('experiment grid', () => {
     assert.deepEqual(base.train.loss, { type: 'bce' }, 'the base is not modified');
   });
 
+  it('a null value removes its key (a cell without a section of the base)', () => {
+    const base = { train: { epochs: 3, search: { target: 0.9 } } };
+    const out = setDotted(base, 'train.search', null) as { train: Record<string, unknown> };
+    assert.deepEqual(out.train, { epochs: 3 });
+    assert.deepEqual(base.train.search, { target: 0.9 }, 'the base is not modified');
+    assert.deepEqual(setDotted(base, 'train.missing', null), base, 'removing an absent key is a no-op');
+  });
+
   it('a bad key is an error naming it', () => {
     const base = { train: { epochs: 3 }, data: { labels: [{}] } };
     assert.throws(() => setDotted(base, 'trian.epochs', 1), (e: Error) => e instanceof GridConfigError && /'trian.epochs'.*'trian' is not a section/.test(e.message));

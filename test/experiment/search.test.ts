@@ -40,6 +40,7 @@ function abortAtRead(n: number): AbortSignal {
 describe('efficiency search (train.search)', () => {
   let dir: string;
   let layout: { numFields: number; denseDim: number };
+  let searched: TrainRunResult;
   const run = async (name: string, search: string, opts: { resume?: boolean; signal?: AbortSignal } = {}): Promise<TrainRunResult> => {
     mkdirSync(join(dir, name), { recursive: true });
     const slice = writeCensusSlice(join(dir, name), { model, train: train(search), rows: { fit: 1500, validation: 500, test: 500 } });
@@ -52,7 +53,7 @@ describe('efficiency search (train.search)', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('resumed mid-epoch, the search ends bit-identically with the uninterrupted one', async () => {
-    const straight = await run('straight', SEARCH);
+    const straight = searched = await run('straight', SEARCH);
     layout = { numFields: straight.dataset.numFields, denseDim: straight.dataset.denseNames?.length ?? 0 };
     const cut = await run('resumed', SEARCH, { signal: abortAtRead(5) });
     assert.equal(cut.train.interrupted, true);
@@ -85,6 +86,19 @@ describe('efficiency search (train.search)', () => {
     assert.deepEqual(probs.series.map((x) => x.name), ['dim_4', 'dim_8', 'hidden0_8', 'hidden0_16', 'hidden1_8', 'hidden1_16']);
     assert.deepEqual(probs.series.map((x) => x.y[x.y.length - 1]), r.probabilities.flat());
     assert.ok(rep.training.find((x) => x.title === 'Search: controller steps')!.series.some((x) => x.name === 'reward'));
+  });
+
+  it('retrain: true trains chosen.yaml from scratch after the search, and the run returns that model', async () => {
+    const r = await run('retrain', SEARCH.replace('}', ', retrain: true }'));
+    assert.deepEqual(report('retrain'), report('straight'), 'the search itself is the same');
+    assert.equal(r.output, join(dir, 'retrain', 'out', 'retrain'));
+    assert.equal(r.logFile, join(dir, 'retrain', 'out', 'retrain', 'log.jsonl'));
+    // The same as training chosen.yaml by hand (same seed): bit-identical weights and metrics.
+    const byHand = await runTraining(await loadExperimentConfig(join(dir, 'straight', 'out', 'chosen.yaml'), root), { quiet: true, threads: 1 });
+    assert.ok(read('retrain', 'retrain/model/model.safetensors').equals(readFileSync(join(byHand.modelDir, 'model.safetensors'))), 'retrained weights differ from a from-scratch run of chosen.yaml');
+    assert.deepEqual(r.test, byHand.test);
+    // Not the search's own model (the chosen candidate with the super-network's weights).
+    assert.notDeepEqual(r.test, searched.test);
   });
 
   it('random search: the same budget, uniform probabilities, the best mean advantage R − R̄ chosen', async () => {

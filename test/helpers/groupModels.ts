@@ -8,12 +8,15 @@ import { reducePending } from '../../src/autograd/ops/embedding.js';
 import { sum } from '../../src/autograd/ops/reduce.js';
 import { backward, endStep } from '../../src/autograd/tape.js';
 import type { Batch } from '../../src/data/batch.js';
+import { RowGatherer } from '../../src/data/batching.js';
 import type { FeatureInfo } from '../../src/data/features.js';
 import type { Dataset } from '../../src/data/dataset.js';
+import { parseExperimentConfig } from '../../src/experiment/config.js';
 import { loadModel, saveModel } from '../../src/io/modelFile.js';
 import type { CTRModel } from '../../src/models/ctrModel.js';
 import { parseModelConfig, type ModelConfigInput, type ModelDims } from '../../src/models/registry.js';
 import type { FittedSchema } from '../../src/schema/index.js';
+import { ConfigError } from '../../src/schema/errors.js';
 import { predictRows } from '../../src/train/predict.js';
 import type { Embedding } from '../../src/nn/embedding.js';
 import { Tensor } from '../../src/tensor/tensor.js';
@@ -129,4 +132,38 @@ export function assertMatchesReference64(
     assert.ok(names.some((n, i) => n.startsWith(prefix) && analytic[i]!.some((v) => Math.abs(v) > 1e-4)), prefix);
   }
   return names;
+}
+
+/**
+ * Each of `keys` (a model section's group lists) naming a group the data lacks is a config error
+ * naming the key, its index and the data's groups: when the model is built over a fitted schema
+ * (`build`) and when an experiment config over data with these `fields` is parsed.
+ */
+export function assertMissingGroupErrors(
+  build: (input: ModelConfigInput) => unknown, input: ModelConfigInput, fields: readonly object[], keys: readonly string[], groups: readonly string[],
+): void {
+  const known = groups.join(', ');
+  for (const key of keys) {
+    const named = (input as Record<string, unknown>)[key] as string[];
+    const bad = { ...input, [key]: [...named, 'nope'] } as ModelConfigInput;
+    const at = `model.${key}[${named.length}]: no feature group "nope"`;
+    assert.throws(() => build(bad), (e: unknown) => e instanceof ConfigError && e.message.startsWith(`${at} (groups: ${known})`), at);
+    assert.throws(() => parseExperimentConfig({
+      data: { source: { format: 'csv', path: 'd.csv' }, labels: [{ name: 'y' }], fields: fields.map((f) => ({ ...f })) },
+      model: bad, train: { epochs: 1, batchSize: 32, optimizer: { type: 'adam', lr: 0.01 } }, output: 'out',
+    }, 'c.yaml'), (e: unknown) => e instanceof ConfigError && e.message.includes(`c.yaml: ${at} in data.fields (groups: ${known})`), `c.yaml: ${at}`);
+  }
+}
+
+/** Rows [from, to) of `ds` as one batch. */
+export function rowsBatch(ds: Dataset, from: number, to: number): Batch {
+  return new RowGatherer(ds).gather(Int32Array.from({ length: ds.numRows }, (_, i) => i), from, to);
+}
+
+/** Copies row `from` of `source`'s columns of `features` (ids and dense values) into row `to` of `target`. */
+export function copyColumns(target: Batch, to: number, source: Batch, from: number, features: readonly FeatureInfo[]): void {
+  for (const f of features) {
+    if (f.kind === 'id') target.ids[to * target.numFields + f.index] = source.ids[from * source.numFields + f.index]!;
+    if (f.kind === 'dense') target.dense![to * target.denseDim! + f.index] = source.dense![from * source.denseDim! + f.index]!;
+  }
 }

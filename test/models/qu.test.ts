@@ -2,18 +2,15 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { endStep } from '../../src/autograd/tape.js';
 import type { Batch } from '../../src/data/batch.js';
-import { RowGatherer } from '../../src/data/batching.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import type { FeatureInfo } from '../../src/data/features.js';
-import { parseExperimentConfig } from '../../src/experiment/config.js';
 import { createModel, parseModelConfig, type ModelConfigInput } from '../../src/models/registry.js';
 import { QU } from '../../src/models/qu.js';
 import { buildDataset, type FittedSchema } from '../../src/schema/index.js';
-import { ConfigError } from '../../src/schema/errors.js';
 import { Rng } from '../../src/util/random.js';
 import { testBackends, withBackend } from '../helpers/backends.js';
 import { trainSteps } from '../helpers/trainSteps.js';
-import { assertMatchesReference64, assertSaveLoadBitIdentical, groupInputs64, mlp64 } from '../helpers/groupModels.js';
+import { assertMatchesReference64, assertMissingGroupErrors, assertSaveLoadBitIdentical, copyColumns, groupInputs64, mlp64, rowsBatch } from '../helpers/groupModels.js';
 import { dataConfig, tempFiles } from '../schema/helpers.js';
 
 /** Queries and ads with a topic; a UI treatment (position, size); a click when the ad's topic is the query's and the slot is good. */
@@ -55,7 +52,7 @@ function model(input: ModelConfigInput, fitted: FittedSchema, ds: Dataset, seed 
   return { model: createModel(parseModelConfig(input), dims, seed) as QU, dims };
 }
 
-const rows = (ds: Dataset, from: number, to: number): Batch => new RowGatherer(ds).gather(Int32Array.from({ length: ds.numRows }, (_, i) => i), from, to);
+const rows = rowsBatch;
 
 /** z = Q·U written out in float64 from the config's definition (tanh hidden layers, linear outputs). */
 function reference64(features: readonly FeatureInfo[], batch: Batch, dim: number, p: Map<string, Float64Array>, shapes: Map<string, readonly number[]>): Float64Array {
@@ -98,12 +95,7 @@ describe('Q·U factorisation', () => {
         assert.ok(ui.some((f) => f.kind === 'id') && ui.some((f) => f.kind === 'dense'));
         for (let t = 0; t < K; t++) {
           const pair: Batch = { ...candidates, ids: candidates.ids.slice(), dense: candidates.dense!.slice() };
-          for (let n = 0; n < N; n++) {
-            for (const f of ui) {
-              if (f.kind === 'id') pair.ids[n * pair.numFields + f.index] = treatments.ids[t * treatments.numFields + f.index]!;
-              if (f.kind === 'dense') pair.dense![n * pair.denseDim! + f.index] = treatments.dense![t * treatments.denseDim! + f.index]!;
-            }
-          }
+          for (let n = 0; n < N; n++) copyColumns(pair, n, treatments, t, ui);
           const z = m.forward(pair).data;
           for (let n = 0; n < N; n++) {
             assert.ok(Math.abs(scores[n * K + t]! - z[n]!) <= 1e-6 * (1 + Math.abs(z[n]!)), `candidate ${n} × treatment ${t}: ${scores[n * K + t]} vs ${z[n]}`);
@@ -120,13 +112,7 @@ describe('Q·U factorisation', () => {
 
   it('names the config key of a group the data lacks', async () => {
     const { ds, fitted } = await data();
-    assert.throws(() => model({ ...QUC, q: ['query', 'advert'] }, fitted, ds),
-      (e: unknown) => e instanceof ConfigError && /^model\.q\[1\]: no feature group "advert" \(groups: query, ad, ui\)/.test(e.message));
-    assert.throws(() => model({ ...QUC, u: ['display'] }, fitted, ds), /model\.u\[0\]: no feature group "display"/);
-    assert.throws(() => parseExperimentConfig({
-      data: { source: { format: 'csv', path: 'd.csv' }, labels: [{ name: 'y' }], fields: FIELDS.map((f) => ({ ...f })) },
-      model: { ...QUC, u: ['uis'] }, train: { epochs: 1, batchSize: 32, optimizer: { type: 'adam', lr: 0.01 } }, output: 'out',
-    }, 'c.yaml'), /c\.yaml: model\.u\[0\]: no feature group "uis" in data\.fields \(groups: query, ad, ui\)/);
+    assertMissingGroupErrors((c) => model(c, fitted, ds), QUC, FIELDS, ['q', 'u'], ['query', 'ad', 'ui']);
     assert.throws(() => parseModelConfig({ ...QUC, q: [] }), /model\.q/);
     assert.throws(() => parseModelConfig({ ...QUC, u: undefined }), /model\.u/);
     assert.throws(() => parseModelConfig({ ...QUC, towerHidden: [8] }), /model\.towerHidden: not a setting of model type 'qu'/);

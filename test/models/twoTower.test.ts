@@ -12,19 +12,17 @@ import type { Batch } from '../../src/data/batch.js';
 import { RowGatherer } from '../../src/data/batching.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import type { FeatureInfo } from '../../src/data/features.js';
-import { parseExperimentConfig } from '../../src/experiment/config.js';
 import { scoreFile } from '../../src/experiment/scoring.js';
 import { createModel, parseModelConfig, type ModelConfigInput } from '../../src/models/registry.js';
 import { TwoTower } from '../../src/models/twoTower.js';
 import { Adam } from '../../src/optim/adam.js';
 import { buildDataset, type FittedSchema } from '../../src/schema/index.js';
-import { ConfigError } from '../../src/schema/errors.js';
 import { Rng } from '../../src/util/random.js';
 import { predictRows } from '../../src/train/predict.js';
 import { trainStep } from '../../src/train/step.js';
 import { testBackends, withBackend } from '../helpers/backends.js';
 import { bits, trainSteps } from '../helpers/trainSteps.js';
-import { assertMatchesReference64, assertSaveLoadBitIdentical, groupInputs64, mlp64 } from '../helpers/groupModels.js';
+import { assertMatchesReference64, assertMissingGroupErrors, assertSaveLoadBitIdentical, copyColumns, groupInputs64, mlp64, rowsBatch } from '../helpers/groupModels.js';
 import { dataConfig, tempFiles } from '../schema/helpers.js';
 
 /** Users with a taste (g0..g3), items of a genre, histories, a display hour; a click when the item's genre is the user's taste. */
@@ -69,7 +67,7 @@ function model(input: ModelConfigInput, fitted: FittedSchema, ds: Dataset, seed 
 }
 
 const train = trainSteps;
-const rows = (ds: Dataset, from: number, to: number): Batch => new RowGatherer(ds).gather(Int32Array.from({ length: ds.numRows }, (_, i) => i), from, to);
+const rows = rowsBatch;
 
 /** The model written out in float64 from the config's definition: tanh hidden layers, a linear output; z = u·v + b. */
 function reference64(features: readonly FeatureInfo[], batch: Batch, dim: number, p: Map<string, Float64Array>, shapes: Map<string, readonly number[]>): Float64Array {
@@ -117,10 +115,7 @@ describe('two-tower with a bias net', () => {
         const itemCols = fitted.features().filter((f) => f.group === 'item');
         for (let i = 0; i < 64; i++) {
           const j = (i * 7 + 3) % 64;
-          for (const f of itemCols) {
-            if (f.kind === 'id') swapped.ids[i * batch.numFields + f.index] = batch.ids[j * batch.numFields + f.index]!;
-            if (f.kind === 'dense') swapped.dense![i * batch.denseDim! + f.index] = batch.dense![j * batch.denseDim! + f.index]!;
-          }
+          copyColumns(swapped, i, batch, j, itemCols);
         }
         const pairs = m.forward(swapped).data.slice();
         for (let i = 0; i < 64; i++) {
@@ -170,13 +165,7 @@ describe('two-tower with a bias net', () => {
 
   it('names the config key of a group the data lacks', async () => {
     const { ds, fitted } = await data();
-    assert.throws(() => model({ ...TT, item: ['item', 'movie'] }, fitted, ds),
-      (e: unknown) => e instanceof ConfigError && /^model\.item\[1\]: no feature group "movie" \(groups: user, item, ctx\)/.test(e.message));
-    assert.throws(() => model({ ...TT, bias: ['display'] }, fitted, ds), /model\.bias\[0\]: no feature group "display"/);
-    assert.throws(() => parseExperimentConfig({
-      data: { source: { format: 'csv', path: 'd.csv' }, labels: [{ name: 'y' }], fields: FIELDS.map((f) => ({ ...f })) },
-      model: { ...TT, user: ['users'] }, train: { epochs: 1, batchSize: 32, optimizer: { type: 'adam', lr: 0.01 } }, output: 'out',
-    }, 'c.yaml'), /c\.yaml: model\.user\[0\]: no feature group "users" in data\.fields \(groups: user, item, ctx\)/);
+    assertMissingGroupErrors((c) => model(c, fitted, ds), TT, FIELDS, ['user', 'item', 'bias'], ['user', 'item', 'ctx']);
     assert.throws(() => parseModelConfig({ ...TT, user: [] }), /model\.user/);
     assert.throws(() => parseModelConfig({ ...TT, hidden: [8] }), /model\.hidden: not a setting of model type 'twotower'/);
     assert.throws(() => parseModelConfig({ ...TT, item: undefined }), /model\.item/);

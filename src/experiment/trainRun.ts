@@ -360,7 +360,9 @@ export async function runTraining(cfg: ExperimentConfig, opts: TrainRunOptions =
   if (chosenConfig && cfg.train.search?.retrain) {
     const file = join(output, 'chosen.yaml');
     note(`ctrkit: search done; training the chosen architecture from scratch (${file})`);
-    return runTraining(parseExperimentConfig(chosenConfig, file, cfg.baseDir), { ...opts, seed, output: chosenConfig.output });
+    const retrained = await runTraining(parseExperimentConfig(chosenConfig, file, cfg.baseDir), { ...opts, seed, output: chosenConfig.output });
+    // The run's time includes its search.
+    return { ...retrained, seconds: (performance.now() - t0) / 1000 };
   }
   return {
     model, dataset: ds, split, output, modelDir, logFile, checkpointsDir: checkpointDir, tasks, backend: kernels, train: result, validation, test, testCalibrated,

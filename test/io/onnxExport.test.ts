@@ -195,6 +195,45 @@ describe('ONNX export: onnxruntime-node scores as ctrkit predict', () => {
     });
   });
 
+  it('precision int8: every dense layer is MatMulInteger over ctrkit\'s int8 weights; onnxruntime scores as ctrkit int8 within the quantisation error', async () => {
+    for (const [name, model] of [['dnn', '{ type: dnn, dim: 8, hidden: [64, 32] }'], ['dcnv2', '{ type: dcnv2, dim: 8, hidden: [64, 32], crossLayers: 2 }']] as const) {
+      const modelDir = await trainCensus(join(dir, `int8-${name}`), plain, model, `${TRAIN} }`);
+      const fp32 = await scoreFile(modelDir, plain, { labels: true });
+      const int8 = await scoreFile(modelDir, plain, { labels: true, precision: 'int8' });
+      const out = join(dir, `int8-${name}.onnx`);
+      writeOnnxExport(fp32.model, fp32.manifest, fp32.fitted, out, 'int8');
+      const graph = readFileSync(out);
+      // Op types are the only case-sensitive occurrences (node and value names are lower case).
+      const count = (op: string): number => graph.toString('latin1').split(op).length - 1;
+      const layers = int8.precision.layers.filter((l) => l.precision === 'int8').length;
+      assert.ok(layers >= (name === 'dnn' ? 3 : 5), `${name}: ${layers} int8 layers`);
+      assert.equal(count('MatMulInteger'), layers, `${name}: one MatMulInteger per dense layer`);
+      assert.equal(count('DynamicQuantizeLinear'), layers);
+      const ort = await OrtScorer.load(out, fp32.fitted);
+      try {
+        const { probability } = await ort.run(onnxFeeds(fp32.dataset, fp32.fitted, 0, fp32.dataset.numRows));
+        const p32 = fp32.tasks[0]!.probs;
+        const p8 = int8.tasks[0]!.probs;
+        let maxVs32 = 0;
+        let sumVs8 = 0;
+        let sumVs32 = 0;
+        for (let i = 0; i < p32.length; i++) {
+          maxVs32 = Math.max(maxVs32, Math.abs(probability[i]! - p32[i]!));
+          sumVs32 += Math.abs(probability[i]! - p32[i]!);
+          sumVs8 += Math.abs(probability[i]! - p8[i]!);
+        }
+        // Quantised, not exact: close to fp32 and to ctrkit's int8 (whose inputs are quantised per row, not per tensor).
+        assert.ok(maxVs32 > 0, `${name}: int8 graph scores exactly as fp32: not quantised`);
+        assert.ok(maxVs32 < 5e-3 && sumVs32 / p32.length < 5e-4, `${name}: |Δp| vs fp32 max ${maxVs32}, mean ${sumVs32 / p32.length}`);
+        assert.ok(sumVs8 / p8.length < 5e-4, `${name}: mean |Δp| vs ctrkit int8 ${sumVs8 / p8.length}`);
+      } finally {
+        await ort.release();
+      }
+    }
+    const lr = await scoreFile(await trainCensus(join(dir, 'int8-lr'), plain, '{ type: lr }', `${TRAIN} }`), plain, { labels: true });
+    assert.throws(() => exportOnnx(lr.model, lr.manifest, lr.fitted, 'test', 'int8'), (e: unknown) => e instanceof OnnxExportError && /int8 is supported for dnn and dcnv2 models; this model is lr/.test((e as Error).message));
+  });
+
   it('calibrations compile to the calibrator: chain, downsampling, Platt with a = 0, isotonic in probability space, 1 and 2 knots', async () => {
     const modelDir = await trainCensus(join(dir, 'cal'), plain, '{ type: dnn, dim: 4, hidden: [8] }', `${TRAIN} }`);
     const s = await scoreFile(modelDir, plain, { labels: true });

@@ -19,6 +19,8 @@
  * Embeddings are Gather + mask + ReduceSum, no loops; the calibration is computed in float64.
  */
 import { MultiTaskModel, type CTRModel } from '../../models/ctrModel.js';
+import { INT8_MODEL_KINDS } from '../../models/inferencePrecision.js';
+import type { Precision } from '../../nn/quantize.js';
 import type { FittedSchema } from '../../schema/fitted.js';
 import type { ModelManifest, TaskRecord } from '../modelFile.js';
 import { taskProbability } from './calibration.js';
@@ -61,10 +63,17 @@ export interface OnnxExport {
   outputs: OnnxOutput[];
 }
 
-/** The ONNX model of `model` scored with `manifest`'s calibration on inputs encoded by `fitted`. */
-export function exportOnnx(model: CTRModel, manifest: ModelManifest, fitted: FittedSchema, producerVersion: string): OnnxExport {
+/**
+ * The ONNX model of `model` scored with `manifest`'s calibration on inputs encoded by `fitted`.
+ * With precision int8 (dnn, dcnv2, as `ctrkit predict --precision int8`) every full-rank dense
+ * layer is MatMulInteger over int8 weights and dynamically quantised inputs.
+ */
+export function exportOnnx(model: CTRModel, manifest: ModelManifest, fitted: FittedSchema, producerVersion: string, precision: Precision = 'fp32'): OnnxExport {
+  if (precision === 'int8' && !INT8_MODEL_KINDS.includes(model.kind)) {
+    throw new OnnxExportError(`--precision int8 is supported for ${INT8_MODEL_KINDS.join(' and ')} models; this model is ${model.kind}`);
+  }
   model.eval();
-  const g = new GraphBuilder();
+  const g = new GraphBuilder(precision);
   const built = modelGraph(g, model, declareInputs(g, fitted));
   const outputs: OnnxOutput[] = [];
   const vector = (name: string, value: string, dims: (number | string)[], what: string): void => {
@@ -91,7 +100,7 @@ export function exportOnnx(model: CTRModel, manifest: ModelManifest, fitted: Fit
   const chunks = encodeModel({
     irVersion: IR_VERSION, opset: ONNX_OPSET, producerName: 'ctrkit', producerVersion,
     docString: `ctrkit ${manifest.model.type} model; inputs and encoding: the .schema.json beside this file`,
-    metadata: { 'ctrkit.model': JSON.stringify(manifest.model), 'ctrkit.calibrated': String(calibrated) },
+    metadata: { 'ctrkit.model': JSON.stringify(manifest.model), 'ctrkit.calibrated': String(calibrated), 'ctrkit.precision': precision },
     graph,
   });
   const inputs = graph.inputs.map((v) => ({ name: v.name, type: v.type === DataType.INT64 ? 'int64' as const : 'float32' as const, shape: [...v.dims] }));

@@ -1,7 +1,11 @@
 /** A small builder of ONNX graphs: named constants, nodes with generated output names, the ops the exporter uses. */
+import type { Precision } from '../../nn/quantize.js';
 import { DataType, type Attribute, type DataTypeCode, type GraphSpec, type NodeSpec, type TensorInit, type ValueInfo } from './proto.js';
 
 export class GraphBuilder {
+  /** How dense layers are written: fp32 MatMul, or int8 weights with dynamically quantised inputs (layers.ts `linear`). */
+  constructor(readonly precision: Precision = 'fp32') {}
+
   private readonly nodes: NodeSpec[] = [];
   private readonly inits: TensorInit[] = [];
   private readonly inputs: ValueInfo[] = [];
@@ -41,14 +45,26 @@ export class GraphBuilder {
     return n;
   }
 
+  int8s(name: string, data: Int8Array, dims: readonly number[]): string {
+    const n = this.fresh(name);
+    this.inits.push({ name: n, type: DataType.INT8, dims, data });
+    return n;
+  }
+
   scalar(name: string, v: number): string {
     return this.floats(name, Float32Array.of(v), []);
   }
 
   op(op: string, inputs: readonly string[], attrs?: readonly Attribute[]): string {
-    const out = this.fresh(op.toLowerCase());
-    this.nodes.push({ op, inputs, outputs: [out], name: `n_${out}`, ...(attrs && { attrs }) });
-    return out;
+    return this.ops(op, inputs, 1, attrs)[0]!;
+  }
+
+  /** A node with `count` outputs (e.g. DynamicQuantizeLinear's value, scale and zero point). */
+  ops(op: string, inputs: readonly string[], count: number, attrs?: readonly Attribute[]): string[] {
+    const first = this.fresh(op.toLowerCase());
+    const outputs = Array.from({ length: count }, (_, i) => (i === 0 ? first : `${first}_${i}`));
+    this.nodes.push({ op, inputs, outputs, name: `n_${first}`, ...(attrs && { attrs }) });
+    return outputs;
   }
 
   /** ReduceSum over `axes` (opset 13: axes are an input). */

@@ -7,6 +7,7 @@
 import { basename } from 'node:path';
 import type { CTRModel } from '../../models/ctrModel.js';
 import type { FittedSchema } from '../../schema/fitted.js';
+import type { Precision } from '../../nn/quantize.js';
 import { writeFileAtomic } from '../atomic.js';
 import type { ModelManifest } from '../modelFile.js';
 import { ctrkitVersion } from '../provenance.js';
@@ -30,13 +31,14 @@ export interface WrittenExport {
 }
 
 /** Writes `out` and `out`.schema.json atomically. */
-export function writeOnnxExport(model: CTRModel, manifest: ModelManifest, fitted: FittedSchema, out: string): WrittenExport {
-  const { chunks, inputs, outputs } = exportOnnx(model, manifest, fitted, ctrkitVersion());
+export function writeOnnxExport(model: CTRModel, manifest: ModelManifest, fitted: FittedSchema, out: string, precision: Precision = 'fp32'): WrittenExport {
+  const { chunks, inputs, outputs } = exportOnnx(model, manifest, fitted, ctrkitVersion(), precision);
   const sidecar = {
     format: 'ctrkit-onnx-schema',
     version: 1,
     onnx: basename(out),
     opset: ONNX_OPSET,
+    precision,
     model: manifest.model,
     inputs,
     outputs,

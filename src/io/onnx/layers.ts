@@ -13,6 +13,7 @@ import type { FittedSchema } from '../../schema/fitted.js';
 import type { GroupInputs } from '../../models/groupInput.js';
 import type { GraphBuilder } from './graph.js';
 import { DataType } from './proto.js';
+import { int8Kernels } from '../../backend/int8.js';
 
 export const N = 'N';
 
@@ -107,9 +108,25 @@ export function activation(g: GraphBuilder, x: string, act: Activation, smeluBet
 
 /** x·W + b then the layer's activation; x may have leading axes ([N, in] or [N, L, in]). */
 export function linear(g: GraphBuilder, l: Linear, x: string): string {
-  let y = l.W ? g.op('MatMul', [x, param(g, l.W)]) : g.op('MatMul', [g.op('MatMul', [x, param(g, l.U!)]), param(g, l.V!)]);
+  let y = l.W && g.precision === 'int8' ? int8MatMul(g, x, l.W.data, l.cfg.inDim, l.cfg.outDim)
+    : l.W ? g.op('MatMul', [x, param(g, l.W)]) : g.op('MatMul', [g.op('MatMul', [x, param(g, l.U!)]), param(g, l.V!)]);
   if (l.b) y = g.op('Add', [y, param(g, l.b)]);
   return activation(g, y, l.cfg.activation ?? 'none', l.cfg.smeluBeta ?? 1);
+}
+
+/**
+ * x·W with W quantised as ctrkit's int8 scorer quantises it (per column, symmetric) and x
+ * quantised per tensor by the graph (DynamicQuantizeLinear, uint8): the pattern onnxruntime's own
+ * dynamic quantisation writes (MatMulInteger, then the int32 sums scaled back to float).
+ */
+function int8MatMul(g: GraphBuilder, x: string, W: Float32Array, inDim: number, outDim: number): string {
+  const q = new Int8Array(inDim * outDim);
+  const scale = new Float32Array(outDim);
+  int8Kernels().int8QuantizeWeights(W, inDim, outDim, q, scale);
+  const [xq, xScale, xZero] = g.ops('DynamicQuantizeLinear', [x], 3);
+  const sums = g.op('MatMulInteger', [xq!, g.int8s('w_int8', q, [inDim, outDim]), xZero!]);
+  const scales = g.op('Mul', [xScale!, g.floats('w_scale', scale, [outDim])]);
+  return g.op('Mul', [g.op('Cast', [sums], [{ name: 'to', int: DataType.FLOAT }]), scales]);
 }
 
 /** The MLP's output. */

@@ -6,7 +6,7 @@
  */
 
 /** TensorProto.DataType values used here. */
-export const DataType = { FLOAT: 1, INT64: 7, DOUBLE: 11 } as const;
+export const DataType = { FLOAT: 1, INT8: 3, INT64: 7, DOUBLE: 11 } as const;
 export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
 
 export interface TensorInit {
@@ -14,7 +14,7 @@ export interface TensorInit {
   type: DataTypeCode;
   dims: readonly number[];
   /** Little-endian element bytes (x86 and ARM typed arrays are). */
-  data: Float32Array | Float64Array | BigInt64Array;
+  data: Float32Array | Float64Array | BigInt64Array | Int8Array;
 }
 
 export type Attribute =

@@ -13,6 +13,7 @@ import { concat, slice, split, reshape } from '../../src/autograd/ops/layout.js'
 import { softmax, logSoftmax, segmentSoftmax, segmentLogSoftmax } from '../../src/autograd/ops/softmax.js';
 import { segmentSum, segmentMean, pairDiff, segmentBroadcast, segmentWeightedSum } from '../../src/autograd/ops/segment.js';
 import { TargetAttention } from '../../src/nn/targetAttention.js';
+import { targetAttentionUnit } from '../../src/autograd/ops/attention.js';
 import { bceWithLogits } from '../../src/autograd/ops/loss.js';
 import { layerNorm, batchNorm } from '../../src/autograd/ops/norm.js';
 import { dropout } from '../../src/autograd/ops/dropout.js';
@@ -309,6 +310,40 @@ for (const k of testBackends()) {
         return y;
       });
     });
+
+    // The fused kernel, every input differentiated (the output unit too). Shapes: h = 5 and d = 3
+    // (the native kernel pads h to 16), h = 20 and d = 17 (more than one 16-float vector each).
+    for (const [act, D, H] of [['sigmoid', 3, 5], ['tanh', 17, 20], ['smelu', 3, 5], ['none', 2, 3]] as const) {
+      run(`fused DIN attention unit: ${act}, d=${D}, h=${H}`, () => {
+        const offsets = Int32Array.of(0, 3, 3, 5, 9);
+        const [P, S] = [9, 4];
+        const beta = 0.7;
+        const param = act === 'smelu' ? beta : 0;
+        const scale = (r: Rng): number => (r.uniform() * 2 - 1) * (D > 8 ? 0.4 : 1);
+        check(`targetAttention ${act}`, [{ shape: [P, D], gen: scale }, { shape: [S, D], gen: scale }, { shape: [4 * D, H], gen: scale },
+          { shape: [H] }, { shape: [H, 1] }, { shape: [1] }],
+        ([eb, et, w1, b1, w2, b2]) => targetAttentionUnit(eb!, et!, offsets, w1!, b1!, w2!, b2!, act, param),
+        ([eb, et, w1, b1, w2, b2]) => {
+          const f = act === 'smelu' ? smeluF(beta) : actF[act];
+          const y = new Float64Array(S * D);
+          for (let s = 0; s < S; s++) for (let p = offsets[s]!; p < offsets[s + 1]!; p++) {
+            const x: number[] = [];
+            for (let d = 0; d < D; d++) x.push(eb![p * D + d]!);
+            for (let d = 0; d < D; d++) x.push(et![s * D + d]!);
+            for (let d = 0; d < D; d++) x.push(eb![p * D + d]! - et![s * D + d]!);
+            for (let d = 0; d < D; d++) x.push(eb![p * D + d]! * et![s * D + d]!);
+            let a = b2![0]!;
+            for (let h = 0; h < H; h++) {
+              let z = b1![h]!;
+              for (let i = 0; i < 4 * D; i++) z += w1![i * H + h]! * x[i]!;
+              a += w2![h]! * f(z);
+            }
+            for (let d = 0; d < D; d++) y[s * D + d] += a * eb![p * D + d]!;
+          }
+          return y;
+        });
+      });
+    }
 
     run('pairDiff', () => {
       const pi = Int32Array.of(0, 0, 3, 2);

@@ -38,10 +38,14 @@ CTR_INLINE vf vload(const float* p) {
   return v;
 }
 CTR_INLINE void vstore(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
-CTR_INLINE vf vbcast(float x) { return vf{} + x; }
+typedef int vi __attribute__((vector_size(64)));
+CTR_INLINE vf vbcast(float x) {
+  vf v{};
+  v[0] = x;
+  return __builtin_shuffle(v, vi{});
+}
 // The 16 lanes summed as a tree, lane l with lane l + 8, then + 4, + 2, + 1: a fixed order, in
 // registers (a left-to-right sum through memory costs more than the products it sums).
-typedef int vi __attribute__((vector_size(64)));
 CTR_INLINE float hsum(vf v) {
   v += __builtin_shuffle(v, vi{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7});
   v += __builtin_shuffle(v, vi{4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3});

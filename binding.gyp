@@ -13,6 +13,8 @@
         "native/bind_elementwise.cc",
         "native/bind_reduce.cc",
         "native/bind_embedding.cc",
+        "native/bind_attention.cc",
+        "native/attention.cc",
         "native/elementwise.cc",
         "native/reduce.cc",
         "native/softmax.cc",

@@ -129,5 +129,6 @@ inline long segmentRows(const Napi::CallbackInfo& info, size_t i, const char* ke
 void registerElementwise(Napi::Env env, Napi::Object exports);
 void registerReduce(Napi::Env env, Napi::Object exports);
 void registerEmbedding(Napi::Env env, Napi::Object exports);
+void registerAttention(Napi::Env env, Napi::Object exports);
 
 }  // namespace ctr

@@ -376,6 +376,15 @@ void activationBackward(Act act, const float* y, const float* dy, float* out, lo
   parallelFor(n, ROW_CHUNK * 64, [&](long b, long e) { family().gradRow(y + b, dy + b, out + b, e - b, act, param); });
 }
 
+void activationRows(float* y, long n, Act act, float param) {
+  if (act != Act::None) family().actRow(y, nullptr, (int)n, act, param);
+}
+
+void activationGradRows(const float* y, const float* dy, float* out, long n, Act act, float param) {
+  if (act != Act::None) family().gradRow(y, dy, out, n, act, param);
+  else if (out != dy) std::memcpy(out, dy, n * sizeof(float));
+}
+
 void linearBackward(const float* X, const float* W, const float* Y, const float* dY, float* dZ, float* dX, float* dW,
                     float* db, int M, int K, int N, Act act, float param) {
   if (M <= 0 || N <= 0) return;

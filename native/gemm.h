@@ -27,6 +27,11 @@ void linearBackward(const float* X, const float* W, const float* Y, const float*
 // out[i] = dy[i] * act'(y[i]) with the derivative taken from the activation's output y.
 void activationBackward(Act act, const float* y, const float* dy, float* out, long n, float param);
 
+// The fused layers' activation in place over n floats, and dy ⊙ act'(y) from the output y
+// (out may be dy), on the calling thread: for kernels that fuse a layer themselves.
+void activationRows(float* y, long n, Act act, float param);
+void activationGradRows(const float* y, const float* dy, float* out, long n, Act act, float param);
+
 // Name of the kernel family chosen at runtime: "avx512", "avx2" or "portable".
 const char* gemmKernelName();
 

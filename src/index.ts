@@ -13,6 +13,7 @@ export { sum, mean } from './autograd/ops/reduce.js';
 export { reshape, concat, slice, split } from './autograd/ops/layout.js';
 export { softmax, logSoftmax, segmentSoftmax, segmentLogSoftmax } from './autograd/ops/softmax.js';
 export { segmentSum, segmentMean, segmentBroadcast, segmentWeightedSum, pairDiff, segmentPairs } from './autograd/ops/segment.js';
+export { targetAttentionUnit } from './autograd/ops/attention.js';
 export { bceWithLogits } from './autograd/ops/loss.js';
 export { layerNorm, batchNorm } from './autograd/ops/norm.js';
 export type { BatchNormState } from './autograd/ops/norm.js';

@@ -139,6 +139,24 @@ export interface Kernels {
   /** dz[i[p]] += dOut[p]; dz[j[p]] -= dOut[p], in pair order. */
   pairDiffBackward(dOut: Float32Array, pi: Int32Array, pj: Int32Array, dz: Float32Array, nPairs: number): void;
 
+  // ---------------------------------------------------------------- DIN target attention
+
+  /**
+   * DIN's attention unit with one hidden layer (src/nn/targetAttention.ts), fused. eb [P, d] are the
+   * events, rows offsets[s] .. offsets[s+1]-1 row s's; et [S, d] the targets; W1 [4d, h] the
+   * first layer over [e_b, e_t, e_b − e_t, e_b ⊙ e_t] (blocks A, B, C, D), b1 [h]; w2 [h] and
+   * b2 [1] the output unit. Per event z = e_b·(A + C + diag(e_t)·D) + e_t·(B − C) + b1 (the
+   * concatenation folded), s = act(z)·w2 + b2; pooled[s, :] = Σ s_p·eb[p, :] (overwritten; an
+   * empty row gives 0).
+   */
+  targetAttention(eb: Float32Array, et: Float32Array, offsets: Int32Array, W1: Float32Array, b1: Float32Array,
+    w2: Float32Array, b2: Float32Array, d: number, h: number, act: Activation, param: number, pooled: Float32Array): void;
+  /** Backward of targetAttention given dPooled [S, d]: accumulates into the non-null gradients. */
+  targetAttentionBackward(eb: Float32Array, et: Float32Array, offsets: Int32Array, W1: Float32Array, b1: Float32Array,
+    w2: Float32Array, b2: Float32Array, d: number, h: number, act: Activation, param: number, dPooled: Float32Array,
+    deb: Float32Array | null, det: Float32Array | null, dW1: Float32Array | null, db1: Float32Array | null,
+    dw2: Float32Array | null, db2: Float32Array | null): void;
+
   // ---------------------------------------------------------------- losses
 
   /**

@@ -13,6 +13,7 @@ import { concat, slice, split, reshape } from '../../src/autograd/ops/layout.js'
 import { softmax, logSoftmax, segmentSoftmax, segmentLogSoftmax } from '../../src/autograd/ops/softmax.js';
 import { segmentSum, segmentMean, pairDiff, segmentBroadcast, segmentWeightedSum } from '../../src/autograd/ops/segment.js';
 import { TargetAttention } from '../../src/nn/targetAttention.js';
+import { targetAttentionUnit } from '../../src/autograd/ops/attention.js';
 import { bceWithLogits } from '../../src/autograd/ops/loss.js';
 import { layerNorm, batchNorm } from '../../src/autograd/ops/norm.js';
 import { dropout } from '../../src/autograd/ops/dropout.js';
@@ -75,6 +76,32 @@ function gemm64(a: Float64Array, b: Float64Array, M: number, N: number, K: numbe
     c[i * N + j] = s;
   }
   return c;
+}
+
+/**
+ * DIN's attention over the concatenation [e_b, e_t, e_b − e_t, e_b ⊙ e_t] in float64: per event
+ * y = act(x·W1 + b1) (W1 [4D, H]), a = head(y); pooled[s] = Σ_p a_p·e_b,p → [S, D].
+ */
+function attention64(offsets: Int32Array, D: number, H: number, eb: Float64Array, et: Float64Array, w1: Float64Array, b1: Float64Array,
+  act: (v: number) => number, head: (y: number[]) => number): Float64Array {
+  const S = offsets.length - 1;
+  const out = new Float64Array(S * D);
+  for (let s = 0; s < S; s++) for (let p = offsets[s]!; p < offsets[s + 1]!; p++) {
+    const x: number[] = [];
+    for (let d = 0; d < D; d++) x.push(eb[p * D + d]!);
+    for (let d = 0; d < D; d++) x.push(et[s * D + d]!);
+    for (let d = 0; d < D; d++) x.push(eb[p * D + d]! - et[s * D + d]!);
+    for (let d = 0; d < D; d++) x.push(eb[p * D + d]! * et[s * D + d]!);
+    const y: number[] = [];
+    for (let h = 0; h < H; h++) {
+      let z = b1[h]!;
+      for (let i = 0; i < 4 * D; i++) z += w1[i * H + h]! * x[i]!;
+      y.push(act(z));
+    }
+    const a = head(y);
+    for (let d = 0; d < D; d++) out[s * D + d] += a * eb[p * D + d]!;
+  }
+  return out;
 }
 
 /** Broadcast index of flat output index o in an input of shape s (right-aligned). */
@@ -276,39 +303,46 @@ for (const k of testBackends()) {
     });
 
     run('DIN target attention unit (behaviours, targets and the attention MLP)', () => {
-      // Rows with 3, 0 and 2 events; dim 3; attention MLP 12 → 4 (sigmoid, smooth) → 1.
+      // Rows with 3, 0 and 2 events; dim 3; attention MLP 12 → 4 → 2 (sigmoid, smooth) → 1: two
+      // hidden layers, so the composed path (segmentLinear on the first layer's blocks).
       const offsets = Int32Array.of(0, 3, 3, 5);
-      const [P, S, D, H] = [5, 3, 3, 4];
-      const unit = new TargetAttention({ dim: D, hidden: [H], activation: 'sigmoid' }, new Rng(7));
+      const [P, S, D, H, H2] = [5, 3, 3, 4, 2];
+      const unit = new TargetAttention({ dim: D, hidden: [H, H2], activation: 'sigmoid' }, new Rng(7));
       const l1 = unit.input as unknown as { W: Tensor; b: Tensor };
-      const l2 = unit.mlp.layers[0] as unknown as { W: Tensor; b: Tensor };
-      const W2 = Float64Array.from(l2!.W.data);
-      const b2 = 0.3;
-      l2!.b.data[0] = b2;
+      const [l2, l3] = unit.mlp.layers.map((l) => ({ W: Float64Array.from(l.W!.data), b: Float64Array.from(l.b!.data) }));
       // The first layer's parameters are inputs of the check too: the unit reads the tensors handed in.
       check('targetAttention', [{ shape: [P, D] }, { shape: [S, D] }, { shape: [4 * D, H] }, { shape: [H] }], ([eb, et, w, b]) => {
         l1!.W = w!;
         l1!.b = b!;
         return unit.forward(eb!, et!, offsets);
-      }, ([eb, et, w, b]) => {
-        const y = new Float64Array(S * D);
-        for (let s = 0; s < S; s++) for (let p = offsets[s]!; p < offsets[s + 1]!; p++) {
-          const x: number[] = [];
-          for (let d = 0; d < D; d++) x.push(eb![p * D + d]!);
-          for (let d = 0; d < D; d++) x.push(et![s * D + d]!);
-          for (let d = 0; d < D; d++) x.push(eb![p * D + d]! - et![s * D + d]!);
-          for (let d = 0; d < D; d++) x.push(eb![p * D + d]! * et![s * D + d]!);
-          let a = b2;
-          for (let h = 0; h < H; h++) {
-            let z = b![h]!;
-            for (let i = 0; i < 4 * D; i++) z += w![i * H + h]! * x[i]!;
-            a += W2[h]! * sig(z);
-          }
-          for (let d = 0; d < D; d++) y[s * D + d] += a * eb![p * D + d]!;
+      }, ([eb, et, w, b]) => attention64(offsets, D, H, eb!, et!, w!, b!, sig, (y) => {
+        let a = l3!.b[0]!;
+        for (let i = 0; i < H2; i++) {
+          let z = l2!.b[i]!;
+          for (let h = 0; h < H; h++) z += y[h]! * l2!.W[h * H2 + i]!;
+          a += sig(z) * l3!.W[i]!;
         }
-        return y;
-      });
+        return a;
+      }));
     });
+
+    // The fused kernel (one hidden layer), every input differentiated (the output unit too).
+    // Shapes: h = 5 and d = 3 (the native kernel pads h to 16), h = 20 and d = 17 (more than one
+    // 16-float vector each).
+    for (const [act, D, H] of [['sigmoid', 3, 5], ['tanh', 17, 20], ['smelu', 3, 5], ['none', 2, 3]] as const) {
+      run(`fused DIN attention unit: ${act}, d=${D}, h=${H}`, () => {
+        const offsets = Int32Array.of(0, 3, 3, 5, 9);
+        const [P, S] = [9, 4];
+        const beta = 0.7;
+        const param = act === 'smelu' ? beta : 0;
+        const scale = (r: Rng): number => (r.uniform() * 2 - 1) * (D > 8 ? 0.4 : 1);
+        check(`targetAttention ${act}`, [{ shape: [P, D], gen: scale }, { shape: [S, D], gen: scale }, { shape: [4 * D, H], gen: scale },
+          { shape: [H] }, { shape: [H, 1] }, { shape: [1] }],
+        ([eb, et, w1, b1, w2, b2]) => targetAttentionUnit(eb!, et!, offsets, w1!, b1!, w2!, b2!, act, param),
+        ([eb, et, w1, b1, w2, b2]) => attention64(offsets, D, H, eb!, et!, w1!, b1!, act === 'smelu' ? smeluF(beta) : actF[act],
+          (y) => y.reduce((a, v, h) => a + v * w2![h]!, b2![0]!)));
+      });
+    }
 
     run('pairDiff', () => {
       const pi = Int32Array.of(0, 0, 3, 2);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { bceWithLogits } from '../../src/autograd/ops/loss.js';
 import { add, mul } from '../../src/autograd/ops/elementwise.js';
 import { segmentLinear } from '../../src/autograd/ops/linear.js';
+import { targetAttentionUnit } from '../../src/autograd/ops/attention.js';
 import { sum } from '../../src/autograd/ops/reduce.js';
 import { segmentBroadcast, segmentWeightedSum } from '../../src/autograd/ops/segment.js';
 import { backward } from '../../src/autograd/tape.js';
@@ -174,6 +175,37 @@ describe('DIN', () => {
         assert.ok(Math.abs(a[j]! - b) <= 1e-4 * (1 + Math.abs(a[j]!)), `output ${i}[${j}]: reference ${a[j]} vs native ${b}`);
       }
     });
+  });
+
+  it('the fused attention kernel agrees between native and reference (values and every gradient, 50-event histories)', (t) => {
+    const backends = testBackends();
+    if (backends.length < 2) return t.skip('native addon not built');
+    const [S, d, h] = [300, 16, 36];
+    const rng = new Rng(11);
+    const offsets = new Int32Array(S + 1);
+    for (let s = 0; s < S; s++) offsets[s + 1] = offsets[s]! + (s % 7 === 0 ? 0 : rng.int(51));
+    const P = offsets[S]!;
+    const rand = (n: number, a = 1): Float32Array => Float32Array.from({ length: n }, () => (rng.uniform() * 2 - 1) * a);
+    const inputs = [rand(P * d, 0.5), rand(S * d, 0.5), rand(4 * d * h, 0.3), rand(h), rand(h), rand(1)];
+    const shapes = [[P, d], [S, d], [4 * d, h], [h], [h, 1], [1]];
+    const probe = new Tensor(rand(S * d), [S, d]);
+    for (const act of ['relu', 'tanh'] as const) {
+      const run = (k: (typeof backends)[number]): Float32Array[] => withBackend(k, () => {
+        const ts = inputs.map((v, i) => new Tensor(v.slice(), shapes[i]!, true));
+        const pooled = targetAttentionUnit(ts[0]!, ts[1]!, offsets, ts[2]!, ts[3]!, ts[4]!, ts[5]!, act);
+        backward(sum(mul(pooled, probe)));
+        const out = [pooled.data.slice(), ...ts.map((x) => x.grad!.slice())];
+        endStep();
+        return out;
+      });
+      const [ref, nat] = [run(backends[0]!), run(backends[1]!)];
+      ref.forEach((a, i) => {
+        const scale = a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        for (let j = 0; j < a.length; j++) {
+          assert.ok(Math.abs(a[j]! - nat[i]![j]!) <= 1e-4 * scale + 1e-6, `${act}: output ${i}[${j}]: reference ${a[j]} vs native ${nat[i]![j]} (scale ${scale})`);
+        }
+      });
+    }
   });
 
   it('several sequences, each attending to its own target; an unattended sequence is mean-pooled', async () => {

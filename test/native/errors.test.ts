@@ -29,6 +29,19 @@ test('buffer lengths and sizes are checked', { skip }, () => {
   assert.throws(() => K.sgdStep(f(2), f(2), f(2), 2, 0.1, 0.9, 0.5, true, 0, true), /sgdStep: Nesterov momentum requires/);
 });
 
+test('DIN fused attention: sizes, offsets and activation are checked', { skip }, () => {
+  const K = native();
+  const [d, h] = [2, 3];
+  const args = (eb = f(6), off = i([0, 1, 3]), W1 = f(4 * d * h)) => [eb, f(4), off, W1, f(h), f(h), f(1), d, h] as const;
+  assert.throws(() => K.targetAttention(...args(), 'relu', 0, f(3)), /^Error: targetAttention: pooled has 3 elements, needs 4/);
+  assert.throws(() => K.targetAttention(...args(f(6), i([0, 1, 2])), 'relu', 0, f(4)), /targetAttention: offsets\[2\] = 2, must equal 3/);
+  assert.throws(() => K.targetAttention(...args(f(6), i([0, 1, 3]), f(20)), 'relu', 0, f(4)), /targetAttention: W1 has 20 elements, needs 24/);
+  assert.throws(() => K.targetAttention(...args(), 'gelu' as never, 0, f(4)), /unknown activation 'gelu'/);
+  assert.throws(() => K.targetAttention(...args(), 'smelu', -1, f(4)), /targetAttention: smelu beta must be finite and >= 0/);
+  assert.throws(() => K.targetAttentionBackward(...args(), 'relu', 0, f(4), f(5), null, null, null, null, null),
+    /targetAttentionBackward: deb has 5 elements, needs 6/);
+});
+
 test('broadcast shapes are validated', { skip }, () => {
   const K = native();
   assert.throws(() => K.binary('add', f(6), [2, 3], f(2), [2], f(6), [2, 3]), /binary: shapes \[2,3\] and \[2\] do not broadcast to \[2,3\]/);

@@ -113,3 +113,18 @@ test('embeddings and optimisers', { skip }, () => {
   });
 });
 
+
+test('DIN fused attention', { skip }, () => {
+  for (const [act, d, h] of [['relu', 16, 36], ['sigmoid', 5, 70]] as const) {
+    sameWithThreads(`targetAttention ${act}`, (K, r) => {
+      const S = 700, off = randOffsets(r, S, 50), P = off[S]!;
+      const eb = randF32(r, P * d, -0.5, 0.5), et = randF32(r, S * d, -0.5, 0.5), W1 = randF32(r, 4 * d * h, -0.3, 0.3);
+      const b1 = randF32(r, h), w2 = randF32(r, h), b2 = randF32(r, 1), pooled = new Float32Array(S * d);
+      K.targetAttention(eb, et, off, W1, b1, w2, b2, d, h, act, 0, pooled);
+      const deb = new Float32Array(P * d), det = new Float32Array(S * d), dW1 = new Float32Array(4 * d * h);
+      const db1 = new Float32Array(h), dw2 = new Float32Array(h), db2 = new Float32Array(1);
+      K.targetAttentionBackward(eb, et, off, W1, b1, w2, b2, d, h, act, 0, randF32(r, S * d), deb, det, dW1, db1, dw2, db2);
+      return [pooled, deb, det, dW1, db1, dw2, db2];
+    });
+  }
+});

@@ -3,6 +3,7 @@
  * cannot build. Single-threaded, float32 storage, float64 accumulation in reductions.
  */
 import type { Kernels } from '../kernels.js';
+import { targetAttention, targetAttentionBackward } from './attention.js';
 import { activationBackward, affine, axpby, axpy, fill, unary, unaryBackward } from './elementwise.js';
 import { binary, binaryBackward } from './broadcast.js';
 import { dropout } from './dropout.js';
@@ -45,6 +46,8 @@ export const referenceKernels: Kernels = {
   segmentSumBackward,
   pairDiff,
   pairDiffBackward,
+  targetAttention,
+  targetAttentionBackward,
   bceWithLogits,
   layerNorm,
   layerNormBackward,

@@ -28,7 +28,8 @@ function block(W: Float32Array, dim: number, out: number, k: number): Float32Arr
 
 /**
  * Σ_j a_j·e_j over the kept events, a_j = MLP(act(e_j·(W1+W3) + e_t·(W2−W3) + (e_j ⊙ e_t)·W4 + b)):
- * the first layer split by blocks as TargetAttention.forward computes it.
+ * the first layer split by blocks as TargetAttention.forward's multi-layer path computes it (its
+ * one-layer kernel folds the same blocks per row: the same function, rounded differently).
  */
 function attention(g: GraphBuilder, unit: TargetAttention, tbl: string, seq: SeqInput, target: string, maxLen: number | undefined): string {
   const { dim } = unit.cfg;

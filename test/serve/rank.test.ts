@@ -191,7 +191,7 @@ describe('serve: POST /v1/rank (two-tower item vectors)', () => {
     const many = new Array<number>(MAX_RANK_PAIRS / users.length + 1).fill(3);
     await bad({ rows: users, items: many }, 'rows', undefined,
       new RegExp(`field rows: ${users.length} rows × ${many.length} items is ${users.length * many.length} scores, more than ${MAX_RANK_PAIRS} per request`));
-    await bad({ rows: users, k: 1 }, undefined, undefined, /unknown key "k" \(expected rows and optionally context, items, top\)/);
+    await bad({ rows: users, k: 1 }, undefined, undefined, /unknown key "k" \(expected rows or columns, and optionally context, items, top\)/);
   });
 
   it('refuses --items with a model that is not two-tower; /v1/rank without --items is 404', async () => {

@@ -103,6 +103,14 @@ describe('serve: bad input', () => {
   });
   it('a "__proto__" key is an unknown field, not a prototype', () =>
     rejects(`{"rows": [{"__proto__": {"age": "1"}}]}`, 0, '__proto__', 'unknown field'));
+  it('rows: the first problem in row order is named, whatever its class', async () => {
+    const fields = server.current().features.map((f) => f.name);
+    assert.ok(fields.indexOf('age') < fields.indexOf('wage_per_hour'));
+    const twoBad = rows.map((r, k) => (k === 0 ? { ...r, wage_per_hour: 'lots' } : k === 1 ? { ...r, age: 'old' } : r));
+    await rejects({ rows: twoBad }, 0, 'wage_per_hour', 'expected a number, got "lots"');
+    await rejects({ rows: twoBad.map((r, k) => (k === 3 ? { ...r, colour: 'red' } : r)) }, 0, 'wage_per_hour', 'expected a number');
+    await rejects({ rows: rows.map((r, k) => (k === 0 ? { ...r, age: 'old' } : k === 3 ? { ...r, colour: 'red' } : r)) }, 0, 'age', 'expected a number');
+  });
   it('a field both in the row and in context', () => rejects({ rows, context: { sex: 'Male' } }, 0, 'sex', 'both in the row and in context'));
   it('a bad context value names the context field', () =>
     rejects({ rows: rows.map(({ age: _a, ...r }) => r), context: { age: 'old' } }, undefined, 'context.age', 'expected a number'));

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- serve [--seconds 5] [--connections 16] [--malformed 10000] [--precision int8] [--format rows,columns] [--json]`
+ * `npm run bench -- serve [--seconds 5] [--connections 16] [--malformed 10000] [--precision int8] [--format rows,columns] [--batch-wait-ms N] [--json]`
  *
  * Load test of `ctrkit serve` over loopback (127.0.0.1 only) with autocannon, bounded in time
  * (--seconds per run) and count (--malformed requests). DNN and DCN-v2 (dim 16, [400, 400, 400],
@@ -11,7 +11,8 @@
  * the rows written as --format says (rows and/or columns bodies, docs/serving.md).
  * Then --malformed bad requests mixed with as many good ones (5xx must be 0; the server must still
  * answer), and a model republished during load (failed requests must be 0; the p99 in the second
- * after the publish). CPU model and load average are printed with the figures.
+ * after the publish). CPU model and load average are printed with the figures, and per figure the
+ * server process's CPU time per request (all its threads), the figure a shared machine disturbs least.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -98,12 +99,15 @@ function malformedRequests(row: Record<string, string | null>): Request[] {
   ];
 }
 
+/** Flags every server process of this run gets (--batch-wait-ms N: the batcher's wait instead of its default). */
+const serverFlags: string[] = [];
+
 class ServerProcess {
   private constructor(readonly child: ChildProcess, readonly url: string) {}
 
   static async start(modelDir: string, onnx?: string, precision: 'fp32' | 'int8' = 'fp32'): Promise<ServerProcess> {
     const script = join(packageRoot(), 'dist', 'bench', 'serveServer.js');
-    const child = spawn(process.execPath, [script, '--model', modelDir, ...(onnx ? ['--onnx', onnx] : []), '--precision', precision], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [script, '--model', modelDir, ...(onnx ? ['--onnx', onnx] : []), '--precision', precision, ...serverFlags], { stdio: ['ignore', 'pipe', 'inherit'] });
     const url = await new Promise<string>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
       createInterface({ input: child.stdout! }).once('line', resolve);
@@ -129,6 +133,17 @@ async function loopLagMax(url: string): Promise<number> {
   return m ? Math.round(Number(m[1]) * 1000) : NaN;
 }
 
+/**
+ * CPU seconds the server process has used, all its threads (prom-client's process counter): CPU
+ * per request is the server's cost, which other jobs on a shared machine disturb far less than
+ * requests/s (they take wall-clock time from it, not CPU time per request).
+ */
+async function serverCpuSeconds(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /^ctrkit_serve_process_cpu_seconds_total (\S+)$/m.exec(text);
+  return m ? Number(m[1]) : Number.NaN;
+}
+
 /** Requests the server answered, by status class ('2', '4', '5'), from its Prometheus counters. */
 async function statusCounts(url: string): Promise<Record<'2' | '4' | '5', number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -149,6 +164,8 @@ export async function serveBench(argv: string[]): Promise<void> {
   const only = flagValue(argv, '--only');
   const reloadBuckets = flagValue(argv, '--reload-buckets') === undefined ? undefined : Number(flagValue(argv, '--reload-buckets'));
   if (only !== undefined && !['reload', 'profile', 'throughput'].includes(only)) throw new Error(`--only: expected reload, throughput or profile, got '${only}'`);
+  const wait = flagValue(argv, '--batch-wait-ms');
+  if (wait !== undefined) serverFlags.push('--batch-wait-ms', String(Number(wait)));
   // --models DIR: train into DIR (kept) or reuse the models trained there before.
   const keep = flagValue(argv, '--models');
   try {
@@ -208,11 +225,14 @@ async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Req
               await cannon(server.url, bodies[size], 2, 1); // warm-up
               for (const conns of [1, connections]) {
                 const before = load();
+                const cpu0 = await serverCpuSeconds(server.url);
                 const r = await cannon(server.url, bodies[size], conns, seconds);
+                const cpuMs = ((await serverCpuSeconds(server.url)) - cpu0) * 1000 / r.requests.total;
                 rep.row({
                   bench: 'serve', model: name, scorer, format, rows_per_request: size, connections: conns,
                   requests_per_s: Math.round(r.requests.average), rows_per_s: Math.round(r.requests.average * size),
-                  p50_ms: r.latency.p50, p99_ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, load: `${before} → ${load()}`,
+                  p50_ms: r.latency.p50, p99_ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts,
+                  server_cpu_ms_per_request: Number(cpuMs.toFixed(3)), load: `${before} → ${load()}`,
                 });
               }
             }

@@ -94,10 +94,10 @@ function featureIndex(features: readonly FeatureInfo[]): ReadonlyMap<string, num
 
 /**
  * The rows of a predict body, checked and encoded by `encoder` (a block of stored columns for the
- * batcher, which concatenates the blocks of concurrent requests): `rows` (one object per row),
- * encoded in one pass per row (values in `features` order, as a file's line is parsed once), or
- * `columns` (one array per field), encoded in one pass per column. Throws RequestError on the first
- * problem; the encoder is left empty either way, so it can be shared by every request of a snapshot.
+ * batcher, which concatenates the blocks of concurrent requests): `rows` (one object per row) or
+ * `columns` (one array per field), both encoded one column at a time. Throws RequestError on the
+ * first problem (of `rows`: in row order, from a second, row-by-row reading); the encoder is left
+ * empty either way, so it can be shared by every request of a snapshot.
  */
 export function readPredictBody(body: unknown, features: readonly FeatureInfo[], encoder: RowEncoder, maxRows: number, opts: BodyOptions = {}): StoredColumns {
   if (!isRecord(body)) throw new RequestError(`the body must be a JSON object {"rows": [...]}, got ${describe(body)}`);

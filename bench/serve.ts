@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- serve [--seconds 5] [--connections 16] [--malformed 10000] [--precision int8] [--format rows,columns] [--batch-wait-ms N] [--json]`
+ * `npm run bench -- serve [--seconds 5] [--connections 16] [--malformed 10000] [--precision int8] [--format rows,columns] [--model dnn] [--batch-wait-ms N] [--json]`
  *
  * Load test of `ctrkit serve` over loopback (127.0.0.1 only) with autocannon, bounded in time
  * (--seconds per run) and count (--malformed requests). DNN and DCN-v2 (dim 16, [400, 400, 400],
@@ -194,7 +194,10 @@ export async function serveBench(argv: string[]): Promise<void> {
     if (sizes.some((x) => x !== 1 && x !== 100)) throw new Error(`--sizes: expected 1 and/or 100, got ${flagValue(argv, '--sizes')}`);
     // --precision int8: also ctrkit's opt-in int8 scoring, as a third scorer.
     const scorers = flagValue(argv, '--precision') === 'int8' ? ['ctrkit', 'ctrkit-int8', 'onnxruntime'] as const : ['ctrkit', 'onnxruntime'] as const;
-    if (only !== 'reload') await throughput(rep, work, dirs!, requests, rows, seconds, connections, malformed, sizes, scorers);
+    // --model dnn: the throughput figures of one model only.
+    const names = (flagValue(argv, '--model') ?? 'dnn,dcnv2').split(',') as (keyof typeof MODELS)[];
+    if (names.some((n) => !(n in MODELS))) throw new Error(`--model: expected dnn and/or dcnv2, got ${flagValue(argv, '--model')}`);
+    if (only !== 'reload') await throughput(rep, work, dirs!, requests, rows, seconds, connections, malformed, sizes, scorers, names);
     const reloadDirs = dirs !== undefined && reloadBuckets === undefined ? dirs : { dnn: await train(models, 'dnn', reloadBuckets), dcnv2: await train(models, 'dcnv2', reloadBuckets) };
     if (only !== 'throughput') await reloadUnderLoad(rep, work, reloadDirs, requests[formats[0]!]![1], seconds, connections);
     rep.note(`load average at the end: ${load()}`);
@@ -208,7 +211,8 @@ type Requests = Partial<Record<BodyFormat, Record<1 | 100, Request[]>>>;
 
 /** Requests/s and latency of ctrkit and onnxruntime-node behind the same server; then malformed requests mixed in. */
 async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Requests, rows: Record<string, string | null>[],
-  seconds: number, connections: number, malformed: number, sizes: readonly (1 | 100)[], scorers: readonly ('ctrkit' | 'ctrkit-int8' | 'onnxruntime')[]): Promise<void> {
+  seconds: number, connections: number, malformed: number, sizes: readonly (1 | 100)[], scorers: readonly ('ctrkit' | 'ctrkit-int8' | 'onnxruntime')[],
+  names: readonly (keyof typeof MODELS)[]): Promise<void> {
   {
     const onnx: Record<string, string> = {};
     for (const [name, dir] of Object.entries(dirs)) {
@@ -216,7 +220,7 @@ async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Req
       onnx[name] = writeOnnxExport(model, manifest, fitted, join(work, `${name}.onnx`)).onnx;
     }
 
-    for (const name of ['dnn', 'dcnv2'] as const) {
+    for (const name of names) {
       for (const scorer of scorers) {
         const server = await ServerProcess.start(dirs[name], scorer === 'onnxruntime' ? onnx[name] : undefined, scorer === 'ctrkit-int8' ? 'int8' : 'fp32');
         try {

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- serve [--seconds 5] [--connections 16] [--malformed 10000] [--precision int8] [--json]`
+ * `npm run bench -- serve [--seconds 5] [--connections 16] [--malformed 10000] [--precision int8] [--format rows,columns] [--model dnn] [--batch-wait-ms N] [--json]`
  *
  * Load test of `ctrkit serve` over loopback (127.0.0.1 only) with autocannon, bounded in time
  * (--seconds per run) and count (--malformed requests). DNN and DCN-v2 (dim 16, [400, 400, 400],
@@ -7,10 +7,12 @@
  * its last rows as raw values. Each model is served by ctrkit and, behind the same HTTP layer and
  * batcher (ServeOptions.scorer), by onnxruntime-node on its ONNX export; both with one compute
  * thread, the server in its own process. Per scorer and request size (1 row, 100 candidates):
- * sequential requests (1 connection: latency) and --connections concurrent ones (throughput).
+ * sequential requests (1 connection: latency) and --connections concurrent ones (throughput), with
+ * the rows written as --format says (rows and/or columns bodies, docs/serving.md).
  * Then --malformed bad requests mixed with as many good ones (5xx must be 0; the server must still
  * answer), and a model republished during load (failed requests must be 0; the p99 in the second
- * after the publish). CPU model and load average are printed with the figures.
+ * after the publish). CPU model and load average are printed with the figures, and per figure the
+ * server process's CPU time per request (all its threads), the figure a shared machine disturbs least.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -71,30 +73,41 @@ function criteoRows(n: number): Record<string, string | null>[] {
   });
 }
 
-function predictRequests(rows: readonly Record<string, string | null>[], size: number, count: number): Request[] {
-  return Array.from({ length: count }, (_, k) => ({
-    method: 'POST', path: '/v1/predict', headers: JSON_HEADERS,
-    body: JSON.stringify({ rows: Array.from({ length: size }, (_, i) => rows[(k * size + i) % rows.length]) }),
-  }));
+/** How a request's rows are written: {"rows": [{field: value}, …]} or {"columns": {field: [value, …]}} (docs/serving.md). */
+type BodyFormat = 'rows' | 'columns';
+
+function predictRequests(rows: readonly Record<string, string | null>[], size: number, count: number, format: BodyFormat = 'rows'): Request[] {
+  return Array.from({ length: count }, (_, k) => {
+    const part = Array.from({ length: size }, (_, i) => rows[(k * size + i) % rows.length]!);
+    const body = format === 'rows' ? { rows: part } : { columns: Object.fromEntries(Object.keys(part[0]!).map((f) => [f, part.map((r) => r[f])])) };
+    return { method: 'POST', path: '/v1/predict', headers: JSON_HEADERS, body: JSON.stringify(body) };
+  });
 }
 
 /** Bad requests of every class the server rejects with a 4xx. */
 function malformedRequests(row: Record<string, string | null>): Request[] {
+  const column = Object.fromEntries(Object.entries(row).map(([f, v]) => [f, [v]]));
   const post = (body: string): Request => ({ method: 'POST', path: '/v1/predict', headers: JSON_HEADERS, body });
   return [
     post('{"rows": [ {'), post(''), post('[]'), post('{"rows": {}}'), post('{"rows": [1]}'), post('{"rowz": []}'),
     post(JSON.stringify({ rows: [{ ...row, nope: 1 }] })), post(JSON.stringify({ rows: [{ ...row, I1: 'old' }] })),
     post(JSON.stringify({ rows: [{ ...row, C1: {} }] })), post('{"rows": [{"I1": 1e999}]}'), post(JSON.stringify({ rows: [{ C1: 'x' }] })),
     post(JSON.stringify({ rows: [{ ...row, I2: 'NaN' }] })), { method: 'GET', path: '/v1/nothing' },
+    // Columnar bodies: a column that is not an array, columns of different lengths, a bad value, rows and columns both.
+    post(JSON.stringify({ columns: { ...column, C1: 'x' } })), post(JSON.stringify({ columns: { ...column, I1: [null, null] } })),
+    post(JSON.stringify({ columns: { ...column, I3: ['old'] } })), post(JSON.stringify({ rows: [row], columns: column })),
   ];
 }
+
+/** Flags every server process of this run gets (--batch-wait-ms N: the batcher's wait instead of its default). */
+const serverFlags: string[] = [];
 
 class ServerProcess {
   private constructor(readonly child: ChildProcess, readonly url: string) {}
 
   static async start(modelDir: string, onnx?: string, precision: 'fp32' | 'int8' = 'fp32'): Promise<ServerProcess> {
     const script = join(packageRoot(), 'dist', 'bench', 'serveServer.js');
-    const child = spawn(process.execPath, [script, '--model', modelDir, ...(onnx ? ['--onnx', onnx] : []), '--precision', precision], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [script, '--model', modelDir, ...(onnx ? ['--onnx', onnx] : []), '--precision', precision, ...serverFlags], { stdio: ['ignore', 'pipe', 'inherit'] });
     const url = await new Promise<string>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
       createInterface({ input: child.stdout! }).once('line', resolve);
@@ -120,6 +133,17 @@ async function loopLagMax(url: string): Promise<number> {
   return m ? Math.round(Number(m[1]) * 1000) : NaN;
 }
 
+/**
+ * CPU seconds the server process has used, all its threads (prom-client's process counter): CPU
+ * per request is the server's cost, which other jobs on a shared machine disturb far less than
+ * requests/s (they take wall-clock time from it, not CPU time per request).
+ */
+async function serverCpuSeconds(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /^ctrkit_serve_process_cpu_seconds_total (\S+)$/m.exec(text);
+  return m ? Number(m[1]) : Number.NaN;
+}
+
 /** Requests the server answered, by status class ('2', '4', '5'), from its Prometheus counters. */
 async function statusCounts(url: string): Promise<Record<'2' | '4' | '5', number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -140,6 +164,8 @@ export async function serveBench(argv: string[]): Promise<void> {
   const only = flagValue(argv, '--only');
   const reloadBuckets = flagValue(argv, '--reload-buckets') === undefined ? undefined : Number(flagValue(argv, '--reload-buckets'));
   if (only !== undefined && !['reload', 'profile', 'throughput'].includes(only)) throw new Error(`--only: expected reload, throughput or profile, got '${only}'`);
+  const wait = flagValue(argv, '--batch-wait-ms');
+  if (wait !== undefined) serverFlags.push('--batch-wait-ms', String(Number(wait)));
   // --models DIR: train into DIR (kept) or reuse the models trained there before.
   const keep = flagValue(argv, '--models');
   try {
@@ -154,10 +180,13 @@ export async function serveBench(argv: string[]): Promise<void> {
   try {
     rep.note(`cpu: ${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}, node ${process.version}; load average ${load()} (1, 5, 15 min)`);
     const rows = criteoRows(1000);
-    const requests = { 1: predictRequests(rows, 1, 200), 100: predictRequests(rows, 100, 10) };
+    // --format rows,columns: each figure for both request body formats, one after the other on the same server (rows by default).
+    const formats = (flagValue(argv, '--format') ?? 'rows').split(',') as BodyFormat[];
+    if (formats.length === 0 || formats.some((f) => f !== 'rows' && f !== 'columns')) throw new Error(`--format: expected rows and/or columns, got ${flagValue(argv, '--format')}`);
+    const requests = Object.fromEntries(formats.map((f) => [f, { 1: predictRequests(rows, 1, 200, f), 100: predictRequests(rows, 100, 10, f) }])) as Requests;
     const dirs = only === 'reload' && reloadBuckets !== undefined ? undefined : { dnn: await train(models, 'dnn'), dcnv2: await train(models, 'dcnv2') };
     if (only === 'profile') {
-      await profileStages(rep, dirs!, rows, Number(flagValue(argv, '--requests') ?? 300));
+      await profileStages(rep, dirs!, rows, Number(flagValue(argv, '--requests') ?? 300), formats);
       return;
     }
     // --sizes 100: only the 100-candidate requests (1,100 by default); --malformed 0 skips that part.
@@ -165,9 +194,12 @@ export async function serveBench(argv: string[]): Promise<void> {
     if (sizes.some((x) => x !== 1 && x !== 100)) throw new Error(`--sizes: expected 1 and/or 100, got ${flagValue(argv, '--sizes')}`);
     // --precision int8: also ctrkit's opt-in int8 scoring, as a third scorer.
     const scorers = flagValue(argv, '--precision') === 'int8' ? ['ctrkit', 'ctrkit-int8', 'onnxruntime'] as const : ['ctrkit', 'onnxruntime'] as const;
-    if (only !== 'reload') await throughput(rep, work, dirs!, requests, rows, seconds, connections, malformed, sizes, scorers);
+    // --model dnn: the throughput figures of one model only.
+    const names = (flagValue(argv, '--model') ?? 'dnn,dcnv2').split(',') as (keyof typeof MODELS)[];
+    if (names.some((n) => !(n in MODELS))) throw new Error(`--model: expected dnn and/or dcnv2, got ${flagValue(argv, '--model')}`);
+    if (only !== 'reload') await throughput(rep, work, dirs!, requests, rows, seconds, connections, malformed, sizes, scorers, names);
     const reloadDirs = dirs !== undefined && reloadBuckets === undefined ? dirs : { dnn: await train(models, 'dnn', reloadBuckets), dcnv2: await train(models, 'dcnv2', reloadBuckets) };
-    if (only !== 'throughput') await reloadUnderLoad(rep, work, reloadDirs, requests[1], seconds, connections);
+    if (only !== 'throughput') await reloadUnderLoad(rep, work, reloadDirs, requests[formats[0]!]![1], seconds, connections);
     rep.note(`load average at the end: ${load()}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -175,10 +207,12 @@ export async function serveBench(argv: string[]): Promise<void> {
 }
 
 type Dirs = Record<keyof typeof MODELS, string>;
+type Requests = Partial<Record<BodyFormat, Record<1 | 100, Request[]>>>;
 
 /** Requests/s and latency of ctrkit and onnxruntime-node behind the same server; then malformed requests mixed in. */
-async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Record<1 | 100, Request[]>, rows: Record<string, string | null>[],
-  seconds: number, connections: number, malformed: number, sizes: readonly (1 | 100)[], scorers: readonly ('ctrkit' | 'ctrkit-int8' | 'onnxruntime')[]): Promise<void> {
+async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Requests, rows: Record<string, string | null>[],
+  seconds: number, connections: number, malformed: number, sizes: readonly (1 | 100)[], scorers: readonly ('ctrkit' | 'ctrkit-int8' | 'onnxruntime')[],
+  names: readonly (keyof typeof MODELS)[]): Promise<void> {
   {
     const onnx: Record<string, string> = {};
     for (const [name, dir] of Object.entries(dirs)) {
@@ -186,20 +220,25 @@ async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Rec
       onnx[name] = writeOnnxExport(model, manifest, fitted, join(work, `${name}.onnx`)).onnx;
     }
 
-    for (const name of ['dnn', 'dcnv2'] as const) {
+    for (const name of names) {
       for (const scorer of scorers) {
         const server = await ServerProcess.start(dirs[name], scorer === 'onnxruntime' ? onnx[name] : undefined, scorer === 'ctrkit-int8' ? 'int8' : 'fp32');
         try {
           for (const size of sizes) {
-            await cannon(server.url, requests[size], 2, 1); // warm-up
-            for (const conns of [1, connections]) {
-              const before = load();
-              const r = await cannon(server.url, requests[size], conns, seconds);
-              rep.row({
-                bench: 'serve', model: name, scorer, rows_per_request: size, connections: conns,
-                requests_per_s: Math.round(r.requests.average), rows_per_s: Math.round(r.requests.average * size),
-                p50_ms: r.latency.p50, p99_ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, load: `${before} → ${load()}`,
-              });
+            for (const [format, bodies] of Object.entries(requests)) {
+              await cannon(server.url, bodies[size], 2, 1); // warm-up
+              for (const conns of [1, connections]) {
+                const before = load();
+                const cpu0 = await serverCpuSeconds(server.url);
+                const r = await cannon(server.url, bodies[size], conns, seconds);
+                const cpuMs = ((await serverCpuSeconds(server.url)) - cpu0) * 1000 / r.requests.total;
+                rep.row({
+                  bench: 'serve', model: name, scorer, format, rows_per_request: size, connections: conns,
+                  requests_per_s: Math.round(r.requests.average), rows_per_s: Math.round(r.requests.average * size),
+                  p50_ms: r.latency.p50, p99_ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts,
+                  server_cpu_ms_per_request: Number(cpuMs.toFixed(3)), load: `${before} → ${load()}`,
+                });
+              }
             }
           }
         } finally {
@@ -289,10 +328,10 @@ async function reloadUnderLoad(rep: Reporter, work: string, dirs: Dirs, requests
  * and the whole request through fastify (app.inject, batch wait 0), whose excess over the stages
  * is routing, hooks, metrics and the batcher's bookkeeping.
  */
-async function profileStages(rep: Reporter, dirs: Dirs, rows: Record<string, string | null>[], count: number): Promise<void> {
-  const bodies = predictRequests(rows, 100, 10).map((r) => r.body as string);
+async function profileStages(rep: Reporter, dirs: Dirs, rows: Record<string, string | null>[], count: number, formats: readonly BodyFormat[]): Promise<void> {
   backend().setThreads(1); // as the load test's server process
-  for (const name of ['dnn', 'dcnv2'] as const) {
+  for (const [name, format] of (['dnn', 'dcnv2'] as const).flatMap((m) => formats.map((f) => [m, f] as const))) {
+    const bodies = predictRequests(rows, 100, 10, format).map((r) => r.body as string);
     const server = createServer({ modelDir: dirs[name], batch: { maxWaitMs: 0 } });
     try {
       const s = server.current();
@@ -313,7 +352,7 @@ async function profileStages(rep: Reporter, dirs: Dirs, rows: Record<string, str
       const sum = Object.values(ms).reduce((a, b) => a + b, 0);
       const us = (v: number): number => Math.round((v / count) * 1000);
       rep.row({
-        bench: 'serve-profile', model: name, rows_per_request: 100, requests: count,
+        bench: 'serve-profile', model: name, format, rows_per_request: 100, requests: count,
         ...Object.fromEntries(Object.entries(ms).map(([k, v]) => [`${k}_us`, us(v)])),
         stages_us: us(sum), inject_us: us(inject), fastify_batcher_us: us(inject - sum),
         ...Object.fromEntries(Object.entries(ms).map(([k, v]) => [`${k}_share`, `${Math.round((100 * v) / inject)}%`])),

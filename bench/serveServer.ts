@@ -14,12 +14,13 @@ const argv = process.argv.slice(2);
 const modelDir = flagValue(argv, '--model')!;
 const onnx = flagValue(argv, '--onnx');
 const precision = flagValue(argv, '--precision') === 'int8' ? 'int8' : 'fp32';
+const wait = flagValue(argv, '--batch-wait-ms');
 backend().setThreads(1);
 // The snapshot version the graph was exported from: a reloaded model is scored by ctrkit.
 const { manifest, fitted } = loadScoringModel(modelDir, { recover: false });
 const ort = onnx === undefined ? undefined : await OrtScorer.load(onnx, fitted, 1);
 const server = createServer({
-  modelDir, port: 0, reload: { pollMs: 500 }, precision,
+  modelDir, port: 0, reload: { pollMs: 500 }, precision, ...(wait === undefined ? {} : { batch: { maxWaitMs: Number(wait) } }),
   scorer: ort && ((snap) => snap.manifest.weights.sha256 !== manifest.weights.sha256 ? undefined
     : async (ds, start, end) => [Float64Array.from((await ort.score(ds, start, end)).probability)]),
 });

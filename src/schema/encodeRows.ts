@@ -2,9 +2,9 @@ import type { Dataset } from '../data/dataset.js';
 import type { RawValue } from '../data/prep/field.js';
 import type { FittedSchema } from './fitted.js';
 import type { RowCoder } from './ingest.js';
-import { newParsedRow, rowParser, type ParsedRow } from './rows.js';
+import { newParsedRow, parseDenseValue, parseIdValue, rowParser, sequenceTokens, type ParsedRow } from './rows.js';
 import type { SchemaSpec, SequenceSpec } from './spec.js';
-import { RowStore, type StoredColumns } from './store.js';
+import { Growable, RowStore, type StoredColumns } from './store.js';
 
 /*
  * Rows that arrive as values rather than as a file (the server's JSON requests) go through the
@@ -36,6 +36,12 @@ export function featureNames(spec: SchemaSpec): string[] {
 }
 
 /**
+ * A feature's values for a block of rows given column by column: one raw value per row, or one
+ * value every row shares.
+ */
+export type FeatureColumn = readonly RawValue[] | RawValue;
+
+/**
  * Accumulates rows of raw feature values (in featureNames order) and encodes them as the training
  * data was: same tokenising, vocabularies (unknown tokens → OOV), hashing, transforms.
  */
@@ -43,10 +49,12 @@ export class RowEncoder {
   private readonly parse: (values: readonly RawValue[], file: string, line: number, out: ParsedRow) => void;
   private readonly row: ParsedRow;
   private readonly coder: RowCoder;
+  private readonly spec: SchemaSpec;
   private store: RowStore;
 
   constructor(private readonly fitted: FittedSchema) {
     const spec = featureSpec(fitted.spec);
+    this.spec = spec;
     this.parse = rowParser(spec, false);
     this.row = newParsedRow(spec, false);
     this.coder = fittedCoder(fitted);
@@ -85,5 +93,59 @@ export class RowEncoder {
     const cols = this.store.take();
     this.store = this.newStore();
     return cols;
+  }
+
+  /**
+   * `numRows` rows given column by column (`columns` in featureNames order), encoded as pushing
+   * them row by row would encode them, with the same per-value parsing (src/schema/rows.ts), but
+   * in one loop per column. Independent of the rows pushed. Throws the DataFormatError (`source`,
+   * row index as its line, field name) of the first bad value in column order.
+   */
+  encodeColumns(columns: readonly FeatureColumn[], numRows: number, source: string): StoredColumns {
+    const { spec, fitted } = this;
+    const F = spec.fields.length;
+    const D = spec.dense.length;
+    const n = numRows;
+    // A shared value is parsed once, as its first row (no rows: nothing to check, as row by row).
+    const each = <T>(c: FeatureColumn, parse: (v: RawValue, r: number) => T, set: (r: number, x: T) => void): void => {
+      if (typeof c === 'object') {
+        for (let r = 0; r < n; r++) set(r, parse(c[r]!, r));
+      } else if (n > 0) {
+        const x = parse(c, 0);
+        for (let r = 0; r < n; r++) set(r, x);
+      }
+    };
+    // The id columns written out (not through `each`): most of a request's values are ids. A parsed
+    // value is a bucketized field's local id and the others' raw value (fieldId reads the one it needs).
+    const codes = new Int32Array(n * F);
+    for (let j = 0; j < F; j++) {
+      const f = spec.fields[j]!;
+      const c = columns[j]!;
+      if (typeof c === 'object') {
+        for (let r = 0; r < n; r++) {
+          const p = parseIdValue(f, c[r]!, source, r);
+          codes[r * F + j] = fitted.fieldId(j, p, p as number);
+        }
+      } else if (n > 0) {
+        const p = parseIdValue(f, c, source, 0);
+        const id = fitted.fieldId(j, p, p as number);
+        for (let r = 0; r < n; r++) codes[r * F + j] = id;
+      }
+    }
+    const dense = new Float64Array(n * D);
+    for (let d = 0; d < D; d++) {
+      const s = spec.dense[d]!;
+      each(columns[F + d]!, (v, r) => parseDenseValue(s, v, source, r), (r, x) => { dense[r * D + d] = x; });
+    }
+    const sequences = spec.sequences.map((s, q) => {
+      const offsets = new Int32Array(n + 1);
+      const ids = new Growable((k) => new Int32Array(k), 64);
+      each(columns[F + D + q]!, (v) => sequenceTokens(s, v).map((t) => fitted.sequenceId(q, t)), (r, toks) => {
+        for (const id of toks) ids.push(id);
+        offsets[r + 1] = ids.length;
+      });
+      return { offsets, codes: ids.take() };
+    });
+    return { numRows: n, codes, labels: [], weights: undefined, dense, sequences, groupOffsets: undefined };
   }
 }

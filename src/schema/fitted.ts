@@ -63,6 +63,37 @@ export function hashFieldBucket(f: Extract<IdFieldSpec, { kind: 'hash' }>, raw: 
   return hashBucket(f.logBucket === true ? logBucketTokens.token(raw) : raw as string, f.buckets);
 }
 
+const INT_RE = /^[+-]?\d+$/;
+
+/**
+ * A log-bucket vocabulary field's id for a parsed value (integer text, a number, '' = missing), the
+ * id of `tokens.token(raw)`'s text without making that text: the bucket is looked up as a number
+ * among the tokens that are a number's canonical text (String(Number(t)) === t). Equal to the text
+ * lookup, since String(x) is such a token exactly when Number(String(x)) is x (±0 print alike).
+ * Values the text rule treats specially (missing, text that is no safe integer ≤ 2) take it.
+ */
+function logBucketCoder(o: number, vocabulary: readonly string[], lookup: ReadonlyMap<string, number>, tokens: CategoricalField): (raw: RawValue) => number {
+  const byNumber = new Map<number, number>();
+  vocabulary.forEach((t, i) => {
+    if (t.length > 0 && String(Number(t)) === t) byNumber.set(Number(t), i + 1);
+  });
+  const text = (raw: RawValue): number => o + (lookup.get(tokens.token(raw)) ?? 0);
+  // logBucketValue's rule: v > 2 → floor(ln(v)²), else v itself.
+  const bucket = (v: number): number => {
+    if (v > 2) {
+      const l = Math.log(v);
+      return o + (byNumber.get(Math.floor(l * l)) ?? 0);
+    }
+    return o + (byNumber.get(v) ?? 0);
+  };
+  return (raw) => {
+    if (typeof raw === 'number') return Number.isNaN(raw) ? text(raw) : bucket(raw);
+    if (raw.length === 0 || !INT_RE.test(raw)) return text(raw);
+    const v = Number(raw);
+    return v <= 2 && !Number.isSafeInteger(v) ? text(raw) : bucket(v);
+  };
+}
+
 /** Index of the vocabulary field a shared sequence names (a ConfigError otherwise: a hand-edited manifest). */
 function sharedOwner(spec: SchemaSpec, vocab: string, seq: string): number {
   const j = spec.fields.findIndex((f) => f.name === vocab);
@@ -121,7 +152,7 @@ export class FittedSchema {
         case 'vocab': {
           const lookup = this.lookups[j]!;
           const tokens = this.tokenizers[j]!;
-          if (f.logBucket) return (raw) => o + (lookup.get(tokens.token(raw)) ?? 0);
+          if (f.logBucket) return logBucketCoder(o, f.vocabulary, lookup, tokens);
           // A categorical token is the text itself (what CategoricalField.token returns for a string).
           return (raw) => o + (lookup.get(typeof raw === 'string' ? raw : tokens.token(raw)) ?? 0);
         }

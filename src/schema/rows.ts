@@ -2,7 +2,7 @@ import { DataFormatError, show } from '../data/readers/errors.js';
 import type { RawValue } from '../data/prep/field.js';
 import { bucketIndex, log1pClamped } from './numeric.js';
 import type { PositiveRule } from './config.js';
-import { sequenceColumns, type LabelSpec, type SchemaSpec } from './spec.js';
+import { sequenceColumns, type DenseSpec, type IdFieldSpec, type LabelSpec, type SchemaSpec, type SequenceSpec } from './spec.js';
 
 /*
  * Turns the raw column values of one row into what the dataset stores, doing every check that can
@@ -72,6 +72,41 @@ function logBucketRaw(v: RawValue, file: string, line: number, column: string): 
 }
 
 /**
+ * What is stored for id field `f`'s value before its id: the raw value a vocabulary or hash field
+ * looks up (log-bucket text checked), or a bucketized field's local id (a number). Shared by the
+ * row parser and the column encoder (src/schema/encodeRows.ts), so both check and encode alike.
+ */
+export function parseIdValue(f: IdFieldSpec, v: RawValue, file: string, line: number): RawValue {
+  switch (f.kind) {
+    case 'vocab':
+      if (f.required === true && (typeof v === 'number' ? Number.isNaN(v) : v.length === 0)) {
+        throw new DataFormatError(file, line, f.column, 'value is missing (the field is required)');
+      }
+      return f.logBucket ? logBucketRaw(v, file, line, f.column) : v;
+    case 'hash':
+      return f.logBucket === true ? logBucketRaw(v, file, line, f.column) : text(v);
+    case 'bucketize':
+      return bucketIndex(toNumber(v, file, line, f.column), f.boundaries) + 1;
+  }
+}
+
+/** A dense column's value after its log transform (NaN = missing); standardisation comes later. */
+export function parseDenseValue(s: DenseSpec, v: RawValue, file: string, line: number): number {
+  const x = toNumber(v, file, line, s.column);
+  return s.transform === 'log' ? log1pClamped(x) : x;
+}
+
+/** A single-column sequence's tokens: its text split at the separator, truncated to maxLength. */
+export function sequenceTokens(s: SequenceSpec, v: RawValue): string[] {
+  const t = text(v);
+  return lastTokens(s, t.length === 0 ? [] : t.split(s.separator));
+}
+
+function lastTokens(s: SequenceSpec, toks: string[]): string[] {
+  return s.maxLength !== undefined && toks.length > s.maxLength ? toks.slice(toks.length - s.maxLength) : toks;
+}
+
+/**
  * A parser for rows whose values come in `specColumns(spec, withLabels)` order. Without labels
  * (prediction on unlabeled files) `labels` stays empty.
  */
@@ -89,43 +124,24 @@ export function rowParser(spec: SchemaSpec, withLabels: boolean): (values: reado
     for (let k = 0; k < L; k++) out.labels[k] = labelValue(spec.labels[k]!, values[k]!, file, line);
     for (let j = 0; j < F; j++) {
       const f = spec.fields[j]!;
-      const v = values[L + j]!;
-      switch (f.kind) {
-        case 'vocab':
-          if (f.required === true && (typeof v === 'number' ? Number.isNaN(v) : v.length === 0)) {
-            throw new DataFormatError(file, line, f.column, 'value is missing (the field is required)');
-          }
-          out.fieldRaw[j] = f.logBucket ? logBucketRaw(v, file, line, f.column) : v;
-          break;
-        case 'hash':
-          out.fieldRaw[j] = f.logBucket === true ? logBucketRaw(v, file, line, f.column) : text(v);
-          break;
-        case 'bucketize':
-          out.fieldLocal[j] = bucketIndex(toNumber(v, file, line, f.column), f.boundaries) + 1;
-          break;
-      }
+      const p = parseIdValue(f, values[L + j]!, file, line);
+      if (f.kind === 'bucketize') out.fieldLocal[j] = p as number;
+      else out.fieldRaw[j] = p;
     }
-    for (let d = 0; d < D; d++) {
-      const s = spec.dense[d]!;
-      const x = toNumber(values[L + F + d]!, file, line, s.column);
-      out.dense[d] = s.transform === 'log' ? log1pClamped(x) : x;
-    }
+    for (let d = 0; d < D; d++) out.dense[d] = parseDenseValue(spec.dense[d]!, values[L + F + d]!, file, line);
     for (let q = 0; q < S; q++) {
       const s = spec.sequences[q]!;
       const at = L + F + D + seqAt[q]!;
-      let toks: string[];
       if (s.columns === undefined) {
-        const t = text(values[at]!);
-        toks = t.length === 0 ? [] : t.split(s.separator);
-      } else {
-        toks = [];
-        for (let c = 0; c < s.columns.length; c++) {
-          const t = text(values[at + c]!);
-          if (t.length > 0) toks.push(t);
-        }
+        out.tokens[q] = sequenceTokens(s, values[at]!);
+        continue;
       }
-      if (s.maxLength !== undefined && toks.length > s.maxLength) toks = toks.slice(toks.length - s.maxLength);
-      out.tokens[q] = toks;
+      const toks: string[] = [];
+      for (let c = 0; c < s.columns.length; c++) {
+        const t = text(values[at + c]!);
+        if (t.length > 0) toks.push(t);
+      }
+      out.tokens[q] = lastTokens(s, toks);
     }
     if (spec.group !== undefined) {
       const g = values[groupAt]!;

@@ -6,7 +6,7 @@
  */
 import type { RawValue } from '../data/prep/field.js';
 import { DataFormatError } from '../data/readers/errors.js';
-import type { RowEncoder, StoredColumns } from '../schema/index.js';
+import type { FeatureColumn, RowEncoder, StoredColumns } from '../schema/index.js';
 import { errorKind } from './metrics.js';
 import type { FeatureInfo } from './snapshot.js';
 
@@ -64,7 +64,7 @@ function listNames(features: readonly FeatureInfo[]): string {
   return n.length <= 12 ? n.join(', ') : `${n.slice(0, 10).join(', ')}, … (${n.length} in all; GET /v1/model lists them)`;
 }
 
-const BODY_KEYS: readonly string[] = ['rows', 'context'];
+const BODY_KEYS: readonly string[] = ['rows', 'columns', 'context'];
 const NO_IMPLIED: ReadonlyMap<number, RawValue> = new Map();
 
 export interface BodyOptions {
@@ -93,44 +93,78 @@ function featureIndex(features: readonly FeatureInfo[]): ReadonlyMap<string, num
 }
 
 /**
- * The rows of a predict body, checked and encoded by `encoder` in one pass (values in `features`
- * order, as a file's line is parsed once): a block of stored columns for the batcher, which
- * concatenates the blocks of concurrent requests. Throws RequestError on the first problem; the
- * encoder is left empty either way, so it can be shared by every request of a snapshot.
+ * The rows of a predict body, checked and encoded by `encoder` (a block of stored columns for the
+ * batcher, which concatenates the blocks of concurrent requests): `rows` (one object per row) or
+ * `columns` (one array per field), both encoded one column at a time. Throws RequestError on the
+ * first problem (of `rows`: in row order, from a second, row-by-row reading); the encoder is left
+ * empty either way, so it can be shared by every request of a snapshot.
  */
 export function readPredictBody(body: unknown, features: readonly FeatureInfo[], encoder: RowEncoder, maxRows: number, opts: BodyOptions = {}): StoredColumns {
   if (!isRecord(body)) throw new RequestError(`the body must be a JSON object {"rows": [...]}, got ${describe(body)}`);
   const keys = opts.keys === undefined ? BODY_KEYS : [...BODY_KEYS, ...opts.keys];
   for (const k of Object.keys(body)) {
-    if (!keys.includes(k)) throw new RequestError(`unknown key ${JSON.stringify(k)} (expected rows and optionally ${keys.slice(1).join(', ')})`);
+    if (!keys.includes(k)) throw new RequestError(`unknown key ${JSON.stringify(k)} (expected rows or columns, and optionally ${keys.slice(2).join(', ')})`);
   }
   const implied = opts.implied ?? NO_IMPLIED;
   const impliedWhy = opts.impliedWhy ?? 'is an item feature: items are named by "items"';
+  if (body.columns !== undefined) {
+    if (body.rows !== undefined) throw new RequestError('give either "rows" or "columns", not both');
+    return readColumns(body.columns, body.context, features, encoder, maxRows, implied, impliedWhy);
+  }
   const rows = body.rows;
   if (!Array.isArray(rows)) throw new RequestError(`must be an array of objects, got ${describe(rows)}`, undefined, 'rows');
   if (rows.length > maxRows) throw new RequestError(`too many rows: ${rows.length} (at most ${maxRows} per request)`, undefined, 'rows');
-  const index = featureIndex(features);
-  const unknown = (name: string, row?: number): RequestError =>
-    new RequestError(`unknown field (the model's fields are: ${listNames(features)})`, row, name);
-
-  const F = features.length;
-  const shared: (RawValue | undefined)[] = new Array<RawValue | undefined>(F).fill(undefined);
-  for (const [i, v] of implied) shared[i] = v;
-  const context = body.context;
-  if (context !== undefined) {
-    if (!isRecord(context)) throw new RequestError(`"context" must be an object of field values, got ${describe(context)}`);
-    for (const name of Object.keys(context)) {
-      const i = index.get(name);
-      if (i === undefined) throw unknown(`context.${name}`);
-      if (implied.has(i)) throw new RequestError(impliedWhy, undefined, `context.${name}`);
-      try {
-        shared[i] = rawValue(context[name], features[i]!);
-      } catch (e) {
-        throw new RequestError((e as Error).message, undefined, `context.${name}`);
-      }
+  const shared = sharedValues(body.context, features, implied, impliedWhy);
+  const columns = rowsAsColumns(rows, features, shared);
+  if (columns !== undefined) {
+    try {
+      return encoder.encodeColumns(columns, rows.length, 'request');
+    } catch (e) {
+      if (!(e instanceof DataFormatError)) throw e;
     }
   }
+  // Something is wrong: row by row, as a file's lines are read, the first problem in row order is named.
+  return readRowByRow(rows, features, encoder, shared, implied, impliedWhy);
+}
 
+/**
+ * The rows' values as columns when every row is an object giving each feature that is not shared
+ * exactly once, with values of the right JSON types; else undefined (readRowByRow then names the
+ * problem). The fast path: no per-row copies, errors or encoder calls.
+ */
+function rowsAsColumns(rows: readonly unknown[], features: readonly FeatureInfo[], shared: readonly (RawValue | undefined)[]): FeatureColumn[] | undefined {
+  const index = featureIndex(features);
+  let perRow = 0;
+  const columns: FeatureColumn[] = shared.map((v) => {
+    if (v !== undefined) return v;
+    perRow++;
+    return [];
+  });
+  try {
+    for (let r = 0; r < rows.length; r++) {
+      const row = rows[r];
+      if (!isRecord(row)) return undefined;
+      let given = 0;
+      for (const name of Object.keys(row)) {
+        const i = index.get(name);
+        if (i === undefined || shared[i] !== undefined) return undefined;
+        const v = row[name];
+        (columns[i] as RawValue[]).push(typeof v === 'string' ? v : rawValue(v, features[i]!));
+        given++;
+      }
+      if (given !== perRow) return undefined;
+    }
+  } catch {
+    return undefined;
+  }
+  return columns;
+}
+
+/** The rows checked and encoded one at a time; throws RequestError on the first problem in row order. */
+function readRowByRow(rows: readonly unknown[], features: readonly FeatureInfo[], encoder: RowEncoder, shared: readonly (RawValue | undefined)[],
+  implied: ReadonlyMap<number, RawValue>, impliedWhy: string): StoredColumns {
+  const index = featureIndex(features);
+  const F = features.length;
   // One array of values reused for every row: the encoder copies what it keeps.
   const values: (RawValue | undefined)[] = shared.slice();
   try {
@@ -140,7 +174,7 @@ export function readPredictBody(body: unknown, features: readonly FeatureInfo[],
       for (let i = 0; i < F; i++) values[i] = shared[i];
       for (const name of Object.keys(row)) {
         const i = index.get(name);
-        if (i === undefined) throw unknown(name, r);
+        if (i === undefined) throw unknownField(features, name, r);
         if (shared[i] !== undefined) {
           throw new RequestError(implied.has(i) ? impliedWhy : 'given both in the row and in context', r, name);
         }
@@ -151,16 +185,12 @@ export function readPredictBody(body: unknown, features: readonly FeatureInfo[],
         }
       }
       for (let i = 0; i < F; i++) {
-        if (values[i] === undefined) throw new RequestError('missing (every field is required; null means a missing value)', r, features[i]!.name);
+        if (values[i] === undefined) throw missingField(r, features[i]!.name);
       }
       try {
         encoder.push(values as RawValue[], 'request', r);
       } catch (e) {
-        if (!(e instanceof DataFormatError)) throw e;
-        const f = e.field;
-        const i = f === undefined ? undefined : index.get(f);
-        const fromContext = i !== undefined && !implied.has(i) && shared[i] !== undefined;
-        throw fromContext ? new RequestError(e.detail, undefined, `context.${f}`) : new RequestError(e.detail, r, f);
+        throw encodingError(e, features, implied, shared);
       }
     }
   } catch (e) {
@@ -168,4 +198,91 @@ export function readPredictBody(body: unknown, features: readonly FeatureInfo[],
     throw e;
   }
   return encoder.takeColumns();
+}
+
+function unknownField(features: readonly FeatureInfo[], name: string, row?: number): RequestError {
+  return new RequestError(`unknown field (the model's fields are: ${listNames(features)})`, row, name);
+}
+
+function missingField(row: number | undefined, name: string): RequestError {
+  return new RequestError('missing (every field is required; null means a missing value)', row, name);
+}
+
+/** Each feature's value shared by every row (from context or implied by the route), undefined where rows give it. */
+function sharedValues(context: unknown, features: readonly FeatureInfo[], implied: ReadonlyMap<number, RawValue>, impliedWhy: string): (RawValue | undefined)[] {
+  const shared: (RawValue | undefined)[] = new Array<RawValue | undefined>(features.length).fill(undefined);
+  for (const [i, v] of implied) shared[i] = v;
+  if (context === undefined) return shared;
+  if (!isRecord(context)) throw new RequestError(`"context" must be an object of field values, got ${describe(context)}`);
+  const index = featureIndex(features);
+  for (const name of Object.keys(context)) {
+    const i = index.get(name);
+    if (i === undefined) throw unknownField(features, `context.${name}`);
+    if (implied.has(i)) throw new RequestError(impliedWhy, undefined, `context.${name}`);
+    try {
+      shared[i] = rawValue(context[name], features[i]!);
+    } catch (e) {
+      throw new RequestError((e as Error).message, undefined, `context.${name}`);
+    }
+  }
+  return shared;
+}
+
+/** The encoder's DataFormatError as the request's error: a shared value's names its context field, a row's its row. */
+function encodingError(e: unknown, features: readonly FeatureInfo[], implied: ReadonlyMap<number, RawValue>, shared: readonly (RawValue | undefined)[]): unknown {
+  if (!(e instanceof DataFormatError)) return e;
+  const f = e.field;
+  const i = f === undefined ? undefined : featureIndex(features).get(f);
+  const fromContext = i !== undefined && !implied.has(i) && shared[i] !== undefined;
+  return fromContext ? new RequestError(e.detail, undefined, `context.${f}`) : new RequestError(e.detail, e.line, f);
+}
+
+/**
+ * A body's `columns`, {field: [value per row], …}: every column as long as the others, each field
+ * in columns or shared (context, implied), values checked as in rows (the JSON arrays are
+ * rewritten in place into raw values: they are this request's own parse). Errors name the field,
+ * and the row (index in the columns) for a value.
+ */
+function readColumns(columns: unknown, context: unknown, features: readonly FeatureInfo[], encoder: RowEncoder, maxRows: number,
+  implied: ReadonlyMap<number, RawValue>, impliedWhy: string): StoredColumns {
+  if (!isRecord(columns)) throw new RequestError(`must be an object of field → array of values (one per row), got ${describe(columns)}`, undefined, 'columns');
+  const index = featureIndex(features);
+  const shared = sharedValues(context, features, implied, impliedWhy);
+  const given: (FeatureColumn | undefined)[] = shared.slice();
+  let numRows: number | undefined;
+  let first = '';
+  for (const name of Object.keys(columns)) {
+    const i = index.get(name);
+    if (i === undefined) throw unknownField(features, name);
+    if (shared[i] !== undefined) throw new RequestError(implied.has(i) ? impliedWhy : 'given both in columns and in context', undefined, name);
+    const col = columns[name];
+    if (!Array.isArray(col)) throw new RequestError(`expected an array of values (one per row), got ${describe(col)}`, undefined, name);
+    if (numRows === undefined) {
+      if (col.length > maxRows) throw new RequestError(`too many rows: ${col.length} (at most ${maxRows} per request)`, undefined, 'columns');
+      numRows = col.length;
+      first = name;
+    } else if (col.length !== numRows) {
+      throw new RequestError(`has ${col.length} values, expected ${numRows} (as many as ${first})`, undefined, name);
+    }
+    const f = features[i]!;
+    for (let r = 0; r < col.length; r++) {
+      const v: unknown = col[r];
+      if (typeof v === 'string') continue;
+      try {
+        col[r] = rawValue(v, f);
+      } catch (e) {
+        throw new RequestError((e as Error).message, r, name);
+      }
+    }
+    given[i] = col as RawValue[];
+  }
+  for (let i = 0; i < features.length; i++) {
+    if (given[i] === undefined) throw missingField(undefined, features[i]!.name);
+  }
+  if (numRows === undefined) throw new RequestError('give at least one field\'s column (the number of rows is its length)', undefined, 'columns');
+  try {
+    return encoder.encodeColumns(given as FeatureColumn[], numRows, 'request');
+  } catch (e) {
+    throw encodingError(e, features, implied, shared);
+  }
 }

@@ -194,15 +194,18 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   }
   // Node closes idle keep-alive connections once when closing starts; one whose response is
   // still being computed would otherwise stay open for the keep-alive timeout after it.
-  app.addHook('onSend', async (_req, reply) => {
+  // Both hooks run for every request: callback hooks, not async ones (no promise per hook per request).
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ route, status: String(reply.statusCode) });
     const kind = errorKind(reply.statusCode);
     if (kind !== undefined) metrics.errors.inc({ route, kind });
     metrics.latency.observe({ route }, reply.elapsedTime / 1000);
+    done();
   });
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof RequestError) return reply.code(err.status).send({ error: err.toJSON() });

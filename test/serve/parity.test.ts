@@ -1,7 +1,7 @@
 /**
  * The server's scores are `ctrkit predict`'s, bit for bit, for every model type: the same rows of
  * the census file, sent as JSON raw values in concurrent requests of different sizes (so they are
- * coalesced and chunked differently from predict's batches), give the same float64 probabilities,
+ * coalesced and chunked differently from predict's batches; as rows and as columns), give the same float64 probabilities,
  * and the JSON numbers print exactly as predict's CSV cells.
  */
 import { describe, it, before, after } from 'node:test';
@@ -71,10 +71,12 @@ describe('serve: scores equal ctrkit predict bit for bit', () => {
         const rows = data.lines.map((l) => requestRow(l, columns, fields));
         const sizes = [1, 7, 250, 1, 1000, 33, 2, 1706];
         assert.equal(sizes.reduce((a, b) => a + b, 0), ROWS);
+        // Row bodies and columnar bodies alternate, so batches mix both.
         let at = 0;
-        const replies = await Promise.all(sizes.map((n) => {
-          const body = { rows: rows.slice(at, at + n) };
+        const replies = await Promise.all(sizes.map((n, k) => {
+          const part = rows.slice(at, at + n);
           at += n;
+          const body = k % 2 === 0 ? { rows: part } : { columns: Object.fromEntries(fields.map((f) => [f, part.map((r) => r[f])])) };
           return server.app.inject({ method: 'POST', url: '/v1/predict', payload: body });
         }));
         const served: number[] = [];

@@ -164,6 +164,9 @@ describe('serve: POST /v1/rank (two-tower item vectors)', () => {
     const some = await post(server, '/v1/rank', { rows: users.slice(0, 2), items: [7, 2, 7] });
     assert.deepEqual(some.body.items, [7, 2, 7]);
     assert.deepEqual(some.body.scores, all.map((s) => [s[7], s[2], s[7]]));
+    // The same rows as columns.
+    const columns = Object.fromEntries(Object.keys(users[0]!).map((f) => [f, users.slice(0, 2).map((u) => u[f])]));
+    assert.deepEqual((await post(server, '/v1/rank', { columns, items: [7, 2, 7] })).body, some.body);
     const top = await post(server, '/v1/rank', { rows: users.slice(0, 2), top: 3 });
     const best = all.map((s) => s.map((p, j) => ({ p, j })).sort((a, b) => b.p - a.p || a.j - b.j).slice(0, 3));
     assert.deepEqual(top.body.items, best.map((b) => b.map((x) => x.j)));
@@ -186,12 +189,15 @@ describe('serve: POST /v1/rank (two-tower item vectors)', () => {
     await bad({ rows: users, top: 0 }, 'top', undefined, /positive integer/);
     await bad({ rows: [users[0], { ...users[1], det_occ_code: '3' }] }, 'det_occ_code', 1, /item feature/);
     await bad({ rows: [users[0], { ...users[1], age: 'old' }] }, 'age', 1, /number/);
+    const columns = Object.fromEntries(Object.keys(users[0]!).map((f) => [f, users.map((u) => u[f])]));
+    await bad({ columns: { ...columns, det_occ_code: users.map(() => '3') } }, 'det_occ_code', undefined, /item feature/);
+    await bad({ columns: { ...columns, age: users.map((u, i) => (i === 2 ? 'old' : u.age)) } }, 'age', 2, /number/);
     const { year: _y, ...noYear } = users[0]!;
     await bad({ rows: [noYear] }, 'year', 0, /missing/);
     const many = new Array<number>(MAX_RANK_PAIRS / users.length + 1).fill(3);
     await bad({ rows: users, items: many }, 'rows', undefined,
       new RegExp(`field rows: ${users.length} rows × ${many.length} items is ${users.length * many.length} scores, more than ${MAX_RANK_PAIRS} per request`));
-    await bad({ rows: users, k: 1 }, undefined, undefined, /unknown key "k" \(expected rows and optionally context, items, top\)/);
+    await bad({ rows: users, k: 1 }, undefined, undefined, /unknown key "k" \(expected rows or columns, and optionally context, items, top\)/);
   });
 
   it('refuses --items with a model that is not two-tower; /v1/rank without --items is 404', async () => {

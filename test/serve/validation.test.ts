@@ -103,9 +103,60 @@ describe('serve: bad input', () => {
   });
   it('a "__proto__" key is an unknown field, not a prototype', () =>
     rejects(`{"rows": [{"__proto__": {"age": "1"}}]}`, 0, '__proto__', 'unknown field'));
+  it('rows: the first problem in row order is named, whatever its class', async () => {
+    const fields = server.current().features.map((f) => f.name);
+    assert.ok(fields.indexOf('age') < fields.indexOf('wage_per_hour'));
+    const twoBad = rows.map((r, k) => (k === 0 ? { ...r, wage_per_hour: 'lots' } : k === 1 ? { ...r, age: 'old' } : r));
+    await rejects({ rows: twoBad }, 0, 'wage_per_hour', 'expected a number, got "lots"');
+    await rejects({ rows: twoBad.map((r, k) => (k === 3 ? { ...r, colour: 'red' } : r)) }, 0, 'wage_per_hour', 'expected a number');
+    await rejects({ rows: rows.map((r, k) => (k === 0 ? { ...r, age: 'old' } : k === 3 ? { ...r, colour: 'red' } : r)) }, 0, 'age', 'expected a number');
+  });
   it('a field both in the row and in context', () => rejects({ rows, context: { sex: 'Male' } }, 0, 'sex', 'both in the row and in context'));
   it('a bad context value names the context field', () =>
     rejects({ rows: rows.map(({ age: _a, ...r }) => r), context: { age: 'old' } }, undefined, 'context.age', 'expected a number'));
+
+  /** The rows as a columnar body's columns (`patch`: field → value per row replacing theirs). */
+  const columnsOf = (rs: Record<string, unknown>[]): Record<string, unknown[]> =>
+    Object.fromEntries(Object.keys(rs[0]!).map((f) => [f, rs.map((r) => r[f])]));
+
+  it('columns: scores equal the rows\' (context, numbers and null too)', async () => {
+    const { sex, year, ...rest } = rows[0]!;
+    const mixed: Record<string, unknown>[] = rows.map((r, i) => ({ ...r, age: i % 2 === 0 ? Number(r.age) : r.age, education: i === 3 ? null : r.education, class_worker: i === 1 ? 'never-seen' : r.class_worker }));
+    for (const [byRow, byColumn] of [
+      [{ rows: mixed }, { columns: columnsOf(mixed) }],
+      [{ rows: [rest, rest], context: { sex, year } }, { columns: columnsOf([rest, rest]), context: { sex, year } }],
+    ] as const) {
+      const a = await predict(byRow);
+      const b = await predict(byColumn);
+      assert.equal(b.statusCode, 200, b.body);
+      assert.equal(b.body, a.body);
+    }
+    assert.equal(new Set((JSON.parse((await predict({ columns: columnsOf(mixed) })).body) as { scores: number[] }).scores).size, 5);
+  });
+
+  it('columns: every bad-input class names the field (and the row for a value)', async () => {
+    const cols = columnsOf(rows);
+    const patched = (field: string, r: number, v: unknown): Record<string, unknown[]> => ({ ...cols, [field]: cols[field]!.map((x, k) => (k === r ? v : x)) });
+    const { education: _e, ...noEducation } = cols;
+    await rejects({ columns: { ...cols, colour: ['red'] } }, undefined, 'colour', 'unknown field');
+    await rejects({ columns: noEducation }, undefined, 'education', 'missing');
+    await rejects({ columns: patched('race', 2, { a: 1 }) }, 2, 'race', 'got an object');
+    await rejects({ columns: patched('sex', 0, true) }, 0, 'sex', 'got boolean true');
+    await rejects({ columns: patched('age', 4, 'old') }, 4, 'age', 'expected a number, got "old"');
+    await rejects({ columns: patched('age', 1, 'NaN') }, 1, 'age', 'expected a number');
+    await rejects(JSON.stringify({ columns: patched('wage_per_hour', 3, 12345) }).replace('12345', '1e999'), 3, 'wage_per_hour', 'finite');
+    await rejects({ columns: { ...cols, sex: 'Male' } }, undefined, 'sex', 'expected an array of values');
+    await rejects({ columns: { ...cols, sex: cols.sex!.slice(1) } }, undefined, 'sex', 'has 4 values, expected 5');
+    await rejects({ columns: columnsOf([...rows, rows[0]!]) }, undefined, 'columns', 'too many rows: 6 (at most 5');
+    await rejects({ columns: [cols] }, undefined, 'columns', 'must be an object');
+    await rejects({ columns: cols, context: { sex: 'Male' } }, undefined, 'sex', 'both in columns and in context');
+    await rejects({ columns: cols, context: { colour: 'red' } }, undefined, 'context.colour', 'unknown field');
+    const { age: _a, ...noAge } = cols;
+    await rejects({ columns: noAge, context: { age: 'old' } }, undefined, 'context.age', 'expected a number');
+    await rejects({ columns: {}, context: rows[0] }, undefined, 'columns', 'at least one field');
+    await rejects({ rows, columns: cols }, undefined, undefined, 'either "rows" or "columns"');
+    await rejects(`{"columns": {"__proto__": ["1"]}}`, undefined, '__proto__', 'unknown field');
+  });
 
   it('context values are shared by every row and score as if in each row', async () => {
     const { sex, year, ...rest } = rows[0]!;

@@ -6,7 +6,9 @@
  * 3 cross layers) trained for one epoch on the Criteo sample of examples/criteo.yaml; requests are
  * its last rows as raw values. Each model is served by ctrkit and, behind the same HTTP layer and
  * batcher (ServeOptions.scorer), by onnxruntime-node on its ONNX export; both with one compute
- * thread, the server in its own process. Per scorer and request size (1 row, 100 candidates):
+ * thread, the server in its own process; with --precision int8 also ctrkit's int8 scoring and
+ * onnxruntime on the int8 export (`ctrkit export --precision int8`: MatMulInteger). Per scorer and
+ * request size (1 row, 100 candidates):
  * sequential requests (1 connection: latency) and --connections concurrent ones (throughput), with
  * the rows written as --format says (rows and/or columns bodies, docs/serving.md).
  * Then --malformed bad requests mixed with as many good ones (5xx must be 0; the server must still
@@ -192,8 +194,8 @@ export async function serveBench(argv: string[]): Promise<void> {
     // --sizes 100: only the 100-candidate requests (1,100 by default); --malformed 0 skips that part.
     const sizes = (flagValue(argv, '--sizes') ?? '1,100').split(',').map((x) => Number(x) as 1 | 100);
     if (sizes.some((x) => x !== 1 && x !== 100)) throw new Error(`--sizes: expected 1 and/or 100, got ${flagValue(argv, '--sizes')}`);
-    // --precision int8: also ctrkit's opt-in int8 scoring, as a third scorer.
-    const scorers = flagValue(argv, '--precision') === 'int8' ? ['ctrkit', 'ctrkit-int8', 'onnxruntime'] as const : ['ctrkit', 'onnxruntime'] as const;
+    // --precision int8: also ctrkit's opt-in int8 scoring and onnxruntime on the int8 export (equal precision).
+    const scorers: readonly Scorer[] = flagValue(argv, '--precision') === 'int8' ? ['ctrkit', 'ctrkit-int8', 'onnxruntime', 'onnxruntime-int8'] : ['ctrkit', 'onnxruntime'];
     // --model dnn: the throughput figures of one model only.
     const names = (flagValue(argv, '--model') ?? 'dnn,dcnv2').split(',') as (keyof typeof MODELS)[];
     if (names.some((n) => !(n in MODELS))) throw new Error(`--model: expected dnn and/or dcnv2, got ${flagValue(argv, '--model')}`);
@@ -207,22 +209,25 @@ export async function serveBench(argv: string[]): Promise<void> {
 }
 
 type Dirs = Record<keyof typeof MODELS, string>;
+type Scorer = 'ctrkit' | 'ctrkit-int8' | 'onnxruntime' | 'onnxruntime-int8';
 type Requests = Partial<Record<BodyFormat, Record<1 | 100, Request[]>>>;
 
 /** Requests/s and latency of ctrkit and onnxruntime-node behind the same server; then malformed requests mixed in. */
 async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Requests, rows: Record<string, string | null>[],
-  seconds: number, connections: number, malformed: number, sizes: readonly (1 | 100)[], scorers: readonly ('ctrkit' | 'ctrkit-int8' | 'onnxruntime')[],
+  seconds: number, connections: number, malformed: number, sizes: readonly (1 | 100)[], scorers: readonly Scorer[],
   names: readonly (keyof typeof MODELS)[]): Promise<void> {
   {
-    const onnx: Record<string, string> = {};
+    // The ONNX graph each onnxruntime scorer serves: fp32, and int8 (`ctrkit export --precision int8`).
+    const onnx: Record<string, Partial<Record<Scorer, string>>> = {};
     for (const [name, dir] of Object.entries(dirs)) {
       const { model, manifest, fitted } = loadScoringModel(dir);
-      onnx[name] = writeOnnxExport(model, manifest, fitted, join(work, `${name}.onnx`)).onnx;
+      onnx[name] = { onnxruntime: writeOnnxExport(model, manifest, fitted, join(work, `${name}.onnx`)).onnx };
+      if (scorers.includes('onnxruntime-int8')) onnx[name]['onnxruntime-int8'] = writeOnnxExport(model, manifest, fitted, join(work, `${name}-int8.onnx`), 'int8').onnx;
     }
 
     for (const name of names) {
       for (const scorer of scorers) {
-        const server = await ServerProcess.start(dirs[name], scorer === 'onnxruntime' ? onnx[name] : undefined, scorer === 'ctrkit-int8' ? 'int8' : 'fp32');
+        const server = await ServerProcess.start(dirs[name], onnx[name]![scorer], scorer === 'ctrkit-int8' ? 'int8' : 'fp32');
         try {
           for (const size of sizes) {
             for (const [format, bodies] of Object.entries(requests)) {

@@ -1,0 +1,74 @@
+/**
+ * openRowStreamAhead (the row stream of online training read ahead on a worker thread) hands over
+ * the batches, counters and errors of openRowStream on the calling thread, in the same order.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { DataFormatError } from '../../src/data/readers/errors.js';
+import { canReadAhead, openRowStream, openRowStreamAhead, streamSchema, type RowStream, type StreamBatch, type StreamOptions } from '../../src/schema/index.js';
+import { dataConfig, tempFiles } from './helpers.js';
+
+const lines = ['y,a,b,n'];
+for (let i = 0; i < 2000; i++) {
+  if (i % 397 === 50) lines.push('1,onlytwo');
+  else if (i % 211 === 7) lines.push(`1,x${i % 13},b,notanumber`);
+  else lines.push(`${i % 3 === 0 ? 1 : 0},"v ${i % 17}",w${i % 101},${i % 50}`);
+}
+const dir = tempFiles({ 'd.csv.gz': lines.join('\n') + '\n' });
+const file = join(dir, 'd.csv.gz');
+const data = dataConfig({
+  source: { format: 'csv', path: 'd.csv.gz' },
+  labels: [{ name: 'y' }],
+  fields: [{ name: 'a', kind: 'categorical' }, { name: 'b', kind: 'categorical', hashBuckets: 64 }, { name: 'n', kind: 'numeric', transform: 'log-bucket' }],
+});
+const fitted = streamSchema(data, 1000, 'test.yaml', 'hashBuckets');
+
+async function drain(rows: RowStream): Promise<{ batches: StreamBatch[]; error?: unknown }> {
+  const batches: StreamBatch[] = [];
+  try {
+    for await (const b of rows) batches.push(b);
+  } catch (error) {
+    return { batches, error };
+  }
+  return { batches };
+}
+
+async function both(options: StreamOptions, path = file): Promise<[{ batches: StreamBatch[]; error?: unknown; stats: unknown }, { batches: StreamBatch[]; error?: unknown; stats: unknown }]> {
+  assert.ok(canReadAhead(path, options), 'read on a worker');
+  const here = await openRowStream(fitted, data.source, path, dir, options);
+  const ahead = await openRowStreamAhead(fitted, data.source, path, dir, options);
+  const a = await drain(here);
+  const b = await drain(ahead);
+  return [{ ...a, stats: here.stats }, { ...b, stats: ahead.stats }];
+}
+
+describe('openRowStreamAhead', () => {
+  it('gives the batches (rows, lines, slices) and counters of the in-thread stream, bad lines skipped, after a resume point', async () => {
+    const [here, ahead] = await both({ batchSize: 64, onBadLine: 'skip', after: 300, sliceField: 0 });
+    assert.equal(here.error, undefined);
+    assert.ok(here.batches.length > 20);
+    assert.deepEqual(ahead.batches, here.batches);
+    assert.deepEqual(ahead.stats, here.stats);
+    assert.ok((here.stats as { skipped: number }).skipped > 5);
+  });
+
+  it('throws the same error naming file, line and field, after the same batches', async () => {
+    const [here, ahead] = await both({ batchSize: 3 });
+    assert.ok(here.error instanceof DataFormatError);
+    assert.ok(ahead.error instanceof DataFormatError);
+    assert.equal(ahead.error.message, here.error.message);
+    assert.deepEqual([ahead.error.file, ahead.error.line, ahead.error.field], [here.error.file, here.error.line, here.error.field]);
+    assert.match(ahead.error.message, /^d\.csv\.gz:9: field n: /);
+    assert.deepEqual(ahead.batches, here.batches);
+    assert.equal(here.batches.length, 2);
+  });
+
+  it('reports a problem found on opening (a missing column) when opened, as the in-thread stream does', async () => {
+    const other = tempFiles({ 'e.csv': 'y,a,b\n1,x,y\n' });
+    const open = (f: typeof openRowStream) => f(fitted, data.source, join(other, 'e.csv'), other, { batchSize: 4 });
+    const expected = await open(openRowStream).then(() => undefined, (e: unknown) => e);
+    assert.ok(expected instanceof DataFormatError);
+    await assert.rejects(open(openRowStreamAhead), (e: unknown) => e instanceof DataFormatError && e.message === expected.message);
+  });
+});

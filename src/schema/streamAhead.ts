@@ -5,43 +5,38 @@
  * their order, the errors (file, line, field) and the reader's counters are those of openRowStream
  * on the calling thread, which it runs itself: the encoding is the same code, only on another thread.
  *
- * Read ahead only where no state is shared with the training thread: a file read by path, with
- * hashed fields. Growing vocabularies (admissions reset embedding rows between batches), standard
- * input and message streams (their content arrives on the calling thread) are read in-thread.
+ * A file is read by the worker; a message stream (options.content: its bytes arrive on the calling
+ * thread) is handed to it a chunk at a time, when its reader asks, so that nothing is taken from the
+ * source sooner than in-thread reading would but for the batches read ahead. Read in-thread:
+ * standard input (a read left pending on it when the run stops would keep the process waiting for
+ * the pipe), and growing vocabularies (state the training thread shares: admissions reset embedding
+ * rows between batches).
  */
 import { Worker } from 'node:worker_threads';
-import { DataFormatError } from '../data/readers/errors.js';
 import { newStats } from '../data/readers/reader.js';
 import { STDIN } from '../data/readers/textFile.js';
 import type { SourceConfig } from './config.js';
-import { ConfigError } from './errors.js';
 import type { FittedSchema } from './fitted.js';
 import { openRowStream, type RowStream, type StreamBatch, type StreamOptions } from './stream.js';
-import type { AheadMessage, AheadSpec, ErrorRecord } from './streamAheadProtocol.js';
+import { errorRecord, revive, type AheadMessage, type AheadReply, type AheadSpec } from './streamAheadProtocol.js';
 
 /** Batches encoded ahead of the one being trained on: enough to cover a slow batch, few enough to keep memory flat. */
 const AHEAD = 2;
 
-function revive(e: ErrorRecord): Error {
-  if (e.kind === 'data') return new DataFormatError(e.file, e.line, e.field, e.detail);
-  if (e.kind === 'config') return new ConfigError(e.problems);
-  const err = new Error(e.message);
-  err.name = e.name;
-  if (e.code !== undefined) (err as { code?: string }).code = e.code;
-  return err;
-}
-
-/** Whether `openRowStreamAhead` reads these on a worker (else it reads them in-thread). */
+/** Whether `openRowStreamAhead` reads with a worker (else in-thread). */
 export function canReadAhead(path: string, options: StreamOptions): boolean {
-  return path !== STDIN && options.content === undefined && options.vocabularies === undefined;
+  return path !== STDIN && options.vocabularies === undefined;
 }
 
 /** openRowStream, read ahead on a worker thread where canReadAhead says so. */
 export async function openRowStreamAhead(fitted: FittedSchema, source: SourceConfig, path: string, baseDir: string,
   options: StreamOptions): Promise<RowStream> {
   if (!canReadAhead(path, options)) return openRowStream(fitted, source, path, baseDir, options);
-  const job: AheadSpec = { spec: fitted.spec, source, path, baseDir, options, ahead: AHEAD };
+  const { content, vocabularies: _v, ...plain } = options;
+  const job: AheadSpec = { spec: fitted.spec, source, path, baseDir, options: plain, forwarded: content !== undefined, ahead: AHEAD };
   const worker = new Worker(new URL('./streamWorker.js', import.meta.url), { workerData: job });
+  const reply = (m: AheadReply): void => worker.postMessage(m);
+  const chunks = content?.[Symbol.asyncIterator]();
   const queue: AheadMessage[] = [];
   let waiting: (() => void) | undefined;
   let done = false;
@@ -50,7 +45,11 @@ export async function openRowStreamAhead(fitted: FittedSchema, source: SourceCon
     waiting?.();
     waiting = undefined;
   };
-  worker.on('message', arrive);
+  worker.on('message', (m: AheadMessage) => {
+    if (m.kind !== 'need') return arrive(m);
+    chunks!.next().then((r) => reply(r.done === true ? { kind: 'eof' } : { kind: 'chunk', bytes: r.value }),
+      (err: unknown) => reply({ kind: 'failed', error: errorRecord(err) }));
+  });
   worker.on('error', (err) => arrive({ kind: 'error', error: { kind: 'other', name: err.name, message: `stream reader thread failed: ${err.message}` }, stats: undefined }));
   worker.on('exit', (code) => {
     // A normal exit follows the worker's last message (end or error).
@@ -63,27 +62,32 @@ export async function openRowStreamAhead(fitted: FittedSchema, source: SourceCon
     return m;
   };
   const stats = newStats(path);
-  const opened = await next();
-  if (opened.stats) Object.assign(stats, opened.stats);
-  if (opened.kind === 'error') {
+  const close = async (): Promise<void> => {
+    done = true;
     await worker.terminate();
+    // Not awaited: a read in flight (a message stream waiting for messages) ends when its source closes.
+    void chunks?.return?.()?.catch(() => undefined);
+  };
+  const opened = await next();
+  if (opened.kind !== 'need' && opened.stats) Object.assign(stats, opened.stats);
+  if (opened.kind === 'error') {
+    await close();
     throw revive(opened.error);
   }
   async function* batches(): AsyncGenerator<StreamBatch> {
     try {
       for (;;) {
         const m = await next();
-        if (m.stats) Object.assign(stats, m.stats);
+        if (m.kind !== 'need' && m.stats) Object.assign(stats, m.stats);
         if (m.kind === 'end') return;
         if (m.kind === 'error') throw revive(m.error);
         if (m.kind === 'batch') {
-          worker.postMessage('take');
+          reply({ kind: 'take' });
           yield m.batch;
         }
       }
     } finally {
-      done = true;
-      await worker.terminate();
+      await close();
     }
   }
   return { stats, [Symbol.asyncIterator]: batches };

@@ -36,6 +36,11 @@ export async function openRowStreamAhead(fitted: FittedSchema, source: SourceCon
   const job: AheadSpec = { spec: fitted.spec, source, path, baseDir, options: plain, forwarded: content !== undefined, ahead: AHEAD };
   const worker = new Worker(new URL('./streamWorker.js', import.meta.url), { workerData: job });
   const reply = (m: AheadReply): void => worker.postMessage(m);
+  // A chunk is copied into a buffer of its own, which is moved, not cloned (a small Buffer is a view of a shared pool slab, which a clone would copy whole).
+  const send = (chunk: Buffer): void => {
+    const bytes = new Uint8Array(chunk);
+    worker.postMessage({ kind: 'chunk', bytes } satisfies AheadReply, [bytes.buffer]);
+  };
   const chunks = content?.[Symbol.asyncIterator]();
   const queue: AheadMessage[] = [];
   let waiting: (() => void) | undefined;
@@ -47,7 +52,7 @@ export async function openRowStreamAhead(fitted: FittedSchema, source: SourceCon
   };
   worker.on('message', (m: AheadMessage) => {
     if (m.kind !== 'need') return arrive(m);
-    chunks!.next().then((r) => reply(r.done === true ? { kind: 'eof' } : { kind: 'chunk', bytes: r.value }),
+    chunks!.next().then((r) => (r.done === true ? reply({ kind: 'eof' }) : send(r.value)),
       (err: unknown) => reply({ kind: 'failed', error: errorRecord(err) }));
   });
   worker.on('error', (err) => arrive({ kind: 'error', error: { kind: 'other', name: err.name, message: `stream reader thread failed: ${err.message}` }, stats: undefined }));

@@ -35,6 +35,9 @@ export async function openRowStreamAhead(fitted: FittedSchema, source: SourceCon
   const { content, vocabularies: _v, ...plain } = options;
   const job: AheadSpec = { spec: fitted.spec, source, path, baseDir, options: plain, forwarded: content !== undefined, ahead: AHEAD };
   const worker = new Worker(new URL('./streamWorker.js', import.meta.url), { workerData: job });
+  // The worker holds the process open only while a batch is awaited: a run that fails between
+  // opening the stream and reading it (or stops reading it) still exits.
+  worker.unref();
   const reply = (m: AheadReply): void => worker.postMessage(m);
   // A chunk is copied into a buffer of its own, which is moved, not cloned (a small Buffer is a view of a shared pool slab, which a clone would copy whole).
   const send = (chunk: Buffer): void => {
@@ -61,7 +64,11 @@ export async function openRowStreamAhead(fitted: FittedSchema, source: SourceCon
     if (!done && code !== 0) arrive({ kind: 'error', error: { kind: 'other', name: 'Error', message: `stream reader thread exited with code ${code}` }, stats: undefined });
   });
   const next = async (): Promise<AheadMessage> => {
-    while (queue.length === 0) await new Promise<void>((r) => { waiting = r; });
+    if (queue.length === 0) {
+      worker.ref();
+      while (queue.length === 0) await new Promise<void>((r) => { waiting = r; });
+      worker.unref();
+    }
     const m = queue.shift()!;
     if (m.kind === 'end' || m.kind === 'error') done = true;
     return m;

@@ -4,6 +4,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataFormatError } from '../../src/data/readers/errors.js';
 import { canReadAhead, openRowStream, openRowStreamAhead, streamSchema, type RowStream, type StreamBatch, type StreamOptions } from '../../src/schema/index.js';
@@ -86,6 +88,20 @@ describe('openRowStreamAhead', () => {
     assert.deepEqual(b.batches, a.batches);
     assert.equal(pulled, inThread);
     assert.equal(ahead.stats.file, 'nats:S');
+  });
+
+  it('a stream opened and never read does not keep the process from exiting', () => {
+    const mod = new URL('../../src/schema/index.js', import.meta.url).href;
+    const script = `const s = await import(${JSON.stringify(mod)});
+const fitted = s.streamSchema(${JSON.stringify(data)}, 1000, 'test.yaml', 'hashBuckets');
+await s.openRowStreamAhead(fitted, ${JSON.stringify(data.source)}, ${JSON.stringify(file)}, ${JSON.stringify(dir)}, { batchSize: 8, onBadLine: 'skip' });
+console.log('opened');`;
+    const entry = join(dir, 'open-only.mjs');
+    writeFileSync(entry, script);
+    const r = spawnSync(process.execPath, [entry], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.signal, null, 'the process had to be killed');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'opened');
   });
 
   it('reports a problem found on opening (a missing column) when opened, as the in-thread stream does', async () => {

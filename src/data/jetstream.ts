@@ -11,7 +11,7 @@
  * The connection reconnects without limit when the server goes away; the ordered consumer resumes
  * after the last message it delivered.
  */
-import { setImmediate as setImmediateP, setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DataFormatError } from './readers/errors.js';
 
 export interface JetStreamSourceOptions {
@@ -72,6 +72,9 @@ interface JetStreamApi {
   jetstream(nc: Connection): { consumers: { get(stream: string, opts: Record<string, unknown>): Promise<{ consume(): Promise<Messages> }> } };
   DeliverPolicy: { All: string; StartSequence: string };
 }
+
+/** Resolves after the event loop's current turn: what a message already received resolves before. */
+const nextTurn = (): Promise<'timeout'> => new Promise((r) => setImmediate(r, 'timeout'));
 
 /** import() of a name the compiler does not resolve (an optional package). */
 const load = (pkg: string): Promise<unknown> => import(pkg);
@@ -153,10 +156,13 @@ export async function openJetStreamLines(opts: JetStreamSourceOptions): Promise<
       }
       pending ??= it.next().catch(() => 'failed' as const);
       const left = !wait ? 0 : opts.idleMs === undefined ? undefined : Math.max(0, opts.idleMs - (Date.now() - start));
-      const timer = new AbortController();
-      const timeout = left === undefined ? [] : [(wait ? sleep(left, 'timeout' as const, { signal: timer.signal }) : setImmediateP('timeout' as const, { signal: timer.signal })).catch(() => 'timeout' as const)];
+      // A probe runs once per message: a bare next-turn promise, not a cancellable timer (an
+      // AbortController and the AbortError of its abort cost more than the client's decoding).
+      // The idle timer is cancelled, so that it does not hold the process open.
+      const timer = wait && left !== undefined ? new AbortController() : undefined;
+      const timeout = left === undefined ? [] : [wait ? sleep(left, 'timeout' as const, { signal: timer!.signal }).catch(() => 'timeout' as const) : nextTurn()];
       const r = await Promise.race([pending, ...timeout]);
-      timer.abort();
+      timer?.abort();
       if (r === 'timeout') return wait ? undefined : 'none';
       pending = undefined;
       if (r === 'failed' || r.done === true) {

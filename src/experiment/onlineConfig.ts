@@ -45,6 +45,12 @@ export const onlineSchema = z.strictObject({
   sliceField: z.string().min(1).optional(),
   /** Bytes per read of the input (smaller: rows of a slow pipe reach the trainer sooner). */
   chunkSize: z.number().int().min(64).optional(),
+  /**
+   * Read, parse and encode the next batches on a worker thread while the current one trains (a file
+   * read by path with hashed fields; the same batches and errors as in-thread). false: all on the
+   * training thread.
+   */
+  readAhead: z.boolean().default(true),
   /** Also publish the model directory every N steps (atomically: `ctrkit serve` hot-reloads it); always at the end. */
   publishEvery: z.number().int().positive().optional(),
   /** Grow a bounded vocabulary per field instead of hashing (see vocabSchema). */

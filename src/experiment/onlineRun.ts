@@ -21,7 +21,7 @@ import { RowGatherer } from '../data/batching.js';
 import { STDIN } from '../data/readers/textFile.js';
 import { DataFormatError } from '../data/readers/errors.js';
 import { openJetStreamLines } from '../data/jetstream.js';
-import { ConfigError, csvFirstRecord, GrowingVocabularies, openRowStream, sourcePath, streamSchema, type GrowingVocabStats } from '../schema/index.js';
+import { ConfigError, csvFirstRecord, GrowingVocabularies, openRowStream, openRowStreamAhead, sourcePath, streamSchema, type GrowingVocabStats } from '../schema/index.js';
 import { createModel, type ModelDims } from '../models/registry.js';
 import { createOptimizer } from '../optim/registry.js';
 import { createLoss } from '../losses/registry.js';
@@ -252,7 +252,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
     ...(online.jetstream.idleSeconds === undefined ? {} : { idleMs: online.jetstream.idleSeconds * 1000 }),
     ...(opts.signal === undefined ? {} : { signal: opts.signal }),
   });
-  const rowStream = await openRowStream(readSchema, cfg.data.source, input, cfg.baseDir, {
+  const rowStream = await (online.readAhead ? openRowStreamAhead : openRowStream)(readSchema, cfg.data.source, input, cfg.baseDir, {
     batchSize: cfg.train.batchSize, after: jet ? 0 : position, onBadLine,
     ...(jet ? { content: jet.content } : {}),
     ...(online.chunkSize === undefined ? {} : { chunkSize: online.chunkSize }),

@@ -7,6 +7,7 @@
  *   - train.calibration: fit after training, on the final weights;
  *   - data.cache, data.workers: the encoded rows are identical;
  *   - data.onBadLine: the same rows, or a stop naming the bad line;
+ *   - train.online.readAhead: the same batches, encoded on another thread;
  *   - train.epochs, when at least the epochs the checkpoint has completed (nothing else depends
  *     on the epoch count, so more epochs continue the same run).
  */
@@ -17,7 +18,7 @@ export class ResumeConfigError extends Error {
 }
 
 /** Keys whose change cannot make the resumed run differ from a fresh run of the edited config. */
-const FREE_KEYS = new Set(['train.threads', 'train.logEvery', 'train.checkpointEvery', 'train.calibration', 'data.cache', 'data.workers', 'data.onBadLine']);
+const FREE_KEYS = new Set(['train.threads', 'train.logEvery', 'train.checkpointEvery', 'train.calibration', 'data.cache', 'data.workers', 'data.onBadLine', 'train.online.readAhead']);
 
 export interface ConfigChange {
   /** Dotted key path, array elements by index (data.fields.3.transform). */

@@ -183,6 +183,27 @@ describe('online training on the Criteo head', { skip }, () => {
     assert.deepEqual(readFileSync(join(resumed.modelDir, 'model.safetensors')), readFileSync(join(whole.modelDir, 'model.safetensors')));
   });
 
+  it('reading ahead on a worker thread (the default) trains the same model bits, logs and checkpoints as reading in-thread', async () => {
+    const head = join(dir, 'head.txt');
+    const run = async (out: string, online: string): ReturnType<typeof runOnlineTraining> =>
+      runOnlineTraining(await loadExperimentConfig(config(dir, head, join(dir, out), 'batchSize: 256, checkpointEvery: 5', `${out}.yaml`, online), root), { quiet: true });
+    const ahead = await run('ahead', '');
+    const inThread = await run('in-thread', ', readAhead: false');
+    assert.equal(ahead.rows, 4096);
+    assert.deepEqual(readFileSync(join(ahead.modelDir, 'model.safetensors')), readFileSync(join(inThread.modelDir, 'model.safetensors')));
+    assert.deepEqual(ahead.progressive, inThread.progressive);
+    // Every record but its time and the loop's speed.
+    const records = (file: string): unknown[] => parseMetricLog(readFileSync(file, 'utf8')).map(({ time: _t, rows_per_s: _r, ...rest }) => rest);
+    assert.deepEqual(records(ahead.logFile), records(inThread.logFile));
+    const last = (r: typeof ahead, f: string): Buffer => readFileSync(join(r.checkpointsDir, 'last', f));
+    assert.deepEqual(last(ahead, 'tensors.safetensors'), last(inThread, 'tensors.safetensors'));
+    // The checkpoint's config differs in readAhead alone, which a resume allows (it changes no result).
+    const state = (r: typeof ahead): unknown => ({ ...(JSON.parse(last(r, 'trainer.json').toString()) as object), config: undefined });
+    assert.deepEqual(state(ahead), state(inThread));
+    const resumed = await runOnlineTraining(await loadExperimentConfig(config(dir, head, join(dir, 'ahead'), 'batchSize: 256, checkpointEvery: 5', 'ahead-resumed.yaml', ', readAhead: false'), root), { quiet: true, resume: true });
+    assert.equal(resumed.resumedAfter, 4096);
+  });
+
   it('publishes the model directory every publishEvery steps while the stream goes on', async () => {
     const cfg = config(dir, '-', join(dir, 'published'), 'batchSize: 256', 'published.yaml', ', publishEvery: 1');
     const child = spawn(process.execPath, [cli, 'train', cfg, '-q'], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });

@@ -246,6 +246,29 @@ output: ${join(dir, name)}
     await src.close();
   });
 
+  it('probing for messages the client already holds costs no cancellable timer per message', async () => {
+    await publish('PROBE', Array.from({ length: 300 }, (_, i) => `m${i}`));
+    const src = await openJetStreamLines({ servers: [`127.0.0.1:${port}`], stream: 'PROBE', startSequence: 1, idleMs: 500 });
+    // An AbortController per message, and the AbortError of its abort, cost more than the client's decoding of the message.
+    const Real = globalThis.AbortController;
+    let made = 0;
+    globalThis.AbortController = class extends Real {
+      constructor() {
+        super();
+        made++;
+      }
+    };
+    let text = '';
+    try {
+      for await (const chunk of src.content) text += chunk.toString();
+    } finally {
+      globalThis.AbortController = Real;
+      await src.close();
+    }
+    assert.equal(text.split('\n').length - 1, 300);
+    assert.ok(made < 30, `${made} AbortControllers for 300 messages`);
+  });
+
   it('a malformed message stops the run naming its sequence, or is skipped and counted', async () => {
     await publish('BAD', [...lines.slice(0, 300), 'x\tnot a criteo line', ...lines.slice(300, 600)]);
     const failed = runCli(['train', config('bad', jetstream('BAD', 1)), '-q']);

@@ -1,0 +1,63 @@
+/**
+ * What the training thread and the read-ahead worker of a row stream exchange
+ * (src/schema/streamAhead.ts). Plain data only: it crosses the thread boundary by structured clone.
+ */
+import { DataFormatError } from '../data/readers/errors.js';
+import type { ReaderStats } from '../data/readers/reader.js';
+import { ConfigError } from './errors.js';
+import type { SourceConfig } from './config.js';
+import type { SchemaSpec } from './spec.js';
+import type { StreamBatch, StreamOptions } from './stream.js';
+
+/** The worker's input: what openRowStream is called with, the schema as its spec. */
+export interface AheadSpec {
+  spec: SchemaSpec;
+  source: SourceConfig;
+  path: string;
+  baseDir: string;
+  options: Omit<StreamOptions, 'content' | 'vocabularies'>;
+  /** The bytes come from the training thread (standard input, a message stream), a chunk per 'need'. */
+  forwarded: boolean;
+  /** Batches the worker may have encoded and not yet handed over. */
+  ahead: number;
+}
+
+/** An error as plain data (it crosses between the threads both ways). */
+export type ErrorRecord =
+  | { kind: 'data'; file: string; line: number | undefined; field: string | undefined; detail: string }
+  | { kind: 'config'; problems: string[] }
+  | { kind: 'other'; name: string; message: string; code?: string };
+
+/** Worker → training thread. */
+export type AheadMessage =
+  | { kind: 'need' }
+  | { kind: 'open'; stats: ReaderStats }
+  | { kind: 'batch'; batch: StreamBatch; stats: ReaderStats }
+  | { kind: 'end'; stats: ReaderStats }
+  | { kind: 'error'; error: ErrorRecord; stats: ReaderStats | undefined };
+
+/** Training thread → worker: a batch taken (a credit back), or the next chunk of forwarded content. */
+export type AheadReply =
+  | { kind: 'take' }
+  | { kind: 'chunk'; bytes: Uint8Array }
+  | { kind: 'eof' }
+  | { kind: 'failed'; error: ErrorRecord };
+
+/** An error as the worker caught it, so that the training thread throws the same one. */
+export function errorRecord(err: unknown): ErrorRecord {
+  if (err instanceof DataFormatError) return { kind: 'data', file: err.file, line: err.line, field: err.field, detail: err.detail };
+  if (err instanceof ConfigError) return { kind: 'config', problems: [...err.problems] };
+  const e = err instanceof Error ? err : new Error(String(err));
+  const code = (e as { code?: unknown }).code;
+  return { kind: 'other', name: e.name, message: e.message, ...(typeof code === 'string' ? { code } : {}) };
+}
+
+/** The error a record stands for: same class, message, location and code. */
+export function revive(e: ErrorRecord): Error {
+  if (e.kind === 'data') return new DataFormatError(e.file, e.line, e.field, e.detail);
+  if (e.kind === 'config') return new ConfigError(e.problems);
+  const err = new Error(e.message);
+  err.name = e.name;
+  if (e.code !== undefined) (err as { code?: string }).code = e.code;
+  return err;
+}

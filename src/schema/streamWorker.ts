@@ -1,0 +1,57 @@
+/**
+ * The read-ahead worker of a row stream (src/schema/streamAhead.ts): runs openRowStream on its own
+ * thread and posts the batches in stream order, at most `ahead` of them not yet taken. Forwarded
+ * content (standard input, a message stream) is asked for a chunk at a time, as the reader needs it.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { ReaderStats } from '../data/readers/reader.js';
+import { FittedSchema } from './fitted.js';
+import { openRowStream } from './stream.js';
+import { errorRecord, revive, type AheadMessage, type AheadReply, type AheadSpec } from './streamAheadProtocol.js';
+
+const port = parentPort!;
+const job = workerData as AheadSpec;
+const post = (m: AheadMessage): void => port.postMessage(m);
+let credits = job.ahead;
+let wakeCredit: (() => void) | undefined;
+const chunks: AheadReply[] = [];
+let wakeChunk: (() => void) | undefined;
+port.on('message', (m: AheadReply) => {
+  if (m.kind === 'take') {
+    credits++;
+    wakeCredit?.();
+    wakeCredit = undefined;
+  } else {
+    chunks.push(m);
+    wakeChunk?.();
+    wakeChunk = undefined;
+  }
+});
+
+async function* forwarded(): AsyncGenerator<Buffer> {
+  for (;;) {
+    post({ kind: 'need' });
+    while (chunks.length === 0) await new Promise<void>((r) => { wakeChunk = r; });
+    const m = chunks.shift()!;
+    if (m.kind === 'eof') return;
+    if (m.kind === 'failed') throw revive(m.error);
+    if (m.kind === 'chunk') yield Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
+  }
+}
+
+let stats: ReaderStats | undefined;
+try {
+  const rows = await openRowStream(new FittedSchema(job.spec), job.source, job.path, job.baseDir,
+    { ...job.options, ...(job.forwarded ? { content: forwarded() } : {}) });
+  stats = rows.stats;
+  post({ kind: 'open', stats });
+  for await (const batch of rows) {
+    while (credits === 0) await new Promise<void>((r) => { wakeCredit = r; });
+    credits--;
+    post({ kind: 'batch', batch, stats });
+  }
+  post({ kind: 'end', stats });
+} catch (err) {
+  post({ kind: 'error', error: errorRecord(err), stats });
+}
+port.close();

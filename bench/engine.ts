@@ -1,6 +1,8 @@
 /**
  * `npm run bench -- engine [--json] [--threads 1,2] [--models lr,dnn,dcn_par,dcn_stack]
  *  [--windows 7] [--window-sec 1.5] [--no-torch] [--no-gemm]`
+ * `npm run bench -- engine --profile [--threads 2] [--models dnn,dcn_par] [--steps 5]`: the per-op
+ * profile of one training and one inference step of each model (bench/profile.ts) instead.
  *
  * GEMM GFLOP/s (vs OpenBLAS in the same process when present) and training / inference
  * samples/s of LR, DNN and DCN-v2 on the synthetic Criteo-shaped data, side by side with
@@ -9,6 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { backend, setBackend } from '../src/backend/index.js';
 import { loadNativeKernels } from '../src/backend/native.js';
 import { bceWithLogits } from '../src/autograd/ops/loss.js';
@@ -22,7 +25,8 @@ import { DCNv2 } from '../src/models/dcnv2.js';
 import type { CTRModel } from '../src/models/ctrModel.js';
 import { syntheticPool, FIELDS, VOCAB, DIM } from './synthetic.js';
 import { timedWindows } from './timing.js';
-import { Reporter, flagValue, hasFlag } from './report.js';
+import { Reporter, cpuModel, flagValue, hasFlag } from './report.js';
+import { profiledKernels, profileRows } from './profile.js';
 import { sharedDir } from './paths.js';
 
 const GEMM_SHAPES: { name: string; ta: boolean; tb: boolean; M: number; N: number; K: number }[] = [
@@ -116,6 +120,54 @@ function runTorch(models: string[], rep: Reporter): Map<string, TorchRow> {
   return out;
 }
 
+/**
+ * Per-op profile: `steps` training steps, then `steps` inference steps, of each model after a
+ * warm-up, every kernel call timed (bench/profile.ts); GEMM rates as a share of the FMA peak
+ * measured here with the same threads.
+ */
+function profileEngine(rep: Reporter, models: string[], threads: number[], steps: number): void {
+  const loaded = loadNativeKernels();
+  const inner = backend();
+  const peakOf = (t: number): number => {
+    inner.setThreads(t);
+    return loaded.addon?.fmaPeak?.(1)?.gflops ?? NaN;
+  };
+  const prof = profiledKernels(inner);
+  const pool = syntheticPool(4096);
+  try {
+    for (const t of threads) {
+      const peak = peakOf(t);
+      rep.row({ bench: 'fma_peak', threads: t, gflops: round(peak, 1), kernel: loaded.addon?.kernelName() ?? inner.name });
+      setBackend(prof.kernels);
+      for (const name of models) {
+        const model = build(name);
+        const opt = new AdaGrad([{ params: model.parameters(), tables: model.tables() }], { lr: 0.01 });
+        const phases: [string, (i: number) => void][] = [
+          ['train', (i) => { const b = pool[i % pool.length]!; trainStep(opt, () => bceWithLogits(model.forward(b), b.labels)); }],
+          ['infer', (i) => { const b = pool[i % pool.length]!; noGrad(() => sigmoid(model.forward(b))); endStep(); }],
+        ];
+        for (const [phase, step] of phases) {
+          if (phase === 'infer') model.eval();
+          for (let i = 0; i < 3; i++) step(i);
+          prof.take();
+          const t0 = performance.now();
+          for (let i = 0; i < steps; i++) step(i);
+          const stepMs = (performance.now() - t0) / steps;
+          const ops = prof.take();
+          const gflop = ops.reduce((s, o) => s + o.flops, 0) / steps / 1e9;
+          rep.row({ bench: 'profile_step', model: name, phase, threads: t, ms_per_step: round(stepMs, 2),
+            samples_per_s: Math.round(4096 / (stepMs / 1000)), gemm_gflop_per_step: round(gflop, 2),
+            effective_gflops: round(gflop / (stepMs / 1000), 1), pct_of_peak: round((100 * gflop) / (stepMs / 1000) / peak, 1) });
+          for (const r of profileRows(ops, steps, stepMs, peak)) rep.row({ bench: 'profile', model: name, phase, threads: t, ...r });
+        }
+      }
+      setBackend(inner);
+    }
+  } finally {
+    setBackend(inner);
+  }
+}
+
 export function engineBench(argv: string[]): void {
   const rep = new Reporter(hasFlag(argv, '--json'));
   const threads = (flagValue(argv, '--threads') ?? '1,2').split(',').map(Number);
@@ -126,6 +178,8 @@ export function engineBench(argv: string[]): void {
   if (loaded.kernels) setBackend(loaded.kernels);
   const k = backend();
   rep.note(`backend: ${k.name}${loaded.addon ? ` (gemm kernel ${loaded.addon.kernelName()})` : ` — native addon unavailable: ${loaded.error}`}`);
+  rep.note(`cpu: ${cpuModel()}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  if (hasFlag(argv, '--profile')) return profileEngine(rep, models, threads, Number(flagValue(argv, '--steps') ?? 5));
 
   if (!hasFlag(argv, '--no-gemm')) benchGemm(rep, threads, windowSec);
 

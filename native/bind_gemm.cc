@@ -1,5 +1,6 @@
 // Bindings for GEMM, fused linear layers, the thread pool and the OpenBLAS benchmark hooks.
 #include "blas_dl.h"
+#include "fmapeak.h"
 #include "gemm.h"
 #include "napi_args.h"
 #include "threadpool.h"
@@ -167,6 +168,18 @@ Napi::Value TestCgroupCpuLimit(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), cgroupCpuLimit(info[0].As<Napi::String>().Utf8Value()));
 }
 
+// fmaPeak(seconds) -> { gflops, threads, width }: the measured fp32 FMA peak (profiles divide by it).
+Napi::Value FmaPeakFn(const Napi::CallbackInfo& info) {
+  double sec = real(info, 0, "fmaPeak", "seconds");
+  if (!(sec > 0 && sec <= 60)) fail(info.Env(), "fmaPeak", "seconds must be in (0, 60], got " + std::to_string(sec));
+  FmaPeak p = measureFmaPeak(sec);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("gflops", p.gflops);
+  o.Set("threads", p.threads);
+  o.Set("width", p.width);
+  return o;
+}
+
 Napi::Value KernelName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), gemmKernelName()); }
 
 }  // namespace
@@ -176,6 +189,7 @@ void registerGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("kernelName", Napi::Function::New(env, KernelName));
+  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeakFn));
   exports.Set("linearForward", Napi::Function::New(env, LinearForward));
   exports.Set("linearBackward", Napi::Function::New(env, LinearBackward));
   exports.Set("activationBackward", Napi::Function::New(env, ActivationBackward));

@@ -28,7 +28,9 @@ __attribute__((target("avx512f"))) double loop512(long iters) {
     for (int i = 0; i < ACC; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
   __m512 s = acc[0];
   for (int i = 1; i < ACC; ++i) s = _mm512_add_ps(s, acc[i]);
-  return (double)_mm512_reduce_add_ps(s);
+  alignas(64) float o[16];
+  _mm512_store_ps(o, s);
+  return (double)o[0];
 }
 
 __attribute__((target("avx2,fma"))) double loop256(long iters) {

@@ -244,7 +244,7 @@ export function engineBench(argv: string[]): void {
   const useTorch = !hasFlag(argv, '--no-torch');
   const ratios = new Map<string, { train: number[]; infer: number[]; debianTrain: number[]; debianInfer: number[]; last?: string }>();
   const pool = syntheticPool(4096);
-  for (let round = 0; round < rounds; round++) {
+  for (let rnd = 0; rnd < rounds; rnd++) {
     const ours = new Map<string, { train: number; infer: number }>();
     for (const t of threads) {
       k.setThreads(t);
@@ -263,9 +263,9 @@ export function engineBench(argv: string[]): void {
           endStep();
         }, 4096, windows, windowSec);
         if (t === 2) ours.set(name, { train: train.median, infer: infer.median });
-        rep.row({ bench: 'train', round, model: name, threads: t, backend: k.name, samples_per_s: Math.round(train.median),
+        rep.row({ bench: 'train', round: rnd, model: name, threads: t, backend: k.name, samples_per_s: Math.round(train.median),
           min: Math.round(train.min), max: Math.round(train.max), loss_first5: round4(mean(losses.slice(0, 5))), loss_last5: round4(mean(losses.slice(-5))) });
-        rep.row({ bench: 'infer', round, model: name, threads: t, backend: k.name, samples_per_s: Math.round(infer.median),
+        rep.row({ bench: 'infer', round: rnd, model: name, threads: t, backend: k.name, samples_per_s: Math.round(infer.median),
           min: Math.round(infer.min), max: Math.round(infer.max) });
       }
     }
@@ -282,6 +282,9 @@ export function engineBench(argv: string[]): void {
       const q = ratios.get(name) ?? { train: [], infer: [], debianTrain: [], debianInfer: [] };
       q.train.push(o.train / r.train_sps);
       q.infer.push(o.infer / r.infer_sps);
+      // Each round's ratio at once, so a run cut short still leaves its rounds.
+      rep.row({ bench: 'ratio_round', round: rnd, model: name, torch: r.torch, threads: 2, train_ratio: round(o.train / r.train_sps, 2),
+        infer_ratio: round(o.infer / r.infer_sps, 2) });
       q.last = r.torch;
       const d = second.get(name);
       if (d) {

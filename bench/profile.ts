@@ -44,15 +44,17 @@ const COSTS: Record<string, (a: Args) => Cost> = {
     return { shape: `${M}x${K} → ${N} ${a[11]}${a[5] ? '' : ' (no dX)'}`, flops: 2 * M * K * N * gemms,
       bytes: f32(a[0]) + f32(a[1]) + f32(a[2]) + f32(a[3]) + f32(a[4]) + 2 * f32(a[5]) + 2 * f32(a[6]) };
   },
+  // crossForward(A, W, b, x0, x, out, z, M, K, D)
   crossForward: (a) => {
-    const [M, D] = [num(a[6]), num(a[7])];
-    return { shape: `${M}x${D} · ${D}x${D}${a[5] ? ' (z kept)' : ''}`, flops: 2 * M * D * D,
-      bytes: f32(a[0]) + f32(a[1]) + f32(a[2]) + f32(a[4]) + f32(a[5]) };
+    const [M, K, D] = [num(a[7]), num(a[8]), num(a[9])];
+    return { shape: `${M}x${K} · ${K}x${D}${a[6] ? ' (z kept)' : ''}`, flops: 2 * M * K * D,
+      bytes: [0, 1, 3, 4, 5, 6].reduce((s, i) => s + f32(a[i]), 0) };
   },
+  // crossBackward(A, W, z, x0, dOut, dZ, dA, dW, db, dx0, dx, M, K, D)
   crossBackward: (a) => {
-    const [M, D] = [num(a[10]), num(a[11])];
-    return { shape: `${M}x${D} · ${D}x${D}`, flops: 2 * M * D * D * ((a[8] ? 1 : 0) + (a[6] ? 1 : 0)),
-      bytes: a.slice(0, 10).reduce<number>((s, x) => s + f32(x), 0) };
+    const [M, K, D] = [num(a[11]), num(a[12]), num(a[13])];
+    return { shape: `${M}x${K} · ${K}x${D}`, flops: 2 * M * K * D * ((a[6] ? 1 : 0) + (a[7] ? 1 : 0)),
+      bytes: a.slice(0, 11).reduce<number>((s, x) => s + f32(x), 0) };
   },
   // Tables: the rows gathered (ids × dim), not the whole table.
   embeddingLookup: (a) => ({ shape: `${a[4]} ids × ${a[2]}`, flops: 0, bytes: f32(a[3]) + 2 * f32(a[5]) }),

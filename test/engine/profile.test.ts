@@ -21,10 +21,16 @@ test('profiledKernels counts calls, FLOPs and bytes per op and shape, and passes
   assert.deepEqual(C, want);
   const x = new Float32Array(10), y = new Float32Array(10);
   kernels.unary('relu', x, y, 10, 0);
+  const [D, Kc] = [N, K];
+  const x0 = new Float32Array(M * D), out = new Float32Array(M * D), z = new Float32Array(M * D);
+  kernels.crossForward(A, B, null, x0, x0, out, z, M, Kc, D);
   const stats = take();
   const g = stats.find((s) => s.op === 'gemm')!;
   assert.equal(g.calls, 2);
   assert.equal(g.flops, 2 * 2 * M * N * K);
+  const cross = stats.find((s) => s.op === 'crossForward')!;
+  assert.equal(cross.shape, `${M}x${K} · ${K}x${N} (z kept)`);
+  assert.equal(cross.flops, 2 * M * N * K);
   const u = stats.find((s) => s.op === 'unary')!;
   assert.equal(u.flops, 0);
   assert.equal(u.bytes, 80);

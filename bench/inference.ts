@@ -12,7 +12,7 @@
  * over all of them; each figure is the median over rounds of timedWindows' median.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { backend, setBackend } from '../src/backend/index.js';

@@ -95,7 +95,7 @@ function benchGemm(rep: Reporter, threads: number[], windowSec: number, rounds: 
     B: new Float32Array(s.K * s.N).map((_, i) => ((i * 104729) % 1000) / 1000 - 0.5),
     C: new Float32Array(s.M * s.N),
   }));
-  for (let round = 0; round < rounds; round++) {
+  for (let rnd = 0; rnd < rounds; rnd++) {
     GEMM_SHAPES.forEach((s, si) => {
       const { A, B, C } = data[si]!;
       const flops = 2 * s.M * s.N * s.K;

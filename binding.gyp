@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/threadpool.cc",
         "native/gemm.cc",
+        "native/fmapeak.cc",
         "native/bind_gemm.cc",
         "native/int8_gemm.cc",
         "native/bind_int8.cc",

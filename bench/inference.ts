@@ -12,7 +12,7 @@
  * over all of them; each figure is the median over rounds of timedWindows' median.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { backend, setBackend } from '../src/backend/index.js';
@@ -29,25 +29,13 @@ import { Rng } from '../src/util/random.js';
 import { Adam } from '../src/optim/adam.js';
 import { trainStep } from '../src/train/step.js';
 import { bceWithLogits } from '../src/autograd/ops/loss.js';
-import { Reporter, flagValue, hasFlag } from './report.js';
+import { Reporter, cpuModel, flagValue, hasFlag } from './report.js';
 import { timedWindows } from './timing.js';
 import { build } from './engine.js';
 import { syntheticPool } from './synthetic.js';
 import { sharedDir } from './paths.js';
 
 const VALUE_FLAGS = new Set(['--batch', '--threads', '--windows', '--window-sec', '--rounds', '--engine', '--precision', '--torch']);
-
-/** The CPU in words: /proc/cpuinfo's model name with vendor, family and model (os.cpus() may only say "AMD EPYC"). */
-function cpuModel(): string {
-  try {
-    const info = readFileSync('/proc/cpuinfo', 'utf8');
-    const field = (k: string): string => new RegExp(`^${k}\\s*:\\s*(.*)$`, 'm').exec(info)?.[1]?.trim() ?? '?';
-    const vnni = /\bavx512_vnni\b/.test(info) ? ', avx512_vnni' : '';
-    return `${field('model name')} (${field('vendor_id')} family ${field('cpu family')} model ${field('model')}${vnni})`;
-  } catch {
-    return cpus()[0]?.model ?? 'unknown';
-  }
-}
 
 interface Bench {
   name: string;

@@ -1,5 +1,6 @@
 // Bindings for GEMM, fused linear layers, the thread pool and the OpenBLAS benchmark hooks.
 #include "blas_dl.h"
+#include "fmapeak.h"
 #include "gemm.h"
 #include "napi_args.h"
 #include "threadpool.h"
@@ -90,6 +91,42 @@ Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// crossForward(A, W, b|null, x0, x, out, z|null, M, K, D)
+Napi::Value CrossForward(const Napi::CallbackInfo& info) {
+  const char* k = "crossForward";
+  long M = count(info, 7, k, "M"), K = count(info, 8, k, "K"), D = count(info, 9, k, "D");
+  size_t md = (size_t)(M * D);
+  const float* A = f32(info, 0, k, "A", (size_t)(M * K));
+  const float* W = f32(info, 1, k, "W", (size_t)(K * D));
+  const float* b = f32opt(info, 2, k, "b", (size_t)D);
+  const float* x0 = f32(info, 3, k, "x0", md);
+  const float* x = f32(info, 4, k, "x", md);
+  float* out = f32(info, 5, k, "out", md);
+  float* z = f32opt(info, 6, k, "z", md);
+  crossForward(A, W, b, x0, x, out, z, (int)M, (int)K, (int)D);
+  return info.Env().Undefined();
+}
+
+// crossBackward(A, W, z, x0, dOut, dZ, dA|null, dW|null, db|null, dx0|null, dx|null, M, K, D)
+Napi::Value CrossBackward(const Napi::CallbackInfo& info) {
+  const char* k = "crossBackward";
+  long M = count(info, 11, k, "M"), K = count(info, 12, k, "K"), D = count(info, 13, k, "D");
+  size_t md = (size_t)(M * D), mk = (size_t)(M * K), kd = (size_t)(K * D);
+  const float* A = f32(info, 0, k, "A", mk);
+  const float* W = f32(info, 1, k, "W", kd);
+  const float* z = f32(info, 2, k, "z", md);
+  const float* x0 = f32(info, 3, k, "x0", md);
+  const float* dOut = f32(info, 4, k, "dOut", md);
+  float* dZ = f32(info, 5, k, "dZ", md);
+  float* dA = f32opt(info, 6, k, "dA", mk);
+  float* dW = f32opt(info, 7, k, "dW", kd);
+  float* db = f32opt(info, 8, k, "db", (size_t)D);
+  float* dx0 = f32opt(info, 9, k, "dx0", md);
+  float* dx = f32opt(info, 10, k, "dx", md);
+  crossBackward(A, W, z, x0, dOut, dZ, dA, dW, db, dx0, dx, (int)M, (int)K, (int)D);
+  return info.Env().Undefined();
+}
+
 // activationBackward(act, y, dy, out, n, param)
 Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
   const char* k = "activationBackward";
@@ -167,6 +204,18 @@ Napi::Value TestCgroupCpuLimit(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), cgroupCpuLimit(info[0].As<Napi::String>().Utf8Value()));
 }
 
+// fmaPeak(seconds) -> { gflops, threads, width }: the measured fp32 FMA peak (profiles divide by it).
+Napi::Value FmaPeakFn(const Napi::CallbackInfo& info) {
+  double sec = real(info, 0, "fmaPeak", "seconds");
+  if (!(sec > 0 && sec <= 60)) fail(info.Env(), "fmaPeak", "seconds must be in (0, 60], got " + std::to_string(sec));
+  FmaPeak p = measureFmaPeak(sec);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("gflops", p.gflops);
+  o.Set("threads", p.threads);
+  o.Set("width", p.width);
+  return o;
+}
+
 Napi::Value KernelName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), gemmKernelName()); }
 
 }  // namespace
@@ -176,8 +225,11 @@ void registerGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("kernelName", Napi::Function::New(env, KernelName));
+  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeakFn));
   exports.Set("linearForward", Napi::Function::New(env, LinearForward));
   exports.Set("linearBackward", Napi::Function::New(env, LinearBackward));
+  exports.Set("crossForward", Napi::Function::New(env, CrossForward));
+  exports.Set("crossBackward", Napi::Function::New(env, CrossBackward));
   exports.Set("activationBackward", Napi::Function::New(env, ActivationBackward));
   exports.Set("blasAvailable", Napi::Function::New(env, BlasAvailable));
   exports.Set("blasGemm", Napi::Function::New(env, BlasGemmFn));

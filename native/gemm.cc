@@ -25,11 +25,18 @@
 namespace ctr {
 namespace {
 
-// Bias + activation applied to each finished output tile (only after the last K block).
+// Bias + activation applied to each finished output tile (only after the last K block), then,
+// for a DCN-v2 cross layer, out = x0 ⊙ tile + res while the tile is still in L1.
 struct Epilogue {
   const float* bias;  // already offset to the block's first column; may be null
   Act act;
   float param;
+  // Cross update (x0 null: none). Offset to the block's first element, row stride ld; out may
+  // be the GEMM's own output (updated in place).
+  const float* x0 = nullptr;
+  const float* res = nullptr;
+  float* out = nullptr;
+  long ld = 0;
 };
 
 struct Family {
@@ -42,6 +49,7 @@ struct Family {
   void (*packA)(bool ta, const float* A, long lda, int mb, int kc, int q0, int q1, float* dst);
   void (*actRow)(float* y, const float* bias, int n, Act act, float param);
   void (*gradRow)(const float* y, const float* dy, float* out, long n, Act act, float param);
+  void (*crossRow)(const float* z, const float* x0, const float* res, float* out, int n);
   void (*gemvDot)(int m, int k, const float* a, long lda, const float* x, float* y, long incy, float alpha,
                   float beta);
   void (*gemvAxpy)(int n, int k, const float* b, long ldb, const float* x, float* y, long incy, float alpha,
@@ -278,8 +286,15 @@ void gemmImpl(bool ta, bool tb, int M, int N, int K, float alpha, const float* A
               float beta, float* C, long ldc, const Epilogue* ep) {
   if (M <= 0 || N <= 0) return;
   const Family& f = family();
-  if (K <= 0 || alpha == 0) return scaleRows(f, M, N, beta, C, ldc, ep);
-  if (M == 1 || N == 1) return gemv(f, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep);
+  if (K <= 0 || alpha == 0 || M == 1 || N == 1) {
+    if (K <= 0 || alpha == 0)
+      scaleRows(f, M, N, beta, C, ldc, ep);
+    else
+      gemv(f, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, ep);
+    if (ep && ep->x0)
+      for (long i = 0; i < M; ++i) f.crossRow(C + i * ldc, ep->x0 + i * ep->ld, ep->res + i * ep->ld, ep->out + i * ep->ld, N);
+    return;
+  }
   const int MR = f.mr, NR = f.nr;
 
   int nkb = (K + KC_MAX - 1) / KC_MAX;
@@ -346,7 +361,13 @@ void gemmImpl(bool ta, bool tb, int M, int N, int K, float alpha, const float* A
           int r0 = ti * tr * MR, c0 = tj * tc * NR;
           int rows = std::min(mb - r0, tr * MR), cols = std::min(nb - c0, tc * NR);
           Epilogue e;
-          if (last && ep) e = {ep->bias ? ep->bias + j0 + c0 : nullptr, ep->act, ep->param};
+          if (last && ep) {
+            e = {ep->bias ? ep->bias + j0 + c0 : nullptr, ep->act, ep->param};
+            if (ep->x0) {
+              long off = (long)(i0 + r0) * ep->ld + j0 + c0;
+              e.x0 = ep->x0 + off, e.res = ep->res + off, e.out = ep->out + off, e.ld = ep->ld;
+            }
+          }
           f.block(kc, rows, cols, Ap + (long)r0 * kc, Bp + (long)c0 * kc, C + (long)(i0 + r0) * ldc + j0 + c0, ldc,
                   alpha, bEff, last && ep ? &e : nullptr);
         });
@@ -370,6 +391,30 @@ void linearForward(const float* X, const float* W, const float* bias, float* Y, 
   Epilogue ep{bias, act, param};
   bool fused = bias != nullptr || act != Act::None;
   gemmImpl(false, false, M, N, K, 1.0f, X, K, W, N, 0.0f, Y, N, fused ? &ep : nullptr);
+}
+
+void crossForward(const float* A, const float* W, const float* b, const float* x0, const float* x, float* out,
+                  float* z, int M, int K, int D) {
+  Epilogue ep{b, Act::None, 0.0f, x0, x, out, D};
+  gemmImpl(false, false, M, D, K, 1.0f, A, K, W, D, 0.0f, z ? z : out, D, &ep);
+}
+
+void crossBackward(const float* A, const float* W, const float* z, const float* x0, const float* dOut, float* dZ,
+                   float* dA, float* dW, float* db, float* dx0, float* dx, int M, int K, int D) {
+  if (M <= 0 || D <= 0) return;
+  // One pass in the order the unfused ops' backward ran (residual add, then the product), with
+  // their arithmetic (the product's gradient added in float64, as binaryBackward does), so every
+  // gradient gets the same bits; dx and dx0 may be one buffer (the first layer, x = x0).
+  long n = (long)M * D;
+  parallelFor(n, ROW_CHUNK * 64, [&](long b0, long e) {
+    for (long i = b0; i < e; ++i) {
+      float g = dOut[i];
+      if (dx) dx[i] += g;
+      if (dx0) dx0[i] = (float)((double)dx0[i] + (double)g * z[i]);
+      dZ[i] = g * x0[i];
+    }
+  });
+  linearBackward(A, W, nullptr, dZ, nullptr, dA, dW, db, M, K, D, Act::None, 0.0f);
 }
 
 void activationBackward(Act act, const float* y, const float* dy, float* out, long n, float param) {

@@ -24,6 +24,18 @@ void linearForward(const float* X, const float* W, const float* bias, float* Y, 
 void linearBackward(const float* X, const float* W, const float* Y, const float* dY, float* dZ, float* dX, float* dW,
                     float* db, int M, int K, int N, Act act, float param);
 
+// DCN-v2 cross layer: out[M,D] = x0 ⊙ (A[M,K] · W[K,D] + b[D]) + x, the update applied in the
+// GEMM epilogue while each tile is hot. z (may be null, e.g. at inference) receives A·W + b for
+// backward. Same bits as linearForward followed by the elementwise mul and add.
+void crossForward(const float* A, const float* W, const float* b, const float* x0, const float* x, float* out,
+                  float* z, int M, int K, int D);
+
+// Its backward from dOut: dZ = dOut ⊙ x0 (scratch [M,D], overwritten), and ACCUMULATES dx += dOut,
+// dx0 += dOut ⊙ z, dA += dZ·Wᵀ, dW += Aᵀ·dZ, db += column sums of dZ (each may be null; dx and
+// dx0 may alias, as may dx and dA). Same bits as the unfused ops' backward.
+void crossBackward(const float* A, const float* W, const float* z, const float* x0, const float* dOut, float* dZ,
+                   float* dA, float* dW, float* db, float* dx0, float* dx, int M, int K, int D);
+
 // out[i] = dy[i] * act'(y[i]) with the derivative taken from the activation's output y.
 void activationBackward(Act act, const float* y, const float* dy, float* out, long n, float param);
 

@@ -55,6 +55,23 @@ export interface Kernels {
     dZ: Float32Array, dX: Float32Array | null, dW: Float32Array | null, db: Float32Array | null,
     M: number, K: number, N: number, act: Activation, param: number): void;
 
+  /**
+   * DCN-v2 cross layer: out[M,D] = x0 ⊙ (A[M,K] · W[K,D] + b[D]) + x (b may be null), the
+   * update applied in the GEMM epilogue. z (null at inference) receives A·W + b for backward.
+   * Same bits as linearForward followed by binary mul and add.
+   */
+  crossForward(A: Float32Array, W: Float32Array, b: Float32Array | null, x0: Float32Array, x: Float32Array,
+    out: Float32Array, z: Float32Array | null, M: number, K: number, D: number): void;
+
+  /**
+   * Backward of crossForward from dOut: dZ = dOut ⊙ x0 (scratch, overwritten); accumulates
+   * dx += dOut, dx0 += dOut ⊙ z, dA += dZ·Wᵀ, dW += Aᵀ·dZ, db += Σ_rows dZ (each may be null;
+   * dx may be dx0 or dA). Same bits as the unfused ops' backward, in their order.
+   */
+  crossBackward(A: Float32Array, W: Float32Array, z: Float32Array, x0: Float32Array, dOut: Float32Array,
+    dZ: Float32Array, dA: Float32Array | null, dW: Float32Array | null, db: Float32Array | null,
+    dx0: Float32Array | null, dx: Float32Array | null, M: number, K: number, D: number): void;
+
   // ---------------------------------------------------------------- elementwise
 
   /** out = op(x), n elements. */

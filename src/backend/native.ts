@@ -11,6 +11,8 @@ import type { Kernels } from './kernels.js';
 /** Raw addon exports beyond the Kernels methods. */
 export interface NativeAddon {
   kernelName(): string;
+  /** Measured fp32 FMA peak with the pool's threads, over about `seconds` (profiles divide by it). */
+  fmaPeak?(seconds: number): { gflops: number; threads: number; width: number };
   /** OpenBLAS cblas_sgemm via dlopen, for benchmarks; absent functions mean no OpenBLAS. */
   blasAvailable?(): boolean;
   blasGemm?(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,

@@ -1,4 +1,5 @@
 import { add, mul, mulScalar, scale } from '../autograd/ops/elementwise.js';
+import { crossLinear } from '../autograd/ops/linear.js';
 import type { Parameter, Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../util/random.js';
 import { Linear } from './linear.js';
@@ -76,9 +77,15 @@ export class CrossNet extends Module {
     const a = this.rampScale;
     let x = x0;
     this.layers.forEach((l, i) => {
+      const g = this.gates[i];
+      // Without ramp or gate the update runs in the GEMM's epilogue (same bits).
+      const p = a === 1 && !g ? l.lastProduct(x, rankMask) : null;
+      if (p) {
+        x = crossLinear(x0, x, p.a, p.W, l.b);
+        return;
+      }
       let term = mul(x0, l.forward(x, rankMask));
       if (a !== 1) term = scale(term, a);
-      const g = this.gates[i];
       if (g) term = mulScalar(term, g);
       x = add(term, x);
     });

@@ -7,7 +7,7 @@ import { Tensor } from '../../src/tensor/tensor.js';
 import { Rng } from '../../src/util/random.js';
 import { backward, endStep } from '../../src/autograd/tape.js';
 import * as E from '../../src/autograd/ops/elementwise.js';
-import { matmul, linear, segmentLinear } from '../../src/autograd/ops/linear.js';
+import { matmul, linear, segmentLinear, crossLinear } from '../../src/autograd/ops/linear.js';
 import { sum, mean } from '../../src/autograd/ops/reduce.js';
 import { concat, slice, split, reshape } from '../../src/autograd/ops/layout.js';
 import { softmax, logSoftmax, segmentSoftmax, segmentLogSoftmax } from '../../src/autograd/ops/softmax.js';
@@ -170,6 +170,21 @@ for (const k of testBackends()) {
           });
       });
     }
+
+    const cross64 = (x0: Float64Array, x: Float64Array, a: Float64Array, w: Float64Array, b: Float64Array, M: number, K: number, D: number): Float64Array => {
+      const z = gemm64(a, w, M, D, K, false, false);
+      return z.map((v, i) => x0[i]! * (v + b[i % D]!) + x[i]!);
+    };
+    run('cross layer x0 ⊙ (a·W + b) + x (fused)', () => {
+      const [M, K, D] = [5, 3, 4];
+      check('crossLinear', [{ shape: [M, D] }, { shape: [M, D] }, { shape: [M, K] }, { shape: [K, D] }, { shape: [D] }],
+        ([x0, x, a, w, b]) => crossLinear(x0!, x!, a!, w!, b!), ([x0, x, a, w, b]) => cross64(x0!, x!, a!, w!, b!, M, K, D));
+    });
+    run('cross layer, first layer: x0 = x = a (one gradient buffer for three operands)', () => {
+      const [M, D] = [6, 4];
+      check('crossLinear x0=x=a', [{ shape: [M, D] }, { shape: [D, D] }, { shape: [D] }],
+        ([x, w, b]) => crossLinear(x!, x!, x!, w!, b!), ([x, w, b]) => cross64(x!, x!, x!, w!, b!, M, D, D));
+    });
 
     const unaries: [string, (t: Tensor) => Tensor, (v: number) => number, ((r: Rng) => number)?][] = [
       ['relu', E.relu, (v) => Math.max(0, v), awayFromKinks],

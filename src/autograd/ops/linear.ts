@@ -1,7 +1,7 @@
 import type { Activation } from '../../backend/kernels.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { shapeStr } from '../../tensor/shape.js';
-import { K, empty, record, gradIfNeeded, stepArena } from '../tape.js';
+import { K, empty, record, gradIfNeeded, needsGrad, stepArena } from '../tape.js';
 
 function dims2(op: string, t: Tensor, name: string): [number, number] {
   if (t.shape.length !== 2) throw new Error(`${op}: ${name} must be 2-D, got shape ${shapeStr(t.shape)}`);
@@ -88,5 +88,29 @@ export function segmentLinear(terms: readonly (readonly [Tensor, Tensor])[], r: 
       K().segmentSum(dZ, N, offsets, summed, false);
       K().axpy(S * N, 1, summed, dr);
     }
+  });
+}
+
+/**
+ * DCN-v2 cross layer out = x0 ⊙ (a·W + b) + x (a [M,K], W [K,D], x0 and x [M,D]): one GEMM with
+ * the update in its epilogue, and one elementwise pass plus the two GEMMs in backward. Same bits
+ * as mul(x0, linear(a, W, b)) + x; a is x for a full-rank layer, x·U for a low-rank one.
+ */
+export function crossLinear(x0: Tensor, x: Tensor, a: Tensor, W: Tensor, b: Tensor | null): Tensor {
+  const [M, Ka] = dims2('crossLinear', a, 'a');
+  const [Kw, D] = dims2('crossLinear', W, 'W');
+  if (Ka !== Kw) throw new Error(`crossLinear: a ${shapeStr(a.shape)} does not match W ${shapeStr(W.shape)} (in × out)`);
+  for (const [t, name] of [[x0, 'x0'], [x, 'x']] as const) {
+    const [r, c] = dims2('crossLinear', t, name);
+    if (r !== M || c !== D) throw new Error(`crossLinear: ${name} ${shapeStr(t.shape)} is not [${M}, ${D}]`);
+  }
+  if (b && b.size !== D) throw new Error(`crossLinear: bias ${shapeStr(b.shape)} does not match W ${shapeStr(W.shape)}`);
+  const out = empty([M, D]);
+  const z = needsGrad(x0, x, a, W, b) ? stepArena().f32(M * D) : null;
+  K().crossForward(a.data, W.data, b ? b.data : null, x0.data, x.data, out.data, z, M, Ka, D);
+  return record(out, [x0, x, a, W, b], () => {
+    const dZ = stepArena().f32(M * D);
+    K().crossBackward(a.data, W.data, z!, x0.data, out.grad!, dZ, gradIfNeeded(a), gradIfNeeded(W), gradIfNeeded(b),
+      gradIfNeeded(x0), gradIfNeeded(x), M, Ka, D);
   });
 }

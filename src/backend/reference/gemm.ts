@@ -108,3 +108,32 @@ export function linearBackward(X: Float32Array, W: Float32Array, Y: Float32Array
     for (let j = 0; j < N; j++) db[j] += acc[j];
   }
 }
+
+export function crossForward(A: Float32Array, W: Float32Array, b: Float32Array | null, x0: Float32Array, x: Float32Array,
+  out: Float32Array, z: Float32Array | null, M: number, K: number, D: number): void {
+  const k = 'crossForward';
+  checkLen(k, 'x0', x0, M * D, `[M=${M}, D=${D}]`);
+  checkLen(k, 'x', x, M * D, `[M=${M}, D=${D}]`);
+  if (z) checkLen(k, 'z', z, M * D, `[M=${M}, D=${D}]`);
+  const zz = z ?? out;
+  linearForward(A, W, b, zz, M, K, D, 'none', 0);
+  // Float32Array stores round each step as the unfused mul and add do.
+  for (let i = 0; i < M * D; i++) out[i] = Math.fround(x0[i]! * zz[i]!) + x[i]!;
+}
+
+export function crossBackward(A: Float32Array, W: Float32Array, z: Float32Array, x0: Float32Array, dOut: Float32Array,
+  dZ: Float32Array, dA: Float32Array | null, dW: Float32Array | null, db: Float32Array | null,
+  dx0: Float32Array | null, dx: Float32Array | null, M: number, K: number, D: number): void {
+  const k = 'crossBackward';
+  const n = M * D;
+  for (const [name, t] of [['z', z], ['x0', x0], ['dOut', dOut], ['dZ', dZ], ['dx0', dx0], ['dx', dx]] as const) {
+    if (t) checkLen(k, name, t, n, `[M=${M}, D=${D}]`);
+  }
+  for (let i = 0; i < n; i++) {
+    const g = dOut[i]!;
+    if (dx) dx[i] += g;
+    if (dx0) dx0[i] += g * z[i]!;
+    dZ[i] = g * x0[i]!;
+  }
+  linearBackward(A, W, z, dZ, dZ, dA, dW, db, M, K, D, 'none', 0);
+}

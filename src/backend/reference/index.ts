@@ -8,7 +8,7 @@ import { activationBackward, affine, axpby, axpy, fill, unary, unaryBackward } f
 import { binary, binaryBackward } from './broadcast.js';
 import { dropout } from './dropout.js';
 import { embeddingBackward, embeddingBag, embeddingLookup } from './embedding.js';
-import { gemm, linearBackward, linearForward } from './gemm.js';
+import { crossBackward, crossForward, gemm, linearBackward, linearForward } from './gemm.js';
 import { bceWithLogits } from './loss.js';
 import { batchNormBackward, batchNormTrain, layerNorm, layerNormBackward } from './norm.js';
 import { adagradStep, adamStep, sgdStep, sparseAdagrad, sparseAdam, sparseSgd } from './optim.js';
@@ -24,6 +24,8 @@ export const referenceKernels: Kernels = {
   gemm,
   linearForward,
   linearBackward,
+  crossForward,
+  crossBackward,
   unary,
   unaryBackward,
   activationBackward,

@@ -1,4 +1,4 @@
-// Bindings: reductions, copy2d, sumSquares, dot, softmax, segment ops, pair differences, BCE loss,
+// Bindings: reductions, copy2d, sumSquares, dot, gram, softmax, segment ops, pair differences, BCE loss,
 // layer / batch norm and dropout.
 #include <cmath>
 
@@ -55,6 +55,27 @@ Napi::Value Dot(const Napi::CallbackInfo& info) {
   const char* k = "dot";
   long n = count(info, 2, k, "n");
   return Napi::Number::New(info.Env(), dot(f32(info, 0, k, "x", n), f32(info, 1, k, "y", n), n));
+}
+
+// gram(xs, n, out): xs an array of m Float32Arrays of ≥ n floats, out a Float64Array of ≥ m·m
+Napi::Value Gram(const Napi::CallbackInfo& info) {
+  const char* k = "gram";
+  if (!info[0].IsArray()) fail(info.Env(), k, "xs must be an array of Float32Arrays");
+  auto arr = info[0].As<Napi::Array>();
+  long n = count(info, 1, k, "n");
+  long m = (long)arr.Length();
+  std::vector<const float*> xs((size_t)m);
+  for (long a = 0; a < m; ++a) {
+    Napi::Value v = arr.Get((uint32_t)a);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      fail(info.Env(), k, "xs[" + std::to_string(a) + "] must be a Float32Array");
+    auto x = v.As<Napi::Float32Array>();
+    if ((long)x.ElementLength() < n) fail(info.Env(), k, lenMsg(("xs[" + std::to_string(a) + "]").c_str(), x.ElementLength(), (size_t)n));
+    xs[(size_t)a] = x.Data();
+  }
+  double* out = typedArg<double, napi_float64_array>(info, 2, k, "out", prod(info, k, {m, m}), false, "Float64Array");
+  gram(xs.data(), m, n, out);
+  return info.Env().Undefined();
 }
 
 // softmax(x, outer, len, inner, out, log)
@@ -233,6 +254,7 @@ void registerReduce(Napi::Env env, Napi::Object exports) {
   exportFn<Copy2d>(env, exports, "copy2d");
   exportFn<SumSquares>(env, exports, "sumSquares");
   exportFn<Dot>(env, exports, "dot");
+  exportFn<Gram>(env, exports, "gram");
   exportFn<Softmax>(env, exports, "softmax");
   exportFn<SoftmaxBackward>(env, exports, "softmaxBackward");
   exportFn<SegmentSoftmax>(env, exports, "segmentSoftmax");

@@ -41,6 +41,9 @@ void reduceSumBackward(const float* dOut, long outer, long len, long inner, floa
 void copy2d(const float* src, long srcStride, float* dst, long dstStride, long rows, long cols, bool accumulate);
 double sumSquares(const float* x, long n);
 double dot(const float* x, const float* y, long n);
+// out[a·m + b] += Σ xs[a][i]·xs[b][i] for a, b < m (row-major m × m): each entry is dot()'s value
+// bit for bit, from one sweep over the m vectors of n floats.
+void gram(const float* const* xs, long m, long n, double* out);
 
 // ---------------------------------------------------------------- softmax / segments / pairs
 void softmax(const float* x, long outer, long len, long inner, float* out, bool log);

@@ -62,14 +62,24 @@ export class TaskGradients {
   }
 }
 
+export interface TaskGradientOptions {
+  /**
+   * The parameters' gradient buffers are already zero (a training step zeroes them before its
+   * forward pass), so the first task's pass may accumulate into them without clearing 4 bytes
+   * per parameter again.
+   */
+  readonly gradsZeroed?: boolean;
+}
+
 /**
  * Backpropagates each loss in turn (the tape is kept between the passes) and returns every
  * tensor's per-task gradients. `losses[t]` must come from the current step's forward pass; a loss
  * that reaches no parameter (e.g. a task with no rows in this batch) contributes zeros. After this
- * call the parameters' own gradient buffers hold the last task's gradient: call `assign` before
- * the optimiser steps.
+ * call the parameters' own gradient buffers hold the first task's gradient or, once `assign` has
+ * run, the combined one: call `assign` before the optimiser steps.
  */
-export function taskGradients(losses: readonly Tensor[], params: readonly (readonly [string, Parameter])[], tables: readonly (readonly [string, EmbeddingTable])[]): TaskGradients {
+export function taskGradients(losses: readonly Tensor[], params: readonly (readonly [string, Parameter])[], tables: readonly (readonly [string, EmbeddingTable])[],
+  opts: TaskGradientOptions = {}): TaskGradients {
   const T = losses.length;
   const arena = stepArena();
   const dense: (Float32Array | null)[][] = params.map(() => new Array<Float32Array | null>(T).fill(null));
@@ -85,8 +95,8 @@ export function taskGradients(losses: readonly Tensor[], params: readonly (reado
   try {
     for (let t = 0; t < T; t++) {
       params.forEach(([, p], i) => {
-        if (t === 0) own[i]!.fill(0);
-        else p.grad = arena.f32(p.size, true);
+        if (t > 0) p.grad = arena.f32(p.size, true);
+        else if (!opts.gradsZeroed) own[i]!.fill(0);
       });
       tables.forEach(([, tb], i) => {
         tb.zeroGrad();

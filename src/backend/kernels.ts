@@ -111,6 +111,13 @@ export interface Kernels {
   /** Σ x[i]·y[i] in float64, summed like sumSquares (Gram matrices of per-task gradients). */
   dot(x: Float32Array, y: Float32Array, n: number): number;
 
+  /**
+   * out[a·m + b] += xs[a]·xs[b] over the first n floats, for a, b < m = xs.length (row-major
+   * m × m; the Gram matrix of per-task gradients): each entry equals `dot(xs[a], xs[b], n)`
+   * exactly, from one sweep over the vectors instead of one per pair.
+   */
+  gram(xs: readonly Float32Array[], n: number, out: Float64Array): void;
+
   // ---------------------------------------------------------------- softmax
 
   /**

@@ -45,7 +45,9 @@ test('elementwise, reductions, softmax, segments', { skip }, () => {
     K.reduceSum(x, 1, big * 4, 1, s1, 1);
     K.reduceSum(x, 1, big, 4, s2, 1);
     K.reduceSum(x, big, 4, 1, s3, 0.25);
-    return [s1, s2, s3, K.sumSquares(x, x.length), K.dot(x, x.slice().reverse(), x.length)];
+    const g = new Float64Array(9);
+    K.gram([x, x.slice().reverse(), s3], big, g);
+    return [s1, s2, s3, K.sumSquares(x, x.length), K.dot(x, x.slice().reverse(), x.length), ...g];
   });
   sameWithThreads('softmax', (K, r) => {
     const x = randF32(r, 3000 * 100), y = new Float32Array(x.length), dx = new Float32Array(x.length);

@@ -51,6 +51,18 @@ test('dot in float64, with length checks', () => {
   assert.throws(() => K.dot(f32([1, 2]), f32([1]), 2), /dot: y/);
 });
 
+test('gram accumulates every pairwise dot product into a symmetric m × m matrix', () => {
+  const xs = [f32([1, 2, 3, 9]), f32([-1, 0.5, 2, 9]), f32([0, 4, -1, 9])];
+  const out = new Float64Array(9).fill(1);
+  K.gram(xs, 3, out);
+  const d = (a: number, b: number): number => K.dot(xs[a]!, xs[b]!, 3);
+  for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) assert.equal(out[a * 3 + b], 1 + d(a, b), `[${a}, ${b}]`);
+  const none = new Float64Array(0);
+  K.gram([], 5, none);
+  assert.throws(() => K.gram([f32([1, 2]), f32([1])], 2, new Float64Array(4)), /gram: xs\[1\]/);
+  assert.throws(() => K.gram(xs, 3, new Float64Array(8)), /gram: out has 8 elements, needs 9/);
+});
+
 test('sumSquares in float64', () => {
   assert.equal(K.sumSquares(f32([1, 2, 3, -4, 100]), 4), 30);
   const t = Math.fround(0.1);

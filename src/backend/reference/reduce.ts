@@ -70,6 +70,21 @@ export function dot(x: Float32Array, y: Float32Array, n: number): number {
   return s;
 }
 
+export function gram(xs: readonly Float32Array[], n: number, out: Float64Array): void {
+  const k = 'gram';
+  checkDim(k, 'n', n);
+  const m = xs.length;
+  xs.forEach((x, a) => checkLen(k, `xs[${a}]`, x, n, `n=${n}`));
+  if (out.length < m * m) throw new Error(`${k}: out has ${out.length} elements, needs ${m * m} (${m} × ${m})`);
+  for (let a = 0; a < m; a++) {
+    for (let b = a; b < m; b++) {
+      const d = dot(xs[a]!, xs[b]!, n);
+      out[a * m + b] += d;
+      if (b !== a) out[b * m + a] += d;
+    }
+  }
+}
+
 export function sumSquares(x: Float32Array, n: number): number {
   const k = 'sumSquares';
   checkDim(k, 'n', n);

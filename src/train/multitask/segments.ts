@@ -136,18 +136,21 @@ function accumulateGram(s: Span, T: number, gram: Float64Array): void {
     gram[j * T + i] = gram[j * T + i]! + ij;
     return;
   }
-  const dot = end - start >= KERNEL_SPAN
-    ? (x: Float32Array, y: Float32Array): number => backend().dot(x.subarray(start, end), y.subarray(start, end), end - start)
-    : (x: Float32Array, y: Float32Array): number => {
-      let d = 0;
-      for (let k = start; k < end; k++) d += x[k]! * y[k]!;
-      return d;
-    };
-  for (let a = 0; a < tasks.length; a++) {
+  const m = tasks.length;
+  if (end - start >= KERNEL_SPAN) {
+    // One sweep over the tasks' gradients for every product (each equal to the kernel's `dot`).
+    const local = new Float64Array(m * m);
+    backend().gram(tasks.map((t) => grads[t]!.subarray(start, end)), end - start, local);
+    for (let a = 0; a < m; a++) for (let b = 0; b < m; b++) gram[tasks[a]! * T + tasks[b]!] += local[a * m + b]!;
+    return;
+  }
+  for (let a = 0; a < m; a++) {
     const i = tasks[a]!;
-    for (let b = a; b < tasks.length; b++) {
+    for (let b = a; b < m; b++) {
       const j = tasks[b]!;
-      const d = dot(grads[i]!, grads[j]!);
+      const gi = grads[i]!, gj = grads[j]!;
+      let d = 0;
+      for (let k = start; k < end; k++) d += gi[k]! * gj[k]!;
       gram[i * T + j] = gram[i * T + j]! + d;
       if (i !== j) gram[j * T + i] = gram[j * T + i]! + d;
     }

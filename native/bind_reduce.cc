@@ -1,4 +1,4 @@
-// Bindings: reductions, copy2d, sumSquares, dot, gram, softmax, segment ops, pair differences, BCE loss,
+// Bindings: reductions, copy2d, sumSquares, dot, gram, combineRuns, softmax, segment ops, pair differences, BCE loss,
 // layer / batch norm and dropout.
 #include <cmath>
 
@@ -57,24 +57,51 @@ Napi::Value Dot(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), dot(f32(info, 0, k, "x", n), f32(info, 1, k, "y", n), n));
 }
 
-// gram(xs, n, out): xs an array of m Float32Arrays of ≥ n floats, out a Float64Array of ≥ m·m
+// xs: an array of m Float32Arrays of at least n floats each.
+std::vector<float*> vectorsArg(const Napi::CallbackInfo& info, size_t i, const char* k, long n) {
+  if (!info[i].IsArray()) fail(info.Env(), k, "xs must be an array of Float32Arrays");
+  auto arr = info[i].As<Napi::Array>();
+  std::vector<float*> xs(arr.Length());
+  for (uint32_t a = 0; a < arr.Length(); ++a) {
+    Napi::Value v = arr.Get(a);
+    std::string name = "xs[" + std::to_string(a) + "]";
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      fail(info.Env(), k, name + " must be a Float32Array");
+    auto x = v.As<Napi::Float32Array>();
+    if ((long)x.ElementLength() < n) fail(info.Env(), k, lenMsg(name.c_str(), x.ElementLength(), (size_t)n));
+    xs[a] = x.Data();
+  }
+  return xs;
+}
+
+// run: a positive count; returns the number of runs of n floats.
+long runsArg(const Napi::CallbackInfo& info, size_t i, const char* k, long n) {
+  long run = count(info, i, k, "run");
+  if (run < 1) fail(info.Env(), k, "run must be at least 1");
+  return (n + run - 1) / run;
+}
+
+// gram(xs, n, run, out): out a Float64Array of at least runs·m·m
 Napi::Value Gram(const Napi::CallbackInfo& info) {
   const char* k = "gram";
-  if (!info[0].IsArray()) fail(info.Env(), k, "xs must be an array of Float32Arrays");
-  auto arr = info[0].As<Napi::Array>();
   long n = count(info, 1, k, "n");
-  long m = (long)arr.Length();
-  std::vector<const float*> xs((size_t)m);
-  for (long a = 0; a < m; ++a) {
-    Napi::Value v = arr.Get((uint32_t)a);
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-      fail(info.Env(), k, "xs[" + std::to_string(a) + "] must be a Float32Array");
-    auto x = v.As<Napi::Float32Array>();
-    if ((long)x.ElementLength() < n) fail(info.Env(), k, lenMsg(("xs[" + std::to_string(a) + "]").c_str(), x.ElementLength(), (size_t)n));
-    xs[(size_t)a] = x.Data();
-  }
-  double* out = typedArg<double, napi_float64_array>(info, 2, k, "out", prod(info, k, {m, m}), false, "Float64Array");
-  gram(xs.data(), m, n, out);
+  long runs = runsArg(info, 2, k, n);
+  std::vector<float*> xs = vectorsArg(info, 0, k, n);
+  long m = (long)xs.size();
+  double* out = typedArg<double, napi_float64_array>(info, 3, k, "out", prod(info, k, {runs, m, m}), false, "Float64Array");
+  gram(xs.data(), m, n, count(info, 2, k, "run"), out);
+  return info.Env().Undefined();
+}
+
+// combineRuns(xs, n, run, coef): coef a Float64Array of at least runs·m
+Napi::Value CombineRuns(const Napi::CallbackInfo& info) {
+  const char* k = "combineRuns";
+  long n = count(info, 1, k, "n");
+  long runs = runsArg(info, 2, k, n);
+  std::vector<float*> xs = vectorsArg(info, 0, k, n);
+  long m = (long)xs.size();
+  double* coef = typedArg<double, napi_float64_array>(info, 3, k, "coef", prod(info, k, {runs, m}), false, "Float64Array");
+  combineRuns(xs.data(), m, n, count(info, 2, k, "run"), coef);
   return info.Env().Undefined();
 }
 
@@ -255,6 +282,7 @@ void registerReduce(Napi::Env env, Napi::Object exports) {
   exportFn<SumSquares>(env, exports, "sumSquares");
   exportFn<Dot>(env, exports, "dot");
   exportFn<Gram>(env, exports, "gram");
+  exportFn<CombineRuns>(env, exports, "combineRuns");
   exportFn<Softmax>(env, exports, "softmax");
   exportFn<SoftmaxBackward>(env, exports, "softmaxBackward");
   exportFn<SegmentSoftmax>(env, exports, "segmentSoftmax");

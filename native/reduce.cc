@@ -83,10 +83,11 @@ void gramLanesAny(const float* const* xs, long m, long n8, double* acc) {
   }
 }
 
-// part[p] = laneDot(xs[a], xs[b], n) for every pair p = (a, b), bit for bit, in one sweep.
-void laneGram(const float* const* xs, long m, long n, double* part) {
+// part[p] = laneDot(xs[a], xs[b], n) for every pair p = (a, b), bit for bit, in one sweep;
+// acc: scratch of 8 doubles per pair.
+void laneGram(const float* const* xs, long m, long n, double* part, std::vector<double>& acc) {
   long pairs = m * (m + 1) / 2;
-  std::vector<double> acc((size_t)pairs * 8, 0.0);
+  acc.assign((size_t)pairs * 8, 0.0);
   long n8 = n - n % 8;
   if (m == 2) gramLanes2(xs, n8, acc.data());
   else if (m == 3) gramLanes3(xs, n8, acc.data());
@@ -199,29 +200,56 @@ double dot(const float* x, const float* y, long n) {
   return s;
 }
 
-void gram(const float* const* xs, long m, long n, double* out) {
-  if (m == 0) return;
+// Adds pair p's value to the symmetric m × m matrix at out.
+static void addPairs(const double* part, long m, double* out) {
+  for (long a = 0, p = 0; a < m; ++a)
+    for (long b = a; b < m; ++b, ++p) {
+      out[a * m + b] += part[p];
+      if (b != a) out[b * m + a] += part[p];
+    }
+}
+
+// One run longer than kChunk: its chunks in parallel, combined in order as dot() does.
+static void longRunGram(const float* const* xs, long m, long n, double* out) {
   long pairs = m * (m + 1) / 2;
-  long chunks = std::max(1L, (n + kChunk - 1) / kChunk);
+  long chunks = (n + kChunk - 1) / kChunk;
   std::vector<double> part((size_t)(chunks * pairs));
   parallelFor(chunks, 1, [&](long c0, long c1) {
     std::vector<const float*> at((size_t)m);
+    std::vector<double> acc;
     for (long c = c0; c < c1; ++c) {
       for (long a = 0; a < m; ++a) at[(size_t)a] = xs[a] + c * kChunk;
-      laneGram(at.data(), m, std::min(kChunk, n - c * kChunk), part.data() + c * pairs);
+      laneGram(at.data(), m, std::min(kChunk, n - c * kChunk), part.data() + c * pairs, acc);
     }
   });
-  // Chunks combined in order, as dot() does (one chunk: its partial as it is).
-  for (long a = 0, p = 0; a < m; ++a)
-    for (long b = a; b < m; ++b, ++p) {
-      double s = part[(size_t)p];
-      if (chunks > 1) {
-        s = 0;
-        for (long c = 0; c < chunks; ++c) s += part[(size_t)(c * pairs + p)];
-      }
-      out[a * m + b] += s;
-      if (b != a) out[b * m + a] += s;
+  std::vector<double> sum((size_t)pairs, 0.0);
+  for (long p = 0; p < pairs; ++p)
+    for (long c = 0; c < chunks; ++c) sum[(size_t)p] += part[(size_t)(c * pairs + p)];
+  addPairs(sum.data(), m, out);
+}
+
+void gram(const float* const* xs, long m, long n, long run, double* out) {
+  if (m == 0 || n == 0) return;
+  long runs = (n + run - 1) / run;
+  std::vector<const float*> at((size_t)m);
+  if (run > kChunk) {
+    for (long r = 0; r < runs; ++r) {
+      for (long a = 0; a < m; ++a) at[(size_t)a] = xs[a] + r * run;
+      longRunGram(at.data(), m, std::min(run, n - r * run), out + r * m * m);
     }
+    return;
+  }
+  // Runs of at most one chunk: each is laneDot's single chunk (dot() returns it as it is).
+  long pairs = m * (m + 1) / 2;
+  parallelFor(runs, std::max(1L, kChunk / run), [&](long r0, long r1) {
+    std::vector<const float*> at((size_t)m);
+    std::vector<double> acc, part((size_t)pairs);
+    for (long r = r0; r < r1; ++r) {
+      for (long a = 0; a < m; ++a) at[(size_t)a] = xs[a] + r * run;
+      laneGram(at.data(), m, std::min(run, n - r * run), part.data(), acc);
+      addPairs(part.data(), m, out + r * m * m);
+    }
+  });
 }
 
 }  // namespace ctr

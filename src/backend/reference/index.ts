@@ -11,7 +11,7 @@ import { gemm, linearBackward, linearForward } from './gemm.js';
 import { bceWithLogits } from './loss.js';
 import { batchNormBackward, batchNormTrain, layerNorm, layerNormBackward } from './norm.js';
 import { adagradStep, adamStep, sgdStep, sparseAdagrad, sparseAdam, sparseSgd } from './optim.js';
-import { copy2d, dot, gram, reduceSum, reduceSumBackward, sumSquares } from './reduce.js';
+import { combineRuns, copy2d, dot, gram, reduceSum, reduceSumBackward, sumSquares } from './reduce.js';
 import { pairDiff, pairDiffBackward, segmentSum, segmentSumBackward } from './segment.js';
 import { segmentSoftmax, segmentSoftmaxBackward, softmax, softmaxBackward } from './softmax.js';
 
@@ -38,6 +38,7 @@ export const referenceKernels: Kernels = {
   sumSquares,
   dot,
   gram,
+  combineRuns,
   softmax,
   softmaxBackward,
   segmentSoftmax,

@@ -74,34 +74,37 @@ std::vector<float*> vectorsArg(const Napi::CallbackInfo& info, size_t i, const c
   return xs;
 }
 
-// run: a positive count; returns the number of runs of n floats.
-long runsArg(const Napi::CallbackInfo& info, size_t i, const char* k, long n) {
-  long run = count(info, i, k, "run");
-  if (run < 1) fail(info.Env(), k, "run must be at least 1");
-  return (n + run - 1) / run;
+// The (xs, n, run) arguments of gram and combineRuns: run >= 1 floats per run, `runs` of them.
+struct Runs {
+  long n, run, runs, m;
+  std::vector<float*> xs;
+};
+Runs runsArgs(const Napi::CallbackInfo& info, const char* k) {
+  Runs r;
+  r.n = count(info, 1, k, "n");
+  r.run = count(info, 2, k, "run");
+  if (r.run < 1) fail(info.Env(), k, "run must be at least 1");
+  r.runs = (r.n + r.run - 1) / r.run;
+  r.xs = vectorsArg(info, 0, k, r.n);
+  r.m = (long)r.xs.size();
+  return r;
 }
 
 // gram(xs, n, run, out): out a Float64Array of at least runs·m·m
 Napi::Value Gram(const Napi::CallbackInfo& info) {
   const char* k = "gram";
-  long n = count(info, 1, k, "n");
-  long runs = runsArg(info, 2, k, n);
-  std::vector<float*> xs = vectorsArg(info, 0, k, n);
-  long m = (long)xs.size();
-  double* out = typedArg<double, napi_float64_array>(info, 3, k, "out", prod(info, k, {runs, m, m}), false, "Float64Array");
-  gram(xs.data(), m, n, count(info, 2, k, "run"), out);
+  Runs r = runsArgs(info, k);
+  double* out = typedArg<double, napi_float64_array>(info, 3, k, "out", prod(info, k, {r.runs, r.m, r.m}), false, "Float64Array");
+  gram(r.xs.data(), r.m, r.n, r.run, out);
   return info.Env().Undefined();
 }
 
 // combineRuns(xs, n, run, coef): coef a Float64Array of at least runs·m
 Napi::Value CombineRuns(const Napi::CallbackInfo& info) {
   const char* k = "combineRuns";
-  long n = count(info, 1, k, "n");
-  long runs = runsArg(info, 2, k, n);
-  std::vector<float*> xs = vectorsArg(info, 0, k, n);
-  long m = (long)xs.size();
-  double* coef = typedArg<double, napi_float64_array>(info, 3, k, "coef", prod(info, k, {runs, m}), false, "Float64Array");
-  combineRuns(xs.data(), m, n, count(info, 2, k, "run"), coef);
+  Runs r = runsArgs(info, k);
+  double* coef = typedArg<double, napi_float64_array>(info, 3, k, "coef", prod(info, k, {r.runs, r.m}), false, "Float64Array");
+  combineRuns(r.xs.data(), r.m, r.n, r.run, coef);
   return info.Env().Undefined();
 }
 

@@ -1,7 +1,7 @@
 /**
  * Per-task gradients of the same parameters from one forward pass: each task's loss is
- * backpropagated over the retained tape into the parameters' gradient buffers, which are copied
- * out before the next task's pass. Multi-task methods that look at gradients (PCGrad, GradVac,
+ * backpropagated in turn over the retained tape, each into its own set of gradient buffers (no
+ * copies). Multi-task methods that look at gradients (PCGrad, GradVac,
  * GradNorm, PE-LTR; src/train/multitask) read them as blocks and write one combined gradient
  * back, which the optimiser then applies as usual.
  *

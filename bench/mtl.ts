@@ -10,7 +10,9 @@
  * Both train side by side, one step each in turn, over the same batches, so that the load of a
  * shared machine weighs on both alike. Memory: RSS and the step arena's pooled bytes after a
  * summed-only warm-up and again after PCGrad's (the arena keeps its high-water mark, so the
- * difference is what PCGrad adds). A breakdown says where PCGrad's extra time goes.
+ * difference is what PCGrad adds). A breakdown says where PCGrad's extra time goes. The ratio
+ * is also given in process CPU time per step, which a loaded machine disturbs far less than wall
+ * time (with --threads 1; with 2, the thread pool's waiting counts too).
  */
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +44,14 @@ interface Contender {
   name: string;
   step: (b: Batch) => void;
   times: number[];
+  /** CPU ms of the process per step: on a loaded machine, steadier than wall time (at --threads 1). */
+  cpu: number[];
 }
+
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 export async function mtlBench(argv: string[]): Promise<void> {
   const rep = new Reporter(hasFlag(argv, '--json'));
@@ -78,11 +87,12 @@ export async function mtlBench(argv: string[]): Promise<void> {
 
   const contender = (name: string, multitask: ExperimentConfig['train']['multitask']): Contender => {
     const { model, opt, t } = build(multitask);
-    const c: Contender = { name, times: [], step: () => undefined };
+    const c: Contender = { name, times: [], cpu: [], step: () => undefined };
     c.step = (b: Batch): void => {
-      const t0 = performance.now();
+      const t0 = performance.now(), c0 = cpuMs();
       trainTaskStep(opt, model, () => t.losses(model, b), t.method, t.names);
       c.times.push(performance.now() - t0);
+      c.cpu.push(cpuMs() - c0);
     };
     return c;
   };
@@ -98,11 +108,15 @@ export async function mtlBench(argv: string[]): Promise<void> {
   memory('summed warm-up');
   for (let i = 0; i < 3; i++) surgery.step(batches[i]!);
   memory('pcgrad warm-up');
-  for (const c of [plain, surgery]) c.times = [];
+  for (const c of [plain, surgery]) {
+    c.times = [];
+    c.cpu = [];
+  }
   for (let i = 0; i < steps; i++) for (const c of [plain, surgery]) c.step(batches[i % batches.length]!);
   const total = (c: Contender): number => c.times.reduce((a, b) => a + b, 0);
-  for (const c of [plain, surgery]) rep.row({ bench: 'mtl', method: c.name, batch: batchSize, threads, steps, ms_per_step: round(total(c) / steps, 2), ms_median: round(median(c.times), 2) });
-  rep.row({ bench: 'mtl_ratio', split, ratio: round(total(surgery) / total(plain), 3), ratio_median_steps: round(median(surgery.times) / median(plain.times), 3), target: 1.6,
+  for (const c of [plain, surgery]) rep.row({ bench: 'mtl', method: c.name, batch: batchSize, threads, steps, ms_per_step: round(total(c) / steps, 2), ms_median: round(median(c.times), 2), cpu_ms_median: round(median(c.cpu), 2) });
+  rep.row({ bench: 'mtl_ratio', split, ratio: round(total(surgery) / total(plain), 3), ratio_median_steps: round(median(surgery.times) / median(plain.times), 3),
+    cpu_ratio_median_steps: round(median(surgery.cpu) / median(plain.cpu), 3), target: 1.6,
     load_avg_1m: round(loadavg()[0]!, 2), cpu });
   memory('timed steps');
   // Floor of any exact per-task method: the summed step plus one more backward pass, no surgery.
@@ -144,7 +158,7 @@ function breakdown(rep: Reporter, { model, t }: { model: CTRModel; t: { losses: 
     endAndZero();
     l = t.losses(model, b);
     t0 = performance.now();
-    const g = taskGradients(l, model.namedParameters(), model.namedTables());
+    const g = taskGradients(l, model.namedParameters(), model.namedTables(), { gradsZeroed: true });
     ms.taskGradients.push(performance.now() - t0);
     t0 = performance.now();
     g.assign(method.combine(g.blocks, { step: i, losses: [0, 0] }));

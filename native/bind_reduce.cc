@@ -1,4 +1,4 @@
-// Bindings: reductions, copy2d, sumSquares, dot, softmax, segment ops, pair differences, BCE loss,
+// Bindings: reductions, copy2d, sumSquares, dot, gram, combineRuns, softmax, segment ops, pair differences, BCE loss,
 // layer / batch norm and dropout.
 #include <cmath>
 
@@ -55,6 +55,57 @@ Napi::Value Dot(const Napi::CallbackInfo& info) {
   const char* k = "dot";
   long n = count(info, 2, k, "n");
   return Napi::Number::New(info.Env(), dot(f32(info, 0, k, "x", n), f32(info, 1, k, "y", n), n));
+}
+
+// xs: an array of m Float32Arrays of at least n floats each.
+std::vector<float*> vectorsArg(const Napi::CallbackInfo& info, size_t i, const char* k, long n) {
+  if (!info[i].IsArray()) fail(info.Env(), k, "xs must be an array of Float32Arrays");
+  auto arr = info[i].As<Napi::Array>();
+  std::vector<float*> xs(arr.Length());
+  for (uint32_t a = 0; a < arr.Length(); ++a) {
+    Napi::Value v = arr.Get(a);
+    std::string name = "xs[" + std::to_string(a) + "]";
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      fail(info.Env(), k, name + " must be a Float32Array");
+    auto x = v.As<Napi::Float32Array>();
+    if ((long)x.ElementLength() < n) fail(info.Env(), k, lenMsg(name.c_str(), x.ElementLength(), (size_t)n));
+    xs[a] = x.Data();
+  }
+  return xs;
+}
+
+// The (xs, n, run) arguments of gram and combineRuns: run >= 1 floats per run, `runs` of them.
+struct Runs {
+  long n, run, runs, m;
+  std::vector<float*> xs;
+};
+Runs runsArgs(const Napi::CallbackInfo& info, const char* k) {
+  Runs r;
+  r.n = count(info, 1, k, "n");
+  r.run = count(info, 2, k, "run");
+  if (r.run < 1) fail(info.Env(), k, "run must be at least 1");
+  r.runs = (r.n + r.run - 1) / r.run;
+  r.xs = vectorsArg(info, 0, k, r.n);
+  r.m = (long)r.xs.size();
+  return r;
+}
+
+// gram(xs, n, run, out): out a Float64Array of at least runs·m·m
+Napi::Value Gram(const Napi::CallbackInfo& info) {
+  const char* k = "gram";
+  Runs r = runsArgs(info, k);
+  double* out = typedArg<double, napi_float64_array>(info, 3, k, "out", prod(info, k, {r.runs, r.m, r.m}), false, "Float64Array");
+  gram(r.xs.data(), r.m, r.n, r.run, out);
+  return info.Env().Undefined();
+}
+
+// combineRuns(xs, n, run, coef): coef a Float64Array of at least runs·m
+Napi::Value CombineRuns(const Napi::CallbackInfo& info) {
+  const char* k = "combineRuns";
+  Runs r = runsArgs(info, k);
+  double* coef = typedArg<double, napi_float64_array>(info, 3, k, "coef", prod(info, k, {r.runs, r.m}), false, "Float64Array");
+  combineRuns(r.xs.data(), r.m, r.n, r.run, coef);
+  return info.Env().Undefined();
 }
 
 // softmax(x, outer, len, inner, out, log)
@@ -233,6 +284,8 @@ void registerReduce(Napi::Env env, Napi::Object exports) {
   exportFn<Copy2d>(env, exports, "copy2d");
   exportFn<SumSquares>(env, exports, "sumSquares");
   exportFn<Dot>(env, exports, "dot");
+  exportFn<Gram>(env, exports, "gram");
+  exportFn<CombineRuns>(env, exports, "combineRuns");
   exportFn<Softmax>(env, exports, "softmax");
   exportFn<SoftmaxBackward>(env, exports, "softmaxBackward");
   exportFn<SegmentSoftmax>(env, exports, "segmentSoftmax");

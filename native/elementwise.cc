@@ -281,7 +281,37 @@ CTR_INLINE void axpbyChunkBody(long n, float a, const float* x, float b, float* 
 }
 CTR_MULTIVERSION(axpbyChunk, (long n, float a, const float* x, float b, float* y), (n, a, x, b, y))
 
+CTR_INLINE void combine2Body(float* x0, const float* x1, long n, double c0, double c1) {
+  for (long i = 0; i < n; ++i) x0[i] = (float)(c0 * (double)x0[i] + c1 * (double)x1[i]);
+}
+CTR_MULTIVERSION(combine2, (float* x0, const float* x1, long n, double c0, double c1), (x0, x1, n, c0, c1))
+
+// Elements [i0, i1) of run r's combination (all in one run).
+void combineSpan(float* const* xs, long m, long i0, long i1, const double* c) {
+  if (m == 1) {
+    for (long i = i0; i < i1; ++i) xs[0][i] = (float)(c[0] * (double)xs[0][i]);
+    return;
+  }
+  if (m == 2) return combine2(xs[0] + i0, xs[1] + i0, i1 - i0, c[0], c[1]);
+  for (long i = i0; i < i1; ++i) {
+    double v = c[0] * (double)xs[0][i];
+    for (long a = 1; a < m; ++a) v += c[a] * (double)xs[a][i];
+    xs[0][i] = (float)v;
+  }
+}
+
 }  // namespace
+
+void combineRuns(float* const* xs, long m, long n, long run, const double* coef) {
+  if (m == 0) return;
+  parallelFor(n, kGrain, [&](long i0, long i1) {
+    for (long i = i0; i < i1;) {
+      long r = i / run, e = std::min(i1, (r + 1) * run);
+      combineSpan(xs, m, i, e, coef + r * m);
+      i = e;
+    }
+  });
+}
 
 void unary(UnaryOp op, const float* x, float* out, long n, float param) {
   parallelFor(n, kGrain, [&](long i0, long i1) { unaryChunk(op, x + i0, out + i0, i1 - i0, param); });

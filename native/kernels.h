@@ -41,6 +41,12 @@ void reduceSumBackward(const float* dOut, long outer, long len, long inner, floa
 void copy2d(const float* src, long srcStride, float* dst, long dstStride, long rows, long cols, bool accumulate);
 double sumSquares(const float* x, long n);
 double dot(const float* x, const float* y, long n);
+// For each run r of `run` floats (the last may be shorter; run >= 1), the Gram matrix of the m
+// vectors' run r: out[r·m·m + a·m + b] += Σ xs[a][i]·xs[b][i] over the run. Each entry is dot()'s
+// value over that run bit for bit, from one sweep over the m vectors of n floats.
+void gram(const float* const* xs, long m, long n, long run, double* out);
+// xs[0][i] = Σₐ coef[r·m + a]·xs[a][i], r = i / run: in double, a in order, rounded once.
+void combineRuns(float* const* xs, long m, long n, long run, const double* coef);
 
 // ---------------------------------------------------------------- softmax / segments / pairs
 void softmax(const float* x, long outer, long len, long inner, float* out, bool log);

@@ -17,6 +17,8 @@ let gradEnabled = true;
 const touched: Tensor[] = [];
 /** While a backward pass runs with `BackwardOptions.reached`: every tensor it wrote a gradient to. */
 let reachedLog: Set<Tensor> | null = null;
+/** While a backward pass runs with `BackwardOptions.into`: where those tensors' gradients go. */
+let redirected: Map<Tensor, Float32Array | null> | null = null;
 
 /** The kernels in use (resolved on every call so tests can switch backends). */
 export function K(): Kernels {
@@ -52,6 +54,11 @@ export function record(out: Tensor, inputs: readonly (Tensor | null | undefined)
 export function gradOf(t: Tensor): Float32Array {
   const r = t.root();
   if (reachedLog !== null) reachedLog.add(r);
+  if (redirected !== null && redirected.has(r)) {
+    let g = redirected.get(r)!;
+    if (g === null) redirected.set(r, (g = arena.f32(r.size, true)));
+    return g;
+  }
   if (!r.grad) {
     r.grad = arena.f32(r.size, true);
     touched.push(r);
@@ -76,6 +83,13 @@ export interface BackwardOptions {
    * the loss reaches it through the tape), so callers need not scan gradient buffers for zeros.
    */
   reached?: Set<Tensor>;
+  /**
+   * Gradients of these tensors (parameters) go, for this pass, to step-arena buffers made and
+   * zeroed at their first write (the entry is set to it; null after the pass: not reached), not
+   * to their own buffers. Zeroed just before the kernel accumulates into it, a buffer is still in
+   * cache, and one the loss does not reach costs nothing (autograd/taskGradients.ts).
+   */
+  into?: Map<Tensor, Float32Array | null>;
 }
 
 /**
@@ -93,6 +107,7 @@ export function backward(loss: Tensor, seed?: Float32Array, opts: BackwardOption
     g[0] = 1;
   }
   reachedLog = opts.reached ?? null;
+  redirected = opts.into ?? null;
   try {
     for (let i = tape.length - 1; i >= 0; i--) {
       // An op whose output never reached the loss received no gradient: nothing to propagate.
@@ -101,6 +116,7 @@ export function backward(loss: Tensor, seed?: Float32Array, opts: BackwardOption
     }
   } finally {
     reachedLog = null;
+    redirected = null;
   }
   if (!opts.retain) tape.length = 0;
 }

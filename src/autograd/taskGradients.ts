@@ -1,7 +1,7 @@
 /**
  * Per-task gradients of the same parameters from one forward pass: each task's loss is
- * backpropagated over the retained tape into the parameters' gradient buffers, which are copied
- * out before the next task's pass. Multi-task methods that look at gradients (PCGrad, GradVac,
+ * backpropagated in turn over the retained tape, each into its own set of gradient buffers (no
+ * copies). Multi-task methods that look at gradients (PCGrad, GradVac,
  * GradNorm, PE-LTR; src/train/multitask) read them as blocks and write one combined gradient
  * back, which the optimiser then applies as usual.
  *
@@ -11,7 +11,8 @@
  * loop over the block, whatever the tensor.
  *
  * The first task's gradients are left in the parameters' own buffers, the others' live in the
- * step arena (recycled when the step ends); which tasks reached a parameter comes from the tape
+ * step arena (recycled when the step ends; made by the tape at their first write,
+ * `BackwardOptions.into`); which tasks reached a parameter comes from the tape
  * (`BackwardOptions.reached`), not from scanning the buffers.
  */
 import type { EmbeddingTable, Parameter, SparseGrad, Tensor } from '../tensor/tensor.js';
@@ -62,14 +63,24 @@ export class TaskGradients {
   }
 }
 
+export interface TaskGradientOptions {
+  /**
+   * The parameters' gradient buffers are already zero (a training step zeroes them before its
+   * forward pass), so the first task's pass may accumulate into them without clearing 4 bytes
+   * per parameter again.
+   */
+  readonly gradsZeroed?: boolean;
+}
+
 /**
  * Backpropagates each loss in turn (the tape is kept between the passes) and returns every
  * tensor's per-task gradients. `losses[t]` must come from the current step's forward pass; a loss
  * that reaches no parameter (e.g. a task with no rows in this batch) contributes zeros. After this
- * call the parameters' own gradient buffers hold the last task's gradient: call `assign` before
- * the optimiser steps.
+ * call the parameters' own gradient buffers hold the first task's gradient or, once `assign` has
+ * run, the combined one: call `assign` before the optimiser steps.
  */
-export function taskGradients(losses: readonly Tensor[], params: readonly (readonly [string, Parameter])[], tables: readonly (readonly [string, EmbeddingTable])[]): TaskGradients {
+export function taskGradients(losses: readonly Tensor[], params: readonly (readonly [string, Parameter])[], tables: readonly (readonly [string, EmbeddingTable])[],
+  opts: TaskGradientOptions = {}): TaskGradients {
   const T = losses.length;
   const arena = stepArena();
   const dense: (Float32Array | null)[][] = params.map(() => new Array<Float32Array | null>(T).fill(null));
@@ -79,44 +90,36 @@ export function taskGradients(losses: readonly Tensor[], params: readonly (reado
   // that buffer zeroed, and keeps only those the task's loss reached.
   const lookups = tables.map(([, tb]) => tb.pending.slice());
   // Each pass writes into zeroed buffers that become the task's gradient as they are (no copy):
-  // the first task into the parameters' own buffers, the others into the arena's. The parameters
-  // get their own buffers back when the passes are done.
-  const own = params.map(([, p]) => p.grad);
-  try {
-    for (let t = 0; t < T; t++) {
-      params.forEach(([, p], i) => {
-        if (t === 0) own[i]!.fill(0);
-        else p.grad = arena.f32(p.size, true);
-      });
-      tables.forEach(([, tb], i) => {
-        tb.zeroGrad();
-        for (const l of lookups[i]!) {
-          l.dOut.fill(0);
-          tb.addPending(l);
-        }
-      });
-      clearIntermediateGradients();
-      const loss = losses[t]!;
-      const hit = new Set<Tensor>();
-      if (loss.requiresGrad) backward(loss, undefined, { retain: true, reached: hit });
-      params.forEach(([, p], i) => {
-        if (hit.has(p)) dense[i]![t] = p.grad;
-      });
-      tables.forEach(([, tb], i) => {
-        tb.pending = tb.pending.filter((l) => l.dOut.some((v) => v !== 0));
-        if (!tb.trainable || !tb.hasGrad()) return;
-        const g = tb.sparseGrad(reducePending(tb));
-        if (g.count === 0) return;
-        const rows = new Int32Array(g.count);
-        rows.set(g.rows.subarray(0, g.count));
-        const values = arena.f32(g.count * tb.dim);
-        values.set(g.values.subarray(0, g.count * tb.dim));
-        sparse[i]![t] = { rows, values, count: g.count };
-      });
-    }
-  } finally {
+  // the first task into the parameters' own buffers, the others into arena buffers that the tape
+  // makes at their first write (`into`), so a buffer is zeroed just before use and an unreached
+  // one not at all.
+  if (!opts.gradsZeroed) for (const [, p] of params) p.grad.fill(0);
+  for (let t = 0; t < T; t++) {
+    tables.forEach(([, tb], i) => {
+      tb.zeroGrad();
+      for (const l of lookups[i]!) {
+        l.dOut.fill(0);
+        tb.addPending(l);
+      }
+    });
+    clearIntermediateGradients();
+    const loss = losses[t]!;
+    const hit = new Set<Tensor>();
+    const into = t === 0 ? undefined : new Map<Tensor, Float32Array | null>(params.map(([, p]) => [p, null]));
+    if (loss.requiresGrad) backward(loss, undefined, { retain: true, reached: hit, into });
     params.forEach(([, p], i) => {
-      p.grad = own[i]!;
+      if (hit.has(p)) dense[i]![t] = into ? into.get(p)! : p.grad;
+    });
+    tables.forEach(([, tb], i) => {
+      tb.pending = tb.pending.filter((l) => l.dOut.some((v) => v !== 0));
+      if (!tb.trainable || !tb.hasGrad()) return;
+      const g = tb.sparseGrad(reducePending(tb));
+      if (g.count === 0) return;
+      const rows = new Int32Array(g.count);
+      rows.set(g.rows.subarray(0, g.count));
+      const values = arena.f32(g.count * tb.dim);
+      values.set(g.values.subarray(0, g.count * tb.dim));
+      sparse[i]![t] = { rows, values, count: g.count };
     });
   }
   clearIntermediateGradients();

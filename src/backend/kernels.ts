@@ -128,6 +128,19 @@ export interface Kernels {
   /** Σ x[i]·y[i] in float64, summed like sumSquares (Gram matrices of per-task gradients). */
   dot(x: Float32Array, y: Float32Array, n: number): number;
 
+  /**
+   * Gram matrices of per-task gradients, run by run: for each run r of `run` floats (the last
+   * may be shorter) of the first n, out[r·m·m + a·m + b] += xs[a]·xs[b] over the run, a, b < m =
+   * xs.length. Each entry equals `dot` over that run exactly, from one sweep over the vectors.
+   */
+  gram(xs: readonly Float32Array[], n: number, run: number, out: Float64Array): void;
+
+  /**
+   * xs[0][i] = Σₐ coef[r·m + a]·xs[a][i] for i < n, r = ⌊i / run⌋ (a combination of per-task
+   * gradients with coefficients per run, written over the first): float64, a in order, rounded once.
+   */
+  combineRuns(xs: readonly Float32Array[], n: number, run: number, coef: Float64Array): void;
+
   // ---------------------------------------------------------------- softmax
 
   /**

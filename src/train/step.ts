@@ -85,7 +85,7 @@ export function trainTaskStep<O extends GroupOptions>(optimizer: Optimizer<O>, m
       checkFinite(loss, 'combined loss', step + 1);
       backward(total);
     } else {
-      const grads = taskGradients(losses, model.namedParameters(), model.namedTables());
+      const grads = taskGradients(losses, model.namedParameters(), model.namedTables(), { gradsZeroed: true });
       grads.assign(method.combine(grads.blocks, info));
       // Accumulates onto the combined gradients (the tape is retained by taskGradients).
       if (reg) backward(reg);

@@ -77,6 +77,50 @@ test('binary / binaryBackward with broadcasting', { skip }, () => {
   }
 });
 
+test('gram: every entry is the kernel\'s own dot product over its run, bit for bit (chunks, lanes, tails)', { skip }, () => {
+  const K = native();
+  const r = rng(9);
+  const cases = [[2, 0, 1], [2, 7, 7], [2, 515, 515], [3, 65536, 65536], [2, 65536 * 2 + 13, 65536 * 2 + 13], [5, 300007, 300007],
+    [2, 1000, 16], [3, 5003, 1024], [2, 200003, 70000], [4, 37, 5]];
+  for (const [m, n, run] of cases) {
+    const xs = Array.from({ length: m }, () => randF32(r, n));
+    const runs = Math.ceil(n / run);
+    const out = new Float64Array(runs * m * m);
+    K.gram(xs, n, run, out);
+    for (let q = 0; q < runs; q++) {
+      const s = q * run, len = Math.min(run, n - s);
+      for (let a = 0; a < m; a++) {
+        for (let b = 0; b < m; b++) {
+          const want = K.dot(xs[a]!.subarray(s), xs[b]!.subarray(s), len);
+          assert.ok(Object.is(out[q * m * m + a * m + b], want), `m=${m} n=${n} run=${run} r=${q} [${a}, ${b}]`);
+        }
+      }
+    }
+  }
+  // Views at an offset (a span of a parameter's gradient) read from their own start.
+  const base = randF32(r, 9000);
+  const out = new Float64Array(4);
+  K.gram([base.subarray(100, 5100), base.subarray(3000, 8000)], 5000, 5000, out);
+  assert.ok(Object.is(out[1], K.dot(base.subarray(100), base.subarray(3000), 5000)));
+});
+
+test('gram / combineRuns: native vs reference', { skip }, () => {
+  for (const [m, n, run] of [[2, 0, 3], [2, 5, 5], [2, 70001, 70001], [3, 4099, 1024], [1, 200000, 200000], [4, 131081, 16], [2, 9000, 7]]) {
+    agree(`gram m=${m} n=${n} run=${run}`, (K, r) => {
+      const xs = Array.from({ length: m }, () => randF32(r, n + 3));
+      const out = new Float64Array(Math.ceil(n / run) * m * m).fill(0.25);
+      K.gram(xs, n, run, out);
+      return Array.from(out);
+    }, 1e-4, 1e-5);
+    agree(`combineRuns m=${m} n=${n} run=${run}`, (K, r) => {
+      const xs = Array.from({ length: m }, () => randF32(r, n + 3));
+      const coef = Float64Array.from({ length: Math.ceil(n / run) * m }, () => r() * 2 - 1);
+      K.combineRuns(xs, n, run, coef);
+      return xs;
+    }, 1e-6, 1e-6);
+  }
+});
+
 test('affine / axpy / axpby / fill', { skip }, () => {
   for (const n of sizes) {
     agree(`n=${n}`, (K, r) => {

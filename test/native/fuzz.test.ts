@@ -8,9 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { native, rng, skip } from './setup.js';
 
-type Arg = 'f' | 'f?' | 'i' | 'i?' | 'n' | 'r' | 'b' | 'u' | 'o' | 's' | 'off' | 'off?';
+type Arg = 'f' | 'f?' | 'i' | 'i?' | 'n' | 'r' | 'b' | 'u' | 'o' | 's' | 'off' | 'off?' | 'fs' | 'd';
 // Argument kinds in Kernels order: f/i Float32/Int32Array (? nullable), n count, r real,
-// b boolean, u unary op, o binary op, s shape, off offsets.
+// b boolean, u unary op, o binary op, s shape, off offsets, fs array of Float32Arrays (some
+// not), d Float64Array.
 const signatures: Record<string, Arg[]> = {
   unary: ['u', 'f', 'f', 'n', 'r'],
   unaryBackward: ['u', 'f', 'f', 'f', 'f', 'n', 'r'],
@@ -25,6 +26,8 @@ const signatures: Record<string, Arg[]> = {
   copy2d: ['f', 'n', 'n', 'f', 'n', 'n', 'n', 'n', 'b'],
   sumSquares: ['f', 'n'],
   dot: ['f', 'f', 'n'],
+  gram: ['fs', 'n', 'n', 'd'],
+  combineRuns: ['fs', 'n', 'n', 'd'],
   softmax: ['f', 'n', 'n', 'n', 'f', 'b'],
   softmaxBackward: ['f', 'f', 'n', 'n', 'n', 'f', 'b'],
   segmentSoftmax: ['f', 'n', 'off', 'f', 'b'],
@@ -74,6 +77,8 @@ test('random arguments never crash: success or an Error naming the kernel', { sk
       case 'o': return binaryOps[int(0, binaryOps.length - 1)];
       case 's': return Array.from({ length: int(0, r() < 0.02 ? 9 : 4) }, () => int(0, 3));
       case 'off': case 'off?': return offsets();
+      case 'fs': return r() < 0.05 ? make('f') : Array.from({ length: int(0, 4) }, () => make(r() < 0.05 ? 'i' : 'f'));
+      case 'd': return r() < 0.05 ? make('f') : new Float64Array(int(0, 20)).map(() => r());
     }
   };
   let ok = 0, threw = 0;

@@ -45,7 +45,12 @@ test('elementwise, reductions, softmax, segments', { skip }, () => {
     K.reduceSum(x, 1, big * 4, 1, s1, 1);
     K.reduceSum(x, 1, big, 4, s2, 1);
     K.reduceSum(x, big, 4, 1, s3, 0.25);
-    return [s1, s2, s3, K.sumSquares(x, x.length), K.dot(x, x.slice().reverse(), x.length)];
+    const g = new Float64Array(9), chunks = new Float64Array(Math.ceil(big / 1000) * 4);
+    K.gram([x, x.slice().reverse(), s3], big, big, g);
+    K.gram([x, s3], big, 1000, chunks);
+    const c = [x.slice(), x.slice().reverse()];
+    K.combineRuns(c, big, 1000, Float64Array.from({ length: chunks.length / 2 }, (_, k) => (k % 3) - 0.5));
+    return [s1, s2, s3, K.sumSquares(x, x.length), K.dot(x, x.slice().reverse(), x.length), ...g, ...chunks, c[0]!];
   });
   sameWithThreads('softmax', (K, r) => {
     const x = randF32(r, 3000 * 100), y = new Float32Array(x.length), dx = new Float32Array(x.length);

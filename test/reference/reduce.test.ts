@@ -51,6 +51,34 @@ test('dot in float64, with length checks', () => {
   assert.throws(() => K.dot(f32([1, 2]), f32([1]), 2), /dot: y/);
 });
 
+test('gram accumulates every pairwise dot product into a symmetric m × m matrix per run', () => {
+  const xs = [f32([1, 2, 3, 9, 1]), f32([-1, 0.5, 2, 9, 1]), f32([0, 4, -1, 9, 1])];
+  const d = (a: number, b: number, s: number, len: number): number => K.dot(xs[a]!.subarray(s), xs[b]!.subarray(s), len);
+  const whole = new Float64Array(9).fill(1);
+  K.gram(xs, 3, 3, whole);
+  for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) assert.equal(whole[a * 3 + b], 1 + d(a, b, 0, 3), `[${a}, ${b}]`);
+  const runs = new Float64Array(3 * 9);
+  K.gram(xs, 5, 2, runs); // runs [0, 2), [2, 4), [4, 5)
+  for (let r = 0; r < 3; r++) {
+    for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) assert.equal(runs[r * 9 + a * 3 + b], d(a, b, r * 2, Math.min(2, 5 - r * 2)), `run ${r} [${a}, ${b}]`);
+  }
+  K.gram([], 5, 1, new Float64Array(0));
+  assert.throws(() => K.gram([f32([1, 2]), f32([1])], 2, 2, new Float64Array(4)), /gram: xs\[1\]/);
+  assert.throws(() => K.gram(xs, 3, 3, new Float64Array(8)), /gram: out has 8 elements, needs 9/);
+  assert.throws(() => K.gram(xs, 3, 0, new Float64Array(9)), /gram: run must be at least 1/);
+});
+
+test('combineRuns writes each run\'s combination over the first vector, in float64', () => {
+  const x0 = f32([1, 2, 3, 4, 5]), x1 = f32([10, 20, 30, 40, 50]), x2 = f32([0.5, 0, 0, 0, 0]);
+  K.combineRuns([x0, x1, x2], 4, 2, Float64Array.from([1, 1, 2, -1, 0, 0.5]));
+  // runs [0, 2) with (1, 1, 2) and [2, 4) with (-1, 0, 0.5); element 4 untouched
+  assert.deepEqual(Array.from(x0), [12, 22, -3, -4, 5]);
+  const t = f32([0.1]);
+  K.combineRuns([t, f32([0.2])], 1, 1, Float64Array.from([1 / 3, 1 / 3]));
+  assert.equal(t[0], Math.fround((1 / 3) * Math.fround(0.1) + (1 / 3) * Math.fround(0.2))); // rounded once
+  assert.throws(() => K.combineRuns([x0, x1], 4, 2, new Float64Array(3)), /combineRuns: coef has 3 elements, needs 4/);
+});
+
 test('sumSquares in float64', () => {
   assert.equal(K.sumSquares(f32([1, 2, 3, -4, 100]), 4), 30);
   const t = Math.fround(0.1);

@@ -12,7 +12,7 @@ import { crossBackward, crossForward, gemm, linearBackward, linearForward } from
 import { bceWithLogits } from './loss.js';
 import { batchNormBackward, batchNormTrain, layerNorm, layerNormBackward } from './norm.js';
 import { adagradStep, adamStep, sgdStep, sparseAdagrad, sparseAdam, sparseSgd } from './optim.js';
-import { copy2d, dot, reduceSum, reduceSumBackward, sumSquares } from './reduce.js';
+import { combineRuns, copy2d, dot, gram, reduceSum, reduceSumBackward, sumSquares } from './reduce.js';
 import { pairDiff, pairDiffBackward, segmentSum, segmentSumBackward } from './segment.js';
 import { segmentSoftmax, segmentSoftmaxBackward, softmax, softmaxBackward } from './softmax.js';
 
@@ -40,6 +40,8 @@ export const referenceKernels: Kernels = {
   copy2d,
   sumSquares,
   dot,
+  gram,
+  combineRuns,
   softmax,
   softmaxBackward,
   segmentSoftmax,

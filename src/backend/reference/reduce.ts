@@ -70,6 +70,47 @@ export function dot(x: Float32Array, y: Float32Array, n: number): number {
   return s;
 }
 
+function runsOf(k: string, n: number, run: number): number {
+  checkDim(k, 'n', n);
+  checkDim(k, 'run', run);
+  if (run < 1) throw new Error(`${k}: run must be at least 1`);
+  return Math.ceil(n / run);
+}
+
+export function gram(xs: readonly Float32Array[], n: number, run: number, out: Float64Array): void {
+  const k = 'gram';
+  const runs = runsOf(k, n, run);
+  const m = xs.length;
+  xs.forEach((x, a) => checkLen(k, `xs[${a}]`, x, n, `n=${n}`));
+  checkLen(k, 'out', out, runs * m * m, `${runs} runs × ${m} × ${m}`);
+  for (let r = 0; r < runs; r++) {
+    const s = r * run, len = Math.min(run, n - s), o = r * m * m;
+    for (let a = 0; a < m; a++) {
+      for (let b = a; b < m; b++) {
+        const d = dot(xs[a]!.subarray(s), xs[b]!.subarray(s), len);
+        out[o + a * m + b] += d;
+        if (b !== a) out[o + b * m + a] += d;
+      }
+    }
+  }
+}
+
+export function combineRuns(xs: readonly Float32Array[], n: number, run: number, coef: Float64Array): void {
+  const k = 'combineRuns';
+  const runs = runsOf(k, n, run);
+  const m = xs.length;
+  xs.forEach((x, a) => checkLen(k, `xs[${a}]`, x, n, `n=${n}`));
+  checkLen(k, 'coef', coef, runs * m, `${runs} runs × ${m}`);
+  if (m === 0) return;
+  const out = xs[0]!;
+  for (let i = 0; i < n; i++) {
+    const c = Math.floor(i / run) * m;
+    let v = coef[c]! * out[i]!;
+    for (let a = 1; a < m; a++) v += coef[c + a]! * xs[a]![i]!;
+    out[i] = v;
+  }
+}
+
 export function sumSquares(x: Float32Array, n: number): number {
   const k = 'sumSquares';
   checkDim(k, 'n', n);

@@ -49,136 +49,69 @@ export function isShared(b: GradientBlock): boolean {
   return b.tasks.length >= 2;
 }
 
-/** A run [start, end) of floats of one block. */
-interface Span {
-  block: GradientBlock;
-  start: number;
-  end: number;
-}
-
 /**
  * One combined gradient per block: shared blocks segment by segment through `coefficients`,
  * task-specific blocks passed through (the caller copies them into the parameters, so they are
  * returned as they are). Each block's combination is written over its first reaching task's
- * gradient, which the caller must not read afterwards. `withGram` false skips the Gram matrix (left at zero) for coefficients
- * that do not depend on it.
+ * gradient, which the caller must not read afterwards. `withGram` false skips the Gram matrix
+ * (left at zero) for coefficients that do not depend on it.
+ *
+ * Two kernel sweeps per block whatever the split: one for the Gram matrices of all its segments
+ * (`gram`, run by run), one for the combination (`combineRuns`, with each segment's
+ * coefficients), so a chunk or a table row costs a few float operations, not a call.
  */
 export function combineSegments(blocks: readonly GradientBlock[], T: number, opts: SplitOptions, coefficients: Coefficients, withGram = true): Float32Array[] {
-  // The combination overwrites the first reaching task's gradient, span by span after the span's
-  // Gram matrix is complete: no extra buffer, and no copy when that is the parameter's own.
   const out = blocks.map((b) => b.grads[b.tasks[0]!]!);
+  const shared = blocks.filter(isShared);
+  const K = backend();
   const gram = new Float64Array(T * T);
   const view = { slot: '', gram };
-  const run = (slot: string, spans: readonly Span[]): void => {
-    gram.fill(0);
-    if (withGram) for (const s of spans) accumulateGram(s, T, gram);
-    view.slot = slot;
-    const c = coefficients(view);
-    for (const s of spans) writeCombination(s, c);
+  const vectors = (b: GradientBlock): Float32Array[] => b.tasks.map((t) => b.grads[t]!);
+  /** Adds run r of `local` (the block's tasks × its tasks) to the T × T `gram`. */
+  const addRun = (b: GradientBlock, local: Float64Array, r: number): void => {
+    const m = b.tasks.length, o = r * m * m;
+    for (let x = 0; x < m; x++) for (let y = 0; y < m; y++) gram[b.tasks[x]! * T + b.tasks[y]!] += local[o + x * m + y]!;
   };
-  const shared: Span[] = [];
-  for (const block of blocks) if (isShared(block)) shared.push({ block, start: 0, end: block.grads[0]!.length });
+  /** Run r's coefficients of the block's tasks, from the T task coefficients `c`. */
+  const setRun = (b: GradientBlock, coef: Float64Array, r: number, c: ArrayLike<number>): void => {
+    const m = b.tasks.length;
+    for (let x = 0; x < m; x++) coef[r * m + x] = c[b.tasks[x]!]!;
+  };
+  const whole = (b: GradientBlock): number => Math.max(1, b.grads[0]!.length);
   if (opts.split === 'none') {
-    if (shared.length > 0) run('*', shared);
+    // One segment: the Gram matrices of every shared block summed, one set of coefficients.
+    if (shared.length === 0) return out;
+    for (const b of shared) {
+      const local = new Float64Array(b.tasks.length ** 2);
+      if (withGram) K.gram(vectors(b), b.grads[0]!.length, whole(b), local);
+      addRun(b, local, 0);
+    }
+    view.slot = '*';
+    const c = coefficients(view);
+    for (const b of shared) {
+      const coef = new Float64Array(b.tasks.length);
+      setRun(b, coef, 0, c);
+      K.combineRuns(vectors(b), b.grads[0]!.length, whole(b), coef);
+    }
     return out;
   }
-  const span: Span = { ...shared[0]! };
-  const one = [span];
-  for (const { block } of shared) {
-    const n = block.grads[0]!.length;
-    span.block = block;
-    if (opts.split === 'tensor') {
-      span.start = 0;
-      span.end = n;
-      run(block.name, one);
-    } else if (block.rows) {
-      for (let r = 0; r < n; r += block.width) {
-        span.start = r;
-        span.end = r + block.width;
-        run(block.name, one);
-      }
-    } else {
-      for (let k = 0, start = 0; start < n; k++, start += opts.chunkSize) {
-        span.start = start;
-        span.end = Math.min(n, start + opts.chunkSize);
-        run(`${block.name}[${k}]`, one);
-      }
+  for (const b of shared) {
+    const n = b.grads[0]!.length, m = b.tasks.length;
+    // A run per segment: the whole tensor, a table row, or a chunk of a dense tensor.
+    const run = opts.split === 'tensor' ? whole(b) : b.rows ? b.width : opts.chunkSize;
+    const runs = Math.ceil(n / run);
+    const local = new Float64Array(runs * m * m);
+    if (withGram) K.gram(vectors(b), n, run, local);
+    const coef = new Float64Array(runs * m);
+    for (let r = 0; r < runs; r++) {
+      gram.fill(0);
+      addRun(b, local, r);
+      view.slot = opts.split === 'tensor' || b.rows ? b.name : `${b.name}[${r}]`;
+      setRun(b, coef, r, coefficients(view));
     }
+    K.combineRuns(vectors(b), n, run, coef);
   }
   return out;
-}
-
-/**
- * Spans at least this long go to the kernels (threaded, vectorised); shorter ones (a table row,
- * a small tensor) stay in a loop here, where a kernel call would cost more than it saves. The
- * choice depends on sizes only, so a run is as deterministic either way.
- */
-const KERNEL_SPAN = 4096;
-
-/** Adds the span's dot products between the tasks that reach its block to `gram`. */
-function accumulateGram(s: Span, T: number, gram: Float64Array): void {
-  const { tasks, grads } = s.block;
-  const start = s.start, end = s.end;
-  if (end - start < KERNEL_SPAN && tasks.length === 2) {
-    // One pass over both gradients for the three products (short spans: chunks, table rows).
-    const i = tasks[0]!, j = tasks[1]!;
-    const gi = grads[i]!, gj = grads[j]!;
-    let ii = 0, ij = 0, jj = 0;
-    for (let k = start; k < end; k++) {
-      const x = gi[k]!, y = gj[k]!;
-      ii += x * x;
-      ij += x * y;
-      jj += y * y;
-    }
-    gram[i * T + i] = gram[i * T + i]! + ii;
-    gram[j * T + j] = gram[j * T + j]! + jj;
-    gram[i * T + j] = gram[i * T + j]! + ij;
-    gram[j * T + i] = gram[j * T + i]! + ij;
-    return;
-  }
-  const dot = end - start >= KERNEL_SPAN
-    ? (x: Float32Array, y: Float32Array): number => backend().dot(x.subarray(start, end), y.subarray(start, end), end - start)
-    : (x: Float32Array, y: Float32Array): number => {
-      let d = 0;
-      for (let k = start; k < end; k++) d += x[k]! * y[k]!;
-      return d;
-    };
-  for (let a = 0; a < tasks.length; a++) {
-    const i = tasks[a]!;
-    for (let b = a; b < tasks.length; b++) {
-      const j = tasks[b]!;
-      const d = dot(grads[i]!, grads[j]!);
-      gram[i * T + j] = gram[i * T + j]! + d;
-      if (i !== j) gram[j * T + i] = gram[j * T + i]! + d;
-    }
-  }
-}
-
-/** g₀[span] ← Σₖ cₖ gₖ[span] over the tasks that reach the block, g₀ the first of them. */
-function writeCombination(s: Span, c: ArrayLike<number>): void {
-  const { tasks, grads } = s.block;
-  const start = s.start, end = s.end, n = end - start;
-  const out = grads[tasks[0]!]!;
-  if (n >= KERNEL_SPAN) {
-    const K = backend();
-    const o = out.subarray(start, end);
-    const x = (a: number): Float32Array => grads[tasks[a]!]!.subarray(start, end);
-    if (tasks.length === 1) K.affine(o, o, n, c[tasks[0]!]!, 0);
-    else K.axpby(n, c[tasks[1]!]!, x(1), c[tasks[0]!]!, o);
-    for (let a = 2; a < tasks.length; a++) K.axpy(n, c[tasks[a]!]!, x(a), o);
-    return;
-  }
-  if (tasks.length === 2) {
-    const g1 = grads[tasks[1]!]!;
-    const c0 = c[tasks[0]!]!, c1 = c[tasks[1]!]!;
-    for (let k = start; k < end; k++) out[k] = c0 * out[k]! + c1 * g1[k]!;
-    return;
-  }
-  for (let k = start; k < end; k++) {
-    let v = 0;
-    for (const t of tasks) v += c[t]! * grads[t]![k]!;
-    out[k] = v;
-  }
 }
 
 /** ‖Σₖ aₖ gₖ‖² and (Σₖ aₖ gₖ)·gⱼ from the Gram matrix. */

@@ -65,6 +65,23 @@ for (const k of testBackends()) {
       assert.ok(nonzeroField1 > 0, 'task b does reach field 1 rows');
       endStep();
     }));
+
+    it('gradsZeroed (a step that has just zeroed the gradients) gives the same blocks; the default clears stale ones', () => withBackend(k, () => {
+      const model = new TinyMultiTask(4);
+      const batch = tinyBatch(16, 8);
+      const snapshot = (opts?: { gradsZeroed: true }): Map<string, Float32Array[]> => {
+        const g = taskGradients(model.losses(batch), model.namedParameters(), model.namedTables(), opts);
+        const out = new Map(g.blocks.map((b) => [b.name, b.grads.map((x) => x.slice())]));
+        endStep();
+        return out;
+      };
+      // Stale gradients left in the parameters by an earlier backward: the default path clears them.
+      denseGradients(model, () => model.losses(batch).reduce((a, b) => add(a, b)));
+      assert.ok(model.parameters().some((p) => p.grad.some((v) => v !== 0)));
+      const cleared = snapshot();
+      for (const p of model.parameters()) p.grad.fill(0);
+      assert.deepEqual(snapshot({ gradsZeroed: true }), cleared);
+    }));
   });
 }
 

@@ -13,6 +13,7 @@ import { GradVac } from '../../../src/train/multitask/gradVac.js';
 import { loadNativeKernels } from '../../../src/backend/native.js';
 import { withBackend } from '../../helpers/backends.js';
 import { trainTaskStep } from '../../../src/train/step.js';
+import { Rng } from '../../../src/util/random.js';
 import { TinyMultiTask, tinyBatch } from '../../helpers/tinyMultiTask.js';
 
 describe('trainTaskStep with PCGrad', () => {
@@ -68,6 +69,24 @@ describe('gradient surgery is deterministic across threads (native)', { skip: na
     };
     const [one, two] = [run(1), run(2)];
     native!.setThreads(2);
+    assert.deepEqual(two, one);
+  });
+
+  it('PCGrad (split none) on tensors long enough for the threaded gram/axpby kernels: 1 and 2 threads give the same bits', () => {
+    const rng = new Rng(3);
+    // 200,003 floats: several of the kernels' fixed chunks plus a tail; task 1 leans against task 0.
+    const sizes = [200_003, 5000, 17];
+    const grads = [0, 1].map((t) => sizes.map((n) => Float32Array.from({ length: n }, () => rng.normal() + (t === 0 ? 0.3 : -0.3))));
+    const run = (threads: number): Float32Array[] => {
+      native!.setThreads(threads);
+      return withBackend(native!, () => {
+        const blocks = sizes.map((_, b) => ({ name: `p${b}`, width: 1, grads: grads.map((g) => g[b]!.slice()), tasks: [0, 1] }));
+        return new PCGrad(2, 6, { split: 'none', chunkSize: 1024 }).combine(blocks, { step: 0, losses: [0, 0] }).map((g) => g.slice());
+      });
+    };
+    const [one, two] = [run(1), run(2)];
+    native!.setThreads(2);
+    assert.ok(one[0]!.some((v, k) => v !== grads[0]![0]![k]! + grads[1]![0]![k]!), 'the tasks must conflict, or the test proves nothing');
     assert.deepEqual(two, one);
   });
 });

@@ -219,16 +219,7 @@ BF16_TARGET void blockBf16(const Problem& P, int i0, int i1, Scratch& s) {
 #undef BF16_TARGET
 #endif  // __x86_64__
 
-bool cpuHasBf16() {
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512bf16");
-#else
-  return false;
-#endif
-}
+bool cpuHasBf16() { return CTR_CPU_HAS_AVX512_WITH("avx512bf16"); }
 
 KernelSwitch& kernel() {
   static KernelSwitch k("CTRKIT_BF16_KERNEL", "avx512bf16", cpuHasBf16);

@@ -265,16 +265,7 @@ VNNI_TARGET void blockVnni(const Problem& P, int i0, int i1, Scratch& s) {
 #undef VNNI_TARGET
 #endif  // __x86_64__
 
-bool cpuHasVnni() {
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512vnni");
-#else
-  return false;
-#endif
-}
+bool cpuHasVnni() { return CTR_CPU_HAS_AVX512_WITH("avx512vnni"); }
 
 KernelSwitch& kernel() {
   static KernelSwitch k("CTRKIT_INT8_KERNEL", "vnni", cpuHasVnni);

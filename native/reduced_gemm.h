@@ -33,6 +33,16 @@ inline void applyActivation(float* y, int n, Act act, float param) {
   }
 }
 
+// AVX-512 F/BW/VL/DQ plus `feature` (a __builtin_cpu_supports name, which must be a literal).
+#if defined(__x86_64__)
+#define CTR_CPU_HAS_AVX512_WITH(feature)                                                              \
+  (__builtin_cpu_init(), __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && \
+                             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&   \
+                             __builtin_cpu_supports(feature))
+#else
+#define CTR_CPU_HAS_AVX512_WITH(feature) false
+#endif
+
 // block(t, i0, i1) for each ROW_BLOCK of [0, M), on the pool when there is more than one.
 template <class F>
 void forRowBlocks(int M, F&& block) {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { loadNativeKernels } from '../../src/backend/native.js';
 import type { Bf16Kernels } from '../../src/backend/bf16.js';
 import type { Activation } from '../../src/backend/kernels.js';
-import { bitsEqual, native, randF32, rng, skip } from './setup.js';
+import { assertSameOnPathsAndThreads, bitsEqual, native, randF32, rng, skip } from './setup.js';
 
 const f = Math.fround;
 const B = (): Bf16Kernels => loadNativeKernels().addon as unknown as Bf16Kernels;
@@ -206,23 +206,10 @@ test('bf16: a row with NaN or Inf gives NaN / Inf outputs for that row only', { 
 
 test('bf16: AVX-512 BF16 and portable paths, and 1 and 2 threads, give the same bits', { skip }, (t) => {
   if (!hasBf16()) { t.skip('CPU without AVX-512 BF16'); return; }
-  const T0 = native().getThreads();
   for (const [M, K, N] of [[1, 624, 400], [6, 5, 3], [300, 624, 400], [1000, 77, 1], [97, 400, 65]] as const) {
     const { X, W, b } = inputs(M, K, N, M + N);
-    const runs: Float32Array[] = [];
-    for (const path of ['portable', 'avx512bf16'] as const) {
-      for (const threads of [1, 2]) {
-        B()._bf16ForceKernel(path);
-        native().setThreads(threads);
-        try {
-          runs.push(layer(X, W, b, M, K, N, 'relu'), layer(X, W, b, M, K, N, 'sigmoid'));
-        } finally {
-          B()._bf16ForceKernel('auto');
-          native().setThreads(T0);
-        }
-      }
-    }
-    for (let r = 2; r < runs.length; r++) assert.ok(bitsEqual(runs[r]!, runs[r % 2]!), `${M}x${K}x${N} run ${r}`);
+    assertSameOnPathsAndThreads((p) => B()._bf16ForceKernel(p as 'auto'), ['portable', 'avx512bf16'],
+      () => [layer(X, W, b, M, K, N, 'relu'), layer(X, W, b, M, K, N, 'sigmoid')], `${M}x${K}x${N}`);
   }
 });
 

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { loadNativeKernels } from '../../src/backend/native.js';
 import type { Bf16Kernels } from '../../src/backend/bf16.js';
 import type { Activation } from '../../src/backend/kernels.js';
-import { assertSameOnPathsAndThreads, bitsEqual, native, randF32, rng, skip } from './setup.js';
+import { assertSameOnPathsAndThreads, onEachKernelPath, bitsEqual, native, randF32, rng, skip } from './setup.js';
 
 const f = Math.fround;
 const B = (): Bf16Kernels => loadNativeKernels().addon as unknown as Bf16Kernels;
@@ -88,18 +88,8 @@ function wide(r: () => number, n: number, lo: number, hi: number): Float32Array 
   return Float32Array.from({ length: n }, () => (r() < 0.5 ? -1 : 1) * (1 + r()) * 2 ** Math.floor(lo + r() * (hi - lo)));
 }
 
-/** Runs fn with each bf16 path forced in turn (AVX-512 BF16 only where the CPU has it), then restores the automatic choice. */
-function onEachPath(fn: (path: 'portable' | 'avx512bf16') => void): void {
-  for (const path of ['portable', 'avx512bf16'] as const) {
-    if (path === 'avx512bf16' && !hasBf16()) continue;
-    assert.ok(B()._bf16ForceKernel(path));
-    try {
-      fn(path);
-    } finally {
-      B()._bf16ForceKernel('auto');
-    }
-  }
-}
+/** Runs fn with each bf16 path forced in turn (the ISA path only where the CPU has it). */
+const onEachPath = (fn: (path: string) => void): void => onEachKernelPath((p) => B()._bf16ForceKernel(p as 'auto'), ['portable', 'avx512bf16'], fn);
 
 test('bf16: rounding is nearest-even to 8 significant bits, denormals to ±0, NaN quiet, on both paths', { skip }, () => {
   const r = rng(3);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { loadNativeKernels } from '../../src/backend/native.js';
 import type { Int8Kernels } from '../../src/backend/int8.js';
 import type { Activation } from '../../src/backend/kernels.js';
-import { assertSameOnPathsAndThreads, bitsEqual, native, randF32, rng, skip } from './setup.js';
+import { assertSameOnPathsAndThreads, onEachKernelPath, bitsEqual, native, randF32, rng, skip } from './setup.js';
 
 const f = Math.fround;
 const I8 = (): Int8Kernels => loadNativeKernels().addon as unknown as Int8Kernels;
@@ -92,18 +92,8 @@ function inputs(M: number, K: number, N: number, seed: number): { X: Float32Arra
   return { X, W: randF32(r, K * N, -0.5, 0.5), b: randF32(r, N) };
 }
 
-/** Runs fn with each int8 path forced in turn (VNNI only where the CPU has it), then restores the automatic choice. */
-function onEachPath(fn: (path: 'portable' | 'vnni') => void): void {
-  for (const path of ['portable', 'vnni'] as const) {
-    if (path === 'vnni' && !hasVnni()) continue;
-    assert.ok(I8()._int8ForceKernel(path));
-    try {
-      fn(path);
-    } finally {
-      I8()._int8ForceKernel('auto');
-    }
-  }
-}
+/** Runs fn with each int8 path forced in turn (the ISA path only where the CPU has it). */
+const onEachPath = (fn: (path: string) => void): void => onEachKernelPath((p) => I8()._int8ForceKernel(p as 'auto'), ['portable', 'vnni'], fn);
 
 test('int8: quantisation matches the reference value for value, on both paths', { skip }, () => {
   onEachPath((path) => {

@@ -71,3 +71,15 @@ export function assertSameOnPathsAndThreads(force: (path: string) => boolean, pa
     });
   }
 }
+
+/** Runs fn with each kernel path forced in turn (skipping one the CPU lacks: force returns false), then restores 'auto'. */
+export function onEachKernelPath<P extends string>(force: (path: string) => boolean, paths: readonly P[], fn: (path: P) => void): void {
+  for (const path of paths) {
+    if (!force(path)) continue;
+    try {
+      fn(path);
+    } finally {
+      force('auto');
+    }
+  }
+}

@@ -10,6 +10,8 @@
         "native/bind_gemm.cc",
         "native/int8_gemm.cc",
         "native/bind_int8.cc",
+        "native/bf16_gemm.cc",
+        "native/bind_bf16.cc",
         "native/bind_kernels.cc",
         "native/bind_elementwise.cc",
         "native/bind_reduce.cc",

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- inference [MODEL_DIR…] [--engine dnn,dcn_par] [--precision fp32,int8]
+ * `npm run bench -- inference [MODEL_DIR…] [--engine dnn,dcn_par] [--precision fp32,int8,bf16]
  *  [--torch PYTHON] [--no-train] [--batch 4096] [--threads 1] [--windows 5] [--window-sec 1] [--rounds 3]`:
  * inference rows/s of saved models (forward pass without gradients, the model's own dims, random
  * ids over the table) at each precision, and training rows/s of the same architectures (a
@@ -25,6 +25,7 @@ import type { CTRModel } from '../src/models/ctrModel.js';
 import { setInferencePrecision } from '../src/models/inferencePrecision.js';
 import { precisionNote, PRECISIONS, type Precision } from '../src/nn/quantize.js';
 import { int8Kernels } from '../src/backend/int8.js';
+import { bf16Kernels } from '../src/backend/bf16.js';
 import { Rng } from '../src/util/random.js';
 import { Adam } from '../src/optim/adam.js';
 import { trainStep } from '../src/train/step.js';
@@ -93,7 +94,8 @@ export function inferenceBench(argv: string[]): void {
   if (loaded.kernels) setBackend(loaded.kernels);
   const kern = backend();
   kern.setThreads(threads);
-  const int8 = precisions.includes('int8') ? `; int8 kernel ${int8Kernels().int8KernelName()}` : '';
+  const int8 = (precisions.includes('int8') ? `; int8 kernel ${int8Kernels().int8KernelName()}` : '') +
+    (precisions.includes('bf16') ? `; bf16 kernel ${bf16Kernels().bf16KernelName()}` : '');
   rep.note(`cpu: ${cpuModel()} (${cpus().length} logical CPUs); load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; backend: ${kern.name}, ${threads} thread(s); batch ${size}${int8}`);
 
   const benches: Bench[] = [];

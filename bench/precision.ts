@@ -1,9 +1,9 @@
 /**
- * `npm run bench -- precision CONFIG… [--models dnn,dcnv2] [--epochs N] [--json]`: accuracy of
- * int8 scoring against fp32 on real data. Each config (an example's data section) is trained
+ * `npm run bench -- precision CONFIG… [--models dnn,dcnv2] [--precision int8,bf16] [--epochs N] [--json]`:
+ * accuracy of reduced-precision scoring against fp32 on real data. Each config (an example's data section) is trained
  * with each model type — dcnv2 as the config has it, dnn with the config's dim and hidden widths
  * — and its test split is scored at both precisions through the functions behind `ctrkit
- * predict`: max and mean |Δp|, and the AUC and LogLoss of each.
+ * predict`: per reduced precision, max and mean |Δp| and the AUC and LogLoss change.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,8 +15,7 @@ import { predictRows } from '../src/train/predict.js';
 import { auc } from '../src/metrics/auc.js';
 import { logLoss } from '../src/metrics/logLoss.js';
 import { parseModelConfig } from '../src/models/registry.js';
-import { int8Kernels } from '../src/backend/int8.js';
-import type { Precision } from '../src/nn/quantize.js';
+import { PRECISIONS, type Precision } from '../src/nn/quantize.js';
 import { Reporter, flagValue, hasFlag } from './report.js';
 
 export async function precisionBench(argv: string[]): Promise<void> {
@@ -25,7 +24,10 @@ export async function precisionBench(argv: string[]): Promise<void> {
   if (configs.length === 0) throw new Error('bench precision: give one or more experiment configs (e.g. examples/criteo.yaml)');
   const kinds = (flagValue(argv, '--models') ?? 'dnn,dcnv2').split(',');
   const epochs = flagValue(argv, '--epochs');
-  rep.note(`int8 kernel: ${int8Kernels().int8KernelName()}`);
+  const reduced = (flagValue(argv, '--precision') ?? 'int8,bf16').split(',').map((p) => {
+    if (p === 'fp32' || !(PRECISIONS as readonly string[]).includes(p)) throw new Error(`bench precision: --precision takes int8, bf16, got '${p}'`);
+    return p as Precision;
+  });
   const tmp = mkdtempSync(join(tmpdir(), 'ctrkit-precision-'));
   try {
     for (const config of configs) {
@@ -37,24 +39,27 @@ export async function precisionBench(argv: string[]): Promise<void> {
         const run = await runTraining(cfg, { quiet: true, output: join(tmp, `${kind}-${configs.indexOf(config)}`) });
         const rows = run.split.test;
         const labels = run.dataset.labels[0]!.subarray(rows.start, rows.end);
-        const scored = (['fp32', 'int8'] as Precision[]).map((precision) => {
-          const { model: loaded, manifest } = loadScoringModel(run.modelDir, { precision });
-          return probabilityMap(manifest).apply(predictRows(loaded, run.dataset, rows));
-        });
-        const [fp, q] = scored as [Float64Array, Float64Array];
-        let maxDp = 0, sumDp = 0;
-        for (let i = 0; i < fp.length; i++) {
-          const d = Math.abs(fp[i]! - q[i]!);
-          maxDp = Math.max(maxDp, d);
-          sumDp += d;
+        const score = (precision: Precision): { p: Float64Array; kernel: string } => {
+          const { model: loaded, manifest, precision: report } = loadScoringModel(run.modelDir, { precision });
+          return { p: probabilityMap(manifest).apply(predictRows(loaded, run.dataset, rows)), kernel: report.kernel ?? '' };
+        };
+        const fp = score('fp32').p;
+        const [aucFp, llFp] = [auc(fp, labels), logLoss(fp, labels)];
+        for (const precision of reduced) {
+          const { p: q, kernel } = score(precision);
+          let maxDp = 0, sumDp = 0;
+          for (let i = 0; i < fp.length; i++) {
+            const d = Math.abs(fp[i]! - q[i]!);
+            maxDp = Math.max(maxDp, d);
+            sumDp += d;
+          }
+          const [aucQ, llQ] = [auc(q, labels), logLoss(q, labels)];
+          rep.row({
+            bench: 'precision', config, model: kind, precision, kernel, test_rows: fp.length, max_abs_dp: round(maxDp, 6), mean_abs_dp: round(sumDp / fp.length, 7),
+            auc_fp32: round(aucFp, 5), auc: round(aucQ, 5), d_auc: round(aucQ - aucFp, 6),
+            logloss_fp32: round(llFp, 5), logloss: round(llQ, 5), d_logloss: round(llQ - llFp, 6),
+          });
         }
-        const [aucFp, aucQ] = [auc(fp, labels), auc(q, labels)];
-        const [llFp, llQ] = [logLoss(fp, labels), logLoss(q, labels)];
-        rep.row({
-          bench: 'precision', config, model: kind, test_rows: fp.length, max_abs_dp: round(maxDp, 6), mean_abs_dp: round(sumDp / fp.length, 7),
-          auc_fp32: round(aucFp, 5), auc_int8: round(aucQ, 5), d_auc: round(aucQ - aucFp, 6),
-          logloss_fp32: round(llFp, 5), logloss_int8: round(llQ, 5), d_logloss: round(llQ - llFp, 6),
-        });
       }
     }
   } finally {

@@ -7,6 +7,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ctr::registerGemm(env, exports);
   ctr::registerKernels(env, exports);
   ctr::registerInt8(env, exports);
+  ctr::registerBf16(env, exports);
   return exports;
 }
 

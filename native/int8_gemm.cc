@@ -5,7 +5,6 @@
 #include "int8_gemm.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -21,20 +20,15 @@
 #include <immintrin.h>
 #endif
 
-#include "kernels.h"
+#include "reduced_gemm.h"
 #include "simd.h"
-#include "threadpool.h"
 
 namespace ctr {
 namespace {
 
-constexpr int PANEL = 16;       // output columns per packed panel (one zmm of int32)
-constexpr int MR = 6;           // rows per register tile
-constexpr int NV = 4;           // panels per register tile: 6 x 4 accumulators + 4 B + 1 broadcast
-constexpr int ROW_BLOCK = 48;   // rows per task; fixed, so tasks never depend on the thread count
+using namespace reduced;
 
 inline int padK(int K) { return (K + 3) & ~3; }
-inline int panels(int N) { return (N + PANEL - 1) / PANEL; }
 
 // The one rounding both paths use: round half to even (the default rounding mode, which
 // vcvtps2dq also uses).
@@ -109,17 +103,6 @@ struct Problem {
   Act act;
   float param;
 };
-
-// Activation of a finished output row segment. Relu is inline in the epilogues; the others use
-// the elementwise kernels (the same call in both paths).
-void applyActivation(float* y, int n, Act act, float param) {
-  switch (act) {
-    case Act::Sigmoid: unary(UnaryOp::Sigmoid, y, y, n, param); break;
-    case Act::Tanh: unary(UnaryOp::Tanh, y, y, n, param); break;
-    case Act::Smelu: unary(UnaryOp::Smelu, y, y, n, param); break;
-    default: break;
-  }
-}
 
 void epiloguePortable(const Problem& P, const int32_t* acc, int w, int i0, int mr, int j0, int cols,
                       const float* xs, const int32_t* zp) {
@@ -282,28 +265,11 @@ VNNI_TARGET void blockVnni(const Problem& P, int i0, int i1, Scratch& s) {
 #undef VNNI_TARGET
 #endif  // __x86_64__
 
-enum class Path { Portable, Vnni };
+bool cpuHasVnni() { return CTR_CPU_HAS_AVX512_WITH("avx512vnni"); }
 
-bool cpuHasVnni() {
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("avx512vnni");
-#else
-  return false;
-#endif
-}
-
-Path autoPath() {
-  const char* force = std::getenv("CTRKIT_INT8_KERNEL");
-  if (force && std::string(force) == "portable") return Path::Portable;
-  return cpuHasVnni() ? Path::Vnni : Path::Portable;
-}
-
-std::atomic<int>& chosen() {
-  static std::atomic<int> p{(int)autoPath()};
-  return p;
+KernelSwitch& kernel() {
+  static KernelSwitch k("CTRKIT_INT8_KERNEL", "vnni", cpuHasVnni);
+  return k;
 }
 
 }  // namespace
@@ -334,7 +300,7 @@ void int8PackWeights(const int8_t* Q, int K, int N, int8_t* packed, int32_t* col
 void int8QuantizeRows(const float* X, int M, int K, uint8_t* Xq, long ldq, float* scale, int32_t* zp) {
   for (long i = 0; i < M; ++i) {
 #if defined(__x86_64__)
-    if (chosen().load() == (int)Path::Vnni) {
+    if (kernel().fast()) {
       quantizeRowVnni(X + i * K, K, Xq + i * ldq, (int)ldq, scale + i, zp + i);
       continue;
     }
@@ -348,44 +314,23 @@ void int8LinearForward(const float* X, int M, int K, int N, const int8_t* packed
   if (M <= 0 || N <= 0) return;
   if (K > kInt8MaxK) throw KernelError("int8LinearForward", "K = " + std::to_string(K) + " exceeds " + std::to_string(kInt8MaxK));
   Problem P{X, M, K, N, packed, wScale, colSum, bias, Y, act, param};
-  const Path path = (Path)chosen().load();
+  const bool vnni = kernel().fast();
   const int Kp = padK(K);
-  auto run = [&](int t) {
+  forRowBlocks(M, [&](int, int i0, int i1) {
     thread_local Scratch s;
     s.q.resize((size_t)ROW_BLOCK * Kp);
     s.scale.resize(ROW_BLOCK);
     s.zp.resize(ROW_BLOCK);
     s.acc.resize((size_t)MR * NV * PANEL);
-    int i0 = t * ROW_BLOCK, i1 = std::min(M, i0 + ROW_BLOCK);
 #if defined(__x86_64__)
-    if (path == Path::Vnni) return blockVnni(P, i0, i1, s);
+    if (vnni) return blockVnni(P, i0, i1, s);
 #endif
     blockPortable(P, i0, i1, s);
-  };
-  int tasks = (M + ROW_BLOCK - 1) / ROW_BLOCK;
-  if (tasks == 1)
-    run(0);
-  else
-    ThreadPool::instance().run(tasks, run);
+  });
 }
 
-const char* int8KernelName() { return chosen().load() == (int)Path::Vnni ? "vnni" : "portable"; }
+const char* int8KernelName() { return kernel().name(); }
 
-bool int8ForceKernel(const char* name) {
-  std::string n = name;
-  if (n == "auto") {
-    chosen().store((int)autoPath());
-    return true;
-  }
-  if (n == "portable") {
-    chosen().store((int)Path::Portable);
-    return true;
-  }
-  if (n == "vnni" && cpuHasVnni()) {
-    chosen().store((int)Path::Vnni);
-    return true;
-  }
-  return false;
-}
+bool int8ForceKernel(const char* name) { return kernel().force(name); }
 
 }  // namespace ctr

@@ -66,5 +66,6 @@ Act activation(const Napi::CallbackInfo& info, size_t i, const char* k);
 void registerGemm(Napi::Env env, Napi::Object exports);
 void registerKernels(Napi::Env env, Napi::Object exports);
 void registerInt8(Napi::Env env, Napi::Object exports);
+void registerBf16(Napi::Env env, Napi::Object exports);
 
 }  // namespace ctr

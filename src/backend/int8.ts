@@ -1,11 +1,9 @@
 /**
  * The native int8 inference kernels (native/int8_gemm.h): weight quantisation and packing, row
- * quantisation and the fused int8 dense layer. There is no TypeScript twin: int8 scoring is an
- * opt-in speed path, so without the native backend it is refused rather than emulated slowly.
+ * quantisation and the fused int8 dense layer (native only: src/backend/reducedPrecision.ts).
  */
 import type { Activation } from './kernels.js';
-import { backend } from './index.js';
-import { loadNativeKernels } from './native.js';
+import { reducedPrecisionAddon } from './reducedPrecision.js';
 
 export interface Int8Kernels {
   /** Bytes of the packed weights of a [K, N] layer. */
@@ -27,12 +25,5 @@ export interface Int8Kernels {
 
 /** The int8 kernels, or an error saying why int8 scoring is unavailable. */
 export function int8Kernels(): Int8Kernels {
-  if (backend().name !== 'native') {
-    throw new Error('int8 precision needs the native backend (CTRKIT_BACKEND selects the reference kernels, or the addon did not load)');
-  }
-  const { addon } = loadNativeKernels();
-  if (!addon || typeof addon.int8LinearForward !== 'function') {
-    throw new Error('int8 precision: the native addon has no int8 kernels (rebuild it: npm run build:native)');
-  }
-  return addon as unknown as Int8Kernels;
+  return reducedPrecisionAddon<Int8Kernels>('int8', 'int8LinearForward');
 }

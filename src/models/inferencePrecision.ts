@@ -1,17 +1,17 @@
 /**
- * Which models may be scored in reduced precision. int8 is offered where its accuracy has been
- * measured (docs/benchmarks.md: DNN and DCN-v2, MLP and cross layers); other models are refused
- * rather than approximated without evidence.
+ * Which models may be scored in reduced precision. int8 and bf16 are offered where their accuracy
+ * has been measured (docs/benchmarks.md: DNN and DCN-v2, MLP and cross layers); other models are
+ * refused rather than approximated without evidence.
  */
 import { PrecisionError, setLinearPrecision, type Precision, type PrecisionReport } from '../nn/quantize.js';
 import type { CTRModel } from './ctrModel.js';
 
-export const INT8_MODEL_KINDS: readonly string[] = ['dnn', 'dcnv2'];
+export const REDUCED_PRECISION_MODEL_KINDS: readonly string[] = ['dnn', 'dcnv2'];
 
 /** Applies `precision` to a loaded model's dense layers (see setLinearPrecision); throws PrecisionError when unsupported. */
 export function setInferencePrecision(model: CTRModel, precision: Precision): PrecisionReport {
-  if (precision === 'int8' && !INT8_MODEL_KINDS.includes(model.kind)) {
-    throw new PrecisionError(`precision int8 is supported for ${INT8_MODEL_KINDS.join(' and ')} models; this model is ${model.kind} (score it with precision fp32)`);
+  if (precision !== 'fp32' && !REDUCED_PRECISION_MODEL_KINDS.includes(model.kind)) {
+    throw new PrecisionError(`precision ${precision} is supported for ${REDUCED_PRECISION_MODEL_KINDS.join(' and ')} models; this model is ${model.kind} (score it with precision fp32)`);
   }
   return setLinearPrecision(model, precision);
 }

@@ -5,11 +5,12 @@
  */
 import type { Activation } from '../backend/kernels.js';
 import { int8Kernels } from '../backend/int8.js';
-import { empty, isGradEnabled } from '../autograd/tape.js';
-import { shapeStr } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { reducedForwardShape, type ReducedWeights } from './reducedWeights.js';
 
-export class Int8Weights {
+export class Int8Weights implements ReducedWeights {
+  readonly precision = 'int8';
+
   private constructor(
     readonly inDim: number,
     readonly outDim: number,
@@ -30,16 +31,9 @@ export class Int8Weights {
     return new Int8Weights(inDim, outDim, scale, packed, colSum);
   }
 
-  /**
-   * y = act(x·W + b) with W quantised. Inference only: nothing is recorded, so it refuses to run
-   * while gradients are being recorded instead of giving a layer that silently does not learn.
-   */
   forward(x: Tensor, b: Tensor | null, act: Activation, param: number): Tensor {
-    if (isGradEnabled()) throw new Error('int8 layer: int8 precision is for inference only (score under noGrad)');
-    const [M, K] = x.shape.length === 2 ? [x.shape[0]!, x.shape[1]!] : [-1, -1];
-    if (K !== this.inDim) throw new Error(`int8 layer: x ${shapeStr(x.shape)} does not match W [${this.inDim}, ${this.outDim}] (in × out)`);
-    const out = empty([M, this.outDim]);
-    int8Kernels().int8LinearForward(x.data, M, K, this.outDim, this.packed, this.scale, this.colSum, b ? b.data : null, out.data, act, param);
+    const { M, out } = reducedForwardShape('int8', x, this.inDim, this.outDim);
+    int8Kernels().int8LinearForward(x.data, M, this.inDim, this.outDim, this.packed, this.scale, this.colSum, b ? b.data : null, out.data, act, param);
     return out;
   }
 }

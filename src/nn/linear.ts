@@ -3,9 +3,9 @@ import { linear } from '../autograd/ops/linear.js';
 import { mul } from '../autograd/ops/elementwise.js';
 import type { Parameter, Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../util/random.js';
-import { Int8Weights } from './int8Linear.js';
 import { Module } from './module.js';
 import { xavierUniform } from './init.js';
+import type { ReducedWeights } from './reducedWeights.js';
 
 export interface LinearConfig {
   inDim: number;
@@ -25,10 +25,11 @@ export class Linear extends Module {
   readonly V: Parameter | null;
   readonly b: Parameter | null;
   /**
-   * Quantised copy of W for int8 scoring (set by src/nn/quantize.ts), used in eval mode only; it
-   * is a snapshot of W, so training the layer again fails loudly rather than using stale weights.
+   * Reduced-precision (int8 / bf16) copy of W for scoring (set by src/nn/quantize.ts), used in
+   * eval mode only; it is a snapshot of W, so training the layer again fails loudly rather than
+   * using stale weights.
    */
-  int8: Int8Weights | null = null;
+  reduced: ReducedWeights | null = null;
 
   constructor(readonly cfg: LinearConfig, rng: Rng) {
     super();
@@ -54,9 +55,10 @@ export class Linear extends Module {
     const beta = this.cfg.smeluBeta ?? 1;
     if (this.W) {
       if (rankMask) throw new Error('Linear: a rank mask needs a low-rank layer (rank set)');
-      if (this.int8) {
-        if (this.training) throw new Error('Linear: this layer holds int8 weights for inference; int8 precision is never used in training');
-        return this.int8.forward(x, this.b, act, beta);
+      if (this.reduced) {
+        const p = this.reduced.precision;
+        if (this.training) throw new Error(`Linear: this layer holds ${p} weights for inference; ${p} precision is never used in training`);
+        return this.reduced.forward(x, this.b, act, beta);
       }
       return linear(x, this.W, this.b, act, beta);
     }

@@ -55,7 +55,7 @@ export class TargetAttention extends Module {
     const act = this.cfg.activation ?? 'relu';
     const out = this.mlp.layers[0]!;
     // An int8 copy of the output unit (eval under --precision int8) is honoured by the composed path.
-    if (this.cfg.hidden.length === 1 && out.W && out.b && !out.int8) {
+    if (this.cfg.hidden.length === 1 && out.W && out.b && !out.reduced) {
       return targetAttentionUnit(behaviour, target, offsets, this.input.W!, this.input.b!, out.W, out.b, act, act === 'smelu' ? SMELU_BETA : 0);
     }
     // The first layer over the concatenation, split by blocks W = [W1; W2; W3; W4]:

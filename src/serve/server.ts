@@ -55,7 +55,7 @@ export interface ServeOptions {
   scorer?: (snapshot: ModelSnapshot) => Scorer | undefined;
   /** fastify's logger option (default: off). */
   logger?: FastifyServerOptions['logger'];
-  /** Inference precision of every snapshot's dense layers (default fp32; int8: src/nn/quantize.ts). */
+  /** Inference precision of every snapshot's dense layers (default fp32; int8 / bf16: src/nn/quantize.ts). */
   precision?: Precision;
 }
 

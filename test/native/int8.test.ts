@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { loadNativeKernels } from '../../src/backend/native.js';
 import type { Int8Kernels } from '../../src/backend/int8.js';
 import type { Activation } from '../../src/backend/kernels.js';
-import { bitsEqual, native, randF32, rng, skip } from './setup.js';
+import { assertSameOnPathsAndThreads, onEachKernelPath, bitsEqual, native, randF32, rng, skip } from './setup.js';
 
 const f = Math.fround;
 const I8 = (): Int8Kernels => loadNativeKernels().addon as unknown as Int8Kernels;
@@ -92,18 +92,8 @@ function inputs(M: number, K: number, N: number, seed: number): { X: Float32Arra
   return { X, W: randF32(r, K * N, -0.5, 0.5), b: randF32(r, N) };
 }
 
-/** Runs fn with each int8 path forced in turn (VNNI only where the CPU has it), then restores the automatic choice. */
-function onEachPath(fn: (path: 'portable' | 'vnni') => void): void {
-  for (const path of ['portable', 'vnni'] as const) {
-    if (path === 'vnni' && !hasVnni()) continue;
-    assert.ok(I8()._int8ForceKernel(path));
-    try {
-      fn(path);
-    } finally {
-      I8()._int8ForceKernel('auto');
-    }
-  }
-}
+/** Runs fn with each int8 path forced in turn (the ISA path only where the CPU has it). */
+const onEachPath = (fn: (path: string) => void): void => onEachKernelPath((p) => I8()._int8ForceKernel(p as 'auto'), ['portable', 'vnni'], fn);
 
 test('int8: quantisation matches the reference value for value, on both paths', { skip }, () => {
   onEachPath((path) => {
@@ -175,23 +165,10 @@ test('int8: a row with NaN or Inf gives NaN outputs for that row only', { skip }
 
 test('int8: VNNI and portable paths, and 1 and 2 threads, give the same bits', { skip }, (t) => {
   if (!hasVnni()) { t.skip('CPU without AVX-512 VNNI'); return; }
-  const K0 = native().getThreads();
   for (const [M, K, N] of [[1, 624, 400], [6, 5, 3], [300, 624, 400], [1000, 77, 1], [97, 400, 65]] as const) {
     const { X, W, b } = inputs(M, K, N, M + N);
-    const runs: Float32Array[] = [];
-    for (const path of ['portable', 'vnni'] as const) {
-      for (const threads of [1, 2]) {
-        I8()._int8ForceKernel(path);
-        native().setThreads(threads);
-        try {
-          runs.push(layer(X, W, b, M, K, N, 'relu'), layer(X, W, b, M, K, N, 'tanh'));
-        } finally {
-          I8()._int8ForceKernel('auto');
-          native().setThreads(K0);
-        }
-      }
-    }
-    for (let r = 2; r < runs.length; r++) assert.ok(bitsEqual(runs[r]!, runs[r % 2]!), `${M}x${K}x${N} run ${r}`);
+    assertSameOnPathsAndThreads((p) => I8()._int8ForceKernel(p as 'auto'), ['portable', 'vnni'],
+      () => [layer(X, W, b, M, K, N, 'relu'), layer(X, W, b, M, K, N, 'tanh')], `${M}x${K}x${N}`);
   }
 });
 

@@ -45,3 +45,41 @@ export function bitsEqual(a: Float32Array, b: Float32Array): boolean {
   for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return false;
   return true;
 }
+
+/**
+ * Asserts that `run` gives the same bits on every forced kernel path (`force(path)`, then
+ * `force('auto')`) with 1 and 2 threads: what the reduced-precision layers promise.
+ */
+export function assertSameOnPathsAndThreads(force: (path: string) => boolean, paths: readonly string[], run: () => Float32Array[], what: string): void {
+  const T0 = native().getThreads();
+  const runs: Float32Array[][] = [];
+  for (const path of paths) {
+    for (const threads of [1, 2]) {
+      if (!force(path)) throw new Error(`kernel path ${path} refused`);
+      native().setThreads(threads);
+      try {
+        runs.push(run());
+      } finally {
+        force('auto');
+        native().setThreads(T0);
+      }
+    }
+  }
+  for (let r = 1; r < runs.length; r++) {
+    runs[r]!.forEach((y, i) => {
+      if (!bitsEqual(y, runs[0]![i]!)) throw new Error(`${what}: output ${i} of run ${r} (${paths[r >> 1]}, ${(r & 1) + 1} threads) differs from run 0`);
+    });
+  }
+}
+
+/** Runs fn with each kernel path forced in turn (skipping one the CPU lacks: force returns false), then restores 'auto'. */
+export function onEachKernelPath<P extends string>(force: (path: string) => boolean, paths: readonly P[], fn: (path: P) => void): void {
+  for (const path of paths) {
+    if (!force(path)) continue;
+    try {
+      fn(path);
+    } finally {
+      force('auto');
+    }
+  }
+}

@@ -35,7 +35,7 @@ export function evalCommand(): Command {
     .requiredOption('-i, --input <file>', 'labelled data file')
     .option('--no-header', "CSV: the file has no header line; its columns are the training file's (default: detected)")
     .addOption(new Option('--on-bad-line <policy>', 'malformed lines: error (default) or skip').choices(['error', 'skip']))
-    .addOption(new Option('--precision <p>', 'dense-layer precision: fp32, or int8 (DNN / DCN-v2; docs/config.md)').choices(PRECISIONS).default('fp32'))
+    .addOption(new Option('--precision <p>', 'dense-layer precision: fp32, or int8 / bf16 (DNN / DCN-v2; docs/config.md)').choices(PRECISIONS).default('fp32'))
     .addHelpText('after', `
 Prints one JSON object: rows, calibrated, sampling_corrected (data.sampling undone, see docs/config.md),
 auc, logloss, ece, ece_freq and, with groups, gauc, ece_list, ndcg@10; oov (mean and largest share of

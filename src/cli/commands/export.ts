@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../../io/atomic.js';
 import { writeOnnxExport, SCHEMA_SUFFIX } from '../../io/onnx/index.js';
 import { asUserErrors, checkInputFile, checkOutputFile, fsErrorMessage } from '../userErrors.js';
 import { CliError } from '../errors.js';
-import { PRECISIONS, type Precision } from '../../nn/quantize.js';
+import type { Precision } from '../../nn/quantize.js';
 
 interface ExportOptions {
   model: string;
@@ -51,7 +51,7 @@ export function exportCommand(): Command {
     .requiredOption('-o, --output <file>', 'file to write, e.g. model.onnx or vectors.csv')
     .option('-i, --input <file>', 'item-vectors: the items, one per row, in the model\'s input format')
     .option('--labels', 'item-vectors: the items file has the label column(s)', false)
-    .addOption(new Option('--precision <p>', 'onnx: dense-layer precision, fp32 or int8 (DNN / DCN-v2: int8 weights per column, inputs quantised in the graph)').choices(PRECISIONS).default('fp32'))
+    .addOption(new Option('--precision <p>', 'onnx: dense-layer precision, fp32 or int8 (DNN / DCN-v2: int8 weights per column, inputs quantised in the graph)').choices(['fp32', 'int8']).default('fp32'))
     .addHelpText('after', `
 Writes an ONNX graph (opset 17) that maps encoded rows to the probability \`ctrkit predict\`
 reports (the calibration, or sigmoid with the sampling correction, is part of the graph; output

@@ -67,7 +67,7 @@ export function predictCommand(): Command {
     .option('--no-header', "CSV: the file has no header line; its columns are the training file's (default: detected)")
     .option('--logits', 'also write the raw logit')
     .addOption(new Option('--on-bad-line <policy>', 'malformed lines: error (default) or skip').choices(['error', 'skip']))
-    .addOption(new Option('--precision <p>', 'dense-layer precision: fp32, or int8 (DNN / DCN-v2; docs/config.md)').choices(PRECISIONS).default('fp32'))
+    .addOption(new Option('--precision <p>', 'dense-layer precision: fp32, or int8 / bf16 (DNN / DCN-v2; docs/config.md)').choices(PRECISIONS).default('fp32'))
     .addHelpText('after', `
 Writes a CSV with header: line (the input line of the row, so that output lines up with input
 when bad lines are skipped), score (the calibrated probability when the model has a calibration),

@@ -50,7 +50,7 @@ export function serveCommand(): Command {
     .option('--threads <n>', 'native compute threads (default: all cores)', integer(1))
     .option('--items <file>', 'two-tower model: candidate items (the model\'s input format) that POST /v1/rank scores; their vectors are computed with each loaded snapshot')
     .option('--items-labels', 'the --items file has the label column(s)', false)
-    .addOption(new Option('--precision <p>', 'dense-layer precision for scoring: fp32, or int8 (DNN / DCN-v2; docs/config.md)').choices(PRECISIONS).default('fp32'))
+    .addOption(new Option('--precision <p>', 'dense-layer precision for scoring: fp32, or int8 / bf16 (DNN / DCN-v2; docs/config.md)').choices(PRECISIONS).default('fp32'))
     .addOption(new Option('--log-level <level>', 'log level (JSON lines on stderr)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info'))
     .addHelpText('after', '\nRequest: POST /v1/predict {"rows": [{"<field>": <raw value>, ...}, ...], "context": {...}}\n'
       + 'Answer: {"model": "<version>", "scores": [p, ...]}; p as ctrkit predict gives it. See docs/serving.md.\n'

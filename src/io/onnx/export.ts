@@ -19,7 +19,7 @@
  * Embeddings are Gather + mask + ReduceSum, no loops; the calibration is computed in float64.
  */
 import { MultiTaskModel, type CTRModel } from '../../models/ctrModel.js';
-import { INT8_MODEL_KINDS } from '../../models/inferencePrecision.js';
+import { REDUCED_PRECISION_MODEL_KINDS } from '../../models/inferencePrecision.js';
 import type { Precision } from '../../nn/quantize.js';
 import type { FittedSchema } from '../../schema/fitted.js';
 import type { ModelManifest, TaskRecord } from '../modelFile.js';
@@ -69,8 +69,9 @@ export interface OnnxExport {
  * layer is MatMulInteger over int8 weights and dynamically quantised inputs.
  */
 export function exportOnnx(model: CTRModel, manifest: ModelManifest, fitted: FittedSchema, producerVersion: string, precision: Precision = 'fp32'): OnnxExport {
-  if (precision === 'int8' && !INT8_MODEL_KINDS.includes(model.kind)) {
-    throw new OnnxExportError(`--precision int8 is supported for ${INT8_MODEL_KINDS.join(' and ')} models; this model is ${model.kind}`);
+  if (precision === 'bf16') throw new OnnxExportError('--precision bf16 is for scoring in ctrkit (predict, eval, serve); ONNX export writes fp32 or int8');
+  if (precision === 'int8' && !REDUCED_PRECISION_MODEL_KINDS.includes(model.kind)) {
+    throw new OnnxExportError(`--precision int8 is supported for ${REDUCED_PRECISION_MODEL_KINDS.join(' and ')} models; this model is ${model.kind}`);
   }
   model.eval();
   const g = new GraphBuilder(precision);

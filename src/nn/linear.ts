@@ -69,10 +69,10 @@ export class Linear extends Module {
   /**
    * The last product of forward as (a, W): y = a·W + b. For a fused consumer of the pre-bias
    * product (the DCN-v2 cross update); null when forward is not a plain product (an activation,
-   * int8 weights), so the caller uses forward.
+   * reduced-precision weights), so the caller uses forward.
    */
   lastProduct(x: Tensor, rankMask?: Tensor): { a: Tensor; W: Parameter } | null {
-    if ((this.cfg.activation ?? 'none') !== 'none' || this.int8) return null;
+    if ((this.cfg.activation ?? 'none') !== 'none' || this.reduced) return null;
     if (this.W) {
       if (rankMask) throw new Error('Linear: a rank mask needs a low-rank layer (rank set)');
       return { a: x, W: this.W };

@@ -55,87 +55,92 @@ CTR_INLINE float hsum(vf v) {
 }
 
 // Y[p, 0..16·NC) = c + E[p, :]·M[:, 0..16·NC) for the L events E [L, d]; M and Y have row stride
-// ld. Two events at a time share the loads of M and give 2·NC independent accumulation chains;
-// each event's sums run in the same order either way.
-template <int NC>
+// ld. R events at a time share the loads of M and give R·NC independent accumulation chains; each
+// event's sums run in the same order whatever R, so R is a speed choice only (see tileRows).
+template <int NC, int R>
 CTR_INLINE void eventsTimesBlock(const float* E, long L, long d, const float* M, long ld, const float* c, float* Y) {
   long p = 0;
-  for (; p + 2 <= L; p += 2) {
-    const float *e0 = E + p * d, *e1 = e0 + d;
-    vf a0[NC], a1[NC];
-    for (int q = 0; q < NC; ++q) a0[q] = a1[q] = vload(c + q * kLanes);
+  for (; p + R <= L; p += R) {
+    const float* e = E + p * d;
+    vf a[R][NC];
+    for (int q = 0; q < NC; ++q) {
+      vf cq = vload(c + q * kLanes);
+      for (int r = 0; r < R; ++r) a[r][q] = cq;
+    }
     for (long k = 0; k < d; ++k) {
-      vf x0 = vbcast(e0[k]), x1 = vbcast(e1[k]);
+      vf x[R];
+      for (int r = 0; r < R; ++r) x[r] = vbcast(e[r * d + k]);
       for (int q = 0; q < NC; ++q) {
         vf m = vload(M + k * ld + q * kLanes);
-        a0[q] += x0 * m;
-        a1[q] += x1 * m;
+        for (int r = 0; r < R; ++r) a[r][q] += x[r] * m;
       }
     }
-    for (int q = 0; q < NC; ++q) {
-      vstore(Y + p * ld + q * kLanes, a0[q]);
-      vstore(Y + (p + 1) * ld + q * kLanes, a1[q]);
-    }
+    for (int r = 0; r < R; ++r)
+      for (int q = 0; q < NC; ++q) vstore(Y + (p + r) * ld + q * kLanes, a[r][q]);
   }
-  if (p < L) {
-    const float* e0 = E + p * d;
-    vf a0[NC];
-    for (int q = 0; q < NC; ++q) a0[q] = vload(c + q * kLanes);
-    for (long k = 0; k < d; ++k) {
-      vf x0 = vbcast(e0[k]);
-      for (int q = 0; q < NC; ++q) a0[q] += x0 * vload(M + k * ld + q * kLanes);
-    }
-    for (int q = 0; q < NC; ++q) vstore(Y + p * ld + q * kLanes, a0[q]);
-  }
+  if (R > 1 && p < L) eventsTimesBlock<NC, 1>(E + p * d, L - p, d, M, ld, c, Y + p * ld);
 }
 
-// dM[k, 0..16·NC) = Σ_p E[p, k]·DZ[p, 0..16·NC) (two k at a time); DZ and dM have row stride ld.
-template <int NC>
-CTR_INLINE void eventsTransposedBlock(const float* E, long L, long d, const float* DZ, long ld, float* dM) {
-  long k = 0;
-  for (; k + 2 <= d; k += 2) {
-    vf a0[NC], a1[NC];
-    for (int q = 0; q < NC; ++q) a0[q] = a1[q] = vf{};
+// dM[k, 0..16·NC) = Σ_p E[p, k]·DZ[p, 0..16·NC) (R values of k at a time, each summed over p in
+// order); DZ and dM have row stride ld.
+template <int NC, int R>
+CTR_INLINE void eventsTransposedBlock(const float* E, long L, long d, long k0, const float* DZ, long ld, float* dM) {
+  long k = k0;
+  for (; k + R <= d; k += R) {
+    vf a[R][NC];
+    for (int r = 0; r < R; ++r)
+      for (int q = 0; q < NC; ++q) a[r][q] = vf{};
     for (long p = 0; p < L; ++p) {
-      vf x0 = vbcast(E[p * d + k]), x1 = vbcast(E[p * d + k + 1]);
+      vf x[R];
+      for (int r = 0; r < R; ++r) x[r] = vbcast(E[p * d + k + r]);
       for (int q = 0; q < NC; ++q) {
         vf z = vload(DZ + p * ld + q * kLanes);
-        a0[q] += x0 * z;
-        a1[q] += x1 * z;
+        for (int r = 0; r < R; ++r) a[r][q] += x[r] * z;
       }
     }
-    for (int q = 0; q < NC; ++q) {
-      vstore(dM + k * ld + q * kLanes, a0[q]);
-      vstore(dM + (k + 1) * ld + q * kLanes, a1[q]);
-    }
+    for (int r = 0; r < R; ++r)
+      for (int q = 0; q < NC; ++q) vstore(dM + (k + r) * ld + q * kLanes, a[r][q]);
   }
-  if (k < d) {
-    vf a0[NC];
-    for (int q = 0; q < NC; ++q) a0[q] = vf{};
-    for (long p = 0; p < L; ++p) {
-      vf x0 = vbcast(E[p * d + k]);
-      for (int q = 0; q < NC; ++q) a0[q] += x0 * vload(DZ + p * ld + q * kLanes);
-    }
-    for (int q = 0; q < NC; ++q) vstore(dM + k * ld + q * kLanes, a0[q]);
-  }
+  if (R > 1 && k < d) eventsTransposedBlock<NC, 1>(E, L, d, k, DZ, ld, dM);
 }
 
-// Both products over the padded width hp, in column blocks of at most 64 floats.
-CTR_INLINE void eventsTimes(const float* E, long L, long d, const float* M, long hp, const float* c, float* Y) {
-  for (long j = 0; j < hp; j += 4 * kLanes) switch (std::min<long>(4, (hp - j) / kLanes)) {
-      case 1: eventsTimesBlock<1>(E, L, d, M + j, hp, c + j, Y + j); break;
-      case 2: eventsTimesBlock<2>(E, L, d, M + j, hp, c + j, Y + j); break;
-      case 3: eventsTimesBlock<3>(E, L, d, M + j, hp, c + j, Y + j); break;
-      default: eventsTimesBlock<4>(E, L, d, M + j, hp, c + j, Y + j); break;
+// Rows per register tile: 4 where 32 vector registers hold 4 × 3 accumulators (AVX-512), 2 where
+// 16 ymm registers would spill them. Only the speed depends on it, never a result.
+CTR_INLINE int tileRows() { return cpuIsa() == Isa::Avx512 ? 4 : 2; }
+
+// Both products over the padded width hp, in column blocks of at most 64 floats (48 with 4-row
+// tiles, so that 12 accumulators fit).
+template <int R>
+CTR_INLINE void eventsTimesR(const float* E, long L, long d, const float* M, long hp, const float* c, float* Y) {
+  constexpr int W = R > 2 ? 3 : 4;
+  for (long j = 0; j < hp; j += W * kLanes) switch (std::min<long>(W, (hp - j) / kLanes)) {
+      case 1: eventsTimesBlock<1, R>(E, L, d, M + j, hp, c + j, Y + j); break;
+      case 2: eventsTimesBlock<2, R>(E, L, d, M + j, hp, c + j, Y + j); break;
+      case 3: eventsTimesBlock<3, R>(E, L, d, M + j, hp, c + j, Y + j); break;
+      default: eventsTimesBlock<(W > 3 ? 4 : 3), R>(E, L, d, M + j, hp, c + j, Y + j); break;
     }
 }
-CTR_INLINE void eventsTransposed(const float* E, long L, long d, const float* DZ, long hp, float* dM) {
-  for (long j = 0; j < hp; j += 4 * kLanes) switch (std::min<long>(4, (hp - j) / kLanes)) {
-      case 1: eventsTransposedBlock<1>(E, L, d, DZ + j, hp, dM + j); break;
-      case 2: eventsTransposedBlock<2>(E, L, d, DZ + j, hp, dM + j); break;
-      case 3: eventsTransposedBlock<3>(E, L, d, DZ + j, hp, dM + j); break;
-      default: eventsTransposedBlock<4>(E, L, d, DZ + j, hp, dM + j); break;
+template <int R>
+CTR_INLINE void eventsTransposedR(const float* E, long L, long d, const float* DZ, long hp, float* dM) {
+  constexpr int W = R > 2 ? 3 : 4;
+  for (long j = 0; j < hp; j += W * kLanes) switch (std::min<long>(W, (hp - j) / kLanes)) {
+      case 1: eventsTransposedBlock<1, R>(E, L, d, 0, DZ + j, hp, dM + j); break;
+      case 2: eventsTransposedBlock<2, R>(E, L, d, 0, DZ + j, hp, dM + j); break;
+      case 3: eventsTransposedBlock<3, R>(E, L, d, 0, DZ + j, hp, dM + j); break;
+      default: eventsTransposedBlock<(W > 3 ? 4 : 3), R>(E, L, d, 0, DZ + j, hp, dM + j); break;
     }
+}
+CTR_INLINE void eventsTimes(int R, const float* E, long L, long d, const float* M, long hp, const float* c, float* Y) {
+  if (R == 4)
+    eventsTimesR<4>(E, L, d, M, hp, c, Y);
+  else
+    eventsTimesR<2>(E, L, d, M, hp, c, Y);
+}
+CTR_INLINE void eventsTransposed(int R, const float* E, long L, long d, const float* DZ, long hp, float* dM) {
+  if (R == 4)
+    eventsTransposedR<4>(E, L, d, DZ, hp, dM);
+  else
+    eventsTransposedR<2>(E, L, d, DZ, hp, dM);
 }
 
 // out[p, k] += s[p]·g[k] + Σ_{j<h} DZ[p, j]·MT[j, k] for k < d: DZ [L, hp], MT [h, dp] and g [dp]
@@ -201,6 +206,7 @@ struct Ctx {
   float b2;
   Act act;
   float param;
+  int tile = tileRows();
 
   Ctx(const float* eb_, const float* et_, const int32_t* off_, long S_, const float* W1, const float* b1_,
       const float* w2_, float b2_, long d_, long h_, Act act_, float param_)
@@ -237,7 +243,7 @@ CTR_INLINE void rowWeights(const Ctx& c, const float* et, float* M, float* cv) {
 // Y [L, hp] = act(E M + c) for the row's L events E [L, d]; s[p] = Y[p]·w2 + b2.
 CTR_INLINE void rowScores(const Ctx& c, const float* E, long L, const float* M, const float* cv, float* Y, float* s) {
   const long hp = c.hp;
-  eventsTimes(E, L, c.d, M, hp, cv, Y);
+  eventsTimes(c.tile, E, L, c.d, M, hp, cv, Y);
   activationRows(Y, L * hp, c.act, c.param);
   for (long p = 0; p < L; ++p) {
     vf acc = vload(Y + p * hp) * vload(&c.w2[0]);
@@ -338,7 +344,7 @@ CTR_INLINE void backwardRowsBody(const Ctx* c, const Grads* g, long s0, long s1,
       vstore(P.gw2() + jb, vload(P.gw2() + jb) + gw);
       vstore(&dc[jb], acc);
     }
-    eventsTransposed(E, L, d, DZ.data(), hp, dM.data());
+    eventsTransposed(c->tile, E, L, d, DZ.data(), hp, dM.data());
     // d e_b,p += s_p g + dz_p Mᵀ, over Mᵀ [h, dp] so that the accumulators run along d.
     if (g->deb) {
       for (long k = 0; k < d; ++k) {

@@ -67,13 +67,28 @@ CTR_INLINE void eventsTimesBlock(const float* E, long L, long d, const float* M,
       vf cq = vload(c + q * kLanes);
       for (int r = 0; r < R; ++r) a[r][q] = cq;
     }
-    for (long k = 0; k < d; ++k) {
-      vf x[R];
-      for (int r = 0; r < R; ++r) x[r] = vbcast(e[r * d + k]);
+    auto step = [&](long k, const vf* x) {
       for (int q = 0; q < NC; ++q) {
         vf m = vload(M + k * ld + q * kLanes);
         for (int r = 0; r < R; ++r) a[r][q] += x[r] * m;
       }
+    };
+    long k = 0;
+    // Whole 16-float blocks of the events: one load per event, lanes broadcast by register
+    // permutes (the same values as broadcasting from memory, with fewer load operations).
+    for (; R > 1 && k + kLanes <= d; k += kLanes) {
+      vf ev[R];
+      for (int r = 0; r < R; ++r) ev[r] = vload(e + r * d + k);
+      for (int kk = 0; kk < kLanes; ++kk) {
+        vf x[R];
+        for (int r = 0; r < R; ++r) x[r] = __builtin_shuffle(ev[r], vi{} + kk);
+        step(k + kk, x);
+      }
+    }
+    for (; k < d; ++k) {
+      vf x[R];
+      for (int r = 0; r < R; ++r) x[r] = vbcast(e[r * d + k]);
+      step(k, x);
     }
     for (int r = 0; r < R; ++r)
       for (int q = 0; q < NC; ++q) vstore(Y + (p + r) * ld + q * kLanes, a[r][q]);
@@ -90,9 +105,17 @@ CTR_INLINE void eventsTransposedBlock(const float* E, long L, long d, long k0, c
     vf a[R][NC];
     for (int r = 0; r < R; ++r)
       for (int q = 0; q < NC; ++q) a[r][q] = vf{};
+    // Within a whole 16-float block of E's row: one load per event and register permutes.
+    const long kb = k / kLanes * kLanes;
+    const bool inBlock = R > 1 && kb + kLanes <= d;
     for (long p = 0; p < L; ++p) {
       vf x[R];
-      for (int r = 0; r < R; ++r) x[r] = vbcast(E[p * d + k + r]);
+      if (inBlock) {
+        vf ev = vload(E + p * d + kb);
+        for (int r = 0; r < R; ++r) x[r] = __builtin_shuffle(ev, vi{} + (int)(k - kb + r));
+      } else {
+        for (int r = 0; r < R; ++r) x[r] = vbcast(E[p * d + k + r]);
+      }
       for (int q = 0; q < NC; ++q) {
         vf z = vload(DZ + p * ld + q * kLanes);
         for (int r = 0; r < R; ++r) a[r][q] += x[r] * z;

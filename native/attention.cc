@@ -75,8 +75,9 @@ CTR_INLINE void eventsTimesBlock(const float* E, long L, long d, const float* M,
     };
     long k = 0;
     // Whole 16-float blocks of the events: one load per event, lanes broadcast by register
-    // permutes (the same values as broadcasting from memory, with fewer load operations).
-    for (; R > 1 && k + kLanes <= d; k += kLanes) {
+    // permutes (the same values as broadcasting from memory, with fewer load operations). Only
+    // with 4-row tiles (AVX-512), where a 16-float permute is one instruction.
+    for (; R > 2 && k + kLanes <= d; k += kLanes) {
       vf ev[R];
       for (int r = 0; r < R; ++r) ev[r] = vload(e + r * d + k);
       for (int kk = 0; kk < kLanes; ++kk) {
@@ -105,9 +106,10 @@ CTR_INLINE void eventsTransposedBlock(const float* E, long L, long d, long k0, c
     vf a[R][NC];
     for (int r = 0; r < R; ++r)
       for (int q = 0; q < NC; ++q) a[r][q] = vf{};
-    // Within a whole 16-float block of E's row: one load per event and register permutes.
+    // Within a whole 16-float block of E's row: one load per event and register permutes (4-row
+    // tiles, AVX-512, only).
     const long kb = k / kLanes * kLanes;
-    const bool inBlock = R > 1 && kb + kLanes <= d;
+    const bool inBlock = R > 2 && kb + kLanes <= d;
     for (long p = 0; p < L; ++p) {
       vf x[R];
       if (inBlock) {

@@ -7,6 +7,7 @@
         "native/threadpool.cc",
         "native/gemm.cc",
         "native/fmapeak.cc",
+        "native/cpuinfo.cc",
         "native/bind_gemm.cc",
         "native/int8_gemm.cc",
         "native/bind_int8.cc",

@@ -1,5 +1,6 @@
 // Bindings for GEMM, fused linear layers, the thread pool and the OpenBLAS benchmark hooks.
 #include "blas_dl.h"
+#include "cpuinfo.h"
 #include "fmapeak.h"
 #include "gemm.h"
 #include "napi_args.h"
@@ -218,6 +219,93 @@ Napi::Value FmaPeakFn(const Napi::CallbackInfo& info) {
 
 Napi::Value KernelName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), gemmKernelName()); }
 
+// cpuInfo() -> CPUID's view of this CPU (native/cpuinfo.h), cache sizes in bytes.
+Napi::Value CpuInfoFn(const Napi::CallbackInfo& info) {
+  const CpuInfo& c = cpuInfo();
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("vendor", c.vendor);
+  o.Set("brand", c.brand);
+  o.Set("family", c.family);
+  o.Set("model", c.model);
+  o.Set("stepping", c.stepping);
+  o.Set("uarch", c.uarch);
+  Napi::Object isa = Napi::Object::New(env);
+  isa.Set("avx2", c.avx2);
+  isa.Set("fma", c.fma);
+  isa.Set("avx512f", c.avx512f);
+  isa.Set("avx512bw", c.avx512bw);
+  isa.Set("avx512vl", c.avx512vl);
+  isa.Set("avx512dq", c.avx512dq);
+  isa.Set("avx512vnni", c.avx512vnni);
+  isa.Set("avx512bf16", c.avx512bf16);
+  isa.Set("avxvnni", c.avxvnni);
+  isa.Set("amx", c.amx);
+  o.Set("isa", isa);
+  Napi::Object cache = Napi::Object::New(env);
+  cache.Set("l1d", (double)c.l1d);
+  cache.Set("l2", (double)c.l2);
+  cache.Set("l3", (double)c.l3);
+  cache.Set("l3SharedBy", c.l3SharedBy);
+  cache.Set("l3PerCore", (double)c.l3PerCore);
+  cache.Set("line", c.line);
+  cache.Set("source", c.cacheSource);
+  o.Set("cache", cache);
+  o.Set("fma512Units", c.fma512Units);
+  o.Set("fmaDatapath", c.fmaDatapath);
+  return o;
+}
+
+Napi::Object blockingObject(Napi::Env env, const GemmBlocking& b) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("kernel", b.kernel);
+  o.Set("kc", b.kc);
+  o.Set("mc", b.mc);
+  o.Set("packA", (double)b.packA);
+  o.Set("packB", (double)b.packB);
+  o.Set("source", b.source);
+  return o;
+}
+
+// gemmBlocking() -> the blocking in use; gemmBlocking(true) -> what this CPU's default is.
+Napi::Value GemmBlockingFn(const Napi::CallbackInfo& info) {
+  return blockingObject(info.Env(), info.Length() > 0 && flag(info, 0) ? gemmDefaultBlocking() : gemmBlocking());
+}
+
+// setGemmBlocking({kernel?, kc?, mc?, packA?, packB?} | null): fields not given keep this
+// CPU's default; null restores the default. Returns the blocking now in use.
+Napi::Value SetGemmBlockingFn(const Napi::CallbackInfo& info) {
+  const char* k = "setGemmBlocking";
+  GemmBlocking b = gemmDefaultBlocking();
+  if (info.Length() > 0 && info[0].IsObject()) {
+    Napi::Object o = info[0].As<Napi::Object>();
+    for (const char* key : {"kernel", "kc", "mc", "packA", "packB"}) {
+      if (!o.Has(key) || o.Get(key).IsUndefined()) continue;
+      Napi::Value v = o.Get(key);
+      if (std::string(key) == "kernel") {
+        if (!v.IsString()) fail(info.Env(), k, "kernel must be a string");
+        b.kernel = v.As<Napi::String>().Utf8Value();
+        continue;
+      }
+      double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+      if (!(d >= 1 && d <= 1e12 && d == (double)(long)d)) fail(info.Env(), k, std::string(key) + " must be a positive integer");
+      if (std::string(key) == "kc") b.kc = (int)d;
+      else if (std::string(key) == "mc") b.mc = (int)d;
+      else if (std::string(key) == "packA") b.packA = (long)d;
+      else b.packB = (long)d;
+    }
+    b.source = "set";
+  } else if (!(info.Length() == 0 || info[0].IsNull() || info[0].IsUndefined())) {
+    fail(info.Env(), k, "expected an object or null");
+  }
+  try {
+    setGemmBlocking(b);
+  } catch (const std::invalid_argument& e) {
+    fail(info.Env(), k, e.what());
+  }
+  return blockingObject(info.Env(), gemmBlocking());
+}
+
 }  // namespace
 
 void registerGemm(Napi::Env env, Napi::Object exports) {
@@ -225,6 +313,10 @@ void registerGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));
   exports.Set("kernelName", Napi::Function::New(env, KernelName));
+  cpuInfo();  // CPUID once, at load
+  exports.Set("cpuInfo", Napi::Function::New(env, CpuInfoFn));
+  exports.Set("gemmBlocking", Napi::Function::New(env, GemmBlockingFn));
+  exports.Set("setGemmBlocking", Napi::Function::New(env, SetGemmBlockingFn));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeakFn));
   exports.Set("linearForward", Napi::Function::New(env, LinearForward));
   exports.Set("linearBackward", Napi::Function::New(env, LinearBackward));

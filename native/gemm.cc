@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 #include <string>
 
 #if defined(__x86_64__)
@@ -19,6 +20,7 @@
 #include <immintrin.h>
 #endif
 
+#include "cpuinfo.h"
 #include "fastmath.h"
 #include "threadpool.h"
 
@@ -40,7 +42,8 @@ struct Epilogue {
 };
 
 struct Family {
-  const char* name;
+  const char* name;  // ISA family: "avx512", "avx2" or "portable"
+  Isa isa;
   int mr, nr, w;  // register tile MR x NR; NR is a multiple of the vector width w
   void (*block)(int kc, int mb, int nb, const float* Ap, const float* Bp, float* C, long ldc, float alpha,
                 float beta, const Epilogue* ep);
@@ -66,8 +69,9 @@ struct Family {
 namespace avx512 {
 #define CTR_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 using V = __m512;
-constexpr int W = 16, MR = 6, NV = 4;
+constexpr int W = 16;
 constexpr const char* NAME = "avx512";
+constexpr Isa ISA = Isa::Avx512;
 CTR_TARGET static inline V vzero() { return _mm512_setzero_ps(); }
 CTR_TARGET static inline V vset1(float x) { return _mm512_set1_ps(x); }
 CTR_TARGET static inline V vload(const float* p) { return _mm512_loadu_ps(p); }
@@ -86,7 +90,16 @@ CTR_TARGET static inline float vsum(V a) { return _mm512_reduce_add_ps(a); }
 CTR_TARGET static inline V vselgt(V a, V b, V x, V y) {
   return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ), y, x);
 }
+namespace t6x64 {
+constexpr int MR = 6, NV = 4;
 #include "gemm_kernels.inc"
+}  // namespace t6x64
+// 14 x 32 (28 accumulators, 2 B vectors per 14 broadcasts): 40 % less packed-panel traffic per
+// FMA than 6 x 64, for cores whose L2 -> L1 bandwidth rather than FMA issue is the limit.
+namespace t14x32 {
+constexpr int MR = 14, NV = 2;
+#include "gemm_kernels.inc"
+}  // namespace t14x32
 #undef CTR_TARGET
 }  // namespace avx512
 
@@ -97,6 +110,7 @@ namespace avx2 {
 using V = __m256;
 constexpr int W = 8, MR = 6, NV = 2;
 constexpr const char* NAME = "avx2";
+constexpr Isa ISA = Isa::Avx2;
 CTR_TARGET static inline V vzero() { return _mm256_setzero_ps(); }
 CTR_TARGET static inline V vset1(float x) { return _mm256_set1_ps(x); }
 CTR_TARGET static inline V vload(const float* p) { return _mm256_loadu_ps(p); }
@@ -132,6 +146,7 @@ namespace portable {
 using V = float;
 constexpr int W = 1, MR = 4, NV = 8;
 constexpr const char* NAME = "portable";
+constexpr Isa ISA = Isa::Base;
 static inline V vzero() { return 0.0f; }
 static inline V vset1(float x) { return x; }
 static inline V vload(const float* p) { return *p; }
@@ -152,27 +167,112 @@ static inline V vselgt(V a, V b, V x, V y) { return a > b ? x : y; }
 #undef CTR_TARGET
 }  // namespace portable
 
-const Family& selectFamily() {
+// Every family this build has, best first within an ISA. Tile shapes of one ISA give the same
+// bits (each output sums its products in k order with the same FMA), so a shape is chosen for
+// speed alone; only KC (the K-block boundaries) changes the rounding.
+const Family* const FAMILIES[] = {
+#if defined(__x86_64__)
+    &avx512::t6x64::family, &avx512::t14x32::family, &avx2::family,
+#endif
+    &portable::family};
+
+std::string familyId(const Family& f) {
+  return std::string(f.name) + "-" + std::to_string(f.mr) + "x" + std::to_string(f.nr);
+}
+
+bool supported(const Family& f) {
+  return f.isa == Isa::Base || (f.isa == Isa::Avx2 && cpuIsa() != Isa::Base) || f.isa == cpuIsa();
+}
+
+// The best ISA family the CPU supports; CTRKIT_GEMM_KERNEL=avx2|portable forces a lower one (a
+// forced family the CPU lacks falls back to the best supported one rather than crashing).
+Isa selectIsa() {
   const char* force = std::getenv("CTRKIT_GEMM_KERNEL");
   std::string want = force ? force : "";
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  bool has512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-  bool has2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  // A forced family the CPU lacks falls back to the best supported one rather than crashing.
-  if (want == "portable") return portable::family;
-  if (want == "avx2" && has2) return avx2::family;
-  if (has512 && (want.empty() || want == "avx512")) return avx512::family;
-  if (has2) return avx2::family;
-#endif
+  if (want == "portable") return Isa::Base;
+  if (want == "avx2" && cpuIsa() != Isa::Base) return Isa::Avx2;
+  return cpuIsa();
+}
+
+const Family& firstOf(Isa isa) {
+  for (const Family* f : FAMILIES)
+    if (f->isa == isa) return *f;
   return portable::family;
 }
 
-const Family& family() {
-  static const Family& f = selectFamily();
-  return f;
+// Micro-architectures where a measurement chose something other than the rule (gemm.h).
+struct Tuned {
+  const char* uarch;
+  const char* kernel;  // AVX-512 tile; null: the rule's
+  int mc;              // 0: the rule's
+};
+constexpr Tuned TABLE[] = {
+    // Zen 4: 6x64 beat 14x32, 12x32, 8x48 and 7x64 by 2-15 % single-threaded; MC 120.
+    {"zen4", "avx512-6x64", 120},
+    {"zen5", "avx512-6x64", 120},
+};
+
+struct Active {
+  const Family* f;
+  GemmBlocking b;
+};
+
+Active resolve(const GemmBlocking& b) {
+  for (const Family* f : FAMILIES)
+    if (familyId(*f) == b.kernel) {
+      if (!supported(*f)) throw std::invalid_argument("GEMM kernel '" + b.kernel + "' is not supported by this CPU");
+      return {f, b};
+    }
+  std::string all;
+  for (const Family* f : FAMILIES) all += (all.empty() ? "" : ", ") + familyId(*f);
+  throw std::invalid_argument("unknown GEMM kernel '" + b.kernel + "' (this build has " + all + ")");
 }
+
+void validate(const GemmBlocking& b) {
+  if (b.kc < 16 || b.kc > 8192) throw std::invalid_argument("GEMM kc must be in [16, 8192], got " + std::to_string(b.kc));
+  if (b.mc < 1 || b.mc > 4096) throw std::invalid_argument("GEMM mc must be in [1, 4096], got " + std::to_string(b.mc));
+  if (b.packA < b.kc || b.packB < b.kc)
+    throw std::invalid_argument("GEMM packA and packB must hold at least one row of kc floats");
+}
+
+// CTRKIT_GEMM_BLOCKING="kc=512,mc=96,kernel=avx512-14x32,packa=…,packb=…" overrides any field.
+GemmBlocking withEnv(GemmBlocking b) {
+  const char* env = std::getenv("CTRKIT_GEMM_BLOCKING");
+  if (!env || !*env) return b;
+  std::string s = env;
+  for (size_t p = 0; p < s.size();) {
+    size_t e = s.find(',', p);
+    if (e == std::string::npos) e = s.size();
+    std::string item = s.substr(p, e - p), key = item.substr(0, item.find('='));
+    std::string val = item.find('=') == std::string::npos ? "" : item.substr(item.find('=') + 1);
+    auto num = [&]() {
+      char* end = nullptr;
+      long v = std::strtol(val.c_str(), &end, 10);
+      if (val.empty() || *end) throw std::invalid_argument("CTRKIT_GEMM_BLOCKING: " + key + " must be an integer, got '" + val + "'");
+      return v;
+    };
+    if (key == "kc") b.kc = (int)num();
+    else if (key == "mc") b.mc = (int)num();
+    else if (key == "packa") b.packA = num();
+    else if (key == "packb") b.packB = num();
+    else if (key == "kernel") b.kernel = val;
+    else throw std::invalid_argument("CTRKIT_GEMM_BLOCKING: unknown key '" + key + "' in '" + s + "' (kc, mc, packa, packb, kernel)");
+    p = e + 1;
+  }
+  b.source = "CTRKIT_GEMM_BLOCKING";
+  return b;
+}
+
+Active& active() {
+  static Active a = [] {
+    GemmBlocking b = withEnv(gemmDefaultBlocking());
+    validate(b);
+    return resolve(b);
+  }();
+  return a;
+}
+
+const Family& family() { return *active().f; }
 
 // 64-byte aligned scratch that only grows, so steady-state calls never allocate.
 class Scratch {
@@ -193,13 +293,6 @@ class Scratch {
   size_t cap_ = 0;
 };
 
-// Blocking. Measured on Zen 4 (1 MB L2): a long K block wins because every extra block re-reads
-// and re-writes C; with KC = 1024 the B micro-panel (KC x 64) and a task's A block
-// (MC_MAX x KC, 480 KB) share L2. MB/NB bound the packed A/B blocks, shared through L3.
-constexpr int KC_MAX = 1024;
-constexpr int MC_MAX = 120;
-constexpr long PACK_A_MAX = 2L << 20;  // floats
-constexpr long PACK_B_MAX = 1L << 20;
 // Below this many multiply-adds per task a split costs more in wake-ups than it gains.
 constexpr long MIN_TASK_WORK = 1L << 18;
 constexpr int TARGET_TASKS = 32;
@@ -285,7 +378,8 @@ void gemv(const Family& f, bool ta, bool tb, int M, int N, int K, float alpha, c
 void gemmImpl(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, long lda, const float* B, long ldb,
               float beta, float* C, long ldc, const Epilogue* ep) {
   if (M <= 0 || N <= 0) return;
-  const Family& f = family();
+  const Active& cur = active();
+  const Family& f = *cur.f;
   if (K <= 0 || alpha == 0 || M == 1 || N == 1) {
     if (K <= 0 || alpha == 0)
       scaleRows(f, M, N, beta, C, ldc, ep);
@@ -297,6 +391,8 @@ void gemmImpl(bool ta, bool tb, int M, int N, int K, float alpha, const float* A
   }
   const int MR = f.mr, NR = f.nr;
 
+  const int KC_MAX = cur.b.kc, MC_MAX = cur.b.mc;
+  const long PACK_A_MAX = cur.b.packA, PACK_B_MAX = cur.b.packB;
   int nkb = (K + KC_MAX - 1) / KC_MAX;
   int kcStep = (K + nkb - 1) / nkb;
   // Row/column blocks of near-equal size (in whole panels), so no thin remainder block.
@@ -461,5 +557,38 @@ void linearBackward(const float* X, const float* W, const float* Y, const float*
 }
 
 const char* gemmKernelName() { return family().name; }
+
+GemmBlocking gemmDefaultBlocking() {
+  const CpuInfo& ci = cpuInfo();
+  const Family& f = firstOf(selectIsa());
+  GemmBlocking b;
+  b.kernel = familyId(f);
+  b.source = "rule";
+  // KC: the largest power of two in [128, 1024] whose widest B micro-panel (KC x 64 floats) takes
+  // at most a quarter of L2. Every tile shape uses this KC, so the shape never changes bits.
+  long l2 = ci.l2 > 0 ? ci.l2 : 1L << 20;
+  b.kc = 1024;
+  while (b.kc > 128 && (long)b.kc * 64 * 4 > l2 / 4) b.kc /= 2;
+  // MC: the rows of a task's A block (MC x KC) fill at most half of L2, in whole MR panels.
+  b.mc = std::max<int>(f.mr, (int)(l2 / 2 / (4L * b.kc)) / f.mr * f.mr);
+  // Packed B (shared by the threads) up to the L3 one core can count on, packed A twice that.
+  long l3 = ci.l3PerCore > 0 ? ci.l3PerCore : 4L << 20;
+  b.packB = std::max<long>(64L << 10, l3 / 4);
+  b.packA = 2 * b.packB;
+  for (const Tuned& t : TABLE)
+    if (ci.uarch == t.uarch) {
+      if (t.kernel && f.isa == Isa::Avx512) b.kernel = t.kernel;
+      if (t.mc) b.mc = t.mc;
+      b.source = std::string("table (") + t.uarch + ")";
+    }
+  return b;
+}
+
+GemmBlocking gemmBlocking() { return active().b; }
+
+void setGemmBlocking(const GemmBlocking& b) {
+  validate(b);
+  active() = resolve(b);
+}
 
 }  // namespace ctr

@@ -1,6 +1,8 @@
 // Single-precision GEMM with runtime CPU dispatch (AVX-512 / AVX2+FMA / portable).
 #pragma once
 
+#include <string>
+
 namespace ctr {
 
 enum class Act { None = 0, Relu = 1, Sigmoid = 2, Tanh = 3, Smelu = 4 };
@@ -46,5 +48,24 @@ void activationGradRows(const float* y, const float* dy, float* out, long n, Act
 
 // Name of the kernel family chosen at runtime: "avx512", "avx2" or "portable".
 const char* gemmKernelName();
+
+// GEMM blocking: the micro-kernel and the cache blocks. Only kc changes results (it fixes where
+// the K sum is split into blocks); the rest changes speed alone. Sizes in floats.
+struct GemmBlocking {
+  std::string kernel;  // "<isa>-<MR>x<NR>": avx512-6x64, avx512-14x32, avx2-6x16, portable-4x8
+  int kc = 0;          // K block (a K is split into ceil(K / kc) near-equal blocks)
+  int mc = 0;          // rows of A per task before the task grid is refined
+  long packA = 0, packB = 0;  // caps on the packed A / B blocks
+  std::string source;  // "rule", "table (<uarch>)", "CTRKIT_GEMM_BLOCKING" or "set"
+};
+
+// What cpuInfo() implies: the rule (KC x 256 B <= L2 / 4, MC x KC x 4 B <= L2 / 2, packed B <=
+// the L3 per core) with per-micro-architecture overrides from measurements (gemm.cc's TABLE).
+GemmBlocking gemmDefaultBlocking();
+// The blocking in use: the default, with CTRKIT_GEMM_BLOCKING applied at first use.
+GemmBlocking gemmBlocking();
+// Replaces it (tests, tuning); throws std::invalid_argument for an unknown or unsupported
+// kernel or sizes out of range. Not to be called while a GEMM runs.
+void setGemmBlocking(const GemmBlocking& b);
 
 }  // namespace ctr

@@ -8,7 +8,8 @@
  * --torch names a PyTorch 2.x python, ../shared/bench/setup_torch2.sh) and training / inference
  * samples/s of LR, DNN and DCN-v2 on the synthetic Criteo-shaped data, side by side with
  * ../shared/bench/torch_throughput.py in its best 2-core setting, under that python (Debian's
- * torch 1.13 without --torch; both with --debian). Prints the CPU it ran on.
+ * torch 1.13 without --torch; both with --debian). Prints the CPU it ran on: the model name, and
+ * CPUID's family/model, caches and FMA units with the GEMM blocking derived from them.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
 import { backend, setBackend } from '../src/backend/index.js';
-import { loadNativeKernels } from '../src/backend/native.js';
+import { loadNativeKernels, type NativeAddon } from '../src/backend/native.js';
 import { bceWithLogits } from '../src/autograd/ops/loss.js';
 import { noGrad, endStep } from '../src/autograd/tape.js';
 import { sigmoid } from '../src/autograd/ops/elementwise.js';
@@ -232,6 +233,7 @@ export function engineBench(argv: string[]): void {
   const k = backend();
   rep.note(`backend: ${k.name}${loaded.addon ? ` (gemm kernel ${loaded.addon.kernelName()})` : ` — native addon unavailable: ${loaded.error}`}`);
   rep.note(`cpu: ${cpuModel()}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  reportCpuid(rep, loaded.addon);
   if (hasFlag(argv, '--profile')) return profileEngine(rep, models, threads, Number(flagValue(argv, '--steps') ?? 5));
 
   const torchPython = flagValue(argv, '--torch');
@@ -299,6 +301,22 @@ export function engineBench(argv: string[]): void {
       train_ratio: med(q.train), train_range: range(q.train), infer_ratio: med(q.infer), infer_range: range(q.infer),
       ...(q.debianTrain.length > 0 && { debian_train_ratio: med(q.debianTrain), debian_infer_ratio: med(q.debianInfer) }) });
   }
+}
+
+/**
+ * CPUID's view (vendor, family/model, caches, FMA units) and the GEMM blocking derived from it:
+ * a note for the reader and a `cpu` row, so every figure can be traced to its micro-architecture.
+ */
+function reportCpuid(rep: Reporter, addon: NativeAddon | null): void {
+  const c = addon?.cpuInfo?.(), b = addon?.gemmBlocking?.();
+  if (!c || !b) return;
+  const kib = (n: number): number => Math.round(n / 1024);
+  rep.note(`cpuid: ${c.vendor} family ${c.family} model ${c.model} stepping ${c.stepping} (${c.uarch}), ` +
+    `L1d ${kib(c.cache.l1d)} KiB, L2 ${kib(c.cache.l2)} KiB, L3 ${kib(c.cache.l3)} KiB (≈ ${kib(c.cache.l3PerCore)} KiB per core; ${c.cache.source}), ` +
+    `FMA: ${c.fmaDatapath}; gemm blocking: ${b.kernel} kc ${b.kc} mc ${b.mc} packA ${b.packA} packB ${b.packB} floats (${b.source})`);
+  rep.row({ bench: 'cpu', vendor: c.vendor, family: c.family, model: c.model, stepping: c.stepping, uarch: c.uarch,
+    l1d_kib: kib(c.cache.l1d), l2_kib: kib(c.cache.l2), l3_kib: kib(c.cache.l3), l3_per_core_kib: kib(c.cache.l3PerCore),
+    fma512_units: c.fma512Units, gemm_kernel: b.kernel, kc: b.kc, mc: b.mc, pack_a: b.packA, pack_b: b.packB, blocking: b.source });
 }
 
 function med(a: number[]): number {

@@ -33,7 +33,7 @@ import { Reporter, cpuModel, flagValue, hasFlag } from './report.js';
 import { profiledKernels, profileRows } from './profile.js';
 import { sharedDir } from './paths.js';
 
-const GEMM_SHAPES: { name: string; ta: boolean; tb: boolean; M: number; N: number; K: number }[] = [
+export const GEMM_SHAPES: { name: string; ta: boolean; tb: boolean; M: number; N: number; K: number }[] = [
   { name: 'fwd 4096x624 · 624x400', ta: false, tb: false, M: 4096, N: 400, K: 624 },
   { name: 'fwd 4096x400 · 400x400', ta: false, tb: false, M: 4096, N: 400, K: 400 },
   { name: 'dX 4096x400 · (624x400)ᵀ', ta: false, tb: true, M: 4096, N: 624, K: 400 },
@@ -45,7 +45,7 @@ const GEMM_SHAPES: { name: string; ta: boolean; tb: boolean; M: number; N: numbe
   { name: 'cross dW (4096x624)ᵀ · 4096x624', ta: true, tb: false, M: 624, N: 624, K: 4096 },
 ];
 
-function gflops(fn: () => void, flops: number, windowSec: number): number {
+export function gflops(fn: () => void, flops: number, windowSec: number): number {
   fn();
   let best = 0;
   for (let w = 0; w < 5; w++) {

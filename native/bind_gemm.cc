@@ -267,16 +267,22 @@ Napi::Object blockingObject(Napi::Env env, const GemmBlocking& b) {
   return o;
 }
 
-// gemmBlocking() -> the blocking in use; gemmBlocking(true) -> what this CPU's default is.
+// gemmBlocking() -> the blocking in use; gemmBlocking(true) -> this CPU's default (rule and
+// table, before any tuned file or CTRKIT_GEMM_BLOCKING).
 Napi::Value GemmBlockingFn(const Napi::CallbackInfo& info) {
   return blockingObject(info.Env(), info.Length() > 0 && flag(info, 0) ? gemmDefaultBlocking() : gemmBlocking());
 }
 
-// setGemmBlocking({kernel?, kc?, mc?, packA?, packB?} | null): fields not given keep this
-// CPU's default; null restores the default. Returns the blocking now in use.
+// setGemmBlocking({kernel?, kc?, mc?, packA?, packB?} | null): fields not given keep the startup
+// blocking's; null restores it. Returns the blocking now in use.
 Napi::Value SetGemmBlockingFn(const Napi::CallbackInfo& info) {
   const char* k = "setGemmBlocking";
-  GemmBlocking b = gemmDefaultBlocking();
+  GemmBlocking b;
+  try {
+    b = gemmStartBlocking();
+  } catch (const std::invalid_argument& e) {
+    fail(info.Env(), k, e.what());
+  }
   if (info.Length() > 0 && info[0].IsObject()) {
     Napi::Object o = info[0].As<Napi::Object>();
     for (const char* key : {"kernel", "kc", "mc", "packA", "packB"}) {
@@ -317,6 +323,9 @@ void registerGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuInfo", Napi::Function::New(env, CpuInfoFn));
   exports.Set("gemmBlocking", Napi::Function::New(env, GemmBlockingFn));
   exports.Set("setGemmBlocking", Napi::Function::New(env, SetGemmBlockingFn));
+  exports.Set("gemmTuneFile", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::String::New(info.Env(), gemmTuneFile());
+  }));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeakFn));
   exports.Set("linearForward", Napi::Function::New(env, LinearForward));
   exports.Set("linearBackward", Napi::Function::New(env, LinearBackward));

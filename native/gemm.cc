@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -263,12 +264,38 @@ GemmBlocking withEnv(GemmBlocking b) {
   return b;
 }
 
+// The choice `npm run bench -- gemm-tune` cached for this CPU: a kernel of the default's ISA and
+// an MC, both bit-neutral, so a tuned machine computes the same bits as an untuned one.
+// CTRKIT_GEMM_TUNE=0 ignores it.
+GemmBlocking withTuned(GemmBlocking b) {
+  const char* off = std::getenv("CTRKIT_GEMM_TUNE");
+  if (off && std::string(off) == "0") return b;
+  std::string path = gemmTuneFile();
+  std::FILE* fp = path.empty() ? nullptr : std::fopen(path.c_str(), "rb");
+  if (!fp) return b;
+  char buf[4096];
+  size_t n = std::fread(buf, 1, sizeof buf - 1, fp);
+  std::fclose(fp);
+  std::string text(buf, n);
+  // The file is written by bench/gemmTune.ts as {"kernel":"…","mc":N,…}; anything else is ignored.
+  auto field = [&](const std::string& key) {
+    size_t p = text.find("\"" + key + "\"");
+    if (p == std::string::npos || (p = text.find(':', p)) == std::string::npos) return std::string();
+    size_t q = text.find_first_not_of(" \t\n\"", p + 1), e = text.find_first_of(",}\"\n", q);
+    return q == std::string::npos || e == std::string::npos ? std::string() : text.substr(q, e - q);
+  };
+  std::string kernel = field("kernel"), mc = field("mc");
+  long m = std::strtol(mc.c_str(), nullptr, 10);
+  std::string isa = b.kernel.substr(0, b.kernel.find('-') + 1);
+  bool known = false;
+  for (const Family* f : FAMILIES) known = known || (familyId(*f) == kernel && supported(*f));
+  if (!known || kernel.compare(0, isa.size(), isa) != 0 || m < 1 || m > 4096) return b;
+  b.kernel = kernel, b.mc = (int)m, b.source = "tuned (" + path + ")";
+  return b;
+}
+
 Active& active() {
-  static Active a = [] {
-    GemmBlocking b = withEnv(gemmDefaultBlocking());
-    validate(b);
-    return resolve(b);
-  }();
+  static Active a = resolve(gemmStartBlocking());
   return a;
 }
 
@@ -584,7 +611,26 @@ GemmBlocking gemmDefaultBlocking() {
   return b;
 }
 
+GemmBlocking gemmStartBlocking() {
+  static const GemmBlocking b = [] {
+    GemmBlocking s = withEnv(withTuned(gemmDefaultBlocking()));
+    validate(s);
+    return s;
+  }();
+  return b;
+}
+
 GemmBlocking gemmBlocking() { return active().b; }
+
+std::string gemmTuneFile() {
+  const CpuInfo& c = cpuInfo();
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  std::string dir = xdg && *xdg ? std::string(xdg) : home && *home ? std::string(home) + "/.cache" : "";
+  if (dir.empty()) return "";
+  return dir + "/ctrkit/gemm-" + c.vendor + "-" + std::to_string(c.family) + "-" + std::to_string(c.model) + "-" +
+         std::to_string(c.stepping) + "-l2-" + std::to_string(c.l2 >> 10) + "k.json";
+}
 
 void setGemmBlocking(const GemmBlocking& b) {
   validate(b);

@@ -56,14 +56,20 @@ struct GemmBlocking {
   int kc = 0;          // K block (a K is split into ceil(K / kc) near-equal blocks)
   int mc = 0;          // rows of A per task before the task grid is refined
   long packA = 0, packB = 0;  // caps on the packed A / B blocks
-  std::string source;  // "rule", "table (<uarch>)", "CTRKIT_GEMM_BLOCKING" or "set"
+  std::string source;  // "rule", "table (<uarch>)", "tuned (<file>)", "CTRKIT_GEMM_BLOCKING" or "set"
 };
 
 // What cpuInfo() implies: the rule (KC x 256 B <= L2 / 4, MC x KC x 4 B <= L2 / 2, packed B <=
 // the L3 per core) with per-micro-architecture overrides from measurements (gemm.cc's TABLE).
 GemmBlocking gemmDefaultBlocking();
-// The blocking in use: the default, with CTRKIT_GEMM_BLOCKING applied at first use.
+// The blocking at startup: the default, then the tuned choice cached in gemmTuneFile() (unless
+// CTRKIT_GEMM_TUNE=0), then CTRKIT_GEMM_BLOCKING (throws std::invalid_argument if malformed).
+GemmBlocking gemmStartBlocking();
+// The blocking in use (the startup one until setGemmBlocking).
 GemmBlocking gemmBlocking();
+// Where `npm run bench -- gemm-tune` caches its choice for this CPU (per vendor, family, model,
+// stepping and L2 size): $XDG_CACHE_HOME or ~/.cache, /ctrkit/gemm-<signature>.json.
+std::string gemmTuneFile();
 // Replaces it (tests, tuning); throws std::invalid_argument for an unknown or unsupported
 // kernel or sizes out of range. Not to be called while a GEMM runs.
 void setGemmBlocking(const GemmBlocking& b);

@@ -42,8 +42,13 @@ export interface NativeAddon {
   cpuInfo?(): CpuInfo;
   /** The blocking in use, or (`defaults`) the one this CPU's rule and table give. */
   gemmBlocking?(defaults?: boolean): GemmBlocking;
-  /** Fields not given take this CPU's default; null restores the default. Returns the blocking in use. */
+  /**
+   * Fields not given keep the startup blocking's (the default, a tuned file, CTRKIT_GEMM_BLOCKING);
+   * null restores it. Returns the blocking in use.
+   */
   setGemmBlocking?(b: Partial<Omit<GemmBlocking, 'source'>> | null): GemmBlocking;
+  /** Where `npm run bench -- gemm-tune` caches its choice for this CPU ("" without a home directory). */
+  gemmTuneFile?(): string;
   /** Measured fp32 FMA peak with the pool's threads, over about `seconds` (profiles divide by it). */
   fmaPeak?(seconds: number): { gflops: number; threads: number; width: number };
   /** OpenBLAS cblas_sgemm via dlopen, for benchmarks; absent functions mean no OpenBLAS. */

@@ -7,11 +7,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadNativeKernels, type GemmBlocking, type NativeAddon } from '../../src/backend/native.js';
 import { referenceKernels as R } from '../../src/backend/reference/index.js';
 import { assertClose } from '../helpers/close.js';
 import { bitsEqual, native, randF32, rng, skip } from './setup.js';
+
+const nativeJs = fileURLToPath(new URL('../../src/backend/native.js', import.meta.url));
 
 function addon(): NativeAddon {
   const a = loadNativeKernels().addon;
@@ -62,7 +67,8 @@ test('cpuInfo: vendor, family/model, ISA, caches and FMA units are present and s
 test('default blocking follows the documented rule from the cache sizes', { skip }, () => {
   const c = addon().cpuInfo!();
   const d = addon().gemmBlocking!(true);
-  if (!process.env.CTRKIT_GEMM_BLOCKING) assert.deepEqual(addon().gemmBlocking!(), d);
+  const now = addon().gemmBlocking!();
+  if (now.source === d.source) assert.deepEqual(now, d); // else a tuned file or CTRKIT_GEMM_BLOCKING
   // KC: largest power of two in [128, 1024] with KC x 64 floats <= L2 / 4.
   let kc = 1024;
   while (kc > 128 && kc * 256 > c.cache.l2 / 4) kc /= 2;
@@ -146,25 +152,54 @@ test('fused layers under a forced blocking: same bits as under the default when 
 
 test('setGemmBlocking refuses what it cannot run, with the reason', { skip }, () => {
   const a = addon();
+  const start = a.gemmBlocking!();
   assert.throws(() => a.setGemmBlocking!({ kernel: 'avx9-1x1' }), /setGemmBlocking: unknown GEMM kernel 'avx9-1x1' \(this build has .*portable-4x8\)/);
   assert.throws(() => a.setGemmBlocking!({ kc: 8 }), /setGemmBlocking: GEMM kc must be in \[16, 8192\], got 8/);
   assert.throws(() => a.setGemmBlocking!({ mc: 1.5 }), /setGemmBlocking: mc must be a positive integer/);
   assert.throws(() => a.setGemmBlocking!({ kc: 512, packA: 100 }), /packA and packB must hold at least one row of kc floats/);
-  assert.deepEqual(a.gemmBlocking!(), a.gemmBlocking!(true), 'a refused blocking leaves the default in place');
+  assert.deepEqual(a.gemmBlocking!(), start, 'a refused blocking leaves the one in use in place');
   const set = a.setGemmBlocking!({ kc: 300 });
-  assert.equal(set.kc, 300);
-  assert.equal(set.source, 'set');
-  assert.deepEqual(a.setGemmBlocking!(null), a.gemmBlocking!(true));
+  assert.deepEqual([set.kc, set.mc, set.kernel, set.source], [300, start.mc, start.kernel, 'set']);
+  assert.deepEqual(a.setGemmBlocking!(null), start);
+});
+
+function child(script: string, env: Record<string, string>): string {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+test('a tuned file in the cache directory sets the kernel and MC, never kc; CTRKIT_GEMM_TUNE=0 ignores it', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctrkit-tune-'));
+  try {
+    const file = child(`import { loadNativeKernels } from ${JSON.stringify(nativeJs)};
+      console.log(loadNativeKernels().addon.gemmTuneFile());`, { XDG_CACHE_HOME: dir });
+    assert.ok(file.startsWith(join(dir, 'ctrkit', 'gemm-')) && file.endsWith('.json'), file);
+    const show = `import { loadNativeKernels } from ${JSON.stringify(nativeJs)};
+      console.log(JSON.stringify(loadNativeKernels().addon.gemmBlocking()));`;
+    const read = (env: Record<string, string> = {}): GemmBlocking => JSON.parse(child(show, { XDG_CACHE_HOME: dir, ...env })) as GemmBlocking;
+    const d = addon().gemmBlocking!(true);
+    assert.deepEqual(read({ CTRKIT_GEMM_BLOCKING: '' }), d, 'no file: the default');
+    const other = kernels().find((k) => k !== d.kernel) ?? d.kernel;
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify({ kernel: other, mc: 42, kc: 64 }));
+    const t = read({ CTRKIT_GEMM_BLOCKING: '' });
+    assert.deepEqual([t.kernel, t.mc, t.kc, t.source], [other, 42, d.kc, `tuned (${file})`]);
+    assert.deepEqual(read({ CTRKIT_GEMM_BLOCKING: '', CTRKIT_GEMM_TUNE: '0' }), d);
+    assert.equal(read({ CTRKIT_GEMM_BLOCKING: 'mc=7' }).mc, 7, 'the environment overrides the tuned file');
+    writeFileSync(file, JSON.stringify({ kernel: 'avx9-1x1', mc: 42 }));
+    assert.deepEqual(read({ CTRKIT_GEMM_BLOCKING: '' }), d, 'an unknown kernel in the file is ignored');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('CTRKIT_GEMM_BLOCKING overrides the default at first use; a bad value is a one-line error', { skip }, () => {
-  const native = fileURLToPath(new URL('../../src/backend/native.js', import.meta.url));
-  const script = `import { loadNativeKernels } from ${JSON.stringify(native)};
+  const script = `import { loadNativeKernels } from ${JSON.stringify(nativeJs)};
     const a = loadNativeKernels().addon;
     try { a.gemm(false, false, 1, 2, 2, 1, new Float32Array(2), new Float32Array(4), 0, new Float32Array(2));
       console.log(JSON.stringify(a.gemmBlocking())); } catch (e) { console.log('ERR ' + e.message); }`;
-  const go = (v: string): string => spawnSync(process.execPath, ['--input-type=module', '-e', script],
-    { env: { ...process.env, CTRKIT_GEMM_BLOCKING: v }, encoding: 'utf8' }).stdout.trim();
+  const go = (v: string): string => child(script, { CTRKIT_GEMM_BLOCKING: v });
   const b = JSON.parse(go('kc=300,mc=12')) as GemmBlocking;
   assert.deepEqual([b.kc, b.mc, b.source], [300, 12, 'CTRKIT_GEMM_BLOCKING']);
   assert.equal(go('kc=3x'), "ERR CTRKIT_GEMM_BLOCKING: kc must be an integer, got '3x'");

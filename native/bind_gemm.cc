@@ -10,6 +10,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 namespace ctr {
 
@@ -231,16 +232,11 @@ Napi::Value CpuInfoFn(const Napi::CallbackInfo& info) {
   o.Set("stepping", c.stepping);
   o.Set("uarch", c.uarch);
   Napi::Object isa = Napi::Object::New(env);
-  isa.Set("avx2", c.avx2);
-  isa.Set("fma", c.fma);
-  isa.Set("avx512f", c.avx512f);
-  isa.Set("avx512bw", c.avx512bw);
-  isa.Set("avx512vl", c.avx512vl);
-  isa.Set("avx512dq", c.avx512dq);
-  isa.Set("avx512vnni", c.avx512vnni);
-  isa.Set("avx512bf16", c.avx512bf16);
-  isa.Set("avxvnni", c.avxvnni);
-  isa.Set("amx", c.amx);
+  const std::pair<const char*, bool> bits[] = {
+      {"avx2", c.avx2},         {"fma", c.fma},           {"avx512f", c.avx512f},       {"avx512bw", c.avx512bw},
+      {"avx512vl", c.avx512vl}, {"avx512dq", c.avx512dq}, {"avx512vnni", c.avx512vnni}, {"avx512bf16", c.avx512bf16},
+      {"avxvnni", c.avxvnni},   {"amx", c.amx}};
+  for (const auto& [name, on] : bits) isa.Set(name, on);
   o.Set("isa", isa);
   Napi::Object cache = Napi::Object::New(env);
   cache.Set("l1d", (double)c.l1d);

@@ -60,7 +60,8 @@ struct GemmBlocking {
 };
 
 // What cpuInfo() implies: the rule (KC x 256 B <= L2 / 4, MC x KC x 4 B <= L2 / 2, packed B <=
-// the L3 per core) with per-micro-architecture overrides from measurements (gemm.cc's TABLE).
+// max(4 MiB, the L3 per core), packed A twice that) with per-micro-architecture overrides from
+// measurements (gemm.cc's TABLE).
 GemmBlocking gemmDefaultBlocking();
 // The blocking at startup: the default, then the tuned choice cached in gemmTuneFile() (unless
 // CTRKIT_GEMM_TUNE=0), then CTRKIT_GEMM_BLOCKING (throws std::invalid_argument if malformed).

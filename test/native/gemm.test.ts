@@ -76,7 +76,8 @@ test('default blocking follows the documented rule from the cache sizes', { skip
   assert.match(d.kernel, new RegExp(`^${addon().kernelName()}-\\d+x\\d+$`));
   const mr = Number(/-(\d+)x/.exec(d.kernel)![1]);
   assert.ok(d.mc >= mr && d.mc * d.kc * 4 <= c.cache.l2 / 2 + mr * d.kc * 4, `mc ${d.mc}`);
-  assert.ok(d.packA >= d.kc && d.packB >= d.kc);
+  assert.equal(d.packB, Math.max(1 << 20, Math.floor(c.cache.l3PerCore / 4)));
+  assert.equal(d.packA, 2 * d.packB);
   assert.match(d.source, /^(rule|table \(.+\))$/);
 });
 

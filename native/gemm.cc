@@ -210,6 +210,7 @@ struct Tuned {
 constexpr Tuned TABLE[] = {
     // Zen 4: 6x64 beat 14x32, 12x32, 8x48 and 7x64 by 2-15 % single-threaded; MC 120.
     {"zen4", "avx512-6x64", 120},
+    // Zen 5 (2026-12-02, paired windows): 14x32 0.98x of 6x64, MC 126 / 240 within noise of 120.
     {"zen5", "avx512-6x64", 120},
 };
 

@@ -19,6 +19,24 @@ import { Reporter, cpuModel, flagValue, hasFlag } from './report.js';
 const KERNELS = ['avx512-6x64', 'avx512-14x32', 'avx2-6x16', 'portable-4x8'];
 const MARGIN = 1.03;
 
+function median(v: number[]): number {
+  return [...v].sort((x, y) => x - y)[(v.length - 1) >> 1]!;
+}
+
+/**
+ * The candidate to cache, from per-round scores (scores[candidate][round], higher is better):
+ * the best median among those that beat the default in every round (each round times every
+ * candidate back to back) and by MARGIN in the median, so one quiet window cannot pick one;
+ * else the default.
+ */
+export function pickCandidate(scores: number[][], def: number): number {
+  const med = scores.map(median);
+  const wins = (i: number): boolean => scores[i]!.every((v, r) => v > scores[def]![r]!) && med[i]! > med[def]! * MARGIN;
+  let best = def;
+  med.forEach((v, i) => { if (v > med[best]! && wins(i)) best = i; });
+  return best;
+}
+
 export function gemmTuneBench(argv: string[]): void {
   const rep = new Reporter(hasFlag(argv, '--json'));
   const loaded = loadNativeKernels();
@@ -66,16 +84,11 @@ export function gemmTuneBench(argv: string[]): void {
     k.setThreads(before);
     a.setGemmBlocking(null);
   }
-  const median = (v: number[]): number => [...v].sort((x, y) => x - y)[(v.length - 1) >> 1]!;
   const med = scores.map(median);
   cands.forEach((c, ci) => rep.row({ bench: 'gemm_tune', kernel: c.kernel, mc: c.mc, kc: start.kc, threads: threads.join(','),
     gflops_geomean: Math.round(med[ci]! * 10) / 10, rounds: scores[ci]!.map((v) => Math.round(v)).join('/') }));
   const def = cands.findIndex((c) => c.kernel === start.kernel && c.mc === start.mc);
-  // Paired by round (each round times every candidate back to back): a candidate must beat the
-  // default in every round, and by MARGIN in the median, so one quiet window cannot pick it.
-  const wins = (i: number): boolean => scores[i]!.every((v, r) => v > scores[def]![r]!) && med[i]! > med[def]! * MARGIN;
-  let best = def;
-  med.forEach((v, i) => { if (v > med[best]! && wins(i)) best = i; });
+  const best = pickCandidate(scores, def);
   const pick = cands[best]!;
   const file = a.gemmTuneFile();
   rep.row({ bench: 'gemm_tune_choice', kernel: pick.kernel, mc: pick.mc, gain_vs_default: Math.round((med[best]! / med[def]!) * 1000) / 1000,

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { loadNativeKernels, type GemmBlocking, type NativeAddon } from '../../src/backend/native.js';
 import { referenceKernels as R } from '../../src/backend/reference/index.js';
 import { assertClose } from '../helpers/close.js';
+import { pickCandidate } from '../../bench/gemmTune.js';
 import { bitsEqual, native, randF32, rng, skip } from './setup.js';
 
 const nativeJs = fileURLToPath(new URL('../../src/backend/native.js', import.meta.url));
@@ -205,4 +206,12 @@ test('CTRKIT_GEMM_BLOCKING overrides the default at first use; a bad value is a 
   assert.deepEqual([b.kc, b.mc, b.source], [300, 12, 'CTRKIT_GEMM_BLOCKING']);
   assert.equal(go('kc=3x'), "ERR CTRKIT_GEMM_BLOCKING: kc must be an integer, got '3x'");
   assert.match(go('nc=3'), /^ERR CTRKIT_GEMM_BLOCKING: unknown key 'nc' in 'nc=3' \(kc, mc, packa, packb, kernel\)$/);
+});
+
+test('gemm-tune keeps the default unless a candidate wins every round and by 3 % in the median', () => {
+  assert.equal(pickCandidate([[100, 100, 100], [104, 104, 104]], 0), 1);
+  assert.equal(pickCandidate([[100, 100, 100], [102, 102, 102]], 0), 0, 'under the margin');
+  assert.equal(pickCandidate([[100, 100, 100], [120, 99, 120]], 0), 0, 'lost one round');
+  assert.equal(pickCandidate([[100, 100, 100], [110, 110, 110], [112, 130, 115]], 0), 2, 'best median among the winners');
+  assert.equal(pickCandidate([[120, 120, 120], [100, 100, 100], [110, 110, 110]], 1), 0, 'the default need not be first');
 });

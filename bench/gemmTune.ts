@@ -91,9 +91,14 @@ export function gemmTuneBench(argv: string[]): void {
   const best = pickCandidate(scores, def);
   const pick = cands[best]!;
   const file = a.gemmTuneFile();
+  const write = !hasFlag(argv, '--dry-run') && file !== '' && rounds >= 3;
   rep.row({ bench: 'gemm_tune_choice', kernel: pick.kernel, mc: pick.mc, gain_vs_default: Math.round((med[best]! / med[def]!) * 1000) / 1000,
-    file: hasFlag(argv, '--dry-run') || !file ? null : file });
+    file: write ? file : null });
   if (hasFlag(argv, '--dry-run') || !file) return;
+  if (rounds < 3) {
+    rep.note(`not cached: ${rounds} round(s) cannot tell a faster candidate from a quiet window (--rounds 3 or more)`);
+    return;
+  }
   mkdirSync(dirname(file), { recursive: true });
   writeFileAtomic(file, JSON.stringify({ kernel: pick.kernel, mc: pick.mc, kc: start.kc, cpu: cpuModel(),
     gflops_geomean: Math.round(med[best]! * 10) / 10, default_gflops_geomean: Math.round(med[def]! * 10) / 10,

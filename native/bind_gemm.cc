@@ -77,19 +77,12 @@ Napi::Value LinearForward(const Napi::CallbackInfo& info) {
 // linearBackward(X, W, Y, dY, dZ, dX|null, dW|null, db|null, M, K, N, act, param)
 Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
   const char* k = "linearBackward";
-  long M = count(info, 8, k, "M"), K = count(info, 9, k, "K"), N = count(info, 10, k, "N");
-  size_t mk = (size_t)(M * K), kn = (size_t)(K * N), mn = (size_t)(M * N);
-  const float* X = f32(info, 0, k, "X", mk);
-  const float* W = f32(info, 1, k, "W", kn);
-  const float* Y = f32(info, 2, k, "Y", mn);
-  const float* dY = f32(info, 3, k, "dY", mn);
-  float* dZ = f32(info, 4, k, "dZ", mn);
-  float* dX = f32opt(info, 5, k, "dX", mk);
-  float* dW = f32opt(info, 6, k, "dW", kn);
-  float* db = f32opt(info, 7, k, "db", (size_t)N);
+  DenseArgs a(info, k, 8, "N");
+  auto [X, W, Y, dY, dZ] = a.arrays(0, {{"X", a.MK}, {"W", a.KN}, {"Y", a.MN}, {"dY", a.MN}, {"dZ", a.MN}});
+  auto [dX, dW, db] = a.arrays(5, {{"dX", a.MK}, {"dW", a.KN}, {"db", a.N1}}, true);
   Act act = activation(info, 11, k);
   float param = (float)real(info, 12, k, "param");
-  linearBackward(X, W, Y, dY, dZ, dX, dW, db, (int)M, (int)K, (int)N, act, param);
+  linearBackward(X, W, Y, dY, dZ, dX, dW, db, (int)a.M, (int)a.K, (int)a.N, act, param);
   return info.Env().Undefined();
 }
 
@@ -111,21 +104,10 @@ Napi::Value CrossForward(const Napi::CallbackInfo& info) {
 
 // crossBackward(A, W, z, x0, dOut, dZ, dA|null, dW|null, db|null, dx0|null, dx|null, M, K, D)
 Napi::Value CrossBackward(const Napi::CallbackInfo& info) {
-  const char* k = "crossBackward";
-  long M = count(info, 11, k, "M"), K = count(info, 12, k, "K"), D = count(info, 13, k, "D");
-  size_t md = (size_t)(M * D), mk = (size_t)(M * K), kd = (size_t)(K * D);
-  const float* A = f32(info, 0, k, "A", mk);
-  const float* W = f32(info, 1, k, "W", kd);
-  const float* z = f32(info, 2, k, "z", md);
-  const float* x0 = f32(info, 3, k, "x0", md);
-  const float* dOut = f32(info, 4, k, "dOut", md);
-  float* dZ = f32(info, 5, k, "dZ", md);
-  float* dA = f32opt(info, 6, k, "dA", mk);
-  float* dW = f32opt(info, 7, k, "dW", kd);
-  float* db = f32opt(info, 8, k, "db", (size_t)D);
-  float* dx0 = f32opt(info, 9, k, "dx0", md);
-  float* dx = f32opt(info, 10, k, "dx", md);
-  crossBackward(A, W, z, x0, dOut, dZ, dA, dW, db, dx0, dx, (int)M, (int)K, (int)D);
+  DenseArgs a(info, "crossBackward", 11, "D");
+  auto [A, W, z, x0, dOut, dZ] = a.arrays(0, {{"A", a.MK}, {"W", a.KN}, {"z", a.MN}, {"x0", a.MN}, {"dOut", a.MN}, {"dZ", a.MN}});
+  auto [dA, dW, db, dx0, dx] = a.arrays(6, {{"dA", a.MK}, {"dW", a.KN}, {"db", a.N1}, {"dx0", a.MN}, {"dx", a.MN}}, true);
+  crossBackward(A, W, z, x0, dOut, dZ, dA, dW, db, dx0, dx, (int)a.M, (int)a.K, (int)a.N);
   return info.Env().Undefined();
 }
 

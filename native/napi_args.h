@@ -3,6 +3,7 @@
 #pragma once
 #include <napi.h>
 
+#include <array>
 #include <string>
 
 #include "gemm.h"
@@ -58,6 +59,40 @@ inline double real(const Napi::CallbackInfo& info, size_t i, const char* kernel,
 }
 
 inline bool flag(const Napi::CallbackInfo& info, size_t i) { return info[i].ToBoolean().Value(); }
+
+// The arguments of a dense layer's binding: [M, K] inputs, [K, N] weights, [M, N] outputs, [N]
+// biases (a cross layer's N is its D). The counts are read first, then the Float32Arrays in
+// argument order, each checked against the size of its role, so that bindings with a dozen
+// arrays (the backward passes) state each array's role once instead of its index and length.
+class DenseArgs {
+ public:
+  enum Size { MK, KN, MN, N1 };
+  struct Array {
+    const char* name;
+    Size size;
+  };
+  // M, K, N at arguments dimsAt, dimsAt + 1, dimsAt + 2; nName names N in messages.
+  DenseArgs(const Napi::CallbackInfo& info, const char* kernel, size_t dimsAt, const char* nName)
+      : M(count(info, dimsAt, kernel, "M")), K(count(info, dimsAt + 1, kernel, "K")), N(count(info, dimsAt + 2, kernel, nName)),
+        info_(info), kernel_(kernel) {}
+  // Arguments first .. first + n - 1; `optional`: each may be null or undefined (nullptr).
+  template <size_t n>
+  std::array<float*, n> arrays(size_t first, const Array (&a)[n], bool optional = false) const {
+    std::array<float*, n> out;
+    for (size_t j = 0; j < n; ++j)
+      out[j] = optional ? f32opt(info_, first + j, kernel_, a[j].name, len(a[j].size))
+                        : f32(info_, first + j, kernel_, a[j].name, len(a[j].size));
+    return out;
+  }
+  const long M, K, N;
+
+ private:
+  const Napi::CallbackInfo& info_;
+  const char* kernel_;
+  size_t len(Size s) const {
+    return s == MK ? (size_t)(M * K) : s == KN ? (size_t)(K * N) : s == MN ? (size_t)(M * N) : (size_t)N;
+  }
+};
 
 // The `act` argument of the fused-layer bindings ("none", "relu", "sigmoid", "tanh", "smelu").
 Act activation(const Napi::CallbackInfo& info, size_t i, const char* k);

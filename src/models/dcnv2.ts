@@ -1,19 +1,16 @@
 import type { Batch } from '../data/batch.js';
-import type { Activation } from '../backend/kernels.js';
 import { concat, reshape } from '../autograd/ops/layout.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/random.js';
 import { CrossNet } from '../nn/crossNet.js';
 import { FeatureInput } from '../nn/featureInput.js';
 import { Linear } from '../nn/linear.js';
-import { MLP, type MLPMasks } from '../nn/mlp.js';
+import type { MLP, MLPMasks } from '../nn/mlp.js';
+import { deepMLP, type DeepConfig } from './deep.js';
 import { mul } from '../autograd/ops/elementwise.js';
 import { CTRModel, type RepresentedOutput } from './ctrModel.js';
 
-export interface DCNv2Config {
-  numIds: number;
-  numFields: number;
-  dim: number;
+export interface DCNv2Config extends DeepConfig {
   crossLayers: number;
   /** Low-rank cross layers (undefined = full rank). */
   crossRank?: number;
@@ -21,22 +18,8 @@ export interface DCNv2Config {
   crossRamp?: number;
   /** ReZero: a learned scalar per cross layer, initialised to 0, on the cross term. */
   rezero?: boolean;
-  hidden: readonly number[];
   /** 'parallel': concat(cross(x0), mlp(x0)) → logit; 'stacked': mlp(cross(x0)) → logit. */
   structure?: 'parallel' | 'stacked';
-  activation?: Activation;
-  smeluBeta?: number;
-  dropout?: number;
-  /** Low-rank bottleneck rank of the MLP's hidden layers. */
-  rank?: number;
-  initStd?: number;
-  seed?: number;
-  /** Dense numeric features per row. */
-  denseDim?: number;
-  /** Multi-hot / sequence fields (mean-pooled). */
-  numSequences?: number;
-  /** Logits per row: 1 (default) or 2 (a two-logit head for JRC, output [size, 2]). */
-  logits?: 1 | 2;
 }
 
 /** See DCNv2.subnetMasks: x0's kept columns ([1, inDim]), the cross rank's, the MLP's widths. */
@@ -64,10 +47,7 @@ export class DCNv2 extends CTRModel {
     this.input = this.child('input', new FeatureInput(cfg, rng));
     const d = this.input.outDim;
     this.cross = this.child('cross', new CrossNet({ dim: d, layers: cfg.crossLayers, rank: cfg.crossRank, ramp: cfg.crossRamp, rezero: cfg.rezero }, rng));
-    this.mlp = this.child('mlp', new MLP({
-      inDim: d, hidden: cfg.hidden, outDim: stacked ? cfg.logits ?? 1 : undefined, activation: cfg.activation ?? 'relu',
-      smeluBeta: cfg.smeluBeta, dropout: cfg.dropout, rank: cfg.rank,
-    }, rng));
+    this.mlp = this.child('mlp', deepMLP(cfg, d, stacked ? cfg.logits ?? 1 : undefined, rng));
     const last = cfg.hidden[cfg.hidden.length - 1] ?? d;
     this.head = stacked ? null : this.child('head', new Linear({ inDim: d + last, outDim: cfg.logits ?? 1 }, rng));
   }

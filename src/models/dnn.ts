@@ -1,32 +1,15 @@
 import type { Batch } from '../data/batch.js';
-import type { Activation } from '../backend/kernels.js';
 import { reshape } from '../autograd/ops/layout.js';
 import { add } from '../autograd/ops/elementwise.js';
 import { LR } from './lr.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/random.js';
 import { FeatureInput } from '../nn/featureInput.js';
-import { MLP } from '../nn/mlp.js';
+import type { MLP } from '../nn/mlp.js';
+import { deepMLP, type DeepConfig } from './deep.js';
 import { CTRModel, type RepresentedOutput } from './ctrModel.js';
 
-export interface DNNConfig {
-  numIds: number;
-  numFields: number;
-  dim: number;
-  hidden: readonly number[];
-  activation?: Activation;
-  smeluBeta?: number;
-  dropout?: number;
-  /** Low-rank bottleneck rank of the hidden layers. */
-  rank?: number;
-  initStd?: number;
-  seed?: number;
-  /** Dense numeric features per row. */
-  denseDim?: number;
-  /** Multi-hot / sequence fields (mean-pooled). */
-  numSequences?: number;
-  /** Logits per row: 1 (default) or 2 (a two-logit head for JRC, output [size, 2]). */
-  logits?: 1 | 2;
+export interface DNNConfig extends DeepConfig {
   /** Wide & deep: add a logistic regression over the same features (a table of its own) to the logit. */
   wide?: boolean;
 }
@@ -46,10 +29,7 @@ export class DNN extends CTRModel {
     super();
     const rng = new Rng(cfg.seed ?? 0);
     this.input = this.child('input', new FeatureInput(cfg, rng));
-    this.mlp = this.child('mlp', new MLP({
-      inDim: this.input.outDim, hidden: cfg.hidden, outDim: cfg.logits ?? 1, activation: cfg.activation ?? 'relu',
-      smeluBeta: cfg.smeluBeta, dropout: cfg.dropout, rank: cfg.rank,
-    }, rng));
+    this.mlp = this.child('mlp', deepMLP(cfg, this.input.outDim, cfg.logits ?? 1, rng));
     if (cfg.wide && (cfg.logits ?? 1) !== 1) throw new Error('DNN: wide adds to a one-logit head; logits is 2');
     // Its own seed after the deep part's draws: a DNN without `wide` initialises exactly as before.
     this.wide = cfg.wide ? this.child('wide', new LR({ numIds: cfg.numIds, initStd: cfg.initStd, seed: rng.nextU32(), denseDim: cfg.denseDim, numSequences: cfg.numSequences })) : null;

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseExperimentConfig } from '../../src/experiment/config.js';
-import { rowPlace } from '../../src/experiment/trainRun.js';
+import { rowPlace } from '../../src/experiment/rowPlace.js';
 
 function cfg(split: Record<string, unknown>): ReturnType<typeof parseExperimentConfig> {
   return parseExperimentConfig({

@@ -14,13 +14,14 @@ import type { Dataset } from '../../src/data/dataset.js';
 import { parseExperimentConfig } from '../../src/experiment/config.js';
 import { loadModel, saveModel } from '../../src/io/modelFile.js';
 import type { CTRModel } from '../../src/models/ctrModel.js';
-import { parseModelConfig, type ModelConfigInput, type ModelDims } from '../../src/models/registry.js';
-import type { FittedSchema } from '../../src/schema/index.js';
+import { createModel, parseModelConfig, type ModelConfigInput, type ModelDims } from '../../src/models/registry.js';
+import { buildDataset, type FittedSchema } from '../../src/schema/index.js';
 import { ConfigError } from '../../src/schema/errors.js';
 import { predictRows } from '../../src/train/predict.js';
 import type { Embedding } from '../../src/nn/embedding.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Rng } from '../../src/util/random.js';
+import { dataConfig, tempFiles } from '../schema/helpers.js';
 import { assertGradcheck } from './gradcheck.js';
 import { bits } from './trainSteps.js';
 
@@ -166,4 +167,18 @@ export function copyColumns(target: Batch, to: number, source: Batch, from: numb
     if (f.kind === 'id') target.ids[to * target.numFields + f.index] = source.ids[from * source.numFields + f.index]!;
     if (f.kind === 'dense') target.dense![to * target.denseDim! + f.index] = source.dense![from * source.denseDim! + f.index]!;
   }
+}
+
+/** The rows of a CSV (its click in column y) under `fields`, built as a training run builds them. */
+export async function groupData(csv: string, fields: readonly Record<string, unknown>[]): Promise<{ ds: Dataset; fitted: FittedSchema }> {
+  const { dataset: ds, fitted } = await buildDataset(dataConfig({
+    source: { format: 'csv', path: 'd.csv' }, labels: [{ name: 'click', column: 'y' }], fields: fields.map((f) => ({ ...f })),
+  }), tempFiles({ 'd.csv': csv }));
+  return { ds, fitted };
+}
+
+/** The group model of `input` over the test data's features (2 dense columns, 1 sequence), and the dims it was built with. */
+export function groupModel<M extends CTRModel>(input: ModelConfigInput, fitted: FittedSchema, ds: Dataset, seed = 3): { model: M; dims: ModelDims } {
+  const dims = { numIds: ds.numIds, numFields: ds.numFields, denseDim: 2, numSequences: 1, features: fitted.features() };
+  return { model: createModel(parseModelConfig(input), dims, seed) as M, dims };
 }

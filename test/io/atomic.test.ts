@@ -1,18 +1,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDir, publishDirAtomic, recoverPublishedDir, writeFileAtomic } from '../../src/io/atomic.js';
+import { tmpDirs } from '../helpers/tmpDir.js';
 
-function withTmp(fn: (dir: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'ctrkit-atomic-'));
-  try {
-    fn(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const withTmp = tmpDirs('ctrkit-atomic-');
 
 describe('writeFileAtomic', () => {
   it('writes strings, bytes and chunk lists, replacing the previous file and leaving no temp file', () => withTmp((dir) => {

@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bceWithLogits } from '../../src/autograd/ops/loss.js';
 import { Adam } from '../../src/optim/adam.js';
@@ -10,15 +9,9 @@ import { Rng } from '../../src/util/random.js';
 import { DCNv2 } from '../../src/models/dcnv2.js';
 import type { Checkpoint, TrainerState } from '../../src/train/checkpoint.js';
 import { FileCheckpointStore } from '../../src/io/checkpointStore.js';
+import { tmpDirs } from '../helpers/tmpDir.js';
 
-function withTmp(fn: (dir: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'ctrkit-ckpt-'));
-  try {
-    fn(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const withTmp = tmpDirs('ctrkit-ckpt-');
 
 /** A checkpoint from a few real Adam steps, with awkward trainer values (NaN spare, -0, Infinity). */
 function checkpoint(steps: number): Checkpoint {

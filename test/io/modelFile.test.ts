@@ -1,7 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bceWithLogits } from '../../src/autograd/ops/loss.js';
 import { AdaGrad } from '../../src/optim/adagrad.js';
@@ -16,6 +15,7 @@ import { loadModel, saveModel, type SaveModelOptions } from '../../src/io/modelF
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { ctrkitVersion, sha256File } from '../../src/io/provenance.js';
 import { testBackends, withBackend } from '../helpers/backends.js';
+import { tmpDirs } from '../helpers/tmpDir.js';
 
 const FIELDS = 4;
 const VOCAB = 40;
@@ -49,14 +49,7 @@ function trained(input: ModelConfigInput, steps = 5): { model: CTRModel; opts: S
   };
 }
 
-function withTmp(fn: (dir: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'ctrkit-model-'));
-  try {
-    fn(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+const withTmp = tmpDirs('ctrkit-model-');
 
 const bits = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 

@@ -4,14 +4,13 @@ import { endStep } from '../../src/autograd/tape.js';
 import type { Batch } from '../../src/data/batch.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import type { FeatureInfo } from '../../src/data/features.js';
-import { createModel, parseModelConfig, type ModelConfigInput } from '../../src/models/registry.js';
+import { parseModelConfig, type ModelConfigInput, type ModelDims } from '../../src/models/registry.js';
 import { QU } from '../../src/models/qu.js';
-import { buildDataset, type FittedSchema } from '../../src/schema/index.js';
+import type { FittedSchema } from '../../src/schema/index.js';
 import { Rng } from '../../src/util/random.js';
 import { testBackends, withBackend } from '../helpers/backends.js';
 import { trainSteps } from '../helpers/trainSteps.js';
-import { assertMatchesReference64, assertMissingGroupErrors, assertSaveLoadBitIdentical, copyColumns, groupInputs64, mlp64, rowsBatch } from '../helpers/groupModels.js';
-import { dataConfig, tempFiles } from '../schema/helpers.js';
+import { assertMatchesReference64, assertMissingGroupErrors, assertSaveLoadBitIdentical, copyColumns, groupData, groupInputs64, groupModel, mlp64, rowsBatch } from '../helpers/groupModels.js';
 
 /** Queries and ads with a topic; a UI treatment (position, size); a click when the ad's topic is the query's and the slot is good. */
 function csv(rows: number, seed: number): string {
@@ -38,19 +37,10 @@ const FIELDS = [
   { name: 'width', kind: 'numeric', transform: 'standardize', group: 'ui' },
 ] as const;
 
-async function data(rows = 300): Promise<{ ds: Dataset; fitted: FittedSchema }> {
-  const { dataset: ds, fitted } = await buildDataset(dataConfig({
-    source: { format: 'csv', path: 'd.csv' }, labels: [{ name: 'click', column: 'y' }], fields: FIELDS.map((f) => ({ ...f })),
-  }), tempFiles({ 'd.csv': csv(rows, 5) }));
-  return { ds, fitted };
-}
-
 const QUC: ModelConfigInput = { type: 'qu', dim: 4, q: ['query', 'ad'], u: ['ui'], qHidden: [6], uHidden: [5], outDim: 3, activation: 'tanh', initStd: 0.3 };
 
-function model(input: ModelConfigInput, fitted: FittedSchema, ds: Dataset, seed = 3): { model: QU; dims: Parameters<typeof createModel>[1] } {
-  const dims = { numIds: ds.numIds, numFields: ds.numFields, denseDim: 2, numSequences: 1, features: fitted.features() };
-  return { model: createModel(parseModelConfig(input), dims, seed) as QU, dims };
-}
+const data = async (rows = 300): Promise<{ ds: Dataset; fitted: FittedSchema }> => groupData(csv(rows, 5), FIELDS);
+const model = (input: ModelConfigInput, fitted: FittedSchema, ds: Dataset, seed = 3): { model: QU; dims: ModelDims } => groupModel<QU>(input, fitted, ds, seed);
 
 const rows = rowsBatch;
 

@@ -13,17 +13,16 @@ import { RowGatherer } from '../../src/data/batching.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import type { FeatureInfo } from '../../src/data/features.js';
 import { scoreFile } from '../../src/experiment/scoring.js';
-import { createModel, parseModelConfig, type ModelConfigInput } from '../../src/models/registry.js';
+import { parseModelConfig, type ModelConfigInput, type ModelDims } from '../../src/models/registry.js';
 import { TwoTower } from '../../src/models/twoTower.js';
 import { Adam } from '../../src/optim/adam.js';
-import { buildDataset, type FittedSchema } from '../../src/schema/index.js';
+import type { FittedSchema } from '../../src/schema/index.js';
 import { Rng } from '../../src/util/random.js';
 import { predictRows } from '../../src/train/predict.js';
 import { trainStep } from '../../src/train/step.js';
 import { testBackends, withBackend } from '../helpers/backends.js';
 import { bits, trainSteps } from '../helpers/trainSteps.js';
-import { assertMatchesReference64, assertMissingGroupErrors, assertSaveLoadBitIdentical, copyColumns, groupInputs64, mlp64, rowsBatch } from '../helpers/groupModels.js';
-import { dataConfig, tempFiles } from '../schema/helpers.js';
+import { assertMatchesReference64, assertMissingGroupErrors, assertSaveLoadBitIdentical, copyColumns, groupData, groupInputs64, groupModel, mlp64, rowsBatch } from '../helpers/groupModels.js';
 
 /** Users with a taste (g0..g3), items of a genre, histories, a display hour; a click when the item's genre is the user's taste. */
 function csv(rows: number, seed: number): string {
@@ -49,22 +48,13 @@ const FIELDS = [
   { name: 'hour', kind: 'categorical', group: 'ctx' },
 ] as const;
 
-async function data(rows = 300): Promise<{ ds: Dataset; fitted: FittedSchema }> {
-  const { dataset: ds, fitted } = await buildDataset(dataConfig({
-    source: { format: 'csv', path: 'd.csv' }, labels: [{ name: 'click', column: 'y' }], fields: FIELDS.map((f) => ({ ...f })),
-  }), tempFiles({ 'd.csv': csv(rows, 5) }));
-  return { ds, fitted };
-}
-
 const TT: ModelConfigInput = {
   type: 'twotower', dim: 4, user: ['user'], item: ['item'], bias: ['ctx', 'user'], towerHidden: [6], outDim: 3, biasHidden: [4],
   activation: 'tanh', initStd: 0.3,
 };
 
-function model(input: ModelConfigInput, fitted: FittedSchema, ds: Dataset, seed = 3): { model: TwoTower; dims: Parameters<typeof createModel>[1] } {
-  const dims = { numIds: ds.numIds, numFields: ds.numFields, denseDim: 2, numSequences: 1, features: fitted.features() };
-  return { model: createModel(parseModelConfig(input), dims, seed) as TwoTower, dims };
-}
+const data = async (rows = 300): Promise<{ ds: Dataset; fitted: FittedSchema }> => groupData(csv(rows, 5), FIELDS);
+const model = (input: ModelConfigInput, fitted: FittedSchema, ds: Dataset, seed = 3): { model: TwoTower; dims: ModelDims } => groupModel<TwoTower>(input, fitted, ds, seed);
 
 const train = trainSteps;
 const rows = rowsBatch;

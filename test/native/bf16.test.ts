@@ -10,15 +10,10 @@ import assert from 'node:assert/strict';
 import { loadNativeKernels } from '../../src/backend/native.js';
 import type { Bf16Kernels } from '../../src/backend/bf16.js';
 import type { Activation } from '../../src/backend/kernels.js';
-import { assertSameOnPathsAndThreads, onEachKernelPath, bitsEqual, native, randF32, rng, skip } from './setup.js';
+import { bitsEqual, randF32, ReducedLayer, rng, skip } from './setup.js';
 
 const f = Math.fround;
 const B = (): Bf16Kernels => loadNativeKernels().addon as unknown as Bf16Kernels;
-const hasBf16 = (): boolean => {
-  const ok = B()._bf16ForceKernel('avx512bf16');
-  B()._bf16ForceKernel('auto');
-  return ok;
-};
 const FLT_MIN = 2 ** -126;
 
 const u32 = new Uint32Array(1), f32v = new Float32Array(u32.buffer);
@@ -76,8 +71,6 @@ function replay(X: Float32Array, W: Float32Array, b: Float32Array | null, M: num
   return Y;
 }
 
-const shapes: [number, number, number][] = [[1, 1, 1], [5, 3, 15], [6, 4, 16], [7, 17, 17], [13, 33, 65], [49, 70, 130], [50, 624, 1]];
-
 function inputs(M: number, K: number, N: number, seed: number): { X: Float32Array; W: Float32Array; b: Float32Array } {
   const r = rng(seed);
   return { X: randF32(r, M * K, -3, 3), W: randF32(r, K * N, -0.5, 0.5), b: randF32(r, N) };
@@ -88,15 +81,14 @@ function wide(r: () => number, n: number, lo: number, hi: number): Float32Array 
   return Float32Array.from({ length: n }, () => (r() < 0.5 ? -1 : 1) * (1 + r()) * 2 ** Math.floor(lo + r() * (hi - lo)));
 }
 
-/** Runs fn with each bf16 path forced in turn (the ISA path only where the CPU has it). */
-const onEachPath = (fn: (path: string) => void): void => onEachKernelPath((p) => B()._bf16ForceKernel(p as 'auto'), ['portable', 'avx512bf16'], fn);
+const bf16 = new ReducedLayer(layer, inputs, (p) => B()._bf16ForceKernel(p as 'auto'), 'avx512bf16');
 
 test('bf16: rounding is nearest-even to 8 significant bits, denormals to ±0, NaN quiet, on both paths', { skip }, () => {
   const r = rng(3);
   const special = [0, -0, 1, -1, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -8 + 2 ** -20, 3.4028234e38, 3.3961776e38, -3.3961776e38, Infinity, -Infinity,
     FLT_MIN, -FLT_MIN, 2 ** -130, -(2 ** -140), 2 ** -149, 1e-45, -FLT_MIN * (1 - 2 ** -23)];
   const X = new Float32Array([...special, ...wide(r, 2000, -130, 128)]);
-  onEachPath((path) => {
+  bf16.onEachPath((path) => {
     const h = rounded(X);
     for (let i = 0; i < X.length; i++) {
       const want = refBf16(X[i]!);
@@ -129,20 +121,11 @@ test('bf16: layer equals the float64 sum of the bf16-rounded operands up to floa
 });
 
 test('bf16: layer equals the specified arithmetic replayed step by step, bit for bit (none, relu), on both paths', { skip }, () => {
-  onEachPath((path) => {
-    for (const [M, K, N] of shapes) {
-      for (const act of ['none', 'relu'] as const) {
-        const { X, W, b } = inputs(M, K, N, M + K * 3 + N);
-        const got = layer(X, W, act === 'relu' ? b : null, M, K, N, act);
-        const want = replay(X, W, act === 'relu' ? b : null, M, K, N, act);
-        assert.ok(bitsEqual(got, want), `${path} ${M}x${K}x${N} ${act}: ${got.slice(0, 4).join(',')} vs ${want.slice(0, 4).join(',')}`);
-      }
-    }
-  });
+  bf16.assertEqualsReference(replay);
 });
 
 test('bf16: vdpbf16ps rounds each add to 24 bits, odd product first, never flushes a product, flushes a sum below FLT_MIN', { skip }, (t) => {
-  if (!hasBf16()) { t.skip('CPU without AVX-512 BF16'); return; }
+  if (!bf16.hasIsa()) { t.skip('CPU without AVX-512 BF16'); return; }
   // One output per case, K = 4: pair 0 sets acc (x0·w0), pair 1 adds x3·w3 then x2·w2 (w = 1 unless given).
   // Each comment gives the instruction's result, measured on an AMD EPYC (family 26) and replayed by the portable path.
   const cases: { x: number[]; w?: number[]; why: string }[] = [
@@ -185,7 +168,7 @@ test('bf16: vdpbf16ps rounds each add to 24 bits, odd product first, never flush
 });
 
 test('bf16: a row with NaN or Inf gives NaN / Inf outputs for that row only', { skip }, () => {
-  onEachPath((path) => {
+  bf16.onEachPath((path) => {
     const [M, K, N] = [4, 20, 18];
     const { X, W, b } = inputs(M, K, N, 5);
     X[1 * K + 3] = NaN;
@@ -195,21 +178,12 @@ test('bf16: a row with NaN or Inf gives NaN / Inf outputs for that row only', { 
 });
 
 test('bf16: AVX-512 BF16 and portable paths, and 1 and 2 threads, give the same bits', { skip }, (t) => {
-  if (!hasBf16()) { t.skip('CPU without AVX-512 BF16'); return; }
-  for (const [M, K, N] of [[1, 624, 400], [6, 5, 3], [300, 624, 400], [1000, 77, 1], [97, 400, 65]] as const) {
-    const { X, W, b } = inputs(M, K, N, M + N);
-    assertSameOnPathsAndThreads((p) => B()._bf16ForceKernel(p as 'auto'), ['portable', 'avx512bf16'],
-      () => [layer(X, W, b, M, K, N, 'relu'), layer(X, W, b, M, K, N, 'sigmoid')], `${M}x${K}x${N}`);
-  }
+  if (!bf16.hasIsa()) { t.skip('CPU without AVX-512 BF16'); return; }
+  bf16.assertSameOnPathsAndThreads(['relu', 'sigmoid']);
 });
 
 test('bf16: a fused sigmoid is the elementwise sigmoid of the plain output', { skip }, () => {
-  const [M, K, N] = [9, 40, 33];
-  const { X, W, b } = inputs(M, K, N, 3);
-  const z = layer(X, W, b, M, K, N, 'none');
-  const s = new Float32Array(M * N);
-  native().unary('sigmoid', z, s, M * N, 0);
-  assert.ok(bitsEqual(layer(X, W, b, M, K, N, 'sigmoid'), s));
+  bf16.assertFusedSigmoid();
 });
 
 test('bf16: bad arguments are refused with the kernel and argument named', { skip }, () => {

@@ -94,3 +94,32 @@ test('bceWithLogits rejects non-finite inputs and non-positive weight sums', { s
   assert.throws(() => K.bceWithLogits(f(3), y, Float32Array.from([1, -1, 0]), 3, f(3)), /bceWithLogits: sum of weights must be > 0, got 0 \(n=3\)/);
   assert.throws(() => K.bceWithLogits(f(0), f(0), null, 0, f(0)), /bceWithLogits: sum of weights must be > 0, got 0 \(n=0\)/);
 });
+
+test('dense-layer backward passes: the counts and every array against its [M, K], [K, N], [M, N] or [N] size; gradients may be null', { skip }, () => {
+  const K = native();
+  const [M, Kd, N] = [2, 3, 4];
+  const sizes = { MK: M * Kd, KN: Kd * N, MN: M * N, N };
+  /** A binding called with its well-formed arguments, `change` applied (argument index → value). */
+  const call = (fn: (...a: never[]) => void, args: unknown[]) => (change: Record<number, unknown> = {}) => () =>
+    fn(...(args.map((a, j) => (j in change ? change[j] : a)) as never[]));
+  const cases = [
+    {
+      kernel: 'linearBackward', fn: K.linearBackward.bind(K), nName: 'N', dimsAt: 8, optionalFrom: 5,
+      arrays: [['X', 'MK'], ['W', 'KN'], ['Y', 'MN'], ['dY', 'MN'], ['dZ', 'MN'], ['dX', 'MK'], ['dW', 'KN'], ['db', 'N']] as const, rest: ['relu', 0],
+    },
+    {
+      kernel: 'crossBackward', fn: K.crossBackward.bind(K), nName: 'D', dimsAt: 11, optionalFrom: 6,
+      arrays: [['A', 'MK'], ['W', 'KN'], ['z', 'MN'], ['x0', 'MN'], ['dOut', 'MN'], ['dZ', 'MN'], ['dA', 'MK'], ['dW', 'KN'], ['db', 'N'], ['dx0', 'MN'], ['dx', 'MN']] as const, rest: [],
+    },
+  ];
+  for (const c of cases) {
+    const run = call(c.fn as (...a: never[]) => void, [...c.arrays.map(([, s]) => f(sizes[s])), M, Kd, N, ...c.rest]);
+    assert.doesNotThrow(run());
+    assert.doesNotThrow(run(Object.fromEntries(c.arrays.map((_, j) => [j, null]).slice(c.optionalFrom))));
+    c.arrays.forEach(([name, s], j) => {
+      assert.throws(run({ [j]: f(sizes[s] - 1) }), new RegExp(`^Error: ${c.kernel}: ${name} has ${sizes[s] - 1} elements, needs ${sizes[s]}$`));
+      if (j < c.optionalFrom) assert.throws(run({ [j]: null }), new RegExp(`^Error: ${c.kernel}: ${name} must be a Float32Array$`));
+    });
+    ['M', 'K', c.nName].forEach((name, j) => assert.throws(run({ [c.dimsAt + j]: -1 }), new RegExp(`^Error: ${c.kernel}: ${name} must be a non-negative integer`)));
+  }
+});

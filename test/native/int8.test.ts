@@ -9,15 +9,10 @@ import assert from 'node:assert/strict';
 import { loadNativeKernels } from '../../src/backend/native.js';
 import type { Int8Kernels } from '../../src/backend/int8.js';
 import type { Activation } from '../../src/backend/kernels.js';
-import { assertSameOnPathsAndThreads, onEachKernelPath, bitsEqual, native, randF32, rng, skip } from './setup.js';
+import { bitsEqual, native, randF32, REDUCED_SHAPES, ReducedLayer, rng, skip } from './setup.js';
 
 const f = Math.fround;
 const I8 = (): Int8Kernels => loadNativeKernels().addon as unknown as Int8Kernels;
-const hasVnni = (): boolean => {
-  const ok = I8()._int8ForceKernel('vnni');
-  I8()._int8ForceKernel('auto');
-  return ok;
-};
 
 /** Round half to even, as nearbyint / vcvtps2dq do. */
 function roundEven(x: number): number {
@@ -79,8 +74,6 @@ function layer(X: Float32Array, W: Float32Array, b: Float32Array | null, M: numb
   return Y;
 }
 
-const shapes: [number, number, number][] = [[1, 1, 1], [5, 3, 15], [6, 4, 16], [7, 17, 17], [13, 33, 65], [49, 70, 130], [50, 624, 1]];
-
 function inputs(M: number, K: number, N: number, seed: number): { X: Float32Array; W: Float32Array; b: Float32Array } {
   const r = rng(seed);
   const X = randF32(r, M * K, -3, 3);
@@ -92,12 +85,11 @@ function inputs(M: number, K: number, N: number, seed: number): { X: Float32Arra
   return { X, W: randF32(r, K * N, -0.5, 0.5), b: randF32(r, N) };
 }
 
-/** Runs fn with each int8 path forced in turn (the ISA path only where the CPU has it). */
-const onEachPath = (fn: (path: string) => void): void => onEachKernelPath((p) => I8()._int8ForceKernel(p as 'auto'), ['portable', 'vnni'], fn);
+const int8 = new ReducedLayer(layer, inputs, (p) => I8()._int8ForceKernel(p as 'auto'), 'vnni');
 
 test('int8: quantisation matches the reference value for value, on both paths', { skip }, () => {
-  onEachPath((path) => {
-    for (const [M, K, N] of shapes) {
+  int8.onEachPath((path) => {
+    for (const [M, K, N] of REDUCED_SHAPES) {
       const { X, W } = inputs(M, K, N, M * 7 + K);
       const q = new Int8Array(K * N), scale = new Float32Array(N);
       I8().int8QuantizeWeights(W, K, N, q, scale);
@@ -115,25 +107,11 @@ test('int8: quantisation matches the reference value for value, on both paths', 
 });
 
 test('int8: layer output equals the reference arithmetic bit for bit (none, relu), on both paths', { skip }, () => {
-  onEachPath((path) => {
-    for (const [M, K, N] of shapes) {
-      for (const act of ['none', 'relu'] as const) {
-        const { X, W, b } = inputs(M, K, N, M + K * 3 + N);
-        const got = layer(X, W, act === 'relu' ? b : null, M, K, N, act);
-        const want = refForward(X, W, act === 'relu' ? b : null, M, K, N, act);
-        assert.ok(bitsEqual(got, want), `${path} ${M}x${K}x${N} ${act}: ${got.slice(0, 4).join(',')} vs ${want.slice(0, 4).join(',')}`);
-      }
-    }
-  });
+  int8.assertEqualsReference(refForward);
 });
 
 test('int8: a fused sigmoid is the elementwise sigmoid of the plain output', { skip }, () => {
-  const [M, K, N] = [9, 40, 33];
-  const { X, W, b } = inputs(M, K, N, 3);
-  const z = layer(X, W, b, M, K, N, 'none');
-  const s = new Float32Array(M * N);
-  native().unary('sigmoid', z, s, M * N, 0);
-  assert.ok(bitsEqual(layer(X, W, b, M, K, N, 'sigmoid'), s));
+  int8.assertFusedSigmoid();
 });
 
 test('int8: close to the fp32 layer (quantisation error only)', { skip }, () => {
@@ -149,7 +127,7 @@ test('int8: close to the fp32 layer (quantisation error only)', { skip }, () => 
 });
 
 test('int8: a row with NaN or Inf gives NaN outputs for that row only', { skip }, () => {
-  onEachPath((path) => {
+  int8.onEachPath((path) => {
     const [M, K, N] = [4, 20, 18];
     const { X, W, b } = inputs(M, K, N, 5);
     X[1 * K + 3] = NaN;
@@ -164,12 +142,8 @@ test('int8: a row with NaN or Inf gives NaN outputs for that row only', { skip }
 });
 
 test('int8: VNNI and portable paths, and 1 and 2 threads, give the same bits', { skip }, (t) => {
-  if (!hasVnni()) { t.skip('CPU without AVX-512 VNNI'); return; }
-  for (const [M, K, N] of [[1, 624, 400], [6, 5, 3], [300, 624, 400], [1000, 77, 1], [97, 400, 65]] as const) {
-    const { X, W, b } = inputs(M, K, N, M + N);
-    assertSameOnPathsAndThreads((p) => I8()._int8ForceKernel(p as 'auto'), ['portable', 'vnni'],
-      () => [layer(X, W, b, M, K, N, 'relu'), layer(X, W, b, M, K, N, 'tanh')], `${M}x${K}x${N}`);
-  }
+  if (!int8.hasIsa()) { t.skip('CPU without AVX-512 VNNI'); return; }
+  int8.assertSameOnPathsAndThreads(['relu', 'tanh']);
 });
 
 test('int8: bad arguments are refused with the kernel and argument named', { skip }, () => {

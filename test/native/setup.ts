@@ -1,6 +1,7 @@
-/** Shared by the native-backend tests: the addon (or why it is missing) and seeded inputs. */
+/** Shared by the native-backend tests: the addon (or why it is missing), seeded inputs, and the kernel-path checks of the reduced-precision (int8, bf16) layers. */
+import assert from 'node:assert/strict';
 import { loadNativeKernels } from '../../src/backend/native.js';
-import type { Kernels } from '../../src/backend/kernels.js';
+import type { Activation, Kernels } from '../../src/backend/kernels.js';
 
 const loaded = loadNativeKernels();
 export const N: Kernels | null = loaded.kernels;
@@ -83,3 +84,73 @@ export function onEachKernelPath<P extends string>(force: (path: string) => bool
     }
   }
 }
+
+/** A dense layer run through a reduced-precision kernel (int8, bf16) or a reference of it. */
+export type LayerFn = (X: Float32Array, W: Float32Array, b: Float32Array | null, M: number, K: number, N: number, act: Activation) => Float32Array;
+
+/**
+ * A reduced-precision layer's kernel paths ('portable' and an ISA path, switched by the addon's
+ * force function, 'auto' restoring the default) and the checks the int8 and bf16 layers share:
+ * bit for bit against a reference on both paths, the fused sigmoid, and the same bits on both
+ * paths with 1 and 2 threads.
+ */
+export class ReducedLayer {
+  readonly paths: readonly string[];
+
+  constructor(
+    readonly run: LayerFn,
+    /** Seeded inputs of an M×K×N layer. */
+    readonly inputs: (M: number, K: number, N: number, seed: number) => { X: Float32Array; W: Float32Array; b: Float32Array },
+    readonly force: (path: string) => boolean,
+    readonly isa: string,
+  ) {
+    this.paths = ['portable', isa];
+  }
+
+  /** Whether the CPU has the ISA path (forcing it is refused otherwise). */
+  hasIsa(): boolean {
+    const ok = this.force(this.isa);
+    this.force('auto');
+    return ok;
+  }
+
+  /** Runs fn with each path forced in turn (the ISA path only where the CPU has it). */
+  onEachPath(fn: (path: string) => void): void {
+    onEachKernelPath(this.force, this.paths, fn);
+  }
+
+  /** On each path, every shape's layer (no bias with 'none', a bias with 'relu') equals `reference` bit for bit. */
+  assertEqualsReference(reference: LayerFn): void {
+    this.onEachPath((path) => {
+      for (const [M, K, N] of REDUCED_SHAPES) {
+        for (const act of ['none', 'relu'] as const) {
+          const { X, W, b } = this.inputs(M, K, N, M + K * 3 + N);
+          const got = this.run(X, W, act === 'relu' ? b : null, M, K, N, act);
+          const want = reference(X, W, act === 'relu' ? b : null, M, K, N, act);
+          assert.ok(bitsEqual(got, want), `${path} ${M}x${K}x${N} ${act}: ${got.slice(0, 4).join(',')} vs ${want.slice(0, 4).join(',')}`);
+        }
+      }
+    });
+  }
+
+  /** A fused sigmoid is the elementwise sigmoid of the plain output. */
+  assertFusedSigmoid(): void {
+    const [M, K, N] = [9, 40, 33];
+    const { X, W, b } = this.inputs(M, K, N, 3);
+    const z = this.run(X, W, b, M, K, N, 'none');
+    const s = new Float32Array(M * N);
+    native().unary('sigmoid', z, s, M * N, 0);
+    assert.ok(bitsEqual(this.run(X, W, b, M, K, N, 'sigmoid'), s));
+  }
+
+  /** Both paths and 1 and 2 threads give the same bits, for each activation of `acts`, on shapes from one row to rows over several thread chunks. */
+  assertSameOnPathsAndThreads(acts: readonly Activation[]): void {
+    for (const [M, K, N] of [[1, 624, 400], [6, 5, 3], [300, 624, 400], [1000, 77, 1], [97, 400, 65]] as const) {
+      const { X, W, b } = this.inputs(M, K, N, M + N);
+      assertSameOnPathsAndThreads(this.force, this.paths, () => acts.map((act) => this.run(X, W, b, M, K, N, act)), `${M}x${K}x${N}`);
+    }
+  }
+}
+
+/** Layer shapes over the kernels' row blocks and K and N tails. */
+export const REDUCED_SHAPES: readonly [number, number, number][] = [[1, 1, 1], [5, 3, 15], [6, 4, 16], [7, 17, 17], [13, 33, 65], [49, 70, 130], [50, 624, 1]];

@@ -158,7 +158,7 @@ function breakdown(rep: Reporter, { model, t }: { model: CTRModel; t: { losses: 
     endAndZero();
     l = t.losses(model, b);
     t0 = performance.now();
-    const g = taskGradients(l, model.namedParameters(), model.namedTables(), { gradsZeroed: true });
+    const g = taskGradients(l, model.namedParameters(), model.namedTables());
     ms.taskGradients.push(performance.now() - t0);
     t0 = performance.now();
     g.assign(method.combine(g.blocks, { step: i, losses: [0, 0] }));

@@ -147,18 +147,19 @@ function breakdown(rep: Reporter, { model, t }: { model: CTRModel; t: { losses: 
     backward(l.reduce((x, y) => add(x, y)));
     ms.backward.push(performance.now() - t0);
     endAndZero();
-    // The two backward passes alone, over the retained tape: what any exact per-task method pays.
+    // The two backward passes alone, over the retained tape: what any exact per-task method pays
+    // (each into its own buffers, set at their first write, as taskGradients' passes are).
     l = t.losses(model, b);
     t0 = performance.now();
-    for (const loss of l) {
+    l.forEach((loss, k) => {
       clearIntermediateGradients();
-      backward(loss, undefined, { retain: true });
-    }
+      backward(loss, undefined, { retain: true, into: new Map(model.parameters().map((p) => [p, null])), intoOwn: k === 0 });
+    });
     ms.bare.push(performance.now() - t0);
     endAndZero();
     l = t.losses(model, b);
     t0 = performance.now();
-    const g = taskGradients(l, model.namedParameters(), model.namedTables(), { gradsZeroed: true });
+    const g = taskGradients(l, model.namedParameters(), model.namedTables());
     ms.taskGradients.push(performance.now() - t0);
     t0 = performance.now();
     g.assign(method.combine(g.blocks, { step: i, losses: [0, 0] }));

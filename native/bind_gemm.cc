@@ -74,7 +74,7 @@ Napi::Value LinearForward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// linearBackward(X, W, Y, dY, dZ, dX|null, dW|null, db|null, M, K, N, act, param)
+// linearBackward(X, W, Y, dY, dZ, dX|null, dW|null, db|null, M, K, N, act, param, overwrite?)
 Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
   const char* k = "linearBackward";
   DenseArgs a(info, k, 8, "N");
@@ -82,7 +82,9 @@ Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
   auto [dX, dW, db] = a.arrays(5, {{"dX", a.MK}, {"dW", a.KN}, {"db", a.N1}}, true);
   Act act = activation(info, 11, k);
   float param = (float)real(info, 12, k, "param");
-  linearBackward(X, W, Y, dY, dZ, dX, dW, db, (int)a.M, (int)a.K, (int)a.N, act, param);
+  long overwrite = info.Length() > 13 && !info[13].IsUndefined() ? count(info, 13, k, "overwrite") : 0;
+  if (overwrite > 7) fail(info.Env(), k, "overwrite must be a bit mask of 1 (dX), 2 (dW), 4 (db), got " + std::to_string(overwrite));
+  linearBackward(X, W, Y, dY, dZ, dX, dW, db, (int)a.M, (int)a.K, (int)a.N, act, param, (int)overwrite);
   return info.Env().Undefined();
 }
 

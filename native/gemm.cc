@@ -555,9 +555,15 @@ void activationGradRows(const float* y, const float* dy, float* out, long n, Act
 }
 
 void linearBackward(const float* X, const float* W, const float* Y, const float* dY, float* dZ, float* dX, float* dW,
-                    float* db, int M, int K, int N, Act act, float param) {
-  if (M <= 0 || N <= 0) return;
+                    float* db, int M, int K, int N, Act act, float param, int overwrite) {
+  if (M <= 0 || N <= 0) {
+    // Nothing to add, but an overwritten output must still end as the zeros it stands for.
+    if (dW && (overwrite & 2)) std::fill(dW, dW + (long)K * std::max(N, 0), 0.0f);
+    if (db && (overwrite & 4)) std::fill(db, db + std::max(N, 0), 0.0f);
+    return;
+  }
   const Family& f = family();
+  if (db && (overwrite & 4)) std::fill(db, db + N, 0.0f);
   const float* g = act == Act::None ? dY : dZ;
   if (act != Act::None || db) {
     // One pass per fixed row chunk: dZ rows while they are hot, plus that chunk's column sums;
@@ -580,8 +586,9 @@ void linearBackward(const float* X, const float* W, const float* Y, const float*
     for (long c = 0; db && c < chunks; ++c)
       for (int j = 0; j < N; ++j) db[j] += part[c * N + j];
   }
-  if (dX) sgemm(false, true, M, K, N, 1.0f, g, N, W, N, 1.0f, dX, K);
-  if (dW) sgemm(true, false, K, N, M, 1.0f, X, K, g, N, 1.0f, dW, N);
+  // beta 0 never reads C; 1·acc + 0 and acc differ at most in the sign of a zero from underflow.
+  if (dX) sgemm(false, true, M, K, N, 1.0f, g, N, W, N, (overwrite & 1) ? 0.0f : 1.0f, dX, K);
+  if (dW) sgemm(true, false, K, N, M, 1.0f, X, K, g, N, (overwrite & 2) ? 0.0f : 1.0f, dW, N);
 }
 
 const char* gemmKernelName() { return family().name; }

@@ -23,8 +23,11 @@ void linearForward(const float* X, const float* W, const float* bias, float* Y, 
 // (written to the scratch dZ[M,N]; with Act::None dY is used directly and dZ is untouched), then
 // ACCUMULATES dX[M,K] += dZ·Wᵀ, dW[K,N] += Xᵀ·dZ, db[N] += column sums of dZ. dX, dW and db may
 // be null. Column sums use a fixed row-chunk order, so they do not depend on the thread count.
+// `overwrite` (bits 1 dX, 2 dW, 4 db) marks outputs whose contents are stale: those are SET, never
+// read (a fresh gradient buffer needs no zero pass and no read), with the same bits as
+// accumulating into zeros.
 void linearBackward(const float* X, const float* W, const float* Y, const float* dY, float* dZ, float* dX, float* dW,
-                    float* db, int M, int K, int N, Act act, float param);
+                    float* db, int M, int K, int N, Act act, float param, int overwrite = 0);
 
 // DCN-v2 cross layer: out[M,D] = x0 ⊙ (A[M,K] · W[K,D] + b[D]) + x, the update applied in the
 // GEMM epilogue while each tile is hot. z (may be null, e.g. at inference) receives A·W + b for

@@ -19,6 +19,8 @@ const touched: Tensor[] = [];
 let reachedLog: Set<Tensor> | null = null;
 /** While a backward pass runs with `BackwardOptions.into`: where those tensors' gradients go. */
 let redirected: Map<Tensor, Float32Array | null> | null = null;
+/** While a backward pass runs with `BackwardOptions.intoOwn`. */
+let redirectToOwn = false;
 
 /** The kernels in use (resolved on every call so tests can switch backends). */
 export function K(): Kernels {
@@ -50,20 +52,56 @@ export function record(out: Tensor, inputs: readonly (Tensor | null | undefined)
   return out;
 }
 
-/** The gradient buffer of t, allocated (zeroed) on first use. Views share their base's. */
-export function gradOf(t: Tensor): Float32Array {
+/**
+ * t's gradient buffer for this write. `stale` when this is the buffer's first write of the pass
+ * and its contents are left over: the caller must then set every element (a kernel writing with
+ * beta 0), not accumulate. So a gradient that one kernel writes whole is never zeroed first nor
+ * read. Views share their base's buffer (a view is a reshape: the same elements).
+ */
+function gradTarget(t: Tensor): { buf: Float32Array; stale: boolean } {
   const r = t.root();
   if (reachedLog !== null) reachedLog.add(r);
   if (redirected !== null && redirected.has(r)) {
-    let g = redirected.get(r)!;
-    if (g === null) redirected.set(r, (g = arena.f32(r.size, true)));
-    return g;
+    const g = redirected.get(r)!;
+    if (g !== null) return { buf: g, stale: false };
+    const buf = redirectToOwn && r.grad ? r.grad : arena.f32(r.size);
+    redirected.set(r, buf);
+    return { buf, stale: true };
   }
-  if (!r.grad) {
-    r.grad = arena.f32(r.size, true);
-    touched.push(r);
+  if (r.grad) return { buf: r.grad, stale: false };
+  r.grad = arena.f32(r.size);
+  touched.push(r);
+  return { buf: r.grad, stale: true };
+}
+
+/** The gradient buffer of t, to accumulate into (zeroed on first use). Views share their base's. */
+export function gradOf(t: Tensor): Float32Array {
+  const { buf, stale } = gradTarget(t);
+  if (stale) buf.fill(0);
+  return buf;
+}
+
+/**
+ * Gradient buffers for a kernel that can either set or accumulate each of its outputs: buffers
+ * (null where the tensor needs no gradient) and a bit mask, bit i set when bufs[i] must be set
+ * (its contents are stale). A buffer shared by two outputs is zeroed and accumulated into, since
+ * the kernel's write order is not the order of the arguments.
+ */
+export function gradSinks(...ts: readonly (Tensor | null | undefined)[]): { bufs: (Float32Array | null)[]; overwrite: number } {
+  const bufs: (Float32Array | null)[] = [];
+  const stale: boolean[] = [];
+  for (const t of ts) {
+    const g = t && t.requiresGrad ? gradTarget(t) : null;
+    bufs.push(g ? g.buf : null);
+    stale.push(g ? g.stale : false);
   }
-  return r.grad;
+  let overwrite = 0;
+  bufs.forEach((b, i) => {
+    if (!b || !stale[i]) return;
+    if (bufs.some((o, j) => j !== i && o === b)) b.fill(0);
+    else overwrite |= 1 << i;
+  });
+  return { bufs, overwrite };
 }
 
 /** Gradient of t if it needs one, else null (lets kernels skip work). */
@@ -84,12 +122,18 @@ export interface BackwardOptions {
    */
   reached?: Set<Tensor>;
   /**
-   * Gradients of these tensors (parameters) go, for this pass, to step-arena buffers made and
-   * zeroed at their first write (the entry is set to it; null after the pass: not reached), not
-   * to their own buffers. Zeroed just before the kernel accumulates into it, a buffer is still in
-   * cache, and one the loss does not reach costs nothing (autograd/taskGradients.ts).
+   * Gradients of these tensors (parameters) go, for this pass, to step-arena buffers taken at
+   * their first write (the entry is set to it; null after the pass: not reached), not to their
+   * own buffers. The first write sets the buffer (or zeroes it just before accumulating, while it
+   * is in cache), so a buffer is never cleared in a separate pass, and one the loss does not reach
+   * costs nothing (autograd/taskGradients.ts).
    */
   into?: Map<Tensor, Float32Array | null>;
+  /**
+   * With `into`: the first write goes to the tensor's own gradient buffer, whose contents are
+   * overwritten as an arena buffer's would be — the caller need not have zeroed it.
+   */
+  intoOwn?: boolean;
 }
 
 /**
@@ -108,6 +152,7 @@ export function backward(loss: Tensor, seed?: Float32Array, opts: BackwardOption
   }
   reachedLog = opts.reached ?? null;
   redirected = opts.into ?? null;
+  redirectToOwn = opts.intoOwn ?? false;
   try {
     for (let i = tape.length - 1; i >= 0; i--) {
       // An op whose output never reached the loss received no gradient: nothing to propagate.
@@ -117,6 +162,7 @@ export function backward(loss: Tensor, seed?: Float32Array, opts: BackwardOption
   } finally {
     reachedLog = null;
     redirected = null;
+    redirectToOwn = false;
   }
   if (!opts.retain) tape.length = 0;
 }

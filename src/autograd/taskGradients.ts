@@ -11,9 +11,11 @@
  * loop over the block, whatever the tensor.
  *
  * The first task's gradients are left in the parameters' own buffers, the others' live in the
- * step arena (recycled when the step ends; made by the tape at their first write,
+ * step arena (recycled when the step ends; taken by the tape at their first write,
  * `BackwardOptions.into`); which tasks reached a parameter comes from the tape
- * (`BackwardOptions.reached`), not from scanning the buffers.
+ * (`BackwardOptions.reached`), not from scanning the buffers. No buffer is cleared beforehand:
+ * the first write of a pass sets it (`intoOwn` for the parameters' own), so the per-task
+ * gradients cost no zero pass over the parameters, and the caller need not zero them.
  */
 import type { EmbeddingTable, Parameter, SparseGrad, Tensor } from '../tensor/tensor.js';
 import { reducePending } from './ops/embedding.js';
@@ -63,24 +65,15 @@ export class TaskGradients {
   }
 }
 
-export interface TaskGradientOptions {
-  /**
-   * The parameters' gradient buffers are already zero (a training step zeroes them before its
-   * forward pass), so the first task's pass may accumulate into them without clearing 4 bytes
-   * per parameter again.
-   */
-  readonly gradsZeroed?: boolean;
-}
-
 /**
  * Backpropagates each loss in turn (the tape is kept between the passes) and returns every
  * tensor's per-task gradients. `losses[t]` must come from the current step's forward pass; a loss
  * that reaches no parameter (e.g. a task with no rows in this batch) contributes zeros. After this
  * call the parameters' own gradient buffers hold the first task's gradient or, once `assign` has
- * run, the combined one: call `assign` before the optimiser steps.
+ * run, the combined one (zeros for a parameter no task reaches), whatever they held before: call
+ * `assign` before the optimiser steps.
  */
-export function taskGradients(losses: readonly Tensor[], params: readonly (readonly [string, Parameter])[], tables: readonly (readonly [string, EmbeddingTable])[],
-  opts: TaskGradientOptions = {}): TaskGradients {
+export function taskGradients(losses: readonly Tensor[], params: readonly (readonly [string, Parameter])[], tables: readonly (readonly [string, EmbeddingTable])[]): TaskGradients {
   const T = losses.length;
   const arena = stepArena();
   const dense: (Float32Array | null)[][] = params.map(() => new Array<Float32Array | null>(T).fill(null));
@@ -89,11 +82,9 @@ export function taskGradients(losses: readonly Tensor[], params: readonly (reado
   // gradient accumulates into (it has no tape entry): every pass re-arms the same lookups with
   // that buffer zeroed, and keeps only those the task's loss reached.
   const lookups = tables.map(([, tb]) => tb.pending.slice());
-  // Each pass writes into zeroed buffers that become the task's gradient as they are (no copy):
-  // the first task into the parameters' own buffers, the others into arena buffers that the tape
-  // makes at their first write (`into`), so a buffer is zeroed just before use and an unreached
-  // one not at all.
-  if (!opts.gradsZeroed) for (const [, p] of params) p.grad.fill(0);
+  // Each pass writes buffers that become the task's gradient as they are (no copy): the first
+  // task the parameters' own, the others arena buffers, each taken and set at its first write
+  // (`into`), so an unreached one costs nothing.
   for (let t = 0; t < T; t++) {
     tables.forEach(([, tb], i) => {
       tb.zeroGrad();
@@ -105,10 +96,10 @@ export function taskGradients(losses: readonly Tensor[], params: readonly (reado
     clearIntermediateGradients();
     const loss = losses[t]!;
     const hit = new Set<Tensor>();
-    const into = t === 0 ? undefined : new Map<Tensor, Float32Array | null>(params.map(([, p]) => [p, null]));
-    if (loss.requiresGrad) backward(loss, undefined, { retain: true, reached: hit, into });
+    const into = new Map<Tensor, Float32Array | null>(params.map(([, p]) => [p, null]));
+    if (loss.requiresGrad) backward(loss, undefined, { retain: true, reached: hit, into, intoOwn: t === 0 });
     params.forEach(([, p], i) => {
-      if (hit.has(p)) dense[i]![t] = into ? into.get(p)! : p.grad;
+      if (hit.has(p)) dense[i]![t] = into.get(p)!;
     });
     tables.forEach(([, tb], i) => {
       tb.pending = tb.pending.filter((l) => l.dOut.some((v) => v !== 0));

@@ -50,10 +50,13 @@ export interface Kernels {
    * Fused dense layer backward given the layer OUTPUT Y (activation derivative is taken from
    * Y) and dY. `dZ` is a scratch buffer of M*N floats the kernel may overwrite with
    * dY ⊙ act'(Y). Accumulates: dX += dZ·Wᵀ (if dX not null), dW += Xᵀ·dZ, db += Σ_rows dZ.
+   * `overwrite` (bits 1 dX, 2 dW, 4 db; default 0) marks outputs whose contents are stale: those
+   * are set, never read — a fresh gradient buffer then needs no zero pass — with the bits of
+   * accumulating into zeros (up to the sign of a zero).
    */
   linearBackward(X: Float32Array, W: Float32Array, Y: Float32Array, dY: Float32Array,
     dZ: Float32Array, dX: Float32Array | null, dW: Float32Array | null, db: Float32Array | null,
-    M: number, K: number, N: number, act: Activation, param: number): void;
+    M: number, K: number, N: number, act: Activation, param: number, overwrite?: number): void;
 
   /**
    * DCN-v2 cross layer: out[M,D] = x0 ⊙ (A[M,K] · W[K,D] + b[D]) + x (b may be null), the

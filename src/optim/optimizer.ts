@@ -90,9 +90,13 @@ export abstract class Optimizer<O extends GroupOptions> {
     });
   }
 
-  zeroGrad(): void {
+  /**
+   * Clears the gradients. `dense: false` leaves the dense parameters' buffers as they are, for a
+   * caller whose backward sets every one of them before `step` (autograd/taskGradients.ts).
+   */
+  zeroGrad(opts: { dense?: boolean } = {}): void {
     for (const g of this.groups) {
-      for (const p of g.params) p.grad.fill(0);
+      if (opts.dense !== false) for (const p of g.params) p.grad.fill(0);
       for (const t of g.tables) t.zeroGrad();
     }
   }

@@ -67,7 +67,9 @@ export interface TaskStepResult {
  */
 export function trainTaskStep<O extends GroupOptions>(optimizer: Optimizer<O>, model: CTRModel, computeLosses: () => Tensor[], method: MultiTaskMethod, names: readonly string[]): TaskStepResult {
   beginRandomStep(optimizer.stepCount);
-  optimizer.zeroGrad();
+  // Per-task gradients set every parameter's gradient (zeros where no task reaches it), so a
+  // gradient-level step clears only the tables: no zero pass over the dense parameters.
+  optimizer.zeroGrad({ dense: method.level === 'loss' });
   const step = optimizer.stepCount;
   try {
     const losses = computeLosses();
@@ -85,7 +87,7 @@ export function trainTaskStep<O extends GroupOptions>(optimizer: Optimizer<O>, m
       checkFinite(loss, 'combined loss', step + 1);
       backward(total);
     } else {
-      const grads = taskGradients(losses, model.namedParameters(), model.namedTables(), { gradsZeroed: true });
+      const grads = taskGradients(losses, model.namedParameters(), model.namedTables());
       grads.assign(method.combine(grads.blocks, info));
       // Accumulates onto the combined gradients (the tape is retained by taskGradients).
       if (reg) backward(reg);

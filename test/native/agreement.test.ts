@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { Kernels, UnaryOp, BinaryOp } from '../../src/backend/kernels.js';
 import { referenceKernels as R } from '../../src/backend/reference/index.js';
 import { assertClose } from '../helpers/close.js';
-import { native, randF32, randI32, randOffsets, rng, skip } from './setup.js';
+import { bitsEqual, native, randF32, randI32, randOffsets, rng, skip } from './setup.js';
 
 type Out = Float32Array | Int32Array | number;
 
@@ -119,6 +119,42 @@ test('gram / combineRuns: native vs reference', { skip }, () => {
       return xs;
     }, 1e-6, 1e-6);
   }
+});
+
+test('linearBackward overwrite: stale outputs are set, with the bits of accumulating into zeros, on both backends and 1 or 2 threads', { skip }, () => {
+  // M = 0 (nothing to add), M = 1 and N = 1 (the matrix-vector paths), a tail tile, and an inner
+  // dimension of several K blocks for dW (Xᵀ·dZ sums over M).
+  const shapes: [number, number, number][] = [[0, 3, 4], [1, 5, 7], [9, 6, 1], [37, 19, 23], [700, 33, 40]];
+  const T0 = native().getThreads();
+  try {
+    for (const [M, Kd, N] of shapes) {
+      for (const act of ['none', 'relu'] as const) {
+        for (const mask of [7, 1, 2, 4, 5]) {
+          const run = (K: Kernels, stale: number): Float32Array[] => {
+            const r = rng(M * 1000 + Kd * 10 + N);
+            const X = randF32(r, M * Kd), W = randF32(r, Kd * N), Y = randF32(r, M * N), dY = randF32(r, M * N);
+            const start = [M * Kd, Kd * N, N].map((n, i) => (mask >> i) & 1 ? new Float32Array(n).fill(stale) : randF32(r, n));
+            const [dX, dW, db] = start.map((b) => b.slice());
+            K.linearBackward(X, W, Y, dY, new Float32Array(M * N), dX!, dW!, db!, M, Kd, N, act, 0, stale === 0 ? 0 : mask);
+            return [dX!, dW!, db!];
+          };
+          const what = `M=${M} K=${Kd} N=${N} ${act} overwrite=${mask}`;
+          for (const K of [R, native()]) {
+            for (const threads of [1, 2]) {
+              native().setThreads(threads);
+              const accumulated = run(K, 0), set = run(K, NaN);
+              set.forEach((g, i) => assert.ok(bitsEqual(g, accumulated[i]!), `${K.name} ${what} ${threads} threads: output ${'XWb'[i]}`));
+            }
+          }
+          agree(what, (K) => run(K, NaN));
+        }
+      }
+    }
+  } finally {
+    native().setThreads(T0);
+  }
+  assert.throws(() => native().linearBackward(new Float32Array(1), new Float32Array(1), new Float32Array(1), new Float32Array(1), new Float32Array(1),
+    null, null, null, 1, 1, 1, 'none', 0, 8), /overwrite must be a bit mask/);
 });
 
 test('affine / axpy / axpby / fill', { skip }, () => {

@@ -1,7 +1,7 @@
 import type { Activation } from '../../backend/kernels.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { shapeStr } from '../../tensor/shape.js';
-import { K, empty, record, gradIfNeeded, needsGrad, stepArena } from '../tape.js';
+import { K, empty, record, gradIfNeeded, gradSinks, needsGrad, stepArena } from '../tape.js';
 
 function dims2(op: string, t: Tensor, name: string): [number, number] {
   if (t.shape.length !== 2) throw new Error(`${op}: ${name} must be 2-D, got shape ${shapeStr(t.shape)}`);
@@ -21,16 +21,17 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
   K().gemm(transA, transB, M, N, Ka, 1, a.data, b.data, 0, out.data);
   return record(out, [a, b], () => {
     const dC = out.grad!;
-    const da = gradIfNeeded(a);
-    const db = gradIfNeeded(b);
+    const { bufs: [da, db], overwrite } = gradSinks(a, b);
+    // A fresh gradient buffer is written with beta 0 (set), a reached one accumulated into.
+    const betaA = overwrite & 1 ? 0 : 1, betaB = overwrite & 2 ? 0 : 1;
     // dA = dC·op(B)ᵀ (stored in A's layout), dB = op(A)ᵀ·dC (stored in B's layout)
     if (da) {
-      if (transA) K().gemm(transB, true, Ka, M, N, 1, b.data, dC, 1, da);
-      else K().gemm(false, !transB, M, Ka, N, 1, dC, b.data, 1, da);
+      if (transA) K().gemm(transB, true, Ka, M, N, 1, b.data, dC, betaA, da);
+      else K().gemm(false, !transB, M, Ka, N, 1, dC, b.data, betaA, da);
     }
     if (db) {
-      if (transB) K().gemm(true, transA, N, Ka, M, 1, dC, a.data, 1, db);
-      else K().gemm(!transA, false, Ka, N, M, 1, a.data, dC, 1, db);
+      if (transB) K().gemm(true, transA, N, Ka, M, 1, dC, a.data, betaB, db);
+      else K().gemm(!transA, false, Ka, N, M, 1, a.data, dC, betaB, db);
     }
   });
 }
@@ -48,7 +49,9 @@ export function linear(x: Tensor, W: Tensor, b: Tensor | null, act: Activation =
   K().linearForward(x.data, W.data, b ? b.data : null, out.data, M, Kx, N, act, param);
   return record(out, [x, W, b], () => {
     const dZ = stepArena().f32(M * N);
-    K().linearBackward(x.data, W.data, out.data, out.grad!, dZ, gradIfNeeded(x), gradIfNeeded(W), gradIfNeeded(b), M, Kx, N, act, param);
+    // Fresh gradient buffers are set by the kernel, not zeroed then accumulated into.
+    const { bufs: [dx, dW, db], overwrite } = gradSinks(x, W, b);
+    K().linearBackward(x.data, W.data, out.data, out.grad!, dZ, dx, dW, db, M, Kx, N, act, param, overwrite);
   });
 }
 

@@ -83,7 +83,7 @@ export function linearForward(X: Float32Array, W: Float32Array, b: Float32Array 
 
 export function linearBackward(X: Float32Array, W: Float32Array, Y: Float32Array, dY: Float32Array,
   dZ: Float32Array, dX: Float32Array | null, dW: Float32Array | null, db: Float32Array | null,
-  M: number, K: number, N: number, act: Activation, param: number): void {
+  M: number, K: number, N: number, act: Activation, param: number, overwrite = 0): void {
   const k = 'linearBackward';
   checkDim(k, 'M', M); checkDim(k, 'K', K); checkDim(k, 'N', N);
   checkLen(k, 'X', X, M * K, `[M=${M}, K=${K}]`);
@@ -94,18 +94,20 @@ export function linearBackward(X: Float32Array, W: Float32Array, Y: Float32Array
   if (dX) checkLen(k, 'dX', dX, M * K, `[M=${M}, K=${K}]`);
   if (dW) checkLen(k, 'dW', dW, K * N, `[K=${K}, N=${N}]`);
   if (db) checkLen(k, 'db', db, N, `[N=${N}]`);
+  if (!Number.isInteger(overwrite) || overwrite < 0 || overwrite > 7) throw new Error(`${k}: overwrite must be a bit mask of 1 (dX), 2 (dW), 4 (db), got ${overwrite}`);
   const d = activationDerivFn(act, param, k);
   const MN = M * N;
   for (let i = 0; i < MN; i++) dZ[i] = dY[i] * d(Y[i]);
-  if (dX) gemm(false, true, M, K, N, 1, dZ, W, 1, dX);
-  if (dW) gemm(true, false, K, N, M, 1, X, dZ, 1, dW);
+  // An overwritten output is set, never read (beta 0 does not read C).
+  if (dX) gemm(false, true, M, K, N, 1, dZ, W, overwrite & 1 ? 0 : 1, dX);
+  if (dW) gemm(true, false, K, N, M, 1, X, dZ, overwrite & 2 ? 0 : 1, dW);
   if (db) {
     const acc = new Float64Array(N);
     for (let i = 0; i < M; i++) {
       const row = i * N;
       for (let j = 0; j < N; j++) acc[j] += dZ[row + j];
     }
-    for (let j = 0; j < N; j++) db[j] += acc[j];
+    for (let j = 0; j < N; j++) db[j] = (overwrite & 4 ? 0 : db[j]!) + acc[j]!;
   }
 }
 

@@ -9,6 +9,7 @@ import { add } from '../../../src/autograd/ops/elementwise.js';
 import { endStep } from '../../../src/autograd/tape.js';
 import { taskGradients } from '../../../src/autograd/taskGradients.js';
 import { testBackends, withBackend } from '../../helpers/backends.js';
+import { poisonArena } from '../../helpers/poisonArena.js';
 import { TinyMultiTask, denseGradients, tinyBatch } from '../../helpers/tinyMultiTask.js';
 
 function close(actual: number, expected: number, what: string): void {
@@ -66,21 +67,27 @@ for (const k of testBackends()) {
       endStep();
     }));
 
-    it('gradsZeroed (a step that has just zeroed the gradients) gives the same blocks; the default clears stale ones', () => withBackend(k, () => {
+    it('stale gradient buffers (the parameters\' own, recycled arena ones) give the same blocks as zeroed ones', () => withBackend(k, () => {
       const model = new TinyMultiTask(4);
       const batch = tinyBatch(16, 8);
-      const snapshot = (opts?: { gradsZeroed: true }): Map<string, Float32Array[]> => {
-        const g = taskGradients(model.losses(batch), model.namedParameters(), model.namedTables(), opts);
+      const snapshot = (): Map<string, Float32Array[]> => {
+        const g = taskGradients(model.losses(batch), model.namedParameters(), model.namedTables());
         const out = new Map(g.blocks.map((b) => [b.name, b.grads.map((x) => x.slice())]));
+        // Assigned, every parameter's own buffer is set, whatever it held (zeros where unreached).
+        g.assign(g.blocks.map((b) => b.grads[b.tasks[0]!]!));
+        for (const [name, p] of model.namedParameters()) assert.ok(p.grad.every((v) => Number.isFinite(v)), `${name} is set`);
         endStep();
         return out;
       };
-      // Stale gradients left in the parameters by an earlier backward: the default path clears them.
+      for (const p of model.parameters()) p.grad.fill(0);
+      const clean = snapshot();
+      // Gradients left in the parameters by an earlier backward, and garbage in the arena.
       denseGradients(model, () => model.losses(batch).reduce((a, b) => add(a, b)));
       assert.ok(model.parameters().some((p) => p.grad.some((v) => v !== 0)));
-      const cleared = snapshot();
-      for (const p of model.parameters()) p.grad.fill(0);
-      assert.deepEqual(snapshot({ gradsZeroed: true }), cleared);
+      assert.deepEqual(snapshot(), clean);
+      for (const p of model.parameters()) p.grad.fill(NaN);
+      poisonArena();
+      assert.deepEqual(snapshot(), clean);
     }));
   });
 }

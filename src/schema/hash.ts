@@ -28,3 +28,35 @@ function fnv1a32Bytes(bytes: Uint8Array): number {
 export function hashBucket(token: string, buckets: number): number {
   return fnv1a32(token) % buckets;
 }
+
+/** fnv1a32 of the text whose UTF-8 bytes are bytes[start, end) (a field of a line read as bytes), without making it. */
+export function fnv1a32Range(bytes: Buffer, start: number, end: number): number {
+  let h = FNV_OFFSET;
+  for (let i = start; i < end; i++) {
+    const c = bytes[i]!;
+    // Not ASCII: hashed as the decoded text is, so that bytes that are not valid UTF-8 hash as their replacement characters do.
+    if (c >= 0x80) return fnv1a32(bytes.toString('utf8', start, end));
+    h = Math.imul(h ^ c, FNV_PRIME);
+  }
+  return h >>> 0;
+}
+
+const DIGITS = new Uint8Array(16);
+
+/** fnv1a32(String(v)), without the string when v is a safe integer (String(-0) is "0"). */
+export function fnv1a32Number(v: number): number {
+  if (!Number.isSafeInteger(v)) return fnv1a32(String(v));
+  let h = FNV_OFFSET;
+  let x = v;
+  if (x < 0) {
+    h = Math.imul(h ^ 45, FNV_PRIME);
+    x = -x;
+  }
+  let n = 0;
+  do {
+    DIGITS[n++] = 48 + (x % 10);
+    x = Math.floor(x / 10);
+  } while (x > 0);
+  while (n > 0) h = Math.imul(h ^ DIGITS[--n]!, FNV_PRIME);
+  return h >>> 0;
+}

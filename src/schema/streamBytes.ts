@@ -23,7 +23,7 @@ import { lineEnd } from '../data/readers/textFile.js';
 import type { SourceConfig } from './config.js';
 import { fittedCoder } from './encodeRows.js';
 import type { FittedSchema } from './fitted.js';
-import { fnv1a32, fnv1a32Number, fnv1a32Range } from './hash.js';
+import { bucketOfBits, fnv1a32, fnv1a32NumberBits, fnv1a32RangeBits } from './hash.js';
 import { bucketIndex, log1pClamped } from './numeric.js';
 import { newParsedRow, parseIdValue, rawText, rowParser } from './rows.js';
 import { listColumns, missingColumn } from './source.js';
@@ -32,7 +32,7 @@ import type { RowStream, StreamBatch, StreamOptions } from './stream.js';
 
 /** What a value reader returns for text `Number` rejects (only finite numbers are values; NaN is "missing"). */
 const NOT_A_NUMBER = Number.POSITIVE_INFINITY;
-const EMPTY_HASH = fnv1a32('');
+const EMPTY_HASH = fnv1a32('') | 0;
 
 /** Whether openByteRowStream reads this schema and source (else the string path does). */
 function bytesCover(spec: SchemaSpec, source: SourceConfig, options: StreamOptions): boolean {
@@ -67,14 +67,14 @@ function numberAt(buf: Buffer, s: number, e: number): number {
   return Number.isFinite(x) ? x : NOT_A_NUMBER;
 }
 
-/** fnv1a32 of logBucketValue(v) (src/data/prep/logBucket.ts) without its text. */
+/** fnv1a32 (int32 bits) of logBucketValue(v) (src/data/prep/logBucket.ts) without its text. */
 function logBucketHash(v: number): number {
   if (Number.isNaN(v)) return EMPTY_HASH;
   if (v > 2) {
     const l = Math.log(v);
-    return fnv1a32Number(Math.floor(l * l));
+    return fnv1a32NumberBits(Math.floor(l * l));
   }
-  return fnv1a32Number(v);
+  return fnv1a32NumberBits(v);
 }
 
 /** The digit count of bytes[s, e) when it is an integer's text (the log-bucket rule's /^[+-]?\d+$/), else -1. */
@@ -168,14 +168,31 @@ export async function openByteRowStream(fitted: FittedSchema, source: SourceConf
     return critPos.map((i) => (i === 0 ? r.label : i <= CRITEO_NUM_INTS ? r.ints[i - 1]! : r.cats[i - 1 - CRITEO_NUM_INTS]!));
   };
 
-  // The batch being filled, in the columns FittedSchema.toDataset takes.
-  let codes = new Int32Array(B * F);
-  let labels = Array.from({ length: L }, () => new Float32Array(B));
-  let weights = withWeight ? new Float32Array(B) : undefined;
-  let dense = new Float64Array(B * D);
-  let lines = new Uint32Array(B);
+  // The batch being filled, in the columns FittedSchema.toDataset takes: room for `cap` rows, grown
+  // while a (large) batch fills.
+  const first0 = Math.min(B, 4096);
+  let cap = 0;
+  let codes = new Int32Array(0);
+  let labels: Float32Array[] = [];
+  let weights: Float32Array | undefined;
+  let dense = new Float64Array(0);
+  let lines = new Uint32Array(0);
   let slices: string[] = [];
   let n = 0;
+  const room = (rows: number): void => {
+    const more = <A extends Int32Array | Uint32Array | Float32Array | Float64Array>(a: A, w: number): A => {
+      const b = new (a.constructor as new (k: number) => A)(rows * w);
+      b.set(a.subarray(0, n * w) as never);
+      return b;
+    };
+    codes = more(codes, F);
+    labels = cap === 0 ? Array.from({ length: L }, () => new Float32Array(rows)) : labels.map((l) => more(l, 1));
+    weights = !withWeight ? undefined : cap === 0 ? new Float32Array(rows) : more(weights!, 1);
+    dense = more(dense, D);
+    lines = more(lines, 1);
+    cap = rows;
+  };
+  room(first0);
 
   /** Row n from the values of the string path; false when the schema refuses them (counted under the policy). */
   const storeValues = (values: RawValue[], line: number): boolean => {
@@ -233,7 +250,7 @@ export async function openByteRowStream(fitted: FittedSchema, source: SourceConf
         const s = spans[2 * c]!;
         const e = spans[2 * c + 1]!;
         let h: number;
-        if (m === HASH_TEXT) h = fnv1a32Range(buf, s, e);
+        if (m === HASH_TEXT) h = fnv1a32RangeBits(buf, s, e);
         else if (s === e) h = EMPTY_HASH;
         else {
           // An integer's text is bucketed from its value (longer ones take BigInt there), other text
@@ -243,12 +260,12 @@ export async function openByteRowStream(fitted: FittedSchema, source: SourceConf
           if (v === NOT_A_NUMBER) return false;
           h = logBucketHash(v);
         }
-        local = h % buckets[j]!;
+        local = bucketOfBits(h, buckets[j]!);
       } else if (m === HASH_NUM) {
         const v = nums[numIdx[k]!]!;
-        local = (Number.isNaN(v) ? EMPTY_HASH : fnv1a32Number(v)) % buckets[j]!;
+        local = bucketOfBits(Number.isNaN(v) ? EMPTY_HASH : fnv1a32NumberBits(v), buckets[j]!);
       } else if (m === HASH_NUM_LOG) {
-        local = logBucketHash(nums[numIdx[k]!]!) % buckets[j]!;
+        local = bucketOfBits(logBucketHash(nums[numIdx[k]!]!), buckets[j]!);
       } else {
         const v = numberOf(buf, k);
         if (v === NOT_A_NUMBER) return false;
@@ -310,6 +327,7 @@ export async function openByteRowStream(fitted: FittedSchema, source: SourceConf
   /** One physical line [s, e) of `buf`, number `line`: stored as row n (then n advances), counted, or skipped. */
   const readLine = (buf: Buffer, s: number, e: number, line: number): void => {
     stats.lines++;
+    if (n === cap) room(Math.min(B, 2 * cap));
     if (criteo) {
       const label = parseCriteoBytes(buf, s, e, nums, 1, spans);
       if (label < 0) {
@@ -356,7 +374,7 @@ export async function openByteRowStream(fitted: FittedSchema, source: SourceConf
   };
 
   const flush = (): StreamBatch => {
-    const cut = <A extends Int32Array | Uint32Array | Float32Array | Float64Array>(a: A, w: number): A => (n === B ? a : a.slice(0, n * w) as A);
+    const cut = <A extends Int32Array | Uint32Array | Float32Array | Float64Array>(a: A, w: number): A => (n === cap ? a : a.slice(0, n * w) as A);
     const b: StreamBatch = {
       dataset: fitted.toDataset({
         numRows: n, codes: cut(codes, F), labels: labels.map((l) => cut(l, 1)), weights: weights && cut(weights, 1), dense: cut(dense, D),
@@ -365,13 +383,10 @@ export async function openByteRowStream(fitted: FittedSchema, source: SourceConf
       lines: cut(lines, 1),
     };
     if (sliceField !== undefined) b.slices = slices;
-    codes = new Int32Array(B * F);
-    labels = Array.from({ length: L }, () => new Float32Array(B));
-    weights = withWeight ? new Float32Array(B) : undefined;
-    dense = new Float64Array(B * D);
-    lines = new Uint32Array(B);
     slices = [];
     n = 0;
+    cap = 0;
+    room(first0);
     return b;
   };
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataFormatError } from '../../src/data/readers/errors.js';
-import { fnv1a32, fnv1a32Number, fnv1a32Range } from '../../src/schema/hash.js';
+import { bucketOfBits, fnv1a32, fnv1a32NumberBits, fnv1a32RangeBits, hashBucket } from '../../src/schema/hash.js';
 import { streamSchema, type RowStream, type StreamBatch, type StreamOptions } from '../../src/schema/index.js';
 import { openTextRowStream } from '../../src/schema/stream.js';
 import { openByteRowStream } from '../../src/schema/streamBytes.js';
@@ -87,16 +87,21 @@ const avazu = (path: string): DataConfig => dataConfig({
   ],
 });
 
-describe('fnv1a32Range / fnv1a32Number', () => {
+describe('fnv1a32RangeBits / fnv1a32NumberBits / bucketOfBits', () => {
   it('hash bytes as fnv1a32 hashes their decoded text, invalid UTF-8 included', () => {
     for (const bytes of [Buffer.from('a1b2\tc'), Buffer.from('ünïcödé ✓'), Buffer.from([0x61, 0xff, 0x62]), Buffer.from([0xe2, 0x82]), Buffer.alloc(0)]) {
       const padded = Buffer.concat([Buffer.from('\t'), bytes, Buffer.from('\t')]);
-      assert.equal(fnv1a32Range(padded, 1, 1 + bytes.length), fnv1a32(bytes.toString('utf8')));
+      assert.equal(fnv1a32RangeBits(padded, 1, 1 + bytes.length) >>> 0, fnv1a32(bytes.toString('utf8')));
     }
   });
   it('hash a number as fnv1a32 hashes its String()', () => {
     for (const v of [0, -0, 1, -1, 7, 42, -123456, 2 ** 53 - 1, -(2 ** 53) + 1, 2 ** 53, 1e21, -1e21, 0.1, 1.5, -2.25, 1e-7]) {
-      assert.equal(fnv1a32Number(v), fnv1a32(String(v)), String(v));
+      assert.equal(fnv1a32NumberBits(v) >>> 0, fnv1a32(String(v)), String(v));
+    }
+  });
+  it('bucket a hash as hashBucket does, for bucket counts up to 2^31 - 1', () => {
+    for (const t of ['', 'a', '68fd1e64', 'zzzzzzzzzzzz', '12345']) {
+      for (const b of [1, 2, 7, 1000, 32768, 1_000_003, 2 ** 31 - 1]) assert.equal(bucketOfBits(fnv1a32(t) | 0, b), hashBucket(t, b), `${t} ${b}`);
     }
   });
 });
@@ -115,6 +120,8 @@ describe('openByteRowStream = openTextRowStream', () => {
     const file = join(shared, CRITEO);
     await same(criteo(file, CRITEO_MIXED), file, { batchSize: 256, chunkSize: 4096, sliceField: 0 });
     await same(criteo(file, CRITEO_MIXED), file, { batchSize: 64, sliceField: 2 });
+    // Batches larger than the first allocation grow while they fill.
+    await same(criteo(file, CRITEO_MIXED), file, { batchSize: 6000 });
   });
   it('real Avazu lines (CSV with a header; log-bucket, dense, bucketized and hashed columns)', { skip: skipWithoutSharedData(AVAZU) }, async () => {
     const file = join(shared, AVAZU);

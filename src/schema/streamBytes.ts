@@ -180,16 +180,15 @@ export async function openByteRowStream(fitted: FittedSchema, source: SourceConf
   let slices: string[] = [];
   let n = 0;
   const room = (rows: number): void => {
-    const more = <A extends Int32Array | Uint32Array | Float32Array | Float64Array>(a: A, w: number): A => {
-      const b = new (a.constructor as new (k: number) => A)(rows * w);
-      b.set(a.subarray(0, n * w) as never);
+    const grow = <A extends Int32Array | Uint32Array | Float32Array | Float64Array>(a: A, b: A, w: number): A => {
+      if (n > 0) b.set(a.subarray(0, n * w) as never);
       return b;
     };
-    codes = more(codes, F);
-    labels = cap === 0 ? Array.from({ length: L }, () => new Float32Array(rows)) : labels.map((l) => more(l, 1));
-    weights = !withWeight ? undefined : cap === 0 ? new Float32Array(rows) : more(weights!, 1);
-    dense = more(dense, D);
-    lines = more(lines, 1);
+    codes = grow(codes, new Int32Array(rows * F), F);
+    labels = Array.from({ length: L }, (_, k) => grow(labels[k] ?? new Float32Array(0), new Float32Array(rows), 1));
+    weights = withWeight ? grow(weights ?? new Float32Array(0), new Float32Array(rows), 1) : undefined;
+    dense = grow(dense, new Float64Array(rows * D), D);
+    lines = grow(lines, new Uint32Array(rows), 1);
     cap = rows;
   };
   room(first0);
@@ -385,7 +384,6 @@ export async function openByteRowStream(fitted: FittedSchema, source: SourceConf
     if (sliceField !== undefined) b.slices = slices;
     slices = [];
     n = 0;
-    cap = 0;
     room(first0);
     return b;
   };

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { DataFormatError } from '../../src/data/readers/errors.js';
 import { bucketOfBits, fnv1a32, fnv1a32NumberBits, fnv1a32RangeBits, hashBucket } from '../../src/schema/hash.js';
 import { streamSchema, type RowStream, type StreamBatch, type StreamOptions } from '../../src/schema/index.js';
@@ -167,6 +168,10 @@ describe('openByteRowStream = openTextRowStream', () => {
       assert.ok(stop.error instanceof DataFormatError);
     }
     await same(criteo(write('empty.tsv', '')), join(dir, 'empty.tsv'), { batchSize: 2 });
+    const gz = gzipSync(Buffer.from(Array.from({ length: 3000 }, (_, i) => tab(i % 2, ...ints(String(i)), ...cats(`h${i}`))).join('\n')));
+    const truncated = write('truncated.tsv.gz', gz.subarray(0, gz.length >> 1));
+    const cut = await same(criteo(truncated), truncated, { batchSize: 256, chunkSize: 4096 });
+    assert.match(String(cut.error), /truncated gzip file .* after \d+ complete lines/);
     await same(criteo(join(dir, 'missing.tsv')), join(dir, 'missing.tsv'), { batchSize: 2 });
   });
 

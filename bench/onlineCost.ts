@@ -173,7 +173,7 @@ export async function onlineCostBench(argv: string[]): Promise<void> {
         for (const [name, run] of codes) {
           if (sources.includes('file')) {
             variants.push([`file ${name}`, run, {}, 0]);
-            if (name === 'this') variants.push([`file in-thread ${name}`, run, { readAhead: false }, 0]);
+            variants.push([`file in-thread ${name}`, run, { readAhead: false }, 0]);
           }
           if (js !== undefined) variants.push([`jetstream ${name}`, run, { jetstream: { servers: js.servers, stream: 'BENCH', idleSeconds: IDLE_S } }, IDLE_S]);
         }

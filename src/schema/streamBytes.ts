@@ -68,13 +68,21 @@ function numberAt(buf: Buffer, s: number, e: number): number {
 }
 
 /** fnv1a32 (int32 bits) of logBucketValue(v) (src/data/prep/logBucket.ts) without its text. */
-function logBucketHash(v: number): number {
+function logBucketHashOf(v: number): number {
   if (Number.isNaN(v)) return EMPTY_HASH;
   if (v > 2) {
     const l = Math.log(v);
     return fnv1a32NumberBits(Math.floor(l * l));
   }
   return fnv1a32NumberBits(v);
+}
+
+/** logBucketHashOf of the small non-negative integers most counts are, looked up rather than computed. */
+const SMALL_LOG_BUCKET_HASH = Int32Array.from({ length: 4096 }, (_, v) => logBucketHashOf(v));
+
+function logBucketHash(v: number): number {
+  // -0 is looked up as 0: String(-0) is "0".
+  return v >= 0 && v < 4096 && Number.isInteger(v) ? SMALL_LOG_BUCKET_HASH[v]! : logBucketHashOf(v);
 }
 
 /** The digit count of bytes[s, e) when it is an integer's text (the log-bucket rule's /^[+-]?\d+$/), else -1. */

@@ -78,7 +78,7 @@ export function fnv1a32NumberBits(v: number): number {
   return h;
 }
 
-/** The bucket in [0, buckets) of a hash given as int32 bits: (bits >>> 0) % buckets, in exact double arithmetic (buckets < 2^31). */
+/** The bucket in [0, buckets) of a hash given as int32 bits: (bits >>> 0) % buckets, in exact double arithmetic (the quotient's floor is exact below 2^32). */
 export function bucketOfBits(bits: number, buckets: number): number {
   const u = bits >>> 0;
   return u - Math.floor(u / buckets) * buckets;

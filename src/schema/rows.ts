@@ -36,14 +36,16 @@ export function toNumber(v: RawValue, file: string, line: number, column: string
   return x;
 }
 
-/** A raw value as text: a number's String, '' for a missing one. */
-export function rawText(v: RawValue): string {
+function text(v: RawValue): string {
   return typeof v === 'number' ? (Number.isNaN(v) ? '' : String(v)) : v;
 }
 
+/** A raw value as text: a number's String, '' for a missing one (the stream's slice values). */
+export { text as rawText };
+
 /** Whether `v` satisfies a `positive` rule (labels, event logs); a number rule on a missing or non-numeric value is an error. */
 export function positiveRuleHolds(p: PositiveRule, v: RawValue, file: string, line: number, column: string, what = 'label'): boolean {
-  if (p.contains !== undefined) return rawText(v).includes(p.contains);
+  if (p.contains !== undefined) return text(v).includes(p.contains);
   if (p.equals !== undefined) return matches(p.equals, v, file, line, column);
   if (p.oneOf !== undefined) return p.oneOf.some((e) => matches(e, v, file, line, column));
   const x = toNumber(v, file, line, column);
@@ -56,14 +58,14 @@ function labelValue(l: LabelSpec, v: RawValue, file: string, line: number): numb
   const x = toNumber(v, file, line, l.column);
   if (Number.isNaN(x)) throw new DataFormatError(file, line, l.column, 'label is missing');
   if (l.type === 'binary' && x !== 0 && x !== 1) {
-    throw new DataFormatError(file, line, l.column, `expected a 0/1 label, got ${show(rawText(v))} (use positive: to map other values)`);
+    throw new DataFormatError(file, line, l.column, `expected a 0/1 label, got ${show(text(v))} (use positive: to map other values)`);
   }
   return x;
 }
 
 /** A string rule compares text, a number rule compares numerically (so 4 matches "4.0"). */
 function matches(want: string | number, v: RawValue, file: string, line: number, column: string): boolean {
-  if (typeof want === 'string') return rawText(v) === want;
+  if (typeof want === 'string') return text(v) === want;
   return toNumber(v, file, line, column) === want;
 }
 
@@ -85,7 +87,7 @@ export function parseIdValue(f: IdFieldSpec, v: RawValue, file: string, line: nu
       }
       return f.logBucket ? logBucketRaw(v, file, line, f.column) : v;
     case 'hash':
-      return f.logBucket === true ? logBucketRaw(v, file, line, f.column) : rawText(v);
+      return f.logBucket === true ? logBucketRaw(v, file, line, f.column) : text(v);
     case 'bucketize':
       return bucketIndex(toNumber(v, file, line, f.column), f.boundaries) + 1;
   }
@@ -99,7 +101,7 @@ export function parseDenseValue(s: DenseSpec, v: RawValue, file: string, line: n
 
 /** A single-column sequence's tokens: its text split at the separator, truncated to maxLength. */
 export function sequenceTokens(s: SequenceSpec, v: RawValue): string[] {
-  const t = rawText(v);
+  const t = text(v);
   return lastTokens(s, t.length === 0 ? [] : t.split(s.separator));
 }
 
@@ -139,7 +141,7 @@ export function rowParser(spec: SchemaSpec, withLabels: boolean): (values: reado
       }
       const toks: string[] = [];
       for (let c = 0; c < s.columns.length; c++) {
-        const t = rawText(values[at + c]!);
+        const t = text(values[at + c]!);
         if (t.length > 0) toks.push(t);
       }
       out.tokens[q] = lastTokens(s, toks);
@@ -149,11 +151,11 @@ export function rowParser(spec: SchemaSpec, withLabels: boolean): (values: reado
       if (typeof g === 'number' ? Number.isNaN(g) : g.length === 0) {
         throw new DataFormatError(file, line, spec.group, 'group id is missing');
       }
-      out.group = rawText(g);
+      out.group = text(g);
     }
     if (spec.weight !== undefined) {
       const w = toNumber(values[weightAt]!, file, line, spec.weight);
-      if (!(w >= 0)) throw new DataFormatError(file, line, spec.weight, `expected a sample weight >= 0, got ${show(rawText(values[weightAt]!))}`);
+      if (!(w >= 0)) throw new DataFormatError(file, line, spec.weight, `expected a sample weight >= 0, got ${show(text(values[weightAt]!))}`);
       out.weight = w;
     }
   };

@@ -235,7 +235,7 @@ export async function openByteRowStream(fitted: FittedSchema, source: SourceConf
   const HASH_TEXT = 0, HASH_TEXT_LOG = 1, HASH_NUM = 2, HASH_NUM_LOG = 3, BUCKETIZE = 4;
   const mode = Int32Array.from(spec.fields, (f, j) => (f.kind === 'bucketize' ? BUCKETIZE
     : (numIdx[L + j]! >= 0 ? HASH_NUM : HASH_TEXT) + (f.kind === 'hash' && f.logBucket === true ? 1 : 0)));
-  const buckets = Int32Array.from(spec.fields, (f) => (f.kind === 'hash' ? f.buckets : 1));
+  const buckets = Float64Array.from(spec.fields, (f) => (f.kind === 'hash' ? f.buckets : 1));
   const boundaries = spec.fields.map((f) => (f.kind === 'bucketize' ? f.boundaries : []));
   const denseLog = Uint8Array.from(spec.dense, (d) => (d.transform === 'log' ? 1 : 0));
   const binary = Uint8Array.from(spec.labels, (l) => (l.type === 'binary' ? 1 : 0));
@@ -247,7 +247,7 @@ export async function openByteRowStream(fitted: FittedSchema, source: SourceConf
       if (Number.isNaN(x) || x === NOT_A_NUMBER || (binary[k] === 1 && x !== 0 && x !== 1)) return false;
       labels[k]![n] = x;
     }
-    const row = n * F;
+    const at = n * F;
     for (let j = 0; j < F; j++) {
       const m = mode[j]!;
       const k = L + j;
@@ -278,7 +278,7 @@ export async function openByteRowStream(fitted: FittedSchema, source: SourceConf
         if (v === NOT_A_NUMBER) return false;
         local = bucketIndex(v, boundaries[j]!) + 1;
       }
-      codes[row + j] = offsets[j]! + local;
+      codes[at + j] = offsets[j]! + local;
     }
     for (let d = 0; d < D; d++) {
       const x = numberOf(buf, L + F + d);

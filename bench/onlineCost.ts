@@ -19,7 +19,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -32,6 +31,7 @@ import { createModel } from '../src/models/registry.js';
 import { createOptimizer } from '../src/optim/registry.js';
 import { openRowStream, streamSchema } from '../src/schema/index.js';
 import { Trainer } from '../src/train/trainer.js';
+import { freePort, waitForPort } from '../test/helpers/localPort.js';
 import { sharedDir } from './paths.js';
 import { cpuModel, flagValue, hasFlag, Reporter } from './report.js';
 
@@ -76,31 +76,6 @@ async function epoch(cfg: ExperimentConfig, file: string): Promise<{ rps: number
   const c = process.cpuUsage(c0);
   const s = (performance.now() - t0) / 1000;
   return { rps: ds!.numRows / s, cpuUs: (c.user + c.system) / ds!.numRows };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
-
-async function waitForPort(port: number): Promise<void> {
-  const until = Date.now() + 15_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((r) => {
-      const c = tcpConnect(port, '127.0.0.1');
-      c.once('connect', () => { c.destroy(); r(true); });
-      c.once('error', () => r(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`nats-server did not listen on ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 interface NatsClient {

@@ -132,13 +132,10 @@ export function wholeBatch(ds: Dataset): Batch {
   const n = ds.numRows;
   const D = ds.denseNames?.length ?? 0;
   const taskLabels = ds.labels.length > 0 ? ds.labels : [new Float32Array(n)];
-  const b: Batch = { size: n, numFields: ds.numFields, ids: ds.ids, labels: taskLabels[0]!, taskLabels: ds.labels };
-  if (ds.weights) b.weights = ds.weights;
-  if (ds.teacherLogits) b.teacherLogits = ds.teacherLogits;
-  if (ds.dense && D > 0) {
-    b.dense = ds.dense;
-    b.denseDim = D;
-  }
+  const b: Batch = {
+    size: n, numFields: ds.numFields, ids: ds.ids, labels: taskLabels[0]!, taskLabels: ds.labels,
+    weights: ds.weights, teacherLogits: ds.teacherLogits, dense: ds.dense && D > 0 ? ds.dense : undefined, denseDim: D > 0 ? D : undefined,
+  };
   if (ds.sequences) {
     b.sequences = ds.sequences.map((s) => (s.offsets[0] === 0 ? { offsets: s.offsets, ids: s.ids } : { offsets: s.offsets.map((o) => o - s.offsets[0]!), ids: s.ids.subarray(s.offsets[0]!) }));
   }

@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- online [--dataset criteo|avazu|talkingdata] [--model lr|dnn|wdl] [--opt adagrad|adam|shampoo|shampoo-m]
  *  [--seeds 1,2,3,4,5] [--hash-buckets 32768] [--threads 1] [--json]`
+ * (`npm run bench -- online --vs-epoch …`: the stream's cost against epoch training, bench/onlineCost.ts.)
  *
  * Online training with progressive validation (`train.online`) under the protocol of
  * ../shared/bench/torch_online_ref.py: the same streams in the same order (Criteo and Avazu in file
@@ -23,6 +24,7 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { parseExperimentConfig } from '../src/experiment/config.js';
 import { runOnlineTraining } from '../src/experiment/onlineRun.js';
+import { onlineCostBench } from './onlineCost.js';
 import { sharedDir } from './paths.js';
 import { Reporter, flagValue, hasFlag } from './report.js';
 
@@ -90,6 +92,8 @@ const std = (xs: number[]): number => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((
 const r5 = (x: number): number => Math.round(x * 1e5) / 1e5;
 
 export async function onlineBench(argv: string[]): Promise<void> {
+  // What the stream costs against epoch training on the same model: bench/onlineCost.ts.
+  if (hasFlag(argv, '--vs-epoch')) return onlineCostBench(argv);
   const rep = new Reporter(hasFlag(argv, '--json'));
   const pick = (flag: string, all: string[]): string[] => flagValue(argv, flag)?.split(',') ?? all;
   const seeds = pick('--seeds', ['1', '2', '3', '4', '5']).map(Number);

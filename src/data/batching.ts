@@ -124,6 +124,24 @@ export class RowGatherer {
   }
 }
 
+/**
+ * All the rows of `ds` as one batch that shares its arrays (what RowGatherer.gatherRange(0, numRows)
+ * copies): a stream's batches arrive as datasets of one batch each, which need no copy to be trained on.
+ */
+export function wholeBatch(ds: Dataset): Batch {
+  const n = ds.numRows;
+  const D = ds.denseNames?.length ?? 0;
+  const taskLabels = ds.labels.length > 0 ? ds.labels : [new Float32Array(n)];
+  const b: Batch = {
+    size: n, numFields: ds.numFields, ids: ds.ids, labels: taskLabels[0]!, taskLabels: ds.labels,
+    weights: ds.weights, teacherLogits: ds.teacherLogits, dense: ds.dense && D > 0 ? ds.dense : undefined, denseDim: D > 0 ? D : undefined,
+  };
+  if (ds.sequences) {
+    b.sequences = ds.sequences.map((s) => (s.offsets[0] === 0 ? { offsets: s.offsets, ids: s.ids } : { offsets: s.offsets.map((o) => o - s.offsets[0]!), ids: s.ids.subarray(s.offsets[0]!) }));
+  }
+  return b;
+}
+
 /** Rows [start, end) in a fresh uniformly random order every epoch; the last partial batch is kept. */
 export class ShuffledBatches implements BatchSource {
   readonly numRows: number;

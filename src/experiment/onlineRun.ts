@@ -17,7 +17,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setImmediate as nextTick } from 'node:timers/promises';
 import { backend } from '../backend/index.js';
-import { RowGatherer } from '../data/batching.js';
+import { wholeBatch } from '../data/batching.js';
 import { STDIN } from '../data/readers/textFile.js';
 import { DataFormatError } from '../data/readers/errors.js';
 import { openJetStreamLines } from '../data/jetstream.js';
@@ -81,6 +81,8 @@ export interface OnlineRunResult {
   report: string;
   /** Rows per second of this run's stream loop (read, encode, score, train, periodic checkpoints; not setup or the final save). */
   rowsPerSecond: number;
+  /** CPU time of the process over the stream loop (every thread: the read-ahead worker's included), a load-independent cost. */
+  loopCpuSeconds: number;
   /** The whole run, setup and saving included. */
   seconds: number;
   /** With train.online.vocab: the growing vocabularies' occupancy and traffic at the end. */
@@ -304,6 +306,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   let last: ProgressiveReport | undefined;
   print(PROGRESS_HEADER);
   const loopStart = performance.now();
+  const loopCpu = process.cpuUsage();
   try {
     for await (const batch of rowStream) {
       const { dataset: ds, ipw } = streamBatchKeep(batch.dataset, batch.lines, lossByLine, pk, input);
@@ -314,7 +317,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
         resetTableRows(model, optimizer, fresh.rows, fresh.seeds);
       }
       // Scored by the model as it stands (eval mode: no dropout, ramps at their final value), before it sees the labels.
-      const b = new RowGatherer(ds).gatherRange(0, n);
+      const b = wholeBatch(ds);
       const positions = jet ? Array.from(batch.lines, (l) => jet.sequenceOf(l)) : batch.lines;
       const trainDs = sampler ? sampleStreamRows(ds, positions, sampler, ipw) : ds;
       const k = trainDs.numRows;
@@ -325,7 +328,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
         pv.label(b.labels, b.weights, batch.slices);
       };
       if (!scoredByStep) score(predictRows(model, ds, { start: 0, end: n }));
-      const tb = trainDs === ds ? b : new RowGatherer(trainDs).gatherRange(0, k);
+      const tb = trainDs === ds ? b : wholeBatch(trainDs);
       model.train();
       model.onTrainingStep(globalStep);
       let value: number | undefined;
@@ -376,6 +379,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
     await jet?.close();
   }
   const loopSeconds = (performance.now() - loopStart) / 1000;
+  const cpu = process.cpuUsage(loopCpu);
   // The end of the stream (or Ctrl-C): a final line when the last one is not current, and a checkpoint to continue from.
   if (last === undefined || last.rows !== rows) {
     last = pv.report();
@@ -395,7 +399,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   });
   return {
     output, modelDir, logFile, checkpointsDir: checkpointDir, backend: kernels, input, rows, trainedRows, batches: globalStep,
-    report, skippedLines: rowStream.stats.skipped, position, positionKind: jet ? 'sequence' : 'line', resumedAfter, interrupted, progressive: last, rowsPerSecond, seconds,
+    report, skippedLines: rowStream.stats.skipped, position, positionKind: jet ? 'sequence' : 'line', resumedAfter, interrupted, progressive: last, rowsPerSecond, loopCpuSeconds: (cpu.user + cpu.system) / 1e6, seconds,
     ...(vocabs && { vocab: vocabs.stats() }),
   };
 }

@@ -40,6 +40,9 @@ function text(v: RawValue): string {
   return typeof v === 'number' ? (Number.isNaN(v) ? '' : String(v)) : v;
 }
 
+/** A raw value as text: a number's String, '' for a missing one (the stream's slice values). */
+export { text as rawText };
+
 /** Whether `v` satisfies a `positive` rule (labels, event logs); a number rule on a missing or non-numeric value is an error. */
 export function positiveRuleHolds(p: PositiveRule, v: RawValue, file: string, line: number, column: string, what = 'label'): boolean {
   if (p.contains !== undefined) return text(v).includes(p.contains);

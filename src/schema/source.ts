@@ -53,12 +53,13 @@ export interface ColumnRequest {
 
 const SVM_FEATURE = /^f([1-9]\d*)$/;
 
-function missingColumn(file: string, req: ColumnRequest, line: number | undefined, available: string): DataFormatError {
+/** The error for a requested column the source does not have (`available`: its columns, listed). */
+export function missingColumn(file: string, req: ColumnRequest, line: number | undefined, available: string): DataFormatError {
   return new DataFormatError(file, line, undefined,
     `no column ${JSON.stringify(req.column)} (needed by ${req.usedBy}); the columns are ${available}`);
 }
 
-function listColumns(cols: readonly string[]): string {
+export function listColumns(cols: readonly string[]): string {
   return cols.length <= 12 ? cols.join(', ') : `${cols.slice(0, 10).join(', ')}, … (${cols.length} in all)`;
 }
 

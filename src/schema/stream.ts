@@ -11,7 +11,6 @@
  */
 import { resolve } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
-import type { RawValue } from '../data/prep/field.js';
 import { handleBadLine, type BadLinePolicy, type ReaderStats } from '../data/readers/reader.js';
 import { STDIN } from '../data/readers/textFile.js';
 import type { DataConfig, SourceConfig } from './config.js';
@@ -19,8 +18,9 @@ import { ConfigError } from './errors.js';
 import { fittedCoder } from './encodeRows.js';
 import type { GrowingVocabularies } from './growingVocab.js';
 import { FittedSchema } from './fitted.js';
-import { newParsedRow, rowParser } from './rows.js';
+import { newParsedRow, rawText, rowParser } from './rows.js';
 import { openColumns } from './source.js';
+import { openByteRowStream } from './streamBytes.js';
 import { specColumns, specFromConfig, type IdFieldSpec, type SequenceSpec } from './spec.js';
 import { RowStore } from './store.js';
 
@@ -118,8 +118,18 @@ export async function openRowStream(fitted: FittedSchema, source: SourceConfig, 
   if (!(STREAM_FORMATS as readonly string[]).includes(source.format)) {
     throw new ConfigError([`data.source.format: ${source.format} cannot be read as a stream (formats: ${STREAM_FORMATS.join(', ')})`]);
   }
-  const { spec } = fitted;
   const file = path === STDIN || options.content !== undefined ? path : resolve(baseDir, path);
+  return await openByteRowStream(fitted, source, file, options) ?? openTextRowStream(fitted, source, file, baseDir, options);
+}
+
+/**
+ * openRowStream read as text: lines and values as strings, through the format's line reader and the
+ * schema's row parser. The reference of the byte path (src/schema/streamBytes.ts), and the reader
+ * of what that does not cover. `file` is resolved already.
+ */
+export async function openTextRowStream(fitted: FittedSchema, source: SourceConfig, file: string, baseDir: string,
+  options: StreamOptions): Promise<RowStream> {
+  const { spec } = fitted;
   const policy = options.onBadLine ?? 'error';
   const keep = options.keepSkipped ?? 10;
   const src = await openColumns(source, file, baseDir, specColumns(spec, true),
@@ -166,8 +176,4 @@ export async function openRowStream(fitted: FittedSchema, source: SourceConfig, 
     if (lines.length > 0) yield flush();
   }
   return { stats, [Symbol.asyncIterator]: batches };
-}
-
-function rawText(v: RawValue): string {
-  return typeof v === 'number' ? (Number.isNaN(v) ? '' : String(v)) : v;
 }

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ReaderStats } from '../data/readers/reader.js';
 import { FittedSchema } from './fitted.js';
-import { openRowStream } from './stream.js';
+import { openRowStream, type StreamBatch } from './stream.js';
 import { errorRecord, revive, type AheadMessage, type AheadReply, type AheadSpec } from './streamAheadProtocol.js';
 
 const port = parentPort!;
@@ -39,6 +39,19 @@ async function* forwarded(): AsyncGenerator<Buffer> {
   }
 }
 
+/**
+ * The buffers of a batch, moved to the training thread rather than copied: the stream makes new
+ * arrays for every batch (src/schema/streamBytes.ts, src/schema/store.ts), so none is used here again.
+ */
+function batchBuffers(b: StreamBatch): ArrayBuffer[] {
+  const ds = b.dataset;
+  const views: (ArrayBufferView | undefined)[] = [ds.ids, ...ds.labels, ds.weights, ds.dense, ds.groupOffsets, b.lines,
+    ...(ds.sequences ?? []).flatMap((q) => [q.offsets, q.ids])];
+  const out = new Set<ArrayBuffer>();
+  for (const v of views) if (v !== undefined && v.buffer instanceof ArrayBuffer) out.add(v.buffer);
+  return [...out];
+}
+
 let stats: ReaderStats | undefined;
 try {
   const rows = await openRowStream(new FittedSchema(job.spec), job.source, job.path, job.baseDir,
@@ -48,7 +61,7 @@ try {
   for await (const batch of rows) {
     while (credits === 0) await new Promise<void>((r) => { wakeCredit = r; });
     credits--;
-    post({ kind: 'batch', batch, stats });
+    port.postMessage({ kind: 'batch', batch, stats } satisfies AheadMessage, batchBuffers(batch));
   }
   post({ kind: 'end', stats });
 } catch (err) {

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  BlockShuffledBatches, FileOrderBatches, GroupBatches, datasetBlocks, type BatchSource,
+  BlockShuffledBatches, FileOrderBatches, GroupBatches, RowGatherer, datasetBlocks, wholeBatch, type BatchSource,
 } from '../../src/data/batching.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { CacheBlockReader, writeCache } from '../../src/data/cache/index.js';
@@ -84,6 +84,20 @@ describe('FileOrderBatches', () => {
     const b = src.epoch(new Rng(0), 1)[Symbol.iterator]().next().value!;
     assert.deepEqual(Array.from(b.sequences![0]!.offsets), [0, 1, 2, 3, 4]);
     assert.deepEqual(Array.from(b.sequences![0]!.ids), [5, 6, 7, 8]);
+  });
+});
+
+describe('wholeBatch', () => {
+  it('is the batch RowGatherer copies out of the whole dataset, sharing its arrays', () => {
+    const ds = rowsDataset(9);
+    ds.weights = Float32Array.from({ length: 9 }, (_, i) => i / 10);
+    ds.dense = Float32Array.from({ length: 18 }, (_, i) => i);
+    ds.denseNames = ['a', 'b'];
+    const b = wholeBatch(ds);
+    assert.deepEqual(b, new RowGatherer(ds).gatherRange(0, 9));
+    assert.equal(b.ids, ds.ids);
+    assert.equal(b.labels, ds.labels[0]);
+    assert.equal(b.dense, ds.dense);
   });
 });
 

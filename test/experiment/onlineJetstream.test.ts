@@ -9,13 +9,13 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parseMetricLog } from '../../src/train/metricLog.js';
 import { openJetStreamLines } from '../../src/data/jetstream.js';
 import { packageRoot, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
+import { freePort, waitForPort } from '../helpers/localPort.js';
 
 const CRITEO = 'criteo_kaggle_dac_head10k/criteo_kaggle_train_head10k.txt.gz';
 const root = packageRoot();
@@ -44,31 +44,6 @@ const hasServer = spawnSync('nats-server', ['--version']).status === 0;
 const skip = skipWithoutSharedData(CRITEO)
   ?? (hasServer ? undefined : 'nats-server is not on PATH (Debian: apt-get install nats-server)')
   ?? (client ? undefined : 'the packages @nats-io/transport-node and @nats-io/jetstream are not installed (npm install)');
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, deadlineMs = 15_000): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((res) => {
-      const c = tcpConnect(port, '127.0.0.1');
-      c.once('connect', () => { c.destroy(); res(true); });
-      c.once('error', () => res(false));
-    });
-    if (ok) return;
-    assert.ok(Date.now() < until, `nats-server did not listen on ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

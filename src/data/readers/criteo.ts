@@ -71,6 +71,60 @@ export function parseCriteoInto(line: string, file: string, lineNo: number,
   return label;
 }
 
+/**
+ * Parses one Criteo line from the chunk's bytes: label and ints into `ints` at `intsAt`, and the
+ * byte span of each categorical into `spans` (2 entries per column). Returns the label, or -1 when
+ * the line is not well formed; the caller then re-parses it with parseCriteoInto for the error
+ * message (used by the parallel chunk parser and the byte row stream). The accepted lines and their values are exactly parseCriteoInto's: tabs, digits and
+ * signs are ASCII, so the byte and the decoded-text views split and parse alike.
+ */
+export function parseCriteoBytes(src: Uint8Array, start: number, end: number, ints: Float64Array, intsAt: number, spans: Int32Array): number {
+  let p = start;
+  let label = -1;
+  for (let col = 0; col < CRITEO_COLUMNS; col++) {
+    const s = p;
+    if (col <= CRITEO_NUM_INTS) {
+      // parseIntRange on bytes: empty = NaN, optional sign, then at least one digit.
+      let v = 0;
+      let neg = false;
+      let digits = 0;
+      let b = p < end ? src[p]! : 9;
+      if (b === 45 || b === 43) {
+        neg = b === 45;
+        b = ++p < end ? src[p]! : 9;
+      }
+      while (b !== 9) {
+        const d = b - 48;
+        if (d < 0 || d > 9) return -1;
+        v = v * 10 + d;
+        digits++;
+        b = ++p < end ? src[p]! : 9;
+      }
+      if (digits === 0 && p > s) return -1; // a lone sign
+      const value = p === s ? Number.NaN : neg ? -v : v;
+      if (col === 0) {
+        if (value !== 0 && value !== 1) return -1;
+        label = value;
+      } else {
+        ints[intsAt + col - 1] = value;
+      }
+    } else {
+      while (p < end && src[p] !== 9) p++;
+      const j = col - 1 - CRITEO_NUM_INTS;
+      spans[2 * j] = s;
+      spans[2 * j + 1] = p;
+    }
+    // p is at a tab or at the end of the line: the last column must end the line, the others a tab.
+    if (col === CRITEO_COLUMNS - 1) {
+      if (p !== end) return -1;
+    } else {
+      if (p >= end) return -1;
+      p++;
+    }
+  }
+  return label;
+}
+
 function columnCountError(line: string, file: string, lineNo: number): DataFormatError {
   let n = 1;
   for (let i = line.indexOf('\t'); i !== -1; i = line.indexOf('\t', i + 1)) n++;

@@ -106,3 +106,34 @@ export function describeReadError(file: string, err: unknown, completeLines: num
   }
   return err;
 }
+
+/**
+ * The bytes of a plain or gzip file (or options.content) cut after a `\n`: every chunk holds whole
+ * lines, but the last, which holds the file's last line when it has no final newline. For parsers
+ * that work on bytes (no string per line); the line rule is LineSource's (see lineEnd). zlib errors
+ * are thrown raw: the caller, which counts the lines, names them with describeReadError.
+ */
+export async function openLineBytes(file: string, options: LineSourceOptions = {}): Promise<AsyncIterable<Buffer>> {
+  const bytes = options.content ?? await openFileBytes(file, options.chunkSize ?? 1 << 20);
+  return {
+    async *[Symbol.asyncIterator]() {
+      let carry: Buffer | undefined;
+      for await (const buf of bytes) {
+        const last = buf.lastIndexOf(10);
+        if (last === -1) {
+          carry = carry === undefined ? buf : Buffer.concat([carry, buf]);
+          continue;
+        }
+        let from = 0;
+        if (carry !== undefined) {
+          // Only the line that straddles the chunks is copied.
+          from = buf.indexOf(10) + 1;
+          yield Buffer.concat([carry, buf.subarray(0, from)]);
+        }
+        carry = last + 1 < buf.length ? buf.subarray(last + 1) : undefined;
+        if (from <= last) yield buf.subarray(from, last + 1);
+      }
+      if (carry !== undefined && carry.length > 0) yield carry;
+    },
+  };
+}

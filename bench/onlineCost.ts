@@ -1,0 +1,181 @@
+/**
+ * `npm run bench -- online --vs-epoch [--model lr,dnn] [--source file,jetstream] [--rounds 3] [--copies 4] [--code DIR] [--json]`
+ *
+ * What the stream costs (issue 12: ≤ 10 % for the DNN): the same model trained on the same rows one
+ * epoch in memory vs online from a file (read ahead on a worker, the default, and in-thread) and
+ * from a NATS JetStream stream. The Criteo head ×`copies` (uncompressed), the fields of
+ * examples/online-criteo.yaml hashed into 32768 buckets each, batch 256, AdaGrad lr 0.05, 1 thread,
+ * no periodic checkpoints. Epoch: the rows encoded beforehand (not timed) with the stream's own
+ * schema (same ids, tables and model), one shuffled epoch of the Trainer. Online: the loop of
+ * runOnlineTraining (read, parse, encode, score, train). Each variant reports wall rows/s and the
+ * process's CPU time per row over its loop (every thread: the worker's included), which other
+ * processes on a shared machine barely move; the ratios stream ÷ epoch are summarised as median and
+ * range over the rounds, which interleave the variants.
+ *
+ * `--code DIR`: also runs online training from another build's dist folder (e.g. the base commit's,
+ * "before"), interleaved in the same rounds. JetStream: a nats-server -js started on 127.0.0.1 on a free port
+ * (skipped when nats-server or the @nats-io packages are absent), the lines published once; the
+ * 0.5 s of idleSeconds that end a run are taken out of its wall time.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { backend } from '../src/backend/index.js';
+import { ShuffledBatches } from '../src/data/batching.js';
+import { parseExperimentConfig, type ExperimentConfig } from '../src/experiment/config.js';
+import type { OnlineRunResult } from '../src/experiment/onlineRun.js';
+import { createModel } from '../src/models/registry.js';
+import { createOptimizer } from '../src/optim/registry.js';
+import { openRowStream, streamSchema } from '../src/schema/index.js';
+import { Trainer } from '../src/train/trainer.js';
+import { freePort, waitForPort } from '../test/helpers/localPort.js';
+import { sharedDir } from './paths.js';
+import { cpuModel, flagValue, hasFlag, Reporter } from './report.js';
+
+const IDLE_S = 0.5;
+const BUCKETS = 32768;
+
+type RunOnline = (cfg: ExperimentConfig, opts: { quiet: boolean }) => Promise<OnlineRunResult>;
+
+function config(file: string, model: string, output: string, online: Record<string, unknown>): ExperimentConfig {
+  return parseExperimentConfig({
+    data: {
+      source: { format: 'criteo', path: file }, labels: [{ name: 'click', column: 'label' }],
+      fields: [
+        ...Array.from({ length: 13 }, (_, i) => ({ name: `I${i + 1}`, kind: 'numeric', transform: 'log-bucket' })),
+        ...Array.from({ length: 26 }, (_, i) => ({ name: `C${i + 1}`, kind: 'categorical' })),
+      ],
+    },
+    model: model === 'lr' ? { type: 'lr' } : { type: 'dnn', dim: 16, hidden: [256, 128] },
+    train: {
+      epochs: 1, batchSize: 256, seed: 1, threads: 1, logEvery: 1000,
+      optimizer: { type: 'adagrad', lr: 0.05, initialAccumulator: 0.1 },
+      online: { hashBuckets: BUCKETS, window: 2000, ...online },
+    },
+    output,
+  }, `online cost bench (${model})`);
+}
+
+/** One shuffled epoch of the Trainer over the rows encoded beforehand: rows/s and CPU µs per row of the epoch alone. */
+async function epoch(cfg: ExperimentConfig, file: string): Promise<{ rps: number; cpuUs: number }> {
+  const fitted = streamSchema(cfg.data, BUCKETS, cfg.file, 'train.online.hashBuckets');
+  let ds;
+  for await (const b of await openRowStream(fitted, cfg.data.source, file, '/', { batchSize: 1 << 30 })) ds = b.dataset;
+  backend().setThreads(1);
+  const model = createModel(cfg.model, {
+    numIds: fitted.numIds, numFields: fitted.spec.fields.length, denseDim: 0, numSequences: 0, features: fitted.features(),
+  }, cfg.train.seed);
+  const optimizer = createOptimizer(cfg.train.optimizer, model);
+  const trainer = new Trainer({ model, optimizer, train: new ShuffledBatches(ds!, { start: 0, end: ds!.numRows }, 256), epochs: 1, seed: 1 });
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  await trainer.run();
+  const c = process.cpuUsage(c0);
+  const s = (performance.now() - t0) / 1000;
+  return { rps: ds!.numRows / s, cpuUs: (c.user + c.system) / ds!.numRows };
+}
+
+interface NatsClient {
+  transport: { connect(o: { servers: string }): Promise<{ close(): Promise<void> }> };
+  js: {
+    jetstreamManager(nc: unknown): Promise<{ streams: { add(cfg: { name: string; subjects: string[] }): Promise<unknown> } }>;
+    jetstream(nc: unknown): { publish(subject: string, data: string): Promise<unknown> };
+  };
+}
+
+/** A local JetStream server holding `lines` as stream BENCH, or the reason there is none. */
+async function jetstream(dir: string, lines: string[]): Promise<{ servers: string; stop(): void } | string> {
+  if (spawnSync('nats-server', ['--version']).status !== 0) return 'nats-server is not on PATH';
+  const load = (pkg: string): Promise<unknown> => import(pkg);
+  let client: NatsClient;
+  try {
+    client = { transport: await load('@nats-io/transport-node') as NatsClient['transport'], js: await load('@nats-io/jetstream') as NatsClient['js'] };
+  } catch {
+    return 'the @nats-io packages are not installed';
+  }
+  const port = await freePort();
+  const server: ChildProcess = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'store')], { stdio: 'ignore' });
+  await waitForPort(port);
+  const servers = `127.0.0.1:${port}`;
+  const nc = await client.transport.connect({ servers });
+  await (await client.js.jetstreamManager(nc)).streams.add({ name: 'BENCH', subjects: ['bench.>'] });
+  const j = client.js.jetstream(nc);
+  for (let i = 0; i < lines.length; i += 512) await Promise.all(lines.slice(i, i + 512).map((l) => j.publish('bench.rows', l)));
+  await nc.close();
+  return { servers, stop: () => server.kill('SIGTERM') };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+
+export async function onlineCostBench(argv: string[]): Promise<void> {
+  const rep = new Reporter(hasFlag(argv, '--json'));
+  const models = (flagValue(argv, '--model') ?? 'lr,dnn').split(',');
+  const sources = (flagValue(argv, '--source') ?? 'file').split(',');
+  const rounds = Number(flagValue(argv, '--rounds') ?? 3);
+  const copies = Number(flagValue(argv, '--copies') ?? 4);
+  const other = flagValue(argv, '--code');
+  const codes: [string, RunOnline][] = [['this', (await import('../src/experiment/onlineRun.js')).runOnlineTraining]];
+  if (other !== undefined) {
+    const mod = await import(pathToFileURL(join(resolve(other), 'src', 'experiment', 'onlineRun.js')).href) as { runOnlineTraining: RunOnline };
+    codes.push([`code:${other}`, mod.runOnlineTraining]);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'ctrkit-online-cost-'));
+  const head = gunzipSync(readFileSync(join(sharedDir(), 'data', 'criteo_kaggle_dac_head10k', 'criteo_kaggle_train_head10k.txt.gz'))).toString('utf8');
+  const file = join(dir, 'criteo.txt');
+  writeFileSync(file, head.repeat(copies));
+  const lines = head.repeat(copies).split('\n').filter((l) => l.length > 0);
+  rep.note(`cpu ${cpuModel()}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${lines.length} rows`);
+  let js: { servers: string; stop(): void } | undefined;
+  if (sources.includes('jetstream')) {
+    const j = await jetstream(dir, lines);
+    if (typeof j === 'string') rep.note(`JetStream skipped: ${j}`);
+    else js = j;
+  }
+  const ratios = new Map<string, { wall: number[]; cpu: number[] }>();
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      for (const model of models) {
+        const ep = await epoch(config(file, model, join(dir, 'out'), {}), file);
+        rep.row({ round, model, variant: 'epoch', rows_per_s: Math.round(ep.rps), cpu_us_per_row: r2(ep.cpuUs) });
+        const variants: [string, RunOnline, Record<string, unknown>, number][] = [];
+        for (const [name, run] of codes) {
+          if (sources.includes('file')) {
+            variants.push([`file ${name}`, run, {}, 0]);
+            variants.push([`file in-thread ${name}`, run, { readAhead: false }, 0]);
+          }
+          if (js !== undefined) variants.push([`jetstream ${name}`, run, { jetstream: { servers: js.servers, stream: 'BENCH', idleSeconds: IDLE_S } }, IDLE_S]);
+        }
+        for (const [variant, run, online, idle] of variants) {
+          const r = await run(config(file, model, join(dir, `out-${round}`), online), { quiet: true });
+          rmSync(r.output, { recursive: true, force: true });
+          const rps = r.rows / (r.rows / r.rowsPerSecond - idle);
+          const cpuUs = r.loopCpuSeconds === undefined ? Number.NaN : r.loopCpuSeconds * 1e6 / r.rows;
+          rep.row({ round, model, variant, rows: r.rows, rows_per_s: Math.round(rps), cpu_us_per_row: r2(cpuUs), wall_ratio: r2(ep.rps / rps), cpu_ratio: r2(cpuUs / ep.cpuUs) });
+          const key = `${model} ${variant}`;
+          const acc = ratios.get(key) ?? { wall: [], cpu: [] };
+          acc.wall.push(ep.rps / rps);
+          acc.cpu.push(cpuUs / ep.cpuUs);
+          ratios.set(key, acc);
+        }
+      }
+    }
+  } finally {
+    js?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  for (const [key, { wall, cpu }] of ratios) {
+    rep.row({
+      summary: key, rounds: wall.length,
+      wall_ratio_median: r2(median(wall)), wall_ratio_min: r2(Math.min(...wall)), wall_ratio_max: r2(Math.max(...wall)),
+      cpu_ratio_median: r2(median(cpu)), cpu_ratio_min: r2(Math.min(...cpu)), cpu_ratio_max: r2(Math.max(...cpu)),
+    });
+  }
+  rep.note(`load average after ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+}

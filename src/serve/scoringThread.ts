@@ -85,6 +85,21 @@ export class ScoringThread {
     if (k !== referenceKernels && k !== nativeKernels()) this.disabled = 'the process scores with kernels a thread cannot load (set by setBackend)';
   }
 
+  /** The running thread's id (undefined before the first batch, after a death until the next batch, and after close). */
+  get threadId(): number | undefined {
+    return this.worker?.threadId;
+  }
+
+  /** Messages (loads, batches) in the thread now. */
+  get busy(): number {
+    return this.pending.size;
+  }
+
+  /** Snapshots attached and not released (the served one, and a retired one until its last batch is answered). */
+  get held(): number {
+    return this.entries.size;
+  }
+
   /** Where batches are scored: 'thread', or 'event loop (why)'. */
   where(): string {
     return this.disabled === undefined ? 'thread' : `event loop (${this.disabled})`;

@@ -1,6 +1,6 @@
 /**
  * The server process of `npm run bench -- serve`: `ctrkit serve` on a model directory with one
- * compute thread, scoring with ctrkit or (with --onnx FILE) with onnxruntime-node on the exported
+ * compute thread (--threads N), scoring with ctrkit (on its scoring thread; --score-thread off: on the event loop) or (with --onnx FILE) with onnxruntime-node on the exported
  * graph, behind the same HTTP layer and batcher; with --precision int8, ctrkit's opt-in int8
  * scoring. Prints its URL as one line when listening.
  */
@@ -15,12 +15,14 @@ const modelDir = flagValue(argv, '--model')!;
 const onnx = flagValue(argv, '--onnx');
 const precision = flagValue(argv, '--precision') === 'int8' ? 'int8' : 'fp32';
 const wait = flagValue(argv, '--batch-wait-ms');
-backend().setThreads(1);
+// --score-thread off: ctrkit scores on the event loop (its path before the scoring thread); --threads N: native compute threads.
+const scoreThread = flagValue(argv, '--score-thread') !== 'off';
+backend().setThreads(Number(flagValue(argv, '--threads') ?? 1));
 // The snapshot version the graph was exported from: a reloaded model is scored by ctrkit.
 const { manifest, fitted } = loadScoringModel(modelDir, { recover: false });
 const ort = onnx === undefined ? undefined : await OrtScorer.load(onnx, fitted, 1);
 const server = createServer({
-  modelDir, port: 0, reload: { pollMs: 500 }, precision, ...(wait === undefined ? {} : { batch: { maxWaitMs: Number(wait) } }),
+  modelDir, port: 0, reload: { pollMs: 500 }, precision, scoreThread, ...(wait === undefined ? {} : { batch: { maxWaitMs: Number(wait) } }),
   scorer: ort && ((snap) => snap.manifest.weights.sha256 !== manifest.weights.sha256 ? undefined
     : async (ds, start, end) => [Float64Array.from((await ort.score(ds, start, end)).probability)]),
 });

@@ -144,7 +144,7 @@ export abstract class Coalescer<Req, Res> {
 export class Batcher extends Coalescer<undefined, Float64Array[]> {
   private readonly scorer: Scorer;
 
-  /** `onScored(elsewhere, rows)`: a batch was scored by `remote` (true) or on the event loop (false). */
+  /** `onScored(elsewhere)`: a batch was scored by `remote` (true) or on the event loop (false). */
   constructor(private readonly snapshot: ModelSnapshot, opts: BatchOptions, onBatch?: (rows: number) => void, scorer?: Scorer,
     private readonly remote?: ColumnScorer, private readonly onScored?: (elsewhere: boolean) => void) {
     super(snapshot.loaded.fitted, opts, onBatch);

@@ -21,6 +21,8 @@ import { SnapshotChangedError, type ModelSnapshot } from './snapshot.js';
 
 export interface ScoringData {
   backend: 'native' | 'reference';
+  /** Rows scored per kernel call (BatchOptions.chunkRows). */
+  chunkRows: number;
 }
 
 export type ScoringRequest =
@@ -79,8 +81,8 @@ export class ScoringThread {
   /** Why no batch is scored on the thread any more. */
   private disabled: string | undefined;
 
-  /** `warn`: a message for the server log (a fallback to the event loop, a thread that stopped). */
-  constructor(private readonly warn: (message: string) => void) {
+  /** `chunkRows`: rows per kernel call; `warn`: a message for the server log (a fallback to the event loop, a thread that stopped). */
+  constructor(private readonly chunkRows: number, private readonly warn: (message: string) => void) {
     const k = backend();
     if (k !== referenceKernels && k !== nativeKernels()) this.disabled = 'the process scores with kernels a thread cannot load (set by setBackend)';
   }
@@ -179,7 +181,14 @@ export class ScoringThread {
     if (this.worker !== undefined || this.closed) return this.worker;
     if (this.disabled !== undefined) return undefined;
     const kind = backend() === referenceKernels ? 'reference' : 'native';
-    const w = new Worker(new URL('./scoringWorker.js', import.meta.url), { workerData: { backend: kind } satisfies ScoringData });
+    let w: Worker;
+    try {
+      w = new Worker(new URL('./scoringWorker.js', import.meta.url), { workerData: { backend: kind, chunkRows: this.chunkRows } satisfies ScoringData });
+    } catch (e) {
+      this.disabled = `no scoring thread could be started: ${(e as Error).message}`;
+      this.warn(`${this.disabled}; every request is scored on the event loop`);
+      return undefined;
+    }
     w.unref();
     w.on('message', (r: ScoringReply) => {
       const p = this.pending.get(r.id);

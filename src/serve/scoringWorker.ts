@@ -11,7 +11,8 @@ import { WeightsReader } from './weightsReader.js';
 import type { ScoringData, ScoringReply, ScoringRequest } from './scoringThread.js';
 
 const port = parentPort!;
-if ((workerData as ScoringData).backend === 'reference') setBackend(referenceKernels);
+const { backend: kind, chunkRows } = workerData as ScoringData;
+if (kind === 'reference') setBackend(referenceKernels);
 const snapshots = new Map<number, ModelSnapshot>();
 const reader = new WeightsReader();
 
@@ -43,7 +44,14 @@ async function handle(m: ScoringRequest): Promise<void> {
         const s = snapshots.get(m.key);
         if (s === undefined) throw new Error(`scoring thread: snapshot ${m.key} is not loaded`);
         const ds = s.loaded.fitted.toDataset(m.cols);
-        const scores = s.score(ds, 0, ds.numRows);
+        const n = ds.numRows;
+        // In steps of chunkRows, as on the event loop: a few recurring batch shapes, which the
+        // kernels' size-keyed scratch and the JIT settle on (a new shape per batch cost int8 2-3×).
+        const scores = s.tasks.map(() => new Float64Array(n));
+        for (let start = 0; start < n; start += chunkRows) {
+          const end = Math.min(n, start + chunkRows);
+          s.score(ds, start, end).forEach((p, t) => scores[t]!.set(p, start));
+        }
         transfer = buffersOf(scores);
         reply = { id: m.id, ok: true, scores };
         break;

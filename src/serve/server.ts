@@ -130,7 +130,7 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   const maxRows = opts.maxRows ?? 4096;
   const metrics = new ServeMetrics();
   const precision = opts.precision ?? 'fp32';
-  const scoring = opts.scorer === undefined && (opts.scoreThread ?? true) ? new ScoringThread((m) => app.log.warn(m)) : undefined;
+  const scoring = opts.scorer === undefined && (opts.scoreThread ?? true) ? new ScoringThread(batch.chunkRows, (m) => app.log.warn(m)) : undefined;
   const serve = (snapshot: ModelSnapshot, initial = false): Served => {
     const thread = scoring?.attach(snapshot, precision);
     const served: Served = {
@@ -305,7 +305,10 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   });
 
   const ready = async (): Promise<void> => {
-    await reloader.current.thread?.ready;
+    // Republished since the event loop loaded it: scored on the event loop until the reload swaps.
+    await reloader.current.thread?.ready.catch((e: unknown) => {
+      if (!(e instanceof SnapshotChangedError)) throw e;
+    });
     await reloader.current.items;
   };
   return {

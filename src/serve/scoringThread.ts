@@ -223,7 +223,7 @@ export class ScoringThread {
 
   /** Stops the thread as a death would (its batches are answered 503; the next batch starts a new thread): tests, and an operator's last resort. */
   async restart(): Promise<void> {
-    await this.worker?.terminate();
+    await this.stop(this.worker);
   }
 
   /** Stops the thread for good (after the server's last request). */
@@ -231,6 +231,12 @@ export class ScoringThread {
     this.closed = true;
     const w = this.worker;
     this.worker = undefined;
-    if (w !== undefined) await w.terminate();
+    await this.stop(w);
+  }
+
+  private async stop(w: Worker | undefined): Promise<void> {
+    // An unref'd thread's exit does not keep the process waiting for it: terminate() would never settle.
+    w?.ref();
+    await w?.terminate();
   }
 }

@@ -168,7 +168,7 @@ export async function serveBench(argv: string[]): Promise<void> {
   if (only !== undefined && !['reload', 'profile', 'throughput'].includes(only)) throw new Error(`--only: expected reload, throughput or profile, got '${only}'`);
   const wait = flagValue(argv, '--batch-wait-ms');
   if (wait !== undefined) serverFlags.push('--batch-wait-ms', String(Number(wait)));
-  // --score-thread off: ctrkit scores on the event loop; --threads N: the servers' native compute threads (1 by default).
+  // --threads N: the servers' native compute threads (1 by default); --score-thread: for servers the scorers below do not set.
   for (const flag of ['--score-thread', '--threads']) {
     const v = flagValue(argv, flag);
     if (v !== undefined) serverFlags.push(flag, v);
@@ -200,7 +200,7 @@ export async function serveBench(argv: string[]): Promise<void> {
     const sizes = (flagValue(argv, '--sizes') ?? '1,100').split(',').map((x) => Number(x) as 1 | 100);
     if (sizes.some((x) => x !== 1 && x !== 100)) throw new Error(`--sizes: expected 1 and/or 100, got ${flagValue(argv, '--sizes')}`);
     // --precision int8: also ctrkit's opt-in int8 scoring and onnxruntime on the int8 export (equal precision).
-    // --scorers a,b,…: these, in this order (ctrkit-loop, ctrkit-int8-loop: ctrkit scoring on the event loop, as before the scoring thread).
+    // --scorers a,b,…: these, in this order (ctrkit, ctrkit-int8: on the scoring thread; ctrkit-loop, ctrkit-int8-loop: on the event loop).
     const scorers: readonly Scorer[] = (flagValue(argv, '--scorers')?.split(',') as Scorer[] | undefined)
       ?? (flagValue(argv, '--precision') === 'int8' ? ['ctrkit', 'ctrkit-int8', 'onnxruntime', 'onnxruntime-int8'] : ['ctrkit', 'onnxruntime']);
     if (scorers.some((x) => !SCORERS.includes(x))) throw new Error(`--scorers: expected some of ${SCORERS.join(', ')}, got ${flagValue(argv, '--scorers')}`);
@@ -237,7 +237,7 @@ async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Req
     for (const name of names) {
       for (const scorer of scorers) {
         const server = await ServerProcess.start(dirs[name], onnx[name]![scorer], scorer.startsWith('ctrkit-int8') ? 'int8' : 'fp32',
-          scorer.endsWith('-loop') ? ['--score-thread', 'off'] : []);
+          scorer.startsWith('ctrkit') ? ['--score-thread', scorer.endsWith('-loop') ? 'off' : 'on'] : []);
         try {
           for (const size of sizes) {
             for (const [format, bodies] of Object.entries(requests)) {

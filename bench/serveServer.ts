@@ -1,6 +1,6 @@
 /**
  * The server process of `npm run bench -- serve`: `ctrkit serve` on a model directory with one
- * compute thread (--threads N), scoring with ctrkit (on its scoring thread; --score-thread off: on the event loop) or (with --onnx FILE) with onnxruntime-node on the exported
+ * compute thread (--threads N), scoring with ctrkit (--score-thread on|off|auto) or (with --onnx FILE) with onnxruntime-node on the exported
  * graph, behind the same HTTP layer and batcher; with --precision int8, ctrkit's opt-in int8
  * scoring. Prints its URL as one line when listening.
  */
@@ -15,8 +15,9 @@ const modelDir = flagValue(argv, '--model')!;
 const onnx = flagValue(argv, '--onnx');
 const precision = flagValue(argv, '--precision') === 'int8' ? 'int8' : 'fp32';
 const wait = flagValue(argv, '--batch-wait-ms');
-// --score-thread off: ctrkit scores on the event loop (its path before the scoring thread); --threads N: native compute threads.
-const scoreThread = flagValue(argv, '--score-thread') !== 'off';
+// --score-thread on|off|auto: ctrkit scores on its scoring thread / on the event loop / the server's default; --threads N: native compute threads.
+const flag = flagValue(argv, '--score-thread');
+const scoreThread = flag === undefined || flag === 'auto' ? 'auto' : flag === 'on';
 backend().setThreads(Number(flagValue(argv, '--threads') ?? 1));
 // The snapshot version the graph was exported from: a reloaded model is scored by ctrkit.
 const { manifest, fitted } = loadScoringModel(modelDir, { recover: false });

@@ -14,6 +14,7 @@
  *   GET  /metrics     Prometheus text
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Batcher, DEFAULT_BATCH_OPTIONS, type BatchOptions, type Scorer } from './batcher.js';
 import { errorKind, ServeMetrics } from './metrics.js';
@@ -60,9 +61,11 @@ export interface ServeOptions {
   precision?: Precision;
   /**
    * Score /v1/predict batches on a worker thread (scoringThread.ts) while the event loop reads the
-   * next requests (default true); false: on the event loop, in chunks. Ignored with `scorer`.
+   * next requests (true), or on the event loop, in chunks (false). Default 'auto': the thread when
+   * the process may use more than 2 CPUs (on 2 shared vCPUs the event loop measured faster:
+   * docs/benchmarks.md, "The scoring thread"). Ignored with `scorer`.
    */
-  scoreThread?: boolean;
+  scoreThread?: boolean | 'auto';
 }
 
 /** A snapshot with the batcher that scores requests encoded by it. */
@@ -130,7 +133,8 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   const maxRows = opts.maxRows ?? 4096;
   const metrics = new ServeMetrics();
   const precision = opts.precision ?? 'fp32';
-  const scoring = opts.scorer === undefined && (opts.scoreThread ?? true) ? new ScoringThread(batch.chunkRows, (m) => app.log.warn(m)) : undefined;
+  const threaded = opts.scoreThread === undefined || opts.scoreThread === 'auto' ? availableParallelism() > 2 : opts.scoreThread;
+  const scoring = opts.scorer === undefined && threaded ? new ScoringThread(batch.chunkRows, (m) => app.log.warn(m)) : undefined;
   const serve = (snapshot: ModelSnapshot, initial = false): Served => {
     const thread = scoring?.attach(snapshot, precision);
     const served: Served = {

@@ -49,7 +49,7 @@ describe('serve: the scoring thread', () => {
   function logged(opts: Partial<ServeOptions> = {}): { server: CtrkitServer; log: string[] } {
     const log: string[] = [];
     const stream = new Writable({ write(chunk: Buffer, _enc, done) { log.push(chunk.toString()); done(); } });
-    return { server: createServer({ modelDir, batch: { maxWaitMs: 0 }, logger: { level: 'warn', stream }, ...opts }), log };
+    return { server: createServer({ modelDir, scoreThread: true, batch: { maxWaitMs: 0 }, logger: { level: 'warn', stream }, ...opts }), log };
   }
 
   async function where(server: CtrkitServer): Promise<string> {
@@ -108,7 +108,7 @@ describe('serve: the scoring thread', () => {
     const was = backend();
     setBackend({ ...was });
     try {
-      const server = createServer({ modelDir });
+      const server = createServer({ modelDir, scoreThread: true });
       try {
         assert.match(await where(server), /^event loop \(.*setBackend/);
         assert.deepEqual(await scores(server, few), reference);
@@ -134,7 +134,7 @@ describe('serve: the scoring thread', () => {
     }
     assert.notDeepEqual(otherScores, reference);
     publishDirAtomic(served, (tmp) => saveTinyModel(tmp, 3));
-    const server = createServer({ modelDir: served, batch: { maxWaitMs: 1 }, reload: { watch: false, pollMs: 0 } });
+    const server = createServer({ modelDir: served, scoreThread: true, batch: { maxWaitMs: 1 }, reload: { watch: false, pollMs: 0 } });
     try {
       await server.ready();
       const before = server.current().version;

@@ -149,8 +149,11 @@ export class ScoringThread {
       e.loadingIn = w;
       const { dir, version } = e.snapshot;
       e.loading = this.request(w, { type: 'load', id: 0, key, dir, precision: e.precision, version }).then((r) => {
-        if (r.ok) e.loadedIn = w;
-        else if (r.changed) throw new SnapshotChangedError(r.message);
+        if (r.ok) {
+          e.loadedIn = w;
+          // Released while it loaded (a reload that failed, a swap meanwhile): the thread lets it go.
+          if (!this.entries.has(key) && w === this.worker) w.postMessage({ type: 'drop', key } satisfies ScoringRequest);
+        } else if (r.changed) throw new SnapshotChangedError(r.message);
         else {
           e.fallback = `the scoring thread could not load it: ${r.message}`;
           this.warn(`model ${version}: ${e.fallback}; its requests are scored on the event loop`);

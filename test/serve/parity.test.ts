@@ -41,7 +41,7 @@ describe('serve: scores equal ctrkit predict bit for bit', () => {
       SHORT_TRAIN.replace(/ }$/, ', tasks: [{ name: income }, { name: marital }] }'),
       (y) => y.replace(/^(\s*- \{ name: income, .*)$/m, '$1\n    - { name: marital, column: marital_stat, type: binary, positive: { equals: Never married } }'));
     const offline = Object.fromEntries(tasks.map((t) => [t, predictScores(modelDir, data.file, `score_${t}`)]));
-    const server: CtrkitServer = createServer({ modelDir, batch: { maxWaitMs: 5, maxBatchRows: 700, chunkRows: 97 } });
+    const server: CtrkitServer = createServer({ modelDir, scoreThread: true, batch: { maxWaitMs: 5, maxBatchRows: 700, chunkRows: 97 } });
     try {
       await server.ready();
       assert.deepEqual(server.current().tasks, tasks);

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- serve [--seconds 5] [--connections 16] [--malformed 10000] [--precision int8] [--format rows,columns] [--model dnn] [--batch-wait-ms N] [--json]`
+ * `npm run bench -- serve [--seconds 5] [--connections 16] [--malformed 10000] [--precision int8] [--format rows,columns] [--model dnn] [--batch-wait-ms N] [--score-thread on|off] [--threads N] [--json]`
  *
  * Load test of `ctrkit serve` over loopback (127.0.0.1 only) with autocannon, bounded in time
  * (--seconds per run) and count (--malformed requests). DNN and DCN-v2 (dim 16, [400, 400, 400],
@@ -107,9 +107,9 @@ const serverFlags: string[] = [];
 class ServerProcess {
   private constructor(readonly child: ChildProcess, readonly url: string) {}
 
-  static async start(modelDir: string, onnx?: string, precision: 'fp32' | 'int8' = 'fp32'): Promise<ServerProcess> {
+  static async start(modelDir: string, onnx?: string, precision: 'fp32' | 'int8' = 'fp32', flags: readonly string[] = []): Promise<ServerProcess> {
     const script = join(packageRoot(), 'dist', 'bench', 'serveServer.js');
-    const child = spawn(process.execPath, [script, '--model', modelDir, ...(onnx ? ['--onnx', onnx] : []), '--precision', precision, ...serverFlags], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [script, '--model', modelDir, ...(onnx ? ['--onnx', onnx] : []), '--precision', precision, ...serverFlags, ...flags], { stdio: ['ignore', 'pipe', 'inherit'] });
     const url = await new Promise<string>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
       createInterface({ input: child.stdout! }).once('line', resolve);
@@ -168,6 +168,11 @@ export async function serveBench(argv: string[]): Promise<void> {
   if (only !== undefined && !['reload', 'profile', 'throughput'].includes(only)) throw new Error(`--only: expected reload, throughput or profile, got '${only}'`);
   const wait = flagValue(argv, '--batch-wait-ms');
   if (wait !== undefined) serverFlags.push('--batch-wait-ms', String(Number(wait)));
+  // --threads N: the servers' native compute threads (1 by default); --score-thread: for servers the scorers below do not set.
+  for (const flag of ['--score-thread', '--threads']) {
+    const v = flagValue(argv, flag);
+    if (v !== undefined) serverFlags.push(flag, v);
+  }
   // --models DIR: train into DIR (kept) or reuse the models trained there before.
   const keep = flagValue(argv, '--models');
   try {
@@ -195,7 +200,10 @@ export async function serveBench(argv: string[]): Promise<void> {
     const sizes = (flagValue(argv, '--sizes') ?? '1,100').split(',').map((x) => Number(x) as 1 | 100);
     if (sizes.some((x) => x !== 1 && x !== 100)) throw new Error(`--sizes: expected 1 and/or 100, got ${flagValue(argv, '--sizes')}`);
     // --precision int8: also ctrkit's opt-in int8 scoring and onnxruntime on the int8 export (equal precision).
-    const scorers: readonly Scorer[] = flagValue(argv, '--precision') === 'int8' ? ['ctrkit', 'ctrkit-int8', 'onnxruntime', 'onnxruntime-int8'] : ['ctrkit', 'onnxruntime'];
+    // --scorers a,b,…: these, in this order (ctrkit, ctrkit-int8: on the scoring thread; ctrkit-loop, ctrkit-int8-loop: on the event loop).
+    const scorers: readonly Scorer[] = (flagValue(argv, '--scorers')?.split(',') as Scorer[] | undefined)
+      ?? (flagValue(argv, '--precision') === 'int8' ? ['ctrkit', 'ctrkit-int8', 'onnxruntime', 'onnxruntime-int8'] : ['ctrkit', 'onnxruntime']);
+    if (scorers.some((x) => !SCORERS.includes(x))) throw new Error(`--scorers: expected some of ${SCORERS.join(', ')}, got ${flagValue(argv, '--scorers')}`);
     // --model dnn: the throughput figures of one model only.
     const names = (flagValue(argv, '--model') ?? 'dnn,dcnv2').split(',') as (keyof typeof MODELS)[];
     if (names.some((n) => !(n in MODELS))) throw new Error(`--model: expected dnn and/or dcnv2, got ${flagValue(argv, '--model')}`);
@@ -209,7 +217,8 @@ export async function serveBench(argv: string[]): Promise<void> {
 }
 
 type Dirs = Record<keyof typeof MODELS, string>;
-type Scorer = 'ctrkit' | 'ctrkit-int8' | 'onnxruntime' | 'onnxruntime-int8';
+const SCORERS = ['ctrkit', 'ctrkit-int8', 'ctrkit-loop', 'ctrkit-int8-loop', 'onnxruntime', 'onnxruntime-int8'] as const;
+type Scorer = (typeof SCORERS)[number];
 type Requests = Partial<Record<BodyFormat, Record<1 | 100, Request[]>>>;
 
 /** Requests/s and latency of ctrkit and onnxruntime-node behind the same server; then malformed requests mixed in. */
@@ -227,7 +236,8 @@ async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Req
 
     for (const name of names) {
       for (const scorer of scorers) {
-        const server = await ServerProcess.start(dirs[name], onnx[name]![scorer], scorer === 'ctrkit-int8' ? 'int8' : 'fp32');
+        const server = await ServerProcess.start(dirs[name], onnx[name]![scorer], scorer.startsWith('ctrkit-int8') ? 'int8' : 'fp32',
+          scorer.startsWith('ctrkit') ? ['--score-thread', scorer.endsWith('-loop') ? 'off' : 'on'] : []);
         try {
           for (const size of sizes) {
             for (const [format, bodies] of Object.entries(requests)) {

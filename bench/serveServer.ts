@@ -1,6 +1,6 @@
 /**
  * The server process of `npm run bench -- serve`: `ctrkit serve` on a model directory with one
- * compute thread, scoring with ctrkit or (with --onnx FILE) with onnxruntime-node on the exported
+ * compute thread (--threads N), scoring with ctrkit (--score-thread on|off|auto) or (with --onnx FILE) with onnxruntime-node on the exported
  * graph, behind the same HTTP layer and batcher; with --precision int8, ctrkit's opt-in int8
  * scoring. Prints its URL as one line when listening.
  */
@@ -15,12 +15,15 @@ const modelDir = flagValue(argv, '--model')!;
 const onnx = flagValue(argv, '--onnx');
 const precision = flagValue(argv, '--precision') === 'int8' ? 'int8' : 'fp32';
 const wait = flagValue(argv, '--batch-wait-ms');
-backend().setThreads(1);
+// --score-thread on|off|auto: ctrkit scores on its scoring thread / on the event loop / the server's default; --threads N: native compute threads.
+const flag = flagValue(argv, '--score-thread');
+const scoreThread = flag === undefined || flag === 'auto' ? 'auto' : flag === 'on';
+backend().setThreads(Number(flagValue(argv, '--threads') ?? 1));
 // The snapshot version the graph was exported from: a reloaded model is scored by ctrkit.
 const { manifest, fitted } = loadScoringModel(modelDir, { recover: false });
 const ort = onnx === undefined ? undefined : await OrtScorer.load(onnx, fitted, 1);
 const server = createServer({
-  modelDir, port: 0, reload: { pollMs: 500 }, precision, ...(wait === undefined ? {} : { batch: { maxWaitMs: Number(wait) } }),
+  modelDir, port: 0, reload: { pollMs: 500 }, precision, scoreThread, ...(wait === undefined ? {} : { batch: { maxWaitMs: Number(wait) } }),
   scorer: ort && ((snap) => snap.manifest.weights.sha256 !== manifest.weights.sha256 ? undefined
     : async (ds, start, end) => [Float64Array.from((await ort.score(ds, start, end)).probability)]),
 });

@@ -1,10 +1,12 @@
 /**
  * Coalesces concurrent requests for one model snapshot into batches (predict's here, rank's in
  * rank.ts): a batch is sealed when it holds maxBatchRows rows or maxWaitMs after its first
- * request; a predict batch is scored in chunks of chunkRows with a turn of the event loop between
- * chunks, so a large batch does not stall other
- * requests (and health checks) for long. Batches are scored one at a time, in arrival order; a
- * request is never split across batches, so it is scored by one model throughout.
+ * request. A predict batch is scored on the scoring thread (scoringThread.ts) while the event loop
+ * reads the next requests, or, on the event loop, in chunks of chunkRows with a turn of the loop
+ * between chunks, so a large batch does not stall other requests (and health checks) for long.
+ * Batches are scored one at a time, in arrival order; batches sealed while one is being scored
+ * are joined (up to maxBatchRows) when its turn comes. A request is never split across batches,
+ * so it is scored by one model throughout.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Dataset } from '../data/dataset.js';
@@ -27,6 +29,12 @@ export interface BatchOptions {
  */
 export type Scorer = (ds: Dataset, start: number, end: number) => Float64Array[] | Promise<Float64Array[]>;
 
+/**
+ * Scores a whole batch's encoded rows somewhere else (the scoring thread), taking ownership of the
+ * arrays; undefined (nothing taken) when the batch must be scored on the event loop instead.
+ */
+export type ColumnScorer = (cols: StoredColumns) => Promise<Float64Array[] | undefined>;
+
 export const DEFAULT_BATCH_OPTIONS: BatchOptions = { maxWaitMs: 1, maxBatchRows: 1024, chunkRows: 256 };
 
 /** A request in a batch: its rows [offset, offset + count) of the batch and what else scoring it needs. */
@@ -41,6 +49,7 @@ export interface Pending<Req, Res> {
 interface Sealed<Req, Res> {
   blocks: StoredColumns[];
   pending: Pending<Req, Res>[];
+  rows: number;
 }
 
 /**
@@ -56,11 +65,18 @@ export abstract class Coalescer<Req, Res> {
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private readonly queue: Sealed<Req, Res>[] = [];
   private running = false;
+  private idleWaiters: (() => void)[] = [];
 
-  constructor(private readonly fitted: FittedSchema, protected readonly opts: BatchOptions, private readonly onBatch?: (rows: number) => void) {}
+  constructor(protected readonly fitted: FittedSchema, protected readonly opts: BatchOptions, private readonly onBatch?: (rows: number) => void) {}
 
-  /** Resolves each request of the batch `ds` (rows of the requests in order), or rejects them. */
-  protected abstract scoreBatch(ds: Dataset, pending: readonly Pending<Req, Res>[]): Promise<void>;
+  /** Resolves each request of the batch `cols` (rows of the requests in order; the arrays are the callee's), or rejects them. */
+  protected abstract scoreBatch(cols: StoredColumns, pending: readonly Pending<Req, Res>[]): Promise<void>;
+
+  /** Resolves once every request submitted so far is answered (a retired snapshot's resources may then go). */
+  idle(): Promise<void> {
+    if (!this.running && this.queue.length === 0 && this.pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
 
   /** Queues a request's rows, encoded with the fitted schema (readPredictBody). */
   protected enqueue(block: StoredColumns, request: Req): Promise<Res> {
@@ -84,7 +100,7 @@ export abstract class Coalescer<Req, Res> {
       this.timer = undefined;
     }
     if (this.pending.length === 0) return;
-    this.queue.push({ blocks: this.blocks, pending: this.pending });
+    this.queue.push({ blocks: this.blocks, pending: this.pending, rows: this.rows });
     this.pending = [];
     this.blocks = [];
     this.rows = 0;
@@ -94,19 +110,33 @@ export abstract class Coalescer<Req, Res> {
   private async drain(): Promise<void> {
     this.running = true;
     try {
-      for (let b = this.queue.shift(); b !== undefined; b = this.queue.shift()) {
+      for (let b = this.next(); b !== undefined; b = this.next()) {
         try {
           // Concatenated when scored, not when sealed: a batch waiting in the queue holds only its blocks.
-          const ds = this.fitted.toDataset(concatColumns(b.blocks));
-          this.onBatch?.(ds.numRows);
-          await this.scoreBatch(ds, b.pending);
+          const cols = concatColumns(b.blocks);
+          this.onBatch?.(cols.numRows);
+          await this.scoreBatch(cols, b.pending);
         } catch (e) {
           for (const w of b.pending) w.reject(e as Error);
         }
       }
     } finally {
       this.running = false;
+      if (this.pending.length === 0) for (const done of this.idleWaiters.splice(0)) done();
     }
+  }
+
+  /** The first queued batch, joined by those queued behind it while they fit in maxBatchRows together. */
+  private next(): Sealed<Req, Res> | undefined {
+    const b = this.queue.shift();
+    if (b === undefined) return undefined;
+    for (let n = this.queue[0]; n !== undefined && b.rows + n.rows <= this.opts.maxBatchRows; n = this.queue[0]) {
+      this.queue.shift();
+      for (const w of n.pending) b.pending.push({ ...w, offset: w.offset + b.rows });
+      b.blocks.push(...n.blocks);
+      b.rows += n.rows;
+    }
+    return b;
   }
 }
 
@@ -114,7 +144,9 @@ export abstract class Coalescer<Req, Res> {
 export class Batcher extends Coalescer<undefined, Float64Array[]> {
   private readonly scorer: Scorer;
 
-  constructor(private readonly snapshot: ModelSnapshot, opts: BatchOptions, onBatch?: (rows: number) => void, scorer?: Scorer) {
+  /** `onScored(elsewhere)`: a batch was scored by `remote` (true) or on the event loop (false). */
+  constructor(private readonly snapshot: ModelSnapshot, opts: BatchOptions, onBatch?: (rows: number) => void, scorer?: Scorer,
+    private readonly remote?: ColumnScorer, private readonly onScored?: (elsewhere: boolean) => void) {
     super(snapshot.loaded.fitted, opts, onBatch);
     this.scorer = scorer ?? ((ds, start, end) => snapshot.score(ds, start, end));
   }
@@ -124,7 +156,14 @@ export class Batcher extends Coalescer<undefined, Float64Array[]> {
     return this.enqueue(block, undefined);
   }
 
-  protected async scoreBatch(ds: Dataset, pending: readonly Pending<undefined, Float64Array[]>[]): Promise<void> {
+  protected async scoreBatch(cols: StoredColumns, pending: readonly Pending<undefined, Float64Array[]>[]): Promise<void> {
+    const remote = this.remote === undefined ? undefined : await this.remote(cols);
+    this.onScored?.(remote !== undefined);
+    const out = remote ?? await this.scoreHere(this.fitted.toDataset(cols));
+    for (const w of pending) w.resolve(out.map((p) => p.subarray(w.offset, w.offset + w.count)));
+  }
+
+  private async scoreHere(ds: Dataset): Promise<Float64Array[]> {
     const n = ds.numRows;
     const out = this.snapshot.tasks.map(() => new Float64Array(n));
     for (let start = 0; start < n; start += this.opts.chunkRows) {
@@ -133,6 +172,6 @@ export class Batcher extends Coalescer<undefined, Float64Array[]> {
       (scored instanceof Promise ? await scored : scored).forEach((p, t) => out[t]!.set(p, start));
       if (end < n) await nextTurn();
     }
-    for (const w of pending) w.resolve(out.map((p) => p.subarray(w.offset, w.offset + w.count)));
+    return out;
   }
 }

@@ -30,6 +30,7 @@ export class ServeMetrics {
   readonly latency: Histogram<'route'>;
   readonly requestRows: Histogram;
   readonly batchRows: Histogram;
+  readonly batches: Counter<'scorer'>;
   readonly reloads: Counter<'result'>;
   private readonly model: Gauge<'version' | 'type' | 'data_hash'>;
   private readonly loadedAt: Gauge;
@@ -46,6 +47,7 @@ export class ServeMetrics {
     const rowBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
     this.requestRows = new Histogram({ name: 'ctrkit_serve_request_rows', help: 'Rows per predict request', buckets: rowBuckets, registers });
     this.batchRows = new Histogram({ name: 'ctrkit_serve_batch_rows', help: 'Rows per scored batch (requests coalesced)', buckets: rowBuckets, registers });
+    this.batches = new Counter({ name: 'ctrkit_serve_batches_total', help: 'Predict batches scored, by where (thread, event_loop)', labelNames: ['scorer'], registers });
     this.reloads = new Counter({ name: 'ctrkit_serve_reloads_total', help: 'Model reload attempts by result (ok, failed)', labelNames: ['result'], registers });
     this.model = new Gauge({ name: 'ctrkit_serve_model_info', help: 'The model being served (value 1)', labelNames: ['version', 'type', 'data_hash'], registers });
     this.loadedAt = new Gauge({ name: 'ctrkit_serve_model_loaded_timestamp_seconds', help: 'When the served model was loaded', registers });

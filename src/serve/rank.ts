@@ -15,7 +15,6 @@ import { Tensor } from '../tensor/tensor.js';
 import { isRecord, readPredictBody, RequestError } from './request.js';
 import { fillerValue, type ModelSnapshot } from './snapshot.js';
 import { Coalescer, type BatchOptions, type Pending } from './batcher.js';
-import type { Dataset } from '../data/dataset.js';
 import type { StoredColumns } from '../schema/index.js';
 
 /** The items of one snapshot: item i is row i of the items file (the row order of `ctrkit export --format item-vectors`). */
@@ -128,7 +127,8 @@ export class RankBatcher extends Coalescer<RankJob, Float64Array> {
     return new Tensor(v, [items.length, table.dim]);
   }
 
-  protected async scoreBatch(ds: Dataset, pending: readonly Pending<RankJob, Float64Array>[]): Promise<void> {
+  protected async scoreBatch(cols: StoredColumns, pending: readonly Pending<RankJob, Float64Array>[]): Promise<void> {
+    const ds = this.fitted.toDataset(cols);
     const requests = pending.map((w) => ({ start: w.offset, end: w.offset + w.count, items: this.vectorsOf(w.request.items) }));
     let logits: Float32Array[] = [];
     this.model.eval();

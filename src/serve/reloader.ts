@@ -31,6 +31,8 @@ export const DEFAULT_RELOAD_OPTIONS: ReloadOptions = { debounceMs: 200, pollMs: 
 export interface ReloadEvents<T> {
   swapped(next: T, previous: T): void;
   failed(error: Error, stamp: string): void;
+  /** `previous` was replaced (by a new version, or by the same one republished): it gets no new requests. */
+  retired?(previous: T): void;
 }
 
 export type CheckResult = 'unchanged' | 'swapped' | 'failed' | 'pending';
@@ -121,6 +123,7 @@ export class Reloader<T extends Reloadable> {
     this.failedStamp = undefined;
     const previous = this.model;
     this.model = next;
+    this.events.retired?.(previous);
     if (next.version === previous.version) return 'unchanged';
     this.events.swapped(next, previous);
     return 'swapped';

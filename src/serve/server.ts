@@ -14,6 +14,7 @@
  *   GET  /metrics     Prometheus text
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Batcher, DEFAULT_BATCH_OPTIONS, type BatchOptions, type Scorer } from './batcher.js';
 import { errorKind, ServeMetrics } from './metrics.js';
@@ -25,6 +26,7 @@ import type { RawValue } from '../data/prep/field.js';
 import { readTreatmentBody, treatmentAnswer, treatmentScores, treatmentSplit } from './treatments.js';
 import { loadSnapshot, loadSnapshotOffLoop, SnapshotChangedError, type ModelSnapshot } from './snapshot.js';
 import { WeightsReader } from './weightsReader.js';
+import { ScoringThread, type ThreadScorer } from './scoringThread.js';
 import type { Precision } from '../nn/quantize.js';
 
 export interface ServeOptions {
@@ -57,6 +59,13 @@ export interface ServeOptions {
   logger?: FastifyServerOptions['logger'];
   /** Inference precision of every snapshot's dense layers (default fp32; int8 / bf16: src/nn/quantize.ts). */
   precision?: Precision;
+  /**
+   * Score /v1/predict batches on a worker thread (scoringThread.ts) while the event loop reads the
+   * next requests (true), or on the event loop, in chunks (false). Default 'auto': the thread when
+   * the process may use more than 2 CPUs (on 2 shared vCPUs the event loop measured faster:
+   * docs/benchmarks.md, "The scoring thread"). Ignored with `scorer`.
+   */
+  scoreThread?: boolean | 'auto';
 }
 
 /** A snapshot with the batcher that scores requests encoded by it. */
@@ -68,6 +77,8 @@ interface Served {
   /** With --items: this snapshot's item vectors (rejected when they cannot be computed; never a stale table) and the batcher of rank requests over them. */
   readonly items?: Promise<{ table: ItemTable; ranker: RankBatcher }>;
   readonly itemOnly?: ReadonlyMap<number, RawValue>;
+  /** With the scoring thread: this snapshot's copy there. */
+  readonly thread?: ThreadScorer;
 }
 
 export interface ReloadFailure {
@@ -86,8 +97,10 @@ export interface CtrkitServer {
   ready(): Promise<void>;
   /** Listens on host:port once ready(); resolves with the URL. */
   listen(): Promise<string>;
-  /** Stops accepting, lets in-flight requests finish, stops watching. */
+  /** Stops accepting, lets in-flight requests finish, stops watching and the scoring thread. */
   close(): Promise<void>;
+  /** The scoring thread (undefined when batches are scored on the event loop: scoreThread false, or an alternative scorer). */
+  readonly scoring: ScoringThread | undefined;
 }
 
 const OPEN_ROUTES = new Set(['/healthz', '/readyz']);
@@ -119,10 +132,15 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   const batch: BatchOptions = { ...DEFAULT_BATCH_OPTIONS, ...opts.batch };
   const maxRows = opts.maxRows ?? 4096;
   const metrics = new ServeMetrics();
+  const precision = opts.precision ?? 'fp32';
+  const threaded = opts.scoreThread === undefined || opts.scoreThread === 'auto' ? availableParallelism() > 2 : opts.scoreThread;
+  const scoring = opts.scorer === undefined && threaded ? new ScoringThread(batch.chunkRows, (m) => app.log.warn(m)) : undefined;
   const serve = (snapshot: ModelSnapshot, initial = false): Served => {
+    const thread = scoring?.attach(snapshot, precision);
     const served: Served = {
-      snapshot, version: snapshot.version, stamp: snapshot.stamp,
-      batcher: new Batcher(snapshot, batch, (n) => metrics.batchRows.observe(n), opts.scorer?.(snapshot)),
+      snapshot, version: snapshot.version, stamp: snapshot.stamp, thread,
+      batcher: new Batcher(snapshot, batch, (n) => metrics.batchRows.observe(n), opts.scorer?.(snapshot), thread?.score,
+        (there) => metrics.batches.inc({ scorer: there ? 'thread' : 'event_loop' })),
     };
     if (opts.items === undefined) return served;
     // Throws for a model that is not two-tower: at startup a user error, at a reload a rejected snapshot.
@@ -152,7 +170,22 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   metrics.setModel(modelLabels(first.snapshot));
   let lastReloadError: ReloadFailure | undefined;
   const weights = new WeightsReader();
-  const reloader = new Reloader<Served>(opts.modelDir, first, async (dir) => serve(await loadSnapshotOffLoop(dir, weights, opts.precision)), { ...DEFAULT_RELOAD_OPTIONS, ...opts.reload }, {
+  const load = async (dir: string): Promise<Served> => {
+    const next = serve(await loadSnapshotOffLoop(dir, weights, opts.precision));
+    try {
+      // Swapped in only once the scoring thread holds it too (a republished directory is a retry).
+      await next.thread?.ready;
+    } catch (e) {
+      next.thread?.release();
+      throw e;
+    }
+    return next;
+  };
+  const reloader = new Reloader<Served>(opts.modelDir, first, load, { ...DEFAULT_RELOAD_OPTIONS, ...opts.reload }, {
+    retired(old) {
+      // In-flight batches finish on the old copy; then the scoring thread lets it go.
+      if (old.thread !== undefined) void old.batcher.idle().then(() => old.thread!.release());
+    },
     swapped(next, previous) {
       metrics.reloads.inc({ result: 'ok' });
       metrics.setModel(modelLabels(next.snapshot));
@@ -231,7 +264,8 @@ export function createServer(opts: ServeOptions): CtrkitServer {
     return {
       model: s.version, type: m.model.type, config: m.model, tasks: s.tasks, fields: s.features, calibrated: s.calibrated,
       dataHash: m.provenance.dataHash, createdAt: m.createdAt, ctrkitVersion: m.provenance.ctrkitVersion, metrics: m.metrics,
-      loadedAt: s.loadedAt.toISOString(), maxRows, precision: s.loaded.precision, ...(lastReloadError === undefined ? {} : { lastReloadError }),
+      loadedAt: s.loadedAt.toISOString(), maxRows, precision: s.loaded.precision, scoring: scoring?.where() ?? 'event loop',
+      ...(lastReloadError === undefined ? {} : { lastReloadError }),
     };
   });
   app.post('/v1/predict', async (req, reply) => {
@@ -275,6 +309,10 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   });
 
   const ready = async (): Promise<void> => {
+    // Republished since the event loop loaded it: scored on the event loop until the reload swaps.
+    await reloader.current.thread?.ready.catch((e: unknown) => {
+      if (!(e instanceof SnapshotChangedError)) throw e;
+    });
     await reloader.current.items;
   };
   return {
@@ -283,6 +321,7 @@ export function createServer(opts: ServeOptions): CtrkitServer {
     current: () => reloader.current.snapshot,
     reload: () => reloader.check(),
     ready,
+    scoring,
     async listen() {
       await ready();
       const url = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 });
@@ -295,6 +334,7 @@ export function createServer(opts: ServeOptions): CtrkitServer {
       reloader.stop();
       await app.close();
       await weights.close();
+      await scoring?.close();
     },
   };
 }

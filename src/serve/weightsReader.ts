@@ -59,6 +59,8 @@ export class WeightsReader {
   async close(): Promise<void> {
     const w = this.worker;
     this.worker = undefined;
+    // Unref'd, its exit would not keep the process waiting: terminate() would never settle.
+    w?.ref();
     if (w) await w.terminate();
   }
 }

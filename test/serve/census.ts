@@ -54,8 +54,8 @@ export function requestRow(line: string, columns: readonly string[], fields: rea
 }
 
 /** `ctrkit predict` on `file`: the score column (or another, e.g. score_<task>) as written. */
-export function predictScores(modelDir: string, file: string, column = 'score'): string[] {
-  const p = spawnSync('node', [cli, 'predict', '-m', modelDir, '-i', file], { encoding: 'utf8', timeout: 120_000 });
+export function predictScores(modelDir: string, file: string, column = 'score', flags: readonly string[] = []): string[] {
+  const p = spawnSync('node', [cli, 'predict', '-m', modelDir, '-i', file, ...flags], { encoding: 'utf8', timeout: 120_000 });
   if (p.status !== 0) throw new Error(`ctrkit predict failed: ${p.stderr}`);
   const lines = p.stdout.trim().split('\n');
   const at = lines[0]!.split(',').indexOf(column);

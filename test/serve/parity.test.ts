@@ -2,7 +2,8 @@
  * The server's scores are `ctrkit predict`'s, bit for bit, for every model type: the same rows of
  * the census file, sent as JSON raw values in concurrent requests of different sizes (so they are
  * coalesced and chunked differently from predict's batches; as rows and as columns), give the same float64 probabilities,
- * and the JSON numbers print exactly as predict's CSV cells.
+ * and the JSON numbers print exactly as predict's CSV cells. Scored on the scoring thread (the
+ * default) and on the event loop; DNN and DCN-v2 also at int8 and bf16 (`--precision`).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,13 +12,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type CtrkitServer } from '../../src/serve/server.js';
 import { censusColumns, censusPrefix, predictScores, requestRow, SHORT_TRAIN, trainCensus } from './census.js';
+import { batchesScored } from './tiny.js';
+import { nativeKernels } from '../../src/backend/index.js';
+import type { Precision } from '../../src/nn/quantize.js';
 
 const ROWS = 3000;
-const MODELS: { name: string; model: string; calibration?: string }[] = [
+// Reduced precision needs the native kernels.
+const REDUCED: Precision[] = nativeKernels() === null ? [] : ['int8', 'bf16'];
+const MODELS: { name: string; model: string; calibration?: string; precisions?: Precision[] }[] = [
   { name: 'lr', model: '{ type: lr }', calibration: 'platt' },
   { name: 'fm', model: '{ type: fm, dim: 8 }' },
-  { name: 'dnn', model: '{ type: dnn, dim: 8, hidden: [32, 16] }', calibration: 'isotonic' },
-  { name: 'dcnv2', model: '{ type: dcnv2, dim: 8, hidden: [32], crossLayers: 2 }' },
+  { name: 'dnn', model: '{ type: dnn, dim: 8, hidden: [32, 16] }', calibration: 'isotonic', precisions: REDUCED },
+  { name: 'dcnv2', model: '{ type: dcnv2, dim: 8, hidden: [32], crossLayers: 2 }', precisions: REDUCED },
 ];
 
 describe('serve: scores equal ctrkit predict bit for bit', () => {
@@ -35,8 +41,9 @@ describe('serve: scores equal ctrkit predict bit for bit', () => {
       SHORT_TRAIN.replace(/ }$/, ', tasks: [{ name: income }, { name: marital }] }'),
       (y) => y.replace(/^(\s*- \{ name: income, .*)$/m, '$1\n    - { name: marital, column: marital_stat, type: binary, positive: { equals: Never married } }'));
     const offline = Object.fromEntries(tasks.map((t) => [t, predictScores(modelDir, data.file, `score_${t}`)]));
-    const server: CtrkitServer = createServer({ modelDir, batch: { maxWaitMs: 5, maxBatchRows: 700, chunkRows: 97 } });
+    const server: CtrkitServer = createServer({ modelDir, scoreThread: true, batch: { maxWaitMs: 5, maxBatchRows: 700, chunkRows: 97 } });
     try {
+      await server.ready();
       assert.deepEqual(server.current().tasks, tasks);
       const fields = server.current().features.map((f) => f.name);
       const rows = data.lines.slice(0, 500).map((l) => requestRow(l, censusColumns(), fields));
@@ -51,6 +58,8 @@ describe('serve: scores equal ctrkit predict bit for bit', () => {
         for (let i = 0; i < 500; i++) assert.ok(Object.is(served[t]![i], Number(offline[t]![i])), `${t} row ${i}: served ${served[t]![i]}, predict ${offline[t]![i]}`);
         assert.ok(new Set(offline[t]!.slice(0, 500)).size > 20, `${t}: only ${new Set(offline[t]).size} distinct scores`);
       }
+      const scored = await batchesScored(server);
+      assert.ok(scored.thread > 0 && scored.event_loop === 0, JSON.stringify(scored));
     } finally {
       await server.close();
     }
@@ -63,42 +72,55 @@ describe('serve: scores equal ctrkit predict bit for bit', () => {
       const offline = predictScores(modelDir, data.file);
       assert.equal(offline.length, ROWS);
 
-      // Small chunks and a generous wait: many requests share a batch, and batches split unevenly.
-      const server: CtrkitServer = createServer({ modelDir, batch: { maxWaitMs: 5, maxBatchRows: 700, chunkRows: 97 } });
-      try {
-        const fields = server.current().features.map((f) => f.name);
-        const columns = censusColumns();
-        const rows = data.lines.map((l) => requestRow(l, columns, fields));
-        const sizes = [1, 7, 250, 1, 1000, 33, 2, 1706];
-        assert.equal(sizes.reduce((a, b) => a + b, 0), ROWS);
-        // Row bodies and columnar bodies alternate, so batches mix both.
-        let at = 0;
-        const replies = await Promise.all(sizes.map((n, k) => {
-          const part = rows.slice(at, at + n);
-          at += n;
-          const body = k % 2 === 0 ? { rows: part } : { columns: Object.fromEntries(fields.map((f) => [f, part.map((r) => r[f])])) };
-          return server.app.inject({ method: 'POST', url: '/v1/predict', payload: body });
-        }));
-        const served: number[] = [];
-        const printed: string[] = [];
-        for (const r of replies) {
-          assert.equal(r.statusCode, 200, r.body);
-          const j = JSON.parse(r.body) as { model: string; scores: number[] };
-          assert.equal(j.model, server.current().version);
-          served.push(...j.scores);
-          // The numbers as they appear in the JSON text.
-          printed.push(...r.body.slice(r.body.indexOf('[') + 1, r.body.lastIndexOf(']')).split(','));
-        }
-        assert.equal(served.length, ROWS);
-        for (let i = 0; i < ROWS; i++) {
-          assert.ok(Object.is(served[i], Number(offline[i])), `row ${i}: served ${served[i]}, predict ${offline[i]}`);
-          assert.equal(printed[i], offline[i], `row ${i}: JSON text`);
-        }
-        // Not all equal: a constant model would pass the comparison trivially.
-        assert.ok(new Set(offline).size > 20, `only ${new Set(offline).size} distinct scores`);
-      } finally {
-        await server.close();
+      for (const [precision, scoreThread] of [['fp32', true], ['fp32', false], ...(m.precisions ?? []).map((p) => [p, true])] as [Precision, boolean][]) {
+        const expected = precision === 'fp32' ? offline : predictScores(modelDir, data.file, 'score', ['--precision', precision]);
+        await servedEqual(modelDir, data.lines, expected, precision, scoreThread);
       }
     });
   }
 });
+
+/** Serves `modelDir` and checks its scores of `lines` (sent as JSON) against `offline` (predict's CSV cells, in row order). */
+async function servedEqual(modelDir: string, lines: readonly string[], offline: readonly string[], precision: Precision, scoreThread: boolean): Promise<void> {
+  const what = `${precision}, ${scoreThread ? 'scoring thread' : 'event loop'}`;
+  // Small chunks and a generous wait: many requests share a batch, and batches split unevenly.
+  const server: CtrkitServer = createServer({ modelDir, precision, scoreThread, batch: { maxWaitMs: 5, maxBatchRows: 700, chunkRows: 97 } });
+  try {
+    await server.ready();
+    const fields = server.current().features.map((f) => f.name);
+    const columns = censusColumns();
+    const rows = lines.map((l) => requestRow(l, columns, fields));
+    const sizes = [1, 7, 250, 1, 1000, 33, 2, 1706];
+    assert.equal(sizes.reduce((a, b) => a + b, 0), ROWS);
+    // Row bodies and columnar bodies alternate, so batches mix both.
+    let at = 0;
+    const replies = await Promise.all(sizes.map((n, k) => {
+      const part = rows.slice(at, at + n);
+      at += n;
+      const body = k % 2 === 0 ? { rows: part } : { columns: Object.fromEntries(fields.map((f) => [f, part.map((r) => r[f])])) };
+      return server.app.inject({ method: 'POST', url: '/v1/predict', payload: body });
+    }));
+    const served: number[] = [];
+    const printed: string[] = [];
+    for (const r of replies) {
+      assert.equal(r.statusCode, 200, r.body);
+      const j = JSON.parse(r.body) as { model: string; scores: number[] };
+      assert.equal(j.model, server.current().version);
+      served.push(...j.scores);
+      // The numbers as they appear in the JSON text.
+      printed.push(...r.body.slice(r.body.indexOf('[') + 1, r.body.lastIndexOf(']')).split(','));
+    }
+    assert.equal(served.length, ROWS);
+    for (let i = 0; i < ROWS; i++) {
+      assert.ok(Object.is(served[i], Number(offline[i])), `${what}: row ${i}: served ${served[i]}, predict ${offline[i]}`);
+      assert.equal(printed[i], offline[i], `${what}: row ${i}: JSON text`);
+    }
+    // Not all equal: a constant model would pass the comparison trivially.
+    assert.ok(new Set(offline).size > 20, `${what}: only ${new Set(offline).size} distinct scores`);
+    // Where the batches were scored: all on the thread, or all on the event loop.
+    const scored = await batchesScored(server);
+    assert.ok(scoreThread ? scored.thread > 0 && scored.event_loop === 0 : scored.thread === 0 && scored.event_loop > 0, `${what}: ${JSON.stringify(scored)}`);
+  } finally {
+    await server.close();
+  }
+}

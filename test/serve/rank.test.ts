@@ -94,7 +94,7 @@ describe('serve: POST /v1/rank (two-tower item vectors)', () => {
   });
 
   function serve(modelDir: string): CtrkitServer {
-    const server = createServer({ modelDir, items: itemsFile, itemsHaveLabels: true, reload: { watch: false, pollMs: 0 } });
+    const server = createServer({ modelDir, items: itemsFile, itemsHaveLabels: true, scoreThread: true, reload: { watch: false, pollMs: 0 } });
     servers.push(server);
     return server;
   }
@@ -129,7 +129,8 @@ describe('serve: POST /v1/rank (two-tower item vectors)', () => {
 
   it('a rank request while predict rows wait for their batch: each is scored on its own rows', async () => {
     // The predict rows sit in the snapshot's batch encoder for 300 ms; the rank request meanwhile must not take them.
-    const server = createServer({ modelDir: modelA, items: itemsFile, itemsHaveLabels: true, reload: { watch: false, pollMs: 0 }, batch: { maxWaitMs: 300 } });
+    // Predict batches go to the scoring thread, rank's are scored on the event loop: both call kernels.
+    const server = createServer({ modelDir: modelA, items: itemsFile, itemsHaveLabels: true, scoreThread: true, reload: { watch: false, pollMs: 0 }, batch: { maxWaitMs: 300 } });
     servers.push(server);
     await server.ready();
     const pairs = users.slice(0, 3).map((u, i) => ({ ...u, ...itemRows[i]! }));

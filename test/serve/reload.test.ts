@@ -71,7 +71,8 @@ describe('serve: hot reload', () => {
   function serveA(name: string, opts: Partial<ServeOptions> = {}): { server: CtrkitServer; served: string } {
     const served = join(dir, name);
     publishCopy(modelA, served);
-    const server = createServer({ modelDir: served, port: 0, ...opts });
+    // On the scoring thread: a reload swaps the thread's copy too.
+    const server = createServer({ modelDir: served, port: 0, scoreThread: true, ...opts });
     servers.push(server);
     return { server, served };
   }

@@ -6,6 +6,7 @@
 import { FittedSchema, type SchemaSpec } from '../../src/schema/index.js';
 import { createModel, parseModelConfig } from '../../src/models/registry.js';
 import { saveModel, type JsonValue } from '../../src/io/modelFile.js';
+import type { CtrkitServer } from '../../src/serve/server.js';
 
 export const TINY_SPEC: SchemaSpec = {
   labels: [{ name: 'click', column: 'click', type: 'binary' }],
@@ -34,4 +35,11 @@ export function saveTinyModel(dir: string, seed: number): void {
 /** A row of raw values for the tiny schema. */
 export function tinyRow(i: number): Record<string, string | number | string[] | null> {
   return { user: `u${i}`, city: ['paris', 'rome', 'oslo', 'lima'][i % 4]!, price: (i * 7) % 150, x: i / 10 - 1, items: ['a', 'b', 'c', 'zz'].slice(0, i % 5) };
+}
+
+/** Predict batches the server scored on its scoring thread and on the event loop (ctrkit_serve_batches_total). */
+export async function batchesScored(server: CtrkitServer): Promise<{ thread: number; event_loop: number }> {
+  const out = { thread: 0, event_loop: 0 };
+  for (const v of (await server.metrics.batches.get()).values) out[v.labels.scorer as keyof typeof out] += v.value;
+  return out;
 }

@@ -1,0 +1,172 @@
+/**
+ * The scoring thread's failure policy and lifetime: a thread that dies with a batch in it answers
+ * that batch's requests 503 (never a hang, never a crash) and the next batch is scored on a new
+ * thread; after MAX_RESTARTS deaths, or with kernels a thread cannot load, batches are scored on
+ * the event loop, visibly (GET /v1/model, the log); a reload swaps the thread's copy too and
+ * drops the old one; close() stops the thread. Scores are the event loop's in every case.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { backend, setBackend } from '../../src/backend/index.js';
+import { publishDirAtomic } from '../../src/io/atomic.js';
+import { createServer, type CtrkitServer, type ServeOptions } from '../../src/serve/server.js';
+import { MAX_RESTARTS } from '../../src/serve/scoringThread.js';
+import { batchesScored, saveTinyModel, tinyRow } from './tiny.js';
+
+const ROWS = 4096;
+
+describe('serve: the scoring thread', () => {
+  let dir: string;
+  let modelDir: string;
+  let reference: number[];
+  const rows = Array.from({ length: ROWS }, (_, i) => tinyRow(i));
+  const few = rows.slice(0, 9);
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ctrkit-serve-thread-'));
+    modelDir = join(dir, 'model');
+    saveTinyModel(modelDir, 3);
+    const onLoop = createServer({ modelDir, scoreThread: false });
+    try {
+      reference = await scores(onLoop, few);
+    } finally {
+      await onLoop.close();
+    }
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function scores(server: CtrkitServer, body: unknown[]): Promise<number[]> {
+    const r = await server.app.inject({ method: 'POST', url: '/v1/predict', payload: { rows: body } });
+    assert.equal(r.statusCode, 200, r.body);
+    return (JSON.parse(r.body) as { scores: number[] }).scores;
+  }
+
+  function logged(opts: Partial<ServeOptions> = {}): { server: CtrkitServer; log: string[] } {
+    const log: string[] = [];
+    const stream = new Writable({ write(chunk: Buffer, _enc, done) { log.push(chunk.toString()); done(); } });
+    return { server: createServer({ modelDir, scoreThread: true, batch: { maxWaitMs: 0 }, logger: { level: 'warn', stream }, ...opts }), log };
+  }
+
+  async function where(server: CtrkitServer): Promise<string> {
+    return (JSON.parse((await server.app.inject({ method: 'GET', url: '/v1/model' })).body) as { scoring: string }).scoring;
+  }
+
+  it('a thread that dies with a batch in it: those requests get 503, the next batch gets a new thread', async () => {
+    const { server, log } = logged();
+    try {
+      await server.ready();
+      assert.equal(await where(server), 'thread');
+      const first = server.scoring!.threadId;
+      assert.ok(first !== undefined);
+      // The death must land while the batch is in the thread; a batch that was quicker is tried again.
+      let failed: { statusCode: number; body: string } | undefined;
+      for (let attempt = 0; attempt < MAX_RESTARTS && failed === undefined; attempt++) {
+        const pending = server.app.inject({ method: 'POST', url: '/v1/predict', payload: { rows } });
+        while (server.scoring!.busy === 0) await nextTurn();
+        await server.scoring!.restart();
+        const r = await pending;
+        if (r.statusCode !== 200) failed = r;
+      }
+      assert.ok(failed !== undefined, 'no batch was in the thread when it stopped');
+      assert.equal(failed.statusCode, 503, failed.body);
+      assert.match((JSON.parse(failed.body) as { error: { message: string } }).error.message, /the scoring thread stopped .* send it again/);
+      assert.deepEqual(await scores(server, few), reference);
+      assert.notEqual(server.scoring!.threadId, first);
+      assert.equal(await where(server), 'thread');
+      assert.match(log.join(''), /the scoring thread stopped/);
+      const scored = await batchesScored(server);
+      assert.equal(scored.event_loop, 0, JSON.stringify(scored));
+    } finally {
+      await server.close();
+    }
+  });
+
+  it(`after ${MAX_RESTARTS + 1} deaths, requests are scored on the event loop, and it says so`, async () => {
+    const { server, log } = logged();
+    try {
+      await server.ready();
+      for (let i = 0; i <= MAX_RESTARTS; i++) {
+        assert.deepEqual(await scores(server, few), reference);
+        await server.scoring!.restart();
+      }
+      assert.deepEqual(await scores(server, few), reference);
+      assert.match(await where(server), /^event loop \(the scoring thread stopped 4 times/);
+      assert.match(log.join(''), /every request is now scored on the event loop/);
+      const scored = await batchesScored(server);
+      assert.ok(scored.thread === MAX_RESTARTS + 1 && scored.event_loop === 1, JSON.stringify(scored));
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('kernels a thread cannot load (setBackend): scored on the event loop, with the reason', async () => {
+    const was = backend();
+    setBackend({ ...was });
+    try {
+      const server = createServer({ modelDir, scoreThread: true });
+      try {
+        assert.match(await where(server), /^event loop \(.*setBackend/);
+        assert.deepEqual(await scores(server, few), reference);
+        assert.equal(server.scoring!.threadId, undefined);
+      } finally {
+        await server.close();
+      }
+    } finally {
+      setBackend(was);
+    }
+  });
+
+  it('a reload under a stream of requests: each answered by one model, the thread drops the old copy; close() stops the thread', async () => {
+    const served = join(dir, 'served');
+    const other = join(dir, 'other');
+    saveTinyModel(other, 4);
+    const onLoop = createServer({ modelDir: other, scoreThread: false });
+    let otherScores: number[];
+    try {
+      otherScores = await scores(onLoop, few);
+    } finally {
+      await onLoop.close();
+    }
+    assert.notDeepEqual(otherScores, reference);
+    publishDirAtomic(served, (tmp) => saveTinyModel(tmp, 3));
+    const server = createServer({ modelDir: served, scoreThread: true, batch: { maxWaitMs: 1 }, reload: { watch: false, pollMs: 0 } });
+    try {
+      await server.ready();
+      const before = server.current().version;
+      let stop = false;
+      const answers: { model: string; scores: number[] }[] = [];
+      const client = async (): Promise<void> => {
+        while (!stop) {
+          const r = await server.app.inject({ method: 'POST', url: '/v1/predict', payload: { rows: few } });
+          assert.equal(r.statusCode, 200, r.body);
+          answers.push(JSON.parse(r.body) as { model: string; scores: number[] });
+        }
+      };
+      const streams = [client(), client(), client()];
+      while (answers.length < 5) await nextTurn();
+      publishDirAtomic(served, (tmp) => saveTinyModel(tmp, 4));
+      assert.equal(await server.reload(), 'swapped');
+      const after = server.current().version;
+      const n = answers.length;
+      while (answers.length < n + 5) await nextTurn();
+      stop = true;
+      await Promise.all(streams);
+      assert.notEqual(before, after);
+      for (const a of answers) assert.deepEqual(a.scores, a.model === before ? reference : otherScores, a.model);
+      assert.ok(answers.some((a) => a.model === before) && answers.some((a) => a.model === after));
+      const scored = await batchesScored(server);
+      assert.equal(scored.event_loop, 0, JSON.stringify(scored));
+      // The retired snapshot's copy goes once its last batch is answered.
+      for (const end = Date.now() + 5000; server.scoring!.held > 1 && Date.now() < end;) await nextTurn();
+      assert.equal(server.scoring!.held, 1);
+    } finally {
+      await server.close();
+    }
+    assert.equal(server.scoring!.threadId, undefined, 'close() stops the thread');
+  });
+});

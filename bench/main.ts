@@ -11,6 +11,7 @@ import { inferenceBench } from './inference.js';
 import { mtlBench } from './mtl.js';
 import { onlineBench } from './online.js';
 import { precisionBench } from './precision.js';
+import { archBench } from './arch.js';
 
 const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
   engine: engineBench,
@@ -25,6 +26,7 @@ const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
   mtl: mtlBench,
   online: onlineBench,
   precision: precisionBench,
+  arch: archBench,
 };
 
 const [suite, ...rest] = process.argv.slice(2);

@@ -121,13 +121,19 @@ export async function loadArchitectures(baseline: ModelConfig, specs: readonly s
   return archs;
 }
 
+/** A grid run's file (`<cell>/seed<k>/chosen.yaml`) as its cell and seed. */
+function gridRun(source: string): { cell: string; seed: number } | null {
+  const m = /(?:^|\/)([^/]+)\/seed(\d+)\/[^/]+\.(?:ya?ml|json)$/.exec(source);
+  return m ? { cell: m[1]!, seed: Number(m[2]) } : null;
+}
+
 /** The sources in words: grid run files as `cell seeds 1,3`, others as given. */
 export function describeSources(sources: readonly string[]): string {
   const cells = new Map<string, number[]>();
   const other: string[] = [];
   for (const s of sources) {
-    const m = /(?:^|\/)([^/]+)\/seed(\d+)\/[^/]+\.(?:ya?ml|json)$/.exec(s);
-    if (m) cells.set(m[1]!, [...(cells.get(m[1]!) ?? []), Number(m[2])]);
+    const run = gridRun(s);
+    if (run) cells.set(run.cell, [...(cells.get(run.cell) ?? []), run.seed]);
     else other.push(s);
   }
   return [...other, ...[...cells].map(([c, seeds]) => `${c} seed${seeds.length > 1 ? 's' : ''} ${seeds.sort((a, b) => a - b).join(',')}`)].join('; ');
@@ -249,6 +255,37 @@ export function markdownTable(m: Measured): string {
   return lines.join('\n');
 }
 
+/**
+ * A Markdown table per grid cell, over its seeds' architectures (each seed's pick counts once):
+ * FLOPs × baseline, and per phase the mean of the architectures' median ratios [their min–max] —
+ * at 1 thread of rows per process-CPU second, at more threads of rows per wall second. Empty
+ * when no source is a grid run.
+ */
+export function cellTable(m: Measured): string {
+  const cells = new Map<string, number[]>();
+  m.archs.forEach((a, i) => {
+    for (const s of a.sources) {
+      const run = gridRun(s);
+      if (run) cells.set(run.cell, [...(cells.get(run.cell) ?? []), i]);
+    }
+  });
+  if (cells.size === 0) return '';
+  const mean = (v: number[]): number => v.reduce((x, y) => x + y, 0) / v.length;
+  const agg = (v: number[]): string => `${r2(mean(v))} [${r2(Math.min(...v))}–${r2(Math.max(...v))}]`;
+  const base = m.archs[0]!.flops;
+  const head = ['cell', 'runs', 'FLOPs × baseline', ...m.phases.map((p) => `${p.phase} b${p.batch}, ${p.threads} thr (${p.threads === 1 ? 'CPU' : 'wall'})`)];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const [cell, idx] of [...cells].sort(([a], [b]) => a.localeCompare(b))) {
+    const flops = base === null || idx.some((i) => m.archs[i]!.flops === null) ? '–' : agg(idx.map((i) => m.archs[i]!.flops! / base));
+    const cols = m.phases.map((p) => agg(idx.map((i) => {
+      const s = phaseSummary(p, i);
+      return p.threads === 1 ? s.cpuRatio.median : s.ratio.median;
+    })));
+    lines.push(`| ${cell} | ${idx.length} | ${flops} | ${cols.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
 export async function archBench(argv: string[]): Promise<void> {
   const a = parseArchArgs(argv);
   const rep = new Reporter(a.json);
@@ -274,6 +311,7 @@ export async function archBench(argv: string[]): Promise<void> {
   });
   rep.row({ bench: 'arch_context', cpu, load_before: load0, load_after: load1, seconds: Math.round((performance.now() - t0) / 1000), rounds: a.rounds, window_sec: a.windowSec,
     data_rows: m.dataset.rows, ids: m.dataset.ids, train_batch: m.dataset.batchSize });
-  if (a.markdown) process.stdout.write(`\n${markdownTable(m)}\n\nCPU ${cpu}; 1-minute load average ${load0.split(' ')[0]} before, ${load1.split(' ')[0]} after; ${a.rounds} rounds.\n`);
+  const byCell = cellTable(m);
+  if (a.markdown) process.stdout.write(`\n${markdownTable(m)}\n${byCell && `\n${byCell}\n`}\nCPU ${cpu}; 1-minute load average ${load0.split(' ')[0]} before, ${load1.split(' ')[0]} after; ${a.rounds} rounds.\n`);
 }
 

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  describeSources, loadArchitectures, loadBase, markdownTable, measureArchitectures, parseArchArgs, phaseSummary,
+  cellTable, describeSources, loadArchitectures, loadBase, markdownTable, measureArchitectures, parseArchArgs, phaseSummary,
 } from '../../bench/arch.js';
 import { dcnv2Flops } from '../../src/models/flops.js';
 import { parseModelConfig } from '../../src/models/registry.js';
@@ -111,5 +111,11 @@ describe('bench arch: loading and a tiny run', () => {
     const table = markdownTable(m);
     assert.match(table, /\| dcnv2 dim 8, 8-32 \| search=c seed 1 \| [\d,]+ \(0\.\d\d\) \|/);
     assert.equal(table.split('\n').length, 4);
+    // By cell: one run; its FLOPs ratio, and the 1-thread training column is that run's CPU ratio.
+    const ratio = (flops([8, 32]) / flops([32, 32])).toFixed(2);
+    const cpu = phaseSummary(m.phases[0]!, 1).cpuRatio.median.toFixed(2);
+    const cells = cellTable(m).split('\n');
+    assert.equal(cells.length, 3);
+    assert.ok(cells[2]!.startsWith(`| search=c | 1 | ${ratio} [${ratio}–${ratio}] | ${cpu} [${cpu}–${cpu}] |`), cells[2]);
   });
 });

@@ -1,4 +1,5 @@
 /** `npm run bench -- <suite> [options]`: suites are listed below. */
+import { archBench } from './arch.js';
 import { engineBench } from './engine.js';
 import { accuracyBench } from './accuracy.js';
 import { dataBench } from './data.js';
@@ -11,9 +12,9 @@ import { inferenceBench } from './inference.js';
 import { mtlBench } from './mtl.js';
 import { onlineBench } from './online.js';
 import { precisionBench } from './precision.js';
-import { archBench } from './arch.js';
 
 const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
+  arch: archBench,
   engine: engineBench,
   accuracy: accuracyBench,
   data: dataBench,
@@ -26,7 +27,6 @@ const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
   mtl: mtlBench,
   online: onlineBench,
   precision: precisionBench,
-  arch: archBench,
 };
 
 const [suite, ...rest] = process.argv.slice(2);

@@ -19,6 +19,7 @@ import { Adam } from '../src/optim/adam.js';
 import { Rng } from '../src/util/random.js';
 import { trainStep } from '../src/train/step.js';
 import { Reporter, flagValue, hasFlag } from './report.js';
+import { spread as stats, timeWindow, windowSteps } from './timing.js';
 
 const FIELDS = 8;
 const PER_FIELD = 1000;
@@ -73,12 +74,9 @@ export function dinBench(argv: string[]): void {
     const cpu: number[][] = steps.map(() => []);
     for (let w = 0; w < windows; w++) {
       steps.forEach(({ step, n }, m) => {
-        const c0 = process.cpuUsage();
-        const t0 = performance.now();
-        for (let s = 0; s < n; s++) step();
-        const c = process.cpuUsage(c0);
-        wall[m]!.push((n * size) / ((performance.now() - t0) / 1000));
-        cpu[m]!.push((n * size) / ((c.user + c.system) / 1e6));
+        const r = timeWindow(step, n, size);
+        wall[m]!.push(r.wall);
+        cpu[m]!.push(r.cpu);
       });
     }
     steps.forEach(({ name }, m) => {
@@ -93,16 +91,3 @@ export function dinBench(argv: string[]): void {
   }
 }
 
-/** Steps per window of about `windowSec`, after a warm-up. */
-function windowSteps(step: () => void, windowSec: number): number {
-  for (let i = 0; i < 5; i++) step();
-  const t0 = performance.now();
-  let n = 0;
-  while (performance.now() - t0 < 500) { step(); n++; }
-  return Math.max(1, Math.round(windowSec / ((performance.now() - t0) / 1000 / n)));
-}
-
-function stats(v: number[]): { median: number; min: number; max: number } {
-  const s = [...v].sort((a, b) => a - b);
-  return { median: s[Math.floor(s.length / 2)]!, min: s[0]!, max: s[s.length - 1]! };
-}

@@ -1,4 +1,5 @@
 /** `npm run bench -- <suite> [options]`: suites are listed below. */
+import { archBench } from './arch.js';
 import { engineBench } from './engine.js';
 import { accuracyBench } from './accuracy.js';
 import { dataBench } from './data.js';
@@ -14,6 +15,7 @@ import { precisionBench } from './precision.js';
 import { gemmTuneBench } from './gemmTune.js';
 
 const suites: Record<string, (argv: string[]) => void | Promise<void>> = {
+  arch: archBench,
   engine: engineBench,
   accuracy: accuracyBench,
   data: dataBench,

@@ -62,8 +62,8 @@ export interface ServeOptions {
   /**
    * Score /v1/predict batches on a worker thread (scoringThread.ts) while the event loop reads the
    * next requests (true), or on the event loop, in chunks (false). Default 'auto': the thread when
-   * the process may use more than 2 CPUs (on 2 shared vCPUs the event loop measured faster:
-   * docs/benchmarks.md, "The scoring thread"). Ignored with `scorer`.
+   * the process may use 2 CPUs or more (on one CPU there is nothing to overlap with: docs/benchmarks.md,
+   * "The scoring thread"). Ignored with `scorer`.
    */
   scoreThread?: boolean | 'auto';
 }
@@ -133,7 +133,7 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   const maxRows = opts.maxRows ?? 4096;
   const metrics = new ServeMetrics();
   const precision = opts.precision ?? 'fp32';
-  const threaded = opts.scoreThread === undefined || opts.scoreThread === 'auto' ? availableParallelism() > 2 : opts.scoreThread;
+  const threaded = opts.scoreThread === undefined || opts.scoreThread === 'auto' ? availableParallelism() >= 2 : opts.scoreThread;
   const scoring = opts.scorer === undefined && threaded ? new ScoringThread(batch.chunkRows, (m) => app.log.warn(m)) : undefined;
   const serve = (snapshot: ModelSnapshot, initial = false): Served => {
     const thread = scoring?.attach(snapshot, precision);

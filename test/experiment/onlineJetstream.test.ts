@@ -221,7 +221,7 @@ output: ${join(dir, name)}
     await src.close();
   });
 
-  it('probing for messages the client already holds costs no cancellable timer per message', async () => {
+  it('probing for messages the client already holds costs no cancellable timer nor event-loop turn per message', async () => {
     await publish('PROBE', Array.from({ length: 300 }, (_, i) => `m${i}`));
     const src = await openJetStreamLines({ servers: [`127.0.0.1:${port}`], stream: 'PROBE', startSequence: 1, idleMs: 500 });
     // An AbortController per message, and the AbortError of its abort, cost more than the client's decoding of the message.
@@ -233,15 +233,24 @@ output: ${join(dir, name)}
         made++;
       }
     };
+    // Nor a setImmediate per message: what receiving cost most on the training thread.
+    const realImmediate = globalThis.setImmediate;
+    let turns = 0;
+    globalThis.setImmediate = ((...args: Parameters<typeof setImmediate>) => {
+      turns++;
+      return realImmediate(...args);
+    }) as typeof setImmediate;
     let text = '';
     try {
       for await (const chunk of src.content) text += chunk.toString();
     } finally {
       globalThis.AbortController = Real;
+      globalThis.setImmediate = realImmediate;
       await src.close();
     }
     assert.equal(text.split('\n').length - 1, 300);
     assert.ok(made < 30, `${made} AbortControllers for 300 messages`);
+    assert.ok(turns < 30, `${turns} setImmediate calls for 300 messages`);
   });
 
   it('a malformed message stops the run naming its sequence, or is skipped and counted', async () => {

@@ -8,6 +8,7 @@ import type { RawValue } from '../data/prep/field.js';
 import { DataFormatError } from '../data/readers/errors.js';
 import type { FeatureColumn, RowEncoder, StoredColumns } from '../schema/index.js';
 import { errorKind } from './metrics.js';
+import { scanRows } from './rowsText.js';
 import type { FeatureInfo } from './snapshot.js';
 
 export class RequestError extends Error {
@@ -90,6 +91,38 @@ function featureIndex(features: readonly FeatureInfo[]): ReadonlyMap<string, num
     indexes.set(features, index);
   }
   return index;
+}
+
+/** A request body's JSON value; RequestError for an empty body or text that is not JSON. */
+export function parseJsonBody(text: string): unknown {
+  if (text.trim().length === 0) throw new RequestError('the body is empty; expected JSON {"rows": [...]}');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new RequestError(`the body is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/**
+ * readPredictBody of a body's text: a plain `rows` body is read straight into columns
+ * (rowsText.ts) and encoded; any other body, or one with a problem, is parsed and read by
+ * readPredictBody, which names the problem — so both give the same columns and the same errors.
+ */
+export function readPredictText(text: string, features: readonly FeatureInfo[], encoder: RowEncoder, maxRows: number): StoredColumns {
+  const scanned = scanRows(text, featureIndex(features), features.length, maxRows);
+  if (scanned !== undefined) {
+    try {
+      const shared = sharedValues(scanned.context, features, NO_IMPLIED, '');
+      // Each feature in the rows or in context, not both (else readPredictBody names it).
+      if (shared.every((v, i) => (v === undefined) !== (scanned.columns[i] === undefined))) {
+        const columns = shared.map((v, i) => v ?? scanned.columns[i]!);
+        return encoder.encodeColumns(columns, scanned.numRows, 'request');
+      }
+    } catch (e) {
+      if (!(e instanceof RequestError || e instanceof DataFormatError)) throw e;
+    }
+  }
+  return readPredictBody(parseJsonBody(text), features, encoder, maxRows);
 }
 
 /**

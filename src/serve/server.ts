@@ -19,7 +19,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions
 import { Batcher, DEFAULT_BATCH_OPTIONS, type BatchOptions, type Scorer } from './batcher.js';
 import { errorKind, ServeMetrics } from './metrics.js';
 import { Reloader, DEFAULT_RELOAD_OPTIONS, type CheckResult, type ReloadOptions } from './reloader.js';
-import { readPredictBody, RequestError } from './request.js';
+import { parseJsonBody, readPredictBody, readPredictText, RequestError } from './request.js';
 import { ModelFileError } from '../io/modelFile.js';
 import { itemOnlyFeatures, itemTableOf, RankBatcher, readRankBody, topItems, type ItemTable } from './rank.js';
 import type { RawValue } from '../data/prep/field.js';
@@ -104,6 +104,7 @@ export interface CtrkitServer {
 }
 
 const OPEN_ROUTES = new Set(['/healthz', '/readyz']);
+const PREDICT = '/v1/predict';
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
@@ -204,13 +205,13 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   // JSON is a 400 whatever it claims to be. Plain JSON.parse is safe here: a "__proto__" key
   // becomes an own property, and request objects are only read through a Map of field names.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    const text = body as string;
-    if (text.trim().length === 0) return done(new RequestError('the body is empty; expected JSON {"rows": [...]}'), undefined);
+  app.addContentTypeParser('*', { parseAs: 'string' }, (req, body, done) => {
+    // /v1/predict reads its text itself (readPredictText: a plain rows body without JSON.parse).
+    if (req.routeOptions.url === PREDICT) return done(null, body);
     try {
-      done(null, JSON.parse(text));
+      done(null, parseJsonBody(body as string));
     } catch (e) {
-      done(new RequestError(`the body is not valid JSON (${(e as Error).message})`), undefined);
+      done(e as RequestError, undefined);
     }
   });
 
@@ -268,11 +269,13 @@ export function createServer(opts: ServeOptions): CtrkitServer {
       ...(lastReloadError === undefined ? {} : { lastReloadError }),
     };
   });
-  app.post('/v1/predict', async (req, reply) => {
+  app.post(PREDICT, async (req, reply) => {
     // Pinned for the whole request: a reload meanwhile does not change the model that scores it.
     const served = reloader.current;
     const s = served.snapshot;
-    const rows = readPredictBody(req.body, s.features, s.encoder, maxRows);
+    // A request without a body has none to parse (req.body undefined: readPredictBody names it).
+    const rows = typeof req.body === 'string' ? readPredictText(req.body, s.features, s.encoder, maxRows)
+      : readPredictBody(req.body, s.features, s.encoder, maxRows);
     metrics.requestRows.observe(rows.numRows);
     const scores = await served.batcher.submit(rows);
     return reply.type(JSON_TYPE).send(predictAnswer(s.version, s.tasks, scores));

@@ -1,0 +1,165 @@
+/**
+ * The predict body read from its text (src/serve/rowsText.ts, readPredictText): what it accepts it
+ * reads as JSON.parse + readPredictBody do (same encoded columns), what it does not accept goes to
+ * that reader (same errors), and no body, however mangled, makes the server answer 5xx.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { scanRows } from '../../src/serve/rowsText.js';
+import { parseJsonBody, readPredictBody, readPredictText, RequestError } from '../../src/serve/request.js';
+import { loadSnapshot, type ModelSnapshot } from '../../src/serve/snapshot.js';
+import { createServer } from '../../src/serve/server.js';
+import type { StoredColumns } from '../../src/schema/index.js';
+import { saveTinyModel } from './tiny.js';
+
+const MAX_ROWS = 8;
+
+/** Rows of the tiny schema as a client writes them: every value a string, a number or null. */
+function plainRow(i: number): Record<string, string | number | null> {
+  return {
+    user: i % 3 === 0 ? i : `u${i}`, city: [null, 'paris', 'rome', 'lima', 'Zürich ✓'][i % 5]!, price: [(i * 7) % 150, '12', -0.5, 1e3, null][i % 5]!,
+    x: [i / 10 - 1, '3.25', -0, 2.5e-7, null][i % 5]!, items: ['a|b', '', 'zz|c', null, 'b'][i % 5]!,
+  };
+}
+
+type Outcome = { columns: StoredColumns } | { error: unknown } | { fault: string };
+
+function outcome(read: () => StoredColumns): Outcome {
+  try {
+    return { columns: read() };
+  } catch (e) {
+    return e instanceof RequestError ? { error: e.toJSON() } : { fault: String(e) };
+  }
+}
+
+/** Stored columns as plain arrays (typed arrays compared value by value, -0 distinct from 0). */
+function plain(c: StoredColumns): unknown {
+  return JSON.parse(JSON.stringify(c, (_k, v: unknown) => (ArrayBuffer.isView(v) ? Array.from(v as Float64Array, (x) => (Object.is(x, -0) ? '-0' : x)) : v)));
+}
+
+describe('serve: predict bodies read from their text', () => {
+  let dir: string;
+  let snap: ModelSnapshot;
+  const index = (): ReadonlyMap<string, number> => new Map(snap.features.map((f, i) => [f.name, i]));
+  const scan = (text: string) => scanRows(text, index(), snap.features.length, MAX_ROWS);
+  /** Both readers on `text`; asserts they agree and returns what they gave. */
+  const bothReaders = (text: string): Outcome => {
+    const viaText = outcome(() => readPredictText(text, snap.features, snap.encoder, MAX_ROWS));
+    const viaJson = outcome(() => readPredictBody(parseJsonBody(text), snap.features, snap.encoder, MAX_ROWS));
+    const show = (o: Outcome): unknown => ('columns' in o ? plain(o.columns) : o);
+    assert.deepEqual(show(viaText), show(viaJson), `body ${JSON.stringify(text)}`);
+    assert.ok(!('fault' in viaText), `body ${JSON.stringify(text)}: ${JSON.stringify(viaText)}`);
+    return viaText;
+  };
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ctrkit-rows-text-'));
+    saveTinyModel(join(dir, 'm'), 3);
+    snap = loadSnapshot(join(dir, 'm'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads plain rows as JSON.parse does (strings, numbers, null, any key order, whitespace, context)', () => {
+    const rows = Array.from({ length: MAX_ROWS }, (_, i) => plainRow(i));
+    const { items: _drop, ...noItems } = rows[0]!;
+    const reordered = rows.map((r) => Object.fromEntries(Object.entries(r).reverse()));
+    const bodies = [
+      JSON.stringify({ rows }),
+      JSON.stringify({ rows }, null, 2).replace(/\n/g, '\r\n\t'),
+      JSON.stringify({ rows: [rows[0], reordered[1], rows[2]] }),
+      JSON.stringify({ context: { items: 'a|c' }, rows: rows.map(({ items: _i, ...r }) => r) }),
+      JSON.stringify({ rows: [noItems], context: { items: null } }),
+      JSON.stringify({ rows: [rows[1]], context: {} }),
+      '{"rows":[{"user":"u","city":"rome","price":-12.5E+1,"x":0.000,"items":"a"},{"user":-0,"city":"","price":0e0,"x":-0,"items":"a|b|c|d"}]}',
+    ];
+    for (const text of bodies) {
+      const scanned = scan(text);
+      assert.ok(scanned !== undefined, `not read from the text: ${text}`);
+      const json = JSON.parse(text) as { rows: Record<string, unknown>[]; context?: Record<string, unknown> };
+      for (const [name, i] of index()) {
+        if (json.context !== undefined && name in json.context) continue;
+        assert.deepEqual(scanned.columns[i]!.map((v) => (Object.is(v, -0) ? '-0' : v)), json.rows.map((r) => (r[name] === null ? '' : Object.is(r[name], -0) ? '-0' : r[name])), `${name} of ${text}`);
+      }
+      const got = bothReaders(text);
+      assert.ok('columns' in got, JSON.stringify(got));
+    }
+  });
+
+  it('leaves to JSON.parse every body it does not read (the same answer either way)', () => {
+    const good = JSON.stringify({ rows: [plainRow(1), plainRow(2)] });
+    const bodies = [
+      '', '  ', 'null', '[]', '{}', '{"rows":[]}', '{"rows":{}}', '{"rows":[1]}', '{"rows":[{}]}', '{"rowz":[]}', good.slice(0, -1), `${good}x`, `${good},`,
+      good.replace('"u1"', '"u\\u0031"'), good.replace('"u1"', '"u\\n1"'), good.replace('"u1"', '"u\t1"'), good.replace('"u1"', '["u1"]'), good.replace('"u1"', 'true'),
+      good.replace('"u1"', '{"a":1}'), good.replace('"u1"', '01'), good.replace('"u1"', '1.'), good.replace('"u1"', '.5'), good.replace('"u1"', '+1'), good.replace('"u1"', '-'),
+      good.replace('"u1"', '1e999'), good.replace('"u1"', 'NaN'), good.replace('"u1"', 'Infinity'), good.replace('"u1"', 'nul'),
+      good.replace('"city"', '"colour"'), good.replace('"city"', '"__proto__"'), good.replace('"city":"paris",', ''), good.replace('"city":"paris"', '"city":"paris","city":"rome"'),
+      good.replace('"city":"paris"', '"city":"paris","extra":1'), good.replace('"city":"rome"', '"city":"rome","colour":1'), good.replace('"city":"rome",', ''),
+      good.replace('"items":"zz|c"', '"items":["zz","c"]'),
+      `{"rows":${JSON.stringify([plainRow(1)])},"rows":${JSON.stringify([plainRow(2)])}}`, `{"rows":[],"context":{}}`,
+      JSON.stringify({ rows: [plainRow(1)], extra: 1 }), JSON.stringify({ rows: [plainRow(1)], columns: {} }), JSON.stringify({ rows: [plainRow(1)], context: [] }), '{"rows":[],"context":{"a":1,"a":2}}',
+      JSON.stringify({ rows: Array.from({ length: MAX_ROWS + 1 }, (_, i) => plainRow(i)) }),
+      JSON.stringify({ columns: { user: ['a'], city: ['rome'], price: [1], x: [2], items: ['a'] } }),
+    ];
+    for (const text of bodies) {
+      assert.equal(scan(text), undefined, `read from the text: ${JSON.stringify(text)}`);
+      bothReaders(text);
+    }
+    // Read from the text, but refused by the encoder or the context check: the error is JSON.parse's reader's.
+    for (const text of [good.replace('"price":"12"', '"price":"old"'), good.replace('"x":"3.25"', '"x":"NaN"'),
+      JSON.stringify({ rows: [plainRow(1)], context: { city: 'rome' } }), JSON.stringify({ rows: [plainRow(1)], context: { colour: 'rome' } })]) {
+      assert.notEqual(scan(text), undefined, text);
+      const got = bothReaders(text);
+      assert.ok('error' in got, JSON.stringify(got));
+    }
+  });
+
+  it('mangled bodies: the same columns or the same 400 as JSON.parse + readPredictBody, never a fault', () => {
+    const base = JSON.stringify({ rows: Array.from({ length: 4 }, (_, i) => plainRow(i)), context: {} });
+    const alphabet = '{}[]",:0123456789-+.eEnul \\tr\u00e9';
+    let seed = 12345;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed % n;
+    };
+    let read = 0;
+    let rejected = 0;
+    for (let k = 0; k < 3000; k++) {
+      let text = base;
+      for (let m = 0, edits = 1 + rand(3); m < edits; m++) {
+        const at = rand(text.length);
+        const op = rand(3);
+        const ch = alphabet[rand(alphabet.length)]!;
+        text = op === 0 ? text.slice(0, at) + text.slice(at + 1) : op === 1 ? text.slice(0, at) + ch + text.slice(at) : text.slice(0, at) + ch + text.slice(at + 1);
+      }
+      if ('columns' in bothReaders(text)) read++;
+      else rejected++;
+    }
+    // Both kinds occur: the mutations reach values (still scorable) and structure (400s).
+    assert.ok(read > 100 && rejected > 100, `${read} read, ${rejected} rejected`);
+  });
+
+  it('over HTTP: mangled bodies are 400s, good ones score as their JSON twins', async () => {
+    const server = createServer({ modelDir: join(dir, 'm'), maxRows: MAX_ROWS, scoreThread: false });
+    try {
+      const post = (payload: string) => server.app.inject({ method: 'POST', url: '/v1/predict', payload, headers: { 'content-type': 'application/json' } });
+      const rows = Array.from({ length: 5 }, (_, i) => plainRow(i));
+      const text = JSON.stringify({ rows });
+      const viaText = await post(text);
+      // The same rows, but with an array token list: read by JSON.parse + readPredictBody.
+      const viaJson = await post(JSON.stringify({ rows: rows.map((r) => ({ ...r, items: r.items === null ? null : String(r.items).split('|').filter((t) => t !== '') })) }));
+      assert.equal(viaText.statusCode, 200, viaText.body);
+      assert.equal(viaText.body, viaJson.body);
+      for (let k = 0; k < 300; k++) {
+        const r = await post(text.slice(0, (k * 7919) % text.length) + text.slice(((k * 7919) % text.length) + 1 + (k % 3)));
+        assert.ok(r.statusCode === 200 || r.statusCode === 400, `${r.statusCode} ${r.body}`);
+      }
+      assert.equal((await server.app.inject({ method: 'POST', url: '/v1/predict' })).statusCode, 400);
+      assert.equal((await post(text)).body, viaText.body);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -8,7 +8,9 @@ import type { RawValue } from '../data/prep/field.js';
 import { DataFormatError } from '../data/readers/errors.js';
 import type { FeatureColumn, RowEncoder, StoredColumns } from '../schema/index.js';
 import { errorKind } from './metrics.js';
-import { scanRows } from './rowsText.js';
+import { scanRows, type IdCoder } from './rowsText.js';
+import { VocabTable } from './vocabTable.js';
+import type { FittedSchema } from '../schema/fitted.js';
 import type { FeatureInfo } from './snapshot.js';
 
 export class RequestError extends Error {
@@ -103,13 +105,31 @@ export function parseJsonBody(text: string): unknown {
   }
 }
 
+/** Per feature, the coder of a vocabulary field read straight into ids (built once per fitted schema). */
+const coderCache = new WeakMap<FittedSchema, (IdCoder | undefined)[]>();
+
+export function idCoders(fitted: FittedSchema): (IdCoder | undefined)[] {
+  let coders = coderCache.get(fitted);
+  if (coders === undefined) {
+    // The id fields are the first features (featureInfo's order), field j being feature j.
+    coders = fitted.spec.fields.map((spec, j) => {
+      // A plain vocabulary: its value is looked up as it is (parseIdValue passes it through). A
+      // log-bucket one parses its value first; a required one refuses ''.
+      if (spec.kind !== 'vocab' || spec.logBucket || spec.required === true) return undefined;
+      return { table: new VocabTable(spec.vocabulary), offset: fitted.fieldOffsets[j]!, ofNumber: (v: number) => fitted.fieldId(j, v, v) };
+    });
+    coderCache.set(fitted, coders);
+  }
+  return coders;
+}
+
 /**
  * readPredictBody of a body's text: a plain `rows` body is read straight into columns
  * (rowsText.ts) and encoded; any other body, or one with a problem, is parsed and read by
  * readPredictBody, which names the problem — so both give the same columns and the same errors.
  */
 export function readPredictText(text: string, features: readonly FeatureInfo[], encoder: RowEncoder, maxRows: number): StoredColumns {
-  const scanned = scanRows(text, featureIndex(features), features.length, maxRows);
+  const scanned = scanRows(text, featureIndex(features), features.length, maxRows, idCoders(encoder.fitted));
   if (scanned !== undefined) {
     try {
       const shared = sharedValues(scanned.context, features, NO_IMPLIED, '');

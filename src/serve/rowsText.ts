@@ -12,11 +12,24 @@
  * JSON.parse's double), null as '' (an empty cell).
  */
 import type { RawValue } from '../data/prep/field.js';
+import { FNV_OFFSET, FNV_PRIME, type VocabTable } from './vocabTable.js';
+
+/** How a vocabulary field's values are coded as they are read (the global ids FittedSchema.fieldId gives). */
+export interface IdCoder {
+  table: VocabTable;
+  /** The field's first global id. */
+  offset: number;
+  /** The global id of a number value (FittedSchema.fieldId of it). */
+  ofNumber(v: number): number;
+}
 
 export interface ScannedRows {
   numRows: number;
-  /** Per feature (index in the model's feature list): its values, one per row, or undefined where the rows do not give it. */
-  columns: (RawValue[] | undefined)[];
+  /**
+   * Per feature (index in the model's feature list): its values, one per row (coded: the global
+   * ids, for a feature with a coder), or undefined where the rows do not give it.
+   */
+  columns: (RawValue[] | Int32Array | undefined)[];
   /** The body's `context` object, its values read as the rows' are. */
   context?: Record<string, RawValue>;
 }
@@ -117,6 +130,28 @@ class Scan {
     throw GIVE_UP;
   }
 
+  /** The global id of a vocabulary field's value: a string's hashed as it is read, no string made. */
+  coded(c: IdCoder): number {
+    const t = this.text;
+    if (this.peek() !== QUOTE) {
+      const v = this.value();
+      // null reads as '' (an empty cell), looked up as the empty string.
+      return typeof v === 'number' ? c.ofNumber(v) : c.offset + c.table.find(t, 0, 0, FNV_OFFSET);
+    }
+    const start = ++this.pos;
+    let p = start;
+    let h = FNV_OFFSET;
+    for (;;) {
+      const x = t.charCodeAt(p);
+      if (x === QUOTE) break;
+      if (x === BACKSLASH || x < 0x20 || Number.isNaN(x)) throw GIVE_UP;
+      h = Math.imul(h ^ x, FNV_PRIME);
+      p++;
+    }
+    this.pos = p + 1;
+    return c.offset + c.table.find(t, start, p, h);
+  }
+
   /** After a member or element: true for a comma, false for the closing `close`. */
   more(close: number): boolean {
     const c = this.peek();
@@ -131,17 +166,18 @@ class Scan {
  * The rows of a predict body's text as columns, or undefined when the body is not of the plain
  * shape this reads (module comment). `index`: each feature's index by name.
  */
-export function scanRows(text: string, index: ReadonlyMap<string, number>, numFeatures: number, maxRows: number): ScannedRows | undefined {
+export function scanRows(text: string, index: ReadonlyMap<string, number>, numFeatures: number, maxRows: number,
+  coders: readonly (IdCoder | undefined)[] = []): ScannedRows | undefined {
   try {
-    return scan(new Scan(text), index, numFeatures, maxRows);
+    return scan(new Scan(text), index, numFeatures, maxRows, coders);
   } catch (e) {
     if (e === GIVE_UP) return undefined;
     throw e;
   }
 }
 
-function scan(s: Scan, index: ReadonlyMap<string, number>, numFeatures: number, maxRows: number): ScannedRows {
-  let rows: { numRows: number; columns: (RawValue[] | undefined)[] } | undefined;
+function scan(s: Scan, index: ReadonlyMap<string, number>, numFeatures: number, maxRows: number, coders: readonly (IdCoder | undefined)[]): ScannedRows {
+  let rows: ScannedRows | undefined;
   let context: Record<string, RawValue> | undefined;
   s.expect(OPEN_BRACE);
   if (s.peek() === CLOSE_BRACE) throw GIVE_UP;
@@ -149,7 +185,7 @@ function scan(s: Scan, index: ReadonlyMap<string, number>, numFeatures: number, 
     s.expect(QUOTE);
     const key = s.stringBody();
     s.expect(COLON);
-    if (key === 'rows' && rows === undefined) rows = scanRowList(s, index, numFeatures, maxRows);
+    if (key === 'rows' && rows === undefined) rows = scanRowList(s, index, numFeatures, maxRows, coders);
     else if (key === 'context' && context === undefined) context = scanContext(s);
     else throw GIVE_UP;
   } while (s.more(CLOSE_BRACE));
@@ -175,8 +211,9 @@ function scanContext(s: Scan): Record<string, RawValue> {
   return out;
 }
 
-function scanRowList(s: Scan, index: ReadonlyMap<string, number>, numFeatures: number, maxRows: number): { numRows: number; columns: (RawValue[] | undefined)[] } {
-  const columns: (RawValue[] | undefined)[] = new Array<RawValue[] | undefined>(numFeatures).fill(undefined);
+function scanRowList(s: Scan, index: ReadonlyMap<string, number>, numFeatures: number, maxRows: number, coders: readonly (IdCoder | undefined)[]): ScannedRows {
+  // A coded feature's ids are gathered as numbers (small integers: a compact array) until the row count is known.
+  const columns: (RawValue[] | number[] | undefined)[] = new Array<RawValue[] | undefined>(numFeatures).fill(undefined);
   // The first row's fields in its order: later rows are expected to follow it (checked, not assumed).
   const order: number[] = [];
   // The last row that gave each feature (a duplicate key in a row gives up).
@@ -186,7 +223,7 @@ function scanRowList(s: Scan, index: ReadonlyMap<string, number>, numFeatures: n
   s.expect(OPEN_BRACKET);
   if (s.peek() === CLOSE_BRACKET) {
     s.pos++;
-    return { numRows: 0, columns };
+    return { numRows: 0, columns: [] };
   }
   let r = 0;
   do {
@@ -219,13 +256,15 @@ function scanRowList(s: Scan, index: ReadonlyMap<string, number>, numFeatures: n
         throw GIVE_UP;
       }
       s.expect(COLON);
-      col!.push(s.value());
+      const coder = coders[i];
+      if (coder === undefined) (col as RawValue[]).push(s.value());
+      else (col as number[]).push(s.coded(coder));
       k++;
     } while (s.more(CLOSE_BRACE));
     if (k !== order.length) throw GIVE_UP;
     r++;
   } while (s.more(CLOSE_BRACKET));
-  return { numRows: r, columns };
+  return { numRows: r, columns: columns.map((c, i) => (c !== undefined && coders[i] !== undefined ? new Int32Array(c as number[]) : c as RawValue[] | undefined)) };
 }
 
 /** Whether the key at `p` (just past its opening quote) is `name`: compared in place, no string made. */

@@ -9,10 +9,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanRows } from '../../src/serve/rowsText.js';
-import { parseJsonBody, readPredictBody, readPredictText, RequestError } from '../../src/serve/request.js';
+import { idCoders, parseJsonBody, readPredictBody, readPredictText, RequestError } from '../../src/serve/request.js';
+import { hashChars, VocabTable } from '../../src/serve/vocabTable.js';
 import { loadSnapshot, type ModelSnapshot } from '../../src/serve/snapshot.js';
 import { createServer } from '../../src/serve/server.js';
 import type { StoredColumns } from '../../src/schema/index.js';
+import type { RawValue } from '../../src/data/prep/field.js';
 import { saveTinyModel } from './tiny.js';
 
 const MAX_ROWS = 8;
@@ -81,7 +83,7 @@ describe('serve: predict bodies read from their text', () => {
       const json = JSON.parse(text) as { rows: Record<string, unknown>[]; context?: Record<string, unknown> };
       for (const [name, i] of index()) {
         if (json.context !== undefined && name in json.context) continue;
-        assert.deepEqual(scanned.columns[i]!.map((v) => (Object.is(v, -0) ? '-0' : v)), json.rows.map((r) => (r[name] === null ? '' : Object.is(r[name], -0) ? '-0' : r[name])), `${name} of ${text}`);
+        assert.deepEqual(Array.from(scanned.columns[i] as RawValue[], (v) => (Object.is(v, -0) ? '-0' : v)), json.rows.map((r) => (r[name] === null ? '' : Object.is(r[name], -0) ? '-0' : r[name])), `${name} of ${text}`);
       }
       const got = bothReaders(text);
       assert.ok('columns' in got, JSON.stringify(got));
@@ -160,6 +162,40 @@ describe('serve: predict bodies read from their text', () => {
       assert.equal((await post(text)).body, viaText.body);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe('serve: VocabTable', () => {
+  it('answers what the fitted schema\'s Map answers, for every token, duplicates, "" and unknown text', () => {
+    const vocabulary = ['', 'a', 'ab', 'ba', 'Zürich ✓', 'a', 'x'.repeat(40), ...Array.from({ length: 3000 }, (_, i) => (i * 2654435761 >>> 0).toString(36))];
+    const map = new Map(vocabulary.map((t, i) => [t, i + 1]));
+    const table = new VocabTable(vocabulary);
+    const probes = [...vocabulary, 'b', 'abc', 'x'.repeat(39), 'Zürich', 'A', ...Array.from({ length: 500 }, (_, i) => `q${i}`)];
+    for (const t of probes) {
+      // Looked up inside a longer text, as the rows reader does.
+      const text = `{"k":"${t}"}`;
+      assert.equal(table.find(text, 6, 6 + t.length, hashChars(text, 6, 6 + t.length)), map.get(t) ?? 0, JSON.stringify(t));
+    }
+    assert.equal(table.find('', 0, 0, hashChars('', 0, 0)), 1);
+  });
+
+  it('a served model\'s vocabulary fields are coded as they are read, to the ids the encoder gives', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ctrkit-vocab-table-'));
+    try {
+      saveTinyModel(join(dir, 'm'), 4);
+      const snap = loadSnapshot(join(dir, 'm'));
+      const city = snap.features.findIndex((f) => f.name === 'city');
+      const rows = ['paris', 'oslo', null, 'lima', '', 7, -0.5, 'rome'].map((c, i) => ({ user: `u${i}`, city: c, price: i, x: i, items: 'a' }));
+      const text = JSON.stringify({ rows });
+      const viaText = readPredictText(text, snap.features, snap.encoder, 100);
+      const viaJson = readPredictBody(JSON.parse(text), snap.features, snap.encoder, 100);
+      assert.deepEqual(viaText, viaJson);
+      // The city column was coded by the reader (not read as text and coded by the encoder).
+      const scanned = scanRows(text, new Map(snap.features.map((f, i) => [f.name, i])), snap.features.length, 100, idCoders(snap.encoder.fitted));
+      assert.ok(scanned?.columns[city] instanceof Int32Array);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

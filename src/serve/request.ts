@@ -11,6 +11,7 @@ import { errorKind } from './metrics.js';
 import { scanRows, type IdCoder } from './rowsText.js';
 import { VocabTable } from './vocabTable.js';
 import type { FittedSchema } from '../schema/fitted.js';
+import { parseIdValue } from '../schema/rows.js';
 import type { FeatureInfo } from './snapshot.js';
 
 export class RequestError extends Error {
@@ -105,18 +106,33 @@ export function parseJsonBody(text: string): unknown {
   }
 }
 
-/** Per feature, the coder of a vocabulary field read straight into ids (built once per fitted schema). */
+/** Per id field, how the rows reader codes its values (built once per fitted schema). */
 const coderCache = new WeakMap<FittedSchema, (IdCoder | undefined)[]>();
+
+/** Integer values whose log-bucket id is kept once seen (Criteo's counts are mostly small). */
+const LOG_BUCKET_MEMO = 4096;
 
 export function idCoders(fitted: FittedSchema): (IdCoder | undefined)[] {
   let coders = coderCache.get(fitted);
   if (coders === undefined) {
     // The id fields are the first features (featureInfo's order), field j being feature j.
-    coders = fitted.spec.fields.map((spec, j) => {
-      // A plain vocabulary: its value is looked up as it is (parseIdValue passes it through). A
-      // log-bucket one parses its value first; a required one refuses ''.
-      if (spec.kind !== 'vocab' || spec.logBucket || spec.required === true) return undefined;
-      return { table: new VocabTable(spec.vocabulary), offset: fitted.fieldOffsets[j]!, ofNumber: (v: number) => fitted.fieldId(j, v, v) };
+    coders = fitted.spec.fields.map((spec, j): IdCoder | undefined => {
+      // A required field refuses '' (left to the encoder, which names it).
+      if (spec.kind !== 'vocab' || spec.required === true) return undefined;
+      const ofRaw = (raw: RawValue): number | undefined => {
+        try {
+          const p = parseIdValue(spec, raw, 'request', 0);
+          return fitted.fieldId(j, p, p as number);
+        } catch (e) {
+          if (e instanceof DataFormatError) return undefined;
+          throw e;
+        }
+      };
+      const offset = fitted.fieldOffsets[j]!;
+      // A plain vocabulary looks its text up as it is (parseIdValue passes a string through); a
+      // log-bucket one buckets a digit string by its value (FittedSchema's logBucketCoder).
+      return spec.logBucket ? { offset, byInteger: new Int32Array(LOG_BUCKET_MEMO).fill(-1), ofRaw }
+        : { offset, table: new VocabTable(spec.vocabulary), ofRaw };
     });
     coderCache.set(fitted, coders);
   }

@@ -14,15 +14,23 @@
 import type { RawValue } from '../data/prep/field.js';
 import { FNV_OFFSET, FNV_PRIME, type VocabTable } from './vocabTable.js';
 
-/** How a vocabulary field's values are coded as they are read (the global ids FittedSchema.fieldId gives). */
+/**
+ * How an id field's values are coded as they are read, to the global ids the encoder gives
+ * (parseIdValue, then FittedSchema.fieldId): a vocabulary's strings through `table`, a log-bucket
+ * vocabulary's integer text (digits only) through `byInteger`, every other value through `ofRaw`.
+ */
 export interface IdCoder {
-  table: VocabTable;
-  /** The field's first global id. */
+  table?: VocabTable;
+  /** The field's first global id (`table` answers local ids). */
   offset: number;
-  /** The global id of a number value (FittedSchema.fieldId of it). */
-  ofNumber(v: number): number;
+  /**
+   * Global ids of digit strings by their value (-1: not seen yet), for a field whose id of such a
+   * string depends on its value only (a log-bucket vocabulary: "007" and "7" bucket alike).
+   */
+  byInteger?: Int32Array;
+  /** The global id of any value; undefined when the encoder refuses it (the JSON reader then names why). */
+  ofRaw(raw: RawValue): number | undefined;
 }
-
 export interface ScannedRows {
   numRows: number;
   /**
@@ -49,6 +57,11 @@ const DOT = 0x2e;
 
 /** Thrown inside the scan to give up; never escapes it. */
 const GIVE_UP = Symbol('give up');
+
+function known(id: number | undefined): number {
+  if (id === undefined) throw GIVE_UP;
+  return id;
+}
 
 class Scan {
   pos = 0;
@@ -130,26 +143,39 @@ class Scan {
     throw GIVE_UP;
   }
 
-  /** The global id of a vocabulary field's value: a string's hashed as it is read, no string made. */
+  /** The global id of an id field's value: a string's looked up as it is read, no string made where the coder allows. */
   coded(c: IdCoder): number {
     const t = this.text;
-    if (this.peek() !== QUOTE) {
-      const v = this.value();
-      // null reads as '' (an empty cell), looked up as the empty string.
-      return typeof v === 'number' ? c.ofNumber(v) : c.offset + c.table.find(t, 0, 0, FNV_OFFSET);
-    }
+    if (this.peek() !== QUOTE) return known(c.ofRaw(this.value()));
     const start = ++this.pos;
     let p = start;
-    let h = FNV_OFFSET;
+    if (c.table !== undefined) {
+      let h = FNV_OFFSET;
+      for (;;) {
+        const x = t.charCodeAt(p);
+        if (x === QUOTE) break;
+        if (x === BACKSLASH || x < 0x20 || Number.isNaN(x)) throw GIVE_UP;
+        h = Math.imul(h ^ x, FNV_PRIME);
+        p++;
+      }
+      this.pos = p + 1;
+      return c.offset + c.table.find(t, start, p, h);
+    }
+    // Digits only, up to 15 (exact as a double): the value, else -1.
+    let v = 0;
     for (;;) {
       const x = t.charCodeAt(p);
       if (x === QUOTE) break;
       if (x === BACKSLASH || x < 0x20 || Number.isNaN(x)) throw GIVE_UP;
-      h = Math.imul(h ^ x, FNV_PRIME);
+      v = v >= 0 && x >= ZERO && x <= NINE && p - start < 15 ? v * 10 + (x - ZERO) : -1;
       p++;
     }
     this.pos = p + 1;
-    return c.offset + c.table.find(t, start, p, h);
+    const memo = c.byInteger;
+    if (memo === undefined || p === start || v < 0 || v >= memo.length) return known(c.ofRaw(t.slice(start, p)));
+    let id = memo[v]!;
+    if (id < 0) memo[v] = id = known(c.ofRaw(t.slice(start, p)));
+    return id;
   }
 
   /** After a member or element: true for a comma, false for the closing `close`. */

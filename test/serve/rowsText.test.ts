@@ -13,7 +13,8 @@ import { idCoders, parseJsonBody, readPredictBody, readPredictText, RequestError
 import { hashChars, VocabTable } from '../../src/serve/vocabTable.js';
 import { loadSnapshot, type ModelSnapshot } from '../../src/serve/snapshot.js';
 import { createServer } from '../../src/serve/server.js';
-import type { StoredColumns } from '../../src/schema/index.js';
+import { FittedSchema, RowEncoder, type SchemaSpec, type StoredColumns } from '../../src/schema/index.js';
+import { featureInfo } from '../../src/serve/snapshot.js';
 import type { RawValue } from '../../src/data/prep/field.js';
 import { saveTinyModel } from './tiny.js';
 
@@ -197,5 +198,37 @@ describe('serve: VocabTable', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('serve: log-bucket fields read from the text', () => {
+  it('integer text, numbers, null and other text code as the encoder codes them (also from a memo of seen values)', () => {
+    const spec: SchemaSpec = {
+      labels: [],
+      fields: [
+        { name: 'n', column: 'n', privileged: false, kind: 'vocab', logBucket: true, minCount: 1, vocabulary: ['0', '1', '2', '4', '5', '6', '-1', '', '7', '12', '1.5'] },
+        { name: 'c', column: 'c', privileged: false, kind: 'vocab', logBucket: false, minCount: 1, vocabulary: ['a', '', '3'] },
+      ],
+      dense: [],
+      sequences: [],
+    };
+    const fitted = new FittedSchema(spec);
+    const encoder = new RowEncoder(fitted);
+    const features = featureInfo(spec, fitted);
+    const values = ['0', '00', '007', '1', '2', '3', '20', '1000', '4095', '4096', '99999999999999', '123456789012345', '1234567890123456', '-1', '-5', '+3',
+      '1.5', '1e3', '', ' 7', null, 3, -0, 2.5, 1e300, 0.1, 7];
+    // Twice: the second time digit strings come from the memo.
+    for (let pass = 0; pass < 2; pass++) {
+      const rows = values.map((n, i) => ({ n, c: i % 2 === 0 ? String(n) : n }));
+      const text = JSON.stringify({ rows });
+      assert.notEqual(scanRows(text, new Map(features.map((f, i) => [f.name, i])), 2, 100, idCoders(fitted)), undefined);
+      const viaText = readPredictText(text, features, encoder, 100);
+      assert.deepEqual(viaText, readPredictBody(JSON.parse(text), features, encoder, 100));
+      // And each value alone, as the encoder codes a single row.
+      values.forEach((n, r) => assert.equal(viaText.codes[2 * r], encoder.encodeColumns([[n === null ? '' : n], 'a'], 1, 'x').codes[0], JSON.stringify(n)));
+    }
+    // Text a log-bucket field refuses: the JSON reader's error.
+    const bad = JSON.stringify({ rows: [{ n: '12', c: 'a' }, { n: 'old', c: 'a' }] });
+    assert.throws(() => readPredictText(bad, features, encoder, 100), (e: unknown) => e instanceof RequestError && e.row === 1 && e.field === 'n');
   });
 });

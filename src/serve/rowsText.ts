@@ -1,7 +1,9 @@
 /**
  * A `{"rows": [{field: value, …}, …], "context": {…}?}` body read straight from its text into one
- * array of raw values per field: no JSON.parse, no object per row. Parsing the rows' objects was
- * most of the event loop's work per 100-row request (docs/benchmarks.md, "The request stage").
+ * column per field: no JSON.parse, no object per row, and the vocabulary fields' ids looked up as
+ * their text is read (IdCoder). Parsing the rows' objects and probing the vocabularies with a
+ * string per value were most of the event loop's work per 100-row request (docs/benchmarks.md,
+ * "The request stage").
  *
  * It reads only the plain shape a client sends — strings without escapes, JSON numbers, null —
  * and gives up (undefined) on anything else: other keys, escapes, arrays, booleans, a duplicate
@@ -31,6 +33,7 @@ export interface IdCoder {
   /** The global id of any value; undefined when the encoder refuses it (the JSON reader then names why). */
   ofRaw(raw: RawValue): number | undefined;
 }
+
 export interface ScannedRows {
   numRows: number;
   /**

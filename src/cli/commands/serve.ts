@@ -85,7 +85,7 @@ export function serveCommand(): Command {
         throw e;
       }
       const s = server.current();
-      const precision = o.precision === 'fp32' ? '' : `, ${precisionNote(s.loaded.precision)}`;
+      const precision = o.precision === 'fp32' || s.precision === undefined ? '' : `, ${precisionNote(s.precision)}`;
       process.stderr.write(`ctrkit serve: model ${s.version} (${s.manifest.model.type}${precision}) at ${url}\n`);
       await new Promise<void>((resolve, reject) => {
         const stop = (signal: string): void => {

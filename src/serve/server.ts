@@ -263,7 +263,10 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   app.get('/v1/model', async () => {
-    const s = reloader.current.snapshot;
+    const served = reloader.current;
+    // The precision report comes from whichever thread loads the weights.
+    await served.thread?.ready.catch(() => undefined);
+    const s = served.snapshot;
     const m = s.manifest;
     return {
       model: s.version, type: m.model.type, config: m.model, tasks: s.tasks, fields: s.features, calibrated: s.calibrated,
@@ -314,7 +317,7 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   });
 
   const ready = async (): Promise<void> => {
-    // Republished since the event loop loaded it: scored on the event loop until the reload swaps.
+    // Republished since the event loop read it: answered 503 (send it again) until the reload swaps.
     await reloader.current.thread?.ready.catch((e: unknown) => {
       if (!(e instanceof SnapshotChangedError)) throw e;
     });

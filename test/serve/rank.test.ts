@@ -144,6 +144,47 @@ describe('serve: POST /v1/rank (two-tower item vectors)', () => {
     assert.deepEqual(predicted.body.scores, alone);
   });
 
+  it('is scored on the scoring thread (the event loop holds no weights), bit for bit as on the event loop; a thread death is a 503, then a new thread', async () => {
+    const threaded = serve(modelA);
+    await threaded.ready();
+    const onLoop = createServer({ modelDir: modelA, items: itemsFile, itemsHaveLabels: true, scoreThread: false, reload: { watch: false, pollMs: 0 } });
+    servers.push(onLoop);
+    await onLoop.ready();
+    const bodies = [{ rows: users }, { rows: users.slice(0, 3), items: [4, 1, 4] }, { rows: users.slice(2, 7), top: 3 }];
+    for (const b of bodies) {
+      const there = await post(threaded, '/v1/rank', b);
+      assert.equal(there.status, 200, JSON.stringify(there.body));
+      assert.deepEqual(there.body, (await post(onLoop, '/v1/rank', b)).body);
+    }
+    // Scored, and no weights on the event loop: the thread scored them.
+    assert.equal(threaded.current().loaded, undefined);
+    assert.notEqual(onLoop.current().loaded, undefined);
+    assert.equal(threaded.scoring!.where(), 'thread');
+
+    // A death with a rank batch in the thread: 503, never a hang; the next request is scored by a new thread.
+    const many = { rows: Array.from({ length: 40 }, () => users).flat() };
+    let failed: { status: number; body: Record<string, unknown> } | undefined;
+    for (let attempt = 0; attempt < 3 && failed === undefined; attempt++) {
+      const pending = post(threaded, '/v1/rank', many);
+      while (threaded.scoring!.busy === 0) await new Promise((r) => setImmediate(r));
+      await threaded.scoring!.restart();
+      const r = await pending;
+      if (r.status !== 200) failed = r;
+    }
+    assert.ok(failed !== undefined, 'no rank batch was in the thread when it stopped');
+    assert.equal(failed.status, 503, JSON.stringify(failed.body));
+    assert.deepEqual((await post(threaded, '/v1/rank', bodies[0])).body, (await post(onLoop, '/v1/rank', bodies[0])).body);
+    assert.equal(threaded.current().loaded, undefined);
+
+    // Past the restart limit: the event loop loads the weights, computes the item vectors and ranks, with the same answers.
+    while (threaded.scoring!.where() === 'thread') {
+      await threaded.scoring!.restart();
+      assert.equal((await post(threaded, '/v1/rank', bodies[1])).status, 200);
+    }
+    assert.notEqual(threaded.current().loaded, undefined);
+    for (const b of bodies) assert.deepEqual((await post(threaded, '/v1/rank', b)).body, (await post(onLoop, '/v1/rank', b)).body);
+  });
+
   it('coalesces concurrent rank requests into one batch; each gets what it gets alone', async () => {
     const solo = serve(modelA);
     const bodies = [{ rows: users.slice(0, 3) }, { rows: users.slice(3, 4), items: [4, 1] }, { rows: users.slice(4, 8), top: 2 }, { rows: [] }];

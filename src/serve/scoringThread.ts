@@ -77,7 +77,7 @@ export interface ThreadScorer {
   /** With items: their shape once the thread computed their vectors; undefined where the event loop scores the snapshot; rejects with why the thread could not compute them. */
   readonly items: Promise<ItemShape | undefined>;
   readonly run: JobScorer;
-  /** The snapshot is retired and answered all its requests: the thread drops its copy. */
+  /** The snapshot is retired (its requests were all handed over): the thread drops its copy once those in flight are answered. */
   release(): void;
 }
 
@@ -95,6 +95,9 @@ interface Entry {
   fallback?: string;
   /** The event loop said so in the log. */
   told?: boolean;
+  /** Jobs of it under way (run), and whether it is retired (release). */
+  inflight: number;
+  released: boolean;
 }
 
 /** Every buffer behind a job's columns (each owned by the job: RowStore.take, concatColumns). */
@@ -134,7 +137,7 @@ export class ScoringThread {
     return this.pending.size;
   }
 
-  /** Snapshots attached and not released (the served one, and a retired one until its last batch is answered). */
+  /** Snapshots attached and not let go (the served one, and a retired one until its last job is answered). */
   get held(): number {
     return this.entries.size;
   }
@@ -147,7 +150,7 @@ export class ScoringThread {
   /** Starts loading `snapshot` on the thread (with `items`: computing their vectors there too). */
   attach(snapshot: ModelSnapshot, precision: Precision, items?: ItemsSource): ThreadScorer {
     const key = this.nextKey++;
-    const e: Entry = { snapshot, precision, items };
+    const e: Entry = { snapshot, precision, items, inflight: 0, released: false };
     this.entries.set(key, e);
     const placed = this.place(key, e);
     const ready = placed.then(() => undefined);
@@ -165,35 +168,57 @@ export class ScoringThread {
       ready,
       items: shape,
       run: async (job) => {
-        let there: boolean;
+        e.inflight++;
         try {
-          there = await this.ensure(key, e);
-        } catch (err) {
-          if (!(err instanceof SnapshotChangedError)) throw err;
-          // A new thread (after a death) cannot load it any more: the directory moved on.
-          e.fallback = err.message;
-          there = false;
+          return await this.score(key, e, job);
+        } finally {
+          e.inflight--;
+          this.dropIfDone(key, e);
         }
-        if (!there) {
-          try {
-            await this.onLoop(e);
-          } catch (err) {
-            throw new RequestError(`model ${snapshot.version} cannot be scored (${(err as Error).message}); send it again`, undefined, undefined, 503);
-          }
-          return undefined;
-        }
-        const r = await this.request(e.loadedIn!, { type: 'score', id: 0, key, job }, buffersOf(job));
-        if (!r.ok) throw new Error(`scoring thread: ${r.message}`);
-        return r.scores!;
       },
       release: () => {
-        this.entries.delete(key);
-        if (e.loadedIn !== undefined && e.loadedIn === this.worker) this.worker.postMessage({ type: 'drop', key } satisfies ScoringRequest);
+        e.released = true;
+        this.dropIfDone(key, e);
       },
     };
   }
 
-  /** True once the thread holds the snapshot; false once the event loop holds its weights instead. */
+  private async score(key: number, e: Entry, job: ScoringJob): Promise<Float64Array[] | undefined> {
+    let there: boolean;
+    try {
+      there = await this.ensure(key, e);
+    } catch (err) {
+      if (!(err instanceof SnapshotChangedError)) throw err;
+      // A new thread (after a death) cannot load it any more: the directory moved on.
+      e.fallback = err.message;
+      there = false;
+    }
+    if (!there) {
+      try {
+        await this.onLoop(e);
+      } catch (err) {
+        throw new RequestError(`model ${e.snapshot.version} cannot be scored (${(err as Error).message}); send it again`, undefined, undefined, 503);
+      }
+      return undefined;
+    }
+    const r = await this.request(e.loadedIn!, { type: 'score', id: 0, key, job }, buffersOf(job));
+    if (!r.ok) throw new Error(`scoring thread: ${r.message}`);
+    return r.scores!;
+  }
+
+  /**
+   * A retired snapshot with nothing in flight: the thread lets it go. A job that comes later still
+   * (a request that read the snapshot just before the swap) loads it into the thread again.
+   */
+  private dropIfDone(key: number, e: Entry): void {
+    if (!e.released || e.inflight > 0) return;
+    if (e.loadedIn !== undefined && e.loadedIn === this.worker) this.worker.postMessage({ type: 'drop', key } satisfies ScoringRequest);
+    e.loadedIn = undefined;
+    e.loadingIn = undefined;
+    this.entries.delete(key);
+  }
+
+  /** True once the thread holds the snapshot; false once the event loop holds its weights instead (or it was retired meanwhile). */
   private async place(key: number, e: Entry): Promise<boolean> {
     for (;;) {
       try {
@@ -204,7 +229,7 @@ export class ScoringThread {
         if (!(err instanceof ThreadStopped) || this.closed) throw err;
       }
     }
-    await this.onLoop(e);
+    if (!e.released) await this.onLoop(e);
     return false;
   }
 
@@ -232,7 +257,7 @@ export class ScoringThread {
           e.snapshot.precision ??= r.precision;
           e.itemsReply ??= r.items;
           // Released while it loaded (a reload that failed, a swap meanwhile): the thread lets it go.
-          if (!this.entries.has(key) && w === this.worker) w.postMessage({ type: 'drop', key } satisfies ScoringRequest);
+          this.dropIfDone(key, e);
         } else if (r.changed) throw new SnapshotChangedError(r.message);
         else e.fallback = `the scoring thread could not load it: ${r.message}`;
       });

@@ -187,8 +187,8 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   };
   const reloader = new Reloader<Served>(opts.modelDir, first, load, { ...DEFAULT_RELOAD_OPTIONS, ...opts.reload }, {
     retired(old) {
-      // In-flight batches finish on the old copy; then the scoring thread lets it go.
-      if (old.thread !== undefined) void old.batcher.idle().then(() => old.thread!.release());
+      // In-flight batches (predict's, rank's) finish on the old copy; then the scoring thread lets it go.
+      if (old.thread !== undefined) void Promise.all([old.batcher.idle(), old.items?.then((r) => r.ranker.idle(), () => undefined)]).then(() => old.thread!.release());
     },
     swapped(next, previous) {
       metrics.reloads.inc({ result: 'ok' });

@@ -62,6 +62,13 @@ async function reference(modelDir: string, itemsFile: string, rows: Record<strin
   return rows.map((_, i) => Array.from(p.subarray(i * n, (i + 1) * n)));
 }
 
+async function until(cond: () => Promise<boolean>): Promise<void> {
+  for (const end = Date.now() + 10_000; !(await cond());) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 describe('serve: POST /v1/rank (two-tower item vectors)', () => {
   let dir: string;
   let modelA: string;
@@ -287,6 +294,23 @@ describe('serve: POST /v1/rank (two-tower item vectors)', () => {
     assert.equal(after.body.model, loadSnapshot(modelB).version);
     // Model B's vectors are 3 wide, A's 4: a stale table could not even be multiplied.
     assert.deepEqual(after.body.scores, await reference(modelB, itemsFile, users));
+
+    // A rank batch waiting (300 ms) when the swap lands is scored by the old model: the thread keeps
+    // it until the batch is answered (the directory holds the new one by then).
+    const inflight = join(dir, 'inflight');
+    publishCopy(modelA, inflight);
+    const slow = createServer({ modelDir: inflight, items: itemsFile, itemsHaveLabels: true, scoreThread: true, reload: { watch: false, pollMs: 0 }, batch: { maxWaitMs: 300 } });
+    servers.push(slow);
+    await slow.ready();
+    const pending = post(slow, '/v1/rank', { rows: users });
+    await until(async () => (await slow.metrics.requestRows.get()).values.some((v) => v.metricName === 'ctrkit_serve_request_rows_count' && v.value === 1));
+    publishCopy(modelB, inflight);
+    assert.equal(await slow.reload(), 'swapped');
+    const old = await pending;
+    assert.equal(old.status, 200, JSON.stringify(old.body));
+    assert.equal(old.body.model, loadSnapshot(modelA).version);
+    assert.deepEqual(old.body.scores, await reference(modelA, itemsFile, users));
+    assert.deepEqual((await post(slow, '/v1/rank', { rows: users })).body.scores, await reference(modelB, itemsFile, users));
 
     publishCopy(modelLR, served);
     assert.equal(await server.reload(), 'failed');

@@ -60,8 +60,9 @@ export interface ServeOptions {
   /** Inference precision of every snapshot's dense layers (default fp32; int8 / bf16: src/nn/quantize.ts). */
   precision?: Precision;
   /**
-   * Score /v1/predict batches on a worker thread (scoringThread.ts) while the event loop reads the
-   * next requests (true), or on the event loop, in chunks (false). Default 'auto': the thread when
+   * Score /v1/predict, /v1/rank and /v1/treatments on a worker thread (scoringThread.ts) that holds
+   * the weights (the event loop then holds none) while the event loop reads the next requests (true),
+   * or on the event loop, in chunks (false). Default 'auto': the thread when
    * the process may use 2 CPUs or more (on one CPU there is nothing to overlap with: docs/benchmarks.md,
    * "The scoring thread"). Ignored with `scorer`.
    */

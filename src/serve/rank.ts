@@ -14,10 +14,9 @@ import { TwoTower } from '../models/twoTower.js';
 import { ConfigError } from '../schema/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { isRecord, readPredictBody, RequestError } from './request.js';
-import { fillerValue, type ModelSnapshot } from './snapshot.js';
+import { fillerValue, weightsOf, type ModelSnapshot } from './snapshot.js';
 import { Coalescer, type BatchOptions, type Pending } from './batcher.js';
 import type { JobScorer, ThreadScorer } from './scoringThread.js';
-import type { ScoringModel } from '../experiment/scoring.js';
 import type { ModelConfig } from '../models/registry.js';
 import type { StoredColumns } from '../schema/index.js';
 
@@ -54,11 +53,6 @@ export async function itemTableOf(s: ModelSnapshot, items: ItemsSource): Promise
   twoTowerOf(s);
   const v = await itemVectorsOf(weightsOf(s), s.dir, items.file, { labels: items.labels });
   return { count: v.lines.length, dim: v.dim, vectors: v.vectors };
-}
-
-function weightsOf(s: ModelSnapshot): ScoringModel {
-  if (s.loaded === undefined) throw new Error(`model ${s.version}: scored on a thread that has not loaded its weights`);
-  return s.loaded;
 }
 
 /**

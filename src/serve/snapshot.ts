@@ -15,9 +15,9 @@ import { MANIFEST_FILE, ModelFileError, modelFromWeights, readManifest, type Mod
 import { manifestTasks, probabilityMap, scoreHeads, scoringModel, type ProbabilityMap, type ScoringModel } from '../experiment/scoring.js';
 import { readSavedSchema, type SavedSchema } from '../experiment/savedSchema.js';
 import { readVerifiedWeights, type WeightTensors } from '../io/verifiedWeights.js';
-import { REDUCED_PRECISION_MODEL_KINDS } from '../models/inferencePrecision.js';
+import { checkInferencePrecision } from '../models/inferencePrecision.js';
 import type { WeightsReader } from './weightsReader.js';
-import { PrecisionError, type Precision, type PrecisionReport } from '../nn/quantize.js';
+import type { Precision, PrecisionReport } from '../nn/quantize.js';
 import { featureNames, RowEncoder, type FittedSchema, type SchemaSpec } from '../schema/index.js';
 
 export type FeatureKind = 'categorical' | 'numeric' | 'sequence';
@@ -110,6 +110,12 @@ export interface ModelSnapshot {
 /** A snapshot whose weights this thread holds. */
 export type LoadedSnapshot = ModelSnapshot & { readonly loaded: ScoringModel; precision: PrecisionReport };
 
+/** The snapshot's model with its weights; only where they were loaded (scoring elsewhere is a bug). */
+export function weightsOf(s: ModelSnapshot): ScoringModel {
+  if (s.loaded === undefined) throw new Error(`model ${s.version}: scored on a thread that has not loaded its weights`);
+  return s.loaded;
+}
+
 /**
  * A value of feature `i` (featureNames order) that encodes whatever the field: missing, except
  * that a required field cannot be missing and gets a token no vocabulary holds (its OOV id).
@@ -169,12 +175,9 @@ export async function loadSnapshotOffLoop(dir: string, reader: WeightsReader, pr
 function snapshotHead(dir: string, precision: Precision): { snapshot: ModelSnapshot; weigh(tensors: WeightTensors): ScoringModel } {
   const { stamp, bytes } = readStamped(dir);
   const manifest = readManifest(dir);
-  const where = join(dir, MANIFEST_FILE);
   // Checked here, not only when weights load: on a server whose thread scores, a user error at startup.
-  if (precision !== 'fp32' && !REDUCED_PRECISION_MODEL_KINDS.includes(manifest.model.type)) {
-    throw new PrecisionError(`precision ${precision} is supported for ${REDUCED_PRECISION_MODEL_KINDS.join(' and ')} models; this model is ${manifest.model.type} (score it with precision fp32)`);
-  }
-  const saved: SavedSchema = readSavedSchema(manifest.schema, where);
+  checkInferencePrecision(manifest.model.type, precision);
+  const saved: SavedSchema = readSavedSchema(manifest.schema, join(dir, MANIFEST_FILE));
   const { fitted } = saved;
   if (manifestStamp(dir) !== stamp) throw new SnapshotChangedError(`${dir}: replaced while it was being loaded`);
   const map = probabilityMap(manifest);
@@ -225,8 +228,7 @@ function snapshotHead(dir: string, precision: Precision): { snapshot: ModelSnaps
       return loading;
     },
     score(ds, start, end) {
-      if (loaded === undefined) throw new Error(`model ${snapshot.version}: scored on a thread that has not loaded its weights`);
-      return scoreHeads(loaded.model, manifest, fitted, ds, start, end, map).map((t) => t.probs);
+      return scoreHeads(weightsOf(snapshot).model, manifest, fitted, ds, start, end, map).map((t) => t.probs);
     },
   };
   return { snapshot, weigh: (tensors) => adopt(build(tensors)) };

@@ -14,7 +14,7 @@ import type { RawValue } from '../data/prep/field.js';
 import { QU } from '../models/qu.js';
 import type { StoredColumns } from '../schema/index.js';
 import { isRecord, readPredictBody, RequestError } from './request.js';
-import { fillerValue, type ModelSnapshot } from './snapshot.js';
+import { fillerValue, weightsOf, type ModelSnapshot } from './snapshot.js';
 import { MAX_RANK_PAIRS, topItems } from './rank.js';
 import type { ThreadScorer } from './scoringThread.js';
 
@@ -89,8 +89,8 @@ function batchOf(ds: Dataset): ReturnType<RowGatherer['gather']> {
 
 /** Probabilities [rows × treatments], row-major, where the snapshot's weights are (the scoring thread, or the event loop where it falls back). */
 export function treatmentScores(s: ModelSnapshot, rows: StoredColumns, treatments: StoredColumns): Float64Array {
-  const model = s.loaded?.model;
-  if (!(model instanceof QU)) throw new Error(`model ${s.version}: scored on a thread that has not loaded its Q·U model`);
+  const model = weightsOf(s).model;
+  if (!(model instanceof QU)) throw new Error(`model ${s.version}: not a Q·U model`);
   const candidates = s.fitted.toDataset(rows);
   const uis = s.fitted.toDataset(treatments);
   let logits = new Float32Array(0);

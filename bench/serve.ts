@@ -33,7 +33,7 @@ import { backend } from '../src/backend/index.js';
 import { concatColumns } from '../src/schema/index.js';
 import { createServer, predictAnswer } from '../src/serve/server.js';
 import { readPredictBody } from '../src/serve/request.js';
-import type { ModelSnapshot } from '../src/serve/snapshot.js';
+import { loadSnapshot, type ModelSnapshot } from '../src/serve/snapshot.js';
 import { Reporter, flagValue, hasFlag } from './report.js';
 import { packageRoot, sharedDir } from './paths.js';
 
@@ -349,8 +349,8 @@ async function profileStages(rep: Reporter, dirs: Dirs, rows: Record<string, str
     const bodies = predictRequests(rows, 100, 10, format).map((r) => r.body as string);
     const server = createServer({ modelDir: dirs[name], batch: { maxWaitMs: 0 } });
     try {
-      const s = server.current();
-      const stages = profiledStages(s);
+      // The stages need the weights on this thread; the server's event loop holds none when its scoring thread scores.
+      const stages = profiledStages(loadSnapshot(dirs[name]));
       const ms: Record<string, number> = {};
       let inject = 0;
       for (let i = 0; i < count + 20; i++) {
@@ -399,7 +399,7 @@ function profiledStages(s: ModelSnapshot): (body: string) => Record<string, numb
     lap('parse');
     const rows = readPredictBody(json, s.features, s.encoder, 4096);
     lap('validate_encode');
-    const ds = s.loaded.fitted.toDataset(concatColumns([rows]));
+    const ds = s.fitted.toDataset(concatColumns([rows]));
     lap('batch');
     const p = s.score(ds, 0, ds.numRows);
     lap('forward');

@@ -31,7 +31,7 @@ import { createModel } from '../src/models/registry.js';
 import { createOptimizer } from '../src/optim/registry.js';
 import { openRowStream, streamSchema } from '../src/schema/index.js';
 import { Trainer } from '../src/train/trainer.js';
-import { freePort, waitForPort } from '../test/helpers/localPort.js';
+import { freePort, waitForPort } from './localPort.js';
 import { sharedDir } from './paths.js';
 import { cpuModel, flagValue, hasFlag, Reporter } from './report.js';
 

@@ -15,7 +15,7 @@ import { gunzipSync } from 'node:zlib';
 import { parseMetricLog } from '../../src/train/metricLog.js';
 import { openJetStreamLines } from '../../src/data/jetstream.js';
 import { packageRoot, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
-import { freePort, waitForPort } from '../helpers/localPort.js';
+import { freePort, waitForPort } from '../../bench/localPort.js';
 
 const CRITEO = 'criteo_kaggle_dac_head10k/criteo_kaggle_train_head10k.txt.gz';
 const root = packageRoot();

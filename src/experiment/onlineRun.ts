@@ -50,6 +50,7 @@ import { checkResumeConfig } from './resumeGuard.js';
 import { POSITION_LABEL, positionKeep, streamBatchKeep, streamLossKeep, withPositionLabel } from './samplingKeep.js';
 import { withoutLabel } from '../schema/hiddenLabel.js';
 import { savedSchema } from './savedSchema.js';
+import { threadCpuSeconds } from '../util/threadCpu.js';
 import type { TrainRunOptions } from './trainRun.js';
 
 export interface OnlineRunResult {
@@ -81,6 +82,8 @@ export interface OnlineRunResult {
   rowsPerSecond: number;
   /** CPU time of the process over the stream loop (every thread: the read-ahead worker's included), a load-independent cost. */
   loopCpuSeconds: number;
+  /** CPU time of the training thread alone over the loop (undefined off Linux): the loop's length when the read-ahead worker has a core of its own. */
+  loopThreadCpuSeconds?: number;
   /** The whole run, setup and saving included. */
   seconds: number;
   /** With train.online.vocab: the growing vocabularies' occupancy and traffic at the end. */
@@ -306,6 +309,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   print(PROGRESS_HEADER);
   const loopStart = performance.now();
   const loopCpu = process.cpuUsage();
+  const loopThreadCpu = threadCpuSeconds();
   for await (const batch of rowStream) {
     const { dataset: ds, ipw } = streamBatchKeep(batch.dataset, batch.lines, lossByLine, pk, input);
     const n = ds.numRows;
@@ -366,6 +370,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   }
   const loopSeconds = (performance.now() - loopStart) / 1000;
   const cpu = process.cpuUsage(loopCpu);
+  const threadCpu = threadCpuSeconds();
   // The end of the stream (or Ctrl-C): a final line when the last one is not current, and a checkpoint to continue from.
   if (last === undefined || last.rows !== rows) {
     last = pv.report();
@@ -387,5 +392,6 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
     output, modelDir, logFile, checkpointsDir: checkpointDir, backend: kernels, input, rows, trainedRows, batches: globalStep,
     report, skippedLines: rowStream.stats.skipped, position, positionKind: jet ? 'sequence' : 'line', resumedAfter, interrupted, progressive: last, rowsPerSecond, loopCpuSeconds: (cpu.user + cpu.system) / 1e6, seconds,
     ...(vocabs && { vocab: vocabs.stats() }),
+    ...(threadCpu !== undefined && loopThreadCpu !== undefined && { loopThreadCpuSeconds: threadCpu - loopThreadCpu }),
   };
 }

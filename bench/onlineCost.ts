@@ -9,8 +9,9 @@
  * schema (same ids, tables and model), one shuffled epoch of the Trainer. Online: the loop of
  * runOnlineTraining (read, parse, encode, score, train). Each variant reports wall rows/s and the
  * process's CPU time per row over its loop (every thread: the worker's included), which other
- * processes on a shared machine barely move; the ratios stream ÷ epoch are summarised as median and
- * range over the rounds, which interleave the variants.
+ * processes on a shared machine barely move, and the training thread's alone (thread_cpu: what
+ * bounds the loop when the read-ahead worker has a core of its own); the ratios stream ÷ epoch are
+ * summarised as median and range over the rounds, which interleave the variants.
  *
  * `--code DIR`: also runs online training from another build's dist folder (e.g. the base commit's,
  * "before"), interleaved in the same rounds. JetStream: a nats-server -js started on 127.0.0.1 on a free port
@@ -31,7 +32,8 @@ import { createModel } from '../src/models/registry.js';
 import { createOptimizer } from '../src/optim/registry.js';
 import { openRowStream, streamSchema } from '../src/schema/index.js';
 import { Trainer } from '../src/train/trainer.js';
-import { freePort, waitForPort } from '../test/helpers/localPort.js';
+import { threadCpuSeconds } from '../src/util/threadCpu.js';
+import { freePort, waitForPort } from './localPort.js';
 import { sharedDir } from './paths.js';
 import { cpuModel, flagValue, hasFlag, Reporter } from './report.js';
 
@@ -59,8 +61,8 @@ function config(file: string, model: string, output: string, online: Record<stri
   }, `online cost bench (${model})`);
 }
 
-/** One shuffled epoch of the Trainer over the rows encoded beforehand: rows/s and CPU µs per row of the epoch alone. */
-async function epoch(cfg: ExperimentConfig, file: string): Promise<{ rps: number; cpuUs: number }> {
+/** One shuffled epoch of the Trainer over the rows encoded beforehand: rows/s, CPU µs per row of the process and of the training thread, of the epoch alone. */
+async function epoch(cfg: ExperimentConfig, file: string): Promise<{ rps: number; cpuUs: number; threadUs: number }> {
   const fitted = streamSchema(cfg.data, BUCKETS, cfg.file, 'train.online.hashBuckets');
   let ds;
   for await (const b of await openRowStream(fitted, cfg.data.source, file, '/', { batchSize: 1 << 30 })) ds = b.dataset;
@@ -72,10 +74,12 @@ async function epoch(cfg: ExperimentConfig, file: string): Promise<{ rps: number
   const trainer = new Trainer({ model, optimizer, train: new ShuffledBatches(ds!, { start: 0, end: ds!.numRows }, 256), epochs: 1, seed: 1 });
   const t0 = performance.now();
   const c0 = process.cpuUsage();
+  const th0 = threadCpuSeconds() ?? Number.NaN;
   await trainer.run();
   const c = process.cpuUsage(c0);
+  const th = (threadCpuSeconds() ?? Number.NaN) - th0;
   const s = (performance.now() - t0) / 1000;
-  return { rps: ds!.numRows / s, cpuUs: (c.user + c.system) / ds!.numRows };
+  return { rps: ds!.numRows / s, cpuUs: (c.user + c.system) / ds!.numRows, threadUs: th * 1e6 / ds!.numRows };
 }
 
 interface NatsClient {
@@ -138,12 +142,12 @@ export async function onlineCostBench(argv: string[]): Promise<void> {
     if (typeof j === 'string') rep.note(`JetStream skipped: ${j}`);
     else js = j;
   }
-  const ratios = new Map<string, { wall: number[]; cpu: number[] }>();
+  const ratios = new Map<string, { wall: number[]; cpu: number[]; thread: number[] }>();
   try {
     for (let round = 1; round <= rounds; round++) {
       for (const model of models) {
         const ep = await epoch(config(file, model, join(dir, 'out'), {}), file);
-        rep.row({ round, model, variant: 'epoch', rows_per_s: Math.round(ep.rps), cpu_us_per_row: r2(ep.cpuUs) });
+        rep.row({ round, model, variant: 'epoch', rows_per_s: Math.round(ep.rps), cpu_us_per_row: r2(ep.cpuUs), thread_cpu_us_per_row: r2(ep.threadUs) });
         const variants: [string, RunOnline, Record<string, unknown>, number][] = [];
         for (const [name, run] of codes) {
           if (sources.includes('file')) {
@@ -157,11 +161,17 @@ export async function onlineCostBench(argv: string[]): Promise<void> {
           rmSync(r.output, { recursive: true, force: true });
           const rps = r.rows / (r.rows / r.rowsPerSecond - idle);
           const cpuUs = r.loopCpuSeconds === undefined ? Number.NaN : r.loopCpuSeconds * 1e6 / r.rows;
-          rep.row({ round, model, variant, rows: r.rows, rows_per_s: Math.round(rps), cpu_us_per_row: r2(cpuUs), wall_ratio: r2(ep.rps / rps), cpu_ratio: r2(cpuUs / ep.cpuUs) });
+          // The training thread's own CPU (a build without that figure: NaN).
+          const threadUs = r.loopThreadCpuSeconds === undefined ? Number.NaN : r.loopThreadCpuSeconds * 1e6 / r.rows;
+          rep.row({
+            round, model, variant, rows: r.rows, rows_per_s: Math.round(rps), cpu_us_per_row: r2(cpuUs), thread_cpu_us_per_row: r2(threadUs),
+            wall_ratio: r2(ep.rps / rps), cpu_ratio: r2(cpuUs / ep.cpuUs), thread_cpu_ratio: r2(threadUs / ep.threadUs),
+          });
           const key = `${model} ${variant}`;
-          const acc = ratios.get(key) ?? { wall: [], cpu: [] };
+          const acc = ratios.get(key) ?? { wall: [], cpu: [], thread: [] };
           acc.wall.push(ep.rps / rps);
           acc.cpu.push(cpuUs / ep.cpuUs);
+          acc.thread.push(threadUs / ep.threadUs);
           ratios.set(key, acc);
         }
       }
@@ -170,11 +180,12 @@ export async function onlineCostBench(argv: string[]): Promise<void> {
     js?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  for (const [key, { wall, cpu }] of ratios) {
+  for (const [key, { wall, cpu, thread }] of ratios) {
     rep.row({
       summary: key, rounds: wall.length,
       wall_ratio_median: r2(median(wall)), wall_ratio_min: r2(Math.min(...wall)), wall_ratio_max: r2(Math.max(...wall)),
       cpu_ratio_median: r2(median(cpu)), cpu_ratio_min: r2(Math.min(...cpu)), cpu_ratio_max: r2(Math.max(...cpu)),
+      thread_cpu_ratio_median: r2(median(thread)), thread_cpu_ratio_min: r2(Math.min(...thread)), thread_cpu_ratio_max: r2(Math.max(...thread)),
     });
   }
   rep.note(`load average after ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);

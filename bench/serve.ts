@@ -33,7 +33,7 @@ import { backend } from '../src/backend/index.js';
 import { concatColumns } from '../src/schema/index.js';
 import { createServer, predictAnswer } from '../src/serve/server.js';
 import { readPredictText } from '../src/serve/request.js';
-import type { ModelSnapshot } from '../src/serve/snapshot.js';
+import { loadSnapshot, type ModelSnapshot } from '../src/serve/snapshot.js';
 import { Reporter, flagValue, hasFlag } from './report.js';
 import { packageRoot, sharedDir } from './paths.js';
 
@@ -349,8 +349,8 @@ async function profileStages(rep: Reporter, dirs: Dirs, rows: Record<string, str
     const bodies = predictRequests(rows, 100, 10, format).map((r) => r.body as string);
     const server = createServer({ modelDir: dirs[name], batch: { maxWaitMs: 0 } });
     try {
-      const s = server.current();
-      const stages = profiledStages(s);
+      // The stages need the weights on this thread; the server's event loop holds none when its scoring thread scores.
+      const stages = profiledStages(loadSnapshot(dirs[name]));
       const ms: Record<string, number> = {};
       let inject = 0;
       for (let i = 0; i < count + 20; i++) {
@@ -398,7 +398,7 @@ function profiledStages(s: ModelSnapshot): (body: string) => Record<string, numb
     // As the route reads it: a plain rows body straight from its text, anything else through JSON.parse.
     const rows = readPredictText(body, s.features, s.encoder, 4096);
     lap('read_encode');
-    const ds = s.loaded.fitted.toDataset(concatColumns([rows]));
+    const ds = s.fitted.toDataset(concatColumns([rows]));
     lap('batch');
     const p = s.score(ds, 0, ds.numRows);
     lap('forward');

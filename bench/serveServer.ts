@@ -7,7 +7,7 @@
 import { backend } from '../src/backend/index.js';
 import { loadScoringModel } from '../src/experiment/scoring.js';
 import { createServer } from '../src/serve/server.js';
-import { OrtScorer } from '../test/helpers/onnxRuntime.js';
+import { OrtScorer } from './onnxRuntime.js';
 import { flagValue } from './report.js';
 
 const argv = process.argv.slice(2);

@@ -5,7 +5,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <vector>
 
 #if defined(__x86_64__)
 #if defined(__GNUC__) && !defined(__clang__)
@@ -14,15 +13,13 @@
 #include <immintrin.h>
 #endif
 
+#define CTR_REDUCED_ISA_TARGET "avx512f,avx512bw,avx512vl,avx512dq,avx512bf16"
 #include "reduced_gemm.h"
-#include "simd.h"
 
 namespace ctr {
 namespace {
 
 using namespace reduced;
-
-inline int padK(int K) { return (K + 1) & ~1; }
 
 inline uint32_t bitsOf(float x) {
   uint32_t u;
@@ -64,70 +61,8 @@ void roundRowPortable(const float* x, int K, uint16_t* out, int ldo) {
   for (int k = K; k < ldo; ++k) out[k] = 0;
 }
 
-struct Problem {
-  const float* X;
-  int M, K, N;
-  const uint16_t* packed;
-  const float* bias;
-  float* Y;
-  Act act;
-  float param;
-};
-
-struct Scratch {
-  std::vector<uint16_t> a;
-  std::vector<float> acc;
-};
-
-// Portable tile: rows [0, mr) x panels [0, nv), the vdpbf16ps steps per lane.
-CTR_INLINE void tilePortableBody(const uint16_t* A, long lda, int Kp, const uint16_t* B, long panelStride, int mr, int nv,
-                                 float* acc /* [mr][nv*PANEL] */) {
-  const int w = nv * PANEL;
-  std::fill(acc, acc + mr * w, 0.0f);
-  for (int g = 0; g < Kp / 2; ++g)
-    for (int v = 0; v < nv; ++v) {
-      const uint16_t* b = B + v * panelStride + (long)g * 2 * PANEL;
-      for (int r = 0; r < mr; ++r) {
-        const double a0 = fromBf16(A[r * lda + 2 * g]), a1 = fromBf16(A[r * lda + 2 * g + 1]);
-        float* c = acc + r * w + v * PANEL;
-        for (int j = 0; j < PANEL; ++j) c[j] = dotStep(dotStep(c[j], a1 * fromBf16(b[2 * j + 1])), a0 * fromBf16(b[2 * j]));
-      }
-    }
-}
-CTR_MULTIVERSION(tilePortable, (const uint16_t* A, long lda, int Kp, const uint16_t* B, long panelStride, int mr, int nv, float* acc),
-                 (A, lda, Kp, B, panelStride, mr, nv, acc))
-
-void epiloguePortable(const Problem& P, const float* acc, int w, int i0, int mr, int j0, int cols) {
-  for (int r = 0; r < mr; ++r) {
-    float* y = P.Y + (long)(i0 + r) * P.N + j0;
-    for (int j = 0; j < cols; ++j) {
-      float v = acc[r * w + j] + (P.bias ? P.bias[j0 + j] : 0.0f);
-      // 0 > v ? 0 : v is vmaxps(0, v): NaN passes through, −0 stays −0, in both paths.
-      y[j] = P.act == Act::Relu ? (0.0f > v ? 0.0f : v) : v;
-    }
-    applyActivation(y, cols, P.act, P.param);
-  }
-}
-
-void blockPortable(const Problem& P, int i0, int i1, Scratch& s) {
-  const int Kp = padK(P.K), np = panels(P.N);
-  const long panelStride = (long)Kp * PANEL;
-  for (int i = i0; i < i1; ++i) roundRowPortable(P.X + (long)i * P.K, P.K, s.a.data() + (long)(i - i0) * Kp, Kp);
-  for (int p0 = 0; p0 < np; p0 += NV) {
-    int nv = std::min(NV, np - p0);
-    int j0 = p0 * PANEL, cols = std::min(nv * PANEL, P.N - j0);
-    for (int r0 = i0; r0 < i1; r0 += MR) {
-      int mr = std::min(MR, i1 - r0);
-      tilePortable(s.a.data() + (long)(r0 - i0) * Kp, Kp, Kp, P.packed + p0 * panelStride, panelStride, mr, nv, s.acc.data());
-      epiloguePortable(P, s.acc.data(), nv * PANEL, r0, mr, j0, cols);
-    }
-  }
-}
-
 #if defined(__x86_64__)
-#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16")))
-
-BF16_TARGET void roundRowBf16(const float* x, int K, uint16_t* out, int ldo) {
+CTR_REDUCED_ISA void roundRowBf16(const float* x, int K, uint16_t* out, int ldo) {
   for (int k = 0; k < K; k += 16) {
     __mmask16 m = tailMask(K - k);
     __m256bh h = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, x + k));
@@ -137,138 +72,69 @@ BF16_TARGET void roundRowBf16(const float* x, int K, uint16_t* out, int ldo) {
   }
   for (int k = K; k < ldo; ++k) out[k] = 0;
 }
-
-// Register tile: rows [0, MRt) x NVt panels; vdpbf16ps takes one broadcast pair of A (32 bits)
-// against a pair per column of B.
-template <int MRt, int NVt>
-BF16_TARGET void tileBf16(const Problem& P, const uint16_t* A, long lda, int Kp, const uint16_t* B, long panelStride,
-                          int i0, int j0) {
-  // Fully unrolled so that GCC keeps the accumulators in registers (it spills them otherwise).
-  __m512 acc[MRt][NVt];
-#pragma GCC unroll 8
-  for (int r = 0; r < MRt; ++r)
-#pragma GCC unroll 4
-    for (int v = 0; v < NVt; ++v) acc[r][v] = _mm512_setzero_ps();
-  for (int g = 0; g < Kp / 2; ++g) {
-    __m512bh b[NVt];
-#pragma GCC unroll 4
-    for (int v = 0; v < NVt; ++v) b[v] = (__m512bh)_mm512_loadu_si512(B + v * panelStride + (long)g * 2 * PANEL);
-#pragma GCC unroll 8
-    for (int r = 0; r < MRt; ++r) {
-      int32_t a2;
-      std::memcpy(&a2, A + r * lda + 2 * g, 4);
-      __m512bh a = (__m512bh)_mm512_set1_epi32(a2);
-#pragma GCC unroll 4
-      for (int v = 0; v < NVt; ++v) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], a, b[v]);
-    }
-  }
-  alignas(64) float tile[MRt][NVt * PANEL];
-#pragma GCC unroll 8
-  for (int r = 0; r < MRt; ++r)
-#pragma GCC unroll 4
-    for (int v = 0; v < NVt; ++v) _mm512_store_ps(&tile[r][v * PANEL], acc[r][v]);
-  const __m512 zero = _mm512_setzero_ps();
-  const int rowCols = std::min(NVt * PANEL, P.N - j0);
-  for (int r = 0; r < MRt; ++r) {
-    float* y = P.Y + (long)(i0 + r) * P.N + j0;
-    for (int c = 0; c < rowCols; c += PANEL) {
-      __mmask16 m = tailMask(rowCols - c);
-      __m512 t = _mm512_add_ps(_mm512_load_ps(&tile[r][c]), P.bias ? _mm512_maskz_loadu_ps(m, P.bias + j0 + c) : zero);
-      if (P.act == Act::Relu) t = _mm512_max_ps(zero, t);
-      _mm512_mask_storeu_ps(y + c, m, t);
-    }
-    applyActivation(y, rowCols, P.act, P.param);
-  }
-}
-
-template <int NVt>
-BF16_TARGET void tileRowsBf16(int mr, const Problem& P, const uint16_t* A, long lda, int Kp, const uint16_t* B, long ps,
-                              int i0, int j0) {
-  switch (mr) {
-    case 6: return tileBf16<6, NVt>(P, A, lda, Kp, B, ps, i0, j0);
-    case 5: return tileBf16<5, NVt>(P, A, lda, Kp, B, ps, i0, j0);
-    case 4: return tileBf16<4, NVt>(P, A, lda, Kp, B, ps, i0, j0);
-    case 3: return tileBf16<3, NVt>(P, A, lda, Kp, B, ps, i0, j0);
-    case 2: return tileBf16<2, NVt>(P, A, lda, Kp, B, ps, i0, j0);
-    default: return tileBf16<1, NVt>(P, A, lda, Kp, B, ps, i0, j0);
-  }
-}
-
-BF16_TARGET void blockBf16(const Problem& P, int i0, int i1, Scratch& s) {
-  const int Kp = padK(P.K), np = panels(P.N);
-  const long ps = (long)Kp * PANEL;
-  for (int i = i0; i < i1; ++i) roundRowBf16(P.X + (long)i * P.K, P.K, s.a.data() + (long)(i - i0) * Kp, Kp);
-  // Column groups outside, row tiles inside: the group's B panels stay in L1/L2 while every
-  // row tile of the block streams past them.
-  for (int p0 = 0; p0 < np; p0 += NV) {
-    int nv = std::min(NV, np - p0);
-    const uint16_t* B = P.packed + p0 * ps;
-    for (int r0 = i0; r0 < i1; r0 += MR) {
-      int mr = std::min(MR, i1 - r0);
-      const uint16_t* A = s.a.data() + (long)(r0 - i0) * Kp;
-      int j0 = p0 * PANEL;
-      switch (nv) {
-        case 4: tileRowsBf16<4>(mr, P, A, Kp, Kp, B, ps, r0, j0); break;
-        case 3: tileRowsBf16<3>(mr, P, A, Kp, Kp, B, ps, r0, j0); break;
-        case 2: tileRowsBf16<2>(mr, P, A, Kp, Kp, B, ps, r0, j0); break;
-        default: tileRowsBf16<1>(mr, P, A, Kp, Kp, B, ps, r0, j0); break;
-      }
-    }
-  }
-}
-#undef BF16_TARGET
-#endif  // __x86_64__
+#endif
 
 bool cpuHasBf16() { return CTR_CPU_HAS_AVX512_WITH("avx512bf16"); }
 
-KernelSwitch& kernel() {
-  static KernelSwitch k("CTRKIT_BF16_KERNEL", "avx512bf16", cpuHasBf16);
-  return k;
-}
+// The bf16 layer for reduced_gemm.h's driver: pairs of k per 32-bit lane, float32 accumulators,
+// nothing to dequantise.
+struct Bf16 : Elements<uint16_t, uint16_t, float, 2> {
+  struct Weights {
+    const uint16_t* packed;
+  };
+  struct Row {};
+
+  static KernelSwitch& kernel() {
+    static KernelSwitch k("CTRKIT_BF16_KERNEL", "avx512bf16", cpuHasBf16);
+    return k;
+  }
+
+  static Row prepareRowPortable(const float* x, int K, uint16_t* out, int ld) {
+    roundRowPortable(x, K, out, ld);
+    return {};
+  }
+  struct Lanes {
+    double a0, a1;
+  };
+  CTR_INLINE Lanes lanes(const uint16_t* a) { return {fromBf16(a[0]), fromBf16(a[1])}; }
+  // The vdpbf16ps steps of one lane: the odd k first.
+  CTR_INLINE float step(float c, const Lanes& a, const uint16_t* b) {
+    return dotStep(dotStep(c, a.a1 * fromBf16(b[1])), a.a0 * fromBf16(b[0]));
+  }
+  CTR_INLINE float dequant(const Weights&, const Row&, float acc, int) { return acc; }
+
+#if defined(__x86_64__)
+  using VAcc = __m512;
+  struct VRow {};
+  CTR_REDUCED_ISA static Row prepareRowIsa(const float* x, int K, uint16_t* out, int ld) {
+    roundRowBf16(x, K, out, ld);
+    return {};
+  }
+  CTR_REDUCED_ISA CTR_INLINE __m512 vzero() { return _mm512_setzero_ps(); }
+  CTR_REDUCED_ISA CTR_INLINE __m512 vdot(__m512 acc, __m512i a, __m512i b) { return _mm512_dpbf16_ps(acc, (__m512bh)a, (__m512bh)b); }
+  CTR_REDUCED_ISA CTR_INLINE void vstore(float* p, __m512 v) { _mm512_store_ps(p, v); }
+  CTR_REDUCED_ISA CTR_INLINE VRow vrow(const Row&) { return {}; }
+  CTR_REDUCED_ISA CTR_INLINE __m512 vdequant(const Weights&, const VRow&, const float* acc, int, __mmask16) { return _mm512_load_ps(acc); }
+#endif
+};
 
 }  // namespace
 
-long bf16PackedSize(int K, int N) { return (long)padK(K) * panels(N) * PANEL; }
+long bf16PackedSize(int K, int N) { return packedSize<Bf16::KG>(K, N); }
 
-void bf16PackWeights(const float* W, int K, int N, uint16_t* packed) {
-  const int Kp = padK(K);
-  std::memset(packed, 0, (size_t)bf16PackedSize(K, N) * sizeof(uint16_t));
-  for (long k = 0; k < K; ++k)
-    for (int j = 0; j < N; ++j)
-      packed[(long)(j / PANEL) * Kp * PANEL + (k / 2) * 2 * PANEL + (j % PANEL) * 2 + k % 2] = toBf16(W[k * N + j]);
-}
+void bf16PackWeights(const float* W, int K, int N, uint16_t* packed) { packWeights<Bf16::KG>(W, K, N, packed, toBf16); }
 
 void bf16RoundRows(const float* X, int M, int K, uint16_t* out) {
-  for (long i = 0; i < M; ++i) {
-#if defined(__x86_64__)
-    if (kernel().fast()) {
-      roundRowBf16(X + i * K, K, out + i * K, K);
-      continue;
-    }
-#endif
-    roundRowPortable(X + i * K, K, out + i * K, K);
-  }
+  prepareRows<Bf16>(X, M, K, out, K, [](long, Bf16::Row) {});
 }
 
 void bf16LinearForward(const float* X, int M, int K, int N, const uint16_t* packed, const float* bias, float* Y,
                        Act act, float param) {
-  if (M <= 0 || N <= 0) return;
-  Problem P{X, M, K, N, packed, bias, Y, act, param};
-  const bool isa = kernel().fast();
-  const int Kp = padK(K);
-  forRowBlocks(M, [&](int, int i0, int i1) {
-    thread_local Scratch s;
-    s.a.resize((size_t)ROW_BLOCK * Kp);
-    s.acc.resize((size_t)MR * NV * PANEL);
-#if defined(__x86_64__)
-    if (isa) return blockBf16(P, i0, i1, s);
-#endif
-    blockPortable(P, i0, i1, s);
-  });
+  linearForward(Problem<Bf16>{X, M, K, N, {packed}, bias, Y, act, param});
 }
 
-const char* bf16KernelName() { return kernel().name(); }
+const char* bf16KernelName() { return Bf16::kernel().name(); }
 
-bool bf16ForceKernel(const char* name) { return kernel().force(name); }
+bool bf16ForceKernel(const char* name) { return Bf16::kernel().force(name); }
 
 }  // namespace ctr

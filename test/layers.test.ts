@@ -2,7 +2,8 @@
  * The layering of README.md's architecture table, enforced: every relative import in src/ is
  * parsed, and one from a lower layer's folder into a higher layer's fails the test. The table is
  * the single statement of the order (rows lowest first, folders on one row share a layer), so a
- * new folder must be placed there before its code can import anything.
+ * new folder must be placed there before its code can import anything. Outside src/, bench/
+ * stands on src/ alone: tests may import bench modules, never the reverse.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -89,5 +90,19 @@ describe('layers', () => {
     }
     assert.ok(checked > 300, `only ${checked} imports parsed: the parser is broken`);
     assert.deepEqual(violations, [], `lower layers import higher ones:\n  ${violations.join('\n  ')}`);
+  });
+
+  it('bench/ imports nothing from test/', () => {
+    const benchDir = join(root, 'bench'), testDir = join(root, 'test');
+    const violations: string[] = [];
+    let checked = 0;
+    for (const file of tsFiles(benchDir)) {
+      for (const spec of relativeImports(readFileSync(file, 'utf8'))) {
+        checked++;
+        if (!relative(testDir, resolve(dirname(file), spec)).startsWith('..')) violations.push(`${relative(root, file)} imports ${spec}`);
+      }
+    }
+    assert.ok(checked > 50, `only ${checked} imports parsed in bench/`);
+    assert.deepEqual(violations, [], `bench code depends on test code (move what both need to bench/):\n  ${violations.join('\n  ')}`);
   });
 });

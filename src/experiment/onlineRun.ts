@@ -19,8 +19,6 @@ import { setImmediate as nextTick } from 'node:timers/promises';
 import { backend } from '../backend/index.js';
 import { wholeBatch } from '../data/batching.js';
 import { STDIN } from '../data/readers/textFile.js';
-import { DataFormatError } from '../data/readers/errors.js';
-import { openJetStreamLines } from '../data/jetstream.js';
 import { ConfigError, csvFirstRecord, GrowingVocabularies, openRowStream, openRowStreamAhead, sourcePath, streamSchema, type GrowingVocabStats } from '../schema/index.js';
 import { createModel, type ModelDims } from '../models/registry.js';
 import { createOptimizer } from '../optim/registry.js';
@@ -52,6 +50,7 @@ import { checkResumeConfig } from './resumeGuard.js';
 import { POSITION_LABEL, positionKeep, streamBatchKeep, streamLossKeep, withPositionLabel } from './samplingKeep.js';
 import { withoutLabel } from '../schema/hiddenLabel.js';
 import { savedSchema } from './savedSchema.js';
+import { threadCpuSeconds } from '../util/threadCpu.js';
 import type { TrainRunOptions } from './trainRun.js';
 
 export interface OnlineRunResult {
@@ -83,6 +82,8 @@ export interface OnlineRunResult {
   rowsPerSecond: number;
   /** CPU time of the process over the stream loop (every thread: the read-ahead worker's included), a load-independent cost. */
   loopCpuSeconds: number;
+  /** CPU time of the training thread alone over the loop (undefined off Linux): the loop's length when the read-ahead worker has a core of its own. */
+  loopThreadCpuSeconds?: number;
   /** The whole run, setup and saving included. */
   seconds: number;
   /** With train.online.vocab: the growing vocabularies' occupancy and traffic at the end. */
@@ -247,16 +248,17 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
 
   const sliceField = online.sliceField === undefined ? undefined : fitted.spec.fields.findIndex((f) => f.name === online.sliceField);
   // A file is read again from its start and the rows up to the position skipped; JetStream starts at the next sequence.
-  const jet = online.jetstream && await openJetStreamLines({
+  // Its batches carry their messages' sequences, and a malformed message is named by its sequence (src/schema/streamMessages.ts).
+  const jet = online.jetstream && {
     servers: typeof online.jetstream.servers === 'string' ? online.jetstream.servers.split(',') : online.jetstream.servers,
     stream: online.jetstream.stream, startSequence: position + 1,
     ...(online.jetstream.subject === undefined ? {} : { subject: online.jetstream.subject }),
     ...(online.jetstream.idleSeconds === undefined ? {} : { idleMs: online.jetstream.idleSeconds * 1000 }),
     ...(opts.signal === undefined ? {} : { signal: opts.signal }),
-  });
+  };
   const rowStream = await (online.readAhead ? openRowStreamAhead : openRowStream)(readSchema, cfg.data.source, input, cfg.baseDir, {
     batchSize: cfg.train.batchSize, after: jet ? 0 : position, onBadLine,
-    ...(jet ? { content: jet.content } : {}),
+    ...(jet ? { jetstream: jet } : {}),
     ...(online.chunkSize === undefined ? {} : { chunkSize: online.chunkSize }),
     ...(sliceField === undefined ? {} : { sliceField }),
     ...(vocabs === undefined ? {} : { vocabularies: vocabs }),
@@ -307,79 +309,68 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   print(PROGRESS_HEADER);
   const loopStart = performance.now();
   const loopCpu = process.cpuUsage();
-  try {
-    for await (const batch of rowStream) {
-      const { dataset: ds, ipw } = streamBatchKeep(batch.dataset, batch.lines, lossByLine, pk, input);
-      const n = ds.numRows;
-      // Rows this batch's encoding handed to new ids start afresh before anything reads them.
-      if (vocabs) {
-        const fresh = vocabs.takeAdmitted(seed);
-        resetTableRows(model, optimizer, fresh.rows, fresh.seeds);
-      }
-      // Scored by the model as it stands (eval mode: no dropout, ramps at their final value), before it sees the labels.
-      const b = wholeBatch(ds);
-      const positions = jet ? Array.from(batch.lines, (l) => jet.sequenceOf(l)) : batch.lines;
-      const trainDs = sampler ? sampleStreamRows(ds, positions, sampler, ipw) : ds;
-      const k = trainDs.numRows;
-      const scoredByStep = oneForward && trainDs === ds && k > 0;
-      keepLogits = scoredByStep;
-      const score = (z: Float32Array): void => {
-        pv.predict(correctForSampling(probabilities(z), sampling));
-        pv.label(b.labels, b.weights, batch.slices);
-      };
-      if (!scoredByStep) score(predictRows(model, ds, { start: 0, end: n }));
-      const tb = trainDs === ds ? b : wholeBatch(trainDs);
-      model.train();
-      model.onTrainingStep(globalStep);
-      let value: number | undefined;
-      try {
-        // A batch whose rows were all sampled away is scored but takes no step.
-        if (k > 0) value = trainStep(optimizer, () => lossFn(tb));
-      } catch (e) {
-        if (!(e instanceof NonFiniteLossError)) throw e;
-        const rowsAt = jet ? `messages ${jet.sequenceOf(batch.lines[0]!)}–${jet.sequenceOf(batch.lines[n - 1]!)}` : `input lines ${batch.lines[0]}–${batch.lines[n - 1]}`;
-        throw new NonFiniteTrainingError(`training stopped: loss is ${e.loss} at global step ${globalStep + 1} (${rowsAt} of ${input}); the last checkpoint is kept in ${checkpointDir}`,
-          1, globalStep + 1, globalStep + 1, null, e);
-      }
-      // The step's forward ran on the weights before its update: the same scores as above.
-      if (scoredByStep) score(trainLogits!);
-      const stepped = k > 0;
-      if (stepped) globalStep++;
-      rows += n;
-      trainedRows += k;
-      const lastLine = batch.lines[n - 1]!;
-      if (jet) {
-        position = jet.sequenceOf(lastLine);
-        jet.forget(lastLine);
-      } else {
-        position = lastLine;
-      }
-      if (stepped) log.write({ event: 'step', epoch: 1, step: globalStep, globalStep, loss: value ?? null, rows: n, ...(sampler ? { trained_rows: k } : {}) });
-      if (rows >= nextPrint) {
-        last = pv.report();
-        print(progressLine(last));
-        log.write({ event: 'progress', epoch: 1, step: globalStep, globalStep, ...progressRecord(last, position), ...biasTerm?.epochRecord?.(), ...vocabRecord(vocabs) });
-        nextPrint = nextPowerOfTwo(rows);
-      }
-      if (stepped && every > 0 && globalStep % every === 0) save();
-      // Mid-stream the data is not complete, so the provenance names the stream and how far it got.
-      if (stepped && publishEvery > 0 && globalStep % publishEvery === 0) publish(pv.snapshot(), `${input} through ${jet ? 'sequence' : 'line'} ${position}`);
-      // Lets a SIGINT (and the reads of a pipe) through between batches.
-      await nextTick();
-      if (opts.signal?.aborted) {
-        interrupted = true;
-        break;
-      }
+  const loopThreadCpu = threadCpuSeconds();
+  for await (const batch of rowStream) {
+    const { dataset: ds, ipw } = streamBatchKeep(batch.dataset, batch.lines, lossByLine, pk, input);
+    const n = ds.numRows;
+    // Rows this batch's encoding handed to new ids start afresh before anything reads them.
+    if (vocabs) {
+      const fresh = vocabs.takeAdmitted(seed);
+      resetTableRows(model, optimizer, fresh.rows, fresh.seeds);
     }
-  } catch (e) {
-    // A malformed message is named by its sequence, the number a JetStream user can look up.
-    if (jet && e instanceof DataFormatError && e.line !== undefined) throw new DataFormatError(jet.name, jet.sequenceOf(e.line), e.field, e.detail);
-    throw e;
-  } finally {
-    await jet?.close();
+    // Scored by the model as it stands (eval mode: no dropout, ramps at their final value), before it sees the labels.
+    const b = wholeBatch(ds);
+    // Where each row is in the stream: its message's sequence, or its input line.
+    const positions = batch.messageSequences ?? batch.lines;
+    const trainDs = sampler ? sampleStreamRows(ds, positions, sampler, ipw) : ds;
+    const k = trainDs.numRows;
+    const scoredByStep = oneForward && trainDs === ds && k > 0;
+    keepLogits = scoredByStep;
+    const score = (z: Float32Array): void => {
+      pv.predict(correctForSampling(probabilities(z), sampling));
+      pv.label(b.labels, b.weights, batch.slices);
+    };
+    if (!scoredByStep) score(predictRows(model, ds, { start: 0, end: n }));
+    const tb = trainDs === ds ? b : wholeBatch(trainDs);
+    model.train();
+    model.onTrainingStep(globalStep);
+    let value: number | undefined;
+    try {
+      // A batch whose rows were all sampled away is scored but takes no step.
+      if (k > 0) value = trainStep(optimizer, () => lossFn(tb));
+    } catch (e) {
+      if (!(e instanceof NonFiniteLossError)) throw e;
+      const rowsAt = `${jet ? 'messages' : 'input lines'} ${positions[0]}–${positions[n - 1]}`;
+      throw new NonFiniteTrainingError(`training stopped: loss is ${e.loss} at global step ${globalStep + 1} (${rowsAt} of ${input}); the last checkpoint is kept in ${checkpointDir}`,
+        1, globalStep + 1, globalStep + 1, null, e);
+    }
+    // The step's forward ran on the weights before its update: the same scores as above.
+    if (scoredByStep) score(trainLogits!);
+    const stepped = k > 0;
+    if (stepped) globalStep++;
+    rows += n;
+    trainedRows += k;
+    position = positions[n - 1]!;
+    if (stepped) log.write({ event: 'step', epoch: 1, step: globalStep, globalStep, loss: value ?? null, rows: n, ...(sampler ? { trained_rows: k } : {}) });
+    if (rows >= nextPrint) {
+      last = pv.report();
+      print(progressLine(last));
+      log.write({ event: 'progress', epoch: 1, step: globalStep, globalStep, ...progressRecord(last, position), ...biasTerm?.epochRecord?.(), ...vocabRecord(vocabs) });
+      nextPrint = nextPowerOfTwo(rows);
+    }
+    if (stepped && every > 0 && globalStep % every === 0) save();
+    // Mid-stream the data is not complete, so the provenance names the stream and how far it got.
+    if (stepped && publishEvery > 0 && globalStep % publishEvery === 0) publish(pv.snapshot(), `${input} through ${jet ? 'sequence' : 'line'} ${position}`);
+    // Lets a SIGINT (and the reads of a pipe) through between batches.
+    await nextTick();
+    if (opts.signal?.aborted) {
+      interrupted = true;
+      break;
+    }
   }
   const loopSeconds = (performance.now() - loopStart) / 1000;
   const cpu = process.cpuUsage(loopCpu);
+  const threadCpu = threadCpuSeconds();
   // The end of the stream (or Ctrl-C): a final line when the last one is not current, and a checkpoint to continue from.
   if (last === undefined || last.rows !== rows) {
     last = pv.report();
@@ -401,5 +392,6 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
     output, modelDir, logFile, checkpointsDir: checkpointDir, backend: kernels, input, rows, trainedRows, batches: globalStep,
     report, skippedLines: rowStream.stats.skipped, position, positionKind: jet ? 'sequence' : 'line', resumedAfter, interrupted, progressive: last, rowsPerSecond, loopCpuSeconds: (cpu.user + cpu.system) / 1e6, seconds,
     ...(vocabs && { vocab: vocabs.stats() }),
+    ...(threadCpu !== undefined && loopThreadCpu !== undefined && { loopThreadCpuSeconds: threadCpu - loopThreadCpu }),
   };
 }

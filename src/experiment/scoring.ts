@@ -11,7 +11,7 @@ import { calibratorFromJSON } from '../calibrate/calibrator.js';
 import { headKey, type CTRModel } from '../models/ctrModel.js';
 import { probabilities } from './evaluate.js';
 import { predictHeads } from '../train/predict.js';
-import { readSavedSchema } from './savedSchema.js';
+import { readSavedSchema, type SavedSchema } from './savedSchema.js';
 import { correctForSampling } from './samplingCorrection.js';
 import { setInferencePrecision } from '../models/inferencePrecision.js';
 import type { Precision, PrecisionReport } from '../nn/quantize.js';
@@ -38,9 +38,13 @@ export function loadScoringModel(modelDir: string, opts: ScoringLoadOptions = {}
   return scoringModel(modelDir, model, manifest, opts.precision);
 }
 
-/** A loaded model of `modelDir` with the fitted schema its manifest stores, set to score in `precision`. */
-export function scoringModel(modelDir: string, model: CTRModel, manifest: ModelManifest, precision: Precision = 'fp32'): ScoringModel {
-  const { fitted, source, columns } = readSavedSchema(manifest.schema, resolve(modelDir, MANIFEST_FILE));
+/**
+ * A loaded model of `modelDir` with the fitted schema its manifest stores (`saved`: read already,
+ * e.g. by a server that encoded requests before the weights were loaded), set to score in `precision`.
+ */
+export function scoringModel(modelDir: string, model: CTRModel, manifest: ModelManifest, precision: Precision = 'fp32',
+  saved: SavedSchema = readSavedSchema(manifest.schema, resolve(modelDir, MANIFEST_FILE))): ScoringModel {
+  const { fitted, source, columns } = saved;
   return { model, manifest, fitted, source, ...(columns && { columns }), precision: setInferencePrecision(model, precision) };
 }
 

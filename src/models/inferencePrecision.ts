@@ -8,10 +8,15 @@ import type { CTRModel } from './ctrModel.js';
 
 export const REDUCED_PRECISION_MODEL_KINDS: readonly string[] = ['dnn', 'dcnv2'];
 
+/** PrecisionError when a model of `kind` may not be scored in `precision` (checkable before its weights are loaded). */
+export function checkInferencePrecision(kind: string, precision: Precision): void {
+  if (precision !== 'fp32' && !REDUCED_PRECISION_MODEL_KINDS.includes(kind)) {
+    throw new PrecisionError(`precision ${precision} is supported for ${REDUCED_PRECISION_MODEL_KINDS.join(' and ')} models; this model is ${kind} (score it with precision fp32)`);
+  }
+}
+
 /** Applies `precision` to a loaded model's dense layers (see setLinearPrecision); throws PrecisionError when unsupported. */
 export function setInferencePrecision(model: CTRModel, precision: Precision): PrecisionReport {
-  if (precision !== 'fp32' && !REDUCED_PRECISION_MODEL_KINDS.includes(model.kind)) {
-    throw new PrecisionError(`precision ${precision} is supported for ${REDUCED_PRECISION_MODEL_KINDS.join(' and ')} models; this model is ${model.kind} (score it with precision fp32)`);
-  }
+  checkInferencePrecision(model.kind, precision);
   return setLinearPrecision(model, precision);
 }

@@ -10,6 +10,7 @@
  * stateless transforms; standardisation (statistics of fit rows) and shared vocabularies are refused.
  */
 import { resolve } from 'node:path';
+import { openJetStreamLines, type JetStreamSourceOptions } from '../data/jetstream.js';
 import type { Dataset } from '../data/dataset.js';
 import { handleBadLine, type BadLinePolicy, type ReaderStats } from '../data/readers/reader.js';
 import { STDIN } from '../data/readers/textFile.js';
@@ -21,6 +22,7 @@ import { FittedSchema } from './fitted.js';
 import { newParsedRow, rawText, rowParser } from './rows.js';
 import { openColumns } from './source.js';
 import { openByteRowStream } from './streamBytes.js';
+import { sequencedRowStream } from './streamMessages.js';
 import { specColumns, specFromConfig, type IdFieldSpec, type SequenceSpec } from './spec.js';
 import { RowStore } from './store.js';
 
@@ -85,6 +87,8 @@ export interface StreamBatch {
   lines: Uint32Array;
   /** With StreamOptions.sliceField: each row's raw value of that field. */
   slices?: string[];
+  /** With StreamOptions.jetstream: the stream sequence of each row's message. */
+  messageSequences?: Float64Array;
 }
 
 export interface StreamOptions {
@@ -98,8 +102,14 @@ export interface StreamOptions {
   chunkSize?: number;
   /** Index of an id field whose raw values to return with each batch (per-slice metrics). */
   sliceField?: number;
-  /** Read these lines instead of `path`, which then only names them (a message stream: src/data/jetstream.ts). */
+  /** Read these lines instead of `path`, which then only names them. */
   content?: AsyncIterable<Buffer>;
+  /**
+   * Read this NATS JetStream stream's messages instead of `path`, which then only names them
+   * (src/data/jetstream.ts, src/schema/streamMessages.ts): batches carry their rows' sequences, a bad
+   * line is named by its message's sequence, and the connection is closed when the rows end.
+   */
+  jetstream?: JetStreamSourceOptions;
   /** The growing vocabularies of `fitted`'s fields with a capacity: each row's ids are admitted there, in stream order. */
   vocabularies?: GrowingVocabularies;
 }
@@ -110,13 +120,18 @@ export interface RowStream extends AsyncIterable<StreamBatch> {
 }
 
 /**
- * Opens `path` (STDIN, '-', for standard input; or options.content) in the source's format, with labels. The last batch may
+ * Opens `path` (STDIN, '-', for standard input; or options.content or options.jetstream) in the source's format, with labels. The last batch may
  * be short. Bad lines are errors naming file:line:field, or skipped and counted under onBadLine skip.
  */
 export async function openRowStream(fitted: FittedSchema, source: SourceConfig, path: string, baseDir: string,
   options: StreamOptions): Promise<RowStream> {
   if (!(STREAM_FORMATS as readonly string[]).includes(source.format)) {
     throw new ConfigError([`data.source.format: ${source.format} cannot be read as a stream (formats: ${STREAM_FORMATS.join(', ')})`]);
+  }
+  if (options.jetstream !== undefined) {
+    const { jetstream, ...rest } = options;
+    const lines = await openJetStreamLines(jetstream);
+    return sequencedRowStream(lines, (content) => openRowStream(fitted, source, path, baseDir, { ...rest, content }));
   }
   const file = path === STDIN || options.content !== undefined ? path : resolve(baseDir, path);
   return await openByteRowStream(fitted, source, file, options) ?? openTextRowStream(fitted, source, file, baseDir, options);

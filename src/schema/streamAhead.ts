@@ -5,12 +5,13 @@
  * their order, the errors (file, line, field) and the reader's counters are those of openRowStream
  * on the calling thread, which it runs itself: the encoding is the same code, only on another thread.
  *
- * A file is read by the worker; a message stream (options.content: its bytes arrive on the calling
- * thread) is handed to it a chunk at a time, when its reader asks, so that nothing is taken from the
- * source sooner than in-thread reading would but for the batches read ahead. Read in-thread:
- * standard input (a read left pending on it when the run stops would keep the process waiting for
- * the pipe), and growing vocabularies (state the training thread shares: admissions reset embedding
- * rows between batches).
+ * A file is read by the worker, and so is a JetStream stream (options.jetstream): the worker opens
+ * its own connection and consumer, so that the NATS client's decoding of each message is off the
+ * training thread too, and the batches come with their messages' sequences. Its abort signal cannot
+ * cross threads: an abort is passed on as a message. Read in-thread: bytes that arrive on the
+ * calling thread (options.content; standard input — a read left pending on it when the run stops
+ * would keep the process waiting for the pipe), and growing vocabularies (state the training thread
+ * shares: admissions reset embedding rows between batches).
  */
 import { Worker } from 'node:worker_threads';
 import { newStats } from '../data/readers/reader.js';
@@ -18,33 +19,33 @@ import { STDIN } from '../data/readers/textFile.js';
 import type { SourceConfig } from './config.js';
 import type { FittedSchema } from './fitted.js';
 import { openRowStream, type RowStream, type StreamBatch, type StreamOptions } from './stream.js';
-import { errorRecord, revive, type AheadMessage, type AheadReply, type AheadSpec } from './streamAheadProtocol.js';
+import { revive, type AheadJetStream, type AheadMessage, type AheadReply, type AheadSpec } from './streamAheadProtocol.js';
 
 /** Batches encoded ahead of the one being trained on: enough to cover a slow batch, few enough to keep memory flat. */
 const AHEAD = 2;
 
 /** Whether `openRowStreamAhead` reads with a worker (else in-thread). */
 export function canReadAhead(path: string, options: StreamOptions): boolean {
-  return path !== STDIN && options.vocabularies === undefined;
+  return path !== STDIN && options.content === undefined && options.vocabularies === undefined;
 }
 
 /** openRowStream, read ahead on a worker thread where canReadAhead says so. */
 export async function openRowStreamAhead(fitted: FittedSchema, source: SourceConfig, path: string, baseDir: string,
   options: StreamOptions): Promise<RowStream> {
   if (!canReadAhead(path, options)) return openRowStream(fitted, source, path, baseDir, options);
-  const { content, vocabularies: _v, ...plain } = options;
-  const job: AheadSpec = { spec: fitted.spec, source, path, baseDir, options: plain, forwarded: content !== undefined, ahead: AHEAD };
+  const { content: _c, vocabularies: _v, jetstream, ...plain } = options;
+  let signal: AbortSignal | undefined;
+  let messages: AheadJetStream | undefined;
+  if (jetstream !== undefined) ({ signal, ...messages } = jetstream);
+  const job: AheadSpec = { spec: fitted.spec, source, path, baseDir, options: { ...plain, ...(messages && { jetstream: messages }) }, ahead: AHEAD };
   const worker = new Worker(new URL('./streamWorker.js', import.meta.url), { workerData: job });
   // The worker holds the process open only while a batch is awaited: a run that fails between
   // opening the stream and reading it (or stops reading it) still exits.
   worker.unref();
   const reply = (m: AheadReply): void => worker.postMessage(m);
-  // A chunk is copied into a buffer of its own, which is moved, not cloned (a small Buffer is a view of a shared pool slab, which a clone would copy whole).
-  const send = (chunk: Buffer): void => {
-    const bytes = new Uint8Array(chunk);
-    worker.postMessage({ kind: 'chunk', bytes } satisfies AheadReply, [bytes.buffer]);
-  };
-  const chunks = content?.[Symbol.asyncIterator]();
+  const stop = (): void => reply({ kind: 'stop' });
+  if (signal?.aborted === true) stop();
+  else signal?.addEventListener('abort', stop, { once: true });
   const queue: AheadMessage[] = [];
   let waiting: (() => void) | undefined;
   let done = false;
@@ -53,11 +54,7 @@ export async function openRowStreamAhead(fitted: FittedSchema, source: SourceCon
     waiting?.();
     waiting = undefined;
   };
-  worker.on('message', (m: AheadMessage) => {
-    if (m.kind !== 'need') return arrive(m);
-    chunks!.next().then((r) => (r.done === true ? reply({ kind: 'eof' }) : send(r.value)),
-      (err: unknown) => reply({ kind: 'failed', error: errorRecord(err) }));
-  });
+  worker.on('message', arrive);
   worker.on('error', (err) => arrive({ kind: 'error', error: { kind: 'other', name: err.name, message: `stream reader thread failed: ${err.message}` }, stats: undefined }));
   worker.on('exit', (code) => {
     // A normal exit follows the worker's last message (end or error).
@@ -70,18 +67,17 @@ export async function openRowStreamAhead(fitted: FittedSchema, source: SourceCon
       worker.unref();
     }
     const m = queue.shift()!;
-    if (m.kind === 'end' || m.kind === 'error') done = true;
+    if (m.kind !== 'batch') done = true;
     return m;
   };
   const stats = newStats(path);
   const close = async (): Promise<void> => {
     done = true;
+    signal?.removeEventListener('abort', stop);
     await worker.terminate();
-    // Not awaited: a read in flight (a message stream waiting for messages) ends when its source closes.
-    void chunks?.return?.()?.catch(() => undefined);
   };
   const opened = await next();
-  if (opened.kind !== 'need' && opened.stats) Object.assign(stats, opened.stats);
+  if (opened.stats) Object.assign(stats, opened.stats);
   if (opened.kind === 'error') {
     await close();
     throw revive(opened.error);
@@ -90,7 +86,7 @@ export async function openRowStreamAhead(fitted: FittedSchema, source: SourceCon
     try {
       for (;;) {
         const m = await next();
-        if (m.kind !== 'need' && m.stats) Object.assign(stats, m.stats);
+        if (m.stats) Object.assign(stats, m.stats);
         if (m.kind === 'end') return;
         if (m.kind === 'error') throw revive(m.error);
         if (m.kind === 'batch') {

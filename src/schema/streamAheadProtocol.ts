@@ -2,6 +2,7 @@
  * What the training thread and the read-ahead worker of a row stream exchange
  * (src/schema/streamAhead.ts). Plain data only: it crosses the thread boundary by structured clone.
  */
+import type { JetStreamSourceOptions } from '../data/jetstream.js';
 import { DataFormatError } from '../data/readers/errors.js';
 import type { ReaderStats } from '../data/readers/reader.js';
 import { ConfigError } from './errors.js';
@@ -9,20 +10,21 @@ import type { SourceConfig } from './config.js';
 import type { SchemaSpec } from './spec.js';
 import type { StreamBatch, StreamOptions } from './stream.js';
 
+/** A JetStream source as the worker opens it: its abort comes as a 'stop' message. */
+export type AheadJetStream = Omit<JetStreamSourceOptions, 'signal'>;
+
 /** The worker's input: what openRowStream is called with, the schema as its spec. */
 export interface AheadSpec {
   spec: SchemaSpec;
   source: SourceConfig;
   path: string;
   baseDir: string;
-  options: Omit<StreamOptions, 'content' | 'vocabularies'>;
-  /** The bytes come from the training thread (standard input, a message stream), a chunk per 'need'. */
-  forwarded: boolean;
+  options: Omit<StreamOptions, 'content' | 'vocabularies' | 'jetstream'> & { jetstream?: AheadJetStream };
   /** Batches the worker may have encoded and not yet handed over. */
   ahead: number;
 }
 
-/** An error as plain data (it crosses between the threads both ways). */
+/** An error as plain data (it crosses between the threads). */
 export type ErrorRecord =
   | { kind: 'data'; file: string; line: number | undefined; field: string | undefined; detail: string }
   | { kind: 'config'; problems: string[] }
@@ -30,18 +32,13 @@ export type ErrorRecord =
 
 /** Worker → training thread. */
 export type AheadMessage =
-  | { kind: 'need' }
   | { kind: 'open'; stats: ReaderStats }
   | { kind: 'batch'; batch: StreamBatch; stats: ReaderStats }
   | { kind: 'end'; stats: ReaderStats }
   | { kind: 'error'; error: ErrorRecord; stats: ReaderStats | undefined };
 
-/** Training thread → worker: a batch taken (a credit back), or the next chunk of forwarded content. */
-export type AheadReply =
-  | { kind: 'take' }
-  | { kind: 'chunk'; bytes: Uint8Array }
-  | { kind: 'eof' }
-  | { kind: 'failed'; error: ErrorRecord };
+/** Training thread → worker: a batch taken (a credit back), or the JetStream source's abort (its signal fired). */
+export type AheadReply = { kind: 'take' } | { kind: 'stop' };
 
 /** An error as the worker caught it, so that the training thread throws the same one. */
 export function errorRecord(err: unknown): ErrorRecord {

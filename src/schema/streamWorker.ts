@@ -1,43 +1,30 @@
 /**
  * The read-ahead worker of a row stream (src/schema/streamAhead.ts): runs openRowStream on its own
- * thread and posts the batches in stream order, at most `ahead` of them not yet taken. Forwarded
- * content (standard input, a message stream) is asked for a chunk at a time, as the reader needs it.
+ * thread and posts the batches in stream order, at most `ahead` of them not yet taken. A JetStream
+ * source is received here, on this thread's own connection; a 'stop' from the training thread ends
+ * its messages as its abort signal does in-thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ReaderStats } from '../data/readers/reader.js';
 import { FittedSchema } from './fitted.js';
 import { openRowStream, type StreamBatch } from './stream.js';
-import { errorRecord, revive, type AheadMessage, type AheadReply, type AheadSpec } from './streamAheadProtocol.js';
+import { errorRecord, type AheadMessage, type AheadReply, type AheadSpec } from './streamAheadProtocol.js';
 
 const port = parentPort!;
 const job = workerData as AheadSpec;
 const post = (m: AheadMessage): void => port.postMessage(m);
 let credits = job.ahead;
 let wakeCredit: (() => void) | undefined;
-const chunks: AheadReply[] = [];
-let wakeChunk: (() => void) | undefined;
+const stop = new AbortController();
 port.on('message', (m: AheadReply) => {
-  if (m.kind === 'take') {
-    credits++;
-    wakeCredit?.();
-    wakeCredit = undefined;
-  } else {
-    chunks.push(m);
-    wakeChunk?.();
-    wakeChunk = undefined;
+  if (m.kind === 'stop') {
+    stop.abort();
+    return;
   }
+  credits++;
+  wakeCredit?.();
+  wakeCredit = undefined;
 });
-
-async function* forwarded(): AsyncGenerator<Buffer> {
-  for (;;) {
-    post({ kind: 'need' });
-    while (chunks.length === 0) await new Promise<void>((r) => { wakeChunk = r; });
-    const m = chunks.shift()!;
-    if (m.kind === 'eof') return;
-    if (m.kind === 'failed') throw revive(m.error);
-    if (m.kind === 'chunk') yield Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
-  }
-}
 
 /**
  * The buffers of a batch, moved to the training thread rather than copied: the stream makes new
@@ -45,7 +32,7 @@ async function* forwarded(): AsyncGenerator<Buffer> {
  */
 function batchBuffers(b: StreamBatch): ArrayBuffer[] {
   const ds = b.dataset;
-  const views: (ArrayBufferView | undefined)[] = [ds.ids, ...ds.labels, ds.weights, ds.dense, ds.groupOffsets, b.lines,
+  const views: (ArrayBufferView | undefined)[] = [ds.ids, ...ds.labels, ds.weights, ds.dense, ds.groupOffsets, b.lines, b.messageSequences,
     ...(ds.sequences ?? []).flatMap((q) => [q.offsets, q.ids])];
   const out = new Set<ArrayBuffer>();
   for (const v of views) if (v !== undefined && v.buffer instanceof ArrayBuffer) out.add(v.buffer);
@@ -54,8 +41,9 @@ function batchBuffers(b: StreamBatch): ArrayBuffer[] {
 
 let stats: ReaderStats | undefined;
 try {
+  const { jetstream, ...options } = job.options;
   const rows = await openRowStream(new FittedSchema(job.spec), job.source, job.path, job.baseDir,
-    { ...job.options, ...(job.forwarded ? { content: forwarded() } : {}) });
+    { ...options, ...(jetstream && { jetstream: { ...jetstream, signal: stop.signal } }) });
   stats = rows.stats;
   post({ kind: 'open', stats });
   for await (const batch of rows) {

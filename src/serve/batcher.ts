@@ -12,6 +12,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Dataset } from '../data/dataset.js';
 import { concatColumns, type FittedSchema, type StoredColumns } from '../schema/index.js';
 import type { ModelSnapshot } from './snapshot.js';
+import type { JobScorer } from './scoringThread.js';
 
 export interface BatchOptions {
   /** Longest a request waits for others to join its batch (0: until the current I/O events are read). */
@@ -28,12 +29,6 @@ export interface BatchOptions {
  * comparison) may answer asynchronously.
  */
 export type Scorer = (ds: Dataset, start: number, end: number) => Float64Array[] | Promise<Float64Array[]>;
-
-/**
- * Scores a whole batch's encoded rows somewhere else (the scoring thread), taking ownership of the
- * arrays; undefined (nothing taken) when the batch must be scored on the event loop instead.
- */
-export type ColumnScorer = (cols: StoredColumns) => Promise<Float64Array[] | undefined>;
 
 export const DEFAULT_BATCH_OPTIONS: BatchOptions = { maxWaitMs: 1, maxBatchRows: 1024, chunkRows: 256 };
 
@@ -144,10 +139,10 @@ export abstract class Coalescer<Req, Res> {
 export class Batcher extends Coalescer<undefined, Float64Array[]> {
   private readonly scorer: Scorer;
 
-  /** `onScored(elsewhere)`: a batch was scored by `remote` (true) or on the event loop (false). */
+  /** `remote`: the scoring thread; `onScored(elsewhere)`: a batch was scored by `remote` (true) or on the event loop (false). */
   constructor(private readonly snapshot: ModelSnapshot, opts: BatchOptions, onBatch?: (rows: number) => void, scorer?: Scorer,
-    private readonly remote?: ColumnScorer, private readonly onScored?: (elsewhere: boolean) => void) {
-    super(snapshot.loaded.fitted, opts, onBatch);
+    private readonly remote?: JobScorer, private readonly onScored?: (elsewhere: boolean) => void) {
+    super(snapshot.fitted, opts, onBatch);
     this.scorer = scorer ?? ((ds, start, end) => snapshot.score(ds, start, end));
   }
 
@@ -157,7 +152,7 @@ export class Batcher extends Coalescer<undefined, Float64Array[]> {
   }
 
   protected async scoreBatch(cols: StoredColumns, pending: readonly Pending<undefined, Float64Array[]>[]): Promise<void> {
-    const remote = this.remote === undefined ? undefined : await this.remote(cols);
+    const remote = await this.remote?.({ kind: 'predict', cols });
     this.onScored?.(remote !== undefined);
     const out = remote ?? await this.scoreHere(this.fitted.toDataset(cols));
     for (const w of pending) w.resolve(out.map((p) => p.subarray(w.offset, w.offset + w.count)));

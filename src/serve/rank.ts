@@ -3,7 +3,8 @@
  * item vectors of an items file, computed when a snapshot loads with that snapshot's own model, so
  * a reload can never pair a model with another model's vectors. Concurrent requests share a batch
  * (RankBatcher): one user-tower pass over their rows, then one matrix product per request, mapped
- * to the probabilities /v1/predict serves.
+ * to the probabilities /v1/predict serves. The vectors are computed and the batches scored where
+ * the snapshot's weights are (the scoring thread, or the event loop where it falls back).
  */
 import { endStep, noGrad } from '../autograd/tape.js';
 import { RowGatherer } from '../data/batching.js';
@@ -13,28 +14,44 @@ import { TwoTower } from '../models/twoTower.js';
 import { ConfigError } from '../schema/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { isRecord, readPredictBody, RequestError } from './request.js';
-import { fillerValue, type ModelSnapshot } from './snapshot.js';
+import { fillerValue, weightsOf, type ModelSnapshot } from './snapshot.js';
 import { Coalescer, type BatchOptions, type Pending } from './batcher.js';
+import type { JobScorer, ThreadScorer } from './scoringThread.js';
+import type { ModelConfig } from '../models/registry.js';
 import type { StoredColumns } from '../schema/index.js';
 
-/** The items of one snapshot: item i is row i of the items file (the row order of `ctrkit export --format item-vectors`). */
-export interface ItemTable {
+/** What a request is checked against: the number of items (rows of the items file) and their vectors' width. */
+export interface ItemShape {
   readonly count: number;
   readonly dim: number;
+}
+
+/** The items of one snapshot, where it is scored: item i is row i of the items file (the row order of `ctrkit export --format item-vectors`). */
+export interface ItemTable extends ItemShape {
   /** [count, dim], row-major. */
   readonly vectors: Float32Array;
 }
 
-/** The snapshot's two-tower model; a clear error for any other model. */
-export function twoTowerOf(s: ModelSnapshot): TwoTower {
-  const m = s.loaded.model;
-  if (!(m instanceof TwoTower)) throw new ConfigError([`${s.dir}: --items needs a two-tower model (model type twotower); this model is '${m.kind}'`]);
+/** The file whose rows are the items, read with each snapshot where that snapshot is scored. */
+export interface ItemsSource {
+  readonly file: string;
+  /** The file has the label column(s). */
+  readonly labels: boolean;
+}
+
+type TwoTowerConfig = Extract<ModelConfig, { type: 'twotower' }>;
+
+/** The snapshot's two-tower configuration (from its manifest: no weights needed); a clear error for any other model. */
+export function twoTowerOf(s: ModelSnapshot): TwoTowerConfig {
+  const m = s.manifest.model;
+  if (m.type !== 'twotower') throw new ConfigError([`${s.dir}: --items needs a two-tower model (model type twotower); this model is '${m.type}'`]);
   return m;
 }
 
-export async function itemTableOf(s: ModelSnapshot, itemsFile: string, labels: boolean): Promise<ItemTable> {
+/** The item vectors of `items` by the snapshot's model (its weights loaded on this thread). */
+export async function itemTableOf(s: ModelSnapshot, items: ItemsSource): Promise<ItemTable> {
   twoTowerOf(s);
-  const v = await itemVectorsOf(s.loaded, s.dir, itemsFile, { labels });
+  const v = await itemVectorsOf(weightsOf(s), s.dir, items.file, { labels: items.labels });
   return { count: v.lines.length, dim: v.dim, vectors: v.vectors };
 }
 
@@ -43,9 +60,9 @@ export async function itemTableOf(s: ModelSnapshot, itemsFile: string, labels: b
  * user tower or the bias net also reads stays a request field).
  */
 export function itemOnlyFeatures(s: ModelSnapshot): Map<number, RawValue> {
-  const { cfg } = twoTowerOf(s);
-  const spec = s.loaded.fitted.spec;
-  const groups = new Map(s.loaded.fitted.features().map((f) => [f.name, f.group]));
+  const cfg = twoTowerOf(s);
+  const spec = s.fitted.spec;
+  const groups = new Map(s.fitted.features().map((f) => [f.name, f.group]));
   const implied = new Map<number, RawValue>();
   s.features.forEach((f, i) => {
     const g = groups.get(f.name);
@@ -69,7 +86,7 @@ export interface RankRequest {
   top: number | undefined;
 }
 
-export function readRankBody(body: unknown, s: ModelSnapshot, table: ItemTable, maxRows: number, implied: ReadonlyMap<number, RawValue>): RankRequest {
+export function readRankBody(body: unknown, s: ModelSnapshot, table: ItemShape, maxRows: number, implied: ReadonlyMap<number, RawValue>): RankRequest {
   const rows = readPredictBody(body, s.features, s.encoder, maxRows, { keys: ['items', 'top'], implied });
   const b = body as Record<string, unknown>;
   let items: number[] | undefined;
@@ -94,51 +111,85 @@ export function readRankBody(body: unknown, s: ModelSnapshot, table: ItemTable, 
   return { rows, items, top };
 }
 
-/** One rank request in a batch: the items it scores (undefined: all). */
-interface RankJob {
+/** One request of a rank batch: its rows [start, end) of the batch and the items it scores (undefined: all). */
+export interface RankSlice {
+  start: number;
+  end: number;
   items: readonly number[] | undefined;
 }
 
 /**
- * Coalesces concurrent rank requests as /v1/predict's are (same bounds): one user-tower pass over
- * the batch's rows, then each request's rows against its own items
- * (TwoTower.scoreRequestsWithItemVectors), bit for bit what the request alone would get. Rows are
- * gathered by an encoder of its own (predict's gathers its own batches).
+ * Probabilities [rows × items] of each request of a batch, row-major, σ(⟨u, v⟩ + b) through the
+ * snapshot's probability map: one user-tower pass over the batch's rows, then each request's rows
+ * against its own items (TwoTower.scoreRequestsWithItemVectors), bit for bit what the request alone
+ * would get. Where the snapshot is scored (the scoring thread, or the event loop where it falls back).
  */
-export class RankBatcher extends Coalescer<RankJob, Float64Array> {
-  private readonly model: TwoTower;
+export function rankScores(s: ModelSnapshot, table: ItemTable, cols: StoredColumns, slices: readonly RankSlice[]): Float64Array[] {
+  const model = weightsOf(s).model;
+  if (!(model instanceof TwoTower)) throw new Error(`model ${s.version}: not a two-tower model`);
+  const ds = s.fitted.toDataset(cols);
+  const requests = slices.map((r) => {
+    if (r.items?.some((it) => it >= table.count)) throw new Error(`model ${s.version}: the items file now has ${table.count} rows, fewer than when the model was loaded`);
+    return { start: r.start, end: r.end, items: vectorsOf(table, r.items) };
+  });
+  let logits: Float32Array[] = [];
+  model.eval();
+  noGrad(() => {
+    const batch = new RowGatherer(ds).gather(Int32Array.from({ length: ds.numRows }, (_, i) => i), 0, ds.numRows);
+    logits = model.scoreRequestsWithItemVectors(batch, requests).map((z) => z.data.slice());
+    endStep();
+  });
+  return logits.map((z) => s.probabilities.apply(z));
+}
 
-  constructor(private readonly snapshot: ModelSnapshot, private readonly table: ItemTable, opts: BatchOptions, onBatch?: (rows: number) => void) {
-    super(snapshot.loaded.fitted, opts, onBatch);
-    this.model = twoTowerOf(snapshot);
+function vectorsOf(table: ItemTable, items: readonly number[] | undefined): Tensor {
+  if (items === undefined) return new Tensor(table.vectors, [table.count, table.dim]);
+  const v = new Float32Array(items.length * table.dim);
+  items.forEach((it, k) => v.set(table.vectors.subarray(it * table.dim, (it + 1) * table.dim), k * table.dim));
+  return new Tensor(v, [items.length, table.dim]);
+}
+
+/**
+ * Coalesces concurrent rank requests as /v1/predict's are (same bounds) and scores each batch
+ * (rankScores) on the scoring thread, or on the event loop where that falls back (the item
+ * vectors then computed here, once). Rows are gathered by an encoder of its own (predict's
+ * gathers its own batches).
+ */
+export class RankBatcher extends Coalescer<readonly number[] | undefined, Float64Array> {
+  private local: Promise<ItemTable> | undefined;
+
+  /** `table`: the vectors, when computed on the event loop already. */
+  constructor(private readonly snapshot: ModelSnapshot, private readonly items: ItemsSource, opts: BatchOptions, onBatch?: (rows: number) => void,
+    private readonly remote?: JobScorer, table?: ItemTable) {
+    super(snapshot.fitted, opts, onBatch);
+    if (table !== undefined) this.local = Promise.resolve(table);
   }
 
   /** Probabilities [rows × items], row-major: σ(⟨u, v⟩ + b) through the snapshot's probability map. */
   submit(rows: StoredColumns, items: readonly number[] | undefined): Promise<Float64Array> {
     if (rows.numRows === 0) return Promise.resolve(new Float64Array(0));
-    return this.enqueue(rows, { items });
+    return this.enqueue(rows, items);
   }
 
-  private vectorsOf(items: readonly number[] | undefined): Tensor {
-    const { table } = this;
-    if (items === undefined) return new Tensor(table.vectors, [table.count, table.dim]);
-    const v = new Float32Array(items.length * table.dim);
-    items.forEach((it, k) => v.set(table.vectors.subarray(it * table.dim, (it + 1) * table.dim), k * table.dim));
-    return new Tensor(v, [items.length, table.dim]);
+  protected async scoreBatch(cols: StoredColumns, pending: readonly Pending<readonly number[] | undefined, Float64Array>[]): Promise<void> {
+    const slices = pending.map((w) => ({ start: w.offset, end: w.offset + w.count, items: w.request }));
+    const there = await this.remote?.({ kind: 'rank', cols, slices });
+    const out = there ?? rankScores(this.snapshot, await (this.local ??= itemTableOf(this.snapshot, this.items)), cols, slices);
+    pending.forEach((w, k) => w.resolve(out[k]!));
   }
+}
 
-  protected async scoreBatch(cols: StoredColumns, pending: readonly Pending<RankJob, Float64Array>[]): Promise<void> {
-    const ds = this.fitted.toDataset(cols);
-    const requests = pending.map((w) => ({ start: w.offset, end: w.offset + w.count, items: this.vectorsOf(w.request.items) }));
-    let logits: Float32Array[] = [];
-    this.model.eval();
-    noGrad(() => {
-      const batch = new RowGatherer(ds).gather(Int32Array.from({ length: ds.numRows }, (_, i) => i), 0, ds.numRows);
-      logits = this.model.scoreRequestsWithItemVectors(batch, requests).map((z) => z.data.slice());
-      endStep();
-    });
-    pending.forEach((w, k) => w.resolve(this.snapshot.probabilities.apply(logits[k]!)));
-  }
+/**
+ * A snapshot's items and the batcher of its rank requests: the vectors are computed where the
+ * snapshot is scored (by the scoring thread as it loads the snapshot, else here); the event loop
+ * keeps only their shape to check requests.
+ */
+export async function rankerOf(s: ModelSnapshot, items: ItemsSource, opts: BatchOptions, onBatch?: (rows: number) => void,
+  thread?: ThreadScorer): Promise<{ table: ItemShape; ranker: RankBatcher }> {
+  const there = await thread?.items;
+  if (there !== undefined) return { table: there, ranker: new RankBatcher(s, items, opts, onBatch, thread!.run) };
+  const table = await itemTableOf(s, items);
+  return { table, ranker: new RankBatcher(s, items, opts, onBatch, thread?.run, table) };
 }
 
 /** Each row's `top` best of `ids` (scores [rows × ids]), best first; ties keep the lower id first. */

@@ -1,23 +1,27 @@
 /**
- * Scores predict batches on a worker thread (scoringWorker.ts), so that the event loop parses,
- * validates and encodes the next requests while a batch is being scored (onnxruntime-node's
- * session.run works off the loop the same way). Each served snapshot is loaded there too, from
- * its directory, and must come out as the same version; a batch's encoded columns go there by
- * transfer (no copy) and its probabilities come back the same way.
+ * Scores a served snapshot's work on a worker thread (scoringWorker.ts): /v1/predict batches,
+ * /v1/rank batches (against item vectors the thread computes as it loads the snapshot) and
+ * /v1/treatments requests, so that the event loop parses, validates and encodes the next requests
+ * meanwhile (onnxruntime-node's session.run works off the loop the same way). Each served snapshot
+ * is loaded there from its directory and must come out as the same version; the event loop holds
+ * only its manifest and fitted schema (loadSnapshotHead), and loads its weights only where it
+ * comes to score it. Encoded columns go there by transfer (no copy) and probabilities come back the same way.
  *
  * Failure policy: a snapshot the thread cannot load for a reason other than a republished
  * directory, or kernels the thread cannot have (a test's setBackend), are scored on the event loop
- * (logged once, with why). If the thread dies, the batches it held are answered 503 (retry),
- * never left hanging; the next batch starts a new thread (loading its snapshot again), and after
- * MAX_RESTARTS deaths every batch is scored on the event loop.
+ * (its weights loaded there first; logged once, with why). If the thread dies, the work it held is
+ * answered 503 (retry), never left hanging; the next request starts a new thread (loading its
+ * snapshot again), and after MAX_RESTARTS deaths everything is scored on the event loop.
  */
 import { Worker } from 'node:worker_threads';
 import { backend, nativeKernels, referenceKernels } from '../backend/index.js';
-import type { Precision } from '../nn/quantize.js';
+import type { Precision, PrecisionReport } from '../nn/quantize.js';
+import { ConfigError } from '../schema/errors.js';
 import type { StoredColumns } from '../schema/index.js';
-import type { ColumnScorer } from './batcher.js';
+import type { ItemShape, ItemsSource, RankSlice } from './rank.js';
 import { RequestError } from './request.js';
 import { SnapshotChangedError, type ModelSnapshot } from './snapshot.js';
+import type { WeightsReader } from './weightsReader.js';
 
 export interface ScoringData {
   backend: 'native' | 'reference';
@@ -25,16 +29,34 @@ export interface ScoringData {
   chunkRows: number;
 }
 
+/**
+ * Work on one snapshot, scored where its weights are: a predict batch (one array per task), a
+ * rank batch (one [rows × items] array per request), a treatments request ([rows × treatments]).
+ */
+export type ScoringJob =
+  | { kind: 'predict'; cols: StoredColumns }
+  | { kind: 'rank'; cols: StoredColumns; slices: RankSlice[] }
+  | { kind: 'treatments'; rows: StoredColumns; treatments: StoredColumns };
+
+/** Scores a job on the scoring thread, taking its arrays; undefined (nothing taken) when it must be scored on the event loop instead. */
+export type JobScorer = (job: ScoringJob) => Promise<Float64Array[] | undefined>;
+
+/** An error raised on the thread: its message, and whether it is the user's to fix (a bad items file). */
+export interface ThreadError {
+  message: string;
+  user: boolean;
+}
+
 export type ScoringRequest =
-  | { type: 'load'; id: number; key: number; dir: string; precision: Precision; version: string }
-  | { type: 'score'; id: number; key: number; cols: StoredColumns }
+  | { type: 'load'; id: number; key: number; dir: string; precision: Precision; version: string; items?: ItemsSource }
+  | { type: 'score'; id: number; key: number; job: ScoringJob }
   | { type: 'drop'; key: number };
 
 export type ScoringReply =
-  | { id: number; ok: true; scores?: Float64Array[] }
+  | { id: number; ok: true; scores?: Float64Array[]; precision?: PrecisionReport; items?: { shape: ItemShape } | { error: ThreadError } }
   | { id: number; ok: false; message: string; changed: boolean };
 
-/** Deaths of the scoring thread after which batches are scored on the event loop for good. */
+/** Deaths of the scoring thread after which everything is scored on the event loop for good. */
 export const MAX_RESTARTS = 3;
 
 /** The thread stopped while a message of ours was in it. */
@@ -46,27 +68,42 @@ class ThreadStopped extends RequestError {
 
 /** A snapshot scored on the thread. */
 export interface ThreadScorer {
-  /** Resolves once the thread holds the snapshot (or it is to be scored on the event loop); rejects with SnapshotChangedError when the directory no longer holds it. */
+  /**
+   * Resolves once the snapshot can be scored: the thread holds it or, where it falls back, the
+   * event loop holds its weights; rejects when neither could load it (SnapshotChangedError when
+   * the directory no longer holds it).
+   */
   readonly ready: Promise<void>;
-  readonly score: ColumnScorer;
-  /** The snapshot is retired and answered all its requests: the thread drops its copy. */
+  /** With items: their shape once the thread computed their vectors; undefined where the event loop scores the snapshot; rejects with why the thread could not compute them. */
+  readonly items: Promise<ItemShape | undefined>;
+  readonly run: JobScorer;
+  /** The snapshot is retired (its requests were all handed over): the thread drops its copy once those in flight are answered. */
   release(): void;
 }
 
 interface Entry {
   readonly snapshot: ModelSnapshot;
   readonly precision: Precision;
+  readonly items: ItemsSource | undefined;
   /** The thread that holds the snapshot, and the load under way into `loadingIn`. */
   loadedIn?: Worker;
   loadingIn?: Worker;
   loading?: Promise<void>;
+  /** What the first thread that loaded it made of the items file. */
+  itemsReply?: { shape: ItemShape } | { error: ThreadError };
   /** Why this snapshot is scored on the event loop. */
   fallback?: string;
+  /** The event loop said so in the log. */
+  told?: boolean;
+  /** Jobs of it under way (run), and whether it is retired (release). */
+  inflight: number;
+  released: boolean;
 }
 
-/** Every buffer behind a batch's columns (each owned by the batch: RowStore.take, concatColumns). */
-function buffersOf(cols: StoredColumns): ArrayBuffer[] {
-  const arrays = [cols.codes, cols.dense, ...cols.labels, cols.weights, cols.groupOffsets, cols.parts, ...cols.sequences.flatMap((s) => [s.offsets, s.codes])];
+/** Every buffer behind a job's columns (each owned by the job: RowStore.take, concatColumns). */
+function buffersOf(job: ScoringJob): ArrayBuffer[] {
+  const all = job.kind === 'treatments' ? [job.rows, job.treatments] : [job.cols];
+  const arrays = all.flatMap((cols) => [cols.codes, cols.dense, ...cols.labels, cols.weights, cols.groupOffsets, cols.parts, ...cols.sequences.flatMap((s) => [s.offsets, s.codes])]);
   return [...new Set(arrays.flatMap((a) => (a === undefined ? [] : [a.buffer as ArrayBuffer])))];
 }
 
@@ -81,8 +118,11 @@ export class ScoringThread {
   /** Why no batch is scored on the thread any more. */
   private disabled: string | undefined;
 
-  /** `chunkRows`: rows per kernel call; `warn`: a message for the server log (a fallback to the event loop, a thread that stopped). */
-  constructor(private readonly chunkRows: number, private readonly warn: (message: string) => void) {
+  /**
+   * `chunkRows`: rows per kernel call; `warn`: a message for the server log (a fallback to the
+   * event loop, a thread that stopped); `reader`: reads a snapshot's weights where the event loop scores it.
+   */
+  constructor(private readonly chunkRows: number, private readonly warn: (message: string) => void, private readonly reader: WeightsReader) {
     const k = backend();
     if (k !== referenceKernels && k !== nativeKernels()) this.disabled = 'the process scores with kernels a thread cannot load (set by setBackend)';
   }
@@ -92,81 +132,137 @@ export class ScoringThread {
     return this.worker?.threadId;
   }
 
-  /** Messages (loads, batches) in the thread now. */
+  /** Messages (loads, jobs) in the thread now. */
   get busy(): number {
     return this.pending.size;
   }
 
-  /** Snapshots attached and not released (the served one, and a retired one until its last batch is answered). */
+  /** Snapshots attached and not let go (the served one, and a retired one until its last job is answered). */
   get held(): number {
     return this.entries.size;
   }
 
-  /** Where batches are scored: 'thread', or 'event loop (why)'. */
+  /** Where requests are scored: 'thread', or 'event loop (why)'. */
   where(): string {
     return this.disabled === undefined ? 'thread' : `event loop (${this.disabled})`;
   }
 
-  /** Starts loading `snapshot` on the thread. */
-  attach(snapshot: ModelSnapshot, precision: Precision): ThreadScorer {
+  /** Starts loading `snapshot` on the thread (with `items`: computing their vectors there too). */
+  attach(snapshot: ModelSnapshot, precision: Precision, items?: ItemsSource): ThreadScorer {
     const key = this.nextKey++;
-    const e: Entry = { snapshot, precision };
+    const e: Entry = { snapshot, precision, items, inflight: 0, released: false };
     this.entries.set(key, e);
-    const ready = this.ensure(key, e).then(() => undefined);
-    // Observed by whoever awaits ready; never an unhandled rejection.
+    const placed = this.place(key, e);
+    const ready = placed.then(() => undefined);
+    const shape = placed.then((there) => {
+      const r = e.itemsReply;
+      if (!there || r === undefined) return undefined;
+      if ('shape' in r) return r.shape;
+      // The same message the event loop would give; a user's mistake stays one (a one-line CLI error).
+      throw r.error.user ? new ConfigError([r.error.message]) : new Error(r.error.message);
+    });
+    // Observed by whoever awaits them; never an unhandled rejection.
     ready.catch(() => undefined);
+    shape.catch(() => undefined);
     return {
       ready,
-      score: async (cols) => {
-        let there: boolean;
+      items: shape,
+      run: async (job) => {
+        e.inflight++;
         try {
-          there = await this.ensure(key, e);
-        } catch (err) {
-          // A new thread (after a death) cannot load it any more: the directory moved on.
-          e.fallback = (err as Error).message;
-          this.warn(`model ${snapshot.version}: ${e.fallback}; its requests are scored on the event loop`);
-          return undefined;
+          return await this.score(key, e, job);
+        } finally {
+          e.inflight--;
+          this.dropIfDone(key, e);
         }
-        if (!there) return undefined;
-        const r = await this.request(e.loadedIn!, { type: 'score', id: 0, key, cols }, buffersOf(cols));
-        if (!r.ok) throw new Error(`scoring thread: ${r.message}`);
-        return r.scores!;
       },
       release: () => {
-        this.entries.delete(key);
-        if (e.loadedIn !== undefined && e.loadedIn === this.worker) this.worker.postMessage({ type: 'drop', key } satisfies ScoringRequest);
+        e.released = true;
+        this.dropIfDone(key, e);
       },
     };
   }
 
-  /** True when the thread holds the snapshot; false when it is to be scored on the event loop. */
+  private async score(key: number, e: Entry, job: ScoringJob): Promise<Float64Array[] | undefined> {
+    let there: boolean;
+    try {
+      there = await this.ensure(key, e);
+    } catch (err) {
+      if (!(err instanceof SnapshotChangedError)) throw err;
+      // A new thread (after a death) cannot load it any more: the directory moved on.
+      e.fallback = err.message;
+      there = false;
+    }
+    if (!there) {
+      try {
+        await this.onLoop(e);
+      } catch (err) {
+        throw new RequestError(`model ${e.snapshot.version} cannot be scored (${(err as Error).message}); send it again`, undefined, undefined, 503);
+      }
+      return undefined;
+    }
+    const r = await this.request(e.loadedIn!, { type: 'score', id: 0, key, job }, buffersOf(job));
+    if (!r.ok) throw new Error(`scoring thread: ${r.message}`);
+    return r.scores!;
+  }
+
+  /**
+   * A retired snapshot with nothing in flight: the thread lets it go. A job that comes later still
+   * (a request that read the snapshot just before the swap) loads it into the thread again.
+   */
+  private dropIfDone(key: number, e: Entry): void {
+    if (!e.released || e.inflight > 0) return;
+    if (e.loadedIn !== undefined && e.loadedIn === this.worker) this.worker.postMessage({ type: 'drop', key } satisfies ScoringRequest);
+    e.loadedIn = undefined;
+    e.loadingIn = undefined;
+    this.entries.delete(key);
+  }
+
+  /** True once the thread holds the snapshot; false once the event loop holds its weights instead (or it was retired meanwhile). */
+  private async place(key: number, e: Entry): Promise<boolean> {
+    for (;;) {
+      try {
+        if (await this.ensure(key, e)) return true;
+        break;
+      } catch (err) {
+        // That thread died while loading it: a new one tries (after MAX_RESTARTS, the event loop).
+        if (!(err instanceof ThreadStopped) || this.closed) throw err;
+      }
+    }
+    if (!e.released) await this.onLoop(e);
+    return false;
+  }
+
+  /** Loads the snapshot's weights on the event loop (once), and says so. */
+  private async onLoop(e: Entry): Promise<void> {
+    await e.snapshot.loadWeights(this.reader);
+    if (e.told === true) return;
+    e.told = true;
+    this.warn(`model ${e.snapshot.version}: ${e.fallback ?? this.disabled}; its requests are scored on the event loop (its weights loaded there)`);
+  }
+
+  /** True when the thread holds the snapshot; false when it is to be scored on the event loop; ThreadStopped when the thread died while loading it. */
   private async ensure(key: number, e: Entry): Promise<boolean> {
     if (e.fallback !== undefined) return false;
+    if (this.closed) throw new ThreadStopped('the server is closing');
     const w = this.start();
     if (w === undefined) return false;
     if (e.loadedIn === w) return true;
     if (e.loadingIn !== w) {
       e.loadingIn = w;
       const { dir, version } = e.snapshot;
-      e.loading = this.request(w, { type: 'load', id: 0, key, dir, precision: e.precision, version }).then((r) => {
+      e.loading = this.request(w, { type: 'load', id: 0, key, dir, precision: e.precision, version, ...(e.items && { items: e.items }) }).then((r) => {
         if (r.ok) {
           e.loadedIn = w;
+          e.snapshot.precision ??= r.precision;
+          e.itemsReply ??= r.items;
           // Released while it loaded (a reload that failed, a swap meanwhile): the thread lets it go.
-          if (!this.entries.has(key) && w === this.worker) w.postMessage({ type: 'drop', key } satisfies ScoringRequest);
+          this.dropIfDone(key, e);
         } else if (r.changed) throw new SnapshotChangedError(r.message);
-        else {
-          e.fallback = `the scoring thread could not load it: ${r.message}`;
-          this.warn(`model ${version}: ${e.fallback}; its requests are scored on the event loop`);
-        }
+        else e.fallback = `the scoring thread could not load it: ${r.message}`;
       });
     }
-    try {
-      await e.loading;
-    } catch (err) {
-      // This thread died while loading: the next batch tries a new one.
-      if (err instanceof ThreadStopped) return false;
-      throw err;
-    }
+    await e.loading;
     return e.loadedIn === w;
   }
 
@@ -218,13 +314,13 @@ export class ScoringThread {
       if (this.deaths > MAX_RESTARTS) {
         this.disabled = `the scoring thread stopped ${this.deaths} times, last: ${why}`;
         this.warn(`${this.disabled}; every request is now scored on the event loop`);
-      } else this.warn(`the scoring thread stopped (${why}); the next batch starts a new one`);
+      } else this.warn(`the scoring thread stopped (${why}); the next request starts a new one`);
     });
     this.worker = w;
     return w;
   }
 
-  /** Stops the thread as a death would (its batches are answered 503; the next batch starts a new thread): tests, and an operator's last resort. */
+  /** Stops the thread as a death would (its work is answered 503; the next request starts a new thread): tests, and an operator's last resort. */
   async restart(): Promise<void> {
     await this.stop(this.worker);
   }

@@ -1,23 +1,58 @@
 /**
  * The scoring thread (scoringThread.ts): holds its own copy of each served snapshot, loaded from
- * the model directory as the event loop loaded it (reading and hashing the weights on a worker of
+ * the model directory as the event loop read it (reading and hashing the weights on a worker of
  * its own, so that loading a new snapshot pauses the scoring of the current one only briefly),
- * and scores the batches it is sent with the very function behind `ctrkit predict`.
+ * with the vectors of the items file for /v1/rank, and scores the jobs it is sent with the very
+ * functions the event loop uses where it scores (predict's is the one behind `ctrkit predict`).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { referenceKernels, setBackend } from '../backend/index.js';
-import { loadSnapshotOffLoop, type ModelSnapshot } from './snapshot.js';
+import { DataFormatError } from '../data/readers/errors.js';
+import { ModelFileError } from '../io/modelFileError.js';
+import { PrecisionError } from '../nn/quantize.js';
+import { ConfigError } from '../schema/errors.js';
+import { itemTableOf, rankScores, type ItemTable } from './rank.js';
+import { loadSnapshotOffLoop, SnapshotChangedError, type LoadedSnapshot } from './snapshot.js';
+import { treatmentScores } from './treatments.js';
 import { WeightsReader } from './weightsReader.js';
-import type { ScoringData, ScoringReply, ScoringRequest } from './scoringThread.js';
+import type { ScoringData, ScoringJob, ScoringReply, ScoringRequest, ThreadError } from './scoringThread.js';
 
 const port = parentPort!;
 const { backend: kind, chunkRows } = workerData as ScoringData;
 if (kind === 'reference') setBackend(referenceKernels);
-const snapshots = new Map<number, ModelSnapshot>();
+const snapshots = new Map<number, { s: LoadedSnapshot; items?: ItemTable }>();
 const reader = new WeightsReader();
 
 function buffersOf(scores: readonly Float64Array[]): ArrayBuffer[] {
-  return scores.map((p) => p.buffer as ArrayBuffer);
+  return [...new Set(scores.map((p) => p.buffer as ArrayBuffer))];
+}
+
+/** Errors a user fixes (their files), told apart so that the event loop reports them as such. */
+function threadError(e: unknown): ThreadError {
+  const user = [ConfigError, DataFormatError, ModelFileError, PrecisionError].some((C) => e instanceof C);
+  return { message: (e as Error).message, user };
+}
+
+function score(s: LoadedSnapshot, items: ItemTable | undefined, job: ScoringJob): Float64Array[] {
+  switch (job.kind) {
+    case 'predict': {
+      const ds = s.fitted.toDataset(job.cols);
+      const n = ds.numRows;
+      // In steps of chunkRows, as on the event loop: a few recurring batch shapes, which the
+      // kernels' size-keyed scratch and the JIT settle on (a new shape per batch cost int8 2-3×).
+      const scores = s.tasks.map(() => new Float64Array(n));
+      for (let start = 0; start < n; start += chunkRows) {
+        const end = Math.min(n, start + chunkRows);
+        s.score(ds, start, end).forEach((p, t) => scores[t]!.set(p, start));
+      }
+      return scores;
+    }
+    case 'rank':
+      if (items === undefined) throw new Error(`model ${s.version}: no item vectors (the items file could not be read)`);
+      return rankScores(s, items, job.cols, job.slices);
+    case 'treatments':
+      return [treatmentScores(s, job.rows, job.treatments)];
+  }
 }
 
 async function handle(m: ScoringRequest): Promise<void> {
@@ -36,29 +71,32 @@ async function handle(m: ScoringRequest): Promise<void> {
           reply = { id: m.id, ok: false, message: `${m.dir}: the directory now holds model ${s.version}, not ${m.version}`, changed: true };
           break;
         }
-        snapshots.set(m.key, s);
-        reply = { id: m.id, ok: true };
+        let items: ItemTable | undefined;
+        let itemsReply: NonNullable<Extract<ScoringReply, { ok: true }>['items']> | undefined;
+        if (m.items !== undefined) {
+          // The model still serves /v1/predict when its item vectors fail; /v1/rank answers 503.
+          try {
+            items = await itemTableOf(s, m.items);
+            itemsReply = { shape: { count: items.count, dim: items.dim } };
+          } catch (e) {
+            itemsReply = { error: threadError(e) };
+          }
+        }
+        snapshots.set(m.key, { s, ...(items && { items }) });
+        reply = { id: m.id, ok: true, precision: s.precision, ...(itemsReply && { items: itemsReply }) };
         break;
       }
       case 'score': {
-        const s = snapshots.get(m.key);
-        if (s === undefined) throw new Error(`scoring thread: snapshot ${m.key} is not loaded`);
-        const ds = s.loaded.fitted.toDataset(m.cols);
-        const n = ds.numRows;
-        // In steps of chunkRows, as on the event loop: a few recurring batch shapes, which the
-        // kernels' size-keyed scratch and the JIT settle on (a new shape per batch cost int8 2-3×).
-        const scores = s.tasks.map(() => new Float64Array(n));
-        for (let start = 0; start < n; start += chunkRows) {
-          const end = Math.min(n, start + chunkRows);
-          s.score(ds, start, end).forEach((p, t) => scores[t]!.set(p, start));
-        }
+        const held = snapshots.get(m.key);
+        if (held === undefined) throw new Error(`scoring thread: snapshot ${m.key} is not loaded`);
+        const scores = score(held.s, held.items, m.job);
         transfer = buffersOf(scores);
         reply = { id: m.id, ok: true, scores };
         break;
       }
     }
   } catch (e) {
-    reply = { id: m.id, ok: false, message: (e as Error).message, changed: false };
+    reply = { id: m.id, ok: false, message: (e as Error).message, changed: e instanceof SnapshotChangedError };
   }
   port.postMessage(reply, transfer);
 }

@@ -21,10 +21,10 @@ import { errorKind, ServeMetrics } from './metrics.js';
 import { Reloader, DEFAULT_RELOAD_OPTIONS, type CheckResult, type ReloadOptions } from './reloader.js';
 import { parseJsonBody, readPredictBody, readPredictText, RequestError } from './request.js';
 import { ModelFileError } from '../io/modelFile.js';
-import { itemOnlyFeatures, itemTableOf, RankBatcher, readRankBody, topItems, type ItemTable } from './rank.js';
+import { itemOnlyFeatures, rankerOf, RankBatcher, readRankBody, topItems, type ItemShape } from './rank.js';
 import type { RawValue } from '../data/prep/field.js';
-import { readTreatmentBody, treatmentAnswer, treatmentScores, treatmentSplit } from './treatments.js';
-import { loadSnapshot, loadSnapshotOffLoop, SnapshotChangedError, type ModelSnapshot } from './snapshot.js';
+import { readTreatmentBody, scoreTreatments, treatmentAnswer, treatmentSplit } from './treatments.js';
+import { loadSnapshot, loadSnapshotHead, loadSnapshotOffLoop, SnapshotChangedError, type ModelSnapshot } from './snapshot.js';
 import { WeightsReader } from './weightsReader.js';
 import { ScoringThread, type ThreadScorer } from './scoringThread.js';
 import type { Precision } from '../nn/quantize.js';
@@ -60,8 +60,9 @@ export interface ServeOptions {
   /** Inference precision of every snapshot's dense layers (default fp32; int8 / bf16: src/nn/quantize.ts). */
   precision?: Precision;
   /**
-   * Score /v1/predict batches on a worker thread (scoringThread.ts) while the event loop reads the
-   * next requests (true), or on the event loop, in chunks (false). Default 'auto': the thread when
+   * Score /v1/predict, /v1/rank and /v1/treatments on a worker thread (scoringThread.ts) that holds
+   * the weights (the event loop then holds none) while the event loop reads the next requests (true),
+   * or on the event loop, in chunks (false). Default 'auto': the thread when
    * the process may use 2 CPUs or more (on one CPU there is nothing to overlap with: docs/benchmarks.md,
    * "The scoring thread"). Ignored with `scorer`.
    */
@@ -74,8 +75,8 @@ interface Served {
   readonly batcher: Batcher;
   readonly version: string;
   readonly stamp: string;
-  /** With --items: this snapshot's item vectors (rejected when they cannot be computed; never a stale table) and the batcher of rank requests over them. */
-  readonly items?: Promise<{ table: ItemTable; ranker: RankBatcher }>;
+  /** With --items: the shape of this snapshot's item vectors (rejected when they cannot be computed; never a stale table) and the batcher of rank requests over them. */
+  readonly items?: Promise<{ table: ItemShape; ranker: RankBatcher }>;
   readonly itemOnly?: ReadonlyMap<number, RawValue>;
   /** With the scoring thread: this snapshot's copy there. */
   readonly thread?: ThreadScorer;
@@ -135,21 +136,25 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   const metrics = new ServeMetrics();
   const precision = opts.precision ?? 'fp32';
   const threaded = opts.scoreThread === undefined || opts.scoreThread === 'auto' ? availableParallelism() >= 2 : opts.scoreThread;
-  const scoring = opts.scorer === undefined && threaded ? new ScoringThread(batch.chunkRows, (m) => app.log.warn(m)) : undefined;
+  const weights = new WeightsReader();
+  const scoring = opts.scorer === undefined && threaded ? new ScoringThread(batch.chunkRows, (m) => app.log.warn(m), weights) : undefined;
+  const itemsSource = opts.items === undefined ? undefined : { file: opts.items, labels: opts.itemsHaveLabels ?? false };
   const serve = (snapshot: ModelSnapshot, initial = false): Served => {
-    const thread = scoring?.attach(snapshot, precision);
+    // Throws for a model that is not two-tower: at startup a user error, at a reload a rejected snapshot.
+    const itemOnly = itemsSource && itemOnlyFeatures(snapshot);
+    const thread = scoring?.attach(snapshot, precision, itemsSource);
     const served: Served = {
       snapshot, version: snapshot.version, stamp: snapshot.stamp, thread,
-      batcher: new Batcher(snapshot, batch, (n) => metrics.batchRows.observe(n), opts.scorer?.(snapshot), thread?.score,
+      batcher: new Batcher(snapshot, batch, (n) => metrics.batchRows.observe(n), opts.scorer?.(snapshot), thread?.run,
         (there) => metrics.batches.inc({ scorer: there ? 'thread' : 'event_loop' })),
     };
-    if (opts.items === undefined) return served;
-    // Throws for a model that is not two-tower: at startup a user error, at a reload a rejected snapshot.
-    const itemOnly = itemOnlyFeatures(snapshot);
-    const items = itemTableOf(snapshot, opts.items, opts.itemsHaveLabels ?? false)
-      .then((table) => ({ table, ranker: new RankBatcher(snapshot, table, batch, (n) => metrics.batchRows.observe(n)) }));
+    if (itemsSource === undefined) return served;
+    const items = rankerOf(snapshot, itemsSource, batch, (n) => metrics.batchRows.observe(n), thread);
     // The first snapshot's failure is ready()'s to report (a startup error); a reload's is logged.
-    items.catch((e: unknown) => initial || app.log.error({ version: snapshot.version, error: (e as Error).message }, 'item vectors failed; /v1/rank answers 503 for this model'));
+    // (Not a snapshot rejected as a whole: that failure is the reload's to report.)
+    items.catch((e: unknown) => {
+      if (!initial) void Promise.resolve(thread?.ready).then(() => app.log.error({ version: snapshot.version, error: (e as Error).message }, 'item vectors failed; /v1/rank answers 503 for this model'), () => undefined);
+    });
     return { ...served, items, itemOnly };
   };
   const modelLabels = (s: ModelSnapshot): { version: string; type: string; dataHash: string } =>
@@ -162,7 +167,8 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   // The initial load fails loudly (a user error for the CLI); later ones only keep the old model.
   let first: Served;
   try {
-    first = serve(loadSnapshot(opts.modelDir, opts.precision), true);
+    // With a scoring thread, the event loop reads no weights (the thread does).
+    first = serve(scoring === undefined ? loadSnapshot(opts.modelDir, opts.precision) : loadSnapshotHead(opts.modelDir, opts.precision), true);
   } catch (e) {
     // At startup there is no previous model to wait with: an absent manifest is the user's error.
     if (e instanceof SnapshotChangedError) throw new ModelFileError(`${opts.modelDir}: not a ctrkit model directory (${e.message})`);
@@ -170,11 +176,10 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   }
   metrics.setModel(modelLabels(first.snapshot));
   let lastReloadError: ReloadFailure | undefined;
-  const weights = new WeightsReader();
   const load = async (dir: string): Promise<Served> => {
-    const next = serve(await loadSnapshotOffLoop(dir, weights, opts.precision));
+    const next = serve(scoring === undefined ? await loadSnapshotOffLoop(dir, weights, opts.precision) : loadSnapshotHead(dir, opts.precision));
     try {
-      // Swapped in only once the scoring thread holds it too (a republished directory is a retry).
+      // Swapped in only once the scoring thread holds it (or the event loop its weights; a republished directory is a retry).
       await next.thread?.ready;
     } catch (e) {
       next.thread?.release();
@@ -184,8 +189,8 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   };
   const reloader = new Reloader<Served>(opts.modelDir, first, load, { ...DEFAULT_RELOAD_OPTIONS, ...opts.reload }, {
     retired(old) {
-      // In-flight batches finish on the old copy; then the scoring thread lets it go.
-      if (old.thread !== undefined) void old.batcher.idle().then(() => old.thread!.release());
+      // In-flight batches (predict's, rank's) finish on the old copy; then the scoring thread lets it go.
+      if (old.thread !== undefined) void Promise.all([old.batcher.idle(), old.items?.then((r) => r.ranker.idle(), () => undefined)]).then(() => old.thread!.release());
     },
     swapped(next, previous) {
       metrics.reloads.inc({ result: 'ok' });
@@ -263,12 +268,15 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
   app.get('/v1/model', async () => {
-    const s = reloader.current.snapshot;
+    const served = reloader.current;
+    // The precision report comes from whichever thread loads the weights.
+    await served.thread?.ready.catch(() => undefined);
+    const s = served.snapshot;
     const m = s.manifest;
     return {
       model: s.version, type: m.model.type, config: m.model, tasks: s.tasks, fields: s.features, calibrated: s.calibrated,
       dataHash: m.provenance.dataHash, createdAt: m.createdAt, ctrkitVersion: m.provenance.ctrkitVersion, metrics: m.metrics,
-      loadedAt: s.loadedAt.toISOString(), maxRows, precision: s.loaded.precision, scoring: scoring?.where() ?? 'event loop',
+      loadedAt: s.loadedAt.toISOString(), maxRows, precision: s.precision, scoring: scoring?.where() ?? 'event loop',
       ...(lastReloadError === undefined ? {} : { lastReloadError }),
     };
   });
@@ -288,7 +296,7 @@ export function createServer(opts: ServeOptions): CtrkitServer {
     const served = reloader.current;
     const s = served.snapshot;
     if (served.items === undefined) throw new RequestError('this server ranks no items (start it with --items FILE and a two-tower model)', undefined, undefined, 404);
-    let ranking: { table: ItemTable; ranker: RankBatcher };
+    let ranking: { table: ItemShape; ranker: RankBatcher };
     try {
       ranking = await served.items;
     } catch (e) {
@@ -307,15 +315,16 @@ export function createServer(opts: ServeOptions): CtrkitServer {
   });
 
   app.post('/v1/treatments', async (req) => {
-    const s = reloader.current.snapshot;
+    const served = reloader.current;
+    const s = served.snapshot;
     const split = treatmentSplit(s);
     const r = readTreatmentBody(req.body, s, split, maxRows);
     metrics.requestRows.observe(r.rows.numRows);
-    return treatmentAnswer(s.version, r, treatmentScores(s, split, r));
+    return treatmentAnswer(s.version, r, await scoreTreatments(s, r, served.thread));
   });
 
   const ready = async (): Promise<void> => {
-    // Republished since the event loop loaded it: scored on the event loop until the reload swaps.
+    // Republished since the event loop read it: answered 503 (send it again) until the reload swaps.
     await reloader.current.thread?.ready.catch((e: unknown) => {
       if (!(e instanceof SnapshotChangedError)) throw e;
     });

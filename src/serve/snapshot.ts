@@ -1,8 +1,10 @@
 /**
- * One loaded, verified model directory: the model, its fitted schema as a row encoder, the map
- * from logits to the probabilities `ctrkit predict` reports, and an identity (version) that
- * changes whenever the directory's manifest does. Scoring goes through predictRows and
- * probabilityMap, the functions behind `ctrkit predict`, so the two give the same numbers.
+ * One loaded, verified model directory: its fitted schema as a row encoder, the map from logits to
+ * the probabilities `ctrkit predict` reports, an identity (version) that changes whenever the
+ * directory's manifest does, and the model with its weights, which a thread loads only where it
+ * scores (a server whose scoring thread scores holds no weights on its event loop). Scoring goes
+ * through predictRows and probabilityMap, the functions behind `ctrkit predict`, so the two give
+ * the same numbers.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
@@ -10,9 +12,12 @@ import { join } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import type { RawValue } from '../data/prep/field.js';
 import { MANIFEST_FILE, ModelFileError, modelFromWeights, readManifest, type ModelManifest } from '../io/modelFile.js';
-import { loadScoringModel, manifestTasks, probabilityMap, scoreHeads, scoringModel, type ProbabilityMap, type ScoringModel } from '../experiment/scoring.js';
+import { manifestTasks, probabilityMap, scoreHeads, scoringModel, type ProbabilityMap, type ScoringModel } from '../experiment/scoring.js';
+import { readSavedSchema, type SavedSchema } from '../experiment/savedSchema.js';
+import { readVerifiedWeights, type WeightTensors } from '../io/verifiedWeights.js';
+import { checkInferencePrecision } from '../models/inferencePrecision.js';
 import type { WeightsReader } from './weightsReader.js';
-import type { Precision } from '../nn/quantize.js';
+import type { Precision, PrecisionReport } from '../nn/quantize.js';
 import { featureNames, RowEncoder, type FittedSchema, type SchemaSpec } from '../schema/index.js';
 
 export type FeatureKind = 'categorical' | 'numeric' | 'sequence';
@@ -83,12 +88,32 @@ export interface ModelSnapshot {
    * between requests; batches are built from the taken blocks.
    */
   readonly encoder: RowEncoder;
-  /** What was loaded (the item vectors of a two-tower model are computed with this very model). */
-  readonly loaded: ScoringModel;
+  readonly fitted: FittedSchema;
   /** Logits → the probabilities served (calibration, or σ with the sampling correction). */
   readonly probabilities: ProbabilityMap;
-  /** Probabilities of rows [start, end) of `ds`, one array per task. Synchronous: callers bound end − start. */
+  /**
+   * The model with its weights, once this thread loaded them (loadSnapshot, loadWeights); undefined
+   * while only the scoring thread holds them. The item vectors of a two-tower model are computed with this very model.
+   */
+  readonly loaded: ScoringModel | undefined;
+  /** The precision its dense layers score in, layer by layer, as the thread that loaded its weights reports it (undefined before). */
+  precision: PrecisionReport | undefined;
+  /**
+   * Loads the weights on this thread (once; read, hashed and decoded on `reader`'s worker) and checks
+   * that they score; SnapshotChangedError when the directory no longer holds this snapshot.
+   */
+  loadWeights(reader: WeightsReader): Promise<ScoringModel>;
+  /** Probabilities of rows [start, end) of `ds`, one array per task. Synchronous: callers bound end − start. Needs `loaded`. */
   score(ds: Dataset, start: number, end: number): Float64Array[];
+}
+
+/** A snapshot whose weights this thread holds. */
+export type LoadedSnapshot = ModelSnapshot & { readonly loaded: ScoringModel; precision: PrecisionReport };
+
+/** The snapshot's model with its weights; only where they were loaded (scoring elsewhere is a bug). */
+export function weightsOf(s: ModelSnapshot): ScoringModel {
+  if (s.loaded === undefined) throw new Error(`model ${s.version}: scored on a thread that has not loaded its weights`);
+  return s.loaded;
 }
 
 /**
@@ -116,9 +141,20 @@ function readStamped(dir: string): { stamp: string; bytes: Buffer } {
  * that it scores: every probability of an all-missing row must be finite. Synchronous (startup,
  * tests); a reload uses loadSnapshotOffLoop.
  */
-export function loadSnapshot(dir: string, precision: Precision = 'fp32'): ModelSnapshot {
-  const { stamp, bytes } = readStamped(dir);
-  return verifiedSnapshot(dir, stamp, bytes, loadScoringModel(dir, { recover: false, inference: true, precision }));
+export function loadSnapshot(dir: string, precision: Precision = 'fp32'): LoadedSnapshot {
+  const { snapshot, weigh } = snapshotHead(dir, precision);
+  const weightsPath = join(dir, snapshot.manifest.weights.file);
+  weigh(readVerifiedWeights(weightsPath, snapshot.manifest.weights.sha256));
+  return snapshot as LoadedSnapshot;
+}
+
+/**
+ * What a server's event loop needs of `dir` while a scoring thread scores it: the manifest, the
+ * fitted schema (validation, encoding), the probability map; no weights (loadWeights reads them
+ * if the loop comes to score it). Synchronous: these are small next to the weights.
+ */
+export function loadSnapshotHead(dir: string, precision: Precision = 'fp32'): ModelSnapshot {
+  return snapshotHead(dir, precision).snapshot;
 }
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -129,48 +165,77 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
  * tensors (its initial weights are not drawn), reads the fitted schema and runs the probe, with a
  * turn of the loop between these steps.
  */
-export async function loadSnapshotOffLoop(dir: string, reader: WeightsReader, precision: Precision = 'fp32'): Promise<ModelSnapshot> {
-  const { stamp, bytes } = readStamped(dir);
-  const manifest = readManifest(dir);
-  const weightsPath = join(dir, manifest.weights.file);
-  const tensors = await reader.read(weightsPath, manifest.weights.sha256);
-  await turn();
-  const model = modelFromWeights(manifest, tensors, weightsPath, { inference: true });
-  await turn();
-  const loaded = scoringModel(dir, model, manifest, precision);
-  await turn();
-  return verifiedSnapshot(dir, stamp, bytes, loaded);
+export async function loadSnapshotOffLoop(dir: string, reader: WeightsReader, precision: Precision = 'fp32'): Promise<LoadedSnapshot> {
+  const snapshot = loadSnapshotHead(dir, precision);
+  await snapshot.loadWeights(reader);
+  return snapshot as LoadedSnapshot;
 }
 
-/** The snapshot of `loaded`, if `dir`'s manifest is still the one read (stamp, bytes) and it scores. */
-function verifiedSnapshot(dir: string, stamp: string, bytes: Buffer, loaded: ScoringModel): ModelSnapshot {
-  const { model, manifest, fitted } = loaded;
+/** The snapshot of `dir` without weights, and the function that gives it its weights (once, checked). */
+function snapshotHead(dir: string, precision: Precision): { snapshot: ModelSnapshot; weigh(tensors: WeightTensors): ScoringModel } {
+  const { stamp, bytes } = readStamped(dir);
+  const manifest = readManifest(dir);
+  // Checked here, not only when weights load: on a server whose thread scores, a user error at startup.
+  checkInferencePrecision(manifest.model.type, precision);
+  const saved: SavedSchema = readSavedSchema(manifest.schema, join(dir, MANIFEST_FILE));
+  const { fitted } = saved;
   if (manifestStamp(dir) !== stamp) throw new SnapshotChangedError(`${dir}: replaced while it was being loaded`);
   const map = probabilityMap(manifest);
-  const encoder = new RowEncoder(fitted);
   const features = featureInfo(fitted.spec, fitted);
-  const tasks = manifestTasks(manifest, fitted).map((t) => t.name);
+  let loaded: ScoringModel | undefined;
+  let loading: Promise<ScoringModel> | undefined;
+  const build = (tensors: WeightTensors): ScoringModel =>
+    scoringModel(dir, modelFromWeights(manifest, tensors, join(dir, manifest.weights.file), { inference: true }), manifest, precision, saved);
+  const adopt = (model: ScoringModel): ScoringModel => {
+    if (manifestStamp(dir) !== stamp) throw new SnapshotChangedError(`${dir}: replaced while it was being loaded`);
+    const probe = scoreHeads(model.model, manifest, fitted, probeRow(snapshot), 0, 1, map).map((t) => t.probs);
+    if (probe.some((p) => !Number.isFinite(p[0]!))) {
+      throw new ModelFileError(`${dir}: the model scores a row of missing values as ${probe.map((p) => p[0]).join(', ')}, not a probability (damaged weights?)`);
+    }
+    loaded = model;
+    snapshot.precision = model.precision;
+    return model;
+  };
   const snapshot: ModelSnapshot = {
     dir,
     version: createHash('sha256').update(bytes).digest('hex').slice(0, 16),
     stamp,
     manifest,
-    tasks,
+    tasks: manifestTasks(manifest, fitted).map((t) => t.name),
     features,
     calibrated: map.calibrated,
     loadedAt: new Date(),
-    encoder,
-    loaded,
+    encoder: new RowEncoder(fitted),
+    fitted,
     probabilities: map,
+    get loaded() {
+      return loaded;
+    },
+    precision: undefined,
+    loadWeights(reader) {
+      if (loaded !== undefined) return Promise.resolve(loaded);
+      loading ??= (async () => {
+        // Another snapshot's weights would fail the hash check below: say what happened instead.
+        if (manifestStamp(dir) !== stamp) throw new SnapshotChangedError(`${dir}: now holds another model than ${snapshot.version}`);
+        const tensors = await reader.read(join(dir, manifest.weights.file), manifest.weights.sha256);
+        await turn();
+        const model = build(tensors);
+        await turn();
+        return adopt(model);
+      })().finally(() => {
+        loading = undefined;
+      });
+      return loading;
+    },
     score(ds, start, end) {
-      return scoreHeads(model, manifest, fitted, ds, start, end, map).map((t) => t.probs);
+      return scoreHeads(weightsOf(snapshot).model, manifest, fitted, ds, start, end, map).map((t) => t.probs);
     },
   };
-  const probeRow = features.map((_, i) => fillerValue(fitted.spec, i));
-  encoder.push(probeRow, 'probe', 0);
-  const probe = snapshot.score(encoder.take(), 0, 1);
-  if (probe.some((p) => !Number.isFinite(p[0]!))) {
-    throw new ModelFileError(`${dir}: the model scores a row of missing values as ${probe.map((p) => p[0]).join(', ')}, not a probability (damaged weights?)`);
-  }
-  return snapshot;
+  return { snapshot, weigh: (tensors) => adopt(build(tensors)) };
+}
+
+/** A row of missing values, encoded: every probability of it must be finite. */
+function probeRow(s: ModelSnapshot): Dataset {
+  s.encoder.push(s.features.map((_, i) => fillerValue(s.fitted.spec, i)), 'probe', 0);
+  return s.encoder.take();
 }

@@ -2,7 +2,8 @@
  * POST /v1/treatments for a Q·U model: every candidate row (query, ad: the features the U net
  * does not read) under every UI treatment (the features U reads), [rows × treatments]
  * probabilities from one Q-pass per row, one U-pass per treatment and one matrix product
- * (QU.scoreTreatments), mapped to the probabilities /v1/predict serves. Entry (n, k) equals
+ * (QU.scoreTreatments), mapped to the probabilities /v1/predict serves, on the scoring thread (or
+ * the event loop where it falls back). Entry (n, k) equals
  * /v1/predict on the row combining candidate n with treatment k to float32 rounding of the dot
  * product (the GEMM sums it in its own order).
  */
@@ -13,35 +14,35 @@ import type { RawValue } from '../data/prep/field.js';
 import { QU } from '../models/qu.js';
 import type { StoredColumns } from '../schema/index.js';
 import { isRecord, readPredictBody, RequestError } from './request.js';
-import { fillerValue, type ModelSnapshot } from './snapshot.js';
+import { fillerValue, weightsOf, type ModelSnapshot } from './snapshot.js';
 import { MAX_RANK_PAIRS, topItems } from './rank.js';
+import type { ThreadScorer } from './scoringThread.js';
 
 /** Which features a candidate row gives and which a treatment gives, for a Q·U snapshot. */
 export interface TreatmentSplit {
-  model: QU;
   /** The U net's features (filled in candidate rows). */
   treatment: ReadonlyMap<number, RawValue>;
   /** Every other feature (filled in treatment rows). */
   candidate: ReadonlyMap<number, RawValue>;
 }
 
-/** The split of a Q·U snapshot's features, or a 404 RequestError saying why this model has none. */
+/** The split of a Q·U snapshot's features (from its manifest: no weights needed), or a 404 RequestError saying why this model has none. */
 export function treatmentSplit(s: ModelSnapshot): TreatmentSplit {
-  const model = s.loaded.model;
-  if (!(model instanceof QU)) throw new RequestError(`this model scores no treatments (POST /v1/treatments needs a Q·U model, type qu; this one is '${model.kind}')`, undefined, undefined, 404);
-  const spec = s.loaded.fitted.spec;
-  const groups = new Map(s.loaded.fitted.features().map((f) => [f.name, f.group]));
+  const cfg = s.manifest.model;
+  if (cfg.type !== 'qu') throw new RequestError(`this model scores no treatments (POST /v1/treatments needs a Q·U model, type qu; this one is '${cfg.type}')`, undefined, undefined, 404);
+  const spec = s.fitted.spec;
+  const groups = new Map(s.fitted.features().map((f) => [f.name, f.group]));
   const treatment = new Map<number, RawValue>();
   const candidate = new Map<number, RawValue>();
   s.features.forEach((f, i) => {
     const g = groups.get(f.name);
-    const inU = g !== undefined && model.cfg.u.includes(g);
-    if (inU && model.cfg.q.includes(g)) {
+    const inU = g !== undefined && cfg.u.includes(g);
+    if (inU && cfg.q.includes(g)) {
       throw new RequestError(`this model's q and u groups share the group ${JSON.stringify(g)} (feature ${f.name}): its treatments cannot be scored apart`, undefined, undefined, 404);
     }
     (inU ? treatment : candidate).set(i, fillerValue(spec, i));
   });
-  return { model, treatment, candidate };
+  return { treatment, candidate };
 }
 
 export interface TreatmentRequest {
@@ -86,18 +87,26 @@ function batchOf(ds: Dataset): ReturnType<RowGatherer['gather']> {
   return new RowGatherer(ds).gather(Int32Array.from({ length: ds.numRows }, (_, i) => i), 0, ds.numRows);
 }
 
-/** Probabilities [rows × treatments], row-major. */
-export function treatmentScores(s: ModelSnapshot, split: TreatmentSplit, r: TreatmentRequest): Float64Array {
-  if (r.rows.numRows === 0) return new Float64Array(0);
-  const candidates = s.loaded.fitted.toDataset(r.rows);
-  const treatments = s.loaded.fitted.toDataset(r.treatments);
+/** Probabilities [rows × treatments], row-major, where the snapshot's weights are (the scoring thread, or the event loop where it falls back). */
+export function treatmentScores(s: ModelSnapshot, rows: StoredColumns, treatments: StoredColumns): Float64Array {
+  const model = weightsOf(s).model;
+  if (!(model instanceof QU)) throw new Error(`model ${s.version}: not a Q·U model`);
+  const candidates = s.fitted.toDataset(rows);
+  const uis = s.fitted.toDataset(treatments);
   let logits = new Float32Array(0);
-  split.model.eval();
+  model.eval();
   noGrad(() => {
-    logits = split.model.scoreTreatments(batchOf(candidates), batchOf(treatments)).data.slice();
+    logits = model.scoreTreatments(batchOf(candidates), batchOf(uis)).data.slice();
     endStep();
   });
   return s.probabilities.apply(logits);
+}
+
+/** A request's scores: on the scoring thread (`thread`), or here where it falls back. */
+export async function scoreTreatments(s: ModelSnapshot, r: TreatmentRequest, thread?: ThreadScorer): Promise<Float64Array> {
+  if (r.rows.numRows === 0) return new Float64Array(0);
+  const there = await thread?.run({ kind: 'treatments', rows: r.rows, treatments: r.treatments });
+  return there?.[0] ?? treatmentScores(s, r.rows, r.treatments);
 }
 
 /** The answer: every row's scores in treatment order, or with `top` each row's best treatments (indices into "treatments"). */

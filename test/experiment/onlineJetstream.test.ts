@@ -1,8 +1,9 @@
 /**
  * Online training from a NATS JetStream stream, against a local nats-server (started on 127.0.0.1
- * with JetStream for these tests and stopped after them): the same model bits as from the file, a
- * SIGKILL mid-stream resumed at the next sequence with every message trained once, a malformed
- * message named by its sequence, and a broker restart in the middle of a run survived without loss.
+ * with JetStream for these tests and stopped after them): the same model bits as from the file,
+ * received by the read-ahead worker or on the training thread, a SIGKILL mid-stream resumed at the
+ * next sequence with every message trained once, a malformed message named by its sequence, and a
+ * broker restart in the middle of a run survived without loss.
  * Skipped when nats-server or the optional @nats-io packages are absent.
  */
 import { describe, it, before, after } from 'node:test';
@@ -14,8 +15,11 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parseMetricLog } from '../../src/train/metricLog.js';
 import { openJetStreamLines } from '../../src/data/jetstream.js';
+import { DataFormatError } from '../../src/data/readers/errors.js';
+import { openRowStream, openRowStreamAhead, streamSchema, type RowStream, type StreamBatch, type StreamOptions } from '../../src/schema/index.js';
+import { dataConfig } from '../schema/helpers.js';
 import { packageRoot, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
-import { freePort, waitForPort } from '../helpers/localPort.js';
+import { freePort, waitForPort } from '../../bench/localPort.js';
 
 const CRITEO = 'criteo_kaggle_dac_head10k/criteo_kaggle_train_head10k.txt.gz';
 const root = packageRoot();
@@ -197,6 +201,83 @@ output: ${join(dir, name)}
     const s = JSON.parse(stdout) as { rows: number; position: number; interrupted: boolean };
     assert.deepEqual([s.rows, s.position, s.interrupted], [600, 600, true]);
     assert.ok(existsSync(join(dir, 'term', 'model', 'model.safetensors')));
+  });
+
+  it('read ahead, the worker receives the messages itself: the batches, their sequences, counters and errors of in-thread reading', async () => {
+    // Three messages before the start sequence, a message of two lines, and a malformed one.
+    await publish('AHEAD', ['x', 'y', 'z', ...lines.slice(0, 300), 'x\tnot a criteo line', `${lines[300]}\n${lines[301]}`, ...lines.slice(302, 700)]);
+    const data = dataConfig({
+      source: { format: 'criteo', path: 'unused' }, labels: [{ name: 'click', column: 'label' }],
+      fields: [...Array.from({ length: 13 }, (_, i) => ({ name: `I${i + 1}`, kind: 'numeric', transform: 'log-bucket' })),
+        ...Array.from({ length: 26 }, (_, i) => ({ name: `C${i + 1}`, kind: 'categorical' }))],
+    });
+    const fitted = streamSchema(data, 512, 'test.yaml', 'hashBuckets');
+    const drain = async (open: typeof openRowStream, options: Partial<StreamOptions>, stream = 'AHEAD'): Promise<{ batches: StreamBatch[]; stats?: RowStream['stats']; error?: unknown }> => {
+      const batches: StreamBatch[] = [];
+      let rows: RowStream | undefined;
+      try {
+        rows = await open(fitted, data.source, `nats:${stream}`, dir, {
+          batchSize: 64, ...options, jetstream: { servers: [`127.0.0.1:${port}`], stream, startSequence: 4, idleMs: 500 },
+        });
+        for await (const b of rows) batches.push(b);
+      } catch (error) {
+        return { batches, error };
+      }
+      return { batches, stats: rows.stats };
+    };
+    const here = await drain(openRowStream, { onBadLine: 'skip' });
+    const ahead = await drain(openRowStreamAhead, { onBadLine: 'skip' });
+    assert.equal(here.error, undefined);
+    assert.deepEqual(ahead, here);
+    const seqs = here.batches.flatMap((b) => [...b.messageSequences!]);
+    assert.equal(seqs.length, 700);
+    assert.deepEqual(seqs.slice(0, 2), [4, 5]);
+    // The two lines of message 305 are two rows of that message; the malformed 304 is skipped.
+    assert.deepEqual(seqs.slice(299, 303), [303, 305, 305, 306]);
+    assert.equal(seqs.at(-1), 703);
+    assert.equal(here.stats!.skipped, 1);
+
+    const failedHere = await drain(openRowStream, {});
+    const failedAhead = await drain(openRowStreamAhead, {});
+    assert.ok(failedAhead.error instanceof DataFormatError);
+    assert.match(failedAhead.error.message, /^nats:AHEAD:304: /);
+    assert.equal(failedAhead.error.message, (failedHere.error as Error).message);
+    assert.deepEqual(failedAhead.batches, failedHere.batches);
+    assert.equal(failedAhead.batches.length, 4);
+
+    // A stream that does not exist: the worker's failure to open it is the in-thread error.
+    const missingHere = await drain(openRowStream, {}, 'NOPE');
+    const missingAhead = await drain(openRowStreamAhead, {}, 'NOPE');
+    assert.ok(missingAhead.error instanceof DataFormatError);
+    assert.match(missingAhead.error.message, /^nats:NOPE: cannot read stream NOPE/);
+    assert.equal(missingAhead.error.message, (missingHere.error as Error).message);
+  });
+
+  it('the same model bits whether the messages are received by the read-ahead worker or on the training thread', async () => {
+    await publish('BITS', lines);
+    for (const [name, readAhead] of [['bits-ahead', true], ['bits-in-thread', false]] as const) {
+      const r = runCli(['train', config(name, `${jetstream('BITS', 1)}, readAhead: ${readAhead}`), '-q']);
+      assert.equal(r.status, 0, r.stderr);
+      const s = JSON.parse(r.stdout) as { rows: number; position: number };
+      assert.deepEqual([s.rows, s.position], [4096, 4096]);
+    }
+    assert.deepEqual(model('bits-ahead'), model('bits-in-thread'));
+    assert.deepEqual(model('bits-ahead'), model('file'));
+  });
+
+  it('a JetStream stream opened ahead and never read does not keep the process from exiting', async () => {
+    await publish('OPEN', lines.slice(0, 10));
+    const mod = new URL('../../src/schema/index.js', import.meta.url).href;
+    const entry = join(dir, 'open-only.mjs');
+    writeFileSync(entry, `const s = await import(${JSON.stringify(mod)});
+const data = { source: { format: 'criteo', path: 'unused' }, labels: [{ name: 'click', column: 'label' }], fields: [{ name: 'C1', kind: 'categorical' }] };
+const cfg = s.parseDataConfig(data, 'test.yaml');
+await s.openRowStreamAhead(s.streamSchema(cfg, 64, 'test.yaml', 'hashBuckets'), cfg.source, 'nats:OPEN', '/', { batchSize: 4, jetstream: { servers: ['127.0.0.1:${port}'], stream: 'OPEN', startSequence: 1 } });
+console.log('opened');`);
+    const r = spawnSync(process.execPath, [entry], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.signal, null, 'the process had to be killed');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'opened');
   });
 
   it('the lines of the messages carry their sequences, and idleSeconds counts only time spent waiting for messages', async () => {

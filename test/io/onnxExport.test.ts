@@ -22,7 +22,7 @@ import { QU } from '../../src/models/qu.js';
 import { endStep, noGrad } from '../../src/autograd/tape.js';
 import { RowGatherer } from '../../src/data/batching.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
-import { OrtScorer } from '../helpers/onnxRuntime.js';
+import { OrtScorer } from '../../bench/onnxRuntime.js';
 import { censusColumns, censusPrefix, cli, trainCensus } from '../serve/census.js';
 
 const ROWS = 2000;

@@ -62,6 +62,13 @@ async function reference(modelDir: string, itemsFile: string, rows: Record<strin
   return rows.map((_, i) => Array.from(p.subarray(i * n, (i + 1) * n)));
 }
 
+async function until(cond: () => Promise<boolean>): Promise<void> {
+  for (const end = Date.now() + 10_000; !(await cond());) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 describe('serve: POST /v1/rank (two-tower item vectors)', () => {
   let dir: string;
   let modelA: string;
@@ -142,6 +149,47 @@ describe('serve: POST /v1/rank (two-tower item vectors)', () => {
     const predicted = await pending;
     assert.equal(predicted.status, 200, JSON.stringify(predicted.body));
     assert.deepEqual(predicted.body.scores, alone);
+  });
+
+  it('is scored on the scoring thread (the event loop holds no weights), bit for bit as on the event loop; a thread death is a 503, then a new thread', async () => {
+    const threaded = serve(modelA);
+    await threaded.ready();
+    const onLoop = createServer({ modelDir: modelA, items: itemsFile, itemsHaveLabels: true, scoreThread: false, reload: { watch: false, pollMs: 0 } });
+    servers.push(onLoop);
+    await onLoop.ready();
+    const bodies = [{ rows: users }, { rows: users.slice(0, 3), items: [4, 1, 4] }, { rows: users.slice(2, 7), top: 3 }];
+    for (const b of bodies) {
+      const there = await post(threaded, '/v1/rank', b);
+      assert.equal(there.status, 200, JSON.stringify(there.body));
+      assert.deepEqual(there.body, (await post(onLoop, '/v1/rank', b)).body);
+    }
+    // Scored, and no weights on the event loop: the thread scored them.
+    assert.equal(threaded.current().loaded, undefined);
+    assert.notEqual(onLoop.current().loaded, undefined);
+    assert.equal(threaded.scoring!.where(), 'thread');
+
+    // A death with a rank batch in the thread: 503, never a hang; the next request is scored by a new thread.
+    const many = { rows: Array.from({ length: 40 }, () => users).flat() };
+    let failed: { status: number; body: Record<string, unknown> } | undefined;
+    for (let attempt = 0; attempt < 3 && failed === undefined; attempt++) {
+      const pending = post(threaded, '/v1/rank', many);
+      while (threaded.scoring!.busy === 0) await new Promise((r) => setImmediate(r));
+      await threaded.scoring!.restart();
+      const r = await pending;
+      if (r.status !== 200) failed = r;
+    }
+    assert.ok(failed !== undefined, 'no rank batch was in the thread when it stopped');
+    assert.equal(failed.status, 503, JSON.stringify(failed.body));
+    assert.deepEqual((await post(threaded, '/v1/rank', bodies[0])).body, (await post(onLoop, '/v1/rank', bodies[0])).body);
+    assert.equal(threaded.current().loaded, undefined);
+
+    // Past the restart limit: the event loop loads the weights, computes the item vectors and ranks, with the same answers.
+    while (threaded.scoring!.where() === 'thread') {
+      await threaded.scoring!.restart();
+      assert.equal((await post(threaded, '/v1/rank', bodies[1])).status, 200);
+    }
+    assert.notEqual(threaded.current().loaded, undefined);
+    for (const b of bodies) assert.deepEqual((await post(threaded, '/v1/rank', b)).body, (await post(onLoop, '/v1/rank', b)).body);
   });
 
   it('coalesces concurrent rank requests into one batch; each gets what it gets alone', async () => {
@@ -246,6 +294,23 @@ describe('serve: POST /v1/rank (two-tower item vectors)', () => {
     assert.equal(after.body.model, loadSnapshot(modelB).version);
     // Model B's vectors are 3 wide, A's 4: a stale table could not even be multiplied.
     assert.deepEqual(after.body.scores, await reference(modelB, itemsFile, users));
+
+    // A rank batch waiting (300 ms) when the swap lands is scored by the old model: the thread keeps
+    // it until the batch is answered (the directory holds the new one by then).
+    const inflight = join(dir, 'inflight');
+    publishCopy(modelA, inflight);
+    const slow = createServer({ modelDir: inflight, items: itemsFile, itemsHaveLabels: true, scoreThread: true, reload: { watch: false, pollMs: 0 }, batch: { maxWaitMs: 300 } });
+    servers.push(slow);
+    await slow.ready();
+    const pending = post(slow, '/v1/rank', { rows: users });
+    await until(async () => (await slow.metrics.requestRows.get()).values.some((v) => v.metricName === 'ctrkit_serve_request_rows_count' && v.value === 1));
+    publishCopy(modelB, inflight);
+    assert.equal(await slow.reload(), 'swapped');
+    const old = await pending;
+    assert.equal(old.status, 200, JSON.stringify(old.body));
+    assert.equal(old.body.model, loadSnapshot(modelA).version);
+    assert.deepEqual(old.body.scores, await reference(modelA, itemsFile, users));
+    assert.deepEqual((await post(slow, '/v1/rank', { rows: users })).body.scores, await reference(modelB, itemsFile, users));
 
     publishCopy(modelLR, served);
     assert.equal(await server.reload(), 'failed');

@@ -2,12 +2,13 @@
  * The scoring thread's failure policy and lifetime: a thread that dies with a batch in it answers
  * that batch's requests 503 (never a hang, never a crash) and the next batch is scored on a new
  * thread; after MAX_RESTARTS deaths, or with kernels a thread cannot load, batches are scored on
- * the event loop, visibly (GET /v1/model, the log); a reload swaps the thread's copy too and
+ * the event loop, visibly (GET /v1/model, the log), its weights loaded there only then (while the
+ * thread scores, the event loop's snapshot holds none); a reload swaps the thread's copy too and
  * drops the old one; close() stops the thread. Scores are the event loop's in every case.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -16,6 +17,7 @@ import { backend, setBackend } from '../../src/backend/index.js';
 import { publishDirAtomic } from '../../src/io/atomic.js';
 import { createServer, type CtrkitServer, type ServeOptions } from '../../src/serve/server.js';
 import { MAX_RESTARTS } from '../../src/serve/scoringThread.js';
+import { ModelFileError, WEIGHTS_FILE } from '../../src/io/modelFile.js';
 import { batchesScored, saveTinyModel, tinyRow } from './tiny.js';
 
 const ROWS = 4096;
@@ -92,13 +94,34 @@ describe('serve: the scoring thread', () => {
       await server.ready();
       for (let i = 0; i <= MAX_RESTARTS; i++) {
         assert.deepEqual(await scores(server, few), reference);
+        // While the thread scores, the event loop holds the schema, not the weights.
+        assert.equal(server.current().loaded, undefined);
         await server.scoring!.restart();
       }
       assert.deepEqual(await scores(server, few), reference);
+      assert.notEqual(server.current().loaded, undefined, 'the fallback loads the weights on the event loop');
       assert.match(await where(server), /^event loop \(the scoring thread stopped 4 times/);
       assert.match(log.join(''), /every request is now scored on the event loop/);
+      assert.match(log.join(''), /its requests are scored on the event loop \(its weights loaded there\)/);
       const scored = await batchesScored(server);
       assert.ok(scored.thread === MAX_RESTARTS + 1 && scored.event_loop === 1, JSON.stringify(scored));
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('damaged weights at startup: ready() fails with the hash check, and nothing is scored on the event loop', async () => {
+    const damaged = join(dir, 'damaged');
+    saveTinyModel(damaged, 5);
+    const w = readFileSync(join(damaged, WEIGHTS_FILE));
+    w[w.length - 1] ^= 0xff;
+    writeFileSync(join(damaged, WEIGHTS_FILE), w);
+    const { server, log } = logged({ modelDir: damaged });
+    try {
+      // The event loop read the manifest and schema only; the thread and then the loop find the weights damaged.
+      await assert.rejects(server.ready(), (e: unknown) => e instanceof ModelFileError && /sha256 [0-9a-f]+ does not match/.test(e.message));
+      assert.equal(server.current().loaded, undefined);
+      assert.doesNotMatch(log.join(''), /scored on the event loop/);
     } finally {
       await server.close();
     }
@@ -113,6 +136,7 @@ describe('serve: the scoring thread', () => {
         assert.match(await where(server), /^event loop \(.*setBackend/);
         assert.deepEqual(await scores(server, few), reference);
         assert.equal(server.scoring!.threadId, undefined);
+        assert.notEqual(server.current().loaded, undefined);
       } finally {
         await server.close();
       }
@@ -152,6 +176,7 @@ describe('serve: the scoring thread', () => {
       publishDirAtomic(served, (tmp) => saveTinyModel(tmp, 4));
       assert.equal(await server.reload(), 'swapped');
       const after = server.current().version;
+      assert.equal(server.current().loaded, undefined, 'the reloaded snapshot\'s weights are on the thread only');
       const n = answers.length;
       while (answers.length < n + 5) await nextTurn();
       stop = true;

@@ -21,6 +21,7 @@ describe('serve: POST /v1/treatments (Q·U)', () => {
   let server: CtrkitServer;
   let lrServer: CtrkitServer;
   let rows: Record<string, string>[];
+  let quDir: string;
   const treatments = [{ year: '94' }, { year: '95' }, { year: 'unseen' }];
 
   before(async () => {
@@ -28,6 +29,7 @@ describe('serve: POST /v1/treatments (Q·U)', () => {
     const data = censusPrefix(dir, 1500);
     const qu = await trainCensus(join(dir, 'qu'), data.file, '{ type: qu, dim: 4, q: [query], u: [ui], qHidden: [16], uHidden: [4], outDim: 4 }', SHORT_TRAIN, withGroups);
     const lr = await trainCensus(join(dir, 'lr'), data.file, '{ type: lr }', SHORT_TRAIN, withGroups);
+    quDir = qu;
     server = createServer({ modelDir: qu, reload: { watch: false, pollMs: 0 } });
     lrServer = createServer({ modelDir: lr, reload: { watch: false, pollMs: 0 } });
     const fields = server.current().features.map((f) => f.name).filter((f) => f !== 'year');
@@ -72,6 +74,24 @@ describe('serve: POST /v1/treatments (Q·U)', () => {
     const { age, ...rest } = rows[0]!;
     const ctx = await post(server, '/v1/treatments', { rows: [rest], context: { age }, treatments });
     assert.deepEqual(ctx.body.scores, [scores[0]]);
+  });
+
+  it('is scored on the scoring thread (the event loop holds no weights), bit for bit as on the event loop', async () => {
+    const threaded = createServer({ modelDir: quDir, scoreThread: true, reload: { watch: false, pollMs: 0 } });
+    const onLoop = createServer({ modelDir: quDir, scoreThread: false, reload: { watch: false, pollMs: 0 } });
+    try {
+      await threaded.ready();
+      for (const body of [{ rows, treatments }, { rows: rows.slice(1, 4), treatments: treatments.slice(1), top: 1 }, { rows: [], treatments }]) {
+        const there = await post(threaded, '/v1/treatments', body);
+        assert.equal(there.status, 200, JSON.stringify(there.body));
+        assert.deepEqual(there.body, (await post(onLoop, '/v1/treatments', body)).body);
+      }
+      assert.equal(threaded.current().loaded, undefined);
+      assert.equal(threaded.scoring!.where(), 'thread');
+    } finally {
+      await threaded.close();
+      await onLoop.close();
+    }
   });
 
   it('names the row or treatment and the field of a bad request; a model that is not Q·U answers 404', async () => {

@@ -49,7 +49,7 @@ export function serveCommand(): Command {
     .option('--chunk-rows <n>', 'rows scored per step before other requests get a turn', integer(1), 256)
     .option('--poll-ms <ms>', 'interval of the model-directory check beside fs.watch (0: watch only)', integer(0), 2000)
     .option('--threads <n>', 'native compute threads (default: all cores)', integer(1))
-    .addOption(new Option('--score-thread <mode>', 'score predict batches on a worker thread while the event loop reads the next requests (on), or on the event loop in --chunk-rows steps (off); auto: on with 2 CPUs or more').choices(['on', 'off', 'auto']).default('auto'))
+    .addOption(new Option('--score-thread <mode>', 'score predict, rank and treatments requests on a worker thread that holds the weights, while the event loop reads the next requests (on), or on the event loop in --chunk-rows steps (off); auto: on with 2 CPUs or more').choices(['on', 'off', 'auto']).default('auto'))
     .option('--items <file>', 'two-tower model: candidate items (the model\'s input format) that POST /v1/rank scores; their vectors are computed with each loaded snapshot')
     .option('--items-labels', 'the --items file has the label column(s)', false)
     .addOption(new Option('--precision <p>', 'dense-layer precision for scoring: fp32, or int8 / bf16 (DNN / DCN-v2; docs/config.md)').choices(PRECISIONS).default('fp32'))
@@ -85,7 +85,7 @@ export function serveCommand(): Command {
         throw e;
       }
       const s = server.current();
-      const precision = o.precision === 'fp32' ? '' : `, ${precisionNote(s.loaded.precision)}`;
+      const precision = o.precision === 'fp32' || s.precision === undefined ? '' : `, ${precisionNote(s.precision)}`;
       process.stderr.write(`ctrkit serve: model ${s.version} (${s.manifest.model.type}${precision}) at ${url}\n`);
       await new Promise<void>((resolve, reject) => {
         const stop = (signal: string): void => {

@@ -3,9 +3,9 @@
  * export tests' oracle and the serve bench's alternative scorer.
  */
 import * as ort from 'onnxruntime-node';
-import type { Dataset } from '../../src/data/dataset.js';
-import type { FittedSchema } from '../../src/schema/fitted.js';
-import { onnxFeeds, type OnnxFeed } from '../../src/io/onnx/feeds.js';
+import type { Dataset } from '../src/data/dataset.js';
+import type { FittedSchema } from '../src/schema/fitted.js';
+import { onnxFeeds, type OnnxFeed } from '../src/io/onnx/feeds.js';
 
 export class OrtScorer {
   private constructor(private readonly session: ort.InferenceSession, private readonly fitted: FittedSchema) {}

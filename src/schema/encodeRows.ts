@@ -42,6 +42,12 @@ export function featureNames(spec: SchemaSpec): string[] {
 export type FeatureColumn = readonly RawValue[] | RawValue;
 
 /**
+ * An id field's column already coded: each row's global id, as FittedSchema.fieldId gives it for
+ * the value (the server's request reader codes vocabulary fields as it reads the text).
+ */
+export type CodedColumn = Int32Array;
+
+/**
  * Accumulates rows of raw feature values (in featureNames order) and encodes them as the training
  * data was: same tokenising, vocabularies (unknown tokens → OOV), hashing, transforms.
  */
@@ -52,7 +58,7 @@ export class RowEncoder {
   private readonly spec: SchemaSpec;
   private store: RowStore;
 
-  constructor(private readonly fitted: FittedSchema) {
+  constructor(readonly fitted: FittedSchema) {
     const spec = featureSpec(fitted.spec);
     this.spec = spec;
     this.parse = rowParser(spec, false);
@@ -101,13 +107,14 @@ export class RowEncoder {
    * in one loop per column. Independent of the rows pushed. Throws the DataFormatError (`source`,
    * row index as its line, field name) of the first bad value in column order.
    */
-  encodeColumns(columns: readonly FeatureColumn[], numRows: number, source: string): StoredColumns {
+  encodeColumns(columns: readonly (FeatureColumn | CodedColumn)[], numRows: number, source: string): StoredColumns {
     const { spec, fitted } = this;
     const F = spec.fields.length;
     const D = spec.dense.length;
     const n = numRows;
     // A shared value is parsed once, as its first row (no rows: nothing to check, as row by row).
-    const each = <T>(c: FeatureColumn, parse: (v: RawValue, r: number) => T, set: (r: number, x: T) => void): void => {
+    const each = <T>(c: FeatureColumn | CodedColumn, parse: (v: RawValue, r: number) => T, set: (r: number, x: T) => void): void => {
+      if (c instanceof Int32Array) throw new Error('RowEncoder.encodeColumns: a coded column for a feature that is not an id field');
       if (typeof c === 'object') {
         for (let r = 0; r < n; r++) set(r, parse(c[r]!, r));
       } else if (n > 0) {
@@ -121,7 +128,9 @@ export class RowEncoder {
     for (let j = 0; j < F; j++) {
       const f = spec.fields[j]!;
       const c = columns[j]!;
-      if (typeof c === 'object') {
+      if (c instanceof Int32Array) {
+        for (let r = 0; r < n; r++) codes[r * F + j] = c[r]!;
+      } else if (typeof c === 'object') {
         for (let r = 0; r < n; r++) {
           const p = parseIdValue(f, c[r]!, source, r);
           codes[r * F + j] = fitted.fieldId(j, p, p as number);

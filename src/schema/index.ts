@@ -10,7 +10,7 @@ export { specFromConfig, type DenseSpec, type IdFieldSpec, type LabelSpec, type 
 export { FittedSchema, type FittedSchemaJSON } from './fitted.js';
 export { buildDataset, type BuildResult, type BuildStats } from './build.js';
 export { encodeFile, type EncodedFile, type EncodeFileOptions } from './encodeFile.js';
-export { featureNames, RowEncoder, type FeatureColumn } from './encodeRows.js';
+export { featureNames, RowEncoder, type CodedColumn, type FeatureColumn } from './encodeRows.js';
 export { sliceRows } from './slice.js';
 export { concatColumns, type StoredColumns } from './store.js';
 export type { DataSplit } from './split.js';

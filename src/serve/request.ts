@@ -8,6 +8,10 @@ import type { RawValue } from '../data/prep/field.js';
 import { DataFormatError } from '../data/readers/errors.js';
 import type { FeatureColumn, RowEncoder, StoredColumns } from '../schema/index.js';
 import { errorKind } from './metrics.js';
+import { scanRows, type IdCoder } from './rowsText.js';
+import { VocabTable } from './vocabTable.js';
+import type { FittedSchema } from '../schema/fitted.js';
+import { parseIdValue } from '../schema/rows.js';
 import type { FeatureInfo } from './snapshot.js';
 
 export class RequestError extends Error {
@@ -90,6 +94,71 @@ function featureIndex(features: readonly FeatureInfo[]): ReadonlyMap<string, num
     indexes.set(features, index);
   }
   return index;
+}
+
+/** A request body's JSON value; RequestError for an empty body or text that is not JSON. */
+export function parseJsonBody(text: string): unknown {
+  if (text.trim().length === 0) throw new RequestError('the body is empty; expected JSON {"rows": [...]}');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new RequestError(`the body is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Per id field, how the rows reader codes its values (built once per fitted schema). */
+const coderCache = new WeakMap<FittedSchema, (IdCoder | undefined)[]>();
+
+/** Integer values whose log-bucket id is kept once seen (Criteo's counts are mostly small). */
+const LOG_BUCKET_MEMO = 4096;
+
+export function idCoders(fitted: FittedSchema): (IdCoder | undefined)[] {
+  let coders = coderCache.get(fitted);
+  if (coders === undefined) {
+    // The id fields are the first features (featureInfo's order), field j being feature j.
+    coders = fitted.spec.fields.map((spec, j): IdCoder | undefined => {
+      // A required field refuses '' (left to the encoder, which names it).
+      if (spec.kind !== 'vocab' || spec.required === true) return undefined;
+      const ofRaw = (raw: RawValue): number | undefined => {
+        try {
+          const p = parseIdValue(spec, raw, 'request', 0);
+          return fitted.fieldId(j, p, p as number);
+        } catch (e) {
+          if (e instanceof DataFormatError) return undefined;
+          throw e;
+        }
+      };
+      const offset = fitted.fieldOffsets[j]!;
+      // A plain vocabulary looks its text up as it is (parseIdValue passes a string through); a
+      // log-bucket one buckets a digit string by its value (FittedSchema's logBucketCoder).
+      return spec.logBucket ? { offset, byInteger: new Int32Array(LOG_BUCKET_MEMO).fill(-1), ofRaw }
+        : { offset, table: new VocabTable(spec.vocabulary), ofRaw };
+    });
+    coderCache.set(fitted, coders);
+  }
+  return coders;
+}
+
+/**
+ * readPredictBody of a body's text: a plain `rows` body is read straight into columns
+ * (rowsText.ts) and encoded; any other body, or one with a problem, is parsed and read by
+ * readPredictBody, which names the problem — so both give the same columns and the same errors.
+ */
+export function readPredictText(text: string, features: readonly FeatureInfo[], encoder: RowEncoder, maxRows: number): StoredColumns {
+  const scanned = scanRows(text, featureIndex(features), features.length, maxRows, idCoders(encoder.fitted));
+  if (scanned !== undefined) {
+    try {
+      const shared = sharedValues(scanned.context, features, NO_IMPLIED, '');
+      // Each feature in the rows or in context, not both (else readPredictBody names it).
+      if (shared.every((v, i) => (v === undefined) !== (scanned.columns[i] === undefined))) {
+        const columns = shared.map((v, i) => v ?? scanned.columns[i]!);
+        return encoder.encodeColumns(columns, scanned.numRows, 'request');
+      }
+    } catch (e) {
+      if (!(e instanceof RequestError || e instanceof DataFormatError)) throw e;
+    }
+  }
+  return readPredictBody(parseJsonBody(text), features, encoder, maxRows);
 }
 
 /**

@@ -4,8 +4,8 @@
  * platforms, which is all a feature hash needs (it is not used for security).
  */
 
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
+export const FNV_OFFSET = 0x811c9dc5;
+export const FNV_PRIME = 0x01000193;
 
 /** FNV-1a 32-bit hash of the UTF-8 encoding of `token`, as an unsigned integer. */
 export function fnv1a32(token: string): number {

@@ -7,13 +7,15 @@
  * answers for a string: i + 1 for vocabulary[i] (the last one of equal tokens), 0 (OOV) otherwise.
  */
 
+import { FNV_OFFSET as OFFSET, FNV_PRIME } from '../schema/hash.js';
+
 // Signed, as Math.imul answers and the Int32Array of hashes holds them (the hash of "" is the offset itself).
-export const FNV_OFFSET = 0x811c9dc5 | 0;
-export const FNV_PRIME = 0x01000193;
+export const FNV_OFFSET_BITS = OFFSET | 0;
+export { FNV_PRIME };
 
 /** The hash `VocabTable.find` expects, of `text` from `start` to `end` (the rows reader folds it in its own character loop). */
 export function hashChars(text: string, start: number, end: number): number {
-  let h = FNV_OFFSET;
+  let h = FNV_OFFSET_BITS;
   for (let k = start; k < end; k++) h = Math.imul(h ^ text.charCodeAt(k), FNV_PRIME);
   return h;
 }

@@ -37,6 +37,8 @@ export interface JetStreamLines {
   sequenceOf(line: number): number;
   /** Lines up to `line` will not be asked about again (keeps the map bounded). */
   forget(line: number): void;
+  /** Messages received and not yet in content: bounded, the consumer stops pulling above a high-water mark. */
+  held(): number;
   close(): Promise<void>;
 }
 
@@ -287,6 +289,7 @@ export async function openJetStreamLines(opts: JetStreamSourceOptions): Promise<
     forget(line) {
       seqs.forget(line);
     },
+    held: () => held.length,
     async close() {
       stop();
       await nc.close();

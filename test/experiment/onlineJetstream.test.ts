@@ -302,6 +302,31 @@ console.log('opened');`);
     await src.close();
   });
 
+  it('a reader slower than the stream holds a bounded number of messages, and gets every one once, in order', async () => {
+    const n = 20_000;
+    await publish('SLOW', Array.from({ length: n }, (_, i) => `m${i}`));
+    const src = await openJetStreamLines({ servers: [`127.0.0.1:${port}`], stream: 'SLOW', startSequence: 1, idleMs: 500 });
+    const it = src.content[Symbol.asyncIterator]();
+    const got: string[] = [];
+    let most = 0;
+    try {
+      for (;;) {
+        // A trainer busy with the previous chunk: the client keeps receiving meanwhile.
+        await sleep(got.length === 0 ? 1000 : 20);
+        most = Math.max(most, src.held());
+        const r = await it.next();
+        if (r.done === true) break;
+        got.push(...r.value.toString().split('\n').slice(0, -1));
+      }
+    } finally {
+      await src.close();
+    }
+    assert.ok(most <= n / 2, `${most} of ${n} messages held`);
+    assert.equal(got.length, n);
+    assert.ok(got.every((m, i) => m === `m${i}`), 'every message once, in stream order');
+    assert.equal(src.sequenceOf(n), n);
+  });
+
   it('probing for messages the client already holds costs no cancellable timer nor event-loop turn per message', async () => {
     await publish('PROBE', Array.from({ length: 300 }, (_, i) => `m${i}`));
     const src = await openJetStreamLines({ servers: [`127.0.0.1:${port}`], stream: 'PROBE', startSequence: 1, idleMs: 500 });

@@ -37,14 +37,24 @@ export interface JetStreamLines {
   sequenceOf(line: number): number;
   /** Lines up to `line` will not be asked about again (keeps the map bounded). */
   forget(line: number): void;
+  /** Messages received and not yet in content: bounded, the consumer stops pulling above a high-water mark. */
+  held(): number;
   close(): Promise<void>;
 }
 
-/** Resolves after the event loop's current turn: what a message already received resolves before. */
-const nextTurn = (): Promise<'timeout'> => new Promise((r) => setImmediate(r, 'timeout'));
-
 const PACKAGES = '@nats-io/transport-node and @nats-io/jetstream';
 const MAX_MESSAGES_PER_CHUNK = 4096;
+/** Messages per pull request: a pull per ~75 messages (the client's default 100) cost more than receiving them. */
+const PULL = 2048;
+/**
+ * Received messages held for the line reader: above either bound the consumer is stopped (the
+ * client would otherwise keep pulling while the trainer is slower than the stream), and reopened at
+ * the next sequence once fewer than PULL messages are left. High, because each stop costs the server
+ * a new consumer and a resend of the messages pulled but not yet delivered (up to PULL): at 4 × PULL
+ * that was +2.5 µs of nats-server CPU per message.
+ */
+const HIGH_WATER_MESSAGES = 16 * PULL;
+const HIGH_WATER_BYTES = 16 << 20;
 
 /** A JetStream source where the client packages are missing, the server cannot be reached or the stream does not exist: a user error. */
 function unavailable(name: string, what: string, cause: unknown): DataFormatError {
@@ -62,10 +72,10 @@ function unavailable(name: string, what: string, cause: unknown): DataFormatErro
  * ctrkit builds and runs (every other source) without them.
  */
 interface Msg { seq: number; data: Uint8Array }
-interface Messages extends AsyncIterable<Msg> {
+interface Messages {
   stop(): void;
-  /** Messages the client holds that the iterator has not yet yielded. */
-  getPending(): number;
+  /** Resolves once the messages end: stopped, or the consumer failed. */
+  closed(): Promise<unknown>;
 }
 interface Connection {
   close(): Promise<void>;
@@ -75,12 +85,43 @@ interface TransportApi {
   connect(opts: { servers: string[]; maxReconnectAttempts: number; reconnectTimeWait: number }): Promise<Connection>;
 }
 interface JetStreamApi {
-  jetstream(nc: Connection): { consumers: { get(stream: string, opts: Record<string, unknown>): Promise<{ consume(opts?: { max_messages?: number }): Promise<Messages> }> } };
+  jetstream(nc: Connection): { consumers: { get(stream: string, opts: Record<string, unknown>): Promise<{ consume(opts: { max_messages: number; callback(m: Msg): void }): Promise<Messages> }> } };
   DeliverPolicy: { All: string; StartSequence: string };
 }
 
 /** import() of a name the compiler does not resolve (an optional package). */
 const load = (pkg: string): Promise<unknown> => import(pkg);
+
+/** The stream sequences of lines base.., appended as lines arrive and dropped as they are forgotten. */
+class LineSequences {
+  private seqs = new Float64Array(1024);
+  private start = 0;
+  private end = 0;
+  /** The line whose sequence is at `start`. */
+  private base = 1;
+  get lines(): number { return this.base + this.end - this.start - 1; }
+  push(seq: number): void {
+    if (this.end === this.seqs.length) {
+      const held = this.end - this.start;
+      const to = held * 2 > this.seqs.length ? new Float64Array(this.seqs.length * 2) : this.seqs;
+      to.set(this.seqs.subarray(this.start, this.end));
+      this.seqs = to;
+      this.start = 0;
+      this.end = held;
+    }
+    this.seqs[this.end++] = seq;
+  }
+  at(line: number): number | undefined {
+    return line >= this.base && line <= this.lines ? this.seqs[this.start + line - this.base] : undefined;
+  }
+  forget(line: number): void {
+    if (line < this.base) return;
+    const n = Math.min(line - this.base + 1, this.end - this.start);
+    this.start += n;
+    this.base += n;
+  }
+  get first(): number { return this.base; }
+}
 
 export async function openJetStreamLines(opts: JetStreamSourceOptions): Promise<JetStreamLines> {
   const name = `nats:${opts.stream}`;
@@ -98,19 +139,68 @@ export async function openJetStreamLines(opts: JetStreamSourceOptions): Promise<
     throw unavailable(name, `cannot connect to the NATS server at ${opts.servers.join(', ')}`, err);
   }
   const jsc = js.jetstream(nc);
-  // The next sequence to deliver: where a consumer that ended (the server went away) is reopened.
+  // The next sequence to receive: where a consumer that ended (the server went away, or held
+  // messages reached the high-water mark) is reopened.
   let nextSeq = opts.startSequence;
   let stopped = false;
+  /** Stopped for the high-water mark (not a failure: reopened as soon as the reader catches up). */
+  let paused = false;
   let messages: Messages | undefined;
-  const open = async (): Promise<Messages> => {
+  // Received messages not yet in a chunk, in stream order. The client hands each one to
+  // `receive` on its own turn: no promise, iterator step or timer per message.
+  let held: Uint8Array[] = [];
+  let heldSeqs: number[] = [];
+  let heldBytes = 0;
+  let wake: (() => void) | undefined;
+  const signal = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const receive = (m: Msg): void => {
+    const seq = m.seq;
+    if (seq < nextSeq) return;
+    nextSeq = seq + 1;
+    const data = m.data;
+    held.push(data);
+    heldSeqs.push(seq);
+    heldBytes += data.length;
+    if (!paused && (held.length >= HIGH_WATER_MESSAGES || heldBytes >= HIGH_WATER_BYTES)) {
+      paused = true;
+      messages?.stop();
+    }
+    signal();
+  };
+  const open = async (): Promise<void> => {
     const consumer = await jsc.consumers.get(opts.stream, {
       ...(nextSeq > 1 ? { deliver_policy: js.DeliverPolicy.StartSequence, opt_start_seq: nextSeq } : { deliver_policy: js.DeliverPolicy.All }),
       ...(opts.subject === undefined ? {} : { filter_subjects: [opts.subject] }),
     });
-    // Pulls of 2048 rather than the client's 100: a pull request per ~75 messages cost the
-    // training thread more than receiving them (a few MB held at most, for records of a few hundred bytes).
-    messages = await consumer.consume({ max_messages: 2048 });
-    return messages;
+    const m = await consumer.consume({ max_messages: PULL, callback: receive });
+    messages = m;
+    // Ended without being stopped here (the server went away, or lost the consumer): reopen.
+    void m.closed().then(() => { if (messages === m && !paused) reopen(); }, () => { if (messages === m && !paused) reopen(); });
+  };
+  let reopening = false;
+  /** Opens a new consumer at the next sequence, retrying while the connection reconnects. */
+  const reopen = (): void => {
+    if (reopening || stopped) return;
+    reopening = true;
+    void (async () => {
+      for (let first = true; !stopped; first = false) {
+        if (!first || !paused) await sleep(200);
+        if (stopped) break;
+        try {
+          paused = false;
+          await open();
+          break;
+        } catch {
+          // Not reachable yet: try again (the reader gives up once idle).
+        }
+      }
+      reopening = false;
+      if (stopped) messages?.stop();
+    })();
   };
   try {
     await open();
@@ -121,121 +211,88 @@ export async function openJetStreamLines(opts: JetStreamSourceOptions): Promise<
   const stop = (): void => {
     stopped = true;
     messages?.stop();
+    signal();
   };
   opts.signal?.addEventListener('abort', stop, { once: true });
   // After a reconnect the server may have lost the (ephemeral) consumer: rather than wait for the
-  // client to notice missed heartbeats, end it now; nextMessage() reopens one at the next sequence.
+  // client to notice missed heartbeats, end it now, and reopen one at the next sequence.
   void (async () => {
     for await (const s of nc.status()) if (s.type === 'reconnect') messages?.stop();
   })().catch(() => { /* the status stream ends with the connection */ });
-  // Sequences of the lines not yet forgotten: seqs[k] is the sequence of line base + k.
-  let seqs: number[] = [];
-  let base = 1;
-  let lines = 0;
-  let it: AsyncIterator<Msg> = messages![Symbol.asyncIterator]();
-  // The iterator's next() in flight (kept across calls: a probe that found nothing buffered leaves it).
-  let pending: Promise<IteratorResult<Msg> | 'failed'> | undefined;
-  let reopen = false;
+  const seqs = new LineSequences();
   /**
-   * The next message. `wait`: until one arrives (undefined when stopped, or after idleMs without
-   * one — counted only while waiting here, not while the trainer works); else only a message the
-   * client already holds ('none' when there is none).
+   * Waits for a message: false when stopped, or after idleMs without one — counted only while
+   * waiting here, not while the trainer works.
    */
-  async function nextMessage(wait: boolean, turn?: Promise<'timeout'>): Promise<Msg | undefined | 'none'> {
+  async function arrival(): Promise<boolean> {
     const start = Date.now();
-    for (;;) {
-      if (stopped) return undefined;
-      if (reopen) {
-        if (!wait) return 'none';
-        // The consumer ended without being stopped (the server went away, or lost it): open a new
-        // one at the next sequence, retrying while the connection reconnects.
-        await sleep(200);
-        try {
-          it = (await open())[Symbol.asyncIterator]();
-          reopen = false;
-        } catch {
-          // Not reachable yet: try again (and give up once idle).
-        }
-        if (opts.idleMs !== undefined && Date.now() - start >= opts.idleMs) return undefined;
+    while (held.length === 0 && !stopped) {
+      const woken = new Promise<'woken'>((r) => { wake = () => r('woken'); });
+      if (opts.idleMs === undefined) {
+        await woken;
         continue;
       }
-      // Without waiting, only a message the client already holds. Its count can be high (a status
-      // callback it holds counts until its batch ends), so next() is raced with the end of the
-      // event loop's turn — one turn per chunk, not a timer per message: held messages resolve
-      // in microtasks, before that turn ends.
-      if (!wait && pending === undefined && messages!.getPending() === 0) return 'none';
-      pending ??= it.next().catch(() => 'failed' as const);
-      const left = opts.idleMs === undefined ? undefined : Math.max(0, opts.idleMs - (Date.now() - start));
-      // The idle timer is cancelled, so that it does not hold the process open.
-      const timer = wait && left !== undefined ? new AbortController() : undefined;
-      const r = !wait ? await Promise.race([pending, turn!])
-        : timer === undefined ? await pending
-        : await Promise.race([pending, sleep(left, 'timeout' as const, { signal: timer.signal }).catch(() => 'timeout' as const)]);
-      timer?.abort();
-      if (r === 'timeout') return wait ? undefined : 'none';
-      pending = undefined;
-      if (r === 'failed' || r.done === true) {
-        if (stopped) return undefined;
-        reopen = true;
-        continue;
-      }
-      if (r.value.seq < nextSeq) continue;
-      return r.value;
+      const left = opts.idleMs - (Date.now() - start);
+      if (left <= 0) return false;
+      // The idle timer is cleared, so that it does not hold the process open (a plain timer: an
+      // aborted one's AbortError cost more than the messages of a short wait).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([woken, new Promise<void>((r) => { timer = setTimeout(r, left); })]);
+      clearTimeout(timer);
     }
+    return !stopped;
   }
-  /** Records a message's sequence per line; returns its bytes without a trailing newline. */
-  const record = (m: Msg): Uint8Array => {
-    nextSeq = m.seq + 1;
-    let data = m.data;
-    if (data.length > 0 && data[data.length - 1] === 10) data = data.subarray(0, data.length - 1);
-    // A message holding a newline is several lines, all from this message (and then malformed records, named by it).
-    seqs.push(m.seq);
-    lines++;
-    for (let i = data.indexOf(10); i !== -1; i = data.indexOf(10, i + 1)) { seqs.push(m.seq); lines++; }
-    return data;
+  /** The held messages (up to a chunk's worth) as one chunk of lines, copied once; their lines' sequences recorded. */
+  const take = (): Buffer => {
+    const n = Math.min(held.length, MAX_MESSAGES_PER_CHUNK);
+    const datas = n === held.length ? held : held.slice(0, n);
+    const dataSeqs = n === held.length ? heldSeqs : heldSeqs.slice(0, n);
+    if (n === held.length) {
+      held = [];
+      heldSeqs = [];
+    } else {
+      held = held.slice(n);
+      heldSeqs = heldSeqs.slice(n);
+    }
+    let bytes = 0;
+    for (const d of datas) bytes += d.length + 1;
+    heldBytes -= bytes - n;
+    const chunk = Buffer.allocUnsafe(bytes);
+    let at = 0;
+    for (let k = 0; k < n; k++) {
+      const data = datas[k]!;
+      const seq = dataSeqs[k]!;
+      // Without its trailing newline; a message holding a newline is several lines, all from this
+      // message (and then malformed records, named by it).
+      const len = data.length > 0 && data[data.length - 1] === 10 ? data.length - 1 : data.length;
+      chunk.set(len === data.length ? data : data.subarray(0, len), at);
+      at += len;
+      chunk[at++] = 10;
+      seqs.push(seq);
+      for (let i = data.indexOf(10); i !== -1 && i < len; i = data.indexOf(10, i + 1)) seqs.push(seq);
+    }
+    if (paused && held.length < PULL) reopen();
+    return at === bytes ? chunk : chunk.subarray(0, at);
   };
   async function* content(): AsyncGenerator<Buffer> {
     for (;;) {
-      const first = await nextMessage(true);
-      if (first === undefined || first === 'none') return;
-      // What the client already holds goes out in the same chunk: one pass of the line reader for
-      // many messages, copied once into it.
-      const parts = [record(first)];
-      let bytes = parts[0].length + 1;
-      let ended = false;
-      const turn = nextTurn();
-      while (parts.length < MAX_MESSAGES_PER_CHUNK) {
-        const m = await nextMessage(false, turn);
-        if (m === 'none') break;
-        if (m === undefined) { ended = true; break; }
-        const data = record(m);
-        parts.push(data);
-        bytes += data.length + 1;
-      }
-      const chunk = Buffer.allocUnsafe(bytes);
-      let at = 0;
-      for (const data of parts) {
-        chunk.set(data, at);
-        at += data.length;
-        chunk[at++] = 10;
-      }
-      yield chunk;
-      if (ended) return;
+      if (held.length === 0 && !await arrival()) return;
+      if (stopped) return;
+      yield take();
     }
   }
   return {
     name,
     content: { [Symbol.asyncIterator]: content },
     sequenceOf(line) {
-      const s = seqs[line - base];
-      if (s === undefined) throw new Error(`${name}: no sequence recorded for line ${line} (lines ${base}..${lines} are known)`);
+      const s = seqs.at(line);
+      if (s === undefined) throw new Error(`${name}: no sequence recorded for line ${line} (lines ${seqs.first}..${seqs.lines} are known)`);
       return s;
     },
     forget(line) {
-      if (line < base) return;
-      seqs = seqs.slice(line - base + 1);
-      base = line + 1;
+      seqs.forget(line);
     },
+    held: () => held.length,
     async close() {
       stop();
       await nc.close();

@@ -81,7 +81,8 @@ describe('online training from NATS JetStream', { skip }, () => {
       await jsm.streams.add({ name: stream, subjects: [`${stream.toLowerCase()}.>`] });
     }
     const j = js.jetstream(nc);
-    for (const m of msgs) await j.publish(`${stream.toLowerCase()}.impressions`, m);
+    // In groups, in order (one connection): the bound test needs tens of thousands.
+    for (let i = 0; i < msgs.length; i += 256) await Promise.all(msgs.slice(i, i + 256).map((m) => j.publish(`${stream.toLowerCase()}.impressions`, m)));
     await nc.close();
   }
 
@@ -300,6 +301,47 @@ console.log('opened');`);
     assert.equal((await it.next()).done, true, 'then no message for idleSeconds ends the lines');
     assert.ok(Date.now() - t >= 350);
     await src.close();
+  });
+
+  it('a reader slower than the stream holds a bounded number of messages, and gets every one once, in order', async () => {
+    const n = 70_000;
+    await publish('SLOW', Array.from({ length: n }, (_, i) => `m${i}`));
+    const src = await openJetStreamLines({ servers: [`127.0.0.1:${port}`], stream: 'SLOW', startSequence: 1, idleMs: 500 });
+    const it = src.content[Symbol.asyncIterator]();
+    const got: string[] = [];
+    let most = 0;
+    try {
+      for (;;) {
+        // A trainer busy with the previous chunk: the client keeps receiving meanwhile.
+        await sleep(got.length === 0 ? 1000 : 20);
+        most = Math.max(most, src.held());
+        const r = await it.next();
+        if (r.done === true) break;
+        got.push(...r.value.toString().split('\n').slice(0, -1));
+      }
+    } finally {
+      await src.close();
+    }
+    assert.ok(most <= n / 2, `${most} of ${n} messages held`);
+    assert.equal(got.length, n);
+    assert.ok(got.every((m, i) => m === `m${i}`), 'every message once, in stream order');
+    assert.equal(src.sequenceOf(n), n);
+  });
+
+  it('large messages are held up to a bound in bytes', async () => {
+    const big = 'x'.repeat(900_000);
+    await publish('BIG', Array.from({ length: 30 }, (_, i) => `${i}${big}`));
+    const src = await openJetStreamLines({ servers: [`127.0.0.1:${port}`], stream: 'BIG', startSequence: 1, idleMs: 500 });
+    let lines = 0;
+    try {
+      await sleep(1000);
+      // 16 MiB, and the message that crossed it.
+      assert.ok(src.held() <= 19, `${src.held()} messages of 900 kB held`);
+      for await (const chunk of src.content) lines += chunk.toString().split('\n').length - 1;
+    } finally {
+      await src.close();
+    }
+    assert.equal(lines, 30);
   });
 
   it('probing for messages the client already holds costs no cancellable timer nor event-loop turn per message', async () => {

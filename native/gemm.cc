@@ -372,11 +372,17 @@ constexpr int PACK_HEADER = 16;
 constexpr int32_t PACK_MAGIC = 0x50525443;  // "CTRP"
 enum PackField { kMagic, kGeneration, kK, kN, kOffset };
 
+// Columns that nb columns take in NR-wide panels: the last panel only W-rounded (packB).
+long panelColumns(int nb, int NR, int W) {
+  int full = (nb - 1) / NR;
+  return (long)full * NR + (nb - full * NR + W - 1) / W * W;
+}
+
 long packedPanelsSize(const Active& cur, int K, int N) {
   int kcStep = kcStepOf(cur, K), NR = cur.f->nr;
   int NB = evenBlock(N, cur.b.packB / kcStep, NR);
   long cols = 0;
-  for (int j0 = 0; j0 < N; j0 += NB) cols += (long)(std::min(NB, N - j0) + NR - 1) / NR * NR;
+  for (int j0 = 0; j0 < N; j0 += NB) cols += panelColumns(std::min(NB, N - j0), NR, cur.f->w);
   return cols * K;
 }
 
@@ -504,7 +510,7 @@ void gemmImpl(bool ta, bool tb, int M, int N, int K, float alpha, const float* A
 
         const float* Ablk = ta ? A + (long)p0 * lda + i0 : A + (long)i0 * lda + p0;
         const float* Bblk = prepacked ? prepacked + packOff : Bp;
-        packOff += (long)np * NR * kc;
+        packOff += panelColumns(nb, NR, f.w) * kc;
         // Packing tasks: A panels in groups of tr (one task row), B panels in groups of tc
         // (none when B came pre-packed).
         pool.run(target == 1 ? 1 : ntr + (prepacked ? 0 : ntc), [&](int t) {
@@ -572,7 +578,7 @@ void gemmPackB(const float* B, int K, int N, float* dst) {
     for (int p0 = 0; p0 < K; p0 += kcStep) {
       int kc = std::min(kcStep, K - p0);
       packB(false, B, N, j0, nb, p0, kc, NR, f.w, 0, np, d);
-      d += (long)np * NR * kc;
+      d += panelColumns(nb, NR, f.w) * kc;
     }
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Pre-packed weights for inference (Kernels.packWeights, src/nn/packedWeights.ts): the fused
- * dense and cross layers give the same bits with W pre-packed as packing it per call, with 1 and
- * 2 threads, under several blockings (one or many K and N blocks); a pack made under another
+ * dense and cross layers give the same bits with W pre-packed (A then read in place, its partial
+ * last panel packed) as packing both per call, with 1 and 2 threads, under several blockings (one or many K and N blocks); a pack made under another
  * blocking is ignored rather than misread; and a Linear in eval mode rebuilds its pack when its
  * weights change (optimiser step, loadStateDict), so scores always use the current weights.
  */
@@ -35,6 +35,7 @@ const SHAPES = [
   { M: 100, K: 624, N: 400 },
   { M: 37, K: 1100, N: 90 }, // two K blocks at kc 1024, a narrow last panel
   { M: 7, K: 33, N: 17 },
+  { M: 5, K: 70, N: 130 }, // fewer rows than one register tile: only a partial A panel
 ];
 const BLOCKINGS: (Partial<GemmBlocking> | null)[] = [null, { kc: 200, packA: 200 * 40, packB: 200 * 40 }, { kc: 64, mc: 6 }];
 

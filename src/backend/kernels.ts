@@ -48,8 +48,9 @@ export interface Kernels {
 
   /**
    * W [K,N] packed once into the GEMM's weight panels, for inference with constant weights: given
-   * as `packedW` to linearForward / crossForward, the GEMM skips packing W on every call, with the
-   * same bits. A pack is tied to the GEMM blocking in use (a stale one is ignored, never wrong).
+   * as `packedW` to linearForward / crossForward, the GEMM skips packing W on every call and reads
+   * X (A) in place, with the same bits (so the output must not overlap X). A pack is tied to the
+   * GEMM blocking in use: one made before setGemmBlocking is ignored (slower, never wrong).
    * Absent where the backend does not pack (the reference backend ignores `packedW`).
    */
   packWeights?(W: Float32Array, K: number, N: number): Float32Array;

@@ -60,7 +60,27 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// linearForward(X, W, b|null, Y, M, K, N, act, param)
+// An optional pre-packed W (packWeights) at argument i: null/undefined or a Float32Array. One
+// shorter than a pack for K x N under the blocking in use is stale (made under another blocking)
+// and ignored like any stale pack, never read past its end.
+const float* packedArg(const Napi::CallbackInfo& info, size_t i, const char* k, long K, long N) {
+  if (info.Length() <= i) return nullptr;
+  const float* p = f32opt(info, i, k, "packedW", 0);
+  if (p && info[i].As<Napi::Float32Array>().ElementLength() < (size_t)gemmPackedBSize((int)K, (int)N)) return nullptr;
+  return p;
+}
+
+// packWeights(W, K, N) -> Float32Array: W [K, N] in the GEMM's B panels (gemm.h gemmPackB).
+Napi::Value PackWeights(const Napi::CallbackInfo& info) {
+  const char* k = "packWeights";
+  long K = count(info, 1, k, "K"), N = count(info, 2, k, "N");
+  const float* W = f32(info, 0, k, "W", (size_t)(K * N));
+  auto out = Napi::Float32Array::New(info.Env(), (size_t)gemmPackedBSize((int)K, (int)N));
+  gemmPackB(W, (int)K, (int)N, out.Data());
+  return out;
+}
+
+// linearForward(X, W, b|null, Y, M, K, N, act, param, packedW?)
 Napi::Value LinearForward(const Napi::CallbackInfo& info) {
   const char* k = "linearForward";
   long M = count(info, 4, k, "M"), K = count(info, 5, k, "K"), N = count(info, 6, k, "N");
@@ -70,7 +90,7 @@ Napi::Value LinearForward(const Napi::CallbackInfo& info) {
   float* Y = f32(info, 3, k, "Y", (size_t)(M * N));
   Act act = activation(info, 7, k);
   float param = (float)real(info, 8, k, "param");
-  linearForward(X, W, b, Y, (int)M, (int)K, (int)N, act, param);
+  linearForward(X, W, b, Y, (int)M, (int)K, (int)N, act, param, packedArg(info, 9, k, K, N));
   return info.Env().Undefined();
 }
 
@@ -88,7 +108,7 @@ Napi::Value LinearBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// crossForward(A, W, b|null, x0, x, out, z|null, M, K, D)
+// crossForward(A, W, b|null, x0, x, out, z|null, M, K, D, packedW?)
 Napi::Value CrossForward(const Napi::CallbackInfo& info) {
   const char* k = "crossForward";
   long M = count(info, 7, k, "M"), K = count(info, 8, k, "K"), D = count(info, 9, k, "D");
@@ -100,7 +120,7 @@ Napi::Value CrossForward(const Napi::CallbackInfo& info) {
   const float* x = f32(info, 4, k, "x", md);
   float* out = f32(info, 5, k, "out", md);
   float* z = f32opt(info, 6, k, "z", md);
-  crossForward(A, W, b, x0, x, out, z, (int)M, (int)K, (int)D);
+  crossForward(A, W, b, x0, x, out, z, (int)M, (int)K, (int)D, packedArg(info, 10, k, K, D));
   return info.Env().Undefined();
 }
 
@@ -307,6 +327,7 @@ void registerGemm(Napi::Env env, Napi::Object exports) {
     return Napi::String::New(info.Env(), gemmTuneFile());
   }));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeakFn));
+  exports.Set("packWeights", Napi::Function::New(env, PackWeights));
   exports.Set("linearForward", Napi::Function::New(env, LinearForward));
   exports.Set("linearBackward", Napi::Function::New(env, LinearBackward));
   exports.Set("crossForward", Napi::Function::New(env, CrossForward));

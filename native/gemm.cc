@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
 #include <new>
 #include <stdexcept>
@@ -46,8 +47,8 @@ struct Family {
   const char* name;  // ISA family: "avx512", "avx2" or "portable"
   Isa isa;
   int mr, nr, w;  // register tile MR x NR; NR is a multiple of the vector width w
-  void (*block)(int kc, int mb, int nb, const float* Ap, const float* Bp, float* C, long ldc, float alpha,
-                float beta, const Epilogue* ep);
+  void (*block)(int kc, int mb, int nb, const float* Ap, const float* Ad, long lda, const float* Bp, float* C,
+                long ldc, float alpha, float beta, const Epilogue* ep);
   // Packs op(A) rows [0, mb) x k [0, kc) (A already offset to the block) into MR-row panels,
   // k-major, panels [q0, q1) only; the last panel is zero-padded to MR rows.
   void (*packA)(bool ta, const float* A, long lda, int mb, int kc, int q0, int q1, float* dst);
@@ -217,6 +218,7 @@ constexpr Tuned TABLE[] = {
 struct Active {
   const Family* f;
   GemmBlocking b;
+  int generation = 0;  // bumped by setGemmBlocking: a B pack made under another blocking is stale
 };
 
 Active resolve(const GemmBlocking& b) {
@@ -350,6 +352,54 @@ void packB(bool tb, const float* B, long ldb, int j0, int nb, int p0, int kc, in
   }
 }
 
+// Row/column blocks of near-equal size (in whole panels), so no thin remainder block.
+int evenBlock(int n, long cap, int unit) {
+  long maxBlk = std::max<long>(unit, cap / unit * unit);
+  long nblk = (n + maxBlk - 1) / maxBlk;
+  long per = (n + nblk - 1) / nblk;
+  return (int)((per + unit - 1) / unit * unit);
+}
+
+// K split into ceil(K / kc) near-equal blocks.
+int kcStepOf(const Active& cur, int K) {
+  int nkb = (K + cur.b.kc - 1) / cur.b.kc;
+  return (K + nkb - 1) / nkb;
+}
+
+// A pre-packed B: a header of PACK_HEADER floats (int32 fields below), then the panels of every
+// (column block, K block) in the order gemmImpl visits them, from a 64-byte aligned offset.
+constexpr int PACK_HEADER = 16;
+constexpr int32_t PACK_MAGIC = 0x50525443;  // "CTRP"
+enum PackField { kMagic, kGeneration, kK, kN, kOffset };
+
+// Columns that nb columns take in NR-wide panels: the last panel only W-rounded (packB).
+long panelColumns(int nb, int NR, int W) {
+  int full = (nb - 1) / NR;
+  return (long)full * NR + (nb - full * NR + W - 1) / W * W;
+}
+
+long packedPanelsSize(const Active& cur, int K, int N) {
+  int kcStep = kcStepOf(cur, K), NR = cur.f->nr;
+  int NB = evenBlock(N, cur.b.packB / kcStep, NR);
+  long cols = 0;
+  for (int j0 = 0; j0 < N; j0 += NB) cols += panelColumns(std::min(NB, N - j0), NR, cur.f->w);
+  return cols * K;
+}
+
+int32_t packField(const float* pk, PackField f) {
+  int32_t v;
+  std::memcpy(&v, pk + f, sizeof v);
+  return v;
+}
+
+// The panels of a pack made for this blocking and shape; null when stale (another blocking).
+const float* packedPanels(const Active& cur, const float* pk, int K, int N) {
+  if (!pk || packField(pk, kMagic) != PACK_MAGIC || packField(pk, kGeneration) != cur.generation ||
+      packField(pk, kK) != K || packField(pk, kN) != N)
+    return nullptr;
+  return pk + packField(pk, kOffset);
+}
+
 void scaleRows(const Family& f, int M, int N, float beta, float* C, long ldc, const Epilogue* ep) {
   for (long i = 0; i < M; ++i) {
     float* c = C + i * ldc;
@@ -403,8 +453,9 @@ void gemv(const Family& f, bool ta, bool tb, int M, int N, int K, float alpha, c
   for (int i = 0; i < M; ++i) f.actRow(C + (long)i * ldc, ep->bias, 1, ep->act, ep->param);
 }
 
+// packedB: null, or a gemmPackB pack of B (tb false); a stale pack is ignored (B is packed here).
 void gemmImpl(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, long lda, const float* B, long ldb,
-              float beta, float* C, long ldc, const Epilogue* ep) {
+              float beta, float* C, long ldc, const Epilogue* ep, const float* packedB = nullptr) {
   if (M <= 0 || N <= 0) return;
   const Active& cur = active();
   const Family& f = *cur.f;
@@ -419,27 +470,24 @@ void gemmImpl(bool ta, bool tb, int M, int N, int K, float alpha, const float* A
   }
   const int MR = f.mr, NR = f.nr;
 
-  const int KC_MAX = cur.b.kc, MC_MAX = cur.b.mc;
-  const long PACK_A_MAX = cur.b.packA, PACK_B_MAX = cur.b.packB;
-  int nkb = (K + KC_MAX - 1) / KC_MAX;
-  int kcStep = (K + nkb - 1) / nkb;
-  // Row/column blocks of near-equal size (in whole panels), so no thin remainder block.
-  auto evenBlock = [](int n, long cap, int unit) {
-    long maxBlk = std::max<long>(unit, cap / unit * unit);
-    long nblk = (n + maxBlk - 1) / maxBlk;
-    long per = (n + nblk - 1) / nblk;
-    return (int)((per + unit - 1) / unit * unit);
-  };
-  int MB = evenBlock(M, PACK_A_MAX / kcStep, MR);
-  int NB = evenBlock(N, PACK_B_MAX / kcStep, NR);
+  const int MC_MAX = cur.b.mc;
+  int kcStep = kcStepOf(cur, K);
+  int MB = evenBlock(M, cur.b.packA / kcStep, MR);
+  int NB = evenBlock(N, cur.b.packB / kcStep, NR);
 
+  const float* prepacked = tb ? nullptr : packedPanels(cur, packedB, K, N);
+  // With B pre-packed (inference) A is read in place, as MLAS does: packing it was ≈ 4 % of a
+  // 100-row layer. Training (B packed per call) keeps packed A: its A block is reused across
+  // many more B panels there.
+  const bool direct = prepacked && !ta;
   thread_local Scratch bufA, bufB;
   float* Ap = bufA.get((long)(std::min(M, MB) + MR) * kcStep);
-  float* Bp = bufB.get((long)(std::min(N, NB) + NR) * kcStep);
+  float* Bp = prepacked ? nullptr : bufB.get((long)(std::min(N, NB) + NR) * kcStep);
   ThreadPool& pool = ThreadPool::instance();
 
   for (int i0 = 0; i0 < M; i0 += MB) {
     int mb = std::min(MB, M - i0), mp = (mb + MR - 1) / MR;
+    long packOff = 0;  // the current (column block, K block)'s panels in the pre-packed B
     for (int j0 = 0; j0 < N; j0 += NB) {
       int nb = std::min(NB, N - j0), np = (nb + NR - 1) / NR;
       for (int p0 = 0; p0 < K; p0 += kcStep) {
@@ -465,18 +513,26 @@ void gemmImpl(bool ta, bool tb, int M, int N, int K, float alpha, const float* A
         int ntr = (mp + tr - 1) / tr, ntc = (np + tc - 1) / tc;
 
         const float* Ablk = ta ? A + (long)p0 * lda + i0 : A + (long)i0 * lda + p0;
-        // Packing tasks: A panels in groups of tr (one task row), B panels in groups of tc.
-        pool.run(target == 1 ? 1 : ntr + ntc, [&](int t) {
-          if (target == 1) {
-            f.packA(ta, Ablk, lda, mb, kc, 0, mp, Ap);
-            packB(tb, B, ldb, j0, nb, p0, kc, NR, f.w, 0, np, Bp);
-          } else if (t < ntr) {
-            f.packA(ta, Ablk, lda, mb, kc, t * tr, std::min(mp, (t + 1) * tr), Ap);
-          } else {
-            t -= ntr;
-            packB(tb, B, ldb, j0, nb, p0, kc, NR, f.w, t * tc, std::min(np, (t + 1) * tc), Bp);
-          }
-        });
+        const float* Bblk = prepacked ? prepacked + packOff : Bp;
+        packOff += panelColumns(nb, NR, f.w) * kc;
+        if (direct) {
+          // Full A panels are read in place; only a partial last panel needs its zero rows.
+          if (mb % MR) f.packA(ta, Ablk, lda, mb, kc, mp - 1, mp, Ap);
+        } else {
+          // Packing tasks: A panels in groups of tr (one task row), B panels in groups of tc
+          // (none when B came pre-packed).
+          pool.run(target == 1 ? 1 : ntr + (prepacked ? 0 : ntc), [&](int t) {
+            if (target == 1) {
+              f.packA(ta, Ablk, lda, mb, kc, 0, mp, Ap);
+              if (!prepacked) packB(tb, B, ldb, j0, nb, p0, kc, NR, f.w, 0, np, Bp);
+            } else if (t < ntr) {
+              f.packA(ta, Ablk, lda, mb, kc, t * tr, std::min(mp, (t + 1) * tr), Ap);
+            } else {
+              t -= ntr;
+              packB(tb, B, ldb, j0, nb, p0, kc, NR, f.w, t * tc, std::min(np, (t + 1) * tc), Bp);
+            }
+          });
+        }
 
         bool last = p0 + kc >= K;
         float bEff = p0 == 0 ? beta : 1.0f;
@@ -492,8 +548,9 @@ void gemmImpl(bool ta, bool tb, int M, int N, int K, float alpha, const float* A
               e.x0 = ep->x0 + off, e.res = ep->res + off, e.out = ep->out + off, e.ld = ep->ld;
             }
           }
-          f.block(kc, rows, cols, Ap + (long)r0 * kc, Bp + (long)c0 * kc, C + (long)(i0 + r0) * ldc + j0 + c0, ldc,
-                  alpha, bEff, last && ep ? &e : nullptr);
+          f.block(kc, rows, cols, Ap + (long)r0 * kc, direct ? Ablk + (long)r0 * lda : nullptr, lda,
+                  Bblk + (long)c0 * kc, C + (long)(i0 + r0) * ldc + j0 + c0, ldc, alpha, bEff,
+                  last && ep ? &e : nullptr);
         });
       }
     }
@@ -510,17 +567,43 @@ void sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const flo
   gemmImpl(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, nullptr);
 }
 
+long gemmPackedBSize(int K, int N) {
+  // The header, the panels and up to 15 floats to align them to 64 bytes.
+  return PACK_HEADER + 15 + packedPanelsSize(active(), K, N);
+}
+
+void gemmPackB(const float* B, int K, int N, float* dst) {
+  const Active& cur = active();
+  const Family& f = *cur.f;
+  int kcStep = kcStepOf(cur, K), NR = f.nr;
+  int NB = evenBlock(N, cur.b.packB / kcStep, NR);
+  int32_t offset = PACK_HEADER + (int32_t)((64 - (reinterpret_cast<uintptr_t>(dst + PACK_HEADER) & 63)) & 63) / 4;
+  int32_t header[PACK_HEADER] = {PACK_MAGIC, cur.generation, K, N, offset};
+  std::memcpy(dst, header, sizeof header);
+  std::fill(dst + PACK_HEADER, dst + offset, 0.0f);
+  float* d = dst + offset;
+  // The order gemmImpl reads them in: column blocks, then K blocks within each.
+  for (int j0 = 0; j0 < N; j0 += NB) {
+    int nb = std::min(NB, N - j0), np = (nb + NR - 1) / NR;
+    for (int p0 = 0; p0 < K; p0 += kcStep) {
+      int kc = std::min(kcStep, K - p0);
+      packB(false, B, N, j0, nb, p0, kc, NR, f.w, 0, np, d);
+      d += panelColumns(nb, NR, f.w) * kc;
+    }
+  }
+}
+
 void linearForward(const float* X, const float* W, const float* bias, float* Y, int M, int K, int N, Act act,
-                   float param) {
+                   float param, const float* packedW) {
   Epilogue ep{bias, act, param};
   bool fused = bias != nullptr || act != Act::None;
-  gemmImpl(false, false, M, N, K, 1.0f, X, K, W, N, 0.0f, Y, N, fused ? &ep : nullptr);
+  gemmImpl(false, false, M, N, K, 1.0f, X, K, W, N, 0.0f, Y, N, fused ? &ep : nullptr, packedW);
 }
 
 void crossForward(const float* A, const float* W, const float* b, const float* x0, const float* x, float* out,
-                  float* z, int M, int K, int D) {
+                  float* z, int M, int K, int D, const float* packedW) {
   Epilogue ep{b, Act::None, 0.0f, x0, x, out, D};
-  gemmImpl(false, false, M, D, K, 1.0f, A, K, W, D, 0.0f, z ? z : out, D, &ep);
+  gemmImpl(false, false, M, D, K, 1.0f, A, K, W, D, 0.0f, z ? z : out, D, &ep, packedW);
 }
 
 void crossBackward(const float* A, const float* W, const float* z, const float* x0, const float* dOut, float* dZ,
@@ -646,7 +729,9 @@ std::string gemmTuneFile() {
 
 void setGemmBlocking(const GemmBlocking& b) {
   validate(b);
+  int generation = active().generation + 1;
   active() = resolve(b);
+  active().generation = generation;
 }
 
 }  // namespace ctr

@@ -44,7 +44,16 @@ export interface Kernels {
    * `param` is SmeLU's beta.
    */
   linearForward(X: Float32Array, W: Float32Array, b: Float32Array | null, Y: Float32Array,
-    M: number, K: number, N: number, act: Activation, param: number): void;
+    M: number, K: number, N: number, act: Activation, param: number, packedW?: Float32Array | null): void;
+
+  /**
+   * W [K,N] packed once into the GEMM's weight panels, for inference with constant weights: given
+   * as `packedW` to linearForward / crossForward, the GEMM skips packing W on every call and reads
+   * X (A) in place, with the same bits (so the output must not overlap X). A pack is tied to the
+   * GEMM blocking in use: one made before setGemmBlocking is ignored (slower, never wrong).
+   * Absent where the backend does not pack (the reference backend ignores `packedW`).
+   */
+  packWeights?(W: Float32Array, K: number, N: number): Float32Array;
 
   /**
    * Fused dense layer backward given the layer OUTPUT Y (activation derivative is taken from
@@ -64,7 +73,7 @@ export interface Kernels {
    * Same bits as linearForward followed by binary mul and add.
    */
   crossForward(A: Float32Array, W: Float32Array, b: Float32Array | null, x0: Float32Array, x: Float32Array,
-    out: Float32Array, z: Float32Array | null, M: number, K: number, D: number): void;
+    out: Float32Array, z: Float32Array | null, M: number, K: number, D: number, packedW?: Float32Array | null): void;
 
   /**
    * Backward of crossForward from dOut: dZ = dOut ⊙ x0 (scratch, overwritten); accumulates

@@ -81,7 +81,7 @@ export class CrossNet extends Module {
       // Without ramp or gate the update runs in the GEMM's epilogue (same bits).
       const p = a === 1 && !g ? l.lastProduct(x, rankMask) : null;
       if (p) {
-        x = crossLinear(x0, x, p.a, p.W, l.b);
+        x = crossLinear(x0, x, p.a, p.W, l.b, l.packed(p.W));
         return;
       }
       let term = mul(x0, l.forward(x, rankMask));

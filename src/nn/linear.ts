@@ -6,6 +6,7 @@ import type { Rng } from '../util/random.js';
 import { Module } from './module.js';
 import { xavierUniform } from './init.js';
 import type { ReducedWeights } from './reducedWeights.js';
+import { WeightPacks } from './packedWeights.js';
 
 export interface LinearConfig {
   inDim: number;
@@ -30,6 +31,8 @@ export class Linear extends Module {
    * using stale weights.
    */
   reduced: ReducedWeights | null = null;
+  /** Pre-packed weights for eval-mode forwards (dropped on entering training). */
+  private readonly packs = new WeightPacks();
 
   constructor(readonly cfg: LinearConfig, rng: Rng) {
     super();
@@ -60,10 +63,28 @@ export class Linear extends Module {
         if (this.training) throw new Error(`Linear: this layer holds ${p} weights for inference; ${p} precision is never used in training`);
         return this.reduced.forward(x, this.b, act, beta);
       }
-      return linear(x, this.W, this.b, act, beta);
+      return linear(x, this.W, this.b, act, beta, this.packed(this.W));
     }
-    const low = linear(x, this.U!, null);
-    return linear(rankMask ? mul(low, rankMask) : low, this.V!, this.b, act, beta);
+    const low = linear(x, this.U!, null, 'none', 0, this.packed(this.U!));
+    return linear(rankMask ? mul(low, rankMask) : low, this.V!, this.b, act, beta, this.packed(this.V!));
+  }
+
+  /**
+   * p pre-packed in eval mode (inference: p is constant between optimiser steps); null while
+   * training, and for a one-column p (its product is a matrix-vector one, which packs nothing).
+   */
+  packed(p: Parameter): Float32Array | null {
+    return this.training || p.shape[1] === 1 ? null : this.packs.get(p);
+  }
+
+  /** Floats of pre-packed weights this layer holds (their extra memory). */
+  packedFloats(): number {
+    return this.packs.floats();
+  }
+
+  override train(on = true): this {
+    if (on) this.packs.clear();
+    return super.train(on);
   }
 
   /**
@@ -77,7 +98,7 @@ export class Linear extends Module {
       if (rankMask) throw new Error('Linear: a rank mask needs a low-rank layer (rank set)');
       return { a: x, W: this.W };
     }
-    const low = linear(x, this.U!, null);
+    const low = linear(x, this.U!, null, 'none', 0, this.packed(this.U!));
     return { a: rankMask ? mul(low, rankMask) : low, W: this.V! };
   }
 }

@@ -92,6 +92,7 @@ export abstract class Module {
       else dst.set(src);
     }
     for (const n of state.keys()) if (!mine.has(n)) throw new Error(`loadStateDict: unexpected tensor '${n}'`);
+    for (const p of this.parameters()) p.version++;
   }
 
   /**

@@ -80,7 +80,9 @@ export abstract class Optimizer<O extends GroupOptions> {
     this.stepCount++;
     this.groups.forEach((g, gi) => {
       g.params.forEach((p, i) => {
-        if (p.requiresGrad) this.updateDense(p, `${gi}.p${i}`, g.options);
+        if (!p.requiresGrad) return;
+        this.updateDense(p, `${gi}.p${i}`, g.options);
+        p.version++;
       });
       g.tables.forEach((t, i) => {
         if (!t.trainable || !t.hasGrad()) return;

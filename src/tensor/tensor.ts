@@ -56,6 +56,11 @@ export class Tensor {
 /** A trainable dense parameter: persistent data and gradient buffers. */
 export class Parameter extends Tensor {
   override grad: Float32Array;
+  /**
+   * Bumped by every in-place writer of data (an optimiser step, Module.loadStateDict): what is
+   * derived from the values and cached (pre-packed weights) is rebuilt when it changes.
+   */
+  version = 0;
   constructor(
     public name: string,
     data: Float32Array,

@@ -38,15 +38,16 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
 
 /**
  * Fused dense layer y = act(x·W + b): x [M,K], W [K,N] (in × out), b [N] or null. One GEMM
- * with the bias and activation applied in its epilogue; backward takes act' from y.
+ * with the bias and activation applied in its epilogue; backward takes act' from y. `packedW`: W
+ * pre-packed (Kernels.packWeights) for inference, or null.
  */
-export function linear(x: Tensor, W: Tensor, b: Tensor | null, act: Activation = 'none', param = 0): Tensor {
+export function linear(x: Tensor, W: Tensor, b: Tensor | null, act: Activation = 'none', param = 0, packedW: Float32Array | null = null): Tensor {
   const [M, Kx] = dims2('linear', x, 'x');
   const [Kw, N] = dims2('linear', W, 'W');
   if (Kx !== Kw) throw new Error(`linear: x ${shapeStr(x.shape)} does not match W ${shapeStr(W.shape)} (in × out)`);
   if (b && (b.size !== N)) throw new Error(`linear: bias ${shapeStr(b.shape)} does not match W ${shapeStr(W.shape)}`);
   const out = empty([M, N]);
-  K().linearForward(x.data, W.data, b ? b.data : null, out.data, M, Kx, N, act, param);
+  K().linearForward(x.data, W.data, b ? b.data : null, out.data, M, Kx, N, act, param, packedW);
   return record(out, [x, W, b], () => {
     const dZ = stepArena().f32(M * N);
     // Fresh gradient buffers are set by the kernel, not zeroed then accumulated into.
@@ -97,9 +98,10 @@ export function segmentLinear(terms: readonly (readonly [Tensor, Tensor])[], r: 
 /**
  * DCN-v2 cross layer out = x0 ⊙ (a·W + b) + x (a [M,K], W [K,D], x0 and x [M,D]): one GEMM with
  * the update in its epilogue, and one elementwise pass plus the two GEMMs in backward. Same bits
- * as mul(x0, linear(a, W, b)) + x; a is x for a full-rank layer, x·U for a low-rank one.
+ * as mul(x0, linear(a, W, b)) + x; a is x for a full-rank layer, x·U for a low-rank one. `packedW`
+ * as for linear.
  */
-export function crossLinear(x0: Tensor, x: Tensor, a: Tensor, W: Tensor, b: Tensor | null): Tensor {
+export function crossLinear(x0: Tensor, x: Tensor, a: Tensor, W: Tensor, b: Tensor | null, packedW: Float32Array | null = null): Tensor {
   const [M, Ka] = dims2('crossLinear', a, 'a');
   const [Kw, D] = dims2('crossLinear', W, 'W');
   if (Ka !== Kw) throw new Error(`crossLinear: a ${shapeStr(a.shape)} does not match W ${shapeStr(W.shape)} (in × out)`);
@@ -110,7 +112,7 @@ export function crossLinear(x0: Tensor, x: Tensor, a: Tensor, W: Tensor, b: Tens
   if (b && b.size !== D) throw new Error(`crossLinear: bias ${shapeStr(b.shape)} does not match W ${shapeStr(W.shape)}`);
   const out = empty([M, D]);
   const z = needsGrad(x0, x, a, W, b) ? stepArena().f32(M * D) : null;
-  K().crossForward(a.data, W.data, b ? b.data : null, x0.data, x.data, out.data, z, M, Ka, D);
+  K().crossForward(a.data, W.data, b ? b.data : null, x0.data, x.data, out.data, z, M, Ka, D, packedW);
   return record(out, [x0, x, a, W, b], () => {
     const dZ = stepArena().f32(M * D);
     K().crossBackward(a.data, W.data, z!, x0.data, out.grad!, dZ, gradIfNeeded(a), gradIfNeeded(W), gradIfNeeded(b),

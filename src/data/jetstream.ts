@@ -148,8 +148,8 @@ export async function openJetStreamLines(opts: JetStreamSourceOptions): Promise<
   let messages: Messages | undefined;
   // Received messages not yet in a chunk, in stream order. The client hands each one to
   // `receive` on its own turn: no promise, iterator step or timer per message.
-  let held: Uint8Array[] = [];
-  let heldSeqs: number[] = [];
+  const held: Uint8Array[] = [];
+  const heldSeqs: number[] = [];
   let heldBytes = 0;
   let wake: (() => void) | undefined;
   const signal = (): void => {
@@ -244,16 +244,9 @@ export async function openJetStreamLines(opts: JetStreamSourceOptions): Promise<
   }
   /** The held messages (up to a chunk's worth) as one chunk of lines, copied once; their lines' sequences recorded. */
   const take = (): Buffer => {
-    const n = Math.min(held.length, MAX_MESSAGES_PER_CHUNK);
-    const datas = n === held.length ? held : held.slice(0, n);
-    const dataSeqs = n === held.length ? heldSeqs : heldSeqs.slice(0, n);
-    if (n === held.length) {
-      held = [];
-      heldSeqs = [];
-    } else {
-      held = held.slice(n);
-      heldSeqs = heldSeqs.slice(n);
-    }
+    const datas = held.splice(0, MAX_MESSAGES_PER_CHUNK);
+    const dataSeqs = heldSeqs.splice(0, MAX_MESSAGES_PER_CHUNK);
+    const n = datas.length;
     let bytes = 0;
     for (const d of datas) bytes += d.length + 1;
     heldBytes -= bytes - n;

@@ -21,7 +21,6 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { gunzipSync } from 'node:zlib';
 import autocannon, { type Request, type Result } from 'autocannon';
 import { loadExperimentConfig } from '../src/experiment/config.js';
 import { runTraining } from '../src/experiment/trainRun.js';
@@ -36,12 +35,12 @@ import { readPredictText } from '../src/serve/request.js';
 import { loadSnapshot, type ModelSnapshot } from '../src/serve/snapshot.js';
 import { Reporter, flagValue, hasFlag } from './report.js';
 import { packageRoot, sharedDir } from './paths.js';
+import { CRITEO, criteoRows } from './criteoRows.js';
 
 const MODELS = {
   dnn: '{ type: dnn, dim: 16, hidden: [400, 400, 400] }',
   dcnv2: '{ type: dcnv2, dim: 16, hidden: [400, 400, 400], crossLayers: 3 }',
 } as const;
-const CRITEO = join('criteo_kaggle_dac_head10k', 'criteo_kaggle_train_head10k.txt.gz');
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
@@ -63,16 +62,6 @@ async function train(work: string, name: keyof typeof MODELS, buckets?: number):
   const cfg = join(work, `${name}${buckets ?? ''}.yaml`);
   writeFileSync(cfg, text);
   return (await runTraining(await loadExperimentConfig(cfg, root), { quiet: true })).modelDir;
-}
-
-/** The last `n` Criteo rows as request rows: I1…I13, C1…C26 as the file's text, null when empty. */
-function criteoRows(n: number): Record<string, string | null>[] {
-  const lines = gunzipSync(readFileSync(join(sharedDir(), 'data', CRITEO))).toString('utf8').trim().split('\n');
-  const names = [...Array.from({ length: 13 }, (_, i) => `I${i + 1}`), ...Array.from({ length: 26 }, (_, i) => `C${i + 1}`)];
-  return lines.slice(-n).map((l) => {
-    const cells = l.split('\t').slice(1);
-    return Object.fromEntries(names.map((f, i) => [f, cells[i] === '' || cells[i] === undefined ? null : cells[i]!]));
-  });
 }
 
 /** How a request's rows are written: {"rows": [{field: value}, …]} or {"columns": {field: [value, …]}} (docs/serving.md). */

@@ -9,8 +9,6 @@
  *                                                process.memoryUsage() in MiB (the scoring thread is in this process).
  * Run the two builds interleaved, several rounds: RSS is noisy on a shared machine.
  */
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FittedSchema, type SchemaSpec } from '../src/schema/index.js';
@@ -19,7 +17,7 @@ import { saveModel, type JsonValue } from '../src/io/modelFile.js';
 import { withoutInitialWeights } from '../src/nn/init.js';
 import type { createServer as CreateServer } from '../src/serve/server.js';
 import { flagValue } from './report.js';
-import { sharedDir } from './paths.js';
+import { criteoRows } from './criteoRows.js';
 
 const argv = process.argv.slice(2);
 const INTS = Array.from({ length: 13 }, (_, i) => `I${i + 1}`);
@@ -46,15 +44,6 @@ function make(dir: string, name: keyof typeof MODELS, buckets: number): void {
   saveModel(dir, { model, modelConfig, dims, schema: { fitted: fitted.toJSON(), source } as unknown as JsonValue, metrics: {}, provenance: { dataHash: 'sha256:bench', seed: 1 } });
 }
 
-function rows(): Record<string, string | null>[] {
-  const file = join(sharedDir(), 'data', 'criteo_kaggle_dac_head10k', 'criteo_kaggle_train_head10k.txt.gz');
-  const lines = gunzipSync(readFileSync(file)).toString('utf8').trim().split('\n').slice(-2000);
-  return lines.map((l) => {
-    const cells = l.split('\t').slice(1);
-    return Object.fromEntries([...INTS, ...CATS].map((f, i) => [f, cells[i] === '' || cells[i] === undefined ? null : cells[i]!]));
-  });
-}
-
 const mib = (b: number): number => Math.round(b / 2 ** 20);
 
 async function serve(dir: string): Promise<void> {
@@ -62,7 +51,7 @@ async function serve(dir: string): Promise<void> {
   const { createServer } = (await import(pathToFileURL(serverFile).href)) as { createServer: typeof CreateServer };
   const server = createServer({ modelDir: dir, scoreThread: flagValue(argv, '--score-thread') !== 'off', reload: { watch: false, pollMs: 0 } });
   await server.ready();
-  const all = rows();
+  const all = criteoRows(2000);
   for (let k = 0; k < 20; k++) {
     const r = await server.app.inject({ method: 'POST', url: '/v1/predict', payload: { rows: all.slice(k * 100, (k + 1) * 100) } });
     if (r.statusCode !== 200) throw new Error(`serve memory: ${r.statusCode} ${r.body}`);

@@ -135,7 +135,7 @@ export function rankScores(s: ModelSnapshot, table: ItemTable, cols: StoredColum
   let logits: Float32Array[] = [];
   model.eval();
   noGrad(() => {
-    const batch = new RowGatherer(ds).gather(Int32Array.from({ length: ds.numRows }, (_, i) => i), 0, ds.numRows);
+    const batch = new RowGatherer(ds).gatherRange(0, ds.numRows);
     logits = model.scoreRequestsWithItemVectors(batch, requests).map((z) => z.data.slice());
     endStep();
   });

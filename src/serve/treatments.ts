@@ -83,8 +83,9 @@ export function readTreatmentBody(body: unknown, s: ModelSnapshot, split: Treatm
   return { rows, treatments, top };
 }
 
-function batchOf(ds: Dataset): ReturnType<RowGatherer['gather']> {
-  return new RowGatherer(ds).gather(Int32Array.from({ length: ds.numRows }, (_, i) => i), 0, ds.numRows);
+/** All of `ds`'s rows as one batch. */
+function batchOf(ds: Dataset): ReturnType<RowGatherer['gatherRange']> {
+  return new RowGatherer(ds).gatherRange(0, ds.numRows);
 }
 
 /** Probabilities [rows × treatments], row-major, where the snapshot's weights are (the scoring thread, or the event loop where it falls back). */

@@ -14,7 +14,8 @@
  * JSON.parse's double), null as '' (an empty cell).
  */
 import type { RawValue } from '../data/prep/field.js';
-import { FNV_OFFSET_BITS, FNV_PRIME, type VocabTable } from './vocabTable.js';
+import { FNV_OFFSET, FNV_PRIME } from '../schema/hash.js';
+import type { VocabTable } from './vocabTable.js';
 
 /**
  * How an id field's values are coded as they are read, to the global ids the encoder gives
@@ -153,7 +154,7 @@ class Scan {
     const start = ++this.pos;
     let p = start;
     if (c.table !== undefined) {
-      let h = FNV_OFFSET_BITS;
+      let h = FNV_OFFSET | 0;
       for (;;) {
         const x = t.charCodeAt(p);
         if (x === QUOTE) break;

@@ -7,11 +7,10 @@
  * answers for a string: i + 1 for vocabulary[i] (the last one of equal tokens), 0 (OOV) otherwise.
  */
 
-import { FNV_OFFSET as OFFSET, FNV_PRIME } from '../schema/hash.js';
+import { FNV_OFFSET, FNV_PRIME } from '../schema/hash.js';
 
 // Signed, as Math.imul answers and the Int32Array of hashes holds them (the hash of "" is the offset itself).
-export const FNV_OFFSET_BITS = OFFSET | 0;
-export { FNV_PRIME };
+const FNV_OFFSET_BITS = FNV_OFFSET | 0;
 
 /** The hash `VocabTable.find` expects, of `text` from `start` to `end` (the rows reader folds it in its own character loop). */
 export function hashChars(text: string, start: number, end: number): number {

@@ -15,15 +15,20 @@ const modelDir = flagValue(argv, '--model')!;
 const onnx = flagValue(argv, '--onnx');
 const precision = flagValue(argv, '--precision') === 'int8' ? 'int8' : 'fp32';
 const wait = flagValue(argv, '--batch-wait-ms');
+const idleWait = flagValue(argv, '--idle-wait-ms');
 // --score-thread on|off|auto: ctrkit scores on its scoring thread / on the event loop / the server's default; --threads N: native compute threads.
 const flag = flagValue(argv, '--score-thread');
 const scoreThread = flag === undefined || flag === 'auto' ? 'auto' : flag === 'on';
 backend().setThreads(Number(flagValue(argv, '--threads') ?? 1));
+// --ort-threads N: onnxruntime's intra-op threads (--threads by default; it spins while waiting, so more threads than free cores cost it).
+const ortThreads = Number(flagValue(argv, '--ort-threads') ?? flagValue(argv, '--threads') ?? 1);
 // The snapshot version the graph was exported from: a reloaded model is scored by ctrkit.
 const { manifest, fitted } = loadScoringModel(modelDir, { recover: false });
-const ort = onnx === undefined ? undefined : await OrtScorer.load(onnx, fitted, 1);
+const ort = onnx === undefined ? undefined : await OrtScorer.load(onnx, fitted, ortThreads);
 const server = createServer({
-  modelDir, port: 0, reload: { pollMs: 500 }, precision, scoreThread, ...(wait === undefined ? {} : { batch: { maxWaitMs: Number(wait) } }),
+  modelDir, port: 0, reload: { pollMs: 500 }, precision, scoreThread, batch: {
+    ...(wait === undefined ? {} : { maxWaitMs: Number(wait) }), ...(idleWait === undefined ? {} : { idleWaitMs: Number(idleWait) }),
+  },
   scorer: ort && ((snap) => snap.manifest.weights.sha256 !== manifest.weights.sha256 ? undefined
     : async (ds, start, end) => [Float64Array.from((await ort.score(ds, start, end)).probability)]),
 });

@@ -1,7 +1,7 @@
 /**
  * Coalesces concurrent requests for one model snapshot into batches (predict's here, rank's in
  * rank.ts): a batch is sealed when it holds maxBatchRows rows or maxWaitMs after its first
- * request. A predict batch is scored on the scoring thread (scoringThread.ts) while the event loop
+ * request (idleWaitMs where that request found nothing else waiting or being scored). A predict batch is scored on the scoring thread (scoringThread.ts) while the event loop
  * reads the next requests, or, on the event loop, in chunks of chunkRows with a turn of the loop
  * between chunks, so a large batch does not stall other requests (and health checks) for long.
  * Batches are scored one at a time, in arrival order; batches sealed while one is being scored
@@ -15,8 +15,14 @@ import type { ModelSnapshot } from './snapshot.js';
 import type { JobScorer } from './scoringThread.js';
 
 export interface BatchOptions {
-  /** Longest a request waits for others to join its batch (0: until the current I/O events are read). */
+  /** Longest a request waits for others to join its batch while other requests are waiting or being scored (0: until the current I/O events are read). */
   maxWaitMs: number;
+  /**
+   * The same for a request that finds nothing else waiting or being scored: 0 by default, so a
+   * lone client's request is not held back for company it does not bring (under concurrency the
+   * requests find others in flight, and maxWaitMs gathers them).
+   */
+  idleWaitMs: number;
   /** Rows at which a batch is sealed at once (a single larger request is a batch of its own). */
   maxBatchRows: number;
   /** Rows scored per synchronous step. */
@@ -30,7 +36,7 @@ export interface BatchOptions {
  */
 export type Scorer = (ds: Dataset, start: number, end: number) => Float64Array[] | Promise<Float64Array[]>;
 
-export const DEFAULT_BATCH_OPTIONS: BatchOptions = { maxWaitMs: 1, maxBatchRows: 1024, chunkRows: 256 };
+export const DEFAULT_BATCH_OPTIONS: BatchOptions = { maxWaitMs: 1, idleWaitMs: 0, maxBatchRows: 1024, chunkRows: 256 };
 
 /** A request in a batch: its rows [offset, offset + count) of the batch and what else scoring it needs. */
 export interface Pending<Req, Res> {
@@ -76,6 +82,7 @@ export abstract class Coalescer<Req, Res> {
   /** Queues a request's rows, encoded with the fitted schema (readPredictBody). */
   protected enqueue(block: StoredColumns, request: Req): Promise<Res> {
     const count = block.numRows;
+    const idle = !this.running && this.queue.length === 0 && this.pending.length === 0;
     if (this.rows > 0 && this.rows + count > this.opts.maxBatchRows) this.seal();
     const offset = this.rows;
     this.blocks.push(block);
@@ -83,7 +90,8 @@ export abstract class Coalescer<Req, Res> {
     const done = new Promise<Res>((resolve, reject) => this.pending.push({ offset, count, request, resolve, reject }));
     if (this.rows >= this.opts.maxBatchRows) this.seal();
     else if (this.timer === undefined) {
-      this.timer = this.opts.maxWaitMs > 0 ? setTimeout(() => this.seal(), this.opts.maxWaitMs) : setImmediate(() => this.seal());
+      const wait = idle ? this.opts.idleWaitMs : this.opts.maxWaitMs;
+      this.timer = wait > 0 ? setTimeout(() => this.seal(), wait) : setImmediate(() => this.seal());
     }
     return done;
   }

@@ -37,12 +37,12 @@ describe('serve: batching', () => {
   function batcher(opts: Partial<BatchOptions>): Batcher {
     events.length = 0;
     batches = [];
-    return new Batcher(recording(), { maxWaitMs: 5, maxBatchRows: 1000, chunkRows: 1000, ...opts }, (n) => batches.push(n));
+    return new Batcher(recording(), { maxWaitMs: 5, idleWaitMs: 0, maxBatchRows: 1000, chunkRows: 1000, ...opts }, (n) => batches.push(n));
   }
   const rowsOf = (from: number, n: number) => readPredictBody({ rows: Array.from({ length: n }, (_, i) => tinyRow(from + i)) }, snap.features, snap.encoder, 10_000);
   /** Scores of rows scored one request at a time, one batch each (the reference). */
   async function alone(from: number, n: number): Promise<number[]> {
-    const b = new Batcher(snap, { maxWaitMs: 0, maxBatchRows: 1, chunkRows: 1 });
+    const b = new Batcher(snap, { maxWaitMs: 0, idleWaitMs: 0, maxBatchRows: 1, chunkRows: 1 });
     return Array.from((await b.submit(rowsOf(from, n)))[0]!);
   }
 
@@ -53,6 +53,37 @@ describe('serve: batching', () => {
     assert.deepEqual(events, ['score 0-6']);
     assert.deepEqual(got.map((s) => Array.from(s[0]!)), [await alone(0, 2), await alone(2, 3), await alone(5, 1)]);
     assert.ok(new Set(await alone(0, 6)).size > 1, 'rows must score differently for the comparison to mean anything');
+  });
+
+  it('a request that finds the batcher idle waits idleWaitMs; one that finds others in flight waits maxWaitMs for company', async () => {
+    // With maxWaitMs a minute, a lone request answered at all was not held for company.
+    const b = batcher({ maxWaitMs: 60_000 });
+    const t0 = performance.now();
+    assert.deepEqual(Array.from((await b.submit(rowsOf(0, 2)))[0]!), await alone(0, 2));
+    assert.ok(performance.now() - t0 < 30_000);
+    assert.deepEqual(batches, [2]);
+    // While a batch is scored (its alternative scorer answers when `release` is called), later
+    // requests wait for each other: a turn of the loop later they are still one open batch.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const slow = new Batcher(snap, { maxWaitMs: 20, idleWaitMs: 0, maxBatchRows: 1000, chunkRows: 1000 }, (n) => batches.push(n),
+      async (ds, s, e) => { await gate; return snap.score(ds, s, e); });
+    batches = [];
+    const first = slow.submit(rowsOf(0, 1));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(batches, [1], 'the lone request went at the end of its turn');
+    const second = slow.submit(rowsOf(1, 2));
+    await new Promise((r) => setImmediate(r));
+    const third = slow.submit(rowsOf(3, 3));
+    release();
+    await Promise.all([first, second, third]);
+    assert.deepEqual(batches, [1, 5], 'the two requests that came while it was scored shared a batch');
+    // idleWaitMs holds a lone request for company, as maxWaitMs did before.
+    const held = batcher({ idleWaitMs: 50 });
+    const a = held.submit(rowsOf(0, 1));
+    await new Promise((r) => setTimeout(r, 5));
+    await Promise.all([a, held.submit(rowsOf(1, 1))]);
+    assert.deepEqual(batches, [2]);
   });
 
   it('seals a batch at maxBatchRows; a larger request is a batch of its own', async () => {

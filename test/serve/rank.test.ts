@@ -137,7 +137,7 @@ describe('serve: POST /v1/rank (two-tower item vectors)', () => {
   it('a rank request while predict rows wait for their batch: each is scored on its own rows', async () => {
     // The predict rows sit in the snapshot's batch encoder for 300 ms; the rank request meanwhile must not take them.
     // Predict batches go to the scoring thread, rank's are scored on the event loop: both call kernels.
-    const server = createServer({ modelDir: modelA, items: itemsFile, itemsHaveLabels: true, scoreThread: true, reload: { watch: false, pollMs: 0 }, batch: { maxWaitMs: 300 } });
+    const server = createServer({ modelDir: modelA, items: itemsFile, itemsHaveLabels: true, scoreThread: true, reload: { watch: false, pollMs: 0 }, batch: { maxWaitMs: 300, idleWaitMs: 300 } });
     servers.push(server);
     await server.ready();
     const pairs = users.slice(0, 3).map((u, i) => ({ ...u, ...itemRows[i]! }));
@@ -197,7 +197,7 @@ describe('serve: POST /v1/rank (two-tower item vectors)', () => {
     const bodies = [{ rows: users.slice(0, 3) }, { rows: users.slice(3, 4), items: [4, 1] }, { rows: users.slice(4, 8), top: 2 }, { rows: [] }];
     const alone: unknown[] = [];
     for (const b of bodies) alone.push((await post(solo, '/v1/rank', b)).body);
-    const server = createServer({ modelDir: modelA, items: itemsFile, itemsHaveLabels: true, reload: { watch: false, pollMs: 0 }, batch: { maxWaitMs: 200 } });
+    const server = createServer({ modelDir: modelA, items: itemsFile, itemsHaveLabels: true, reload: { watch: false, pollMs: 0 }, batch: { maxWaitMs: 200, idleWaitMs: 200 } });
     servers.push(server);
     await server.ready();
     const together = await Promise.all(bodies.map((b) => post(server, '/v1/rank', b)));
@@ -299,7 +299,7 @@ describe('serve: POST /v1/rank (two-tower item vectors)', () => {
     // it until the batch is answered (the directory holds the new one by then).
     const inflight = join(dir, 'inflight');
     publishCopy(modelA, inflight);
-    const slow = createServer({ modelDir: inflight, items: itemsFile, itemsHaveLabels: true, scoreThread: true, reload: { watch: false, pollMs: 0 }, batch: { maxWaitMs: 300 } });
+    const slow = createServer({ modelDir: inflight, items: itemsFile, itemsHaveLabels: true, scoreThread: true, reload: { watch: false, pollMs: 0 }, batch: { maxWaitMs: 300, idleWaitMs: 300 } });
     servers.push(slow);
     await slow.ready();
     const pending = post(slow, '/v1/rank', { rows: users });

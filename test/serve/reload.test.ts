@@ -137,7 +137,7 @@ describe('serve: hot reload', () => {
 
   it('a request in flight during a swap finishes on the model it started with', async () => {
     // Requests wait 400 ms for company, so the swap lands while this one waits in its batch.
-    const { server, served } = serveA('inflight', { batch: { maxWaitMs: 400 } });
+    const { server, served } = serveA('inflight', { batch: { maxWaitMs: 400, idleWaitMs: 400 } });
     // As `ctrkit serve` does before it listens: the scoring thread holds model A (the event loop holds no weights).
     await server.ready();
     const pending = server.app.inject({ method: 'POST', url: '/v1/predict', payload: { rows } });

@@ -26,8 +26,8 @@ describe('ctrkit serve (child process)', () => {
   });
 
   it('drains the request in flight on SIGTERM and exits 0', { timeout: 90_000 }, async () => {
-    // Requests wait 1.5 s for company: the one sent below is still in its batch when SIGTERM comes.
-    child = spawn('node', [cli, 'serve', '-m', join(dir, 'model'), '--port', '0', '--batch-wait-ms', '1500', '--token', 'tok', '--score-thread', 'on'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Requests wait 1.5 s for company, also on an idle server: the one sent below is still in its batch when SIGTERM comes.
+    child = spawn('node', [cli, 'serve', '-m', join(dir, 'model'), '--port', '0', '--batch-wait-ms', '1500', '--idle-wait-ms', '1500', '--token', 'tok', '--score-thread', 'on'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
     const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));

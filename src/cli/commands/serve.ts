@@ -14,6 +14,7 @@ interface ServeCliOptions {
   maxRows: number;
   bodyLimit: number;
   batchWaitMs: number;
+  idleWaitMs: number;
   maxBatchRows: number;
   chunkRows: number;
   pollMs: number;
@@ -44,7 +45,8 @@ export function serveCommand(): Command {
     .addOption(new Option('--token <token>', 'require Authorization: Bearer <token> (all routes but /healthz, /readyz)').env('CTRKIT_SERVE_TOKEN'))
     .option('--max-rows <n>', 'rows per request', integer(1), 4096)
     .option('--body-limit <bytes>', 'request body size limit', integer(1), 8 * 1024 * 1024)
-    .option('--batch-wait-ms <ms>', 'how long a request waits for others to share its batch (0: same event-loop turn only)', integer(0), 1)
+    .option('--batch-wait-ms <ms>', 'how long a request waits for others to share its batch while others are waiting or being scored (0: same event-loop turn only)', integer(0), 1)
+    .option('--idle-wait-ms <ms>', 'the same for a request that finds the server idle (0: scored at once)', integer(0), 0)
     .option('--max-batch-rows <n>', 'rows at which a batch is scored without waiting', integer(1), 1024)
     .option('--chunk-rows <n>', 'rows scored per step before other requests get a turn', integer(1), 256)
     .option('--poll-ms <ms>', 'interval of the model-directory check beside fs.watch (0: watch only)', integer(0), 2000)
@@ -63,7 +65,7 @@ export function serveCommand(): Command {
       if (o.items !== undefined) checkInputFile(o.items);
       const server = await asUserErrors(async () => createServer({
         modelDir: o.model, host: o.host, port: o.port, token: o.token, maxRows: o.maxRows, bodyLimit: o.bodyLimit,
-        batch: { maxWaitMs: o.batchWaitMs, maxBatchRows: o.maxBatchRows, chunkRows: o.chunkRows },
+        batch: { maxWaitMs: o.batchWaitMs, idleWaitMs: o.idleWaitMs, maxBatchRows: o.maxBatchRows, chunkRows: o.chunkRows },
         reload: { pollMs: o.pollMs },
         logger: { level: o.logLevel, stream: process.stderr },
         precision: o.precision, scoreThread: o.scoreThread === 'auto' ? 'auto' : o.scoreThread === 'on',

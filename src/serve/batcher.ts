@@ -166,15 +166,24 @@ export class Batcher extends Coalescer<undefined, Float64Array[]> {
     for (const w of pending) w.resolve(out.map((p) => p.subarray(w.offset, w.offset + w.count)));
   }
 
-  private async scoreHere(ds: Dataset): Promise<Float64Array[]> {
-    const n = ds.numRows;
-    const out = this.snapshot.tasks.map(() => new Float64Array(n));
-    for (let start = 0; start < n; start += this.opts.chunkRows) {
-      const end = Math.min(n, start + this.opts.chunkRows);
-      const scored = this.scorer(ds, start, end);
-      (scored instanceof Promise ? await scored : scored).forEach((p, t) => out[t]!.set(p, start));
-      if (end < n) await nextTurn();
-    }
-    return out;
+  private scoreHere(ds: Dataset): Promise<Float64Array[]> {
+    return scoreInChunks(ds.numRows, this.snapshot.tasks.length, this.opts.chunkRows, (start, end) => this.scorer(ds, start, end), nextTurn);
   }
+}
+
+/**
+ * Rows [0, n) scored in steps of chunkRows, one array per task: the event loop's batches (with a
+ * turn of the loop between steps) and the scoring thread's. A few recurring step shapes, which the
+ * kernels' size-keyed scratch and the JIT settle on (a new shape per batch cost int8 2-3×).
+ */
+export async function scoreInChunks(n: number, tasks: number, chunkRows: number,
+  score: (start: number, end: number) => Float64Array[] | Promise<Float64Array[]>, between?: () => Promise<unknown>): Promise<Float64Array[]> {
+  const out = Array.from({ length: tasks }, () => new Float64Array(n));
+  for (let start = 0; start < n; start += chunkRows) {
+    const end = Math.min(n, start + chunkRows);
+    const scored = score(start, end);
+    (scored instanceof Promise ? await scored : scored).forEach((p, t) => out[t]!.set(p, start));
+    if (end < n && between !== undefined) await between();
+  }
+  return out;
 }

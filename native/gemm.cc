@@ -4,14 +4,19 @@
 #include "gemm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #if defined(__x86_64__)
 // GCC 12 reports the deliberately undefined pass-through operand of unmasked AVX-512
@@ -215,10 +220,12 @@ constexpr Tuned TABLE[] = {
     {"zen5", "avx512-6x64", 120},
 };
 
+// One blocking, immutable once published. generation numbers the distinct blockings: a B pack
+// records the one it was made under, and is stale under any other.
 struct Active {
   const Family* f;
   GemmBlocking b;
-  int generation = 0;  // bumped by setGemmBlocking: a B pack made under another blocking is stale
+  int generation = 0;
 };
 
 Active resolve(const GemmBlocking& b) {
@@ -267,9 +274,55 @@ GemmBlocking withEnv(GemmBlocking b) {
   return b;
 }
 
+// The kernel and MC in a gemm-tune cache file's text, or why the text is not the tuner's output
+// (bench/gemmTune.ts writes one JSON object, {"kernel":"…","mc":N,…}, a few hundred bytes).
+struct TunedChoice {
+  std::string kernel;
+  int mc = 0;
+  std::string problem;  // empty: kernel and mc are usable on this CPU
+};
+
+TunedChoice parseTuned(const std::string& text, bool cut) {
+  TunedChoice c;
+  size_t first = text.find_first_not_of(" \t\r\n"), last = text.find_last_not_of(" \t\r\n");
+  if (cut) return c.problem = "over 4 KiB, not gemm-tune's output", c;
+  if (first == std::string::npos || text[first] != '{' || text[last] != '}')
+    return c.problem = "not a JSON object (empty or cut short?)", c;
+  // The value of "key": a string's contents, or a bare token up to the next ',', '}' or space.
+  auto field = [&](const std::string& key, bool& found) {
+    size_t p = text.find("\"" + key + "\"");
+    found = p != std::string::npos && (p = text.find_first_not_of(" \t\r\n", p + key.size() + 2)) != std::string::npos &&
+            text[p] == ':' && (p = text.find_first_not_of(" \t\r\n", p + 1)) != std::string::npos;
+    if (!found) return std::string();
+    size_t e = text[p] == '"' ? text.find('"', ++p) : text.find_first_of(",} \t\r\n", p);
+    found = e != std::string::npos;
+    return found ? text.substr(p, e - p) : std::string();
+  };
+  bool hasKernel, hasMc;
+  c.kernel = field("kernel", hasKernel);
+  std::string mc = field("mc", hasMc);
+  if (!hasKernel) return c.problem = "no \"kernel\" field", c;
+  if (!hasMc) return c.problem = "no \"mc\" field", c;
+  char* end = nullptr;
+  long m = std::strtol(mc.c_str(), &end, 10);
+  if (mc.empty() || *end || m < 1 || m > 4096) return c.problem = "\"mc\" must be an integer in [1, 4096], got '" + mc + "'", c;
+  c.mc = (int)m;
+  GemmBlocking k;
+  k.kernel = c.kernel;
+  try {
+    resolve(k);  // an unknown kernel, or one this CPU lacks, with the reason
+  } catch (const std::invalid_argument& e) {
+    c.problem = e.what();
+  }
+  return c;
+}
+
 // The choice `npm run bench -- gemm-tune` cached for this CPU: a kernel of the default's ISA and
 // an MC, both bit-neutral, so a tuned machine computes the same bits as an untuned one.
-// CTRKIT_GEMM_TUNE=0 ignores it.
+// CTRKIT_GEMM_TUNE=0 ignores it, as does a forced lower ISA (CTRKIT_GEMM_KERNEL). A file that is
+// not the tuner's (malformed, cut short, a kernel this build or CPU lacks) is reported once on
+// stderr and the default kept: it only costs speed, so it must not stop a run, but left silent
+// it would leave the machine untuned without anyone knowing.
 GemmBlocking withTuned(GemmBlocking b) {
   const char* off = std::getenv("CTRKIT_GEMM_TUNE");
   if (off && std::string(off) == "0") return b;
@@ -277,29 +330,45 @@ GemmBlocking withTuned(GemmBlocking b) {
   std::FILE* fp = path.empty() ? nullptr : std::fopen(path.c_str(), "rb");
   if (!fp) return b;
   char buf[4096];
-  size_t n = std::fread(buf, 1, sizeof buf - 1, fp);
+  size_t n = std::fread(buf, 1, sizeof buf, fp);
   std::fclose(fp);
-  std::string text(buf, n);
-  // The file is written by bench/gemmTune.ts as {"kernel":"…","mc":N,…}; anything else is ignored.
-  auto field = [&](const std::string& key) {
-    size_t p = text.find("\"" + key + "\"");
-    if (p == std::string::npos || (p = text.find(':', p)) == std::string::npos) return std::string();
-    size_t q = text.find_first_not_of(" \t\n\"", p + 1), e = text.find_first_of(",}\"\n", q);
-    return q == std::string::npos || e == std::string::npos ? std::string() : text.substr(q, e - q);
-  };
-  std::string kernel = field("kernel"), mc = field("mc");
-  long m = std::strtol(mc.c_str(), nullptr, 10);
+  TunedChoice t = parseTuned(std::string(buf, n), n == sizeof buf);
+  if (!t.problem.empty()) {
+    std::fprintf(stderr, "ctrkit: warning: ignoring the GEMM tuning cache %s: %s; using the CPUID defaults "
+                 "(rerun `npm run bench -- gemm-tune`, or delete the file)\n", path.c_str(), t.problem.c_str());
+    return b;
+  }
   std::string isa = b.kernel.substr(0, b.kernel.find('-') + 1);
-  bool known = false;
-  for (const Family* f : FAMILIES) known = known || (familyId(*f) == kernel && supported(*f));
-  if (!known || kernel.compare(0, isa.size(), isa) != 0 || m < 1 || m > 4096) return b;
-  b.kernel = kernel, b.mc = (int)m, b.source = "tuned (" + path + ")";
+  if (t.kernel.compare(0, isa.size(), isa) != 0) return b;
+  b.kernel = t.kernel, b.mc = t.mc, b.source = "tuned (" + path + ")";
   return b;
 }
 
-Active& active() {
-  static Active a = resolve(gemmStartBlocking());
-  return a;
+// The blocking in use is a pointer to an immutable snapshot, which a GEMM loads once at its start
+// and uses throughout: setGemmBlocking on another thread (a tuning main thread while a worker
+// scores) then never tears a GEMM's view (kc from one blocking, the tile from another, a pack's
+// layout checked against one and read under another). Snapshots are interned by value and never
+// freed — a GEMM in flight may still hold the previous one, and a process sees few distinct
+// blockings (a tuning run a few dozen) — so a blocking set again gets its old generation back.
+std::mutex snapshotsMu;  // serialises setters; readers only load `current`
+std::atomic<const Active*> current{nullptr};
+
+const Active* intern(const Active& a) {
+  static auto* all = new std::vector<std::unique_ptr<const Active>>();  // never destroyed (see above)
+  for (const auto& s : *all)
+    if (s->f == a.f && s->b.kernel == a.b.kernel && s->b.kc == a.b.kc && s->b.mc == a.b.mc && s->b.packA == a.b.packA &&
+        s->b.packB == a.b.packB && s->b.source == a.b.source)
+      return s.get();
+  all->push_back(std::make_unique<const Active>(Active{a.f, a.b, (int)all->size()}));
+  return all->back().get();
+}
+
+const Active& active() {
+  if (const Active* a = current.load(std::memory_order_acquire)) return *a;
+  std::lock_guard<std::mutex> lock(snapshotsMu);
+  const Active* a = current.load(std::memory_order_relaxed);
+  if (!a) current.store(a = intern(resolve(gemmStartBlocking())), std::memory_order_release);
+  return *a;
 }
 
 const Family& family() { return *active().f; }
@@ -392,10 +461,11 @@ int32_t packField(const float* pk, PackField f) {
   return v;
 }
 
-// The panels of a pack made for this blocking and shape; null when stale (another blocking).
-const float* packedPanels(const Active& cur, const float* pk, int K, int N) {
-  if (!pk || packField(pk, kMagic) != PACK_MAGIC || packField(pk, kGeneration) != cur.generation ||
-      packField(pk, kK) != K || packField(pk, kN) != N)
+// The panels of a pack of `floats` floats made for this blocking and shape; null when stale
+// (another blocking) or cut short, so a pack is only read under the blocking it was sized for.
+const float* packedPanels(const Active& cur, const float* pk, long floats, int K, int N) {
+  if (!pk || floats < PACK_HEADER || packField(pk, kMagic) != PACK_MAGIC || packField(pk, kGeneration) != cur.generation ||
+      packField(pk, kK) != K || packField(pk, kN) != N || floats < packField(pk, kOffset) + packedPanelsSize(cur, K, N))
     return nullptr;
   return pk + packField(pk, kOffset);
 }
@@ -453,9 +523,11 @@ void gemv(const Family& f, bool ta, bool tb, int M, int N, int K, float alpha, c
   for (int i = 0; i < M; ++i) f.actRow(C + (long)i * ldc, ep->bias, 1, ep->act, ep->param);
 }
 
-// packedB: null, or a gemmPackB pack of B (tb false); a stale pack is ignored (B is packed here).
+// packedB: null, or a gemmPackB pack of B (tb false) of packedFloats floats; a stale pack is
+// ignored (B is packed here).
 void gemmImpl(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, long lda, const float* B, long ldb,
-              float beta, float* C, long ldc, const Epilogue* ep, const float* packedB = nullptr) {
+              float beta, float* C, long ldc, const Epilogue* ep, const float* packedB = nullptr,
+              long packedFloats = 0) {
   if (M <= 0 || N <= 0) return;
   const Active& cur = active();
   const Family& f = *cur.f;
@@ -475,7 +547,7 @@ void gemmImpl(bool ta, bool tb, int M, int N, int K, float alpha, const float* A
   int MB = evenBlock(M, cur.b.packA / kcStep, MR);
   int NB = evenBlock(N, cur.b.packB / kcStep, NR);
 
-  const float* prepacked = tb ? nullptr : packedPanels(cur, packedB, K, N);
+  const float* prepacked = tb ? nullptr : packedPanels(cur, packedB, packedFloats, K, N);
   // With B pre-packed (inference) A is read in place, as MLAS does: packing it was ≈ 4 % of a
   // 100-row layer. Training (B packed per call) keeps packed A: its A block is reused across
   // many more B panels there.
@@ -567,14 +639,11 @@ void sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const flo
   gemmImpl(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, nullptr);
 }
 
-long gemmPackedBSize(int K, int N) {
-  // The header, the panels and up to 15 floats to align them to 64 bytes.
-  return PACK_HEADER + 15 + packedPanelsSize(active(), K, N);
-}
-
-void gemmPackB(const float* B, int K, int N, float* dst) {
+void gemmPackB(const float* B, int K, int N, const std::function<float*(long)>& alloc) {
   const Active& cur = active();
   const Family& f = *cur.f;
+  // The header, the panels and up to 15 floats to align them to 64 bytes.
+  float* dst = alloc(PACK_HEADER + 15 + packedPanelsSize(cur, K, N));
   int kcStep = kcStepOf(cur, K), NR = f.nr;
   int NB = evenBlock(N, cur.b.packB / kcStep, NR);
   int32_t offset = PACK_HEADER + (int32_t)((64 - (reinterpret_cast<uintptr_t>(dst + PACK_HEADER) & 63)) & 63) / 4;
@@ -594,16 +663,16 @@ void gemmPackB(const float* B, int K, int N, float* dst) {
 }
 
 void linearForward(const float* X, const float* W, const float* bias, float* Y, int M, int K, int N, Act act,
-                   float param, const float* packedW) {
+                   float param, const float* packedW, long packedFloats) {
   Epilogue ep{bias, act, param};
   bool fused = bias != nullptr || act != Act::None;
-  gemmImpl(false, false, M, N, K, 1.0f, X, K, W, N, 0.0f, Y, N, fused ? &ep : nullptr, packedW);
+  gemmImpl(false, false, M, N, K, 1.0f, X, K, W, N, 0.0f, Y, N, fused ? &ep : nullptr, packedW, packedFloats);
 }
 
 void crossForward(const float* A, const float* W, const float* b, const float* x0, const float* x, float* out,
-                  float* z, int M, int K, int D, const float* packedW) {
+                  float* z, int M, int K, int D, const float* packedW, long packedFloats) {
   Epilogue ep{b, Act::None, 0.0f, x0, x, out, D};
-  gemmImpl(false, false, M, D, K, 1.0f, A, K, W, D, 0.0f, z ? z : out, D, &ep, packedW);
+  gemmImpl(false, false, M, D, K, 1.0f, A, K, W, D, 0.0f, z ? z : out, D, &ep, packedW, packedFloats);
 }
 
 void crossBackward(const float* A, const float* W, const float* z, const float* x0, const float* dOut, float* dZ,
@@ -729,9 +798,9 @@ std::string gemmTuneFile() {
 
 void setGemmBlocking(const GemmBlocking& b) {
   validate(b);
-  int generation = active().generation + 1;
-  active() = resolve(b);
-  active().generation = generation;
+  Active a = resolve(b);
+  std::lock_guard<std::mutex> lock(snapshotsMu);
+  current.store(intern(a), std::memory_order_release);
 }
 
 }  // namespace ctr

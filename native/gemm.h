@@ -1,6 +1,7 @@
 // Single-precision GEMM with runtime CPU dispatch (AVX-512 / AVX2+FMA / portable).
 #pragma once
 
+#include <functional>
 #include <string>
 
 namespace ctr {
@@ -16,17 +17,17 @@ void sgemm(bool transA, bool transB, int M, int N, int K, float alpha, const flo
 // Fused dense layer: Y[M,N] = act(X[M,K] · W[K,N] + bias[N]) (bias may be null), applied in the
 // GEMM epilogue while the tile is hot. param is SmeLU's beta; beta <= 0 degenerates to relu (its
 // limit), in forward and backward alike.
-// packedW (may be null) is W pre-packed by gemmPackB: the GEMM then skips packing W and reads X
-// in place (so Y must not overlap X), with the same bits; a pack made under another blocking
-// (setGemmBlocking since) is ignored.
+// packedW (may be null) is W pre-packed by gemmPackB, packedFloats long: the GEMM then skips
+// packing W and reads X in place (so Y must not overlap X), with the same bits; a pack made under
+// another blocking (setGemmBlocking since), or shorter than its header says, is ignored.
 void linearForward(const float* X, const float* W, const float* bias, float* Y, int M, int K, int N, Act act,
-                   float param, const float* packedW = nullptr);
+                   float param, const float* packedW = nullptr, long packedFloats = 0);
 
 // Constant weights W[K,N] packed once into the GEMM's B panels for the blocking in use, for
 // inference: at serving batch sizes (100 rows) packing W and X took a sixth of a dense layer's
-// time. Size in floats (a header included) and the packing; dst must hold gemmPackedBSize(K, N).
-long gemmPackedBSize(int K, int N);
-void gemmPackB(const float* W, int K, int N, float* dst);
+// time. alloc(n) returns the n floats (a header included) to pack into: size and layout come
+// from one blocking snapshot, whatever setGemmBlocking does meanwhile.
+void gemmPackB(const float* W, int K, int N, const std::function<float*(long)>& alloc);
 
 // Fused dense layer backward from the layer OUTPUT Y[M,N] and dY[M,N]: dZ = dY ⊙ act'(Y)
 // (written to the scratch dZ[M,N]; with Act::None dY is used directly and dZ is untouched), then
@@ -43,7 +44,7 @@ void linearBackward(const float* X, const float* W, const float* Y, const float*
 // backward. Same bits as linearForward followed by the elementwise mul and add.
 // packedW as for linearForward (out and z must not overlap A).
 void crossForward(const float* A, const float* W, const float* b, const float* x0, const float* x, float* out,
-                  float* z, int M, int K, int D, const float* packedW = nullptr);
+                  float* z, int M, int K, int D, const float* packedW = nullptr, long packedFloats = 0);
 
 // Its backward from dOut: dZ = dOut ⊙ x0 (scratch [M,D], overwritten), and ACCUMULATES dx += dOut,
 // dx0 += dOut ⊙ z, dA += dZ·Wᵀ, dW += Aᵀ·dZ, db += column sums of dZ (each may be null; dx and
@@ -85,7 +86,8 @@ GemmBlocking gemmBlocking();
 // stepping and L2 size): $XDG_CACHE_HOME or ~/.cache, /ctrkit/gemm-<signature>.json.
 std::string gemmTuneFile();
 // Replaces it (tests, tuning); throws std::invalid_argument for an unknown or unsupported
-// kernel or sizes out of range. Not to be called while a GEMM runs.
+// kernel or sizes out of range. Safe while GEMMs run on other threads: each GEMM (and each
+// gemmPackB) uses the blocking in use when it started, from start to end.
 void setGemmBlocking(const GemmBlocking& b);
 
 }  // namespace ctr

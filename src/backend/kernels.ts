@@ -50,7 +50,8 @@ export interface Kernels {
    * W [K,N] packed once into the GEMM's weight panels, for inference with constant weights: given
    * as `packedW` to linearForward / crossForward, the GEMM skips packing W on every call and reads
    * X (A) in place, with the same bits (so the output must not overlap X). A pack is tied to the
-   * GEMM blocking in use: one made before setGemmBlocking is ignored (slower, never wrong).
+   * GEMM blocking it was made under: under another (setGemmBlocking) it is ignored (slower, never
+   * wrong), also when the blocking changes on another thread meanwhile.
    * Absent where the backend does not pack (the reference backend ignores `packedW`).
    */
   packWeights?(W: Float32Array, K: number, N: number): Float32Array;

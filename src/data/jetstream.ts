@@ -28,6 +28,9 @@ export interface JetStreamSourceOptions {
   signal?: AbortSignal;
 }
 
+/** The key of JetStreamLines' count of held messages: for tests of the high-water bound, not a consumer's API. */
+export const heldMessages: unique symbol = Symbol('heldMessages');
+
 export interface JetStreamLines {
   /** What messages and errors call the source: `nats:<stream>`. */
   readonly name: string;
@@ -38,7 +41,7 @@ export interface JetStreamLines {
   /** Lines up to `line` will not be asked about again (keeps the map bounded). */
   forget(line: number): void;
   /** Messages received and not yet in content: bounded, the consumer stops pulling above a high-water mark. */
-  held(): number;
+  [heldMessages](): number;
   close(): Promise<void>;
 }
 
@@ -285,7 +288,7 @@ export async function openJetStreamLines(opts: JetStreamSourceOptions): Promise<
     forget(line) {
       seqs.forget(line);
     },
-    held: () => held.length,
+    [heldMessages]: () => held.length,
     async close() {
       stop();
       await nc.close();

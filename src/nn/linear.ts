@@ -6,7 +6,7 @@ import type { Rng } from '../util/random.js';
 import { Module } from './module.js';
 import { xavierUniform } from './init.js';
 import type { ReducedWeights } from './reducedWeights.js';
-import { WeightPacks } from './packedWeights.js';
+import { WeightPacks, weightPacks } from './packedWeights.js';
 
 export interface LinearConfig {
   inDim: number;
@@ -31,8 +31,8 @@ export class Linear extends Module {
    * using stale weights.
    */
   reduced: ReducedWeights | null = null;
-  /** Pre-packed weights for eval-mode forwards (dropped on entering training). */
-  private readonly packs = new WeightPacks();
+  /** Pre-packed weights for eval-mode forwards (dropped on entering training). @internal */
+  readonly [weightPacks] = new WeightPacks();
 
   constructor(readonly cfg: LinearConfig, rng: Rng) {
     super();
@@ -74,16 +74,11 @@ export class Linear extends Module {
    * training, and for a one-column p (its product is a matrix-vector one, which packs nothing).
    */
   packed(p: Parameter): Float32Array | null {
-    return this.training || p.shape[1] === 1 ? null : this.packs.get(p);
-  }
-
-  /** Floats of pre-packed weights this layer holds (their extra memory). */
-  packedFloats(): number {
-    return this.packs.floats();
+    return this.training || p.shape[1] === 1 ? null : this[weightPacks].get(p);
   }
 
   override train(on = true): this {
-    if (on) this.packs.clear();
+    if (on) this[weightPacks].clear();
     return super.train(on);
   }
 

@@ -71,6 +71,11 @@ export class SnapshotChangedError extends Error {
   override readonly name = 'SnapshotChangedError';
 }
 
+/** SnapshotChangedError unless `dir`'s manifest is still the one stamped `stamp` (`what` happened if not). */
+function checkUnchanged(dir: string, stamp: string, what = 'replaced while it was being loaded'): void {
+  if (manifestStamp(dir) !== stamp) throw new SnapshotChangedError(`${dir}: ${what}`);
+}
+
 export interface ModelSnapshot {
   readonly dir: string;
   /** First 16 hex digits of the manifest's sha256 (the manifest holds the weights' sha256 and the calibration). */
@@ -179,7 +184,7 @@ function snapshotHead(dir: string, precision: Precision): { snapshot: ModelSnaps
   checkInferencePrecision(manifest.model.type, precision);
   const saved: SavedSchema = readSavedSchema(manifest.schema, join(dir, MANIFEST_FILE));
   const { fitted } = saved;
-  if (manifestStamp(dir) !== stamp) throw new SnapshotChangedError(`${dir}: replaced while it was being loaded`);
+  checkUnchanged(dir, stamp);
   const map = probabilityMap(manifest);
   const features = featureInfo(fitted.spec, fitted);
   let loaded: ScoringModel | undefined;
@@ -187,7 +192,7 @@ function snapshotHead(dir: string, precision: Precision): { snapshot: ModelSnaps
   const build = (tensors: WeightTensors): ScoringModel =>
     scoringModel(dir, modelFromWeights(manifest, tensors, join(dir, manifest.weights.file), { inference: true }), manifest, precision, saved);
   const adopt = (model: ScoringModel): ScoringModel => {
-    if (manifestStamp(dir) !== stamp) throw new SnapshotChangedError(`${dir}: replaced while it was being loaded`);
+    checkUnchanged(dir, stamp);
     const probe = scoreHeads(model.model, manifest, fitted, probeRow(snapshot), 0, 1, map).map((t) => t.probs);
     if (probe.some((p) => !Number.isFinite(p[0]!))) {
       throw new ModelFileError(`${dir}: the model scores a row of missing values as ${probe.map((p) => p[0]).join(', ')}, not a probability (damaged weights?)`);
@@ -216,7 +221,7 @@ function snapshotHead(dir: string, precision: Precision): { snapshot: ModelSnaps
       if (loaded !== undefined) return Promise.resolve(loaded);
       loading ??= (async () => {
         // Another snapshot's weights would fail the hash check below: say what happened instead.
-        if (manifestStamp(dir) !== stamp) throw new SnapshotChangedError(`${dir}: now holds another model than ${snapshot.version}`);
+        checkUnchanged(dir, stamp, `now holds another model than ${snapshot.version}`);
         const tensors = await reader.read(join(dir, manifest.weights.file), manifest.weights.sha256);
         await turn();
         const model = build(tensors);

@@ -165,10 +165,14 @@ test('setGemmBlocking refuses what it cannot run, with the reason', { skip }, ()
   assert.deepEqual(a.setGemmBlocking!(null), start);
 });
 
-function child(script: string, env: Record<string, string>): string {
+function childOut(script: string, env: Record<string, string>): { stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env }, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`child failed: ${r.stderr}`);
-  return r.stdout.trim();
+  return { stdout: r.stdout.trim(), stderr: r.stderr.trim() };
+}
+
+function child(script: string, env: Record<string, string>): string {
+  return childOut(script, env).stdout;
 }
 
 test('a tuned file in the cache directory sets the kernel and MC, never kc; CTRKIT_GEMM_TUNE=0 ignores it', { skip }, () => {
@@ -189,8 +193,50 @@ test('a tuned file in the cache directory sets the kernel and MC, never kc; CTRK
     assert.deepEqual([t.kernel, t.mc, t.kc, t.source], [other, 42, d.kc, `tuned (${file})`]);
     assert.deepEqual(read({ CTRKIT_GEMM_BLOCKING: '', CTRKIT_GEMM_TUNE: '0' }), d);
     assert.equal(read({ CTRKIT_GEMM_BLOCKING: 'mc=7' }).mc, 7, 'the environment overrides the tuned file');
-    writeFileSync(file, JSON.stringify({ kernel: 'avx9-1x1', mc: 42 }));
-    assert.deepEqual(read({ CTRKIT_GEMM_BLOCKING: '' }), d, 'an unknown kernel in the file is ignored');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a malformed tuning cache is reported in one line naming the file and the fault, and the defaults kept', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ctrkit-tune-'));
+  try {
+    const show = `import { loadNativeKernels } from ${JSON.stringify(nativeJs)};
+      const a = loadNativeKernels().addon;
+      console.log(JSON.stringify({ file: a.gemmTuneFile(), blocking: a.gemmBlocking() }));`;
+    const run = (text: string | null, env: Record<string, string> = {}) => {
+      const first = JSON.parse(child(show, { XDG_CACHE_HOME: dir, CTRKIT_GEMM_TUNE: '0' })) as { file: string };
+      mkdirSync(dirname(first.file), { recursive: true });
+      if (text !== null) writeFileSync(first.file, text);
+      const r = childOut(show, { XDG_CACHE_HOME: dir, CTRKIT_GEMM_BLOCKING: '', ...env });
+      return { ...(JSON.parse(r.stdout) as { file: string; blocking: GemmBlocking }), stderr: r.stderr };
+    };
+    const d = addon().gemmBlocking!(true);
+    // What bench/gemmTune.ts writes.
+    const good = run(JSON.stringify({ kernel: d.kernel, mc: 42, kc: 64, cpu: 'AMD EPYC 9B45 {mc}', gflops_geomean: 101.5,
+      default_gflops_geomean: 99.1, tuned_at: '2026-12-02T08:00:00.000Z' }) + '\n');
+    assert.equal(good.stderr, '', 'a good file is used silently');
+    assert.equal(good.blocking.mc, 42);
+    const cases: [string, RegExp][] = [
+      ['{"kernel":"' + d.kernel + '","mc":4', /not a JSON object \(empty or cut short\?\)/],
+      ['', /not a JSON object/],
+      [JSON.stringify({ mc: 42 }), /no "kernel" field/],
+      [JSON.stringify({ kernel: d.kernel }), /no "mc" field/],
+      [JSON.stringify({ kernel: d.kernel, mc: '4x' }), /"mc" must be an integer in \[1, 4096\], got '4x'/],
+      [JSON.stringify({ kernel: d.kernel, mc: 0 }), /"mc" must be an integer in \[1, 4096\], got '0'/],
+      [JSON.stringify({ kernel: 'avx9-1x1', mc: 42 }), /unknown GEMM kernel 'avx9-1x1' \(this build has .*portable-4x8\)/],
+      [' '.repeat(5000), /over 4 KiB/],
+    ];
+    for (const [text, why] of cases) {
+      const r = run(text);
+      assert.deepEqual(r.blocking, d, `${JSON.stringify(text.slice(0, 40))}: the defaults`);
+      const lines = r.stderr.split('\n');
+      assert.equal(lines.length, 1, r.stderr);
+      assert.ok(lines[0]!.startsWith(`ctrkit: warning: ignoring the GEMM tuning cache ${r.file}: `), r.stderr);
+      assert.match(lines[0]!, why);
+      assert.match(lines[0]!, /; using the CPUID defaults \(rerun `npm run bench -- gemm-tune`, or delete the file\)$/);
+    }
+    assert.equal(run('{', { CTRKIT_GEMM_TUNE: '0' }).stderr, '', 'CTRKIT_GEMM_TUNE=0 does not read the file');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -3,7 +3,9 @@
  * dense and cross layers give the same bits with W pre-packed (A then read in place, its partial
  * last panel packed) as packing both per call, with 1 and 2 threads, under several blockings (one or many K and N blocks); a pack made under another
  * blocking is ignored rather than misread; and a Linear in eval mode rebuilds its pack when its
- * weights change (optimiser step, loadStateDict), so scores always use the current weights.
+ * weights change (optimiser step, loadStateDict), so scores always use the current weights, but
+ * only on their second use at one version, so weights that change between eval forwards (online
+ * training) are never packed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +15,7 @@ import { Tensor } from '../../src/tensor/tensor.js';
 import { Rng } from '../../src/util/random.js';
 import { endStep, noGrad } from '../../src/autograd/tape.js';
 import { Linear } from '../../src/nn/linear.js';
+import { weightPacks } from '../../src/nn/packedWeights.js';
 import { CrossNet } from '../../src/nn/crossNet.js';
 import { SGD } from '../../src/optim/sgd.js';
 import { withBackend } from '../helpers/backends.js';
@@ -97,9 +100,10 @@ test('a pack is tied to the blocking and shape it was made for: a stale one is i
   assert.throws(() => k.linearForward(X, W, null, pre, M, K, N, 'none', 0, new Int32Array(4) as unknown as Float32Array), /packedW must be a Float32Array/);
 });
 
-test('a Linear packs its weights in eval mode only, and repacks after an optimiser step or loadStateDict', { skip }, () => withBackend(native(), () => {
+test('a Linear packs its weights in eval mode only, on their second use, and repacks after an optimiser step or loadStateDict', { skip }, () => withBackend(native(), () => {
   const rngm = new Rng(3);
   const layer = new Linear({ inDim: 300, outDim: 200, activation: 'relu' }, rngm);
+  const packs = layer[weightPacks];
   const x = new Tensor(Float32Array.from({ length: 50 * 300 }, () => rngm.uniform() * 2 - 1), [50, 300]);
   const score = () => noGrad(() => {
     const y = Float32Array.from(layer.forward(x).data);
@@ -107,30 +111,58 @@ test('a Linear packs its weights in eval mode only, and repacks after an optimis
     return y;
   });
   const trained = score(); // training mode: packed per call
-  assert.equal(layer.packedFloats(), 0);
+  assert.equal(packs.floats(), 0);
   layer.eval();
+  const first = score();
+  assert.equal(packs.floats(), 0, 'the first eval forward at a version packed W');
   const before = score();
-  assert.ok(layer.packedFloats() > 300 * 200, 'eval forward did not pack W');
-  assert.ok(bitsEqual(before, trained), 'packed and per-call-packed forwards differ');
+  assert.ok(packs.floats() > 300 * 200, 'the second eval forward did not pack W');
+  assert.equal(packs.made, 1);
+  score();
+  assert.equal(packs.made, 1, 'a third forward packed again');
+  assert.ok(bitsEqual(before, trained) && bitsEqual(first, trained), 'packed and per-call-packed forwards differ');
 
-  // An optimiser step while the layer stays in eval mode: the next score uses the new weights.
+  // An optimiser step while the layer stays in eval mode: the next scores use the new weights.
   layer.W!.grad.fill(0.01);
   new SGD([{ params: layer.parameters() }], { lr: 1 }).step();
   const afterStep = score();
+  assert.equal(packs.floats(), 0, 'the pack of the old weights was kept');
   assert.ok(!bitsEqual(afterStep, before), 'scored with the weights before the step');
+  assert.ok(bitsEqual(score(), afterStep), 'after a step: the new pack scores differently');
+  assert.equal(packs.made as number, 2, 'no pack of the new weights');
   layer.train();
-  assert.equal(layer.packedFloats(), 0, 'training mode keeps the pack');
+  assert.equal(packs.floats(), 0, 'training mode keeps the pack');
   const expectStep = score();
   assert.ok(bitsEqual(afterStep, expectStep), 'after a step: packed and unpacked forwards differ');
 
-  // loadStateDict in eval mode.
+  // loadStateDict in eval mode, the pack made first.
   layer.eval();
+  score();
   score();
   const state = new Map([...layer.stateDict()].map(([n, a]) => [n, a.map((v) => v * 0.5)]));
   layer.loadStateDict(state);
-  const afterLoad = score();
+  const afterLoad = [score(), score()];
   layer.train();
-  assert.ok(bitsEqual(afterLoad, score()), 'after loadStateDict: scored with stale packed weights');
+  const expectLoad = score();
+  assert.ok(afterLoad.every((y) => bitsEqual(y, expectLoad)), 'after loadStateDict: scored with stale packed weights');
+}));
+
+test('weights that change between eval forwards (online training: score a batch, then train on it) are never packed', { skip }, () => withBackend(native(), () => {
+  const rngm = new Rng(4);
+  const layer = new Linear({ inDim: 120, outDim: 64 }, rngm);
+  const x = new Tensor(Float32Array.from({ length: 30 * 120 }, () => rngm.uniform() * 2 - 1), [30, 120]);
+  const opt = new SGD([{ params: layer.parameters() }], { lr: 0.1 });
+  for (const toggle of [true, false])
+    for (let batch = 0; batch < 4; batch++) {
+      layer.eval();
+      noGrad(() => layer.forward(x));
+      endStep();
+      assert.equal(layer[weightPacks].floats(), 0, `batch ${batch}: a pack for one forward`);
+      if (toggle) layer.train();
+      layer.W!.grad.fill(0.01);
+      opt.step();
+    }
+  assert.equal(layer[weightPacks].made, 0);
 }));
 
 test('a cross network in eval mode (packed, fused epilogue) scores as in training mode, bit for bit', { skip }, () => withBackend(native(), () => {
@@ -145,8 +177,8 @@ test('a cross network in eval mode (packed, fused epilogue) scores as in trainin
     });
     const trained = run();
     net.eval();
-    const packed = run();
-    assert.ok(net.layers.every((l) => l.packedFloats() > 0), 'cross layers were not packed');
-    assert.ok(bitsEqual(packed, trained), `rank ${rank}: packed cross differs`);
+    const first = run(), packed = run();
+    assert.ok(net.layers.every((l) => l[weightPacks].floats() > 0), 'cross layers were not packed');
+    assert.ok(bitsEqual(first, trained) && bitsEqual(packed, trained), `rank ${rank}: packed cross differs`);
   }
 }));

@@ -294,7 +294,7 @@ export async function openJetStreamLines(opts: JetStreamSourceOptions): Promise<
     for (let k = 0; k < n; k++) {
       const data = datas[k]!;
       const seq = dataSeqs[k]!;
-      // Without its trailing newline: a message of k records is k lines, with or without it. An empty
+      // Without its trailing newline: a message of n records is n lines, with or without it. An empty
       // message, like an empty line inside one, is an empty line: a malformed record, as in a file.
       const len = data.length > 0 && data[data.length - 1] === 10 ? data.length - 1 : data.length;
       chunk.set(len === data.length ? data : data.subarray(0, len), at);
@@ -314,7 +314,7 @@ export async function openJetStreamLines(opts: JetStreamSourceOptions): Promise<
       yield take();
     }
   }
-  const at = (line: number): number => {
+  const entry = (line: number): number => {
     const i = seqs.index(line);
     if (i < 0) throw new Error(`${name}: no sequence recorded for line ${line} (lines ${seqs.first}..${seqs.lines} are known)`);
     return i;
@@ -323,9 +323,9 @@ export async function openJetStreamLines(opts: JetStreamSourceOptions): Promise<
   return {
     name,
     content: { [Symbol.asyncIterator]: content },
-    sequenceOf: (line) => seqs.sequence(at(line)),
-    lineOf: (line) => seqs.lineIn(at(line)),
-    linesOf: (line) => seqs.count(at(line)),
+    sequenceOf: (line) => seqs.sequence(entry(line)),
+    lineOf: (line) => seqs.lineIn(entry(line)),
+    linesOf: (line) => seqs.count(entry(line)),
     async consumed() {
       if (skip === 0 || (held.length === 0 && !await arrival())) return 0;
       return heldSeqs[0] === opts.startSequence ? skip : 0;

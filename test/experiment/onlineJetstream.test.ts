@@ -129,6 +129,21 @@ output: ${join(dir, name)}
     return existsSync(log) ? parseMetricLog(readFileSync(log, 'utf8')).filter((r) => r.event === 'step').map((r) => r.globalStep) : [];
   };
 
+  /** Runs `ctrkit train cfg` (output `name`) and kills it with SIGKILL once it has logged step `step`. */
+  async function killAfterStep(name: string, cfg: string, step: number): Promise<void> {
+    const child = spawn(process.execPath, [cli, 'train', cfg, '-q'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const exited = new Promise((r) => child.once('exit', r));
+    const deadline = Date.now() + 60_000;
+    while (!steps(name).includes(step)) {
+      assert.ok(Date.now() < deadline, `no step ${step} in time; stderr: ${stderr}`);
+      await sleep(50);
+    }
+    child.kill('SIGKILL');
+    await exited;
+  }
+
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ctrkit-jetstream-'));
     lines = gunzipSync(readFileSync(join(sharedDataDir(), CRITEO))).toString('utf8').split('\n').slice(0, 4096);
@@ -147,18 +162,8 @@ output: ${join(dir, name)}
   it('trains on the messages as on the file, and a SIGKILL mid-stream resumes at the next sequence with every message trained once', async () => {
     await publish('EV', lines.slice(0, 2700));
     const cfg = config('killed', jetstream('EV', 5));
-    const child = spawn(process.execPath, [cli, 'train', cfg, '-q'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const exited = new Promise((r) => child.once('exit', r));
-    const deadline = Date.now() + 60_000;
     // 10 whole batches are there; the 11th waits for messages that have not been published yet.
-    while (!steps('killed').includes(10)) {
-      assert.ok(Date.now() < deadline, `no step 10 in time; stderr: ${stderr}`);
-      await sleep(50);
-    }
-    child.kill('SIGKILL');
-    await exited;
+    await killAfterStep('killed', cfg, 10);
     const state = JSON.parse(readFileSync(join(dir, 'killed', 'checkpoints', 'last', 'trainer.json'), 'utf8')) as { trainer: { globalStep: number; auxiliary: { online: { position: number } } } };
     assert.equal(state.trainer.globalStep, 8);
     assert.equal(state.trainer.auxiliary.online.position, 2048, 'the checkpoint holds the sequence of the last message trained on');
@@ -424,17 +429,7 @@ console.log('opened');`);
     // Messages of 100 records: batch 8 ends at record 2048, line 48 of message 21.
     await publish('MKILL', grouped(lines.slice(0, 2700), [100]));
     const cfg = sampled('mkilled');
-    const child = spawn(process.execPath, [cli, 'train', cfg, '-q'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const exited = new Promise((r) => child.once('exit', r));
-    const deadline = Date.now() + 60_000;
-    while (!steps('mkilled').includes(10)) {
-      assert.ok(Date.now() < deadline, `no step 10 in time; stderr: ${stderr}`);
-      await sleep(50);
-    }
-    child.kill('SIGKILL');
-    await exited;
+    await killAfterStep('mkilled', cfg, 10);
     const state = JSON.parse(readFileSync(join(dir, 'mkilled', 'checkpoints', 'last', 'trainer.json'), 'utf8')) as
       { trainer: { globalStep: number; auxiliary: { online: { position: number; positionLines?: number } } } };
     assert.equal(state.trainer.globalStep, 8);

@@ -1,9 +1,9 @@
 /**
  * Negative downsampling of a stream (online training with data.sampling). Whether a row is kept is
  * a hash of the seed and the row's stream position (input line, or JetStream sequence and line in
- * the message) rather than
- * the next draw of a generator running along the stream, so a run resumed after a kill keeps
- * exactly the rows the uninterrupted run keeps, and the decision never depends on batch boundaries.
+ * the message) rather than the next draw of a generator running along the stream, so a run resumed
+ * after a kill keeps exactly the rows the uninterrupted run keeps, and the decision never depends
+ * on batch boundaries.
  */
 import type { Dataset } from '../dataset.js';
 import { checkRate } from './negative.js';

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- online --vs-epoch [--model lr,dnn] [--source file,jetstream] [--rounds 3] [--copies 4] [--code DIR] [--json]`
+ * `npm run bench -- online --vs-epoch [--model lr,dnn] [--source file,jetstream] [--records-per-message 1,64] [--rounds 3] [--copies 4] [--code DIR] [--json]`
  *
  * What the stream costs (issue 12: ≤ 10 % for the DNN): the same model trained on the same rows one
  * epoch in memory vs online from a file (read ahead on a worker, the default, and in-thread) and
@@ -15,8 +15,12 @@
  *
  * `--code DIR`: also runs online training from another build's dist folder (e.g. the base commit's,
  * "before"), interleaved in the same rounds. JetStream: a nats-server -js started on 127.0.0.1 on a free port
- * (skipped when nats-server or the @nats-io packages are absent), the lines published once; the
- * 0.5 s of idleSeconds that end a run are taken out of its wall time.
+ * (skipped when nats-server or the @nats-io packages are absent), the lines published once, N
+ * newline-separated lines a message for each N of `--records-per-message` (default 1; a producer
+ * that batches events, one stream and one variant per N); the 0.5 s of idleSeconds that end a run
+ * are taken out of its wall time. A JetStream variant also reports the nats-server's CPU per row over
+ * the run (Linux), which competes with training for the same cores, and that plus the process's
+ * against the epoch (server_cpu_us_per_row, cpu_with_server_ratio).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,7 +36,7 @@ import { createModel } from '../src/models/registry.js';
 import { createOptimizer } from '../src/optim/registry.js';
 import { openRowStream, streamSchema } from '../src/schema/index.js';
 import { Trainer } from '../src/train/trainer.js';
-import { threadCpuSeconds } from '../src/util/threadCpu.js';
+import { statCpuSeconds, threadCpuSeconds } from '../src/util/threadCpu.js';
 import { freePort, waitForPort } from './localPort.js';
 import { sharedDir } from './paths.js';
 import { cpuModel, flagValue, hasFlag, Reporter } from './report.js';
@@ -90,8 +94,11 @@ interface NatsClient {
   };
 }
 
-/** A local JetStream server holding `lines` as stream BENCH, or the reason there is none. */
-async function jetstream(dir: string, lines: string[]): Promise<{ servers: string; stop(): void } | string> {
+/** The stream holding the lines `perMessage` to a message. */
+const streamName = (perMessage: number): string => `BENCH${perMessage}`;
+
+/** A local JetStream server holding `lines` as stream BENCH<N> for each N of `perMessage` (N lines a message), or the reason there is none. */
+async function jetstream(dir: string, lines: string[], perMessage: number[]): Promise<{ servers: string; cpuSeconds(): number; stop(): void } | string> {
   if (spawnSync('nats-server', ['--version']).status !== 0) return 'nats-server is not on PATH';
   const load = (pkg: string): Promise<unknown> => import(pkg);
   let client: NatsClient;
@@ -105,11 +112,16 @@ async function jetstream(dir: string, lines: string[]): Promise<{ servers: strin
   await waitForPort(port);
   const servers = `127.0.0.1:${port}`;
   const nc = await client.transport.connect({ servers });
-  await (await client.js.jetstreamManager(nc)).streams.add({ name: 'BENCH', subjects: ['bench.>'] });
+  const jsm = await client.js.jetstreamManager(nc);
   const j = client.js.jetstream(nc);
-  for (let i = 0; i < lines.length; i += 512) await Promise.all(lines.slice(i, i + 512).map((l) => j.publish('bench.rows', l)));
+  for (const n of perMessage) {
+    const name = streamName(n);
+    await jsm.streams.add({ name, subjects: [`${name.toLowerCase()}.>`] });
+    const msgs = Array.from({ length: Math.ceil(lines.length / n) }, (_, k) => lines.slice(k * n, (k + 1) * n).join('\n'));
+    for (let i = 0; i < msgs.length; i += 512) await Promise.all(msgs.slice(i, i + 512).map((m) => j.publish(`${name.toLowerCase()}.rows`, m)));
+  }
   await nc.close();
-  return { servers, stop: () => server.kill('SIGTERM') };
+  return { servers, cpuSeconds: () => statCpuSeconds(`/proc/${server.pid}/stat`) ?? Number.NaN, stop: () => server.kill('SIGTERM') };
 }
 
 const median = (xs: number[]): number => {
@@ -124,6 +136,8 @@ export async function onlineCostBench(argv: string[]): Promise<void> {
   const sources = (flagValue(argv, '--source') ?? 'file').split(',');
   const rounds = Number(flagValue(argv, '--rounds') ?? 3);
   const copies = Number(flagValue(argv, '--copies') ?? 4);
+  const perMessage = (flagValue(argv, '--records-per-message') ?? '1').split(',').map(Number);
+  for (const n of perMessage) if (!Number.isInteger(n) || n < 1) throw new Error(`--records-per-message: expected positive integers, got ${flagValue(argv, '--records-per-message')}`);
   const other = flagValue(argv, '--code');
   const codes: [string, RunOnline][] = [['this', (await import('../src/experiment/onlineRun.js')).runOnlineTraining]];
   if (other !== undefined) {
@@ -136,13 +150,13 @@ export async function onlineCostBench(argv: string[]): Promise<void> {
   writeFileSync(file, head.repeat(copies));
   const lines = head.repeat(copies).split('\n').filter((l) => l.length > 0);
   rep.note(`cpu ${cpuModel()}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${lines.length} rows`);
-  let js: { servers: string; stop(): void } | undefined;
+  let js: { servers: string; cpuSeconds(): number; stop(): void } | undefined;
   if (sources.includes('jetstream')) {
-    const j = await jetstream(dir, lines);
+    const j = await jetstream(dir, lines, perMessage);
     if (typeof j === 'string') rep.note(`JetStream skipped: ${j}`);
     else js = j;
   }
-  const ratios = new Map<string, { wall: number[]; cpu: number[]; thread: number[] }>();
+  const ratios = new Map<string, { wall: number[]; cpu: number[]; thread: number[]; withServer: number[] }>();
   try {
     for (let round = 1; round <= rounds; round++) {
       for (const model of models) {
@@ -154,10 +168,15 @@ export async function onlineCostBench(argv: string[]): Promise<void> {
             variants.push([`file ${name}`, run, {}, 0]);
             variants.push([`file in-thread ${name}`, run, { readAhead: false }, 0]);
           }
-          if (js !== undefined) variants.push([`jetstream ${name}`, run, { jetstream: { servers: js.servers, stream: 'BENCH', idleSeconds: IDLE_S } }, IDLE_S]);
+          if (js !== undefined) {
+            for (const n of perMessage) variants.push([`jetstream ${n}/msg ${name}`, run, { jetstream: { servers: js.servers, stream: streamName(n), idleSeconds: IDLE_S } }, IDLE_S]);
+          }
         }
         for (const [variant, run, online, idle] of variants) {
+          const server0 = js?.cpuSeconds() ?? Number.NaN;
           const r = await run(config(file, model, join(dir, `out-${round}`), online), { quiet: true });
+          // The server's CPU over the whole run (setup and the idle end included: it is idle then).
+          const serverUs = online.jetstream === undefined ? undefined : ((js?.cpuSeconds() ?? Number.NaN) - server0) * 1e6 / r.rows;
           rmSync(r.output, { recursive: true, force: true });
           const rps = r.rows / (r.rows / r.rowsPerSecond - idle);
           const cpuUs = r.loopCpuSeconds === undefined ? Number.NaN : r.loopCpuSeconds * 1e6 / r.rows;
@@ -166,12 +185,14 @@ export async function onlineCostBench(argv: string[]): Promise<void> {
           rep.row({
             round, model, variant, rows: r.rows, rows_per_s: Math.round(rps), cpu_us_per_row: r2(cpuUs), thread_cpu_us_per_row: r2(threadUs),
             wall_ratio: r2(ep.rps / rps), cpu_ratio: r2(cpuUs / ep.cpuUs), thread_cpu_ratio: r2(threadUs / ep.threadUs),
+            ...(serverUs !== undefined && { server_cpu_us_per_row: r2(serverUs), cpu_with_server_ratio: r2((cpuUs + serverUs) / ep.cpuUs) }),
           });
           const key = `${model} ${variant}`;
-          const acc = ratios.get(key) ?? { wall: [], cpu: [], thread: [] };
+          const acc = ratios.get(key) ?? { wall: [], cpu: [], thread: [], withServer: [] };
           acc.wall.push(ep.rps / rps);
           acc.cpu.push(cpuUs / ep.cpuUs);
           acc.thread.push(threadUs / ep.threadUs);
+          if (serverUs !== undefined) acc.withServer.push((cpuUs + serverUs) / ep.cpuUs);
           ratios.set(key, acc);
         }
       }
@@ -180,12 +201,15 @@ export async function onlineCostBench(argv: string[]): Promise<void> {
     js?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  for (const [key, { wall, cpu, thread }] of ratios) {
+  for (const [key, { wall, cpu, thread, withServer }] of ratios) {
     rep.row({
       summary: key, rounds: wall.length,
       wall_ratio_median: r2(median(wall)), wall_ratio_min: r2(Math.min(...wall)), wall_ratio_max: r2(Math.max(...wall)),
       cpu_ratio_median: r2(median(cpu)), cpu_ratio_min: r2(Math.min(...cpu)), cpu_ratio_max: r2(Math.max(...cpu)),
       thread_cpu_ratio_median: r2(median(thread)), thread_cpu_ratio_min: r2(Math.min(...thread)), thread_cpu_ratio_max: r2(Math.max(...thread)),
+      ...(withServer.length > 0 && {
+        cpu_with_server_ratio_median: r2(median(withServer)), cpu_with_server_ratio_min: r2(Math.min(...withServer)), cpu_with_server_ratio_max: r2(Math.max(...withServer)),
+      }),
     });
   }
   rep.note(`load average after ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);

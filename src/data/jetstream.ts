@@ -1,11 +1,13 @@
 /**
- * A NATS JetStream stream read as the lines of a file: each message is one record of the source's
- * line format (a Criteo TSV line, a headerless CSV record, an SVMlight line), delivered in stream
- * order by an ordered consumer from a given sequence. The text readers then parse it as they parse
- * a file (ReaderOptions.content), and `sequenceOf(line)` tells which message a line came from —
- * what a checkpoint records, so that a resumed run asks for the next sequence and neither loses nor
- * repeats a message (no acknowledgements are involved: the trainer's checkpoint is the one record
- * of progress).
+ * A NATS JetStream stream read as the lines of a file: each message holds one or more records of
+ * the source's line format (a Criteo TSV line, a headerless CSV record, an SVMlight line),
+ * newline-separated (a producer batching events, as log shippers do; a trailing newline optional),
+ * delivered in stream order by an ordered consumer from a given sequence. The text readers then
+ * parse them as they parse a file (ReaderOptions.content), and `sequenceOf(line)` / `lineOf(line)`
+ * tell which message a line came from and where in it — what a checkpoint records, so that a
+ * resumed run asks for the next sequence, or for the same message when it stopped inside one
+ * (`startAfterLines`), and neither loses nor repeats a record (no acknowledgements are involved: the
+ * trainer's checkpoint is the one record of progress).
  *
  * @nats-io/transport-node and @nats-io/jetstream are loaded on first use (development dependencies of ctrkit: see README on why not optional ones).
  * The connection reconnects without limit when the server goes away; the ordered consumer resumes
@@ -22,6 +24,12 @@ export interface JetStreamSourceOptions {
   subject?: string;
   /** The first sequence to deliver (1: the stream's start). */
   startSequence: number;
+  /**
+   * Lines of message startSequence that an earlier run consumed (its checkpoint fell inside the
+   * message; default 0). The message is delivered whole — a record may span lines (a quoted CSV
+   * field) — and the rows of those lines are left to the row reader to drop: see `consumed()`.
+   */
+  startAfterLines?: number;
   /** End once no message has arrived for this long (undefined: read until closed). */
   idleMs?: number;
   /** Ends the lines (Ctrl-C), also while waiting for a message. */
@@ -38,6 +46,16 @@ export interface JetStreamLines {
   readonly content: AsyncIterable<Buffer>;
   /** The stream sequence of content line `line` (1-based); lines before forget()'s are gone. */
   sequenceOf(line: number): number;
+  /** Which line of its message content line `line` is (1-based; 1 for a one-record message). */
+  lineOf(line: number): number;
+  /** How many lines content line `line`'s message has. */
+  linesOf(line: number): number;
+  /**
+   * The leading content lines an earlier run consumed: startAfterLines when the first message
+   * delivered is startSequence's, else 0 (that message is no longer in the stream: what follows is
+   * all new). Resolves once the first message is there, or the lines end.
+   */
+  consumed(): Promise<number>;
   /** Lines up to `line` will not be asked about again (keeps the map bounded). */
   forget(line: number): void;
   /** Messages received and not yet in content: bounded, the consumer stops pulling above a high-water mark. */
@@ -95,28 +113,49 @@ interface JetStreamApi {
 /** import() of a name the compiler does not resolve (an optional package). */
 const load = (pkg: string): Promise<unknown> => import(pkg);
 
-/** The stream sequences of lines base.., appended as lines arrive and dropped as they are forgotten. */
-class LineSequences {
+/**
+ * Where lines base.. come from — their message's sequence, their line in it and its line count —
+ * appended as lines arrive and dropped as they are forgotten.
+ */
+class LinePositions {
   private seqs = new Float64Array(1024);
+  private within = new Uint32Array(1024);
+  private counts = new Uint32Array(1024);
   private start = 0;
   private end = 0;
-  /** The line whose sequence is at `start`. */
+  /** The line whose entries are at `start`. */
   private base = 1;
   get lines(): number { return this.base + this.end - this.start - 1; }
-  push(seq: number): void {
-    if (this.end === this.seqs.length) {
+  /** The `count` lines of message `seq`. */
+  push(seq: number, count: number): void {
+    if (this.end + count > this.seqs.length) {
       const held = this.end - this.start;
-      const to = held * 2 > this.seqs.length ? new Float64Array(this.seqs.length * 2) : this.seqs;
-      to.set(this.seqs.subarray(this.start, this.end));
-      this.seqs = to;
+      let size = this.seqs.length;
+      while ((held + count) * 2 > size) size *= 2;
+      const grow = <T extends Float64Array | Uint32Array>(from: T, to: T): T => {
+        to.set(from.subarray(this.start, this.end));
+        return to;
+      };
+      const same = size === this.seqs.length;
+      this.seqs = grow(this.seqs, same ? this.seqs : new Float64Array(size));
+      this.within = grow(this.within, same ? this.within : new Uint32Array(size));
+      this.counts = grow(this.counts, same ? this.counts : new Uint32Array(size));
       this.start = 0;
       this.end = held;
     }
-    this.seqs[this.end++] = seq;
+    for (let k = 1; k <= count; k++) {
+      this.seqs[this.end] = seq;
+      this.within[this.end] = k;
+      this.counts[this.end++] = count;
+    }
   }
-  at(line: number): number | undefined {
-    return line >= this.base && line <= this.lines ? this.seqs[this.start + line - this.base] : undefined;
+  /** Index of `line`'s entries, or -1 when it is not held. */
+  index(line: number): number {
+    return line >= this.base && line <= this.lines ? this.start + line - this.base : -1;
   }
+  sequence(i: number): number { return this.seqs[i]!; }
+  lineIn(i: number): number { return this.within[i]!; }
+  count(i: number): number { return this.counts[i]!; }
   forget(line: number): void {
     if (line < this.base) return;
     const n = Math.min(line - this.base + 1, this.end - this.start);
@@ -222,7 +261,7 @@ export async function openJetStreamLines(opts: JetStreamSourceOptions): Promise<
   void (async () => {
     for await (const s of nc.status()) if (s.type === 'reconnect') messages?.stop();
   })().catch(() => { /* the status stream ends with the connection */ });
-  const seqs = new LineSequences();
+  const seqs = new LinePositions();
   /**
    * Waits for a message: false when stopped, or after idleMs without one — counted only while
    * waiting here, not while the trainer works.
@@ -258,14 +297,15 @@ export async function openJetStreamLines(opts: JetStreamSourceOptions): Promise<
     for (let k = 0; k < n; k++) {
       const data = datas[k]!;
       const seq = dataSeqs[k]!;
-      // Without its trailing newline; a message holding a newline is several lines, all from this
-      // message (and then malformed records, named by it).
+      // Without its trailing newline: a message of n records is n lines, with or without it. An empty
+      // message, like an empty line inside one, is an empty line: a malformed record, as in a file.
       const len = data.length > 0 && data[data.length - 1] === 10 ? data.length - 1 : data.length;
       chunk.set(len === data.length ? data : data.subarray(0, len), at);
       at += len;
       chunk[at++] = 10;
-      seqs.push(seq);
-      for (let i = data.indexOf(10); i !== -1 && i < len; i = data.indexOf(10, i + 1)) seqs.push(seq);
+      let count = 1;
+      for (let i = data.indexOf(10); i !== -1 && i < len; i = data.indexOf(10, i + 1)) count++;
+      seqs.push(seq, count);
     }
     if (paused && held.length < PULL) reopen();
     return at === bytes ? chunk : chunk.subarray(0, at);
@@ -277,13 +317,21 @@ export async function openJetStreamLines(opts: JetStreamSourceOptions): Promise<
       yield take();
     }
   }
+  const entry = (line: number): number => {
+    const i = seqs.index(line);
+    if (i < 0) throw new Error(`${name}: no sequence recorded for line ${line} (lines ${seqs.first}..${seqs.lines} are known)`);
+    return i;
+  };
+  const skip = opts.startAfterLines ?? 0;
   return {
     name,
     content: { [Symbol.asyncIterator]: content },
-    sequenceOf(line) {
-      const s = seqs.at(line);
-      if (s === undefined) throw new Error(`${name}: no sequence recorded for line ${line} (lines ${seqs.first}..${seqs.lines} are known)`);
-      return s;
+    sequenceOf: (line) => seqs.sequence(entry(line)),
+    lineOf: (line) => seqs.lineIn(entry(line)),
+    linesOf: (line) => seqs.count(entry(line)),
+    async consumed() {
+      if (skip === 0 || (held.length === 0 && !await arrival())) return 0;
+      return heldSeqs[0] === opts.startSequence ? skip : 0;
     },
     forget(line) {
       seqs.forget(line);

@@ -8,7 +8,8 @@
  * Progress is printed as Vowpal Wabbit does, at doubling example counts (average and since-last
  * loss), with progressive and sliding-window AUC and mean p vs mean y; the same figures go to the
  * JSONL log as `progress` records. Checkpoints hold the stream position (the input line of the last
- * row trained on, or its JetStream message's sequence) with the model, optimiser and metric state: a resumed run skips exactly the rows
+ * row trained on, or its JetStream message's sequence, and its line there when lines of the message
+ * follow) with the model, optimiser and metric state: a resumed run skips exactly the rows
  * trained before the checkpoint, so after a kill at any moment no event is lost or trained twice,
  * and the final model is bit-identical to an uninterrupted run's. The model directory is the
  * offline one, so `predict`, `eval`, `serve` and `export` read it unchanged.
@@ -71,6 +72,8 @@ export interface OnlineRunResult {
   /** Input line of the last row trained on (JetStream: its message's sequence): where a resume continues. */
   position: number;
   positionKind: 'line' | 'sequence';
+  /** JetStream: the lines of message `position` trained on when more of its lines follow, else 0 (the whole message). */
+  positionLines: number;
   /** The position this run resumed after (0: it started at the beginning). */
   resumedAfter: number;
   interrupted: boolean;
@@ -94,6 +97,8 @@ export interface OnlineRunResult {
 interface OnlinePosition {
   /** Input line, or JetStream sequence, of the last row trained on. */
   position: number;
+  /** JetStream: the lines of message `position` trained on, when lines of it follow (absent: the whole message, as in checkpoints of one-record streams). */
+  positionLines?: number;
   rows: number;
   /** Rows trained on (absent in checkpoints of runs without sampling: then = rows). */
   trainedRows?: number;
@@ -215,6 +220,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
 
   let pv = new ProgressiveValidation({ window: online.window });
   let position = 0;
+  let positionLines = 0;
   let rows = 0;
   let trainedRows = 0;
   let nextPrint = 1;
@@ -226,6 +232,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
     const pos = saved.trainer.auxiliary?.online as OnlinePosition | undefined;
     if (pos === undefined) throw new ConfigError([`${checkpoints.path('last')}: the checkpoint holds no stream position (it was written by epoch training): start afresh without --resume`]);
     ({ position, rows, nextPrint } = pos);
+    positionLines = pos.positionLines ?? 0;
     trainedRows = pos.trainedRows ?? rows;
     pv = ProgressiveValidation.fromJSON(pos.progressive);
     globalStep = saved.trainer.globalStep;
@@ -241,17 +248,19 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   const save = (): void => {
     const trainer: TrainerState = {
       epoch: 0, stepInEpoch: globalStep, globalStep, epochRngState: [], best: null, epochsWithoutImprovement: 0, history: [],
-      auxiliary: { online: { position, rows, trainedRows, nextPrint, progressive: pv.toJSON() } satisfies OnlinePosition, ...(biasTerm && { biasConstraints: biasTerm.save() }), ...(vocabs && { vocab: vocabs.toJSON() }) },
+      auxiliary: { online: { position, ...(positionLines > 0 && { positionLines }), rows, trainedRows, nextPrint, progressive: pv.toJSON() } satisfies OnlinePosition, ...(biasTerm && { biasConstraints: biasTerm.save() }), ...(vocabs && { vocab: vocabs.toJSON() }) },
     };
     checkpoints.save('last', { model: model.stateDict(), optimizer: optimizer.saveState(), trainer, config: runConfig });
   };
 
   const sliceField = online.sliceField === undefined ? undefined : fitted.spec.fields.findIndex((f) => f.name === online.sliceField);
-  // A file is read again from its start and the rows up to the position skipped; JetStream starts at the next sequence.
-  // Its batches carry their messages' sequences, and a malformed message is named by its sequence (src/schema/streamMessages.ts).
+  // A file is read again from its start and the rows up to the position skipped; JetStream starts at
+  // the next sequence, or inside the same message past the lines trained on. Its batches carry their
+  // rows' sequences and lines in their messages, and a malformed record is named by its message's
+  // sequence (src/schema/streamMessages.ts).
   const jet = online.jetstream && {
     servers: typeof online.jetstream.servers === 'string' ? online.jetstream.servers.split(',') : online.jetstream.servers,
-    stream: online.jetstream.stream, startSequence: position + 1,
+    stream: online.jetstream.stream, startSequence: positionLines > 0 ? position : position + 1, startAfterLines: positionLines,
     ...(online.jetstream.subject === undefined ? {} : { subject: online.jetstream.subject }),
     ...(online.jetstream.idleSeconds === undefined ? {} : { idleMs: online.jetstream.idleSeconds * 1000 }),
     ...(opts.signal === undefined ? {} : { signal: opts.signal }),
@@ -320,9 +329,10 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
     }
     // Scored by the model as it stands (eval mode: no dropout, ramps at their final value), before it sees the labels.
     const b = wholeBatch(ds);
-    // Where each row is in the stream: its message's sequence, or its input line.
+    // Where each row is in the stream: its message's sequence (and line there), or its input line.
     const positions = batch.messageSequences ?? batch.lines;
-    const trainDs = sampler ? sampleStreamRows(ds, positions, sampler, ipw) : ds;
+    // A message's first line draws as its sequence alone; its later lines draw apart from it.
+    const trainDs = sampler ? sampleStreamRows(ds, positions, sampler, ipw, batch.messageLines?.map((k) => k - 1)) : ds;
     const k = trainDs.numRows;
     const scoredByStep = oneForward && trainDs === ds && k > 0;
     keepLogits = scoredByStep;
@@ -351,6 +361,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
     rows += n;
     trainedRows += k;
     position = positions[n - 1]!;
+    positionLines = batch.openMessageLines ?? 0;
     if (stepped) log.write({ event: 'step', epoch: 1, step: globalStep, globalStep, loss: value ?? null, rows: n, ...(sampler ? { trained_rows: k } : {}) });
     if (rows >= nextPrint) {
       last = pv.report();
@@ -360,7 +371,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
     }
     if (stepped && every > 0 && globalStep % every === 0) save();
     // Mid-stream the data is not complete, so the provenance names the stream and how far it got.
-    if (stepped && publishEvery > 0 && globalStep % publishEvery === 0) publish(pv.snapshot(), `${input} through ${jet ? 'sequence' : 'line'} ${position}`);
+    if (stepped && publishEvery > 0 && globalStep % publishEvery === 0) publish(pv.snapshot(), `${input} through ${jet ? 'sequence' : 'line'} ${position}${positionLines > 0 ? ` line ${positionLines}` : ''}`);
     // Lets a SIGINT (and the reads of a pipe) through between batches.
     await nextTick();
     if (opts.signal?.aborted) {
@@ -386,11 +397,11 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   log.write({ event: 'stop', epoch: 1, step: globalStep, globalStep, interrupted, rows_per_s: rowsPerSecond, ...progressRecord(last, position) });
   const report = await writeOnlineReport(cfg, output, last, {
     config: cfg.file, output, input, model: cfg.model.type, loss: cfg.train.loss?.type ?? 'bce', seed, rows, ...(sampler ? { trained_rows: trainedRows } : {}), batches: globalStep,
-    [jet ? 'sequence' : 'line']: position, resumed_after: resumedAfter, interrupted, rows_per_s: Math.round(rowsPerSecond), seconds: Math.round(seconds * 100) / 100,
+    [jet ? 'sequence' : 'line']: position, ...(positionLines > 0 && { sequence_lines: positionLines }), resumed_after: resumedAfter, interrupted, rows_per_s: Math.round(rowsPerSecond), seconds: Math.round(seconds * 100) / 100,
   });
   return {
     output, modelDir, logFile, checkpointsDir: checkpointDir, backend: kernels, input, rows, trainedRows, batches: globalStep,
-    report, skippedLines: rowStream.stats.skipped, position, positionKind: jet ? 'sequence' : 'line', resumedAfter, interrupted, progressive: last, rowsPerSecond, loopCpuSeconds: (cpu.user + cpu.system) / 1e6, seconds,
+    report, skippedLines: rowStream.stats.skipped, position, positionKind: jet ? 'sequence' : 'line', positionLines, resumedAfter, interrupted, progressive: last, rowsPerSecond, loopCpuSeconds: (cpu.user + cpu.system) / 1e6, seconds,
     ...(vocabs && { vocab: vocabs.stats() }),
     ...(threadCpu !== undefined && loopThreadCpu !== undefined && { loopThreadCpuSeconds: threadCpu - loopThreadCpu }),
   };

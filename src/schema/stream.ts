@@ -89,11 +89,19 @@ export interface StreamBatch {
   slices?: string[];
   /** With StreamOptions.jetstream: the stream sequence of each row's message. */
   messageSequences?: Float64Array;
+  /** With StreamOptions.jetstream: each row's line in its message (1-based; 1 in a one-record message). */
+  messageLines?: Uint32Array;
+  /**
+   * With StreamOptions.jetstream, when lines of the last row's message follow that row's: its
+   * line there — how many lines of the message the batch consumed, where a resume continues
+   * (JetStreamSourceOptions.startAfterLines). Absent when the batch ends with its message.
+   */
+  openMessageLines?: number;
 }
 
 export interface StreamOptions {
   batchSize: number;
-  /** Rows on lines ≤ this were consumed by an earlier run: read past, not returned (resume). */
+  /** Rows on lines ≤ this were consumed by an earlier run: read past, not returned (resume). Not with jetstream (its own startSequence, startAfterLines). */
   after?: number;
   onBadLine?: BadLinePolicy;
   /** How many skip messages to keep (default 10). */
@@ -131,7 +139,7 @@ export async function openRowStream(fitted: FittedSchema, source: SourceConfig, 
   if (options.jetstream !== undefined) {
     const { jetstream, ...rest } = options;
     const lines = await openJetStreamLines(jetstream);
-    return sequencedRowStream(lines, (content) => openRowStream(fitted, source, path, baseDir, { ...rest, content }));
+    return sequencedRowStream(lines, (content, after) => openRowStream(fitted, source, path, baseDir, { ...rest, content, after }));
   }
   const file = path === STDIN || options.content !== undefined ? path : resolve(baseDir, path);
   return await openByteRowStream(fitted, source, file, options) ?? openTextRowStream(fitted, source, file, baseDir, options);

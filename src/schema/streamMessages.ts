@@ -1,29 +1,35 @@
 /**
  * The row stream of a NATS JetStream stream's messages (src/data/jetstream.ts): the rows of the
- * messages' lines, each batch with its rows' stream sequences (what a checkpoint records, so that a
- * resumed run asks for the next one), and a malformed message named by its sequence — the number a
- * JetStream user can look up — rather than by its line among the lines received. It sits under
- * openRowStream, so that the read-ahead worker (src/schema/streamWorker.ts) receives the messages on
- * its own connection and hands over batches that already carry their sequences: the training thread
- * then neither decodes messages nor keeps a line → sequence map.
+ * messages' lines, each batch with its rows' places in the stream — message sequence and line in
+ * the message — (what a checkpoint records, so that a resumed run asks for the next message, or the
+ * same one past the lines it consumed), and a malformed record named by its message's sequence (and
+ * its line there, for a message of several) — the numbers a JetStream user can look up — rather
+ * than by its line among the lines received. It sits under openRowStream, so that the read-ahead
+ * worker (src/schema/streamWorker.ts) receives the messages on its own connection and hands over
+ * batches that already carry their places: the training thread then neither decodes messages nor
+ * keeps a line → sequence map.
  */
 import type { JetStreamLines } from '../data/jetstream.js';
 import { DataFormatError } from '../data/readers/errors.js';
 import type { RowStream, StreamBatch } from './stream.js';
 
 /**
- * The rows `open` reads from `lines.content`, with their sequences. The connection closes when the
- * rows end, fail, or their iteration stops (or when `open` fails).
+ * The rows `open` reads from `lines.content`, with their places; `after` is the leading lines an
+ * earlier run consumed (JetStreamLines.consumed), whose rows `open` drops as a file's resume does.
+ * The connection closes when the rows end, fail, or their iteration stops (or when `open` fails).
  */
-export async function sequencedRowStream(lines: JetStreamLines, open: (content: AsyncIterable<Buffer>) => Promise<RowStream>): Promise<RowStream> {
-  /** A bad line's error as its message's: the same detail and field at `<name>:<sequence>`. */
+export async function sequencedRowStream(lines: JetStreamLines,
+  open: (content: AsyncIterable<Buffer>, after: number) => Promise<RowStream>): Promise<RowStream> {
+  /** A bad line's error as its message's: the same detail and field at `<name>:<sequence>`, or `<name>:<sequence>:<line>` in a message of several lines. */
   const named = (err: unknown): unknown => {
     if (!(err instanceof DataFormatError) || err.line === undefined) return err;
-    return new DataFormatError(lines.name, lines.sequenceOf(err.line), err.field, err.detail);
+    const seq = lines.sequenceOf(err.line);
+    return lines.linesOf(err.line) === 1 ? new DataFormatError(lines.name, seq, err.field, err.detail)
+      : new DataFormatError(`${lines.name}:${seq}`, lines.lineOf(err.line), err.field, err.detail);
   };
   let rows: RowStream;
   try {
-    rows = await open(lines.content);
+    rows = await open(lines.content, await lines.consumed());
   } catch (err) {
     await lines.close();
     throw named(err);
@@ -33,9 +39,12 @@ export async function sequencedRowStream(lines: JetStreamLines, open: (content: 
       for await (const b of rows) {
         const n = b.lines.length;
         const messageSequences = Float64Array.from(b.lines, (l) => lines.sequenceOf(l));
+        const messageLines = Uint32Array.from(b.lines, (l) => lines.lineOf(l));
+        const last = b.lines[n - 1];
+        const openLines = last !== undefined && messageLines[n - 1]! < lines.linesOf(last) ? messageLines[n - 1]! : 0;
         // Later errors name later lines only: the map keeps the lines not yet in a batch.
-        if (n > 0) lines.forget(b.lines[n - 1]!);
-        yield { ...b, messageSequences };
+        if (last !== undefined) lines.forget(last);
+        yield { ...b, messageSequences, messageLines, ...(openLines > 0 && { openMessageLines: openLines }) };
       }
     } catch (err) {
       throw named(err);

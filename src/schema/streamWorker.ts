@@ -32,7 +32,7 @@ port.on('message', (m: AheadReply) => {
  */
 function batchBuffers(b: StreamBatch): ArrayBuffer[] {
   const ds = b.dataset;
-  const views: (ArrayBufferView | undefined)[] = [ds.ids, ...ds.labels, ds.weights, ds.dense, ds.groupOffsets, b.lines, b.messageSequences,
+  const views: (ArrayBufferView | undefined)[] = [ds.ids, ...ds.labels, ds.weights, ds.dense, ds.groupOffsets, b.lines, b.messageSequences, b.messageLines,
     ...(ds.sequences ?? []).flatMap((q) => [q.offsets, q.ids])];
   const out = new Set<ArrayBuffer>();
   for (const v of views) if (v !== undefined && v.buffer instanceof ArrayBuffer) out.add(v.buffer);

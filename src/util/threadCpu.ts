@@ -9,9 +9,14 @@ import { readFileSync } from 'node:fs';
 const TICKS_PER_SECOND = 100;
 
 export function threadCpuSeconds(): number | undefined {
+  return statCpuSeconds('/proc/thread-self/stat');
+}
+
+/** utime + stime in seconds of a /proc stat file (a thread's, or a process's: `/proc/<pid>/stat`), or undefined where it cannot be read. */
+export function statCpuSeconds(file: string): number | undefined {
   let stat: string;
   try {
-    stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    stat = readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Dataset } from '../../src/data/dataset.js';
 import {
-  correctDownsampled, ctcvrSampleRate, ctcvrSampleRateFromLabels, lossBasedSample, negativeDownsample, negativeWeights, positiveWeights, sampleStreamRows,
+  correctDownsampled, ctcvrSampleRate, ctcvrSampleRateFromLabels, lossBasedSample, negativeDownsample, negativeWeights, positionUniform, positiveWeights, sampleStreamRows,
 } from '../../src/data/sampling/index.js';
 import { bceOfLogit, lossKeepProbs, positionKeepProb } from '../../src/data/sampling/ipw.js';
 import { sampleFitRows } from '../../src/schema/sampleFit.js';
@@ -134,6 +134,32 @@ describe('stream negative downsampling', () => {
     assert.deepEqual([...first.ids, ...second.ids], [...out.ids]);
     // Another seed, another sample.
     assert.notDeepEqual([...sampleStreamRows(ds, positions, { ...s, seed: 6 }).ids], [...out.ids]);
+  });
+
+  it('the records of one position (the lines of a JetStream message) draw apart, and part 0 draws as the position alone', () => {
+    const ds = clicks(20_000, 0.1, 3);
+    const s = { negativeRate: 0.3, betaPos: 1, seed: 5, inverseWeights: false };
+    // 200 messages of 100 lines: row i is line i % 100 + 1 of message i / 100 + 1.
+    const seqs = Float64Array.from({ length: ds.numRows }, (_, i) => 1 + Math.floor(i / 100));
+    const parts = Uint32Array.from({ length: ds.numRows }, (_, i) => i % 100);
+    assert.deepEqual(sampleStreamRows(ds, seqs, s, undefined, new Uint32Array(ds.numRows)), sampleStreamRows(ds, seqs, s));
+    for (const q of [1, 77]) assert.equal(positionUniform(5, q, 0), positionUniform(5, q));
+    // Within a message: 100 distinct draws, spread over [0, 1).
+    const draws = Array.from({ length: 100 }, (_, k) => positionUniform(5, 42, k));
+    assert.equal(new Set(draws).size, 100);
+    assert.ok(draws.filter((u) => u < 0.3).length > 15 && draws.filter((u) => u < 0.3).length < 45, 'about r of them below r');
+    const out = sampleStreamRows(ds, seqs, s, undefined, parts);
+    const y = ds.labels[0]!;
+    const neg = y.filter((v) => v === 0).length;
+    const keptNeg = out.labels[0]!.filter((v) => v === 0).length;
+    assert.ok(Math.abs(keptNeg / neg - 0.3) < 0.015, `kept ${keptNeg} of ${neg} negatives`);
+    // Stable: a run resumed inside a message (the rows from line 49 of message 21 on) keeps the same rows.
+    const from = 20 * 100 + 48;
+    const tail = sampleStreamRows({ ...ds, numRows: ds.numRows - from, ids: ds.ids.slice(from), labels: [y.slice(from)] },
+      seqs.slice(from), s, undefined, parts.slice(from));
+    assert.deepEqual([...tail.ids], [...out.ids].filter((row) => row >= from));
+    // The lines of a message are not one draw: without their parts, whole messages are kept or dropped.
+    assert.notDeepEqual([...sampleStreamRows(ds, seqs, s).ids], [...out.ids]);
   });
 });
 

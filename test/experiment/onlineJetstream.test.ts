@@ -3,7 +3,9 @@
  * with JetStream for these tests and stopped after them): the same model bits as from the file,
  * received by the read-ahead worker or on the training thread, a SIGKILL mid-stream resumed at the
  * next sequence with every message trained once, a malformed message named by its sequence, and a
- * broker restart in the middle of a run survived without loss.
+ * broker restart in the middle of a run survived without loss. Messages of several records: the
+ * model bits of the file, a SIGKILL with batches ending inside messages resumed inside the message
+ * (sampled rows the same), a malformed record named by message and line.
  * Skipped when nats-server or the optional @nats-io packages are absent.
  */
 import { describe, it, before, after } from 'node:test';
@@ -29,7 +31,9 @@ const cli = join(root, 'dist', 'src', 'cli', 'main.js');
 interface Client {
   transport: { connect(o: { servers: string }): Promise<{ close(): Promise<void> }> };
   js: {
-    jetstreamManager(nc: unknown): Promise<{ streams: { info(name: string): Promise<unknown>; add(cfg: { name: string; subjects: string[] }): Promise<unknown> } }>;
+    jetstreamManager(nc: unknown): Promise<{ streams: {
+      info(name: string): Promise<unknown>; add(cfg: { name: string; subjects: string[] }): Promise<unknown>; deleteMessage(stream: string, seq: number): Promise<boolean>;
+    } }>;
     jetstream(nc: unknown): { publish(subject: string, data: string): Promise<unknown> };
   };
 }
@@ -86,6 +90,17 @@ describe('online training from NATS JetStream', { skip }, () => {
     await nc.close();
   }
 
+  /** `ls` as messages of `sizes[i % sizes.length]` lines each, every other one with a trailing newline. */
+  const grouped = (ls: string[], sizes: number[]): string[] => {
+    const out: string[] = [];
+    for (let at = 0, i = 0; at < ls.length; i++) {
+      const k = sizes[i % sizes.length]!;
+      out.push(ls.slice(at, at + k).join('\n') + (i % 2 === 1 ? '\n' : ''));
+      at += k;
+    }
+    return out;
+  };
+
   function config(name: string, online: string, train = 'batchSize: 256, checkpointEvery: 4'): string {
     const fields = [
       ...Array.from({ length: 13 }, (_, i) => `{ name: I${i + 1}, kind: numeric, transform: log-bucket }`),
@@ -114,6 +129,21 @@ output: ${join(dir, name)}
     return existsSync(log) ? parseMetricLog(readFileSync(log, 'utf8')).filter((r) => r.event === 'step').map((r) => r.globalStep) : [];
   };
 
+  /** Runs `ctrkit train cfg` (output `name`) and kills it with SIGKILL once it has logged step `step`. */
+  async function killAfterStep(name: string, cfg: string, step: number): Promise<void> {
+    const child = spawn(process.execPath, [cli, 'train', cfg, '-q'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const exited = new Promise((r) => child.once('exit', r));
+    const deadline = Date.now() + 60_000;
+    while (!steps(name).includes(step)) {
+      assert.ok(Date.now() < deadline, `no step ${step} in time; stderr: ${stderr}`);
+      await sleep(50);
+    }
+    child.kill('SIGKILL');
+    await exited;
+  }
+
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'ctrkit-jetstream-'));
     lines = gunzipSync(readFileSync(join(sharedDataDir(), CRITEO))).toString('utf8').split('\n').slice(0, 4096);
@@ -132,18 +162,8 @@ output: ${join(dir, name)}
   it('trains on the messages as on the file, and a SIGKILL mid-stream resumes at the next sequence with every message trained once', async () => {
     await publish('EV', lines.slice(0, 2700));
     const cfg = config('killed', jetstream('EV', 5));
-    const child = spawn(process.execPath, [cli, 'train', cfg, '-q'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const exited = new Promise((r) => child.once('exit', r));
-    const deadline = Date.now() + 60_000;
     // 10 whole batches are there; the 11th waits for messages that have not been published yet.
-    while (!steps('killed').includes(10)) {
-      assert.ok(Date.now() < deadline, `no step 10 in time; stderr: ${stderr}`);
-      await sleep(50);
-    }
-    child.kill('SIGKILL');
-    await exited;
+    await killAfterStep('killed', cfg, 10);
     const state = JSON.parse(readFileSync(join(dir, 'killed', 'checkpoints', 'last', 'trainer.json'), 'utf8')) as { trainer: { globalStep: number; auxiliary: { online: { position: number } } } };
     assert.equal(state.trainer.globalStep, 8);
     assert.equal(state.trainer.auxiliary.online.position, 2048, 'the checkpoint holds the sequence of the last message trained on');
@@ -385,5 +405,97 @@ console.log('opened');`);
     assert.equal(skipped.status, 0, skipped.stderr);
     const s = JSON.parse(skipped.stdout) as { rows: number; skipped_lines: number; position: number };
     assert.deepEqual([s.rows, s.skipped_lines, s.position], [600, 1, 601]);
+  });
+
+  it('messages of several records train as the same lines from the file, read ahead or in-thread', async () => {
+    // Sizes that put batch boundaries inside messages, and one-record messages among them.
+    const msgs = grouped(lines, [1, 100, 7, 300, 1, 33]);
+    await publish('MBITS', msgs);
+    for (const [name, readAhead] of [['mbits-ahead', true], ['mbits-in-thread', false]] as const) {
+      const r = runCli(['train', config(name, `${jetstream('MBITS', 1)}, readAhead: ${readAhead}`), '-q']);
+      assert.equal(r.status, 0, r.stderr);
+      const s = JSON.parse(r.stdout) as { rows: number; position: number; position_lines?: number };
+      assert.deepEqual([s.rows, s.position, s.position_lines], [4096, msgs.length, undefined]);
+      assert.deepEqual(model(name), model('file'));
+    }
+  });
+
+  it('a SIGKILL with batches ending inside messages resumes inside the message: every record trained once, the same rows sampled', async () => {
+    const sampled = (name: string): string => {
+      const f = config(name, jetstream('MKILL', 5));
+      writeFileSync(f, readFileSync(f, 'utf8').replace('  labels:', '  sampling: { negativeRate: 0.5, seed: 7 }\n  labels:'));
+      return f;
+    };
+    // Messages of 100 records: batch 8 ends at record 2048, line 48 of message 21.
+    await publish('MKILL', grouped(lines.slice(0, 2700), [100]));
+    const cfg = sampled('mkilled');
+    await killAfterStep('mkilled', cfg, 10);
+    const state = JSON.parse(readFileSync(join(dir, 'mkilled', 'checkpoints', 'last', 'trainer.json'), 'utf8')) as
+      { trainer: { globalStep: number; auxiliary: { online: { position: number; positionLines?: number } } } };
+    assert.equal(state.trainer.globalStep, 8);
+    assert.deepEqual([state.trainer.auxiliary.online.position, state.trainer.auxiliary.online.positionLines], [21, 48]);
+
+    await publish('MKILL', grouped(lines.slice(2700), [100]));
+    const resumed = runCli(['train', cfg, '-q', '--resume']);
+    assert.equal(resumed.status, 0, resumed.stderr);
+    const s = JSON.parse(resumed.stdout) as { rows: number; trained_rows: number; resumed_after: number; position: number };
+    assert.deepEqual([s.rows, s.resumed_after, s.position], [4096, 21, 41]);
+    assert.ok(s.trained_rows < 3500, `${s.trained_rows} rows trained on: negatives are sampled`);
+    assert.deepEqual(steps('mkilled'), Array.from({ length: 16 }, (_, i) => i + 1));
+    const whole = runCli(['train', sampled('mwhole'), '-q']);
+    assert.equal(whole.status, 0, whole.stderr);
+    assert.equal((JSON.parse(whole.stdout) as { trained_rows: number }).trained_rows, s.trained_rows);
+    assert.deepEqual(model('mkilled'), model('mwhole'));
+  });
+
+  it('the rows of a message of several records carry their lines there, and a resume inside a message reads the rows after its consumed lines', async () => {
+    // Messages of 10 records: batch 1 (64 rows) ends at line 4 of message 7.
+    await publish('MPOS', grouped(lines.slice(0, 300), [10]));
+    const data = dataConfig({
+      source: { format: 'criteo', path: 'unused' }, labels: [{ name: 'click', column: 'label' }],
+      fields: [...Array.from({ length: 13 }, (_, i) => ({ name: `I${i + 1}`, kind: 'numeric', transform: 'log-bucket' })),
+        ...Array.from({ length: 26 }, (_, i) => ({ name: `C${i + 1}`, kind: 'categorical' }))],
+    });
+    const fitted = streamSchema(data, 512, 'test.yaml', 'hashBuckets');
+    const drain = async (startSequence: number, startAfterLines = 0): Promise<StreamBatch[]> => {
+      const out: StreamBatch[] = [];
+      for await (const b of await openRowStreamAhead(fitted, data.source, 'nats:MPOS', dir, {
+        batchSize: 64, jetstream: { servers: [`127.0.0.1:${port}`], stream: 'MPOS', startSequence, startAfterLines, idleMs: 500 },
+      })) out.push(b);
+      return out;
+    };
+    const whole = await drain(1);
+    const seqs = whole.flatMap((b) => [...b.messageSequences!]);
+    const within = whole.flatMap((b) => [...b.messageLines!]);
+    assert.deepEqual(seqs, Array.from({ length: 300 }, (_, i) => 1 + Math.floor(i / 10)));
+    assert.deepEqual(within, Array.from({ length: 300 }, (_, i) => 1 + (i % 10)));
+    assert.deepEqual(whole.map((b) => b.openMessageLines), [4, 8, 2, 6, undefined]);
+    // From the first batch's end: the same batches after it (their rows' lines among the lines received aside).
+    const strip = (bs: StreamBatch[]): unknown[] => bs.map(({ lines: _l, ...rest }) => rest);
+    assert.deepEqual(strip(await drain(7, 4)), strip(whole.slice(1)));
+    // A checkpoint's message that is no longer in the stream: the next one is read whole.
+    const { transport, js } = client!;
+    const nc = await transport.connect({ servers: `127.0.0.1:${port}` });
+    assert.equal(await (await js.jetstreamManager(nc)).streams.deleteMessage('MPOS', 7), true);
+    await nc.close();
+    const gap = await drain(7, 4);
+    assert.deepEqual(gap.flatMap((b) => [...b.messageSequences!]).slice(0, 11), [8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 9]);
+    assert.equal(gap.reduce((a, b) => a + b.dataset.numRows, 0), 230);
+  });
+
+  it('a malformed record inside a message of several stops the run naming message, line and field, or is skipped and counted', async () => {
+    const bad = lines.slice(0, 600);
+    // Line 5 of message 3 has a word for I2; line 3 of message 5 is empty.
+    bad[24] = bad[24]!.split('\t').map((v, i) => (i === 2 ? 'many' : v)).join('\t');
+    const msgs = grouped(bad, [10]);
+    msgs[4] = msgs[4]!.replace(`${bad[41]}\n`, `${bad[41]}\n\n`);
+    await publish('MBAD', msgs);
+    const failed = runCli(['train', config('mbad', jetstream('MBAD', 1)), '-q']);
+    assert.notEqual(failed.status, 0);
+    assert.match(failed.stderr, /^ctrkit: nats:MBAD:3:5: field I2 \(column 3\): expected an integer/m);
+    const skipped = runCli(['train', config('mbad', jetstream('MBAD', 1)), '-q', '--on-bad-line', 'skip']);
+    assert.equal(skipped.status, 0, skipped.stderr);
+    const s = JSON.parse(skipped.stdout) as { rows: number; skipped_lines: number; position: number };
+    assert.deepEqual([s.rows, s.skipped_lines, s.position], [599, 2, 60]);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * Negative downsampling of a stream (online training with data.sampling). Whether a row is kept is
- * a hash of the seed and the row's stream position (input line or JetStream sequence) rather than
- * the next draw of a generator running along the stream, so a run resumed after a kill keeps
- * exactly the rows the uninterrupted run keeps, and the decision never depends on batch boundaries.
+ * a hash of the seed and the row's stream position (input line, or JetStream sequence and line in
+ * the message) rather than the next draw of a generator running along the stream, so a run resumed
+ * after a kill keeps exactly the rows the uninterrupted run keeps, and the decision never depends
+ * on batch boundaries.
  */
 import type { Dataset } from '../dataset.js';
 import { checkRate } from './negative.js';
@@ -15,11 +16,17 @@ function fmix32(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** A uniform in [0, 1) determined by (seed, position); positions up to 2⁵³. */
-export function positionUniform(seed: number, position: number): number {
+/**
+ * A uniform in [0, 1) determined by (seed, position, part); positions up to 2⁵³, parts up to 2³².
+ * `part` tells apart the records at one position (the lines of a JetStream message after its
+ * first); part 0 is the position alone, so a one-record message draws what it always drew.
+ */
+export function positionUniform(seed: number, position: number, part = 0): number {
   const lo = position >>> 0;
   const hi = Math.floor(position / 0x100000000) >>> 0;
-  const h = fmix32((fmix32((seed >>> 0) ^ 0x9e3779b9) + Math.imul(hi, 0x85ebca6b) + lo) >>> 0);
+  let h = fmix32((fmix32((seed >>> 0) ^ 0x9e3779b9) + Math.imul(hi, 0x85ebca6b) + lo) >>> 0);
+  // fmix32 is a bijection and h ^ part·odd injective in part: distinct parts, distinct draws' inputs.
+  if (part !== 0) h = fmix32((h ^ Math.imul(part, 0xcc9e2d51)) >>> 0);
   return fmix32(h ^ 0x27d4eb2f) / 0x100000000;
 }
 
@@ -35,11 +42,12 @@ export interface StreamSampling {
 
 /**
  * The rows of a stream batch to train on (ascending), their weights multiplied by β for positives
- * and, with inverseWeights, 1/r for negatives. `positions[i]` is row i's stream position. `ipw[i]`
+ * and, with inverseWeights, 1/r for negatives. `positions[i]` is row i's stream position, and
+ * `parts[i]` (default 0) tells it from the other rows at that position (positionUniform). `ipw[i]`
  * (default 1) is row i's keep probability under the inverse-propensity samplers (loss, position):
  * it multiplies the negative rate's, one draw decides, and a kept row's weight is divided by it.
  */
-export function sampleStreamRows(ds: Dataset, positions: ArrayLike<number>, s: StreamSampling, ipw?: ArrayLike<number>): Dataset {
+export function sampleStreamRows(ds: Dataset, positions: ArrayLike<number>, s: StreamSampling, ipw?: ArrayLike<number>, parts?: ArrayLike<number>): Dataset {
   checkRate(s.negativeRate, 'sampleStreamRows');
   const y = ds.labels[0];
   if (y === undefined) throw new Error('sampleStreamRows: needs a label to tell positives from negatives');
@@ -48,7 +56,7 @@ export function sampleStreamRows(ds: Dataset, positions: ArrayLike<number>, s: S
   let k = 0;
   for (let i = 0; i < ds.numRows; i++) {
     const p = (y[i]! > 0 ? 1 : s.negativeRate) * (ipw?.[i] ?? 1);
-    if (p >= 1 || positionUniform(s.seed, positions[i]!) < p) keep[k++] = i;
+    if (p >= 1 || positionUniform(s.seed, positions[i]!, parts?.[i] ?? 0) < p) keep[k++] = i;
   }
   const rows = keep.slice(0, k);
   const out = k === ds.numRows ? { ...ds } : selectRows(ds, rows);

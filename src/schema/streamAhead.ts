@@ -19,10 +19,12 @@ import { STDIN } from '../data/readers/textFile.js';
 import type { SourceConfig } from './config.js';
 import type { FittedSchema } from './fitted.js';
 import { openRowStream, type RowStream, type StreamBatch, type StreamOptions } from './stream.js';
-import { revive, type AheadJetStream, type AheadMessage, type AheadReply, type AheadSpec } from './streamAheadProtocol.js';
+import { CreditReturn, revive, type AheadJetStream, type AheadMessage, type AheadReply, type AheadSpec } from './streamAheadProtocol.js';
 
 /** Batches encoded ahead of the one being trained on: enough to cover a slow batch, few enough to keep memory flat. */
-const AHEAD = 2;
+const AHEAD = 4;
+/** Credits handed back to the worker at a time (CreditReturn): one wake-up of the worker per this many batches. */
+const RETURN_EVERY = 2;
 
 /** Whether `openRowStreamAhead` reads with a worker (else in-thread). */
 export function canReadAhead(path: string, options: StreamOptions): boolean {
@@ -46,6 +48,7 @@ export async function openRowStreamAhead(fitted: FittedSchema, source: SourceCon
   const stop = (): void => reply({ kind: 'stop' });
   if (signal?.aborted === true) stop();
   else signal?.addEventListener('abort', stop, { once: true });
+  const credits = new CreditReturn(RETURN_EVERY, (batches) => reply({ kind: 'take', batches }));
   const queue: AheadMessage[] = [];
   let waiting: (() => void) | undefined;
   let done = false;
@@ -62,6 +65,7 @@ export async function openRowStreamAhead(fitted: FittedSchema, source: SourceCon
   });
   const next = async (): Promise<AheadMessage> => {
     if (queue.length === 0) {
+      credits.flush();
       worker.ref();
       while (queue.length === 0) await new Promise<void>((r) => { waiting = r; });
       worker.unref();
@@ -90,7 +94,7 @@ export async function openRowStreamAhead(fitted: FittedSchema, source: SourceCon
         if (m.kind === 'end') return;
         if (m.kind === 'error') throw revive(m.error);
         if (m.kind === 'batch') {
-          reply({ kind: 'take' });
+          credits.took();
           yield m.batch;
         }
       }

@@ -21,10 +21,16 @@ import type { FittedSchema } from './fitted.js';
 import { openRowStream, type RowStream, type StreamBatch, type StreamOptions } from './stream.js';
 import { CreditReturn, revive, type AheadJetStream, type AheadMessage, type AheadReply, type AheadSpec } from './streamAheadProtocol.js';
 
-/** Batches encoded ahead of the one being trained on: enough to cover a slow batch, few enough to keep memory flat. */
-const AHEAD = 4;
-/** Credits handed back to the worker at a time (CreditReturn): one wake-up of the worker per this many batches. */
-const RETURN_EVERY = 2;
+/**
+ * Batches encoded ahead of the one being trained on: at least 4, and about 4096 rows (at most 32
+ * batches), enough to cover a slow batch, few enough to keep memory flat. Half of them are handed
+ * back at a time (CreditReturn): one wake-up of the worker per that many batches, each a
+ * context switch that the training thread pays on a busy machine.
+ */
+export function readAheadDepth(batchSize: number): { ahead: number; returnEvery: number } {
+  const returnEvery = Math.min(16, Math.max(2, Math.ceil(2048 / batchSize)));
+  return { ahead: 2 * returnEvery, returnEvery };
+}
 
 /** Whether `openRowStreamAhead` reads with a worker (else in-thread). */
 export function canReadAhead(path: string, options: StreamOptions): boolean {
@@ -39,7 +45,8 @@ export async function openRowStreamAhead(fitted: FittedSchema, source: SourceCon
   let signal: AbortSignal | undefined;
   let messages: AheadJetStream | undefined;
   if (jetstream !== undefined) ({ signal, ...messages } = jetstream);
-  const job: AheadSpec = { spec: fitted.spec, source, path, baseDir, options: { ...plain, ...(messages && { jetstream: messages }) }, ahead: AHEAD };
+  const { ahead, returnEvery } = readAheadDepth(plain.batchSize);
+  const job: AheadSpec = { spec: fitted.spec, source, path, baseDir, options: { ...plain, ...(messages && { jetstream: messages }) }, ahead };
   const worker = new Worker(new URL('./streamWorker.js', import.meta.url), { workerData: job });
   // The worker holds the process open only while a batch is awaited: a run that fails between
   // opening the stream and reading it (or stops reading it) still exits.
@@ -48,7 +55,7 @@ export async function openRowStreamAhead(fitted: FittedSchema, source: SourceCon
   const stop = (): void => reply({ kind: 'stop' });
   if (signal?.aborted === true) stop();
   else signal?.addEventListener('abort', stop, { once: true });
-  const credits = new CreditReturn(RETURN_EVERY, (batches) => reply({ kind: 'take', batches }));
+  const credits = new CreditReturn(returnEvery, (batches) => reply({ kind: 'take', batches }));
   const queue: AheadMessage[] = [];
   let waiting: (() => void) | undefined;
   let done = false;

@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataFormatError } from '../../src/data/readers/errors.js';
 import { canReadAhead, openRowStream, openRowStreamAhead, streamSchema, type RowStream, type StreamBatch, type StreamOptions } from '../../src/schema/index.js';
+import { readAheadDepth } from '../../src/schema/streamAhead.js';
 import { CreditReturn } from '../../src/schema/streamAheadProtocol.js';
 import { dataConfig, tempFiles } from './helpers.js';
 
@@ -106,7 +107,7 @@ console.log('opened');`;
     await assert.rejects(open(openRowStreamAhead), (e: unknown) => e instanceof DataFormatError && e.message === expected.message);
   });
 
-  it('a consumer slower than the worker gets every batch in order (credits handed back two at a time)', async () => {
+  it('a consumer slower than the worker gets every batch in order (credits handed back 16 at a time)', async () => {
     const options: StreamOptions = { batchSize: 16, onBadLine: 'skip' };
     const here = await drain(await openRowStream(fitted, data.source, file, dir, options));
     const ahead = await openRowStreamAhead(fitted, data.source, file, dir, options);
@@ -117,6 +118,15 @@ console.log('opened');`;
     }
     assert.ok(got.length > 100);
     assert.deepEqual(got, here.batches);
+  });
+});
+
+describe('readAheadDepth', () => {
+  it('reads about 4096 rows ahead (4 to 32 batches), half of them handed back at a time', () => {
+    assert.deepEqual(readAheadDepth(256), { ahead: 16, returnEvery: 8 });
+    assert.deepEqual(readAheadDepth(1), { ahead: 32, returnEvery: 16 });
+    assert.deepEqual(readAheadDepth(65536), { ahead: 4, returnEvery: 2 });
+    assert.deepEqual(readAheadDepth(1000), { ahead: 6, returnEvery: 3 });
   });
 });
 

@@ -22,13 +22,13 @@ import { openRowStream, type RowStream, type StreamBatch, type StreamOptions } f
 import { CreditReturn, revive, type AheadJetStream, type AheadMessage, type AheadReply, type AheadSpec } from './streamAheadProtocol.js';
 
 /**
- * Batches encoded ahead of the one being trained on: at least 4, and about 4096 rows (at most 32
- * batches), enough to cover a slow batch, few enough to keep memory flat. Half of them are handed
- * back at a time (CreditReturn): one wake-up of the worker per that many batches, each a
- * context switch that the training thread pays on a busy machine.
+ * Batches encoded ahead of the one being trained on: about 4096 rows (2 to 32 batches), enough to
+ * cover a slow batch, few enough to keep memory flat. Half of them are handed back at a time
+ * (CreditReturn): each hand-back wakes the idle worker, a context switch that the training thread
+ * pays on a busy machine, so small batches share one.
  */
 export function readAheadDepth(batchSize: number): { ahead: number; returnEvery: number } {
-  const returnEvery = Math.min(16, Math.max(2, Math.ceil(2048 / batchSize)));
+  const returnEvery = Math.min(16, Math.max(1, Math.ceil(2048 / batchSize)));
   return { ahead: 2 * returnEvery, returnEvery };
 }
 

@@ -122,10 +122,11 @@ console.log('opened');`;
 });
 
 describe('readAheadDepth', () => {
-  it('reads about 4096 rows ahead (4 to 32 batches), half of them handed back at a time', () => {
+  it('reads about 4096 rows ahead (2 to 32 batches), half of them handed back at a time', () => {
     assert.deepEqual(readAheadDepth(256), { ahead: 16, returnEvery: 8 });
     assert.deepEqual(readAheadDepth(1), { ahead: 32, returnEvery: 16 });
-    assert.deepEqual(readAheadDepth(65536), { ahead: 4, returnEvery: 2 });
+    assert.deepEqual(readAheadDepth(65536), { ahead: 2, returnEvery: 1 });
+    assert.deepEqual(readAheadDepth(2048), { ahead: 2, returnEvery: 1 });
     assert.deepEqual(readAheadDepth(1000), { ahead: 6, returnEvery: 3 });
   });
 });

@@ -19,10 +19,18 @@ import { STDIN } from '../data/readers/textFile.js';
 import type { SourceConfig } from './config.js';
 import type { FittedSchema } from './fitted.js';
 import { openRowStream, type RowStream, type StreamBatch, type StreamOptions } from './stream.js';
-import { revive, type AheadJetStream, type AheadMessage, type AheadReply, type AheadSpec } from './streamAheadProtocol.js';
+import { CreditReturn, revive, type AheadJetStream, type AheadMessage, type AheadReply, type AheadSpec } from './streamAheadProtocol.js';
 
-/** Batches encoded ahead of the one being trained on: enough to cover a slow batch, few enough to keep memory flat. */
-const AHEAD = 2;
+/**
+ * Batches encoded ahead of the one being trained on: about 4096 rows (2 to 32 batches), enough to
+ * cover a slow batch, few enough to keep memory flat. Half of them are handed back at a time
+ * (CreditReturn): each hand-back wakes the idle worker, a context switch that the training thread
+ * pays on a busy machine, so small batches share one.
+ */
+export function readAheadDepth(batchSize: number): { ahead: number; returnEvery: number } {
+  const returnEvery = Math.min(16, Math.max(1, Math.ceil(2048 / batchSize)));
+  return { ahead: 2 * returnEvery, returnEvery };
+}
 
 /** Whether `openRowStreamAhead` reads with a worker (else in-thread). */
 export function canReadAhead(path: string, options: StreamOptions): boolean {
@@ -37,7 +45,8 @@ export async function openRowStreamAhead(fitted: FittedSchema, source: SourceCon
   let signal: AbortSignal | undefined;
   let messages: AheadJetStream | undefined;
   if (jetstream !== undefined) ({ signal, ...messages } = jetstream);
-  const job: AheadSpec = { spec: fitted.spec, source, path, baseDir, options: { ...plain, ...(messages && { jetstream: messages }) }, ahead: AHEAD };
+  const { ahead, returnEvery } = readAheadDepth(plain.batchSize);
+  const job: AheadSpec = { spec: fitted.spec, source, path, baseDir, options: { ...plain, ...(messages && { jetstream: messages }) }, ahead };
   const worker = new Worker(new URL('./streamWorker.js', import.meta.url), { workerData: job });
   // The worker holds the process open only while a batch is awaited: a run that fails between
   // opening the stream and reading it (or stops reading it) still exits.
@@ -46,6 +55,7 @@ export async function openRowStreamAhead(fitted: FittedSchema, source: SourceCon
   const stop = (): void => reply({ kind: 'stop' });
   if (signal?.aborted === true) stop();
   else signal?.addEventListener('abort', stop, { once: true });
+  const credits = new CreditReturn(returnEvery, (batches) => reply({ kind: 'take', batches }));
   const queue: AheadMessage[] = [];
   let waiting: (() => void) | undefined;
   let done = false;
@@ -62,6 +72,7 @@ export async function openRowStreamAhead(fitted: FittedSchema, source: SourceCon
   });
   const next = async (): Promise<AheadMessage> => {
     if (queue.length === 0) {
+      credits.flush();
       worker.ref();
       while (queue.length === 0) await new Promise<void>((r) => { waiting = r; });
       worker.unref();
@@ -90,7 +101,7 @@ export async function openRowStreamAhead(fitted: FittedSchema, source: SourceCon
         if (m.kind === 'end') return;
         if (m.kind === 'error') throw revive(m.error);
         if (m.kind === 'batch') {
-          reply({ kind: 'take' });
+          credits.took();
           yield m.batch;
         }
       }

@@ -37,8 +37,33 @@ export type AheadMessage =
   | { kind: 'end'; stats: ReaderStats }
   | { kind: 'error'; error: ErrorRecord; stats: ReaderStats | undefined };
 
-/** Training thread → worker: a batch taken (a credit back), or the JetStream source's abort (its signal fired). */
-export type AheadReply = { kind: 'take' } | { kind: 'stop' };
+/** Training thread → worker: `batches` taken (as many credits back), or the JetStream source's abort (its signal fired). */
+export type AheadReply = { kind: 'take'; batches: number } | { kind: 'stop' };
+
+/**
+ * The credits the training thread owes the worker for the batches it took, handed back `every` at a
+ * time: each 'take' wakes the idle worker, a thread wake-up that costs the training thread more than
+ * the message itself, so fewer of them leave it more of its core. A thread about to wait for a batch
+ * hands back what it holds (else both would wait: the worker's credits + the batches on their way +
+ * the credits held = the read-ahead depth).
+ */
+export class CreditReturn {
+  private held = 0;
+
+  constructor(private readonly every: number, private readonly send: (batches: number) => void) {}
+
+  /** A batch taken: its credit is held, the credits handed back once `every` are held. */
+  took(): void {
+    if (++this.held >= this.every) this.flush();
+  }
+
+  /** Hands back every credit held (before waiting for a batch). */
+  flush(): void {
+    if (this.held === 0) return;
+    this.send(this.held);
+    this.held = 0;
+  }
+}
 
 /** An error as the worker caught it, so that the training thread throws the same one. */
 export function errorRecord(err: unknown): ErrorRecord {

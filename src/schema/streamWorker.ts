@@ -21,7 +21,7 @@ port.on('message', (m: AheadReply) => {
     stop.abort();
     return;
   }
-  credits++;
+  credits += m.batches;
   wakeCredit?.();
   wakeCredit = undefined;
 });

@@ -9,6 +9,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataFormatError } from '../../src/data/readers/errors.js';
 import { canReadAhead, openRowStream, openRowStreamAhead, streamSchema, type RowStream, type StreamBatch, type StreamOptions } from '../../src/schema/index.js';
+import { readAheadDepth } from '../../src/schema/streamAhead.js';
+import { CreditReturn } from '../../src/schema/streamAheadProtocol.js';
 import { dataConfig, tempFiles } from './helpers.js';
 
 const lines = ['y,a,b,n'];
@@ -103,5 +105,42 @@ console.log('opened');`;
     const expected = await open(openRowStream).then(() => undefined, (e: unknown) => e);
     assert.ok(expected instanceof DataFormatError);
     await assert.rejects(open(openRowStreamAhead), (e: unknown) => e instanceof DataFormatError && e.message === expected.message);
+  });
+
+  it('a consumer slower than the worker gets every batch in order (credits handed back 16 at a time)', async () => {
+    const options: StreamOptions = { batchSize: 16, onBadLine: 'skip' };
+    const here = await drain(await openRowStream(fitted, data.source, file, dir, options));
+    const ahead = await openRowStreamAhead(fitted, data.source, file, dir, options);
+    const got: StreamBatch[] = [];
+    for await (const b of ahead) {
+      got.push(b);
+      if (got.length % 5 === 0) await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.ok(got.length > 100);
+    assert.deepEqual(got, here.batches);
+  });
+});
+
+describe('readAheadDepth', () => {
+  it('reads about 4096 rows ahead (2 to 32 batches), half of them handed back at a time', () => {
+    assert.deepEqual(readAheadDepth(256), { ahead: 16, returnEvery: 8 });
+    assert.deepEqual(readAheadDepth(1), { ahead: 32, returnEvery: 16 });
+    assert.deepEqual(readAheadDepth(65536), { ahead: 2, returnEvery: 1 });
+    assert.deepEqual(readAheadDepth(2048), { ahead: 2, returnEvery: 1 });
+    assert.deepEqual(readAheadDepth(1000), { ahead: 6, returnEvery: 3 });
+  });
+});
+
+describe('CreditReturn', () => {
+  it('hands the credits of taken batches back `every` at a time, and what it holds before a wait', () => {
+    const sent: number[] = [];
+    const credits = new CreditReturn(2, (n) => sent.push(n));
+    for (let i = 0; i < 5; i++) credits.took();
+    assert.deepEqual(sent, [2, 2]);
+    credits.flush();
+    credits.flush();
+    assert.deepEqual(sent, [2, 2, 1]);
+    credits.took();
+    assert.deepEqual(sent, [2, 2, 1]);
   });
 });

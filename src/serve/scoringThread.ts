@@ -22,6 +22,7 @@ import type { ItemShape, ItemsSource, RankSlice } from './rank.js';
 import { RequestError } from './request.js';
 import { SnapshotChangedError, type ModelSnapshot } from './snapshot.js';
 import type { WeightsReader } from './weightsReader.js';
+import type { WeightTensors } from '../io/verifiedWeights.js';
 
 export interface ScoringData {
   backend: 'native' | 'reference';
@@ -53,7 +54,7 @@ export type ScoringRequest =
   | { type: 'drop'; key: number };
 
 export type ScoringReply =
-  | { id: number; ok: true; scores?: Float64Array[]; precision?: PrecisionReport; items?: { shape: ItemShape } | { error: ThreadError } }
+  | { id: number; ok: true; scores?: Float64Array[]; precision?: PrecisionReport; items?: { shape: ItemShape } | { error: ThreadError }; weights?: WeightTensors }
   | { id: number; ok: false; message: string; changed: boolean };
 
 /** Deaths of the scoring thread after which everything is scored on the event loop for good. */
@@ -255,6 +256,8 @@ export class ScoringThread {
         if (r.ok) {
           e.loadedIn = w;
           e.snapshot.precision ??= r.precision;
+          // The thread's weights, in memory it shares with the event loop (which scores small batches with them).
+          if (r.weights !== undefined) e.snapshot.shareWeights(r.weights);
           e.itemsReply ??= r.items;
           // Released while it loaded (a reload that failed, a swap meanwhile): the thread lets it go.
           this.dropIfDone(key, e);

@@ -22,7 +22,8 @@ const port = parentPort!;
 const { backend: kind, chunkRows } = workerData as ScoringData;
 if (kind === 'reference') setBackend(referenceKernels);
 const snapshots = new Map<number, { s: LoadedSnapshot; items?: ItemTable }>();
-const reader = new WeightsReader();
+// Shared: the load reply hands the event loop the same memory, so that it scores small batches itself without a copy.
+const reader = new WeightsReader(true);
 
 function buffersOf(scores: readonly Float64Array[]): ArrayBuffer[] {
   return [...new Set(scores.map((p) => p.buffer as ArrayBuffer))];
@@ -77,7 +78,8 @@ async function handle(m: ScoringRequest): Promise<void> {
           }
         }
         snapshots.set(m.key, { s, ...(items && { items }) });
-        reply = { id: m.id, ok: true, precision: s.precision, ...(itemsReply && { items: itemsReply }) };
+        // Posted, not transferred: SharedArrayBuffers arrive as the same memory.
+        reply = { id: m.id, ok: true, precision: s.precision, weights: s.weights, ...(itemsReply && { items: itemsReply }) };
         break;
       }
       case 'score': {

@@ -104,7 +104,10 @@ export interface ModelSnapshot {
   readonly loaded: ScoringModel | undefined;
   /** The precision its dense layers score in, layer by layer, as the thread that loaded its weights reports it (undefined before). */
   precision: PrecisionReport | undefined;
-  /** The decoded tensors `loaded` was built around, or those shared with this thread (shareWeights); undefined before either. */
+  /**
+   * Its decoded tensors where they are on SharedArrayBuffers (a scoring thread's, which it posts to
+   * the event loop: shareWeights), which `loaded` was or will be built around; undefined otherwise.
+   */
   readonly weights: WeightTensors | undefined;
   /**
    * The tensors of this very snapshot as another thread holds them, on SharedArrayBuffers: this
@@ -211,7 +214,8 @@ function snapshotHead(dir: string, precision: Precision): { snapshot: ModelSnaps
       throw new ModelFileError(`${dir}: the model scores a row of missing values as ${probe.map((p) => p[0]).join(', ')}, not a probability (damaged weights?)`);
     }
     loaded = model;
-    weights = tensors;
+    // Kept only where another thread can hold them without a copy; elsewhere the model's own arrays suffice.
+    if ([...tensors.values()].every((t) => t.data.buffer instanceof SharedArrayBuffer)) weights = tensors;
     snapshot.precision = model.precision;
     return model;
   };
@@ -242,7 +246,7 @@ function snapshotHead(dir: string, precision: Precision): { snapshot: ModelSnaps
     },
     loadWeights(reader) {
       if (loaded !== undefined) return Promise.resolve(loaded);
-      if (weights !== undefined) return Promise.resolve(here());
+      if (weights !== undefined) return Promise.resolve().then(here);
       loading ??= (async () => {
         // Another snapshot's weights would fail the hash check below: say what happened instead.
         checkUnchanged(dir, stamp, `now holds another model than ${snapshot.version}`);

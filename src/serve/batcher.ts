@@ -43,7 +43,7 @@ export interface BatchOptions {
  */
 export type Scorer = (ds: Dataset, start: number, end: number) => Float64Array[] | Promise<Float64Array[]>;
 
-export const DEFAULT_BATCH_OPTIONS: BatchOptions = { maxWaitMs: 1, idleWaitMs: 0, maxBatchRows: 1024, chunkRows: 256, loopRows: 16 };
+export const DEFAULT_BATCH_OPTIONS: BatchOptions = { maxWaitMs: 1, idleWaitMs: 0, maxBatchRows: 1024, chunkRows: 256, loopRows: 8 };
 
 /** A request in a batch: its rows [offset, offset + count) of the batch and what else scoring it needs. */
 export interface Pending<Req, Res> {

@@ -49,7 +49,7 @@ export interface ThreadError {
 }
 
 export type ScoringRequest =
-  | { type: 'load'; id: number; key: number; dir: string; precision: Precision; version: string; items?: ItemsSource }
+  | { type: 'load'; id: number; key: number; dir: string; precision: Precision; version: string; items?: ItemsSource; weights?: WeightTensors }
   | { type: 'score'; id: number; key: number; job: ScoringJob }
   | { type: 'drop'; key: number };
 
@@ -252,7 +252,9 @@ export class ScoringThread {
     if (e.loadingIn !== w) {
       e.loadingIn = w;
       const { dir, version } = e.snapshot;
-      e.loading = this.request(w, { type: 'load', id: 0, key, dir, precision: e.precision, version, ...(e.items && { items: e.items }) }).then((r) => {
+      // Weights the event loop already shares (a thread that died held them) are posted back, not read again.
+      const weights = e.snapshot.weights;
+      e.loading = this.request(w, { type: 'load', id: 0, key, dir, precision: e.precision, version, ...(e.items && { items: e.items }), ...(weights && { weights }) }).then((r) => {
         if (r.ok) {
           e.loadedIn = w;
           e.snapshot.precision ??= r.precision;

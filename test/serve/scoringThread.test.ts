@@ -131,6 +131,17 @@ describe('serve: the scoring thread', () => {
       const large = await scores(server, rows.slice(0, few.length + 1));
       assert.deepEqual(large.slice(0, few.length), reference);
       assert.deepEqual(await batchesScored(server), { thread: 1, event_loop: 1 });
+      // A new thread (after a death) is handed the same memory rather than reading a copy: what the event loop writes there, it scores with.
+      await server.scoring!.restart();
+      const saved = tables.map(([, t]) => Float32Array.from(t.data));
+      for (const [, t] of tables) t.data.fill(0);
+      try {
+        assert.notDeepEqual(await scores(server, rows.slice(0, few.length + 1)), large);
+      } finally {
+        tables.forEach(([, t], i) => t.data.set(saved[i]!));
+      }
+      assert.deepEqual(await scores(server, rows.slice(0, few.length + 1)), large);
+      assert.deepEqual(await batchesScored(server), { thread: 3, event_loop: 1 });
     } finally {
       await server.close();
     }

@@ -4,12 +4,14 @@
  * /v1/treatments requests, so that the event loop parses, validates and encodes the next requests
  * meanwhile (onnxruntime-node's session.run works off the loop the same way). Each served snapshot
  * is loaded there from its directory and must come out as the same version; the event loop holds
- * only its manifest and fitted schema (loadSnapshotHead), and loads its weights only where it
- * comes to score it. Encoded columns go there by transfer (no copy) and probabilities come back the same way.
+ * only its manifest and fitted schema (loadSnapshotHead) and the thread's weights, which the thread
+ * decodes onto SharedArrayBuffers and posts to it (shared, not copied: the event loop scores small
+ * predict batches with them, BatchOptions.loopRows, and posts them back to a thread started after a
+ * death). Encoded columns go there by transfer (no copy) and probabilities come back the same way.
  *
  * Failure policy: a snapshot the thread cannot load for a reason other than a republished
  * directory, or kernels the thread cannot have (a test's setBackend), are scored on the event loop
- * (its weights loaded there first; logged once, with why). If the thread dies, the work it held is
+ * (with the shared weights, else its weights loaded there first; logged once, with why). If the thread dies, the work it held is
  * answered 503 (retry), never left hanging; the next request starts a new thread (loading its
  * snapshot again), and after MAX_RESTARTS deaths everything is scored on the event loop.
  */

@@ -118,8 +118,9 @@ export interface ModelSnapshot {
   /** Whether score() can run on this thread: its weights are loaded or shared here. */
   readonly scoresHere: boolean;
   /**
-   * Loads the weights on this thread (once; read, hashed and decoded on `reader`'s worker) and checks
-   * that they score; SnapshotChangedError when the directory no longer holds this snapshot.
+   * Loads the weights on this thread (once; read, hashed and decoded on `reader`'s worker, or the
+   * shared ones: shareWeights) and checks that they score; SnapshotChangedError when the directory
+   * no longer holds this snapshot.
    */
   loadWeights(reader: WeightsReader): Promise<ScoringModel>;
   /** Probabilities of rows [start, end) of `ds`, one array per task. Synchronous: callers bound end − start. Needs `scoresHere`. */

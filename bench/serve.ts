@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- serve [--seconds 5] [--connections 16] [--malformed 10000] [--precision int8] [--format rows,columns] [--model dnn] [--batch-wait-ms N] [--idle-wait-ms N] [--score-thread on|off] [--threads N] [--ort-threads N] [--json]`
+ * `npm run bench -- serve [--seconds 5] [--connections 16] [--malformed 10000] [--precision int8] [--format rows,columns] [--model dnn] [--batch-wait-ms N] [--idle-wait-ms N] [--loop-rows N] [--score-thread on|off] [--threads N] [--ort-threads N] [--json]`
  *
  * Load test of `ctrkit serve` over loopback (127.0.0.1 only) with autocannon, bounded in time
  * (--seconds per run) and count (--malformed requests). DNN and DCN-v2 (dim 16, [400, 400, 400],
@@ -155,7 +155,7 @@ export async function serveBench(argv: string[]): Promise<void> {
   const only = flagValue(argv, '--only');
   const reloadBuckets = flagValue(argv, '--reload-buckets') === undefined ? undefined : Number(flagValue(argv, '--reload-buckets'));
   if (only !== undefined && !['reload', 'profile', 'throughput'].includes(only)) throw new Error(`--only: expected reload, throughput or profile, got '${only}'`);
-  for (const flag of ['--batch-wait-ms', '--idle-wait-ms']) {
+  for (const flag of ['--batch-wait-ms', '--idle-wait-ms', '--loop-rows']) {
     const v = flagValue(argv, flag);
     if (v !== undefined) serverFlags.push(flag, String(Number(v)));
   }

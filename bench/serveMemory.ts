@@ -5,7 +5,7 @@
  *   --serve DIR [--server FILE] [--score-thread on|off] [--rows FILE]
  *                                                serves DIR in this process (createServer of FILE: another build's
  *                                                dist/src/serve/server.js compares before / after), scores 20
- *                                                requests of 100 rows, collects garbage and prints one JSON line of
+ *                                                requests of 100 rows and 20 of 1 row, collects garbage and prints one JSON line of
  *                                                process.memoryUsage() in MiB (the scoring thread is in this process).
  * Run the two builds interleaved, several rounds: RSS is noisy on a shared machine.
  */
@@ -54,6 +54,11 @@ async function serve(dir: string): Promise<void> {
   const all = criteoRows(2000);
   for (let k = 0; k < 20; k++) {
     const r = await server.app.inject({ method: 'POST', url: '/v1/predict', payload: { rows: all.slice(k * 100, (k + 1) * 100) } });
+    if (r.statusCode !== 200) throw new Error(`serve memory: ${r.statusCode} ${r.body}`);
+  }
+  // 1-row requests too: where the event loop scores small batches itself, its model is built then.
+  for (let k = 0; k < 20; k++) {
+    const r = await server.app.inject({ method: 'POST', url: '/v1/predict', payload: { rows: all.slice(k, k + 1) } });
     if (r.statusCode !== 200) throw new Error(`serve memory: ${r.statusCode} ${r.body}`);
   }
   const scoring = JSON.parse((await server.app.inject({ method: 'GET', url: '/v1/model' })).body).scoring as string;

@@ -16,6 +16,7 @@ const onnx = flagValue(argv, '--onnx');
 const precision = flagValue(argv, '--precision') === 'int8' ? 'int8' : 'fp32';
 const wait = flagValue(argv, '--batch-wait-ms');
 const idleWait = flagValue(argv, '--idle-wait-ms');
+const loopRows = flagValue(argv, '--loop-rows');
 // --score-thread on|off|auto: ctrkit scores on its scoring thread / on the event loop / the server's default; --threads N: native compute threads.
 const flag = flagValue(argv, '--score-thread');
 const scoreThread = flag === undefined || flag === 'auto' ? 'auto' : flag === 'on';
@@ -28,6 +29,7 @@ const ort = onnx === undefined ? undefined : await OrtScorer.load(onnx, fitted, 
 const server = createServer({
   modelDir, port: 0, reload: { pollMs: 500 }, precision, scoreThread, batch: {
     ...(wait === undefined ? {} : { maxWaitMs: Number(wait) }), ...(idleWait === undefined ? {} : { idleWaitMs: Number(idleWait) }),
+    ...(loopRows === undefined ? {} : { loopRows: Number(loopRows) }),
   },
   scorer: ort && ((snap) => snap.manifest.weights.sha256 !== manifest.weights.sha256 ? undefined
     : async (ds, start, end) => [Float64Array.from((await ort.score(ds, start, end)).probability)]),

@@ -48,12 +48,13 @@ function dtypeOf(a: TensorData): DType {
   return 'U8';
 }
 
-function allocate(dtype: DType, n: number): TensorData {
+function allocate(dtype: DType, n: number, shared: boolean): TensorData {
+  const buffer = shared ? new SharedArrayBuffer(n * BYTES[dtype]) : undefined;
   switch (dtype) {
-    case 'F32': return new Float32Array(n);
-    case 'F64': return new Float64Array(n);
-    case 'I32': return new Int32Array(n);
-    case 'U8': return new Uint8Array(n);
+    case 'F32': return buffer ? new Float32Array(buffer) : new Float32Array(n);
+    case 'F64': return buffer ? new Float64Array(buffer) : new Float64Array(n);
+    case 'I32': return buffer ? new Int32Array(buffer) : new Int32Array(n);
+    case 'U8': return buffer ? new Uint8Array(buffer) : new Uint8Array(n);
   }
 }
 
@@ -118,7 +119,7 @@ function bufferSource(bytes: Uint8Array): ByteSource {
   return { size: bytes.length, read: (into, pos) => into.set(bytes.subarray(pos, pos + into.length)) };
 }
 
-function decode(src: ByteSource, source: string): SafetensorsContents {
+function decode(src: ByteSource, source: string, shared = false): SafetensorsContents {
   const fail = (msg: string): never => {
     throw new Error(`${source}: not a valid safetensors file: ${msg}`);
   };
@@ -181,7 +182,7 @@ function decode(src: ByteSource, source: string): SafetensorsContents {
 
   const tensors = new Map<string, LoadedTensor>();
   for (const s of specs) {
-    const data = allocate(s.dtype, elementCount(s.shape));
+    const data = allocate(s.dtype, elementCount(s.shape), shared);
     src.read(bytesOf(data), dataStart + s.begin);
     tensors.set(s.name, { dtype: s.dtype, shape: s.shape, data });
   }
@@ -200,8 +201,11 @@ export function writeSafetensors(path: string, tensors: ReadonlyMap<string, Tens
 
 const READ_CHUNK = 4 << 20;
 
-/** Reads and fully validates a safetensors file; errors name the file and the tensor. */
-export function readSafetensors(path: string): SafetensorsContents {
+/**
+ * Reads and fully validates a safetensors file; errors name the file and the tensor. `shared`:
+ * each tensor on a SharedArrayBuffer of its own, so that threads can hold the same memory (serving).
+ */
+export function readSafetensors(path: string, opts: { shared?: boolean } = {}): SafetensorsContents {
   const fd = openSync(path, 'r');
   try {
     const size = fstatSync(fd).size;
@@ -220,7 +224,7 @@ export function readSafetensors(path: string): SafetensorsContents {
           done += got;
         }
       },
-    }, path);
+    }, path, opts.shared === true);
   } finally {
     closeSync(fd);
   }

@@ -10,15 +10,15 @@ import { readSafetensors } from './safetensors.js';
 
 export type WeightTensors = ReturnType<typeof readSafetensors>['tensors'];
 
-/** The weights file's tensors, after its sha256 is checked against the manifest's. */
-export function readVerifiedWeights(weightsPath: string, sha256: string): WeightTensors {
+/** The weights file's tensors, after its sha256 is checked against the manifest's (`shared`: see readSafetensors). */
+export function readVerifiedWeights(weightsPath: string, sha256: string, opts: { shared?: boolean } = {}): WeightTensors {
   if (!existsSync(weightsPath)) throw new ModelFileError(`${weightsPath}: weights file named by the manifest is missing`);
   const digest = sha256File(weightsPath);
   if (digest !== sha256) {
     throw new ModelFileError(`${weightsPath}: sha256 ${digest} does not match the manifest's ${sha256} (damaged file, or weights from another model)`);
   }
   try {
-    return readSafetensors(weightsPath).tensors;
+    return readSafetensors(weightsPath, opts).tensors;
   } catch (e) {
     throw new ModelFileError((e as Error).message);
   }

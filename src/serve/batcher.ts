@@ -2,7 +2,8 @@
  * Coalesces concurrent requests for one model snapshot into batches (predict's here, rank's in
  * rank.ts): a batch is sealed when it holds maxBatchRows rows or maxWaitMs after its first
  * request (idleWaitMs where that request found nothing else waiting or being scored). A predict batch is scored on the scoring thread (scoringThread.ts) while the event loop
- * reads the next requests, or, on the event loop, in chunks of chunkRows with a turn of the loop
+ * reads the next requests (a batch of at most loopRows rows on the event loop, with the weights the
+ * thread shares with it), or, on the event loop, in chunks of chunkRows with a turn of the loop
  * between chunks, so a large batch does not stall other requests (and health checks) for long.
  * Batches are scored one at a time, in arrival order; batches sealed while one is being scored
  * are joined (up to maxBatchRows) when its turn comes. A request is never split across batches,
@@ -27,6 +28,12 @@ export interface BatchOptions {
   maxBatchRows: number;
   /** Rows scored per synchronous step. */
   chunkRows: number;
+  /**
+   * A predict batch of at most this many rows is scored on the event loop where the snapshot's
+   * weights are shared with it (ModelSnapshot.scoresHere), not on the scoring thread: for a few
+   * rows the hop to the thread costs more than the scoring (0: always the thread).
+   */
+  loopRows: number;
 }
 
 /**
@@ -36,7 +43,7 @@ export interface BatchOptions {
  */
 export type Scorer = (ds: Dataset, start: number, end: number) => Float64Array[] | Promise<Float64Array[]>;
 
-export const DEFAULT_BATCH_OPTIONS: BatchOptions = { maxWaitMs: 1, idleWaitMs: 0, maxBatchRows: 1024, chunkRows: 256 };
+export const DEFAULT_BATCH_OPTIONS: BatchOptions = { maxWaitMs: 1, idleWaitMs: 0, maxBatchRows: 1024, chunkRows: 256, loopRows: 8 };
 
 /** A request in a batch: its rows [offset, offset + count) of the batch and what else scoring it needs. */
 export interface Pending<Req, Res> {
@@ -160,7 +167,8 @@ export class Batcher extends Coalescer<undefined, Float64Array[]> {
   }
 
   protected async scoreBatch(cols: StoredColumns, pending: readonly Pending<undefined, Float64Array[]>[]): Promise<void> {
-    const remote = await this.remote?.({ kind: 'predict', cols });
+    const small = cols.numRows <= this.opts.loopRows && this.snapshot.scoresHere;
+    const remote = small ? undefined : await this.remote?.({ kind: 'predict', cols });
     this.onScored?.(remote !== undefined);
     const out = remote ?? await this.scoreHere(this.fitted.toDataset(cols));
     for (const w of pending) w.resolve(out.map((p) => p.subarray(w.offset, w.offset + w.count)));

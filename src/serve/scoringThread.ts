@@ -4,12 +4,14 @@
  * /v1/treatments requests, so that the event loop parses, validates and encodes the next requests
  * meanwhile (onnxruntime-node's session.run works off the loop the same way). Each served snapshot
  * is loaded there from its directory and must come out as the same version; the event loop holds
- * only its manifest and fitted schema (loadSnapshotHead), and loads its weights only where it
- * comes to score it. Encoded columns go there by transfer (no copy) and probabilities come back the same way.
+ * only its manifest and fitted schema (loadSnapshotHead) and the thread's weights, which the thread
+ * decodes onto SharedArrayBuffers and posts to it (shared, not copied: the event loop scores small
+ * predict batches with them, BatchOptions.loopRows, and posts them back to a thread started after a
+ * death). Encoded columns go there by transfer (no copy) and probabilities come back the same way.
  *
  * Failure policy: a snapshot the thread cannot load for a reason other than a republished
  * directory, or kernels the thread cannot have (a test's setBackend), are scored on the event loop
- * (its weights loaded there first; logged once, with why). If the thread dies, the work it held is
+ * (with the shared weights, else its weights loaded there first; logged once, with why). If the thread dies, the work it held is
  * answered 503 (retry), never left hanging; the next request starts a new thread (loading its
  * snapshot again), and after MAX_RESTARTS deaths everything is scored on the event loop.
  */
@@ -22,6 +24,7 @@ import type { ItemShape, ItemsSource, RankSlice } from './rank.js';
 import { RequestError } from './request.js';
 import { SnapshotChangedError, type ModelSnapshot } from './snapshot.js';
 import type { WeightsReader } from './weightsReader.js';
+import type { WeightTensors } from '../io/verifiedWeights.js';
 
 export interface ScoringData {
   backend: 'native' | 'reference';
@@ -48,12 +51,12 @@ export interface ThreadError {
 }
 
 export type ScoringRequest =
-  | { type: 'load'; id: number; key: number; dir: string; precision: Precision; version: string; items?: ItemsSource }
+  | { type: 'load'; id: number; key: number; dir: string; precision: Precision; version: string; items?: ItemsSource; weights?: WeightTensors }
   | { type: 'score'; id: number; key: number; job: ScoringJob }
   | { type: 'drop'; key: number };
 
 export type ScoringReply =
-  | { id: number; ok: true; scores?: Float64Array[]; precision?: PrecisionReport; items?: { shape: ItemShape } | { error: ThreadError } }
+  | { id: number; ok: true; scores?: Float64Array[]; precision?: PrecisionReport; items?: { shape: ItemShape } | { error: ThreadError }; weights?: WeightTensors }
   | { id: number; ok: false; message: string; changed: boolean };
 
 /** Deaths of the scoring thread after which everything is scored on the event loop for good. */
@@ -251,10 +254,14 @@ export class ScoringThread {
     if (e.loadingIn !== w) {
       e.loadingIn = w;
       const { dir, version } = e.snapshot;
-      e.loading = this.request(w, { type: 'load', id: 0, key, dir, precision: e.precision, version, ...(e.items && { items: e.items }) }).then((r) => {
+      // Weights the event loop already shares (a thread that died held them) are posted back, not read again.
+      const weights = e.snapshot.weights;
+      e.loading = this.request(w, { type: 'load', id: 0, key, dir, precision: e.precision, version, ...(e.items && { items: e.items }), ...(weights && { weights }) }).then((r) => {
         if (r.ok) {
           e.loadedIn = w;
           e.snapshot.precision ??= r.precision;
+          // The thread's weights, in memory it shares with the event loop (which scores small batches with them).
+          if (r.weights !== undefined) e.snapshot.shareWeights(r.weights);
           e.itemsReply ??= r.items;
           // Released while it loaded (a reload that failed, a swap meanwhile): the thread lets it go.
           this.dropIfDone(key, e);

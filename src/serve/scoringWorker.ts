@@ -13,7 +13,7 @@ import { PrecisionError } from '../nn/quantize.js';
 import { ConfigError } from '../schema/errors.js';
 import { scoreInChunks } from './batcher.js';
 import { itemTableOf, rankScores, type ItemTable } from './rank.js';
-import { loadSnapshotOffLoop, SnapshotChangedError, type LoadedSnapshot } from './snapshot.js';
+import { loadSnapshotHead, SnapshotChangedError, type LoadedSnapshot } from './snapshot.js';
 import { treatmentScores } from './treatments.js';
 import { WeightsReader } from './weightsReader.js';
 import type { ScoringData, ScoringJob, ScoringReply, ScoringRequest, ThreadError } from './scoringThread.js';
@@ -22,7 +22,8 @@ const port = parentPort!;
 const { backend: kind, chunkRows } = workerData as ScoringData;
 if (kind === 'reference') setBackend(referenceKernels);
 const snapshots = new Map<number, { s: LoadedSnapshot; items?: ItemTable }>();
-const reader = new WeightsReader();
+// Shared: the load reply hands the event loop the same memory, so that it scores small batches itself without a copy.
+const reader = new WeightsReader(true);
 
 function buffersOf(scores: readonly Float64Array[]): ArrayBuffer[] {
   return [...new Set(scores.map((p) => p.buffer as ArrayBuffer))];
@@ -59,12 +60,15 @@ async function handle(m: ScoringRequest): Promise<void> {
   try {
     switch (m.type) {
       case 'load': {
-        const s = await loadSnapshotOffLoop(m.dir, reader, m.precision);
+        const s = loadSnapshotHead(m.dir, m.precision);
         // The directory was republished after the event loop read it: this thread cannot hold that snapshot.
         if (s.version !== m.version) {
           reply = { id: m.id, ok: false, message: `${m.dir}: the directory now holds model ${s.version}, not ${m.version}`, changed: true };
           break;
         }
+        // A thread started after a death: the weights the event loop still shares with the dead one, not a second copy.
+        if (m.weights !== undefined) s.shareWeights(m.weights);
+        await s.loadWeights(reader);
         let items: ItemTable | undefined;
         let itemsReply: NonNullable<Extract<ScoringReply, { ok: true }>['items']> | undefined;
         if (m.items !== undefined) {
@@ -76,8 +80,9 @@ async function handle(m: ScoringRequest): Promise<void> {
             itemsReply = { error: threadError(e) };
           }
         }
-        snapshots.set(m.key, { s, ...(items && { items }) });
-        reply = { id: m.id, ok: true, precision: s.precision, ...(itemsReply && { items: itemsReply }) };
+        snapshots.set(m.key, { s: s as LoadedSnapshot, ...(items && { items }) });
+        // Posted, not transferred: SharedArrayBuffers arrive as the same memory.
+        reply = { id: m.id, ok: true, precision: s.precision, weights: s.weights, ...(itemsReply && { items: itemsReply }) };
         break;
       }
       case 'score': {

@@ -2,7 +2,8 @@
  * One loaded, verified model directory: its fitted schema as a row encoder, the map from logits to
  * the probabilities `ctrkit predict` reports, an identity (version) that changes whenever the
  * directory's manifest does, and the model with its weights, which a thread loads only where it
- * scores (a server whose scoring thread scores holds no weights on its event loop). Scoring goes
+ * scores (a server whose scoring thread scores holds no copy of them on its event loop: the thread
+ * shares its weights' memory with it, see shareWeights). Scoring goes
  * through predictRows and probabilityMap, the functions behind `ctrkit predict`, so the two give
  * the same numbers.
  */
@@ -104,11 +105,25 @@ export interface ModelSnapshot {
   /** The precision its dense layers score in, layer by layer, as the thread that loaded its weights reports it (undefined before). */
   precision: PrecisionReport | undefined;
   /**
-   * Loads the weights on this thread (once; read, hashed and decoded on `reader`'s worker) and checks
-   * that they score; SnapshotChangedError when the directory no longer holds this snapshot.
+   * Its decoded tensors where they are on SharedArrayBuffers (a scoring thread's, which it posts to
+   * the event loop: shareWeights), which `loaded` was or will be built around; undefined otherwise.
+   */
+  readonly weights: WeightTensors | undefined;
+  /**
+   * The tensors of this very snapshot as another thread holds them, on SharedArrayBuffers: this
+   * thread builds its own model around the same memory (no read, no copy of the tables) when it
+   * first scores here. Ignored once this thread has built its model.
+   */
+  shareWeights(tensors: WeightTensors): void;
+  /** Whether score() can run on this thread: its weights are loaded or shared here. */
+  readonly scoresHere: boolean;
+  /**
+   * Loads the weights on this thread (once; read, hashed and decoded on `reader`'s worker, or the
+   * shared ones: shareWeights) and checks that they score; SnapshotChangedError when the directory
+   * no longer holds this snapshot.
    */
   loadWeights(reader: WeightsReader): Promise<ScoringModel>;
-  /** Probabilities of rows [start, end) of `ds`, one array per task. Synchronous: callers bound end − start. Needs `loaded`. */
+  /** Probabilities of rows [start, end) of `ds`, one array per task. Synchronous: callers bound end − start. Needs `scoresHere`. */
   score(ds: Dataset, start: number, end: number): Float64Array[];
 }
 
@@ -189,15 +204,19 @@ function snapshotHead(dir: string, precision: Precision): { snapshot: ModelSnaps
   const features = featureInfo(fitted.spec, fitted);
   let loaded: ScoringModel | undefined;
   let loading: Promise<ScoringModel> | undefined;
+  let weights: WeightTensors | undefined;
   const build = (tensors: WeightTensors): ScoringModel =>
     scoringModel(dir, modelFromWeights(manifest, tensors, join(dir, manifest.weights.file), { inference: true }), manifest, precision, saved);
-  const adopt = (model: ScoringModel): ScoringModel => {
-    checkUnchanged(dir, stamp);
+  /** `fromDisk`: the tensors were just read from `dir`, which must still hold this snapshot (shared ones were checked where they were read). */
+  const adopt = (model: ScoringModel, tensors: WeightTensors, fromDisk = true): ScoringModel => {
+    if (fromDisk) checkUnchanged(dir, stamp);
     const probe = scoreHeads(model.model, manifest, fitted, probeRow(snapshot), 0, 1, map).map((t) => t.probs);
     if (probe.some((p) => !Number.isFinite(p[0]!))) {
       throw new ModelFileError(`${dir}: the model scores a row of missing values as ${probe.map((p) => p[0]).join(', ')}, not a probability (damaged weights?)`);
     }
     loaded = model;
+    // Kept only where another thread can hold them without a copy; elsewhere the model's own arrays suffice.
+    if ([...tensors.values()].every((t) => t.data.buffer instanceof SharedArrayBuffer)) weights = tensors;
     snapshot.precision = model.precision;
     return model;
   };
@@ -217,8 +236,18 @@ function snapshotHead(dir: string, precision: Precision): { snapshot: ModelSnaps
       return loaded;
     },
     precision: undefined,
+    get weights() {
+      return weights;
+    },
+    shareWeights(tensors) {
+      if (loaded === undefined) weights = tensors;
+    },
+    get scoresHere() {
+      return loaded !== undefined || weights !== undefined;
+    },
     loadWeights(reader) {
       if (loaded !== undefined) return Promise.resolve(loaded);
+      if (weights !== undefined) return Promise.resolve().then(here);
       loading ??= (async () => {
         // Another snapshot's weights would fail the hash check below: say what happened instead.
         checkUnchanged(dir, stamp, `now holds another model than ${snapshot.version}`);
@@ -226,17 +255,19 @@ function snapshotHead(dir: string, precision: Precision): { snapshot: ModelSnaps
         await turn();
         const model = build(tensors);
         await turn();
-        return adopt(model);
+        return adopt(model, tensors);
       })().finally(() => {
         loading = undefined;
       });
       return loading;
     },
     score(ds, start, end) {
-      return scoreHeads(weightsOf(snapshot).model, manifest, fitted, ds, start, end, map).map((t) => t.probs);
+      return scoreHeads(here().model, manifest, fitted, ds, start, end, map).map((t) => t.probs);
     },
   };
-  return { snapshot, weigh: (tensors) => adopt(build(tensors)) };
+  /** The model here, built around shared weights on first need. */
+  const here = (): ScoringModel => loaded ?? (weights !== undefined ? adopt(build(weights), weights, false) : weightsOf(snapshot));
+  return { snapshot, weigh: (tensors) => adopt(build(tensors), tensors) };
 }
 
 /** A row of missing values, encoded: every probability of it must be finite. */

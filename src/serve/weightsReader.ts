@@ -1,7 +1,8 @@
 /**
  * Reads and verifies weights files on a worker thread (weightsWorker.ts), one file at a time, so
  * that reading and hashing a large snapshot does not hold up requests. The decoded tensors come
- * back by transfer (no copy).
+ * back by transfer (no copy), or, read `shared`, on SharedArrayBuffers that any thread they are
+ * posted to holds without a copy (the scoring thread shares them with the event loop).
  */
 import { Worker } from 'node:worker_threads';
 import { ModelFileError } from '../io/modelFileError.js';
@@ -11,6 +12,7 @@ export interface WeightsRequest {
   id: number;
   path: string;
   sha256: string;
+  shared: boolean;
 }
 
 export type WeightsReply =
@@ -18,6 +20,9 @@ export type WeightsReply =
   | { id: number; ok: false; message: string; modelFile: boolean };
 
 export class WeightsReader {
+  /** `shared`: the tensors are decoded onto SharedArrayBuffers (readSafetensors). */
+  constructor(private readonly shared = false) {}
+
   private worker: Worker | undefined;
   private next = 0;
   private readonly pending = new Map<number, { resolve(t: WeightTensors): void; reject(e: Error): void }>();
@@ -29,7 +34,7 @@ export class WeightsReader {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       worker.ref();
-      worker.postMessage({ id, path, sha256 } satisfies WeightsRequest);
+      worker.postMessage({ id, path, sha256, shared: this.shared } satisfies WeightsRequest);
     });
   }
 

@@ -12,8 +12,9 @@ parentPort!.on('message', (req: WeightsRequest) => {
   let reply: WeightsReply;
   const transfer: ArrayBuffer[] = [];
   try {
-    const tensors = readVerifiedWeights(req.path, req.sha256);
-    for (const t of tensors.values()) transfer.push(t.data.buffer as ArrayBuffer);
+    const tensors = readVerifiedWeights(req.path, req.sha256, { shared: req.shared });
+    // A SharedArrayBuffer is shared by posting it; it cannot be (nor need be) transferred.
+    if (!req.shared) for (const t of tensors.values()) transfer.push(t.data.buffer as ArrayBuffer);
     reply = { id: req.id, ok: true, tensors };
   } catch (e) {
     reply = { id: req.id, ok: false, message: (e as Error).message, modelFile: e instanceof ModelFileError };

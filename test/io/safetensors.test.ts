@@ -82,6 +82,13 @@ describe('safetensors', () => {
           Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength), name);
       }
       assert.deepEqual(decodeSafetensors(readFileSync(path)).tensors, back.tensors);
+      // Read shared (a server's scoring thread): the same bytes, each tensor on a SharedArrayBuffer that threads post to each other without a copy.
+      const shared = readSafetensors(path, { shared: true });
+      for (const [name, t] of back.tensors) {
+        const got = shared.tensors.get(name)!;
+        assert.ok(got.data.buffer instanceof SharedArrayBuffer && got.data.constructor === t.data.constructor, name);
+        assert.deepEqual(Buffer.from(got.data.buffer, got.data.byteOffset, got.data.byteLength), Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength), name);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -37,12 +37,12 @@ describe('serve: batching', () => {
   function batcher(opts: Partial<BatchOptions>): Batcher {
     events.length = 0;
     batches = [];
-    return new Batcher(recording(), { maxWaitMs: 5, idleWaitMs: 0, maxBatchRows: 1000, chunkRows: 1000, ...opts }, (n) => batches.push(n));
+    return new Batcher(recording(), { maxWaitMs: 5, idleWaitMs: 0, maxBatchRows: 1000, chunkRows: 1000, loopRows: 0, ...opts }, (n) => batches.push(n));
   }
   const rowsOf = (from: number, n: number) => readPredictBody({ rows: Array.from({ length: n }, (_, i) => tinyRow(from + i)) }, snap.features, snap.encoder, 10_000);
   /** Scores of rows scored one request at a time, one batch each (the reference). */
   async function alone(from: number, n: number): Promise<number[]> {
-    const b = new Batcher(snap, { maxWaitMs: 0, idleWaitMs: 0, maxBatchRows: 1, chunkRows: 1 });
+    const b = new Batcher(snap, { maxWaitMs: 0, idleWaitMs: 0, maxBatchRows: 1, chunkRows: 1, loopRows: 0 });
     return Array.from((await b.submit(rowsOf(from, n)))[0]!);
   }
 
@@ -66,7 +66,7 @@ describe('serve: batching', () => {
     // requests wait for each other: a turn of the loop later they are still one open batch.
     let release!: () => void;
     const gate = new Promise<void>((resolve) => { release = resolve; });
-    const slow = new Batcher(snap, { maxWaitMs: 20, idleWaitMs: 0, maxBatchRows: 1000, chunkRows: 1000 }, (n) => batches.push(n),
+    const slow = new Batcher(snap, { maxWaitMs: 20, idleWaitMs: 0, maxBatchRows: 1000, chunkRows: 1000, loopRows: 0 }, (n) => batches.push(n),
       async (ds, s, e) => { await gate; return snap.score(ds, s, e); });
     batches = [];
     const first = slow.submit(rowsOf(0, 1));

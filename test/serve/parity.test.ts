@@ -74,6 +74,7 @@ describe('serve: scores equal ctrkit predict bit for bit', () => {
       assert.equal(offline.length, ROWS);
 
       for (const [precision, scoreThread] of [['fp32', true], ['fp32', false], ...(m.precisions ?? []).map((p) => [p, true])] as [Precision, boolean][]) {
+        // With the thread, requests come one at a time: those of at most loopRows rows are scored on the event loop with the thread's shared weights, the others on the thread.
         const expected = precision === 'fp32' ? offline : predictScores(modelDir, data.file, 'score', ['--precision', precision]);
         await servedEqual(modelDir, data.lines, expected, precision, scoreThread);
       }
@@ -83,9 +84,9 @@ describe('serve: scores equal ctrkit predict bit for bit', () => {
 
 /** Serves `modelDir` and checks its scores of `lines` (sent as JSON) against `offline` (predict's CSV cells, in row order). */
 async function servedEqual(modelDir: string, lines: readonly string[], offline: readonly string[], precision: Precision, scoreThread: boolean): Promise<void> {
-  const what = `${precision}, ${scoreThread ? 'scoring thread' : 'event loop'}`;
+  const what = `${precision}, ${scoreThread ? 'scoring thread and shared weights' : 'event loop'}`;
   // Small chunks and a generous wait: many requests share a batch, and batches split unevenly.
-  const server: CtrkitServer = createServer({ modelDir, precision, scoreThread, batch: { maxWaitMs: 5, maxBatchRows: 700, chunkRows: 97 } });
+  const server: CtrkitServer = createServer({ modelDir, precision, scoreThread, batch: { maxWaitMs: 5, maxBatchRows: 700, chunkRows: 97, loopRows: 40 } });
   try {
     await server.ready();
     const fields = server.current().features.map((f) => f.name);
@@ -95,15 +96,18 @@ async function servedEqual(modelDir: string, lines: readonly string[], offline: 
     assert.equal(sizes.reduce((a, b) => a + b, 0), ROWS);
     // Row bodies and columnar bodies alternate, so batches mix both.
     let at = 0;
-    const replies = await Promise.all(sizes.map((n, k) => {
+    const send = async (n: number, k: number): Promise<{ statusCode: number; body: string }> => {
       const part = rows.slice(at, at + n);
       at += n;
       const body = k % 2 === 0 ? { rows: part } : { columns: Object.fromEntries(fields.map((f) => [f, part.map((r) => r[f])])) };
       const text = JSON.stringify(body);
       // A rows body is read from its text (rowsText.ts), not by JSON.parse: that is the path compared here.
       if (k % 2 === 0) assert.ok(scanRows(text, new Map(fields.map((f, i) => [f, i])), fields.length, 4096) !== undefined, `${what}: rows body not read from its text`);
-      return server.app.inject({ method: 'POST', url: '/v1/predict', payload: text, headers: { 'content-type': 'application/json' } });
-    }));
+      return await server.app.inject({ method: 'POST', url: '/v1/predict', payload: text, headers: { 'content-type': 'application/json' } });
+    };
+    const replies: { statusCode: number; body: string }[] = [];
+    if (scoreThread) for (const [k, n] of sizes.entries()) replies.push(await send(n, k));
+    else replies.push(...await Promise.all(sizes.map(send)));
     const served: number[] = [];
     const printed: string[] = [];
     for (const r of replies) {
@@ -121,9 +125,11 @@ async function servedEqual(modelDir: string, lines: readonly string[], offline: 
     }
     // Not all equal: a constant model would pass the comparison trivially.
     assert.ok(new Set(offline).size > 20, `${what}: only ${new Set(offline).size} distinct scores`);
-    // Where the batches were scored: all on the thread, or all on the event loop.
+    // Where the batches were scored: the large ones on the thread and the small ones on the event loop, or all on the event loop.
     const scored = await batchesScored(server);
-    assert.ok(scoreThread ? scored.thread > 0 && scored.event_loop === 0 : scored.thread === 0 && scored.event_loop > 0, `${what}: ${JSON.stringify(scored)}`);
+    assert.ok(scoreThread ? scored.thread === 3 && scored.event_loop === 5 : scored.thread === 0 && scored.event_loop > 0, `${what}: ${JSON.stringify(scored)}`);
+    // The event loop scored with the thread's weights, not a copy of its own.
+    if (scoreThread) for (const t of server.current().weights!.values()) assert.ok(t.data.buffer instanceof SharedArrayBuffer, what);
   } finally {
     await server.close();
   }

@@ -19,6 +19,7 @@ import { scoreFile } from '../../src/experiment/scoring.js';
 import { loadSnapshot } from '../../src/serve/snapshot.js';
 import { createServer, type CtrkitServer, type ServeOptions } from '../../src/serve/server.js';
 import { censusColumns, censusPrefix, requestRow, SHORT_TRAIN, trainCensus } from './census.js';
+import { batchesScored } from './tiny.js';
 
 /** Publishes a copy of model directory `src` as `dst`, atomically; `damage` may alter the copy first. */
 function publishCopy(src: string, dst: string, damage?: (tmp: string) => void): void {
@@ -135,20 +136,25 @@ describe('serve: hot reload', () => {
     assert.equal(after.lastReloadError, undefined);
   });
 
-  it('a request in flight during a swap finishes on the model it started with', async () => {
-    // Requests wait 400 ms for company, so the swap lands while this one waits in its batch.
-    const { server, served } = serveA('inflight', { batch: { maxWaitMs: 400, idleWaitMs: 400 } });
-    // As `ctrkit serve` does before it listens: the scoring thread holds model A (the event loop holds no weights).
-    await server.ready();
-    const pending = server.app.inject({ method: 'POST', url: '/v1/predict', payload: { rows } });
-    await until('the request to reach its batch', async () => (await server.metrics.requestRows.get()).values.some((v) => v.metricName === 'ctrkit_serve_request_rows_count' && v.value === 1));
-    publishCopy(modelB, served);
-    assert.equal(await server.reload(), 'swapped');
-    const r = await pending;
-    assert.equal(r.statusCode, 200, r.body);
-    assert.deepEqual(JSON.parse(r.body), { model: versionA, scores: scoresA });
-    assert.deepEqual(await predict(server), { model: versionB, scores: scoresB });
-  });
+  // 20 rows: on the thread with loopRows 0, on the event loop (with the weights the thread shares with it) with loopRows 20.
+  for (const [loopRows, scorer] of [[0, 'thread'], [20, 'event_loop']] as const) {
+    it(`a request in flight during a swap finishes on the model it started with (scored on the ${scorer})`, async () => {
+      // Requests wait 400 ms for company, so the swap lands while this one waits in its batch.
+      const { server, served } = serveA(`inflight-${loopRows}`, { batch: { maxWaitMs: 400, idleWaitMs: 400, loopRows } });
+      // As `ctrkit serve` does before it listens: the scoring thread holds model A (the event loop holds no copy of its weights).
+      await server.ready();
+      const pending = server.app.inject({ method: 'POST', url: '/v1/predict', payload: { rows } });
+      await until('the request to reach its batch', async () => (await server.metrics.requestRows.get()).values.some((v) => v.metricName === 'ctrkit_serve_request_rows_count' && v.value === 1));
+      publishCopy(modelB, served);
+      assert.equal(await server.reload(), 'swapped');
+      const r = await pending;
+      assert.equal(r.statusCode, 200, r.body);
+      assert.deepEqual(JSON.parse(r.body), { model: versionA, scores: scoresA });
+      assert.deepEqual(await predict(server), { model: versionB, scores: scoresB });
+      const scored = await batchesScored(server);
+      assert.equal(scored[scorer], 2, JSON.stringify(scored));
+    });
+  }
 
   it('the directory watcher picks up a publish by itself', async () => {
     const { server, served } = serveA('watched', { reload: { debounceMs: 50, pollMs: 0 } });

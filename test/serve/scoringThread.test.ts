@@ -3,8 +3,9 @@
  * that batch's requests 503 (never a hang, never a crash) and the next batch is scored on a new
  * thread; after MAX_RESTARTS deaths, or with kernels a thread cannot load, batches are scored on
  * the event loop, visibly (GET /v1/model, the log), its weights loaded there only then (while the
- * thread scores, the event loop's snapshot holds none); a reload swaps the thread's copy too and
- * drops the old one; close() stops the thread. Scores are the event loop's in every case.
+ * thread scores, the event loop's snapshot holds none, or, where it scores small batches itself,
+ * the thread's own weights, shared); a reload swaps the thread's copy too and drops the old one;
+ * close() stops the thread. Scores are the event loop's in every case.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,7 +52,8 @@ describe('serve: the scoring thread', () => {
   function logged(opts: Partial<ServeOptions> = {}): { server: CtrkitServer; log: string[] } {
     const log: string[] = [];
     const stream = new Writable({ write(chunk: Buffer, _enc, done) { log.push(chunk.toString()); done(); } });
-    return { server: createServer({ modelDir, scoreThread: true, batch: { maxWaitMs: 0 }, logger: { level: 'warn', stream }, ...opts }), log };
+    // loopRows 0: every batch goes to the thread, whose failures these tests are about.
+    return { server: createServer({ modelDir, scoreThread: true, batch: { maxWaitMs: 0, loopRows: 0 }, logger: { level: 'warn', stream }, ...opts }), log };
   }
 
   async function where(server: CtrkitServer): Promise<string> {
@@ -110,6 +112,41 @@ describe('serve: the scoring thread', () => {
     }
   });
 
+  it('small batches are scored on the event loop around the thread\'s weights, shared (no copy, no read); large ones on the thread', async () => {
+    const { server } = logged({ batch: { maxWaitMs: 0, loopRows: few.length } });
+    try {
+      await server.ready();
+      assert.equal(server.current().loaded, undefined, 'nothing is built on the event loop before it scores');
+      const shared = server.current().weights!;
+      assert.ok(shared.size > 0);
+      for (const t of shared.values()) assert.ok(t.data.buffer instanceof SharedArrayBuffer, 'the thread decoded its weights onto shared memory');
+      assert.deepEqual(await scores(server, few), reference);
+      assert.deepEqual(await batchesScored(server), { thread: 0, event_loop: 1 });
+      // The event loop's model adopted the very tables the thread sent: the same memory, not a copy.
+      const loop = server.current().loaded!.model;
+      assert.equal(server.current().weights, shared);
+      const tables = loop.namedTables();
+      assert.ok(tables.length > 0);
+      for (const [name, table] of tables) assert.equal(table.data, shared.get(name)!.data, name);
+      const large = await scores(server, rows.slice(0, few.length + 1));
+      assert.deepEqual(large.slice(0, few.length), reference);
+      assert.deepEqual(await batchesScored(server), { thread: 1, event_loop: 1 });
+      // A new thread (after a death) is handed the same memory rather than reading a copy: what the event loop writes there, it scores with.
+      await server.scoring!.restart();
+      const saved = tables.map(([, t]) => Float32Array.from(t.data));
+      for (const [, t] of tables) t.data.fill(0);
+      try {
+        assert.notDeepEqual(await scores(server, rows.slice(0, few.length + 1)), large);
+      } finally {
+        tables.forEach(([, t], i) => t.data.set(saved[i]!));
+      }
+      assert.deepEqual(await scores(server, rows.slice(0, few.length + 1)), large);
+      assert.deepEqual(await batchesScored(server), { thread: 3, event_loop: 1 });
+    } finally {
+      await server.close();
+    }
+  });
+
   it('damaged weights at startup: ready() fails with the hash check, and nothing is scored on the event loop', async () => {
     const damaged = join(dir, 'damaged');
     saveTinyModel(damaged, 5);
@@ -158,7 +195,7 @@ describe('serve: the scoring thread', () => {
     }
     assert.notDeepEqual(otherScores, reference);
     publishDirAtomic(served, (tmp) => saveTinyModel(tmp, 3));
-    const server = createServer({ modelDir: served, scoreThread: true, batch: { maxWaitMs: 1 }, reload: { watch: false, pollMs: 0 } });
+    const server = createServer({ modelDir: served, scoreThread: true, batch: { maxWaitMs: 1, loopRows: 0 }, reload: { watch: false, pollMs: 0 } });
     try {
       await server.ready();
       const before = server.current().version;

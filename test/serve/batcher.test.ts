@@ -12,7 +12,8 @@ import { Batcher, type BatchOptions } from '../../src/serve/batcher.js';
 import { loadSnapshot, type ModelSnapshot } from '../../src/serve/snapshot.js';
 import { readPredictBody, RequestError } from '../../src/serve/request.js';
 import { createServer, jsonNumbers } from '../../src/serve/server.js';
-import { concatColumns } from '../../src/schema/index.js';
+import { concatColumns, type StoredColumns } from '../../src/schema/index.js';
+import type { ScoringJob } from '../../src/serve/scoringThread.js';
 import { saveTinyModel, tinyRow } from './tiny.js';
 
 describe('serve: batching', () => {
@@ -84,6 +85,21 @@ describe('serve: batching', () => {
     await new Promise((r) => setTimeout(r, 5));
     await Promise.all([a, held.submit(rowsOf(1, 1))]);
     assert.deepEqual(batches, [2]);
+  });
+
+  it('a lone small request is scored on the event loop; small requests that share a batch go to the scoring thread', async () => {
+    const where: string[] = [];
+    const remote = async (job: ScoringJob): Promise<Float64Array[]> => {
+      assert.equal(job.kind, 'predict');
+      return snap.score(snap.fitted.toDataset((job as { cols: StoredColumns }).cols), 0, (job as { cols: StoredColumns }).cols.numRows);
+    };
+    const b = new Batcher(snap, { maxWaitMs: 5, idleWaitMs: 0, maxBatchRows: 1000, chunkRows: 1000, loopRows: 8 }, undefined, undefined,
+      remote, (elsewhere) => where.push(elsewhere ? 'thread' : 'loop'));
+    const lone = await b.submit(rowsOf(0, 3));
+    const together = await Promise.all([b.submit(rowsOf(3, 2)), b.submit(rowsOf(5, 1))]);
+    const large = await b.submit(rowsOf(6, 9));
+    assert.deepEqual(where, ['loop', 'thread', 'thread']);
+    assert.deepEqual([lone, ...together, large].map((s) => Array.from(s[0]!)), [await alone(0, 3), await alone(3, 2), await alone(5, 1), await alone(6, 9)]);
   });
 
   it('seals a batch at maxBatchRows; a larger request is a batch of its own', async () => {

@@ -1,10 +1,11 @@
 /**
  * Coalesces concurrent requests for one model snapshot into batches (predict's here, rank's in
  * rank.ts): a batch is sealed when it holds maxBatchRows rows or maxWaitMs after its first
- * request (idleWaitMs where that request found nothing else waiting or being scored). A predict batch is scored on the scoring thread (scoringThread.ts) while the event loop
- * reads the next requests (a batch of at most loopRows rows on the event loop, with the weights the
- * thread shares with it), or, on the event loop, in chunks of chunkRows with a turn of the loop
- * between chunks, so a large batch does not stall other requests (and health checks) for long.
+ * request (idleWaitMs where that request found nothing else waiting or being scored). A predict
+ * batch is scored on the scoring thread (scoringThread.ts) while the event loop reads the next
+ * requests (a lone request of at most loopRows rows on the event loop, with the weights the thread
+ * shares with it), or, on the event loop, in chunks of chunkRows with a turn of the loop between
+ * chunks, so a large batch does not stall other requests (and health checks) for long.
  * Batches are scored one at a time, in arrival order; batches sealed while one is being scored
  * are joined (up to maxBatchRows) when its turn comes. A request is never split across batches,
  * so it is scored by one model throughout.
@@ -86,16 +87,21 @@ export abstract class Coalescer<Req, Res> {
     return this.pending.length === 0 && this.queue.length === 0;
   }
 
+  /** Nothing waiting or being scored. */
+  private get quiet(): boolean {
+    return !this.running && this.nothingBehind;
+  }
+
   /** Resolves once every request submitted so far is answered (a retired snapshot's resources may then go). */
   idle(): Promise<void> {
-    if (!this.running && this.queue.length === 0 && this.pending.length === 0) return Promise.resolve();
+    if (this.quiet) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Queues a request's rows, encoded with the fitted schema (readPredictBody). */
   protected enqueue(block: StoredColumns, request: Req): Promise<Res> {
     const count = block.numRows;
-    const idle = !this.running && this.queue.length === 0 && this.pending.length === 0;
+    const idle = this.quiet;
     if (this.rows > 0 && this.rows + count > this.opts.maxBatchRows) this.seal();
     const offset = this.rows;
     this.blocks.push(block);

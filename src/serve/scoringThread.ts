@@ -6,17 +6,19 @@
  * is loaded there from its directory and must come out as the same version; the event loop holds
  * only its manifest and fitted schema (loadSnapshotHead) and the thread's weights, which the thread
  * decodes onto SharedArrayBuffers and posts to it (shared, not copied: the event loop scores small
- * predict batches with them, BatchOptions.loopRows, and posts them back to a thread started after a
- * death). Encoded columns go there by transfer (no copy) and probabilities come back the same way.
+ * predict requests with them, BatchOptions.loopRows, and posts them back to a thread started after
+ * a death). Encoded columns go there by transfer (no copy) and probabilities come back the same way.
  *
  * Failure policy: a snapshot the thread cannot load for a reason other than a republished
  * directory, or kernels the thread cannot have (a test's setBackend), are scored on the event loop
- * (with the shared weights, else its weights loaded there first; logged once, with why). If the thread dies, the work it held is
- * answered 503 (retry), never left hanging; the next request starts a new thread (loading its
- * snapshot again), and after MAX_RESTARTS deaths everything is scored on the event loop.
+ * (with the shared weights, else its weights loaded there first; logged once, with why). If the
+ * thread dies, the work it held is answered 503 (retry), never left hanging; the next request
+ * starts a new thread (loading its snapshot again, around the weights the event loop still
+ * shares), and after MAX_RESTARTS deaths everything is scored on the event loop.
  */
 import { Worker } from 'node:worker_threads';
 import { backend, nativeKernels, referenceKernels } from '../backend/index.js';
+import type { WeightTensors } from '../io/verifiedWeights.js';
 import type { Precision, PrecisionReport } from '../nn/quantize.js';
 import { ConfigError } from '../schema/errors.js';
 import type { StoredColumns } from '../schema/index.js';
@@ -24,7 +26,6 @@ import type { ItemShape, ItemsSource, RankSlice } from './rank.js';
 import { RequestError } from './request.js';
 import { SnapshotChangedError, type ModelSnapshot } from './snapshot.js';
 import type { WeightsReader } from './weightsReader.js';
-import type { WeightTensors } from '../io/verifiedWeights.js';
 
 export interface ScoringData {
   backend: 'native' | 'reference';

@@ -155,15 +155,16 @@ export async function serveBench(argv: string[]): Promise<void> {
   const only = flagValue(argv, '--only');
   const reloadBuckets = flagValue(argv, '--reload-buckets') === undefined ? undefined : Number(flagValue(argv, '--reload-buckets'));
   if (only !== undefined && !['reload', 'profile', 'throughput'].includes(only)) throw new Error(`--only: expected reload, throughput or profile, got '${only}'`);
-  for (const flag of ['--batch-wait-ms', '--idle-wait-ms', '--loop-rows']) {
+  // --threads N: the servers' native compute threads (1 by default), --ort-threads N: onnxruntime's (--threads by default).
+  for (const [flag, min] of [['--batch-wait-ms', 0], ['--idle-wait-ms', 0], ['--loop-rows', 0], ['--threads', 1], ['--ort-threads', 1]] as const) {
     const v = flagValue(argv, flag);
-    if (v !== undefined) serverFlags.push(flag, String(Number(v)));
+    if (v === undefined) continue;
+    if (!/^\d+$/.test(v) || Number(v) < min) throw new Error(`${flag}: expected an integer >= ${min}, got '${v}'`);
+    serverFlags.push(flag, v);
   }
-  // --threads N: the servers' native compute threads (1 by default), --ort-threads N: onnxruntime's (--threads by default); --score-thread: for servers the scorers below do not set.
-  for (const flag of ['--score-thread', '--threads', '--ort-threads']) {
-    const v = flagValue(argv, flag);
-    if (v !== undefined) serverFlags.push(flag, v);
-  }
+  // --score-thread: for servers the scorers below do not set.
+  const scoreThread = flagValue(argv, '--score-thread');
+  if (scoreThread !== undefined) serverFlags.push('--score-thread', scoreThread);
   // --models DIR: train into DIR (kept) or reuse the models trained there before.
   const keep = flagValue(argv, '--models');
   try {

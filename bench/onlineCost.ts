@@ -1,9 +1,10 @@
 /**
- * `npm run bench -- online --vs-epoch [--model lr,dnn] [--source file,jetstream] [--records-per-message 1,64] [--rounds 3] [--copies 4] [--code DIR] [--json]`
+ * `npm run bench -- online --vs-epoch [--model lr,dnn] [--source file,jetstream] [--records-per-message 1,64] [--read ahead,in-thread] [--rounds 3] [--copies 4] [--code DIR] [--json]`
  *
  * What the stream costs (issue 12: ≤ 10 % for the DNN): the same model trained on the same rows one
- * epoch in memory vs online from a file (read ahead on a worker, the default, and in-thread) and
- * from a NATS JetStream stream. The Criteo head ×`copies` (uncompressed), the fields of
+ * epoch in memory vs online from a file and from a NATS JetStream stream, each read ahead on a
+ * worker (readAhead: true) and in-thread (false) — `--read` picks; the default 'auto' is one of the
+ * two, which the first line names for this machine. The Criteo head ×`copies` (uncompressed), the fields of
  * examples/online-criteo.yaml hashed into 32768 buckets each, batch 256, AdaGrad lr 0.05, 1 thread,
  * no periodic checkpoints. Epoch: the rows encoded beforehand (not timed) with the stream's own
  * schema (same ids, tables and model), one shuffled epoch of the Trainer. Online: the loop of
@@ -24,7 +25,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -34,7 +35,7 @@ import { parseExperimentConfig, type ExperimentConfig } from '../src/experiment/
 import type { OnlineRunResult } from '../src/experiment/onlineRun.js';
 import { createModel } from '../src/models/registry.js';
 import { createOptimizer } from '../src/optim/registry.js';
-import { openRowStream, streamSchema } from '../src/schema/index.js';
+import { openRowStream, resolveReadAhead, streamSchema } from '../src/schema/index.js';
 import { Trainer } from '../src/train/trainer.js';
 import { statCpuSeconds, threadCpuSeconds } from '../src/util/threadCpu.js';
 import { freePort, waitForPort } from './localPort.js';
@@ -138,6 +139,8 @@ export async function onlineCostBench(argv: string[]): Promise<void> {
   const copies = Number(flagValue(argv, '--copies') ?? 4);
   const perMessage = (flagValue(argv, '--records-per-message') ?? '1').split(',').map(Number);
   for (const n of perMessage) if (!Number.isInteger(n) || n < 1) throw new Error(`--records-per-message: expected positive integers, got ${flagValue(argv, '--records-per-message')}`);
+  const reads = (flagValue(argv, '--read') ?? 'ahead,in-thread').split(',');
+  for (const m of reads) if (m !== 'ahead' && m !== 'in-thread') throw new Error(`--read: expected ahead and/or in-thread, got ${m}`);
   const other = flagValue(argv, '--code');
   const codes: [string, RunOnline][] = [['this', (await import('../src/experiment/onlineRun.js')).runOnlineTraining]];
   if (other !== undefined) {
@@ -149,7 +152,7 @@ export async function onlineCostBench(argv: string[]): Promise<void> {
   const file = join(dir, 'criteo.txt');
   writeFileSync(file, head.repeat(copies));
   const lines = head.repeat(copies).split('\n').filter((l) => l.length > 0);
-  rep.note(`cpu ${cpuModel()}; load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${lines.length} rows`);
+  rep.note(`cpu ${cpuModel()}; ${availableParallelism()} cores available (readAhead 'auto' reads ${resolveReadAhead('auto') ? 'ahead' : 'in-thread'}); load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${lines.length} rows`);
   let js: { servers: string; cpuSeconds(): number; stop(): void } | undefined;
   if (sources.includes('jetstream')) {
     const j = await jetstream(dir, lines, perMessage);
@@ -163,13 +166,16 @@ export async function onlineCostBench(argv: string[]): Promise<void> {
         const ep = await epoch(config(file, model, join(dir, 'out'), {}), file);
         rep.row({ round, model, variant: 'epoch', rows_per_s: Math.round(ep.rps), cpu_us_per_row: r2(ep.cpuUs), thread_cpu_us_per_row: r2(ep.threadUs) });
         const variants: [string, RunOnline, Record<string, unknown>, number][] = [];
+        // Each source read ahead and in-thread back to back, in the opposite order every other round,
+        // so that a drift of the machine's load over a round weighs on both alike.
+        const modes = round % 2 === 1 ? reads : [...reads].reverse();
         for (const [name, run] of codes) {
-          if (sources.includes('file')) {
-            variants.push([`file ${name}`, run, {}, 0]);
-            variants.push([`file in-thread ${name}`, run, { readAhead: false }, 0]);
-          }
-          if (js !== undefined) {
-            for (const n of perMessage) variants.push([`jetstream ${n}/msg ${name}`, run, { jetstream: { servers: js.servers, stream: streamName(n), idleSeconds: IDLE_S } }, IDLE_S]);
+          const sourcesOnline: [string, Record<string, unknown>, number][] = [
+            ...(sources.includes('file') ? [['file', {}, 0] as [string, Record<string, unknown>, number]] : []),
+            ...(js === undefined ? [] : perMessage.map((n): [string, Record<string, unknown>, number] => [`jetstream ${n}/msg`, { jetstream: { servers: js!.servers, stream: streamName(n), idleSeconds: IDLE_S } }, IDLE_S])),
+          ];
+          for (const [label, online, idle] of sourcesOnline) {
+            for (const mode of modes) variants.push([`${label} ${mode} ${name}`, run, { ...online, readAhead: mode === 'ahead' }, idle]);
           }
         }
         for (const [variant, run, online, idle] of variants) {

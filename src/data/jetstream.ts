@@ -51,6 +51,11 @@ export interface JetStreamLines {
   /** How many lines content line `line`'s message has. */
   linesOf(line: number): number;
   /**
+   * sequenceOf and lineOf of each of `lines` (increasing, as a batch's rows are) in one pass, and
+   * for the last of them the lines of its message that follow it (0: it ends its message).
+   */
+  places(lines: Uint32Array): { sequences: Float64Array; lines: Uint32Array; openLines: number };
+  /**
    * The leading content lines an earlier run consumed: startAfterLines when the first message
    * delivered is startSequence's, else 0 (that message is no longer in the stream: what follows is
    * all new). Resolves once the first message is there, or the lines end.
@@ -152,6 +157,31 @@ class LinePositions {
   /** Index of `line`'s entries, or -1 when it is not held. */
   index(line: number): number {
     return line >= this.base && line <= this.lines ? this.start + line - this.base : -1;
+  }
+  /**
+   * The places of `lines` (each held, increasing: a batch's rows): one index check for the batch
+   * and a copy per row, not a lookup of each array per row. openLines: the lines of the last row's
+   * message after it (0: it is the message's last line).
+   */
+  places(lines: Uint32Array, name: string): { sequences: Float64Array; lines: Uint32Array; openLines: number } {
+    const n = lines.length;
+    const sequences = new Float64Array(n);
+    const within = new Uint32Array(n);
+    if (n === 0) return { sequences, lines: within, openLines: 0 };
+    const first = lines[0]!;
+    const last = lines[n - 1]!;
+    if (first < this.base || last > this.lines || first > last) {
+      throw new Error(`${name}: no sequence recorded for lines ${first}..${last} (lines ${this.base}..${this.lines} are known)`);
+    }
+    const shift = this.start - this.base;
+    const { seqs, within: w } = this;
+    for (let r = 0; r < n; r++) {
+      const i = lines[r]! + shift;
+      sequences[r] = seqs[i]!;
+      within[r] = w[i]!;
+    }
+    const end = last + shift;
+    return { sequences, lines: within, openLines: this.counts[end]! - w[end]! > 0 ? w[end]! : 0 };
   }
   sequence(i: number): number { return this.seqs[i]!; }
   lineIn(i: number): number { return this.within[i]!; }
@@ -329,6 +359,7 @@ export async function openJetStreamLines(opts: JetStreamSourceOptions): Promise<
     sequenceOf: (line) => seqs.sequence(entry(line)),
     lineOf: (line) => seqs.lineIn(entry(line)),
     linesOf: (line) => seqs.count(entry(line)),
+    places: (lines) => seqs.places(lines, name),
     async consumed() {
       if (skip === 0 || (held.length === 0 && !await arrival())) return 0;
       return heldSeqs[0] === opts.startSequence ? skip : 0;

@@ -47,10 +47,12 @@ export const onlineSchema = z.strictObject({
   chunkSize: z.number().int().min(64).optional(),
   /**
    * Read, parse and encode the next batches on a worker thread while the current one trains (a file
-   * read by path with hashed fields; the same batches and errors as in-thread). false: all on the
-   * training thread.
+   * read by path or a JetStream stream, with hashed fields; the same batches, model bits and errors
+   * as in-thread). false: all on the training thread. 'auto': ahead only when the process may use at
+   * least 3 cores (src/schema/streamAhead.ts resolveReadAhead): on fewer the worker competes with
+   * the training thread for its core and costs more than it saves.
    */
-  readAhead: z.boolean().default(true),
+  readAhead: z.union([z.boolean(), z.literal('auto')]).default('auto'),
   /** Also publish the model directory every N steps (atomically: `ctrkit serve` hot-reloads it); always at the end. */
   publishEvery: z.number().int().positive().optional(),
   /** Grow a bounded vocabulary per field instead of hashing (see vocabSchema). */

@@ -20,7 +20,8 @@ import { setImmediate as nextTick } from 'node:timers/promises';
 import { backend } from '../backend/index.js';
 import { wholeBatch } from '../data/batching.js';
 import { STDIN } from '../data/readers/textFile.js';
-import { ConfigError, csvFirstRecord, GrowingVocabularies, openRowStream, openRowStreamAhead, sourcePath, streamSchema, type GrowingVocabStats } from '../schema/index.js';
+import { availableParallelism } from 'node:os';
+import { canReadAhead, ConfigError, csvFirstRecord, GrowingVocabularies, openRowStream, openRowStreamAhead, resolveReadAhead, sourcePath, streamSchema, type GrowingVocabStats, type StreamOptions } from '../schema/index.js';
 import { createModel, type ModelDims } from '../models/registry.js';
 import { createOptimizer } from '../optim/registry.js';
 import { createLoss } from '../losses/registry.js';
@@ -77,6 +78,8 @@ export interface OnlineRunResult {
   /** The position this run resumed after (0: it started at the beginning). */
   resumedAfter: number;
   interrupted: boolean;
+  /** How the stream was read: on a worker thread ahead of training, or on the training thread (train.online.readAhead resolved). */
+  reading: 'ahead' | 'in-thread';
   /** The progressive metrics over the whole stream so far. */
   progressive: ProgressiveReport;
   /** <output>/report.html: the progressive curves over the rows scored, the final metrics, slice bias (data: report.json). */
@@ -205,6 +208,11 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   const fitted = withoutLabel(readSchema, POSITION_LABEL);
   const vocabs = online.vocab && new GrowingVocabularies(fitted, online.vocab.candidates ?? online.vocab.capacity);
   const input = inputPath(cfg, online);
+  // train.online.readAhead ('auto': by the cores the process may use); standard input and growing
+  // vocabularies are read in-thread whatever it says. Logged and reported: it sets the speed, not the result.
+  const cores = opts.cores ?? availableParallelism();
+  const readAhead = resolveReadAhead(online.readAhead, cores) && canReadAhead(input, { batchSize: cfg.train.batchSize, ...(vocabs && { vocabularies: vocabs }) });
+  const reading: OnlineRunResult['reading'] = readAhead ? 'ahead' : 'in-thread';
   ensureDir(output);
   const positional: ModelDims = {
     numIds: fitted.numIds, numFields: fitted.spec.fields.length, denseDim: fitted.spec.dense.length, numSequences: fitted.spec.sequences.length,
@@ -243,7 +251,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   const logFile = join(output, 'log.jsonl');
   if (saved) truncateLog(logFile, globalStep);
   const log = new MetricLog(logFile, { everySteps: cfg.train.logEvery, truncate: !saved });
-  log.write({ event: 'start', epoch: 1, step: globalStep, globalStep, resumed: saved !== null, position, seed });
+  log.write({ event: 'start', epoch: 1, step: globalStep, globalStep, resumed: saved !== null, position, seed, reading, read_ahead: String(online.readAhead), cores });
 
   const save = (): void => {
     const trainer: TrainerState = {
@@ -265,13 +273,14 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
     ...(online.jetstream.idleSeconds === undefined ? {} : { idleMs: online.jetstream.idleSeconds * 1000 }),
     ...(opts.signal === undefined ? {} : { signal: opts.signal }),
   };
-  const rowStream = await (online.readAhead ? openRowStreamAhead : openRowStream)(readSchema, cfg.data.source, input, cfg.baseDir, {
+  const streamOptions: StreamOptions = {
     batchSize: cfg.train.batchSize, after: jet ? 0 : position, onBadLine,
     ...(jet ? { jetstream: jet } : {}),
     ...(online.chunkSize === undefined ? {} : { chunkSize: online.chunkSize }),
     ...(sliceField === undefined ? {} : { sliceField }),
     ...(vocabs === undefined ? {} : { vocabularies: vocabs }),
-  });
+  };
+  const rowStream = await (readAhead ? openRowStreamAhead : openRowStream)(readSchema, cfg.data.source, input, cfg.baseDir, streamOptions);
   const modelDir = join(output, 'model');
   const src = cfg.data.source;
   // A CSV's header is recorded so that a headerless later slice can be scored (standard input cannot be read twice).
@@ -397,11 +406,11 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   log.write({ event: 'stop', epoch: 1, step: globalStep, globalStep, interrupted, rows_per_s: rowsPerSecond, ...progressRecord(last, position) });
   const report = await writeOnlineReport(cfg, output, last, {
     config: cfg.file, output, input, model: cfg.model.type, loss: cfg.train.loss?.type ?? 'bce', seed, rows, ...(sampler ? { trained_rows: trainedRows } : {}), batches: globalStep,
-    [jet ? 'sequence' : 'line']: position, ...(positionLines > 0 && { sequence_lines: positionLines }), resumed_after: resumedAfter, interrupted, rows_per_s: Math.round(rowsPerSecond), seconds: Math.round(seconds * 100) / 100,
+    [jet ? 'sequence' : 'line']: position, ...(positionLines > 0 && { sequence_lines: positionLines }), resumed_after: resumedAfter, interrupted, reading, rows_per_s: Math.round(rowsPerSecond), seconds: Math.round(seconds * 100) / 100,
   });
   return {
     output, modelDir, logFile, checkpointsDir: checkpointDir, backend: kernels, input, rows, trainedRows, batches: globalStep,
-    report, skippedLines: rowStream.stats.skipped, position, positionKind: jet ? 'sequence' : 'line', positionLines, resumedAfter, interrupted, progressive: last, rowsPerSecond, loopCpuSeconds: (cpu.user + cpu.system) / 1e6, seconds,
+    report, skippedLines: rowStream.stats.skipped, position, positionKind: jet ? 'sequence' : 'line', positionLines, resumedAfter, interrupted, reading, progressive: last, rowsPerSecond, loopCpuSeconds: (cpu.user + cpu.system) / 1e6, seconds,
     ...(vocabs && { vocab: vocabs.stats() }),
     ...(threadCpu !== undefined && loopThreadCpu !== undefined && { loopThreadCpuSeconds: threadCpu - loopThreadCpu }),
   };

@@ -30,6 +30,8 @@ export interface TrainRunOptions {
   /** Overrides the config's train.threads (experiments run 1 per run when runs share cores). */
   threads?: number;
   signal?: AbortSignal;
+  /** Cores taken as available to the process (default os.availableParallelism()): what train.online.readAhead 'auto' decides by. */
+  cores?: number;
   /** Where progress lines and notes go (default stderr). */
   stream?: NodeJS.WritableStream & { isTTY?: boolean };
 }

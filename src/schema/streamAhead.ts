@@ -13,6 +13,7 @@
  * would keep the process waiting for the pipe), and growing vocabularies (state the training thread
  * shares: admissions reset embedding rows between batches).
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { newStats } from '../data/readers/reader.js';
 import { STDIN } from '../data/readers/textFile.js';
@@ -30,6 +31,23 @@ import { CreditReturn, revive, type AheadJetStream, type AheadMessage, type Ahea
 export function readAheadDepth(batchSize: number): { ahead: number; returnEvery: number } {
   const returnEvery = Math.min(16, Math.max(1, Math.ceil(2048 / batchSize)));
   return { ahead: 2 * returnEvery, returnEvery };
+}
+
+/** train.online.readAhead: on, off, or chosen by the cores the process may use. */
+export type ReadAheadSetting = boolean | 'auto';
+
+/**
+ * The fewest cores (os.availableParallelism(), which counts the process's CPU affinity) at which
+ * 'auto' reads ahead: one for the training thread, one for the worker, and one for what else runs —
+ * the OS, the NATS client's socket reads, a local nats-server. With fewer, the worker shares the
+ * training thread's core: its parse saves less than the worker's wake-ups, hand-overs and the
+ * contention cost (2 vCPUs: in-thread 1.04× epoch, read ahead 1.25×; docs/benchmarks.md).
+ */
+export const READ_AHEAD_MIN_CORES = 3;
+
+/** Whether a run reads ahead on a worker: `setting`, or for 'auto' whether `cores` spare the worker one. */
+export function resolveReadAhead(setting: ReadAheadSetting, cores: number = availableParallelism()): boolean {
+  return setting === 'auto' ? cores >= READ_AHEAD_MIN_CORES : setting;
 }
 
 /** Whether `openRowStreamAhead` reads with a worker (else in-thread). */

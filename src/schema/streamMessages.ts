@@ -37,11 +37,8 @@ export async function sequencedRowStream(lines: JetStreamLines,
   async function* batches(): AsyncGenerator<StreamBatch> {
     try {
       for await (const b of rows) {
-        const n = b.lines.length;
-        const messageSequences = Float64Array.from(b.lines, (l) => lines.sequenceOf(l));
-        const messageLines = Uint32Array.from(b.lines, (l) => lines.lineOf(l));
-        const last = b.lines[n - 1];
-        const openLines = last !== undefined && messageLines[n - 1]! < lines.linesOf(last) ? messageLines[n - 1]! : 0;
+        const { sequences: messageSequences, lines: messageLines, openLines } = lines.places(b.lines);
+        const last = b.lines[b.lines.length - 1];
         // Later errors name later lines only: the map keeps the lines not yet in a batch.
         if (last !== undefined) lines.forget(last);
         yield { ...b, messageSequences, messageLines, ...(openLines > 0 && { openMessageLines: openLines }) };

@@ -183,17 +183,18 @@ describe('online training on the Criteo head', { skip }, () => {
     assert.deepEqual(readFileSync(join(resumed.modelDir, 'model.safetensors')), readFileSync(join(whole.modelDir, 'model.safetensors')));
   });
 
-  it('reading ahead on a worker thread (the default) trains the same model bits, logs and checkpoints as reading in-thread', async () => {
+  it('reading ahead on a worker thread trains the same model bits, logs and checkpoints as reading in-thread', async () => {
     const head = join(dir, 'head.txt');
     const run = async (out: string, online: string): ReturnType<typeof runOnlineTraining> =>
       runOnlineTraining(await loadExperimentConfig(config(dir, head, join(dir, out), 'batchSize: 256, checkpointEvery: 5', `${out}.yaml`, online), root), { quiet: true });
-    const ahead = await run('ahead', '');
+    const ahead = await run('ahead', ', readAhead: true');
     const inThread = await run('in-thread', ', readAhead: false');
+    assert.deepEqual([ahead.reading, inThread.reading], ['ahead', 'in-thread']);
     assert.equal(ahead.rows, 4096);
     assert.deepEqual(readFileSync(join(ahead.modelDir, 'model.safetensors')), readFileSync(join(inThread.modelDir, 'model.safetensors')));
     assert.deepEqual(ahead.progressive, inThread.progressive);
-    // Every record but its time and the loop's speed.
-    const records = (file: string): unknown[] => parseMetricLog(readFileSync(file, 'utf8')).map(({ time: _t, rows_per_s: _r, ...rest }) => rest);
+    // Every record but its time, the loop's speed and how the stream was read.
+    const records = (file: string): unknown[] => parseMetricLog(readFileSync(file, 'utf8')).map(({ time: _t, rows_per_s: _r, reading: _g, read_ahead: _a, cores: _c, ...rest }) => rest);
     assert.deepEqual(records(ahead.logFile), records(inThread.logFile));
     const last = (r: typeof ahead, f: string): Buffer => readFileSync(join(r.checkpointsDir, 'last', f));
     assert.deepEqual(last(ahead, 'tensors.safetensors'), last(inThread, 'tensors.safetensors'));
@@ -202,6 +203,26 @@ describe('online training on the Criteo head', { skip }, () => {
     assert.deepEqual(state(ahead), state(inThread));
     const resumed = await runOnlineTraining(await loadExperimentConfig(config(dir, head, join(dir, 'ahead'), 'batchSize: 256, checkpointEvery: 5', 'ahead-resumed.yaml', ', readAhead: false'), root), { quiet: true, resume: true });
     assert.equal(resumed.resumedAfter, 4096);
+  });
+
+  it("readAhead 'auto' (the default) reads ahead only with cores to spare, and the log and report say which", async () => {
+    const head = join(dir, 'head.txt');
+    const run = async (out: string, cores: number): ReturnType<typeof runOnlineTraining> =>
+      runOnlineTraining(await loadExperimentConfig(config(dir, head, join(dir, out), 'batchSize: 512', `${out}.yaml`), root), { quiet: true, cores });
+    const start = (r: { logFile: string }): Record<string, unknown> => parseMetricLog(readFileSync(r.logFile, 'utf8')).find((x) => x.event === 'start')!;
+    const two = await run('auto-2', 2);
+    const many = await run('auto-8', 8);
+    assert.deepEqual([two.reading, many.reading], ['in-thread', 'ahead']);
+    assert.deepEqual([start(two).reading, start(two).read_ahead, start(two).cores], ['in-thread', 'auto', 2]);
+    assert.deepEqual([start(many).reading, start(many).read_ahead, start(many).cores], ['ahead', 'auto', 8]);
+    const report = JSON.parse(readFileSync(join(many.output, 'report.json'), 'utf8')) as { run: Record<string, unknown> };
+    assert.equal(report.run.reading, 'ahead');
+    assert.deepEqual(readFileSync(join(two.modelDir, 'model.safetensors')), readFileSync(join(many.modelDir, 'model.safetensors')));
+    // Standard input is read on the training thread whatever the cores.
+    const piped = spawnSync(process.execPath, [cli, 'train', config(dir, '-', join(dir, 'auto-stdin'), 'batchSize: 512', 'auto-stdin.yaml'), '-q'],
+      { cwd: root, input: lines.slice(0, 600).join('\n') + '\n', encoding: 'utf8' });
+    assert.equal(piped.status, 0, piped.stderr);
+    assert.equal((JSON.parse(piped.stdout) as { reading: string }).reading, 'in-thread');
   });
 
   it('publishes the model directory every publishEvery steps while the stream goes on', async () => {

@@ -279,8 +279,8 @@ output: ${join(dir, name)}
     for (const [name, readAhead] of [['bits-ahead', true], ['bits-in-thread', false]] as const) {
       const r = runCli(['train', config(name, `${jetstream('BITS', 1)}, readAhead: ${readAhead}`), '-q']);
       assert.equal(r.status, 0, r.stderr);
-      const s = JSON.parse(r.stdout) as { rows: number; position: number };
-      assert.deepEqual([s.rows, s.position], [4096, 4096]);
+      const s = JSON.parse(r.stdout) as { rows: number; position: number; reading: string };
+      assert.deepEqual([s.rows, s.position, s.reading], [4096, 4096, readAhead ? 'ahead' : 'in-thread']);
     }
     assert.deepEqual(model('bits-ahead'), model('bits-in-thread'));
     assert.deepEqual(model('bits-ahead'), model('file'));
@@ -315,11 +315,30 @@ console.log('opened');`);
     assert.equal(next.done, false);
     assert.equal(next.value!.toString(), 'd\n');
     assert.equal(src.sequenceOf(3), 4);
+    assert.deepEqual(src.places(Uint32Array.of(2, 3)), { sequences: Float64Array.of(3, 4), lines: Uint32Array.of(1, 1), openLines: 0 });
     src.forget(3);
+    assert.throws(() => src.places(Uint32Array.of(3)), /no sequence recorded for lines 3\.\.3/);
     assert.throws(() => src.sequenceOf(3), /no sequence recorded for line 3/);
     const t = Date.now();
     assert.equal((await it.next()).done, true, 'then no message for idleSeconds ends the lines');
     assert.ok(Date.now() - t >= 350);
+    await src.close();
+  });
+
+  it("a batch's rows are placed in one pass: sequence, line in the message, and the lines its last message has left", async () => {
+    await publish('PLACES', ['a\nb\nc', 'd', 'e\nf\n']);
+    const src = await openJetStreamLines({ servers: [`127.0.0.1:${port}`], stream: 'PLACES', startSequence: 1, idleMs: 300 });
+    let text = '';
+    for await (const chunk of src.content) text += chunk.toString();
+    assert.equal(text, 'a\nb\nc\nd\ne\nf\n');
+    const each = (ls: number[]) => ({ sequences: Float64Array.from(ls, (l) => src.sequenceOf(l)), lines: Uint32Array.from(ls, (l) => src.lineOf(l)) });
+    for (const [ls, open] of [[[1, 2], 1], [[3, 4, 5], 1], [[2, 4, 6], 0], [[1], 2], [[6], 0]] as const) {
+      const p = src.places(Uint32Array.from(ls));
+      assert.deepEqual({ sequences: p.sequences, lines: p.lines }, each([...ls]), `lines ${ls}`);
+      assert.equal(p.openLines > 0 ? src.linesOf(ls.at(-1)!) - p.lines.at(-1)! : 0, open, `lines left after ${ls}`);
+    }
+    assert.equal(src.places(Uint32Array.of(1, 2)).openLines, 2, 'two of three lines of message 1 consumed');
+    assert.equal(src.places(Uint32Array.of(3, 4)).openLines, 0, 'message 2 ends the batch');
     await src.close();
   });
 

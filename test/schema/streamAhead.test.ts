@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataFormatError } from '../../src/data/readers/errors.js';
 import { canReadAhead, openRowStream, openRowStreamAhead, streamSchema, type RowStream, type StreamBatch, type StreamOptions } from '../../src/schema/index.js';
-import { readAheadDepth } from '../../src/schema/streamAhead.js';
+import { READ_AHEAD_MIN_CORES, readAheadDepth, resolveReadAhead } from '../../src/schema/streamAhead.js';
 import { CreditReturn } from '../../src/schema/streamAheadProtocol.js';
 import { dataConfig, tempFiles } from './helpers.js';
 
@@ -128,6 +128,17 @@ describe('readAheadDepth', () => {
     assert.deepEqual(readAheadDepth(65536), { ahead: 2, returnEvery: 1 });
     assert.deepEqual(readAheadDepth(2048), { ahead: 2, returnEvery: 1 });
     assert.deepEqual(readAheadDepth(1000), { ahead: 6, returnEvery: 3 });
+  });
+});
+
+describe('resolveReadAhead', () => {
+  it("'auto' reads ahead from 3 cores up (a core each for training, the worker and the rest); true and false are kept", () => {
+    assert.equal(READ_AHEAD_MIN_CORES, 3);
+    assert.deepEqual([1, 2, 3, 4, 64].map((cores) => resolveReadAhead('auto', cores)), [false, false, true, true, true]);
+    for (const cores of [1, 2, 3, 16]) {
+      assert.equal(resolveReadAhead(true, cores), true);
+      assert.equal(resolveReadAhead(false, cores), false);
+    }
   });
 });
 

@@ -57,7 +57,7 @@ export function trainCommand(): Command {
           const { slices, ...progressive } = r.progressive;
           process.stdout.write(`${JSON.stringify({
             output: r.output, model: r.modelDir, log: r.logFile, checkpoints: r.checkpointsDir, backend: r.backend.name, threads: r.backend.threads,
-            online: true, input: r.input, rows: r.rows, trained_rows: r.trainedRows, batches: r.batches, position: r.position, position_kind: r.positionKind, ...(r.positionLines > 0 && { position_lines: r.positionLines }), resumed_after: r.resumedAfter, interrupted: r.interrupted,
+            online: true, input: r.input, rows: r.rows, trained_rows: r.trainedRows, batches: r.batches, position: r.position, position_kind: r.positionKind, ...(r.positionLines > 0 && { position_lines: r.positionLines }), resumed_after: r.resumedAfter, interrupted: r.interrupted, reading: r.reading,
             skipped_lines: r.skippedLines, progressive, ...(slices.length > 0 && { slices }), ...(r.vocab && { vocab: r.vocab }),
             report: r.report, rows_per_s: Math.round(r.rowsPerSecond), seconds: Math.round(r.seconds * 100) / 100,
           })}\n`);

@@ -48,9 +48,9 @@ export const onlineSchema = z.strictObject({
   /**
    * Read, parse and encode the next batches on a worker thread while the current one trains (a file
    * read by path or a JetStream stream, with hashed fields; the same batches, model bits and errors
-   * as in-thread). false: all on the training thread. 'auto': ahead only when the process may use at
-   * least 3 cores (src/schema/streamAhead.ts resolveReadAhead): on fewer the worker competes with
-   * the training thread for its core and costs more than it saves.
+   * as in-thread). false: all on the training thread. 'auto': ahead only when the process may use
+   * cores enough — 3 for a file, 2 for JetStream (src/schema/streamAhead.ts READ_AHEAD_MIN_CORES):
+   * on fewer the worker costs the training thread more than it takes off it.
    */
   readAhead: z.union([z.boolean(), z.literal('auto')]).default('auto'),
   /** Also publish the model directory every N steps (atomically: `ctrkit serve` hot-reloads it); always at the end. */

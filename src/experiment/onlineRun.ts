@@ -211,7 +211,7 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
   // train.online.readAhead ('auto': by the cores the process may use); standard input and growing
   // vocabularies are read in-thread whatever it says. Logged and reported: it sets the speed, not the result.
   const cores = opts.cores ?? availableParallelism();
-  const readAhead = resolveReadAhead(online.readAhead, cores) && canReadAhead(input, { batchSize: cfg.train.batchSize, ...(vocabs && { vocabularies: vocabs }) });
+  const readAhead = resolveReadAhead(online.readAhead, online.jetstream === undefined ? 'file' : 'jetstream', cores) && canReadAhead(input, { batchSize: cfg.train.batchSize, ...(vocabs && { vocabularies: vocabs }) });
   const reading: OnlineRunResult['reading'] = readAhead ? 'ahead' : 'in-thread';
   ensureDir(output);
   const positional: ModelDims = {

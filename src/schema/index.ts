@@ -21,4 +21,4 @@ export { oovShares, profileWithFitted, profileWithSchema, type SchemaFieldProfil
 export { csvFirstRecord } from './header.js';
 export { GrowingVocab, GrowingVocabularies, type GrowingVocabOptions, type GrowingVocabState, type GrowingVocabStats } from './growingVocab.js';
 export { openRowStream, streamSchema, STREAM_FORMATS, type RowStream, type StreamBatch, type StreamOptions, type StreamVocab } from './stream.js';
-export { canReadAhead, openRowStreamAhead, READ_AHEAD_MIN_CORES, resolveReadAhead, type ReadAheadSetting } from './streamAhead.js';
+export { canReadAhead, openRowStreamAhead, READ_AHEAD_MIN_CORES, resolveReadAhead, type ReadAheadSetting, type ReadAheadSource } from './streamAhead.js';

@@ -36,18 +36,27 @@ export function readAheadDepth(batchSize: number): { ahead: number; returnEvery:
 /** train.online.readAhead: on, off, or chosen by the cores the process may use. */
 export type ReadAheadSetting = boolean | 'auto';
 
+/** What a stream reads: a file (or standard input), or a JetStream stream's messages. */
+export type ReadAheadSource = 'file' | 'jetstream';
+
 /**
  * The fewest cores (os.availableParallelism(), which counts the process's CPU affinity) at which
- * 'auto' reads ahead: one for the training thread, one for the worker, and one for what else runs —
- * the OS, the NATS client's socket reads, a local nats-server. With fewer, the worker shares the
- * training thread's core: its parse saves less than the worker's wake-ups, hand-overs and the
- * contention cost (2 vCPUs: in-thread 1.04× epoch, read ahead 1.25×; docs/benchmarks.md).
+ * 'auto' reads ahead, by what the worker takes off the training thread (docs/benchmarks.md, 2 vCPUs,
+ * the DNN of `npm run bench -- online --vs-epoch`):
+ * - a file: parse and encode, 1–2 µs a row, about what handing the batches over and waking the
+ *   worker cost the training thread; only with a core for the worker and one for the rest (the OS,
+ *   other processes) is it a gain, so 3;
+ * - JetStream: the NATS client's decoding of every message too (the training thread's CPU a row
+ *   1.2–1.4× the epoch's in-thread, ~1.0–1.1× read ahead), which a second core absorbs beside the
+ *   server: read ahead was faster on 2 cores in every paired round at 64 records a message, and
+ *   as fast at 1, so 2. One core has none to spare: the worker's hand-overs are pure cost there
+ *   (pinned to one core of a loaded machine, neither mode won consistently).
  */
-export const READ_AHEAD_MIN_CORES = 3;
+export const READ_AHEAD_MIN_CORES: Readonly<Record<ReadAheadSource, number>> = { file: 3, jetstream: 2 };
 
-/** Whether a run reads ahead on a worker: `setting`, or for 'auto' whether `cores` spare the worker one. */
-export function resolveReadAhead(setting: ReadAheadSetting, cores: number = availableParallelism()): boolean {
-  return setting === 'auto' ? cores >= READ_AHEAD_MIN_CORES : setting;
+/** Whether a run reads ahead on a worker: `setting`, or for 'auto' whether `cores` spare the worker one for `source`. */
+export function resolveReadAhead(setting: ReadAheadSetting, source: ReadAheadSource, cores: number = availableParallelism()): boolean {
+  return setting === 'auto' ? cores >= READ_AHEAD_MIN_CORES[source] : setting;
 }
 
 /** Whether `openRowStreamAhead` reads with a worker (else in-thread). */

@@ -16,6 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parseMetricLog } from '../../src/train/metricLog.js';
+import { loadExperimentConfig } from '../../src/experiment/config.js';
+import { runOnlineTraining } from '../../src/experiment/onlineRun.js';
 import { heldMessages, openJetStreamLines } from '../../src/data/jetstream.js';
 import { DataFormatError } from '../../src/data/readers/errors.js';
 import { openRowStream, openRowStreamAhead, streamSchema, type RowStream, type StreamBatch, type StreamOptions } from '../../src/schema/index.js';
@@ -284,6 +286,15 @@ output: ${join(dir, name)}
     }
     assert.deepEqual(model('bits-ahead'), model('bits-in-thread'));
     assert.deepEqual(model('bits-ahead'), model('file'));
+  });
+
+  it("readAhead 'auto' reads JetStream ahead from 2 cores, in-thread on 1: the same model bits", async () => {
+    // BITS holds the head from the test above.
+    for (const [name, cores, reading] of [['auto-1', 1, 'in-thread'], ['auto-2', 2, 'ahead']] as const) {
+      const r = await runOnlineTraining(await loadExperimentConfig(config(name, jetstream('BITS', 1))), { quiet: true, cores });
+      assert.deepEqual([r.reading, r.rows], [reading, 4096]);
+      assert.deepEqual(model(name), model('file'));
+    }
   });
 
   it('a JetStream stream opened ahead and never read does not keep the process from exiting', async () => {

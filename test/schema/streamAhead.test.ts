@@ -132,12 +132,15 @@ describe('readAheadDepth', () => {
 });
 
 describe('resolveReadAhead', () => {
-  it("'auto' reads ahead from 3 cores up (a core each for training, the worker and the rest); true and false are kept", () => {
-    assert.equal(READ_AHEAD_MIN_CORES, 3);
-    assert.deepEqual([1, 2, 3, 4, 64].map((cores) => resolveReadAhead('auto', cores)), [false, false, true, true, true]);
-    for (const cores of [1, 2, 3, 16]) {
-      assert.equal(resolveReadAhead(true, cores), true);
-      assert.equal(resolveReadAhead(false, cores), false);
+  it("'auto' reads a file ahead from 3 cores, JetStream from 2; true and false are kept", () => {
+    assert.deepEqual(READ_AHEAD_MIN_CORES, { file: 3, jetstream: 2 });
+    assert.deepEqual([1, 2, 3, 4, 64].map((cores) => resolveReadAhead('auto', 'file', cores)), [false, false, true, true, true]);
+    assert.deepEqual([1, 2, 3, 4, 64].map((cores) => resolveReadAhead('auto', 'jetstream', cores)), [false, true, true, true, true]);
+    for (const source of ['file', 'jetstream'] as const) {
+      for (const cores of [1, 2, 3, 16]) {
+        assert.equal(resolveReadAhead(true, source, cores), true);
+        assert.equal(resolveReadAhead(false, source, cores), false);
+      }
     }
   });
 });

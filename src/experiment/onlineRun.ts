@@ -15,12 +15,12 @@
  * offline one, so `predict`, `eval`, `serve` and `export` read it unchanged.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setImmediate as nextTick } from 'node:timers/promises';
 import { backend } from '../backend/index.js';
 import { wholeBatch } from '../data/batching.js';
 import { STDIN } from '../data/readers/textFile.js';
-import { availableParallelism } from 'node:os';
 import { canReadAhead, ConfigError, csvFirstRecord, GrowingVocabularies, openRowStream, openRowStreamAhead, resolveReadAhead, sourcePath, streamSchema, type GrowingVocabStats, type StreamOptions } from '../schema/index.js';
 import { createModel, type ModelDims } from '../models/registry.js';
 import { createOptimizer } from '../optim/registry.js';

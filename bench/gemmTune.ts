@@ -16,7 +16,7 @@ import { writeFileAtomic } from '../src/io/atomic.js';
 import { GEMM_SHAPES, gflops } from './engine.js';
 import { Reporter, cpuModel, flagValue, hasFlag } from './report.js';
 
-const KERNELS = ['avx512-6x64', 'avx512-14x32', 'avx2-6x16', 'portable-4x8'];
+const KERNELS = ['avx512-6x64', 'avx512-14x32', 'avx2-6x16', 'avx2-4x24', 'portable-4x8'];
 const MARGIN = 1.03;
 
 function median(v: number[]): number {

@@ -111,11 +111,13 @@ constexpr int MR = 14, NV = 2;
 }  // namespace avx512
 
 // AVX2 + FMA: 16 ymm registers allow the classic 6 x 16 tile (12 accumulators, 2 B vectors,
-// 1 broadcast).
+// 6 broadcasts per k) and 4 x 24 (12 accumulators, 3 B vectors, 4 broadcasts: a third fewer
+// broadcast loads per FMA). On Zen 3 4 x 24 was within noise of 6 x 16 (serving +1-3 %, dW
+// -1-10 %, docs/benchmarks.md), so 6 x 16 stays the default and 4 x 24 is a gemm-tune candidate.
 namespace avx2 {
 #define CTR_TARGET __attribute__((target("avx2,fma")))
 using V = __m256;
-constexpr int W = 8, MR = 6, NV = 2;
+constexpr int W = 8;
 constexpr const char* NAME = "avx2";
 constexpr Isa ISA = Isa::Avx2;
 CTR_TARGET static inline V vzero() { return _mm256_setzero_ps(); }
@@ -141,7 +143,14 @@ CTR_TARGET static inline float vsum(V a) {
   return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 CTR_TARGET static inline V vselgt(V a, V b, V x, V y) { return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_GT_OQ)); }
+namespace t6x16 {
+constexpr int MR = 6, NV = 2;
 #include "gemm_kernels.inc"
+}  // namespace t6x16
+namespace t4x24 {
+constexpr int MR = 4, NV = 3;
+#include "gemm_kernels.inc"
+}  // namespace t4x24
 #undef CTR_TARGET
 }  // namespace avx2
 
@@ -179,7 +188,7 @@ static inline V vselgt(V a, V b, V x, V y) { return a > b ? x : y; }
 // speed alone; only KC (the K-block boundaries) changes the rounding.
 const Family* const FAMILIES[] = {
 #if defined(__x86_64__)
-    &avx512::t6x64::family, &avx512::t14x32::family, &avx2::family,
+    &avx512::t6x64::family, &avx512::t14x32::family, &avx2::t6x16::family, &avx2::t4x24::family,
 #endif
     &portable::family};
 
@@ -218,6 +227,9 @@ constexpr Tuned TABLE[] = {
     {"zen4", "avx512-6x64", 120},
     // Zen 5 (2026-12-02, paired windows): 14x32 0.98x of 6x64, MC 126 / 240 within noise of 120.
     {"zen5", "avx512-6x64", 120},
+    // Zen 3 (AVX2, 512 KiB L2; 2026-12-02, best-of windows on a noisy host): no row — 6x16 at the
+    // rule's MC 126 runs serving shapes at 85-90 % of the FMA peak; 4x24 0.91-1.09x of it, MC
+    // 60 / 120 / 240 within noise.
 };
 
 // One blocking, immutable once published. generation numbers the distinct blockings: a B pack

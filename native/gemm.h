@@ -66,7 +66,7 @@ const char* gemmKernelName();
 // GEMM blocking: the micro-kernel and the cache blocks. Only kc changes results (it fixes where
 // the K sum is split into blocks); the rest changes speed alone. Sizes in floats.
 struct GemmBlocking {
-  std::string kernel;  // "<isa>-<MR>x<NR>": avx512-6x64, avx512-14x32, avx2-6x16, portable-4x8
+  std::string kernel;  // "<isa>-<MR>x<NR>": avx512-6x64, avx512-14x32, avx2-6x16, avx2-4x24, portable-4x8
   int kc = 0;          // K block (a K is split into ceil(K / kc) near-equal blocks)
   int mc = 0;          // rows of A per task before the task grid is refined
   long packA = 0, packB = 0;  // caps on the packed A / B blocks

@@ -100,7 +100,9 @@ function run(s: Shape, seed: number, K = native()): Float32Array {
 }
 
 function kernels(): string[] {
-  return addon().kernelName() === 'avx512' ? ['avx512-6x64', 'avx512-14x32', 'avx2-6x16'] : [addon().gemmBlocking!(true).kernel];
+  const name = addon().kernelName();
+  return name === 'avx512' ? ['avx512-6x64', 'avx512-14x32', 'avx2-6x16', 'avx2-4x24']
+    : name === 'avx2' ? ['avx2-6x16', 'avx2-4x24'] : [addon().gemmBlocking!(true).kernel];
 }
 
 test('forced blockings agree with the reference; 1 and 2 threads give the same bits', { skip }, () => {

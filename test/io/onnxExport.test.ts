@@ -23,7 +23,11 @@ import { endStep, noGrad } from '../../src/autograd/tape.js';
 import { RowGatherer } from '../../src/data/batching.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { OrtScorer } from '../../bench/onnxRuntime.js';
+import { loadNativeKernels } from '../../src/backend/native.js';
 import { censusColumns, censusPrefix, cli, trainCensus } from '../serve/census.js';
+
+/** The CPU has VNNI (u8·s8 dot products into int32), which onnxruntime's int8 kernels use when present. */
+const ORT_VNNI = ((isa) => isa !== undefined && (isa.avx512vnni || isa.avxvnni))(loadNativeKernels().addon?.cpuInfo?.().isa);
 
 const ROWS = 2000;
 const TOL = 1e-5;
@@ -224,8 +228,12 @@ describe('ONNX export: onnxruntime-node scores as ctrkit predict', () => {
         }
         // Quantised, not exact: close to fp32 and to ctrkit's int8 (whose inputs are quantised per row, not per tensor).
         assert.ok(maxVs32 > 0, `${name}: int8 graph scores exactly as fp32: not quantised`);
-        assert.ok(maxVs32 < 5e-3 && sumVs32 / p32.length < 5e-4, `${name}: |Δp| vs fp32 max ${maxVs32}, mean ${sumVs32 / p32.length}`);
-        assert.ok(sumVs8 / p8.length < 5e-4, `${name}: mean |Δp| vs ctrkit int8 ${sumVs8 / p8.length}`);
+        // Without VNNI, onnxruntime's u8·s8 kernel sums byte products pairwise in int16
+        // (VPMADDUBSW), which saturates on large pairs (its quantization docs: the U8S8 saturation
+        // issue): on such CPUs (Zen 3, measured mean |Δp| 1.3e-3) the bounds are wider.
+        const [maxBound, meanBound] = ORT_VNNI ? [5e-3, 5e-4] : [1e-2, 3e-3];
+        assert.ok(maxVs32 < maxBound && sumVs32 / p32.length < meanBound, `${name}: |Δp| vs fp32 max ${maxVs32}, mean ${sumVs32 / p32.length}`);
+        assert.ok(sumVs8 / p8.length < meanBound, `${name}: mean |Δp| vs ctrkit int8 ${sumVs8 / p8.length}`);
       } finally {
         await ort.release();
       }

@@ -146,7 +146,9 @@ test('linearBackward overwrite: stale outputs are set, with the bits of accumula
               set.forEach((g, i) => assert.ok(bitsEqual(g, accumulated[i]!), `${K.name} ${what} ${threads} threads: output ${'XWb'[i]}`));
             }
           }
-          agree(what, (K) => run(K, NaN));
+          // dW sums M products: its float32 rounding grows with M and with the K-blocks the ISA's
+          // blocking splits M into (AVX2's KC of 512 splits 700, AVX-512's does not), hence atol ∝ M.
+          agree(what, (K) => run(K, NaN), 1e-5 * Math.max(1, M / 64));
         }
       }
     }

@@ -152,7 +152,8 @@ export async function onlineCostBench(argv: string[]): Promise<void> {
   const file = join(dir, 'criteo.txt');
   writeFileSync(file, head.repeat(copies));
   const lines = head.repeat(copies).split('\n').filter((l) => l.length > 0);
-  rep.note(`cpu ${cpuModel()}; ${availableParallelism()} cores available (readAhead 'auto' reads a file ${resolveReadAhead('auto', 'file') ? 'ahead' : 'in-thread'}, JetStream ${resolveReadAhead('auto', 'jetstream') ? 'ahead' : 'in-thread'}); load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${lines.length} rows`);
+  const cores = availableParallelism();
+  rep.note(`cpu ${cpuModel()}; ${cores} cores available (readAhead 'auto' reads a file ${resolveReadAhead('auto', 'file', cores) ? 'ahead' : 'in-thread'}, JetStream ${resolveReadAhead('auto', 'jetstream', cores) ? 'ahead' : 'in-thread'}); load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}; ${lines.length} rows`);
   let js: { servers: string; cpuSeconds(): number; stop(): void } | undefined;
   if (sources.includes('jetstream')) {
     const j = await jetstream(dir, lines, perMessage);

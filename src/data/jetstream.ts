@@ -170,7 +170,8 @@ class LinePositions {
     if (n === 0) return { sequences, lines: within, openLines: 0 };
     const first = lines[0]!;
     const last = lines[n - 1]!;
-    if (first < this.base || last > this.lines || first > last) {
+    const end = this.index(last);
+    if (this.index(first) < 0 || end < 0 || first > last) {
       throw new Error(`${name}: no sequence recorded for lines ${first}..${last} (lines ${this.base}..${this.lines} are known)`);
     }
     const shift = this.start - this.base;
@@ -180,7 +181,6 @@ class LinePositions {
       sequences[r] = seqs[i]!;
       within[r] = w[i]!;
     }
-    const end = last + shift;
     return { sequences, lines: within, openLines: this.counts[end]! - w[end]! > 0 ? w[end]! : 0 };
   }
   sequence(i: number): number { return this.seqs[i]!; }

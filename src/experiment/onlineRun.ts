@@ -21,7 +21,7 @@ import { setImmediate as nextTick } from 'node:timers/promises';
 import { backend } from '../backend/index.js';
 import { wholeBatch } from '../data/batching.js';
 import { STDIN } from '../data/readers/textFile.js';
-import { canReadAhead, ConfigError, csvFirstRecord, GrowingVocabularies, openRowStream, openRowStreamAhead, resolveReadAhead, sourcePath, streamSchema, type GrowingVocabStats, type StreamOptions } from '../schema/index.js';
+import { canReadAhead, ConfigError, csvFirstRecord, GrowingVocabularies, openRowStream, openRowStreamAhead, resolveReadAhead, sourcePath, streamSchema, type GrowingVocabStats } from '../schema/index.js';
 import { createModel, type ModelDims } from '../models/registry.js';
 import { createOptimizer } from '../optim/registry.js';
 import { createLoss } from '../losses/registry.js';
@@ -273,14 +273,13 @@ export async function runOnlineTraining(cfg: ExperimentConfig, opts: TrainRunOpt
     ...(online.jetstream.idleSeconds === undefined ? {} : { idleMs: online.jetstream.idleSeconds * 1000 }),
     ...(opts.signal === undefined ? {} : { signal: opts.signal }),
   };
-  const streamOptions: StreamOptions = {
+  const rowStream = await (readAhead ? openRowStreamAhead : openRowStream)(readSchema, cfg.data.source, input, cfg.baseDir, {
     batchSize: cfg.train.batchSize, after: jet ? 0 : position, onBadLine,
     ...(jet ? { jetstream: jet } : {}),
     ...(online.chunkSize === undefined ? {} : { chunkSize: online.chunkSize }),
     ...(sliceField === undefined ? {} : { sliceField }),
     ...(vocabs === undefined ? {} : { vocabularies: vocabs }),
-  };
-  const rowStream = await (readAhead ? openRowStreamAhead : openRowStream)(readSchema, cfg.data.source, input, cfg.baseDir, streamOptions);
+  });
   const modelDir = join(output, 'model');
   const src = cfg.data.source;
   // A CSV's header is recorded so that a headerless later slice can be scored (standard input cannot be read twice).

@@ -49,12 +49,12 @@ function dtypeOf(a: TensorData): DType {
 }
 
 function allocate(dtype: DType, n: number, shared: boolean): TensorData {
-  const buffer = shared ? new SharedArrayBuffer(n * BYTES[dtype]) : undefined;
+  const buffer = shared ? new SharedArrayBuffer(n * BYTES[dtype]) : new ArrayBuffer(n * BYTES[dtype]);
   switch (dtype) {
-    case 'F32': return buffer ? new Float32Array(buffer) : new Float32Array(n);
-    case 'F64': return buffer ? new Float64Array(buffer) : new Float64Array(n);
-    case 'I32': return buffer ? new Int32Array(buffer) : new Int32Array(n);
-    case 'U8': return buffer ? new Uint8Array(buffer) : new Uint8Array(n);
+    case 'F32': return new Float32Array(buffer);
+    case 'F64': return new Float64Array(buffer);
+    case 'I32': return new Int32Array(buffer);
+    case 'U8': return new Uint8Array(buffer);
   }
 }
 

@@ -13,7 +13,6 @@
  * would keep the process waiting for the pipe), and growing vocabularies (state the training thread
  * shares: admissions reset embedding rows between batches).
  */
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { newStats } from '../data/readers/reader.js';
 import { STDIN } from '../data/readers/textFile.js';
@@ -55,7 +54,7 @@ export type ReadAheadSource = 'file' | 'jetstream';
 export const READ_AHEAD_MIN_CORES: Readonly<Record<ReadAheadSource, number>> = { file: 3, jetstream: 2 };
 
 /** Whether a run reads ahead on a worker: `setting`, or for 'auto' whether `cores` spare the worker one for `source`. */
-export function resolveReadAhead(setting: ReadAheadSetting, source: ReadAheadSource, cores: number = availableParallelism()): boolean {
+export function resolveReadAhead(setting: ReadAheadSetting, source: ReadAheadSource, cores: number): boolean {
   return setting === 'auto' ? cores >= READ_AHEAD_MIN_CORES[source] : setting;
 }
 

@@ -52,7 +52,7 @@ export const onlineSchema = z.strictObject({
    * cores enough — 3 for a file, 2 for JetStream (src/schema/streamAhead.ts READ_AHEAD_MIN_CORES):
    * on fewer the worker costs the training thread more than it takes off it.
    */
-  readAhead: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+  readAhead: z.union([z.boolean(), z.literal('auto')], { error: "expected true, false or 'auto'" }).default('auto'),
   /** Also publish the model directory every N steps (atomically: `ctrkit serve` hot-reloads it); always at the end. */
   publishEvery: z.number().int().positive().optional(),
   /** Grow a bounded vocabulary per field instead of hashing (see vocabSchema). */

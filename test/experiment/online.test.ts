@@ -223,6 +223,9 @@ describe('online training on the Criteo head', { skip }, () => {
       { cwd: root, input: lines.slice(0, 600).join('\n') + '\n', encoding: 'utf8' });
     assert.equal(piped.status, 0, piped.stderr);
     assert.equal((JSON.parse(piped.stdout) as { reading: string }).reading, 'in-thread');
+    // Another value is refused, naming the key and what it may be.
+    await assert.rejects(loadExperimentConfig(config(dir, head, join(dir, 'auto-bad'), 'batchSize: 512', 'auto-bad.yaml', ', readAhead: sometimes'), root),
+      (e: Error) => /train\.online\.readAhead: expected true, false or 'auto'/.test(e.message));
   });
 
   it('publishes the model directory every publishEvery steps while the stream goes on', async () => {

@@ -27,7 +27,8 @@
         "native/dropout.cc",
         "native/embedding.cc",
         "native/optim.cc",
-        "native/fmtnum.cc"
+        "native/fmtnum.cc",
+        "native/lines.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       # NODE_ADDON_API_CPP_EXCEPTIONS_ALL: any C++ exception leaving a binding (a kernel's, or one a

@@ -8,6 +8,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ctr::registerKernels(env, exports);
   ctr::registerInt8(env, exports);
   ctr::registerBf16(env, exports);
+  ctr::registerLines(env, exports);
   return exports;
 }
 

@@ -102,5 +102,6 @@ void registerGemm(Napi::Env env, Napi::Object exports);
 void registerKernels(Napi::Env env, Napi::Object exports);
 void registerInt8(Napi::Env env, Napi::Object exports);
 void registerBf16(Napi::Env env, Napi::Object exports);
+void registerLines(Napi::Env env, Napi::Object exports);
 
 }  // namespace ctr

@@ -24,6 +24,7 @@ import type { SourceConfig } from './config.js';
 import { fittedCoder } from './encodeRows.js';
 import type { FittedSchema } from './fitted.js';
 import { bucketOfBits, fnv1a32, fnv1a32NumberBits, fnv1a32RangeBits } from './hash.js';
+import { nativeLineEncoder } from './nativeLines.js';
 import { bucketIndex, log1pClamped } from './numeric.js';
 import { newParsedRow, parseIdValue, rawText, rowParser } from './rows.js';
 import { listColumns, missingColumn } from './source.js';
@@ -239,6 +240,13 @@ export async function openByteRowStream(fitted: FittedSchema, source: SourceConf
   const boundaries = spec.fields.map((f) => (f.kind === 'bucketize' ? f.boundaries : []));
   const denseLog = Uint8Array.from(spec.dense, (d) => (d.transform === 'log' ? 1 : 0));
   const binary = Uint8Array.from(spec.labels, (l) => (l.type === 'binary' ? 1 : 0));
+  // Lines of labels and hashed ids only: encoded natively, many in one call (src/schema/nativeLines.ts).
+  const native = D === 0 && !withWeight && sliceField === undefined && !trim && !mode.includes(BUCKETIZE)
+    ? nativeLineEncoder({
+      criteo, delimiter: delim, ncol, labels: L, columnOf: Int32Array.from({ length: L + F }, (_, k) => (criteo ? critPos[k]! : csvPos[k]!)),
+      mode, buckets, offsets, binary, smallLog: SMALL_LOG_BUCKET_HASH,
+    })
+    : undefined;
 
   /** Row n from the bytes of a line its format's parser accepted; false when a value needs the string path. */
   const storeBytes = (buf: Buffer, line: number): boolean => {
@@ -401,6 +409,22 @@ export async function openByteRowStream(fitted: FittedSchema, source: SourceConf
       const len = buf.length;
       let start = 0;
       while (start < len) {
+        if (native !== undefined && lineNo >= after && records?.pending === undefined && n < cap) {
+          const r = native.encode(buf, start, len, Math.min(cap, B) - n, codes, labels, n);
+          for (let i = 0; i < r.rows; i++) lines[n + i] = lineNo + 1 + i;
+          n += r.rows;
+          lineNo += r.rows;
+          stats.lines += r.rows;
+          stats.rows += r.rows;
+          start = r.pos;
+          if (n === B) {
+            yield flush();
+            continue;
+          }
+          // Else the end of the chunk, or the next line is read below: one the encoder leaves to
+          // the JavaScript path, or the first past the batch's room, which grows there.
+          if (start >= len) break;
+        }
         let nl = buf.indexOf(10, start);
         if (nl === -1) nl = len;
         readLine(buf, start, lineEnd(buf, start, nl), ++lineNo);

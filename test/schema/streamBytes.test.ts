@@ -14,6 +14,7 @@ import { bucketOfBits, fnv1a32, fnv1a32NumberBits, fnv1a32RangeBits, hashBucket 
 import { streamSchema, type RowStream, type StreamBatch, type StreamOptions } from '../../src/schema/index.js';
 import { openTextRowStream } from '../../src/schema/stream.js';
 import { openByteRowStream } from '../../src/schema/streamBytes.js';
+import { nativeLineEncoder, nativeLinesEncoded } from '../../src/schema/nativeLines.js';
 import type { DataConfig } from '../../src/schema/config.js';
 import { sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 import { dataConfig, tempFiles } from './helpers.js';
@@ -237,5 +238,120 @@ describe('openByteRowStream = openTextRowStream', () => {
     const bytes = await drain((await openByteRowStream(fitted, data.source, 'nats:X', { batchSize: 2, onBadLine: 'skip', content: content() }))!);
     assert.deepEqual(bytes, text);
     assert.ok(rowsOf(text) >= 7);
+  });
+});
+
+/*
+ * The native line encoder takes the lines of schemas with labels and hashed ids only (no dense
+ * value, weight, bucketized field or slice) and leaves every other line to the JavaScript path:
+ * the batches, counters and errors stay the text path's, and the encoder must have taken most lines.
+ */
+describe('openByteRowStream with the native line encoder (native/lines.cc)', () => {
+  const shared = sharedDataDir();
+  const CRITEO = 'criteo_kaggle_dac_head10k/criteo_kaggle_train_head10k.txt.gz';
+  const AVAZU = 'avazu_head9k/avazu_train_head8999.csv.gz';
+  const hasEncoder = nativeLineEncoder({
+    criteo: true, delimiter: 9, ncol: 0, labels: 0, columnOf: new Int32Array(0), mode: new Int32Array(0), buckets: new Float64Array(0),
+    offsets: new Int32Array(0), binary: new Uint8Array(0), smallLog: new Int32Array(4096),
+  }) !== undefined;
+  const skipNative = hasEncoder ? false : 'the native addon is not built (npm run build:native)';
+  /** same(), and how many rows the native encoder took meanwhile. */
+  const sameNative = async (data: DataConfig, file: string, options: StreamOptions): Promise<{ d: Drained; native: number }> => {
+    const before = nativeLinesEncoded();
+    const d = await same(data, file, options);
+    return { d, native: nativeLinesEncoded() - before };
+  };
+  /** Integers hashed as text (the Criteo integer rule) and as log buckets, every bucket count from 1 to 2^30. */
+  const CRITEO_HASHED = [
+    { name: 'I1', kind: 'categorical', hashBuckets: 1 }, { name: 'I2', kind: 'categorical', hashBuckets: 7 },
+    ...CRITEO_FIELDS.slice(2, 13), { name: 'C1', kind: 'categorical', hashBuckets: 1_000_003 },
+    { name: 'C2', kind: 'categorical', hashBuckets: 2 ** 30 }, ...CRITEO_FIELDS.slice(15),
+  ];
+
+  it('real Criteo lines: every row natively, in batches of 1 to 6000, resumed, read in 4 KiB pieces', { skip: skipWithoutSharedData(CRITEO) || skipNative }, async () => {
+    const file = join(shared, CRITEO);
+    for (const fields of [CRITEO_FIELDS, CRITEO_HASHED]) {
+      const { d, native } = await sameNative(criteo(file, fields), file, { batchSize: 256 });
+      assert.equal(rowsOf(d), 10_000);
+      // Both readings run in this thread: the text one never calls the encoder.
+      assert.ok(native >= 9_990, `native rows ${native}`);
+    }
+    assert.ok((await sameNative(criteo(file), file, { batchSize: 100, after: 4321, chunkSize: 4096 })).native >= 5_600);
+    assert.ok((await sameNative(criteo(file, CRITEO_HASHED), file, { batchSize: 6000 })).native >= 9_000);
+    assert.ok((await sameNative(criteo(file), file, { batchSize: 1, after: 9000 })).native >= 990);
+  });
+
+  it('real Avazu lines (CSV with a header; hashed and log-bucket columns)', { skip: skipWithoutSharedData(AVAZU) || skipNative }, async () => {
+    const file = join(shared, AVAZU);
+    const data = dataConfig({
+      source: { format: 'csv', path: file }, labels: [{ name: 'click' }],
+      fields: [{ name: 'hour', kind: 'numeric', transform: 'log-bucket' }, ...AVAZU_COLUMNS.filter((c) => c !== 'hour').map((name) => ({ name, kind: 'categorical' }))],
+    });
+    const { d, native } = await sameNative(data, file, { batchSize: 256 });
+    assert.equal(rowsOf(d), 8999);
+    assert.ok(native >= 8990, `native rows ${native}`);
+    assert.ok((await sameNative(data, file, { batchSize: 77, after: 5000, chunkSize: 1000 })).native >= 3900);
+  });
+
+  const dir = tempFiles({});
+  const write = (name: string, text: string | Buffer): string => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  const tab = (...cols: (string | number)[]): string => cols.join('\t');
+  const ints = (v: string): string[] => Array.from({ length: 13 }, () => v);
+  const cats = (v: string): string[] => Array.from({ length: 26 }, (_, i) => `${v}${i}`);
+
+  it('Criteo lines it leaves to the JavaScript path between lines it takes: skipped and counted alike, or the same error', { skip: skipNative }, async () => {
+    const good = (i: number): string => tab(i % 2, ...ints(String(i * 977)), ...cats(`g${i}`));
+    const odd = [
+      tab(0, ...ints('-0'), ...cats('ü')),
+      tab(1, ...ints('1234567890123456'), ...cats('x')),
+      tab(1, ...ints('123456789012345'), ...cats('x')),
+      tab(0, ...ints('-98765'), ...cats('x')),
+      tab(1, ...ints('+3'), ...cats('\u00a0')),
+      tab(0, ...ints('2'), ...cats('y').slice(0, -1)),
+      tab(2, ...ints('1'), ...cats('z')),
+      tab('', ...ints('1'), ...cats('z')),
+      tab('-', ...ints('1'), ...cats('z')),
+      tab(0, ...ints('-'), ...cats('z')),
+      tab(0, ...ints('1x'), ...cats('z')),
+      '',
+      tab(0, ...ints('-1'), ...cats('q')) + '\r',
+      tab(1, ...ints('0'), ...cats('q')) + '\textra',
+    ];
+    const lines = odd.flatMap((l, i) => [good(3 * i), good(3 * i + 1), l, good(3 * i + 2)]);
+    const file = write('mixed.tsv', lines.join('\n') + '\n' + good(999));
+    for (const fields of [CRITEO_FIELDS, CRITEO_HASHED]) {
+      const skip = await sameNative(criteo(file, fields), file, { batchSize: 2, onBadLine: 'skip' });
+      assert.equal((skip.d.stats as { skipped: number }).skipped, 8);
+      assert.equal(rowsOf(skip.d), lines.length + 1 - 8);
+      assert.ok(skip.native >= 3 * odd.length, `native rows ${skip.native}`);
+      await sameNative(criteo(file, fields), file, { batchSize: 3, onBadLine: 'skip', chunkSize: 50, after: 9 });
+      const stop = await sameNative(criteo(file, fields), file, { batchSize: 5 });
+      assert.ok(stop.d.error instanceof DataFormatError);
+      assert.ok(stop.native > 0);
+    }
+  });
+
+  it('CSV lines it leaves to the JavaScript path (quotes across lines, decimals, long or bad numbers, wrong column counts)', { skip: skipNative }, async () => {
+    const text = [
+      'y,a,n',
+      '1,x,5', '0,"quoted, with comma",7', '1,"two', 'lines",8', '0,é,-0', '1,y,007', '0,z,3.5', '1,z,1.5',
+      '0,z,123456789012345', '1,z,1234567890123456', '1,z,-123456789012345678901', '0,z,abc', '2,z,1', '1.0,z,1', ',z,1',
+      '1,z', '1,z,1,1', '', '0,z,99999\r', '1,z,+', '1,z,-', '0,z,-7', '1,z,4096', '0,z,4095', '1,last,12',
+    ].join('\n');
+    const file = write('mixed.csv', text);
+    const data = dataConfig({
+      source: { format: 'csv', path: file }, labels: [{ name: 'y' }],
+      fields: [{ name: 'a', kind: 'categorical', hashBuckets: 3 }, { name: 'n', kind: 'numeric', transform: 'log-bucket' }],
+    });
+    const skip = await sameNative(data, file, { batchSize: 4, onBadLine: 'skip' });
+    assert.ok((skip.d.stats as { skipped: number }).skipped >= 5);
+    assert.ok(skip.native >= 6, `native rows ${skip.native}`);
+    await sameNative(data, file, { batchSize: 2, onBadLine: 'skip', chunkSize: 3, after: 6 });
+    const stop = await sameNative(data, file, { batchSize: 2 });
+    assert.ok(stop.d.error instanceof DataFormatError);
   });
 });

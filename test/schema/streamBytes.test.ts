@@ -89,6 +89,17 @@ const avazu = (path: string): DataConfig => dataConfig({
   ],
 });
 
+/** Writes files into `dir`: their paths. */
+const writer = (dir: string) => (name: string, text: string | Buffer): string => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+/** A Criteo line's columns, and 13 integers / 26 categoricals of one pattern. */
+const tab = (...cols: (string | number)[]): string => cols.join('\t');
+const ints = (v: string): string[] => Array.from({ length: 13 }, () => v);
+const cats = (v: string): string[] => Array.from({ length: 26 }, (_, i) => `${v}${i}`);
+
 describe('fnv1a32RangeBits / fnv1a32NumberBits / bucketOfBits', () => {
   it('hash bytes as fnv1a32 hashes their decoded text, invalid UTF-8 included', () => {
     for (const bytes of [Buffer.from('a1b2\tc'), Buffer.from('ünïcödé ✓'), Buffer.from([0x61, 0xff, 0x62]), Buffer.from([0xe2, 0x82]), Buffer.alloc(0)]) {
@@ -133,14 +144,7 @@ describe('openByteRowStream = openTextRowStream', () => {
   });
 
   const dir = tempFiles({});
-  const write = (name: string, text: string | Buffer): string => {
-    const p = join(dir, name);
-    writeFileSync(p, text);
-    return p;
-  };
-  const tab = (...cols: (string | number)[]): string => cols.join('\t');
-  const ints = (v: string): string[] => Array.from({ length: 13 }, () => v);
-  const cats = (v: string): string[] => Array.from({ length: 26 }, (_, i) => `${v}${i}`);
+  const write = writer(dir);
   const criteoLines = [
     tab(1, ...ints('5'), ...cats('a')),
     tab(0, ...ints(''), ...cats('')),
@@ -293,15 +297,7 @@ describe('openByteRowStream with the native line encoder (native/lines.cc)', () 
     assert.ok((await sameNative(data, file, { batchSize: 77, after: 5000, chunkSize: 1000 })).native >= 3900);
   });
 
-  const dir = tempFiles({});
-  const write = (name: string, text: string | Buffer): string => {
-    const p = join(dir, name);
-    writeFileSync(p, text);
-    return p;
-  };
-  const tab = (...cols: (string | number)[]): string => cols.join('\t');
-  const ints = (v: string): string[] => Array.from({ length: 13 }, () => v);
-  const cats = (v: string): string[] => Array.from({ length: 26 }, (_, i) => `${v}${i}`);
+  const write = writer(tempFiles({}));
 
   it('Criteo lines it leaves to the JavaScript path between lines it takes: skipped and counted alike, or the same error', { skip: skipNative }, async () => {
     const good = (i: number): string => tab(i % 2, ...ints(String(i * 977)), ...cats(`g${i}`));

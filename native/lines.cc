@@ -26,8 +26,6 @@ constexpr int kSmallLog = 4096;
 
 // Field rules, as src/schema/streamBytes.ts numbers them.
 enum Mode : int32_t { kHashText = 0, kHashTextLog = 1, kHashNum = 2, kHashNumLog = 3 };
-// Why a call returned.
-enum Status : int32_t { kEnd = 0, kFull = 1, kLine = 2 };
 
 inline uint32_t fnvByte(uint32_t h, uint8_t c) { return (h ^ c) * kFnvPrime; }
 
@@ -242,9 +240,9 @@ class LineEncoder {
 
 // encodeLines(buf, start, end, maxRows, layout Int32Array [criteo, delim, ncol, L, F], colOf
 // Int32Array, mode Int32Array, buckets Float64Array, offsets Int32Array, binary Uint8Array,
-// smallLog Int32Array, codes Int32Array, labels Float32Array[], row, out Float64Array(2)):
+// smallLog Int32Array, codes Int32Array, labels Float32Array[], row, out Float64Array(1)):
 // encodes the lines of buf[start, end) into rows row, row + 1, … until maxRows rows, the end, or
-// a line it leaves to the caller; returns the rows encoded, out = [byte position reached, status].
+// a line it leaves to the caller; returns the rows encoded, out[0] = the byte position reached.
 Napi::Value EncodeLines(const Napi::CallbackInfo& info) {
   const char* K = "encodeLines";
   if (info.Length() < 15) fail(info.Env(), K, "expected 15 arguments");
@@ -306,32 +304,23 @@ Napi::Value EncodeLines(const Napi::CallbackInfo& info) {
     labels[k] = v.As<Napi::Float32Array>().Data();
   }
   if (!info[14].IsTypedArray() || info[14].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
-      info[14].As<Napi::Float64Array>().ElementLength() < 2)
-    fail(info.Env(), K, "out must be a Float64Array of 2");
+      info[14].As<Napi::Float64Array>().ElementLength() < 1)
+    fail(info.Env(), K, "out must be a Float64Array of 1");
   double* out = info[14].As<Napi::Float64Array>().Data();
 
   const uint8_t* b = bufArr.Data();
   LineEncoder enc(lay, b);
   long pos = start, rows = 0;
-  Status status = kEnd;
-  while (pos < end) {
-    if (rows == maxRows) {
-      status = kFull;
-      break;
-    }
+  while (pos < end && rows < maxRows) {
     const void* nlp = std::memchr(b + pos, '\n', (size_t)(end - pos));
     const long nl = nlp == nullptr ? end : (const uint8_t*)nlp - b;
     // lineEnd: a CR before the newline is not part of the line.
     const long e = nl > pos && b[nl - 1] == '\r' ? nl - 1 : nl;
-    if (e == pos || !enc.encode(pos, e, codes, labels, row0 + rows)) {
-      status = kLine;
-      break;
-    }
+    if (e == pos || !enc.encode(pos, e, codes, labels, row0 + rows)) break;
     ++rows;
     pos = nl == end ? end : nl + 1;
   }
   out[0] = (double)pos;
-  out[1] = (double)status;
   return Napi::Number::New(info.Env(), (double)rows);
 }
 

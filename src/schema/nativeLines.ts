@@ -6,11 +6,6 @@
  */
 import { loadNativeAddon } from '../util/nativeAddon.js';
 
-/** Why an encode call returned: the chunk's end, maxRows rows, or a line left to the caller (at `pos`). */
-export const LINES_END = 0;
-export const LINES_FULL = 1;
-export const LINES_LEFT = 2;
-
 /** At most this many columns a line and labels + fields (native/lines.cc's kMaxColumns), 64 labels. */
 const MAX_COLUMNS = 1024;
 const MAX_LABELS = 64;
@@ -38,10 +33,11 @@ export interface LineLayout {
 
 export interface LineEncoder {
   /**
-   * Encodes the lines of buf[start, end) into rows row, row + 1, … of `codes` and `labels`: the
-   * rows encoded, the byte position reached and why it stopped there.
+   * Encodes the lines of buf[start, end) into rows row, row + 1, … of `codes` and `labels` until
+   * maxRows rows, the end, or a line it leaves to the caller: the rows encoded and the byte
+   * position reached (the end, or the start of the next line).
    */
-  encode(buf: Uint8Array, start: number, end: number, maxRows: number, codes: Int32Array, labels: Float32Array[], row: number): { rows: number; pos: number; status: number };
+  encode(buf: Uint8Array, start: number, end: number, maxRows: number, codes: Int32Array, labels: Float32Array[], row: number): { rows: number; pos: number };
 }
 
 let encoded = 0;
@@ -57,13 +53,13 @@ export function nativeLineEncoder(layout: LineLayout): LineEncoder | undefined {
   const F = layout.mode.length;
   if (fn === undefined || layout.ncol > MAX_COLUMNS || layout.labels + F > MAX_COLUMNS || layout.labels > MAX_LABELS) return undefined;
   const meta = Int32Array.of(layout.criteo ? 1 : 0, layout.delimiter, layout.ncol, layout.labels, F);
-  const out = new Float64Array(2);
+  const out = new Float64Array(1);
   return {
     encode(buf, start, end, maxRows, codes, labels, row) {
       const rows = fn(buf, start, end, maxRows, meta, layout.columnOf, layout.mode, layout.buckets, layout.offsets, layout.binary,
         layout.smallLog, codes, labels, row, out);
       encoded += rows;
-      return { rows, pos: out[0]!, status: out[1]! };
+      return { rows, pos: out[0]! };
     },
   };
 }

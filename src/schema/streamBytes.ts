@@ -12,6 +12,8 @@
  * non-ASCII text under `trim`) is decoded and goes through the string path's own functions, which
  * then store it or throw its error. Schemas the bytes do not cover (sequences, groups, vocabulary
  * fields, label rules) and formats other than Criteo and CSV are read by the string path whole.
+ * Where a schema has labels and hashed fields only, the native addon takes the lines it can
+ * (src/schema/nativeLines.ts), many per call, and leaves the others to this file's path.
  */
 import type { RawValue } from '../data/prep/field.js';
 import { CRITEO_COLUMN_NAMES, CRITEO_NUM_CATS, CRITEO_NUM_INTS, parseCriteoBytes, parseCriteoLine } from '../data/readers/criteo.js';

@@ -8,7 +8,8 @@
  * examples/online-criteo.yaml hashed into 32768 buckets each, batch 256, AdaGrad lr 0.05, 1 thread,
  * no periodic checkpoints. Epoch: the rows encoded beforehand (not timed) with the stream's own
  * schema (same ids, tables and model), one shuffled epoch of the Trainer. Online: the loop of
- * runOnlineTraining (read, parse, encode, score, train). Each variant reports wall rows/s and the
+ * runOnlineTraining (read, parse, encode, score, train). Each round first reads the file alone
+ * (parse and encode into batches, no training: what reading costs a line). Each variant reports wall rows/s and the
  * process's CPU time per row over its loop (every thread: the worker's included), which other
  * processes on a shared machine barely move, and the training thread's alone (thread_cpu: what
  * bounds the loop when the read-ahead worker has a core of its own); the ratios stream ÷ epoch are
@@ -87,6 +88,17 @@ async function epoch(cfg: ExperimentConfig, file: string): Promise<{ rps: number
   return { rps: ds!.numRows / s, cpuUs: (c.user + c.system) / ds!.numRows, threadUs: th * 1e6 / ds!.numRows };
 }
 
+/** The stream's reading alone (parse and encode into batches of 256, as online training reads them; no training): rows/s and CPU µs per row. */
+async function readOnly(cfg: ExperimentConfig, file: string): Promise<{ rps: number; cpuUs: number }> {
+  const fitted = streamSchema(cfg.data, BUCKETS, cfg.file, 'train.online.hashBuckets');
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  let rows = 0;
+  for await (const b of await openRowStream(fitted, cfg.data.source, file, '/', { batchSize: 256 })) rows += b.dataset.numRows;
+  const c = process.cpuUsage(c0);
+  return { rps: rows / ((performance.now() - t0) / 1000), cpuUs: (c.user + c.system) / rows };
+}
+
 interface NatsClient {
   transport: { connect(o: { servers: string }): Promise<{ close(): Promise<void> }> };
   js: {
@@ -163,6 +175,9 @@ export async function onlineCostBench(argv: string[]): Promise<void> {
   const ratios = new Map<string, { wall: number[]; cpu: number[]; thread: number[]; withServer: number[] }>();
   try {
     for (let round = 1; round <= rounds; round++) {
+      // What reading costs a line of the stream's loop (native/lines.cc where the schema allows).
+      const read = await readOnly(config(file, 'lr', join(dir, 'out'), {}), file);
+      rep.row({ round, variant: 'read only (file, in-thread)', rows_per_s: Math.round(read.rps), cpu_us_per_row: r2(read.cpuUs) });
       for (const model of models) {
         const ep = await epoch(config(file, model, join(dir, 'out'), {}), file);
         rep.row({ round, model, variant: 'epoch', rows_per_s: Math.round(ep.rps), cpu_us_per_row: r2(ep.cpuUs), thread_cpu_us_per_row: r2(ep.threadUs) });

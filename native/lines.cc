@@ -116,11 +116,9 @@ class LineEncoder {
       uint32_t h;
       switch (lay_.mode[j]) {
         case kHashText: {
-          h = kFnvOffset;
-          for (long p = start_[k], q = end_[k]; p < q; ++p) {
-            if (b_[p] >= 0x80) return false;
-            h = fnvByte(h, b_[p]);
-          }
+          const int col = lay_.colOf[k];
+          if (!ascii_[col]) return false;
+          h = hash_[col];
           break;
         }
         case kHashNum: {
@@ -182,8 +180,15 @@ class LineEncoder {
         nums_[col] = p == c0 ? NAN : neg ? -v : v;
         if (col == 0 && nums_[0] != 0 && nums_[0] != 1) return false;
       } else {
-        const void* tab = std::memchr(b_ + p, '\t', (size_t)(e - p));
-        p = tab == nullptr ? e : (const uint8_t*)tab - b_;
+        // The column's hash as it is scanned: one pass, not a search for the tab and then a hash.
+        uint32_t h = kFnvOffset;
+        uint8_t high = 0;
+        for (; p < e && b_[p] != '\t'; ++p) {
+          high |= b_[p];
+          h = fnvByte(h, b_[p]);
+        }
+        hash_[col] = h;
+        ascii_[col] = high < 0x80;
       }
       cs[col] = c0;
       ce[col] = p;
@@ -201,17 +206,27 @@ class LineEncoder {
     return true;
   }
 
-  // splitCsv without trim: exactly ncol columns, no quote.
+  // splitCsv without trim: exactly ncol columns, no quote; each column's hash as it is scanned.
   bool splitCsv(long s, long e) {
     int c = 0;
     long from = s;
+    uint32_t h = kFnvOffset;
+    uint8_t high = 0;
     for (long p = s; p <= e; ++p) {
       const uint8_t b = p < e ? b_[p] : lay_.delim;
       if (b == '"') return false;
-      if (b != lay_.delim) continue;
+      if (b != lay_.delim) {
+        high |= b;
+        h = fnvByte(h, b);
+        continue;
+      }
       if (c == lay_.ncol) return false;
       cs_[c] = from;
       ce_[c] = p;
+      hash_[c] = h;
+      ascii_[c] = high < 0x80;
+      h = kFnvOffset;
+      high = 0;
       ++c;
       from = p + 1;
     }
@@ -234,6 +249,9 @@ class LineEncoder {
   const Layout& lay_;
   const uint8_t* b_;
   double nums_[kCriteoNums];
+  // Each line column's FNV-1a hash and whether its bytes are ASCII (text columns; unused for numbers).
+  uint32_t hash_[kMaxColumns];
+  bool ascii_[kMaxColumns];
   long cs_[kMaxColumns], ce_[kMaxColumns];
   long start_[kMaxColumns], end_[kMaxColumns];
 };

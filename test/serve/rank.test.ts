@@ -23,6 +23,7 @@ import { loadSnapshot } from '../../src/serve/snapshot.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { spawnSync } from 'node:child_process';
 import { censusColumns, censusPrefix, cli, requestRow, SHORT_TRAIN, trainCensus } from './census.js';
+import { answerOfThreadDeath } from './tiny.js';
 
 const ITEM_FIELDS = ['class_worker', 'det_ind_code', 'det_occ_code', 'major_ind_code', 'major_occ_code'];
 
@@ -170,14 +171,7 @@ describe('serve: POST /v1/rank (two-tower item vectors)', () => {
 
     // A death with a rank batch in the thread: 503, never a hang; the next request is scored by a new thread.
     const many = { rows: Array.from({ length: 40 }, () => users).flat() };
-    let failed: { status: number; body: Record<string, unknown> } | undefined;
-    for (let attempt = 0; attempt < 3 && failed === undefined; attempt++) {
-      const pending = post(threaded, '/v1/rank', many);
-      while (threaded.scoring!.busy === 0) await new Promise((r) => setImmediate(r));
-      await threaded.scoring!.restart();
-      const r = await pending;
-      if (r.status !== 200) failed = r;
-    }
+    const failed = await answerOfThreadDeath(threaded.scoring!, () => post(threaded, '/v1/rank', many), (r) => r.status === 200, 3);
     assert.ok(failed !== undefined, 'no rank batch was in the thread when it stopped');
     assert.equal(failed.status, 503, JSON.stringify(failed.body));
     assert.deepEqual((await post(threaded, '/v1/rank', bodies[0])).body, (await post(onLoop, '/v1/rank', bodies[0])).body);

@@ -19,7 +19,7 @@ import { publishDirAtomic } from '../../src/io/atomic.js';
 import { createServer, type CtrkitServer, type ServeOptions } from '../../src/serve/server.js';
 import { MAX_RESTARTS } from '../../src/serve/scoringThread.js';
 import { ModelFileError, WEIGHTS_FILE } from '../../src/io/modelFile.js';
-import { batchesScored, saveTinyModel, tinyRow } from './tiny.js';
+import { answerOfThreadDeath, batchesScored, saveTinyModel, tinyRow } from './tiny.js';
 
 const ROWS = 4096;
 
@@ -68,14 +68,7 @@ describe('serve: the scoring thread', () => {
       const first = server.scoring!.threadId;
       assert.ok(first !== undefined);
       // The death must land while the batch is in the thread; a batch that was quicker is tried again.
-      let failed: { statusCode: number; body: string } | undefined;
-      for (let attempt = 0; attempt < MAX_RESTARTS && failed === undefined; attempt++) {
-        const pending = server.app.inject({ method: 'POST', url: '/v1/predict', payload: { rows } });
-        while (server.scoring!.busy === 0) await nextTurn();
-        await server.scoring!.restart();
-        const r = await pending;
-        if (r.statusCode !== 200) failed = r;
-      }
+      const failed = await answerOfThreadDeath(server.scoring!, () => server.app.inject({ method: 'POST', url: '/v1/predict', payload: { rows } }), (r) => r.statusCode === 200, MAX_RESTARTS);
       assert.ok(failed !== undefined, 'no batch was in the thread when it stopped');
       assert.equal(failed.statusCode, 503, failed.body);
       assert.match((JSON.parse(failed.body) as { error: { message: string } }).error.message, /the scoring thread stopped .* send it again/);
@@ -208,16 +201,25 @@ describe('serve: the scoring thread', () => {
           answers.push(JSON.parse(r.body) as { model: string; scores: number[] });
         }
       };
-      const streams = [client(), client(), client()];
-      while (answers.length < 5) await nextTurn();
+      // A client that fails ends the waits below with its error instead of leaving them waiting for answers.
+      let failure: unknown;
+      const streams = [client(), client(), client()].map((c) => c.catch((e: unknown) => { failure ??= e; stop = true; }));
+      const answersReach = async (count: number): Promise<void> => {
+        while (answers.length < count) {
+          if (failure !== undefined) throw failure;
+          await nextTurn();
+        }
+      };
+      await answersReach(5);
       publishDirAtomic(served, (tmp) => saveTinyModel(tmp, 4));
       assert.equal(await server.reload(), 'swapped');
       const after = server.current().version;
       assert.equal(server.current().loaded, undefined, 'the reloaded snapshot\'s weights are on the thread only');
       const n = answers.length;
-      while (answers.length < n + 5) await nextTurn();
+      await answersReach(n + 5);
       stop = true;
       await Promise.all(streams);
+      if (failure !== undefined) throw failure;
       assert.notEqual(before, after);
       for (const a of answers) assert.deepEqual(a.scores, a.model === before ? reference : otherScores, a.model);
       assert.ok(answers.some((a) => a.model === before) && answers.some((a) => a.model === after));

@@ -6,6 +6,8 @@
 import { FittedSchema, type SchemaSpec } from '../../src/schema/index.js';
 import { createModel, parseModelConfig } from '../../src/models/registry.js';
 import { saveModel, type JsonValue } from '../../src/io/modelFile.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { ScoringThread } from '../../src/serve/scoringThread.js';
 import type { CtrkitServer } from '../../src/serve/server.js';
 
 export const TINY_SPEC: SchemaSpec = {
@@ -42,4 +44,26 @@ export async function batchesScored(server: CtrkitServer): Promise<{ thread: num
   const out = { thread: 0, event_loop: 0 };
   for (const v of (await server.metrics.batches.get()).values) out[v.labels.scorer as keyof typeof out] += v.value;
   return out;
+}
+
+/**
+ * Sends requests until one is in the scoring thread when the thread is stopped, and returns the
+ * first answer `answered` rejects (undefined after `maxRestarts` stops without one). A request the
+ * thread answered before it was seen busy (a fast CPU scores it within one turn of the event loop)
+ * is sent again without a stop: waiting for `busy` alone would wait forever.
+ */
+export async function answerOfThreadDeath<R>(scoring: ScoringThread, send: () => Promise<R>, answered: (r: R) => boolean, maxRestarts: number): Promise<R | undefined> {
+  let restarts = 0;
+  for (let sent = 0; restarts < maxRestarts; sent++) {
+    if (sent === 1000) throw new Error('1,000 requests were answered before the scoring thread was seen busy');
+    let settled = false;
+    const pending = send().finally(() => { settled = true; });
+    while (scoring.busy === 0 && !settled) await nextTurn();
+    if (scoring.busy === 0) { await pending; continue; }
+    await scoring.restart();
+    restarts++;
+    const r = await pending;
+    if (!answered(r)) return r;
+  }
+  return undefined;
 }

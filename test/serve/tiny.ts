@@ -1,7 +1,7 @@
 /**
  * A small model saved without training, over a hand-written schema with every kind of input (a
  * hashed id, a vocabulary, a bucketized number, a standardised dense value, a token sequence):
- * for the tests that need a model directory but not a trained one.
+ * for the tests that need a model directory but not a trained one; and helpers the serve tests share.
  */
 import { FittedSchema, type SchemaSpec } from '../../src/schema/index.js';
 import { createModel, parseModelConfig } from '../../src/models/registry.js';

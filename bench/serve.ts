@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- serve [--seconds 5] [--connections 16] [--malformed 10000] [--precision int8] [--format rows,columns] [--model dnn] [--batch-wait-ms N] [--idle-wait-ms N] [--loop-rows N] [--score-thread on|off] [--threads N] [--ort-threads N] [--json]`
+ * `npm run bench -- serve [--seconds 5] [--connections 16] [--malformed 10000] [--precision int8] [--format rows,columns] [--model dnn] [--batch-wait-ms N] [--idle-wait-ms N] [--loop-rows N] [--thread-in-flight N] [--score-thread on|off] [--threads N] [--ort-threads N] [--json]`
  *
  * Load test of `ctrkit serve` over loopback (127.0.0.1 only) with autocannon, bounded in time
  * (--seconds per run) and count (--malformed requests). DNN and DCN-v2 (dim 16, [400, 400, 400],
@@ -135,6 +135,45 @@ async function serverCpuSeconds(url: string): Promise<number> {
   return m ? Number(m[1]) : Number.NaN;
 }
 
+/** CPU ms of each thread of process `pid` so far, by thread id (Linux /proc; empty elsewhere). */
+function threadCpuMs(pid: number | undefined): Map<number, number> {
+  const out = new Map<number, number>();
+  if (pid === undefined) return out;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        // utime and stime: fields 14 and 15, counted after the parenthesised command name (which may hold spaces).
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(Number(tid), (Number(f[11]) + Number(f[12])) * 1000 / CLOCK_TICKS);
+      } catch {
+        // The thread ended meanwhile.
+      }
+    }
+  } catch {
+    // No /proc: not Linux.
+  }
+  return out;
+}
+
+/** Linux's USER_HZ, the unit of /proc's CPU times (100 on every architecture Node runs on). */
+const CLOCK_TICKS = 100;
+
+/**
+ * Where the server's CPU went per request: its event loop (the main thread) and its busiest other
+ * thread (the scoring thread for ctrkit; onnxruntime scores on the event loop) — which one bounds
+ * the requests/s under load.
+ */
+function threadSplit(pid: number | undefined, before: Map<number, number>, after: Map<number, number>, requests: number): Record<string, number> {
+  if (pid === undefined || after.size === 0 || requests === 0) return {};
+  const used = (tid: number): number => (after.get(tid) ?? 0) - (before.get(tid) ?? 0);
+  const others = [...after.keys()].filter((t) => t !== pid).map(used);
+  return {
+    loop_cpu_ms_per_request: Number((used(pid) / requests).toFixed(3)),
+    busiest_thread_cpu_ms_per_request: Number((Math.max(0, ...others) / requests).toFixed(3)),
+  };
+}
+
 /** Requests the server answered, by status class ('2', '4', '5'), from its Prometheus counters. */
 async function statusCounts(url: string): Promise<Record<'2' | '4' | '5', number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -156,7 +195,7 @@ export async function serveBench(argv: string[]): Promise<void> {
   const reloadBuckets = flagValue(argv, '--reload-buckets') === undefined ? undefined : Number(flagValue(argv, '--reload-buckets'));
   if (only !== undefined && !['reload', 'profile', 'throughput'].includes(only)) throw new Error(`--only: expected reload, throughput or profile, got '${only}'`);
   // --threads N: the servers' native compute threads (1 by default), --ort-threads N: onnxruntime's (--threads by default).
-  for (const [flag, min] of [['--batch-wait-ms', 0], ['--idle-wait-ms', 0], ['--loop-rows', 0], ['--threads', 1], ['--ort-threads', 1]] as const) {
+  for (const [flag, min] of [['--batch-wait-ms', 0], ['--idle-wait-ms', 0], ['--loop-rows', 0], ['--thread-in-flight', 1], ['--threads', 1], ['--ort-threads', 1]] as const) {
     const v = flagValue(argv, flag);
     if (v === undefined) continue;
     if (!/^\d+$/.test(v) || Number(v) < min) throw new Error(`${flag}: expected an integer >= ${min}, got '${v}'`);
@@ -237,13 +276,15 @@ async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Req
               for (const conns of [1, connections]) {
                 const before = load();
                 const cpu0 = await serverCpuSeconds(server.url);
+                const threads0 = threadCpuMs(server.child.pid);
                 const r = await cannon(server.url, bodies[size], conns, seconds);
                 const cpuMs = ((await serverCpuSeconds(server.url)) - cpu0) * 1000 / r.requests.total;
+                const split = threadSplit(server.child.pid, threads0, threadCpuMs(server.child.pid), r.requests.total);
                 rep.row({
                   bench: 'serve', model: name, scorer, format, rows_per_request: size, connections: conns,
                   requests_per_s: Math.round(r.requests.average), rows_per_s: Math.round(r.requests.average * size),
                   p50_ms: r.latency.p50, p99_ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts,
-                  server_cpu_ms_per_request: Number(cpuMs.toFixed(3)), load: `${before} → ${load()}`,
+                  server_cpu_ms_per_request: Number(cpuMs.toFixed(3)), ...split, load: `${before} → ${load()}`,
                 });
               }
             }

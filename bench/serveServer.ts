@@ -17,6 +17,7 @@ const precision = flagValue(argv, '--precision') === 'int8' ? 'int8' : 'fp32';
 const wait = flagValue(argv, '--batch-wait-ms');
 const idleWait = flagValue(argv, '--idle-wait-ms');
 const loopRows = flagValue(argv, '--loop-rows');
+const inFlight = flagValue(argv, '--thread-in-flight');
 // --score-thread on|off|auto: ctrkit scores on its scoring thread / on the event loop / the server's default; --threads N: native compute threads.
 const flag = flagValue(argv, '--score-thread');
 const scoreThread = flag === undefined || flag === 'auto' ? 'auto' : flag === 'on';
@@ -30,6 +31,7 @@ const server = createServer({
   modelDir, port: 0, reload: { pollMs: 500 }, precision, scoreThread, batch: {
     ...(wait === undefined ? {} : { maxWaitMs: Number(wait) }), ...(idleWait === undefined ? {} : { idleWaitMs: Number(idleWait) }),
     ...(loopRows === undefined ? {} : { loopRows: Number(loopRows) }),
+    ...(inFlight === undefined ? {} : { threadInFlight: Number(inFlight) }),
   },
   scorer: ort && ((snap) => snap.manifest.weights.sha256 !== manifest.weights.sha256 ? undefined
     : async (ds, start, end) => [Float64Array.from((await ort.score(ds, start, end)).probability)]),

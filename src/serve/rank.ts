@@ -165,6 +165,10 @@ export class RankBatcher extends Coalescer<readonly number[] | undefined, Float6
     if (table !== undefined) this.local = Promise.resolve(table);
   }
 
+  protected get inFlight(): number {
+    return this.remote === undefined ? 1 : this.opts.threadInFlight;
+  }
+
   /** Probabilities [rows × items], row-major: σ(⟨u, v⟩ + b) through the snapshot's probability map. */
   submit(rows: StoredColumns, items: readonly number[] | undefined): Promise<Float64Array> {
     if (rows.numRows === 0) return Promise.resolve(new Float64Array(0));

@@ -1,7 +1,5 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   BlockShuffledBatches, FileOrderBatches, GroupBatches, RowGatherer, datasetBlocks, wholeBatch, type BatchSource,
@@ -9,6 +7,7 @@ import {
 import type { Dataset } from '../../src/data/dataset.js';
 import { CacheBlockReader, writeCache } from '../../src/data/cache/index.js';
 import { Rng } from '../../src/util/random.js';
+import { tempDir } from '../helpers/tmpDir.js';
 
 /** Row r has id r (field 0) and label r, so a batch says exactly which rows it holds. */
 function rowsDataset(n: number, groupSizes?: number[]): Dataset {
@@ -112,7 +111,7 @@ describe('BlockShuffledBatches', () => {
     assert.notDeepEqual(a.flat(), Array.from({ length: n }, (_, i) => i));
     assert.notDeepEqual(a.flat(), epochRows(mem, 8).flat());
     for (let s = 0; s <= a.length; s++) assert.deepEqual(epochRows(mem, 7, s), a.slice(s), `skip ${s}`);
-    const dir = join(mkdtempSync(join(tmpdir(), 'ctrkit-blocks-')), 'c');
+    const dir = join(tempDir('ctrkit-blocks-'), 'c');
     writeCache(dir, ds);
     const reader = new CacheBlockReader(dir);
     try {

@@ -1,16 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dataset } from '../../src/data/dataset.js';
 import {
   CacheBlockReader, CacheCorruptError, hashSchema, loadOrBuildCache, openCache, readManifest, writeCache, writeCacheChunks,
 } from '../../src/data/cache/index.js';
 import { selectRows } from '../../src/data/sampling/index.js';
+import { tempDir } from '../helpers/tmpDir.js';
 
 function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'ctrkit-cache-'));
+  return tempDir('ctrkit-cache-');
 }
 
 /** A small dataset with every optional column, including NaN payloads that only a bit-exact copy keeps. */

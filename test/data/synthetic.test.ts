@@ -1,13 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { openCache } from '../../src/data/cache/index.js';
 import { parseCriteoLine } from '../../src/data/readers/index.js';
 import { SyntheticCriteo, writeSyntheticCache, writeSyntheticCriteoText, zipfProbabilities } from '../../src/data/synthetic.js';
+import { tempDir } from '../helpers/tmpDir.js';
 
 const sha = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');
 
@@ -51,7 +51,7 @@ describe('synthetic Criteo', () => {
   });
 
   it('writes identical TSV (plain and gzip) and cache bytes for the same seed; the text parses as Criteo', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ctrkit-syn-'));
+    const dir = tempDir('ctrkit-syn-');
     const o = { numRows: 2500, seed: 5, chunkRows: 1000 };
     await writeSyntheticCriteoText(join(dir, 'a.tsv'), o);
     await writeSyntheticCriteoText(join(dir, 'b.tsv'), { ...o, chunkRows: 64 });

@@ -19,6 +19,7 @@ import { parseMetricLog } from '../../src/train/metricLog.js';
 import { ConfigError, streamSchema } from '../../src/schema/index.js';
 import { packageRoot, sharedDataDir, skipWithoutSharedData } from '../helpers/sharedData.js';
 import { killAtStep, loggedSteps } from '../helpers/killAtStep.js';
+import { tempDir } from '../helpers/tmpDir.js';
 
 const CRITEO = 'criteo_kaggle_dac_head10k/criteo_kaggle_train_head10k.txt.gz';
 const skip = skipWithoutSharedData(CRITEO);
@@ -307,7 +308,7 @@ describe('online config checks', () => {
 
   it('a field without hashBuckets needs the stream default (a vocabulary cannot be fit on a stream)', async () => {
     const cfg = parseExperimentConfig({ ...base, train: train({}) }, 'c.yaml', tmpdir());
-    await assert.rejects(runOnlineTraining(cfg, { quiet: true, output: mkdtempSync(join(tmpdir(), 'ctrkit-online-cfg-')) }),
+    await assert.rejects(runOnlineTraining(cfg, { quiet: true, output: tempDir('ctrkit-online-cfg-') }),
       (e: Error) => e instanceof ConfigError && /data\.fields\[0\]: field site: a vocabulary cannot be fit on a stream: give it hashBuckets, or set train\.online\.hashBuckets/.test(e.message)
         && /data\.fields\[1\]: field n:/.test(e.message));
   });

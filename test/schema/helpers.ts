@@ -1,12 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parseDataConfig, type DataConfig } from '../../src/schema/index.js';
+import { tempDir } from '../helpers/tmpDir.js';
 
 /** A fresh temporary folder with the given files (a `.gz` name is gzipped). */
 export function tempFiles(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ctrkit-schema-'));
+  const dir = tempDir('ctrkit-schema-');
   for (const [name, text] of Object.entries(files)) {
     writeFileSync(join(dir, name), name.endsWith('.gz') ? gzipSync(text) : text);
   }

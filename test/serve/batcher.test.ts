@@ -38,12 +38,12 @@ describe('serve: batching', () => {
   function batcher(opts: Partial<BatchOptions>): Batcher {
     events.length = 0;
     batches = [];
-    return new Batcher(recording(), { maxWaitMs: 5, idleWaitMs: 0, maxBatchRows: 1000, chunkRows: 1000, loopRows: 0, ...opts }, (n) => batches.push(n));
+    return new Batcher(recording(), { maxWaitMs: 5, idleWaitMs: 0, maxBatchRows: 1000, chunkRows: 1000, loopRows: 0, threadInFlight: 2, ...opts }, (n) => batches.push(n));
   }
   const rowsOf = (from: number, n: number) => readPredictBody({ rows: Array.from({ length: n }, (_, i) => tinyRow(from + i)) }, snap.features, snap.encoder, 10_000);
   /** Scores of rows scored one request at a time, one batch each (the reference). */
   async function alone(from: number, n: number): Promise<number[]> {
-    const b = new Batcher(snap, { maxWaitMs: 0, idleWaitMs: 0, maxBatchRows: 1, chunkRows: 1, loopRows: 0 });
+    const b = new Batcher(snap, { maxWaitMs: 0, idleWaitMs: 0, maxBatchRows: 1, chunkRows: 1, loopRows: 0, threadInFlight: 1 });
     return Array.from((await b.submit(rowsOf(from, n)))[0]!);
   }
 
@@ -67,7 +67,7 @@ describe('serve: batching', () => {
     // requests wait for each other: a turn of the loop later they are still one open batch.
     let release!: () => void;
     const gate = new Promise<void>((resolve) => { release = resolve; });
-    const slow = new Batcher(snap, { maxWaitMs: 20, idleWaitMs: 0, maxBatchRows: 1000, chunkRows: 1000, loopRows: 0 }, (n) => batches.push(n),
+    const slow = new Batcher(snap, { maxWaitMs: 20, idleWaitMs: 0, maxBatchRows: 1000, chunkRows: 1000, loopRows: 0, threadInFlight: 2 }, (n) => batches.push(n),
       async (ds, s, e) => { await gate; return snap.score(ds, s, e); });
     batches = [];
     const first = slow.submit(rowsOf(0, 1));
@@ -93,13 +93,68 @@ describe('serve: batching', () => {
       assert.equal(job.kind, 'predict');
       return snap.score(snap.fitted.toDataset((job as { cols: StoredColumns }).cols), 0, (job as { cols: StoredColumns }).cols.numRows);
     };
-    const b = new Batcher(snap, { maxWaitMs: 5, idleWaitMs: 0, maxBatchRows: 1000, chunkRows: 1000, loopRows: 8 }, undefined, undefined,
+    const b = new Batcher(snap, { maxWaitMs: 5, idleWaitMs: 0, maxBatchRows: 1000, chunkRows: 1000, loopRows: 8, threadInFlight: 2 }, undefined, undefined,
       remote, (elsewhere) => where.push(elsewhere ? 'thread' : 'loop'));
     const lone = await b.submit(rowsOf(0, 3));
     const together = await Promise.all([b.submit(rowsOf(3, 2)), b.submit(rowsOf(5, 1))]);
     const large = await b.submit(rowsOf(6, 9));
     assert.deepEqual(where, ['loop', 'thread', 'thread']);
     assert.deepEqual([lone, ...together, large].map((s) => Array.from(s[0]!)), [await alone(0, 3), await alone(3, 2), await alone(5, 1), await alone(6, 9)]);
+  });
+
+  it('hands up to threadInFlight batches to the scoring thread at once, in order; event-loop batches go one at a time', async () => {
+    /** Batches started and not answered, the most seen at once, and the gates that answer them. */
+    const run = async (inFlight: number, remote: boolean): Promise<{ most: number; sizes: number[]; idleEarly: boolean }> => {
+      let now = 0;
+      let most = 0;
+      const gates: (() => void)[] = [];
+      const sizes: number[] = [];
+      const hold = async <T>(score: () => T): Promise<T> => {
+        most = Math.max(most, ++now);
+        await new Promise<void>((resolve) => gates.push(resolve));
+        now--;
+        return score();
+      };
+      const opts = { maxWaitMs: 0, idleWaitMs: 0, maxBatchRows: 1000, chunkRows: 1000, loopRows: 0, threadInFlight: inFlight };
+      const b = remote
+        ? new Batcher(snap, opts, (n) => sizes.push(n), undefined, (job) => hold(() => {
+          const cols = (job as { cols: StoredColumns }).cols;
+          return snap.score(snap.fitted.toDataset(cols), 0, cols.numRows);
+        }))
+        : new Batcher(snap, opts, (n) => sizes.push(n), (ds, s, e) => hold(() => snap.score(ds, s, e)));
+      // Four requests, each sealed alone (a turn of the loop apart) while the earlier ones are held.
+      const got: Promise<Float64Array[]>[] = [];
+      for (let i = 0; i < 4; i++) {
+        got.push(b.submit(rowsOf(2 * i, 2)));
+        await new Promise((r) => setImmediate(r));
+      }
+      let idle = false;
+      void b.idle().then(() => { idle = true; });
+      // Answer the held batches oldest first until all requests are in.
+      let answered = false;
+      void Promise.all(got).then(() => { answered = true; });
+      let idleEarly = false;
+      while (!answered) {
+        gates.shift()?.();
+        await new Promise((r) => setImmediate(r));
+        if (idle && !answered) idleEarly = true;
+      }
+      const scores = await Promise.all(got);
+      for (let i = 0; i < 4; i++) assert.deepEqual(Array.from(scores[i]![0]!), await alone(2 * i, 2));
+      await b.idle();
+      return { most, sizes, idleEarly };
+    };
+    const two = await run(2, true);
+    assert.equal(two.most, 2, 'two batches on the thread at once');
+    // The first two went alone; the two requests sealed behind them were joined into one batch.
+    assert.deepEqual(two.sizes, [2, 2, 4]);
+    assert.equal(two.idleEarly, false, 'idle() waits for every batch in flight');
+    const one = await run(1, true);
+    assert.equal(one.most, 1);
+    assert.deepEqual(one.sizes, [2, 6]);
+    const loop = await run(2, false);
+    assert.equal(loop.most, 1, 'the event loop scores one batch at a time');
+    assert.deepEqual(loop.sizes, [2, 6]);
   });
 
   it('seals a batch at maxBatchRows; a larger request is a batch of its own', async () => {

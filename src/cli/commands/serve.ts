@@ -19,6 +19,7 @@ interface ServeCliOptions {
   maxBatchRows: number;
   chunkRows: number;
   loopRows: number;
+  threadInFlight: number;
   pollMs: number;
   threads?: number;
   logLevel: string;
@@ -52,6 +53,7 @@ export function serveCommand(): Command {
     .option('--max-batch-rows <n>', 'rows at which a batch is scored without waiting', integer(1), 1024)
     .option('--chunk-rows <n>', 'rows scored per step before other requests get a turn', integer(1), 256)
     .option('--loop-rows <n>', 'a lone predict request of at most this many rows, nothing else waiting, is scored on the event loop with the weights the scoring thread shares with it (0: always the thread)', integer(0), DEFAULT_BATCH_OPTIONS.loopRows)
+    .option('--thread-in-flight <n>', 'batches handed to the scoring thread at once (the next waits in its queue, so the thread does not idle between batches)', integer(1), DEFAULT_BATCH_OPTIONS.threadInFlight)
     .option('--poll-ms <ms>', 'interval of the model-directory check beside fs.watch (0: watch only)', integer(0), 2000)
     .option('--threads <n>', 'native compute threads (default: all cores)', integer(1))
     .addOption(new Option('--score-thread <mode>', 'score predict, rank and treatments requests on a worker thread that holds the weights, while the event loop reads the next requests (on), or on the event loop in --chunk-rows steps (off); auto: on with 2 CPUs or more').choices(['on', 'off', 'auto']).default('auto'))
@@ -68,7 +70,7 @@ export function serveCommand(): Command {
       if (o.items !== undefined) checkInputFile(o.items);
       const server = await asUserErrors(async () => createServer({
         modelDir: o.model, host: o.host, port: o.port, token: o.token, maxRows: o.maxRows, bodyLimit: o.bodyLimit,
-        batch: { maxWaitMs: o.batchWaitMs, idleWaitMs: o.idleWaitMs, maxBatchRows: o.maxBatchRows, chunkRows: o.chunkRows, loopRows: o.loopRows },
+        batch: { maxWaitMs: o.batchWaitMs, idleWaitMs: o.idleWaitMs, maxBatchRows: o.maxBatchRows, chunkRows: o.chunkRows, loopRows: o.loopRows, threadInFlight: o.threadInFlight },
         reload: { pollMs: o.pollMs },
         logger: { level: o.logLevel, stream: process.stderr },
         precision: o.precision, scoreThread: o.scoreThread === 'auto' ? 'auto' : o.scoreThread === 'on',

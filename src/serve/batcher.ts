@@ -40,8 +40,9 @@ export interface BatchOptions {
   /**
    * Batches handed to the scoring thread at once (≥ 1): with 2, the next batch waits in the
    * thread's queue while it scores one, so the thread does not idle for the event loop's round
-   * trip between batches (answering one, concatenating and posting the next): +9 % DCN-v2 and
-   * +10-20 % DNN requests/s at 100 rows × 16 connections on 2 vCPUs (docs/benchmarks.md). Batches
+   * trip between batches (answering one, concatenating and posting the next): +8 % DCN-v2 and
+   * +14 % DNN requests/s (medians of 5 rounds) at 100 rows × 16 connections on 2 vCPUs of a Zen 5
+   * (docs/benchmarks.md). Batches
    * scored on the event loop go one at a time whatever this says.
    */
   threadInFlight: number;

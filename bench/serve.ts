@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- serve [--seconds 5] [--connections 16] [--malformed 10000] [--precision int8] [--format rows,columns] [--model dnn] [--batch-wait-ms N] [--idle-wait-ms N] [--loop-rows N] [--thread-in-flight N] [--score-thread on|off] [--threads N] [--ort-threads N] [--json]`
+ * `npm run bench -- serve [--seconds 5] [--connections 16] [--malformed 10000] [--precision int8] [--format rows,columns] [--model dnn] [--batch-wait-ms N] [--idle-wait-ms N] [--loop-rows N] [--thread-in-flight N] [--rounds N] [--score-thread on|off] [--threads N] [--ort-threads N] [--json]`
  *
  * Load test of `ctrkit serve` over loopback (127.0.0.1 only) with autocannon, bounded in time
  * (--seconds per run) and count (--malformed requests). DNN and DCN-v2 (dim 16, [400, 400, 400],
@@ -238,7 +238,10 @@ export async function serveBench(argv: string[]): Promise<void> {
     // --model dnn: the throughput figures of one model only.
     const names = (flagValue(argv, '--model') ?? 'dnn,dcnv2').split(',') as (keyof typeof MODELS)[];
     if (names.some((n) => !(n in MODELS))) throw new Error(`--model: expected dnn and/or dcnv2, got ${flagValue(argv, '--model')}`);
-    if (only !== 'reload') await throughput(rep, work, dirs!, requests, rows, seconds, connections, malformed, sizes, scorers, names);
+    // --rounds N: each figure N times, the scorers interleaved, with medians and paired ratios (1 by default).
+    const rounds = Number(flagValue(argv, '--rounds') ?? 1);
+    if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: expected an integer >= 1, got ${flagValue(argv, '--rounds')}`);
+    if (only !== 'reload') await throughput(rep, work, dirs!, requests, rows, seconds, connections, malformed, sizes, scorers, names, rounds);
     const reloadDirs = dirs !== undefined && reloadBuckets === undefined ? dirs : { dnn: await train(models, 'dnn', reloadBuckets), dcnv2: await train(models, 'dcnv2', reloadBuckets) };
     if (only !== 'throughput') await reloadUnderLoad(rep, work, reloadDirs, requests[formats[0]!]![1], seconds, connections);
     rep.note(`load average at the end: ${load()}`);
@@ -252,10 +255,44 @@ const SCORERS = ['ctrkit', 'ctrkit-int8', 'ctrkit-loop', 'ctrkit-int8-loop', 'on
 type Scorer = (typeof SCORERS)[number];
 type Requests = Partial<Record<BodyFormat, Record<1 | 100, Request[]>>>;
 
+/** The onnxruntime scorer a ctrkit scorer is compared with: the same precision. */
+const COUNTERPART: Partial<Record<Scorer, Scorer>> = {
+  'ctrkit': 'onnxruntime', 'ctrkit-loop': 'onnxruntime', 'ctrkit-int8': 'onnxruntime-int8', 'ctrkit-int8-loop': 'onnxruntime-int8',
+};
+
+function median(v: readonly number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * Per scorer, the median and range of its requests/s over the rounds; for a ctrkit scorer whose
+ * onnxruntime counterpart ran too, the ratio within each round (both measured back to back), its
+ * median and range, and in how many rounds it reached the serving target of 1.5.
+ */
+export function roundSummaries(rps: ReadonlyMap<Scorer, readonly number[]>): Record<string, string | number>[] {
+  return [...rps].map(([scorer, v]) => {
+    const row: Record<string, string | number> = {
+      scorer, rounds: v.length, requests_per_s_median: Math.round(median(v)),
+      requests_per_s_range: `${Math.round(Math.min(...v))}–${Math.round(Math.max(...v))}`,
+    };
+    const other = COUNTERPART[scorer] === undefined ? undefined : rps.get(COUNTERPART[scorer]!);
+    if (other !== undefined && other.length === v.length) {
+      const ratios = v.map((x, i) => x / other[i]!);
+      row.vs = COUNTERPART[scorer]!;
+      row.ratio_median = Number(median(ratios).toFixed(2));
+      row.ratio_range = `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
+      row.rounds_at_least_1_5 = ratios.filter((x) => x >= 1.5).length;
+    }
+    return row;
+  });
+}
+
 /** Requests/s and latency of ctrkit and onnxruntime-node behind the same server; then malformed requests mixed in. */
 async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Requests, rows: Record<string, string | null>[],
   seconds: number, connections: number, malformed: number, sizes: readonly (1 | 100)[], scorers: readonly Scorer[],
-  names: readonly (keyof typeof MODELS)[]): Promise<void> {
+  names: readonly (keyof typeof MODELS)[], rounds: number): Promise<void> {
   {
     // The ONNX graph each onnxruntime scorer serves: fp32, and int8 (`ctrkit export --precision int8`).
     const onnx: Record<string, Partial<Record<Scorer, string>>> = {};
@@ -266,32 +303,45 @@ async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Req
     }
 
     for (const name of names) {
-      for (const scorer of scorers) {
-        const server = await ServerProcess.start(dirs[name], onnx[name]![scorer], scorer.startsWith('ctrkit-int8') ? 'int8' : 'fp32',
-          scorer.startsWith('ctrkit') ? ['--score-thread', scorer.endsWith('-loop') ? 'off' : 'on'] : []);
-        try {
-          for (const size of sizes) {
-            for (const [format, bodies] of Object.entries(requests)) {
-              await cannon(server.url, bodies[size], 2, 1); // warm-up
-              for (const conns of [1, connections]) {
-                const before = load();
-                const cpu0 = await serverCpuSeconds(server.url);
-                const threads0 = threadCpuMs(server.child.pid);
-                const r = await cannon(server.url, bodies[size], conns, seconds);
-                const cpuMs = ((await serverCpuSeconds(server.url)) - cpu0) * 1000 / r.requests.total;
-                const split = threadSplit(server.child.pid, threads0, threadCpuMs(server.child.pid), r.requests.total);
-                rep.row({
-                  bench: 'serve', model: name, scorer, format, rows_per_request: size, connections: conns,
-                  requests_per_s: Math.round(r.requests.average), rows_per_s: Math.round(r.requests.average * size),
-                  p50_ms: r.latency.p50, p99_ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts,
-                  server_cpu_ms_per_request: Number(cpuMs.toFixed(3)), ...split, load: `${before} → ${load()}`,
-                });
+      // Every scorer's server runs for the whole model (idle between its figures), so that each
+      // figure's scorers are measured back to back, round after round: a quiet or busy minute of a
+      // shared machine then falls on all of them, and the per-round ratios pair like with like.
+      const servers: [Scorer, ServerProcess][] = [];
+      try {
+        for (const scorer of scorers) {
+          servers.push([scorer, await ServerProcess.start(dirs[name], onnx[name]![scorer], scorer.startsWith('ctrkit-int8') ? 'int8' : 'fp32',
+            scorer.startsWith('ctrkit') ? ['--score-thread', scorer.endsWith('-loop') ? 'off' : 'on'] : [])]);
+        }
+        for (const size of sizes) {
+          for (const [format, bodies] of Object.entries(requests)) {
+            for (const [, server] of servers) await cannon(server.url, bodies[size], 2, 1); // warm-up
+            for (const conns of [1, connections]) {
+              const rps = new Map<Scorer, number[]>(scorers.map((x) => [x, []]));
+              for (let round = 0; round < rounds; round++) {
+                // Rotated every round, so that no scorer always runs first or last.
+                for (let k = 0; k < servers.length; k++) {
+                  const [scorer, server] = servers[(k + round) % servers.length]!;
+                  const before = load();
+                  const cpu0 = await serverCpuSeconds(server.url);
+                  const threads0 = threadCpuMs(server.child.pid);
+                  const r = await cannon(server.url, bodies[size], conns, seconds);
+                  const cpuMs = ((await serverCpuSeconds(server.url)) - cpu0) * 1000 / r.requests.total;
+                  const split = threadSplit(server.child.pid, threads0, threadCpuMs(server.child.pid), r.requests.total);
+                  rps.get(scorer)!.push(r.requests.average);
+                  rep.row({
+                    bench: 'serve', model: name, scorer, format, rows_per_request: size, connections: conns, round: round + 1,
+                    requests_per_s: Math.round(r.requests.average), rows_per_s: Math.round(r.requests.average * size),
+                    p50_ms: r.latency.p50, p99_ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts,
+                    server_cpu_ms_per_request: Number(cpuMs.toFixed(3)), ...split, load: `${before} → ${load()}`,
+                  });
+                }
               }
+              if (rounds > 1) for (const row of roundSummaries(rps)) rep.row({ bench: 'serve-rounds', model: name, format, rows_per_request: size, connections: conns, ...row });
             }
           }
-        } finally {
-          await server.stop();
         }
+      } finally {
+        for (const [, server] of servers) await server.stop();
       }
     }
 

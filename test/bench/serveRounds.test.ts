@@ -1,0 +1,33 @@
+/**
+ * `npm run bench -- serve --rounds N` (bench/serve.ts): the summary of a figure measured N times
+ * with the scorers interleaved — medians, ranges, and ctrkit ÷ onnxruntime paired within rounds.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { roundSummaries } from '../../bench/serve.js';
+
+describe('bench serve: round summaries', () => {
+  it('gives each scorer its median and range, and a ctrkit scorer its ratio to the onnxruntime scorer of its precision, round by round', () => {
+    const rows = roundSummaries(new Map([
+      ['ctrkit', [300, 450, 400, 600]],
+      ['onnxruntime', [200, 300, 400, 300]],
+      ['ctrkit-int8', [900, 1000, 800, 700]],
+      ['onnxruntime-int8', [600, 1000, 400, 500]],
+    ]));
+    assert.deepEqual(rows[0], {
+      scorer: 'ctrkit', rounds: 4, requests_per_s_median: 425, requests_per_s_range: '300–600',
+      // Rounds: 1.5, 1.5, 1.0, 2.0 — paired by round, not medians divided (425 / 300 = 1.42).
+      vs: 'onnxruntime', ratio_median: 1.5, ratio_range: '1.00–2.00', rounds_at_least_1_5: 3,
+    });
+    assert.deepEqual(rows[1], { scorer: 'onnxruntime', rounds: 4, requests_per_s_median: 300, requests_per_s_range: '200–400' });
+    // 1.5, 1.0, 2.0, 1.4: median 1.45.
+    assert.equal(rows[2]!.vs, 'onnxruntime-int8');
+    assert.equal(rows[2]!.ratio_median, 1.45);
+    assert.equal(rows[2]!.rounds_at_least_1_5, 2);
+  });
+
+  it('leaves the ratio out when the counterpart did not run', () => {
+    const [row] = roundSummaries(new Map([['ctrkit-loop', [100, 120, 110]]]));
+    assert.deepEqual(row, { scorer: 'ctrkit-loop', rounds: 3, requests_per_s_median: 110, requests_per_s_range: '100–120' });
+  });
+});

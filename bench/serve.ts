@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- serve [--seconds 5] [--connections 16] [--malformed 10000] [--precision int8] [--format rows,columns] [--model dnn] [--batch-wait-ms N] [--idle-wait-ms N] [--loop-rows N] [--thread-in-flight N] [--rounds N] [--score-thread on|off] [--threads N] [--ort-threads N] [--json]`
+ * `npm run bench -- serve [--seconds 5] [--connections 16] [--malformed 10000] [--precision int8,bf16] [--format rows,columns] [--model dnn] [--batch-wait-ms N] [--idle-wait-ms N] [--loop-rows N] [--thread-in-flight N] [--rounds N] [--score-thread on|off] [--threads N] [--ort-threads N] [--json]`
  *
  * Load test of `ctrkit serve` over loopback (127.0.0.1 only) with autocannon, bounded in time
  * (--seconds per run) and count (--malformed requests). DNN and DCN-v2 (dim 16, [400, 400, 400],
@@ -7,7 +7,8 @@
  * its last rows as raw values. Each model is served by ctrkit and, behind the same HTTP layer and
  * batcher (ServeOptions.scorer), by onnxruntime-node on its ONNX export; both with one compute
  * thread, the server in its own process; with --precision int8 also ctrkit's int8 scoring and
- * onnxruntime on the int8 export (`ctrkit export --precision int8`: MatMulInteger). Per scorer and
+ * onnxruntime on the int8 export (`ctrkit export --precision int8`: MatMulInteger); with --precision bf16
+ * ctrkit's bf16 scoring, compared with onnxruntime fp32 (its CPU provider has no bf16 MatMul). Per scorer and
  * request size (1 row, 100 candidates):
  * sequential requests (1 connection: latency) and --connections concurrent ones (throughput), with
  * the rows written as --format says (rows and/or columns bodies, docs/serving.md).
@@ -28,12 +29,13 @@ import { loadScoringModel } from '../src/experiment/scoring.js';
 import { publishDirAtomic } from '../src/io/atomic.js';
 import { MANIFEST_FILE, WEIGHTS_FILE } from '../src/io/modelFile.js';
 import { writeOnnxExport } from '../src/io/onnx/index.js';
+import { PRECISIONS, type Precision } from '../src/nn/quantize.js';
 import { backend } from '../src/backend/index.js';
 import { concatColumns } from '../src/schema/index.js';
 import { createServer, predictAnswer } from '../src/serve/server.js';
 import { readPredictText } from '../src/serve/request.js';
 import { loadSnapshot, type ModelSnapshot } from '../src/serve/snapshot.js';
-import { Reporter, flagValue, hasFlag } from './report.js';
+import { Reporter, cpuModel, flagValue, hasFlag } from './report.js';
 import { packageRoot, sharedDir } from './paths.js';
 import { CRITEO, criteoRows } from './criteoRows.js';
 
@@ -96,7 +98,7 @@ const serverFlags: string[] = [];
 class ServerProcess {
   private constructor(readonly child: ChildProcess, readonly url: string) {}
 
-  static async start(modelDir: string, onnx?: string, precision: 'fp32' | 'int8' = 'fp32', flags: readonly string[] = []): Promise<ServerProcess> {
+  static async start(modelDir: string, onnx?: string, precision: Precision = 'fp32', flags: readonly string[] = []): Promise<ServerProcess> {
     const script = join(packageRoot(), 'dist', 'bench', 'serveServer.js');
     const child = spawn(process.execPath, [script, '--model', modelDir, ...(onnx ? ['--onnx', onnx] : []), '--precision', precision, ...serverFlags, ...flags], { stdio: ['ignore', 'pipe', 'inherit'] });
     const url = await new Promise<string>((resolve, reject) => {
@@ -216,7 +218,7 @@ export async function serveBench(argv: string[]): Promise<void> {
   const models = keep ?? work;
   mkdirSync(models, { recursive: true });
   try {
-    rep.note(`cpu: ${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}, node ${process.version}; load average ${load()} (1, 5, 15 min)`);
+    rep.note(`cpu: ${cpuModel()} × ${cpus().length}, node ${process.version}; load average ${load()} (1, 5, 15 min)`);
     const rows = criteoRows(1000);
     // --format rows,columns: each figure for both request body formats, one after the other on the same server (rows by default).
     const formats = (flagValue(argv, '--format') ?? 'rows').split(',') as BodyFormat[];
@@ -230,10 +232,15 @@ export async function serveBench(argv: string[]): Promise<void> {
     // --sizes 100: only the 100-candidate requests (1,100 by default); --malformed 0 skips that part.
     const sizes = (flagValue(argv, '--sizes') ?? '1,100').split(',').map((x) => Number(x) as 1 | 100);
     if (sizes.some((x) => x !== 1 && x !== 100)) throw new Error(`--sizes: expected 1 and/or 100, got ${flagValue(argv, '--sizes')}`);
-    // --precision int8: also ctrkit's opt-in int8 scoring and onnxruntime on the int8 export (equal precision).
-    // --scorers a,b,…: these, in this order (ctrkit, ctrkit-int8: on the scoring thread; ctrkit-loop, ctrkit-int8-loop: on the event loop).
-    const scorers: readonly Scorer[] = (flagValue(argv, '--scorers')?.split(',') as Scorer[] | undefined)
-      ?? (flagValue(argv, '--precision') === 'int8' ? ['ctrkit', 'ctrkit-int8', 'onnxruntime', 'onnxruntime-int8'] : ['ctrkit', 'onnxruntime']);
+    // --precision int8: also ctrkit's opt-in int8 scoring and onnxruntime on the int8 export (equal precision);
+    // bf16: also ctrkit's bf16 scoring. --scorers a,b,…: these, in this order (ctrkit, ctrkit-int8,
+    // ctrkit-bf16: on the scoring thread; ctrkit-loop, ctrkit-int8-loop: on the event loop).
+    const precisions = (flagValue(argv, '--precision') ?? 'fp32').split(',');
+    if (precisions.some((x) => !(PRECISIONS as readonly string[]).includes(x))) throw new Error(`--precision: expected some of ${PRECISIONS.join(', ')}, got ${flagValue(argv, '--precision')}`);
+    const scorers: readonly Scorer[] = (flagValue(argv, '--scorers')?.split(',') as Scorer[] | undefined) ?? [
+      'ctrkit', ...(precisions.includes('int8') ? ['ctrkit-int8'] as const : []), ...(precisions.includes('bf16') ? ['ctrkit-bf16'] as const : []),
+      'onnxruntime', ...(precisions.includes('int8') ? ['onnxruntime-int8'] as const : []),
+    ];
     if (scorers.some((x) => !SCORERS.includes(x))) throw new Error(`--scorers: expected some of ${SCORERS.join(', ')}, got ${flagValue(argv, '--scorers')}`);
     // --model dnn: the throughput figures of one model only.
     const names = (flagValue(argv, '--model') ?? 'dnn,dcnv2').split(',') as (keyof typeof MODELS)[];
@@ -251,14 +258,20 @@ export async function serveBench(argv: string[]): Promise<void> {
 }
 
 type Dirs = Record<keyof typeof MODELS, string>;
-const SCORERS = ['ctrkit', 'ctrkit-int8', 'ctrkit-loop', 'ctrkit-int8-loop', 'onnxruntime', 'onnxruntime-int8'] as const;
+const SCORERS = ['ctrkit', 'ctrkit-int8', 'ctrkit-bf16', 'ctrkit-loop', 'ctrkit-int8-loop', 'onnxruntime', 'onnxruntime-int8'] as const;
 type Scorer = (typeof SCORERS)[number];
 type Requests = Partial<Record<BodyFormat, Record<1 | 100, Request[]>>>;
 
-/** The onnxruntime scorer a ctrkit scorer is compared with: the same precision. */
+/** The onnxruntime scorer a ctrkit scorer is compared with: the same precision, fp32 for bf16 (onnxruntime's CPU provider has none). */
 const COUNTERPART: Partial<Record<Scorer, Scorer>> = {
   'ctrkit': 'onnxruntime', 'ctrkit-loop': 'onnxruntime', 'ctrkit-int8': 'onnxruntime-int8', 'ctrkit-int8-loop': 'onnxruntime-int8',
+  'ctrkit-bf16': 'onnxruntime',
 };
+
+/** The dense-layer precision a ctrkit scorer's server scores at. */
+function scorerPrecision(scorer: Scorer): Precision {
+  return scorer.startsWith('ctrkit-int8') ? 'int8' : scorer.startsWith('ctrkit-bf16') ? 'bf16' : 'fp32';
+}
 
 function median(v: readonly number[]): number {
   const s = [...v].sort((a, b) => a - b);
@@ -309,7 +322,7 @@ async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Req
       const servers: [Scorer, ServerProcess][] = [];
       try {
         for (const scorer of scorers) {
-          servers.push([scorer, await ServerProcess.start(dirs[name], onnx[name]![scorer], scorer.startsWith('ctrkit-int8') ? 'int8' : 'fp32',
+          servers.push([scorer, await ServerProcess.start(dirs[name], onnx[name]![scorer], scorerPrecision(scorer),
             scorer.startsWith('ctrkit') ? ['--score-thread', scorer.endsWith('-loop') ? 'off' : 'on'] : [])]);
         }
         for (const size of sizes) {

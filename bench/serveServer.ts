@@ -1,11 +1,12 @@
 /**
  * The server process of `npm run bench -- serve`: `ctrkit serve` on a model directory with one
  * compute thread (--threads N), scoring with ctrkit (--score-thread on|off|auto) or (with --onnx FILE) with onnxruntime-node on the exported
- * graph, behind the same HTTP layer and batcher; with --precision int8, ctrkit's opt-in int8
- * scoring. Prints its URL as one line when listening.
+ * graph, behind the same HTTP layer and batcher; with --precision int8 or bf16, ctrkit's opt-in
+ * reduced-precision scoring. Prints its URL as one line when listening.
  */
 import { backend } from '../src/backend/index.js';
 import { loadScoringModel } from '../src/experiment/scoring.js';
+import { PRECISIONS, type Precision } from '../src/nn/quantize.js';
 import { createServer } from '../src/serve/server.js';
 import { OrtScorer } from './onnxRuntime.js';
 import { flagValue } from './report.js';
@@ -13,7 +14,9 @@ import { flagValue } from './report.js';
 const argv = process.argv.slice(2);
 const modelDir = flagValue(argv, '--model')!;
 const onnx = flagValue(argv, '--onnx');
-const precision = flagValue(argv, '--precision') === 'int8' ? 'int8' : 'fp32';
+const precisionFlag = flagValue(argv, '--precision') ?? 'fp32';
+if (!(PRECISIONS as readonly string[]).includes(precisionFlag)) throw new Error(`--precision: expected one of ${PRECISIONS.join(', ')}, got ${precisionFlag}`);
+const precision = precisionFlag as Precision;
 const wait = flagValue(argv, '--batch-wait-ms');
 const idleWait = flagValue(argv, '--idle-wait-ms');
 const loopRows = flagValue(argv, '--loop-rows');

@@ -26,6 +26,12 @@ describe('bench serve: round summaries', () => {
     assert.equal(rows[2]!.rounds_at_least_1_5, 2);
   });
 
+  it('compares bf16 scoring with onnxruntime fp32, which has no bf16', () => {
+    const [bf16] = roundSummaries(new Map([['ctrkit-bf16', [700, 720]], ['onnxruntime', [350, 400]], ['onnxruntime-int8', [1, 1]]]));
+    assert.equal(bf16!.vs, 'onnxruntime');
+    assert.equal(bf16!.ratio_range, '1.80–2.00');
+  });
+
   it('leaves the ratio out when the counterpart did not run', () => {
     const [row] = roundSummaries(new Map([['ctrkit-loop', [100, 120, 110]]]));
     assert.deepEqual(row, { scorer: 'ctrkit-loop', rounds: 3, requests_per_s_median: 110, requests_per_s_range: '100–120' });

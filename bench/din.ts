@@ -18,7 +18,7 @@ import { createModel, parseModelConfig, type ModelConfigInput } from '../src/mod
 import { Adam } from '../src/optim/adam.js';
 import { Rng } from '../src/util/random.js';
 import { trainStep } from '../src/train/step.js';
-import { Reporter, flagValue, hasFlag } from './report.js';
+import { Reporter, cpuModel, flagValue, hasFlag } from './report.js';
 import { spread as stats, timeWindow, windowSteps } from './timing.js';
 
 const FIELDS = 8;
@@ -45,7 +45,7 @@ export function dinBench(argv: string[]): void {
   const loaded = loadNativeKernels();
   if (loaded.kernels) setBackend(loaded.kernels);
   const k = backend();
-  rep.note(`cpu: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} logical CPUs); backend: ${k.name}; batch ${size}, history ${hist} events`);
+  rep.note(`cpu: ${cpuModel()} (${cpus().length} logical CPUs); backend: ${k.name}; batch ${size}, history ${hist} events`);
   const features: FeatureInfo[] = [
     ...Array.from({ length: FIELDS }, (_, j): FeatureInfo => ({ name: `f${j}`, kind: 'id', index: j, offset: j * PER_FIELD, size: PER_FIELD })),
     { name: 'hist', kind: 'sequence', index: 0, offset: TARGET * PER_FIELD, size: PER_FIELD, vocab: `f${TARGET}` },

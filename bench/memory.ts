@@ -20,7 +20,7 @@ import { createModel, parseModelConfig } from '../src/models/registry.js';
 import { createOptimizer, parseOptimizerConfig } from '../src/optim/registry.js';
 import { buildDataset } from '../src/schema/index.js';
 import { Trainer } from '../src/train/trainer.js';
-import { Reporter, flagValue, hasFlag } from './report.js';
+import { Reporter, cpuModel, flagValue, hasFlag } from './report.js';
 import { packageRoot } from './paths.js';
 
 const MiB = 1024 * 1024;
@@ -50,7 +50,7 @@ export async function memoryBench(argv: string[]): Promise<void> {
   const train = new ShuffledBatches(ds, split.fit, batchSize);
   const perEpoch = Math.ceil(train.numRows / batchSize);
 
-  rep.note(`cpu: ${cpus()[0]?.model ?? 'unknown'} × ${cpus().length}, ${mib(totalmem())} MiB, node ${process.version}, ${backend().name} kernels`);
+  rep.note(`cpu: ${cpuModel()} × ${cpus().length}, ${mib(totalmem())} MiB, node ${process.version}, ${backend().name} kernels`);
   rep.note(`Combined-Pair DCN-v2 (dim 16, [400, 400, 400], 3 cross layers), batch ${batchSize}, ${train.numRows} fit rows (${perEpoch} steps per epoch), ${steps} steps`);
   const sample = (step: number, pairs: number): void => {
     rep.row({
@@ -85,6 +85,6 @@ export async function memoryBench(argv: string[]): Promise<void> {
   const seconds = (performance.now() - t0) / 1000;
   rep.row({
     bench: 'memory_summary', steps: r.globalStep, seconds: Math.round(seconds), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-    stopped_by_rss_limit: stoppedAt !== null, cpu: cpus()[0]?.model ?? 'unknown',
+    stopped_by_rss_limit: stoppedAt !== null, cpu: cpuModel(),
   });
 }

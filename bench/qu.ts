@@ -16,7 +16,7 @@ import type { FeatureInfo } from '../src/data/features.js';
 import { QU } from '../src/models/qu.js';
 import { createModel, parseModelConfig } from '../src/models/registry.js';
 import { Rng } from '../src/util/random.js';
-import { Reporter, flagValue, hasFlag } from './report.js';
+import { Reporter, cpuModel, flagValue, hasFlag } from './report.js';
 import { timedWindows } from './timing.js';
 
 const Q_FIELDS = 19;
@@ -53,7 +53,7 @@ export function quBench(argv: string[]): void {
   if (loaded.kernels) setBackend(loaded.kernels);
   const kern = backend();
   const load = loadavg().map((l) => l.toFixed(2)).join(' ');
-  rep.note(`cpu: ${cpus()[0]?.model ?? 'unknown'} (${cpus().length} logical CPUs); load average ${load}; backend: ${kern.name}; ${N} candidates`);
+  rep.note(`cpu: ${cpuModel()} (${cpus().length} logical CPUs); load average ${load}; backend: ${kern.name}; ${N} candidates`);
   const features: FeatureInfo[] = Array.from({ length: FIELDS }, (_, j): FeatureInfo => ({
     name: `f${j}`, kind: 'id', index: j, offset: j * PER_FIELD, size: PER_FIELD, group: j < Q_FIELDS ? 'queryad' : 'ui',
   }));

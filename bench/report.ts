@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { backend, setBackend } from '../src/backend/index.js';
 import { loadNativeKernels } from '../src/backend/native.js';
+import { cpuModel } from '../src/util/cpuModel.js';
 
 /** Benchmark output: a readable table line per result, or one JSON object per line with --json. */
 export class Reporter {
@@ -41,19 +41,9 @@ export function timingBackend(rep: Reporter, threads: number): string {
   if (loaded.kernels) setBackend(loaded.kernels);
   const k = backend();
   k.setThreads(threads);
-  const cpu = `${cpus()[0]?.model.trim() ?? 'unknown'} × ${cpus().length}`;
+  const cpu = `${cpuModel()} × ${cpus().length}`;
   rep.note(`backend ${k.name}, ${threads} threads, cpu ${cpu}, load average before ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   return cpu;
 }
 
-/** The CPU in words: /proc/cpuinfo's model name with vendor, family and model (os.cpus() may only say "AMD EPYC"). */
-export function cpuModel(): string {
-  try {
-    const info = readFileSync('/proc/cpuinfo', 'utf8');
-    const field = (k: string): string => new RegExp(`^${k}\\s*:\\s*(.*)$`, 'm').exec(info)?.[1]?.trim() ?? '?';
-    const vnni = /\bavx512_vnni\b/.test(info) ? ', avx512_vnni' : '';
-    return `${field('model name')} (${field('vendor_id')} family ${field('cpu family')} model ${field('model')}${vnni})`;
-  } catch {
-    return cpus()[0]?.model ?? 'unknown';
-  }
-}
+export { cpuModel } from '../src/util/cpuModel.js';

@@ -17,6 +17,7 @@ import { reliabilityDiagram, UndefinedMetricError } from '../metrics/index.js';
 import { ensureDir, writeFileAtomic } from '../io/atomic.js';
 import { cpus, loadavg } from 'node:os';
 import { backend } from '../backend/index.js';
+import { cpuModel } from '../util/cpuModel.js';
 import { probeSeries, trainRowsPerSec, type RunSummary } from './runSummary.js';
 
 export interface RunJob {
@@ -76,7 +77,7 @@ export async function executeJob(job: RunJob, signal?: AbortSignal): Promise<Wor
       denseParams: r.model.parameters().reduce((n, p) => n + p.size, 0),
       trainRowsPerSec: trainRowsPerSec(r.logFile),
       loadAvg1m: Math.round(loadAvg1m * 100) / 100,
-      cpu: `${cpus()[0]?.model.trim() ?? 'unknown'} × ${cpus().length}`,
+      cpu: `${cpuModel()} × ${cpus().length}`,
       threads: backend().getThreads(),
     },
   };

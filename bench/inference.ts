@@ -23,7 +23,7 @@ import type { Batch } from '../src/data/batch.js';
 import { loadModel } from '../src/io/modelFile.js';
 import type { CTRModel } from '../src/models/ctrModel.js';
 import { setInferencePrecision } from '../src/models/inferencePrecision.js';
-import { precisionNote, PRECISIONS, type Precision } from '../src/nn/quantize.js';
+import { isPrecision, precisionNote, PRECISIONS, type Precision } from '../src/nn/quantize.js';
 import { int8Kernels } from '../src/backend/int8.js';
 import { bf16Kernels } from '../src/backend/bf16.js';
 import { Rng } from '../src/util/random.js';
@@ -86,9 +86,9 @@ export function inferenceBench(argv: string[]): void {
   const windowSec = Number(flagValue(argv, '--window-sec') ?? 1);
   const rounds = Number(flagValue(argv, '--rounds') ?? 3);
   const withTrain = !hasFlag(argv, '--no-train');
-  const precisions = (flagValue(argv, '--precision') ?? 'fp32').split(',').map((p) => {
-    if (!(PRECISIONS as readonly string[]).includes(p)) throw new Error(`bench inference: --precision takes ${PRECISIONS.join(', ')}, got '${p}'`);
-    return p as Precision;
+  const precisions = (flagValue(argv, '--precision') ?? 'fp32').split(',').map((p): Precision => {
+    if (!isPrecision(p)) throw new Error(`bench inference: --precision takes ${PRECISIONS.join(', ')}, got '${p}'`);
+    return p;
   });
   const loaded = loadNativeKernels();
   if (loaded.kernels) setBackend(loaded.kernels);

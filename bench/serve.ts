@@ -29,7 +29,7 @@ import { loadScoringModel } from '../src/experiment/scoring.js';
 import { publishDirAtomic } from '../src/io/atomic.js';
 import { MANIFEST_FILE, WEIGHTS_FILE } from '../src/io/modelFile.js';
 import { writeOnnxExport } from '../src/io/onnx/index.js';
-import { PRECISIONS, type Precision } from '../src/nn/quantize.js';
+import { isPrecision, PRECISIONS, type Precision } from '../src/nn/quantize.js';
 import { backend } from '../src/backend/index.js';
 import { concatColumns } from '../src/schema/index.js';
 import { createServer, predictAnswer } from '../src/serve/server.js';
@@ -236,7 +236,7 @@ export async function serveBench(argv: string[]): Promise<void> {
     // bf16: also ctrkit's bf16 scoring. --scorers a,b,…: these, in this order (ctrkit, ctrkit-int8,
     // ctrkit-bf16: on the scoring thread; ctrkit-loop, ctrkit-int8-loop: on the event loop).
     const precisions = (flagValue(argv, '--precision') ?? 'fp32').split(',');
-    if (precisions.some((x) => !(PRECISIONS as readonly string[]).includes(x))) throw new Error(`--precision: expected some of ${PRECISIONS.join(', ')}, got ${flagValue(argv, '--precision')}`);
+    if (!precisions.every(isPrecision)) throw new Error(`--precision: expected some of ${PRECISIONS.join(', ')}, got ${flagValue(argv, '--precision')}`);
     const scorers: readonly Scorer[] = (flagValue(argv, '--scorers')?.split(',') as Scorer[] | undefined) ?? [
       'ctrkit', ...(precisions.includes('int8') ? ['ctrkit-int8'] as const : []), ...(precisions.includes('bf16') ? ['ctrkit-bf16'] as const : []),
       'onnxruntime', ...(precisions.includes('int8') ? ['onnxruntime-int8'] as const : []),

@@ -6,7 +6,7 @@
  */
 import { backend } from '../src/backend/index.js';
 import { loadScoringModel } from '../src/experiment/scoring.js';
-import { PRECISIONS, type Precision } from '../src/nn/quantize.js';
+import { isPrecision, PRECISIONS } from '../src/nn/quantize.js';
 import { createServer } from '../src/serve/server.js';
 import { OrtScorer } from './onnxRuntime.js';
 import { flagValue } from './report.js';
@@ -14,9 +14,8 @@ import { flagValue } from './report.js';
 const argv = process.argv.slice(2);
 const modelDir = flagValue(argv, '--model')!;
 const onnx = flagValue(argv, '--onnx');
-const precisionFlag = flagValue(argv, '--precision') ?? 'fp32';
-if (!(PRECISIONS as readonly string[]).includes(precisionFlag)) throw new Error(`--precision: expected one of ${PRECISIONS.join(', ')}, got ${precisionFlag}`);
-const precision = precisionFlag as Precision;
+const precision = flagValue(argv, '--precision') ?? 'fp32';
+if (!isPrecision(precision)) throw new Error(`--precision: expected one of ${PRECISIONS.join(', ')}, got ${precision}`);
 const wait = flagValue(argv, '--batch-wait-ms');
 const idleWait = flagValue(argv, '--idle-wait-ms');
 const loopRows = flagValue(argv, '--loop-rows');

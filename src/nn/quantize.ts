@@ -14,6 +14,11 @@ import type { ReducedWeights } from './reducedWeights.js';
 
 export const PRECISIONS = ['fp32', 'int8', 'bf16'] as const;
 export type Precision = (typeof PRECISIONS)[number];
+
+/** Whether a flag's text names a precision. */
+export function isPrecision(x: string): x is Precision {
+  return (PRECISIONS as readonly string[]).includes(x);
+}
 export type ReducedPrecision = Exclude<Precision, 'fp32'>;
 
 /** The int32 accumulator of the int8 kernel bounds the inner dimension (native/int8_gemm.h). */

@@ -10,8 +10,9 @@ export function cpuModel(): string {
   try {
     const info = readFileSync('/proc/cpuinfo', 'utf8');
     const field = (k: string): string => new RegExp(`^${k}\\s*:\\s*(.*)$`, 'm').exec(info)?.[1]?.trim() ?? '?';
-    const vnni = /\bavx512_vnni\b/.test(info) ? ', avx512_vnni' : '';
-    return `${field('model name')} (${field('vendor_id')} family ${field('cpu family')} model ${field('model')}${vnni})`;
+    // The extensions the int8 and bf16 kernels take when the CPU has them.
+    const isa = ['avx512_vnni', 'avx512_bf16'].filter((f) => new RegExp(`\\b${f}\\b`).test(info)).map((f) => `, ${f}`).join('');
+    return `${field('model name')} (${field('vendor_id')} family ${field('cpu family')} model ${field('model')}${isa})`;
   } catch {
     return cpus()[0]?.model.trim() ?? 'unknown';
   }

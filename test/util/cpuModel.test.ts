@@ -17,5 +17,7 @@ describe('cpuModel', () => {
     const s = cpuModel();
     assert.ok(s.startsWith(name), s);
     assert.ok(s.includes(`${first('vendor_id')} family ${first('cpu family')} model ${first('model\t')}`), s);
+    // The int8 and bf16 kernels' extensions are named exactly when the CPU has them.
+    for (const f of ['avx512_vnni', 'avx512_bf16']) assert.equal(s.includes(f), new RegExp(`\\b${f}\\b`).test(info), `${f}: ${s}`);
   });
 });

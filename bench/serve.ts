@@ -15,7 +15,8 @@
  * Then --malformed bad requests mixed with as many good ones (5xx must be 0; the server must still
  * answer), and a model republished during load (failed requests must be 0; the p99 in the second
  * after the publish). CPU model and load average are printed with the figures, and per figure the
- * server process's CPU time per request (all its threads), the figure a shared machine disturbs least.
+ * server process's CPU time per request (all its threads), the figure a shared machine disturbs least,
+ * with the load generator's CPU per request and the share of the machine left idle.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -155,6 +156,40 @@ function threadCpuMs(pid: number | undefined): Map<number, number> {
   } catch {
     // No /proc: not Linux.
   }
+  return out;
+}
+
+/** All CPUs' busy and total time (ms) from /proc/stat's text: its first line, cpu user nice system idle iowait irq softirq steal …; idle and iowait are not busy. */
+export function machineCpuMs(procStat: string): { busy: number; total: number } {
+  const f = procStat.split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  if (f.length < 8 || f.some((x) => !Number.isFinite(x))) throw new Error(`/proc/stat: unexpected first line '${procStat.split('\n', 1)[0]}'`);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: (total - f[3]! - f[4]!) * 1000 / CLOCK_TICKS, total: total * 1000 / CLOCK_TICKS };
+}
+
+/** Share of all CPUs left idle between two machineCpuMs readings, in percent. */
+export function idlePercent(m0: { busy: number; total: number }, m1: { busy: number; total: number }): number {
+  return Math.round(100 * (1 - (m1.busy - m0.busy) / (m1.total - m0.total)));
+}
+
+/** machineCpuMs of this machine now; undefined without /proc (not Linux). */
+function machineNow(): { busy: number; total: number } | undefined {
+  try {
+    return machineCpuMs(readFileSync('/proc/stat', 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What else the machine did during a figure: the load generator's CPU per request (autocannon
+ * runs in this process) and the share of all CPUs left idle. With both small, nothing but the
+ * server's own busiest thread can bound its requests/s.
+ */
+function clientAndIdle(client: NodeJS.CpuUsage, m0: ReturnType<typeof machineNow>, requests: number): Record<string, number> {
+  const m1 = machineNow();
+  const out: Record<string, number> = { client_cpu_ms_per_request: Number(((client.user + client.system) / 1000 / Math.max(1, requests)).toFixed(3)) };
+  if (m0 !== undefined && m1 !== undefined && m1.total > m0.total) out.machine_idle_pct = idlePercent(m0, m1);
   return out;
 }
 
@@ -337,7 +372,9 @@ async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Req
                   const before = load();
                   const cpu0 = await serverCpuSeconds(server.url);
                   const threads0 = threadCpuMs(server.child.pid);
+                  const client0 = process.cpuUsage(), machine0 = machineNow();
                   const r = await cannon(server.url, bodies[size], conns, seconds);
+                  const others = clientAndIdle(process.cpuUsage(client0), machine0, r.requests.total);
                   const cpuMs = ((await serverCpuSeconds(server.url)) - cpu0) * 1000 / r.requests.total;
                   const split = threadSplit(server.child.pid, threads0, threadCpuMs(server.child.pid), r.requests.total);
                   rps.get(scorer)!.push(r.requests.average);
@@ -345,7 +382,7 @@ async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Req
                     bench: 'serve', model: name, scorer, format, rows_per_request: size, connections: conns, round: round + 1,
                     requests_per_s: Math.round(r.requests.average), rows_per_s: Math.round(r.requests.average * size),
                     p50_ms: r.latency.p50, p99_ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts,
-                    server_cpu_ms_per_request: Number(cpuMs.toFixed(3)), ...split, load: `${before} → ${load()}`,
+                    server_cpu_ms_per_request: Number(cpuMs.toFixed(3)), ...split, ...others, load: `${before} → ${load()}`,
                   });
                 }
               }

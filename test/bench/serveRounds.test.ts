@@ -4,7 +4,8 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { roundSummaries } from '../../bench/serve.js';
+import { readFileSync } from 'node:fs';
+import { idlePercent, machineCpuMs, roundSummaries } from '../../bench/serve.js';
 
 describe('bench serve: round summaries', () => {
   it('gives each scorer its median and range, and a ctrkit scorer its ratio to the onnxruntime scorer of its precision, round by round', () => {
@@ -35,5 +36,19 @@ describe('bench serve: round summaries', () => {
   it('leaves the ratio out when the counterpart did not run', () => {
     const [row] = roundSummaries(new Map([['ctrkit-loop', [100, 120, 110]]]));
     assert.deepEqual(row, { scorer: 'ctrkit-loop', rounds: 3, requests_per_s_median: 110, requests_per_s_range: '100–120' });
+  });
+
+  it('reads the machine\'s busy and idle CPU time from /proc/stat (idle and iowait are not busy)', () => {
+    // user nice system idle iowait irq softirq steal guest guest_nice, in USER_HZ ticks (10 ms).
+    const a = machineCpuMs('cpu  100 5 50 800 20 0 10 15 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n');
+    assert.deepEqual(a, { busy: 1800, total: 10000 });
+    const b = machineCpuMs('cpu  250 5 100 900 20 0 10 15 0 0\n');
+    // 200 ticks busy of 300: 33 % idle.
+    assert.equal(idlePercent(a, b), 33);
+    assert.throws(() => machineCpuMs('intr 1 2 3'), /unexpected first line 'intr 1 2 3'/);
+    if (process.platform === 'linux') {
+      const now = machineCpuMs(readFileSync('/proc/stat', 'utf8'));
+      assert.ok(now.busy > 0 && now.busy < now.total);
+    }
   });
 });

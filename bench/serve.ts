@@ -182,15 +182,25 @@ function machineNow(): { busy: number; total: number } | undefined {
 }
 
 /**
- * What else the machine did during a figure: the load generator's CPU per request (autocannon
- * runs in this process) and the share of all CPUs left idle. With both small, nothing but the
- * server's own busiest thread can bound its requests/s.
+ * One figure: `conns` connections sending `requests` for `seconds`, with where the CPU went per
+ * request: the server process (all threads, then its event loop and busiest other thread), the
+ * load generator (autocannon runs in this process), and the share of all CPUs left idle. With the
+ * last two small, nothing but the server's own busiest thread can bound its requests/s.
  */
-function clientAndIdle(client: NodeJS.CpuUsage, m0: ReturnType<typeof machineNow>, requests: number): Record<string, number> {
-  const m1 = machineNow();
-  const out: Record<string, number> = { client_cpu_ms_per_request: Number(((client.user + client.system) / 1000 / Math.max(1, requests)).toFixed(3)) };
-  if (m0 !== undefined && m1 !== undefined && m1.total > m0.total) out.machine_idle_pct = idlePercent(m0, m1);
-  return out;
+async function measure(server: ServerProcess, requests: Request[], conns: number, seconds: number): Promise<{ r: Result; cpu: Record<string, number> }> {
+  const cpu0 = await serverCpuSeconds(server.url);
+  const threads0 = threadCpuMs(server.child.pid);
+  const client0 = process.cpuUsage(), machine0 = machineNow();
+  const r = await cannon(server.url, requests, conns, seconds);
+  const client = process.cpuUsage(client0), machine1 = machineNow();
+  const n = r.requests.total;
+  const cpu: Record<string, number> = {
+    server_cpu_ms_per_request: Number((((await serverCpuSeconds(server.url)) - cpu0) * 1000 / n).toFixed(3)),
+    ...threadSplit(server.child.pid, threads0, threadCpuMs(server.child.pid), n),
+    client_cpu_ms_per_request: Number(((client.user + client.system) / 1000 / Math.max(1, n)).toFixed(3)),
+  };
+  if (machine0 !== undefined && machine1 !== undefined && machine1.total > machine0.total) cpu.machine_idle_pct = idlePercent(machine0, machine1);
+  return { r, cpu };
 }
 
 /** Linux's USER_HZ, the unit of /proc's CPU times (100 on every architecture Node runs on). */
@@ -370,19 +380,13 @@ async function throughput(rep: Reporter, work: string, dirs: Dirs, requests: Req
                 for (let k = 0; k < servers.length; k++) {
                   const [scorer, server] = servers[(k + round) % servers.length]!;
                   const before = load();
-                  const cpu0 = await serverCpuSeconds(server.url);
-                  const threads0 = threadCpuMs(server.child.pid);
-                  const client0 = process.cpuUsage(), machine0 = machineNow();
-                  const r = await cannon(server.url, bodies[size], conns, seconds);
-                  const others = clientAndIdle(process.cpuUsage(client0), machine0, r.requests.total);
-                  const cpuMs = ((await serverCpuSeconds(server.url)) - cpu0) * 1000 / r.requests.total;
-                  const split = threadSplit(server.child.pid, threads0, threadCpuMs(server.child.pid), r.requests.total);
+                  const { r, cpu } = await measure(server, bodies[size], conns, seconds);
                   rps.get(scorer)!.push(r.requests.average);
                   rep.row({
                     bench: 'serve', model: name, scorer, format, rows_per_request: size, connections: conns, round: round + 1,
                     requests_per_s: Math.round(r.requests.average), rows_per_s: Math.round(r.requests.average * size),
                     p50_ms: r.latency.p50, p99_ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts,
-                    server_cpu_ms_per_request: Number(cpuMs.toFixed(3)), ...split, ...others, load: `${before} → ${load()}`,
+                    ...cpu, load: `${before} → ${load()}`,
                   });
                 }
               }

@@ -3,9 +3,10 @@
  * rank.ts): a batch is sealed when it holds maxBatchRows rows or maxWaitMs after its first
  * request (idleWaitMs where that request found nothing else waiting or being scored). A predict
  * batch is scored on the scoring thread (scoringThread.ts) while the event loop reads the next
- * requests (a lone request of at most loopRows rows on the event loop, with the weights the thread
- * shares with it), or, on the event loop, in chunks of chunkRows with a turn of the loop between
- * chunks, so a large batch does not stall other requests (and health checks) for long.
+ * requests (a sequential client's request of at most loopRows rows on the event loop, with the
+ * weights the thread shares with it), or, on the event loop, in chunks of chunkRows with a turn of
+ * the loop between chunks, so a large batch does not stall other requests (and health checks) for
+ * long.
  * Batches are scored in arrival order, one at a time on the event loop and up to threadInFlight
  * at once on the scoring thread (the next one waits in its queue); batches sealed while those are
  * being scored are joined (up to maxBatchRows) when their turn comes. A request is never split
@@ -31,10 +32,13 @@ export interface BatchOptions {
   /** Rows scored per synchronous step. */
   chunkRows: number;
   /**
-   * A predict batch of one request of at most this many rows, with no other request waiting, is
+   * A predict batch of one request of at most this many rows, with nothing else waiting or being
+   * scored, from the only connection that sends predict requests (a sequential client's), is
    * scored on the event loop where the snapshot's weights are shared with it
-   * (ModelSnapshot.scoresHere), not on the scoring thread: for a few rows the hop to the thread
-   * costs more than the scoring (0: always the thread).
+   * (ModelSnapshot.scoresHere), not on the scoring thread: nothing can arrive meanwhile, and the
+   * hop to the thread and back would only add to its latency (0: always the thread). 256 by
+   * default, one synchronous step (chunkRows); larger requests go to the thread, so the loop stays
+   * free for health probes.
    */
   loopRows: number;
   /**
@@ -55,7 +59,7 @@ export interface BatchOptions {
  */
 export type Scorer = (ds: Dataset, start: number, end: number) => Float64Array[] | Promise<Float64Array[]>;
 
-export const DEFAULT_BATCH_OPTIONS: BatchOptions = { maxWaitMs: 1, idleWaitMs: 0, maxBatchRows: 1024, chunkRows: 256, loopRows: 8, threadInFlight: 2 };
+export const DEFAULT_BATCH_OPTIONS: BatchOptions = { maxWaitMs: 1, idleWaitMs: 0, maxBatchRows: 1024, chunkRows: 256, loopRows: 256, threadInFlight: 2 };
 
 /** A request in a batch: its rows [offset, offset + count) of the batch and what else scoring it needs. */
 export interface Pending<Req, Res> {
@@ -97,8 +101,13 @@ export abstract class Coalescer<Req, Res> {
   protected abstract scoreBatch(cols: StoredColumns, pending: readonly Pending<Req, Res>[]): Promise<void>;
 
   /** No request waits behind the batch being scored (none in the open batch, none queued). */
-  protected get nothingBehind(): boolean {
+  private get nothingBehind(): boolean {
     return this.pending.length === 0 && this.queue.length === 0;
+  }
+
+  /** The batch being scored is all the work there is: no other being scored, none waiting. */
+  protected get alone(): boolean {
+    return this.running === 1 && this.nothingBehind;
   }
 
   /** Nothing waiting or being scored. */
@@ -176,15 +185,27 @@ export abstract class Coalescer<Req, Res> {
   }
 }
 
+/** What a predict batcher is told besides its snapshot and options; all optional. */
+export interface BatcherHooks {
+  /** Rows of each batch scored (the batch-size histogram). */
+  onBatch?: (rows: number) => void;
+  /** Scores batches on the event loop instead of the snapshot's own score (the bench's onnxruntime session). */
+  scorer?: Scorer;
+  /** The scoring thread. */
+  remote?: JobScorer;
+  /** A batch was scored by `remote` (true) or on the event loop (false). */
+  onScored?: (elsewhere: boolean) => void;
+  /** Open connections that have sent predict requests (undefined: one client's, e.g. inject). */
+  clients?: () => number;
+}
+
 /** /v1/predict's batcher: every task's probabilities of each request's rows. */
 export class Batcher extends Coalescer<undefined, Float64Array[]> {
   private readonly scorer: Scorer;
 
-  /** `remote`: the scoring thread; `onScored(elsewhere)`: a batch was scored by `remote` (true) or on the event loop (false). */
-  constructor(private readonly snapshot: ModelSnapshot, opts: BatchOptions, onBatch?: (rows: number) => void, scorer?: Scorer,
-    private readonly remote?: JobScorer, private readonly onScored?: (elsewhere: boolean) => void) {
-    super(snapshot.fitted, opts, onBatch);
-    this.scorer = scorer ?? ((ds, start, end) => snapshot.score(ds, start, end));
+  constructor(private readonly snapshot: ModelSnapshot, opts: BatchOptions, private readonly hooks: BatcherHooks = {}) {
+    super(snapshot.fitted, opts, hooks.onBatch);
+    this.scorer = hooks.scorer ?? ((ds, start, end) => snapshot.score(ds, start, end));
   }
 
   /** Scores rows encoded by readPredictBody; resolves with one array per task. */
@@ -193,16 +214,19 @@ export class Batcher extends Coalescer<undefined, Float64Array[]> {
   }
 
   protected get inFlight(): number {
-    return this.remote === undefined ? 1 : this.opts.threadInFlight;
+    return this.hooks.remote === undefined ? 1 : this.opts.threadInFlight;
   }
 
   protected async scoreBatch(cols: StoredColumns, pending: readonly Pending<undefined, Float64Array[]>[]): Promise<void> {
-    // A lone small request (a sequential client) is scored here; under concurrency the thread scores
-    // while the event loop reads the next requests (DCN-v2's 1-row batches of 16 connections lost a
-    // quarter of their throughput when the loop scored them).
-    const small = cols.numRows <= this.opts.loopRows && pending.length === 1 && this.nothingBehind && this.snapshot.scoresHere;
-    const remote = small ? undefined : await this.remote?.({ kind: 'predict', cols });
-    this.onScored?.(remote !== undefined);
+    // A sequential client's request is scored here: from the only connection sending predict
+    // requests nothing can arrive while the loop scores, and the hop to the thread and back only
+    // adds to its latency. Otherwise the thread scores while the event loop reads the next requests
+    // (scoring a lone request here whenever nothing else waited serialised DCN-v2's 100-row requests
+    // from 2 connections on the loop: -25 % req/s, docs/benchmarks.md).
+    const here = cols.numRows <= this.opts.loopRows && pending.length === 1 && this.alone &&
+      (this.hooks.clients?.() ?? 1) <= 1 && this.snapshot.scoresHere;
+    const remote = here ? undefined : await this.hooks.remote?.({ kind: 'predict', cols });
+    this.hooks.onScored?.(remote !== undefined);
     const out = remote ?? await this.scoreHere(this.fitted.toDataset(cols));
     for (const w of pending) w.resolve(out.map((p) => p.subarray(w.offset, w.offset + w.count)));
   }

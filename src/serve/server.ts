@@ -15,6 +15,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Batcher, DEFAULT_BATCH_OPTIONS, type BatchOptions, type Scorer } from './batcher.js';
 import { errorKind, ServeMetrics } from './metrics.js';
@@ -145,8 +146,10 @@ export function createServer(opts: ServeOptions): CtrkitServer {
     const thread = scoring?.attach(snapshot, precision, itemsSource);
     const served: Served = {
       snapshot, version: snapshot.version, stamp: snapshot.stamp, thread,
-      batcher: new Batcher(snapshot, batch, (n) => metrics.batchRows.observe(n), opts.scorer?.(snapshot), thread?.run,
-        (there) => metrics.batches.inc({ scorer: there ? 'thread' : 'event_loop' })),
+      batcher: new Batcher(snapshot, batch, {
+        onBatch: (n) => metrics.batchRows.observe(n), scorer: opts.scorer?.(snapshot), remote: thread?.run,
+        onScored: (there) => metrics.batches.inc({ scorer: there ? 'thread' : 'event_loop' }), clients: () => clients,
+      }),
     };
     if (itemsSource === undefined) return served;
     const items = rankerOf(snapshot, itemsSource, batch, (n) => metrics.batchRows.observe(n), thread);
@@ -164,6 +167,17 @@ export function createServer(opts: ServeOptions): CtrkitServer {
     // A line per request would swamp the log at serving rates; errors and reloads are logged.
     logController: new LogController({ disableRequestLogging: true }),
   });
+  // Open connections that have sent predict requests: a request from the only one is a sequential
+  // client's (Batcher). Health probes and metrics scrapers, which keep theirs open, do not count.
+  let clients = 0;
+  const predicting = new WeakSet<Socket>();
+  const countClient = (socket: unknown): void => {
+    // Not a socket under inject(): its requests come one client's way.
+    if (!(socket instanceof Socket) || predicting.has(socket)) return;
+    predicting.add(socket);
+    clients++;
+    socket.once('close', () => clients--);
+  };
   // The initial load fails loudly (a user error for the CLI); later ones only keep the old model.
   let first: Served;
   try {
@@ -288,6 +302,7 @@ export function createServer(opts: ServeOptions): CtrkitServer {
     const rows = typeof req.body === 'string' ? readPredictText(req.body, s.features, s.encoder, maxRows)
       : readPredictBody(req.body, s.features, s.encoder, maxRows);
     metrics.requestRows.observe(rows.numRows);
+    countClient(req.raw.socket);
     const scores = await served.batcher.submit(rows);
     return reply.type(JSON_TYPE).send(predictAnswer(s.version, s.tasks, scores));
   });

@@ -38,7 +38,7 @@ describe('serve: batching', () => {
   function batcher(opts: Partial<BatchOptions>): Batcher {
     events.length = 0;
     batches = [];
-    return new Batcher(recording(), { maxWaitMs: 5, idleWaitMs: 0, maxBatchRows: 1000, chunkRows: 1000, loopRows: 0, threadInFlight: 2, ...opts }, (n) => batches.push(n));
+    return new Batcher(recording(), { maxWaitMs: 5, idleWaitMs: 0, maxBatchRows: 1000, chunkRows: 1000, loopRows: 0, threadInFlight: 2, ...opts }, { onBatch: (n) => batches.push(n) });
   }
   const rowsOf = (from: number, n: number) => readPredictBody({ rows: Array.from({ length: n }, (_, i) => tinyRow(from + i)) }, snap.features, snap.encoder, 10_000);
   /** Scores of rows scored one request at a time, one batch each (the reference). */
@@ -67,8 +67,8 @@ describe('serve: batching', () => {
     // requests wait for each other: a turn of the loop later they are still one open batch.
     let release!: () => void;
     const gate = new Promise<void>((resolve) => { release = resolve; });
-    const slow = new Batcher(snap, { maxWaitMs: 20, idleWaitMs: 0, maxBatchRows: 1000, chunkRows: 1000, loopRows: 0, threadInFlight: 2 }, (n) => batches.push(n),
-      async (ds, s, e) => { await gate; return snap.score(ds, s, e); });
+    const slow = new Batcher(snap, { maxWaitMs: 20, idleWaitMs: 0, maxBatchRows: 1000, chunkRows: 1000, loopRows: 0, threadInFlight: 2 }, {
+      onBatch: (n) => batches.push(n), scorer: async (ds, s, e) => { await gate; return snap.score(ds, s, e); } });
     batches = [];
     const first = slow.submit(rowsOf(0, 1));
     await new Promise((r) => setImmediate(r));
@@ -93,8 +93,8 @@ describe('serve: batching', () => {
       assert.equal(job.kind, 'predict');
       return snap.score(snap.fitted.toDataset((job as { cols: StoredColumns }).cols), 0, (job as { cols: StoredColumns }).cols.numRows);
     };
-    const b = new Batcher(snap, { maxWaitMs: 5, idleWaitMs: 0, maxBatchRows: 1000, chunkRows: 1000, loopRows: 8, threadInFlight: 2 }, undefined, undefined,
-      remote, (elsewhere) => where.push(elsewhere ? 'thread' : 'loop'));
+    const b = new Batcher(snap, { maxWaitMs: 5, idleWaitMs: 0, maxBatchRows: 1000, chunkRows: 1000, loopRows: 8, threadInFlight: 2 }, {
+      remote, onScored: (elsewhere) => where.push(elsewhere ? 'thread' : 'loop') });
     const lone = await b.submit(rowsOf(0, 3));
     const together = await Promise.all([b.submit(rowsOf(3, 2)), b.submit(rowsOf(5, 1))]);
     const large = await b.submit(rowsOf(6, 9));
@@ -117,11 +117,11 @@ describe('serve: batching', () => {
       };
       const opts = { maxWaitMs: 0, idleWaitMs: 0, maxBatchRows: 1000, chunkRows: 1000, loopRows: 0, threadInFlight: inFlight };
       const b = remote
-        ? new Batcher(snap, opts, (n) => sizes.push(n), undefined, (job) => hold(() => {
+        ? new Batcher(snap, opts, { onBatch: (n) => sizes.push(n), remote: (job) => hold(() => {
           const cols = (job as { cols: StoredColumns }).cols;
           return snap.score(snap.fitted.toDataset(cols), 0, cols.numRows);
-        }))
-        : new Batcher(snap, opts, (n) => sizes.push(n), (ds, s, e) => hold(() => snap.score(ds, s, e)));
+        }) })
+        : new Batcher(snap, opts, { onBatch: (n) => sizes.push(n), scorer: (ds, s, e) => hold(() => snap.score(ds, s, e)) });
       // Four requests, each sealed alone (a turn of the loop apart) while the earlier ones are held.
       const got: Promise<Float64Array[]>[] = [];
       for (let i = 0; i < 4; i++) {

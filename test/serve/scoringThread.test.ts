@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, request } from 'node:http';
 import { Writable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { backend, setBackend } from '../../src/backend/index.js';
@@ -101,6 +102,46 @@ describe('serve: the scoring thread', () => {
       const scored = await batchesScored(server);
       assert.ok(scored.thread === MAX_RESTARTS + 1 && scored.event_loop === 1, JSON.stringify(scored));
     } finally {
+      await server.close();
+    }
+  });
+
+  it('over sockets, a predict request from the only connection that sends them is scored on the event loop; with another one open, on the thread', async () => {
+    const server = createServer({ modelDir, scoreThread: true, port: 0 });
+    // Each agent holds one keep-alive connection: two clients.
+    const [mine, other] = [new Agent({ keepAlive: true, maxSockets: 1 }), new Agent({ keepAlive: true, maxSockets: 1 })];
+    try {
+      const url = new URL(await server.listen());
+      const send = (agent: Agent, path: string, body?: string): Promise<string> => new Promise((resolve, reject) => {
+        const headers = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+        const req = request(url, { method: body === undefined ? 'GET' : 'POST', path, agent, headers }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (c: string) => { text += c; }).on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`${res.statusCode}: ${text}`))));
+        });
+        req.on('error', reject).end(body);
+      });
+      const predict = async (agent: Agent): Promise<number[]> => (JSON.parse(await send(agent, '/v1/predict', JSON.stringify({ rows: few }))) as { scores: number[] }).scores;
+      assert.deepEqual(await predict(mine), reference);
+      assert.deepEqual(await predict(mine), reference);
+      assert.deepEqual(await batchesScored(server), { thread: 0, event_loop: 2 }, 'a sequential client is answered without the hop to the thread');
+      // A connection kept open by a health probe (or a metrics scraper) sends no predict requests: it does not count.
+      await send(other, '/healthz');
+      assert.deepEqual(await predict(mine), reference);
+      assert.deepEqual(await batchesScored(server), { thread: 0, event_loop: 3 });
+      // Once it has sent one, a request may have company: the thread scores while the loop reads.
+      assert.deepEqual(await predict(other), reference);
+      assert.deepEqual(await predict(mine), reference);
+      assert.deepEqual(await batchesScored(server), { thread: 2, event_loop: 3 });
+      // When it has gone, the loop scores again (the server sees the close a turn or more later).
+      other.destroy();
+      for (let i = 0; i < 50 && (await batchesScored(server)).event_loop === 3; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        assert.deepEqual(await predict(mine), reference);
+      }
+      assert.equal((await batchesScored(server)).event_loop, 4);
+    } finally {
+      mine.destroy();
+      other.destroy();
       await server.close();
     }
   });

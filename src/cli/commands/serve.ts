@@ -52,7 +52,7 @@ export function serveCommand(): Command {
     .option('--idle-wait-ms <ms>', 'the same for a request that finds the server idle (0: scored at once)', integer(0), 0)
     .option('--max-batch-rows <n>', 'rows at which a batch is scored without waiting', integer(1), 1024)
     .option('--chunk-rows <n>', 'rows scored per step before other requests get a turn', integer(1), 256)
-    .option('--loop-rows <n>', 'a lone predict request of at most this many rows, nothing else waiting, is scored on the event loop with the weights the scoring thread shares with it (0: always the thread)', integer(0), DEFAULT_BATCH_OPTIONS.loopRows)
+    .option('--loop-rows <n>', 'a predict request of at most this many rows from a sequential client (the only connection sending predict requests, nothing else waiting) is scored on the event loop with the weights the scoring thread shares with it (0: always the thread)', integer(0), DEFAULT_BATCH_OPTIONS.loopRows)
     .option('--thread-in-flight <n>', 'batches handed to the scoring thread at once (the next waits in its queue, so the thread does not idle between batches)', integer(1), DEFAULT_BATCH_OPTIONS.threadInFlight)
     .option('--poll-ms <ms>', 'interval of the model-directory check beside fs.watch (0: watch only)', integer(0), 2000)
     .option('--threads <n>', 'native compute threads (default: all cores)', integer(1))

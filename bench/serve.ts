@@ -194,10 +194,11 @@ async function measure(server: ServerProcess, requests: Request[], conns: number
   const r = await cannon(server.url, requests, conns, seconds);
   const client = process.cpuUsage(client0), machine1 = machineNow();
   const n = r.requests.total;
+  const perRequest = (ms: number): number => Number((ms / Math.max(1, n)).toFixed(3));
   const cpu: Record<string, number> = {
-    server_cpu_ms_per_request: Number((((await serverCpuSeconds(server.url)) - cpu0) * 1000 / n).toFixed(3)),
+    server_cpu_ms_per_request: perRequest(((await serverCpuSeconds(server.url)) - cpu0) * 1000),
     ...threadSplit(server.child.pid, threads0, threadCpuMs(server.child.pid), n),
-    client_cpu_ms_per_request: Number(((client.user + client.system) / 1000 / Math.max(1, n)).toFixed(3)),
+    client_cpu_ms_per_request: perRequest((client.user + client.system) / 1000),
   };
   if (machine0 !== undefined && machine1 !== undefined && machine1.total > machine0.total) cpu.machine_idle_pct = idlePercent(machine0, machine1);
   return { r, cpu };
